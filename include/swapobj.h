@@ -1,0 +1,395 @@
+/*
+ * swapobj.h - libswapobj public API.
+ *
+ * libswapobj stores data evicted from memory: swapped-out pages of processes
+ * and virtual machines, and cached copies of network-file data. Each region
+ * is an *object* named by a binary *key*; an object maps byte offsets to
+ * extents in a log-structured store that spans one or more files or block
+ * devices.
+ *
+ * Conventions, for every function below:
+ *  - Functions return 0 (or a non-negative count) on success and a negative
+ *    SWAPOBJ_E* code on failure. Codes never change once released. After a
+ *    failure, swapobj_errmsg() returns a one-line message for the calling
+ *    thread saying what failed and why.
+ *  - Out-parameters come first. Handles are opaque.
+ *  - Option structs carry a `version` field; initialise them with their
+ *    *_INIT macro so that later library versions can add fields.
+ *  - Every function is thread-safe unless it says otherwise. A handle may be
+ *    used from several threads at once; it must not be used after the call
+ *    that releases it (swapobj_obj_close, swapobj_store_close) has started.
+ *  - Bad arguments get SWAPOBJ_EINVAL, never a crash; NULL handles included.
+ *
+ * This header compiles alone as C99 (-pedantic) and as C++.
+ */
+#ifndef SWAPOBJ_H
+#define SWAPOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(SWAPOBJ_BUILDING)
+#define SWAPOBJ_API __attribute__((visibility("default")))
+#else
+#define SWAPOBJ_API
+#endif
+
+#define SWAPOBJ_VERSION_MAJOR 0
+#define SWAPOBJ_VERSION_MINOR 1
+#define SWAPOBJ_VERSION_PATCH 0
+#define SWAPOBJ_VERSION_STRING "0.1.0"
+
+/** Library version string, e.g. "0.1.0". The pointer is static. */
+SWAPOBJ_API const char *swapobj_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Error codes. Values are fixed forever once released; new codes are only
+ * appended. swapobj_errno() maps each to the closest errno value.
+ */
+enum swapobj_error {
+	SWAPOBJ_OK = 0,
+	SWAPOBJ_EINVAL = -1,	   /* invalid argument */
+	SWAPOBJ_ENOMEM = -2,	   /* out of memory */
+	SWAPOBJ_EIO = -3,	   /* device I/O error */
+	SWAPOBJ_ENOSPC = -4,	   /* store full (after cleaning) */
+	SWAPOBJ_ENOENT = -5,	   /* no such object or prefix */
+	SWAPOBJ_EEXIST = -6,	   /* object exists (SWAPOBJ_O_EXCL) */
+	SWAPOBJ_ESTALE = -7,	   /* handle's object was deleted, invalidated or replaced by a newer version */
+	SWAPOBJ_ECORRUPT = -8,	   /* on-disk data failed its checksum or is malformed */
+	SWAPOBJ_EROFS = -9,	   /* store opened read-only, or made read-only after a failed write */
+	SWAPOBJ_EBUSY = -10,	   /* store in use by another process, or handles still open */
+	SWAPOBJ_ENOTDIR = -11,	   /* a prefix of the key names an object */
+	SWAPOBJ_EISDIR = -12,	   /* the key is a prefix of other keys */
+	SWAPOBJ_EFORMAT = -13,	   /* not a swapobj store, or an unsupported format version */
+	SWAPOBJ_EFBIG = -14,	   /* offset or size beyond SWAPOBJ_MAX_OBJECT_SIZE */
+	SWAPOBJ_ENAMETOOLONG = -15 /* key too long (components or total bytes) */
+};
+
+/** Static description of an error code ("no space left in store"). */
+SWAPOBJ_API const char *swapobj_strerror(int err);
+/** The calling thread's message for its last failed call. Valid until the thread's next failed call. */
+SWAPOBJ_API const char *swapobj_errmsg(void);
+/** The errno value closest to a swapobj error (EINVAL, ENOSPC, EIO, ...); 0 for 0. */
+SWAPOBJ_API int swapobj_errno(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define SWAPOBJ_KEY_MAX_COMPONENTS 16
+#define SWAPOBJ_COMPONENT_MAX 255 /* bytes in one component (at least 1) */
+#define SWAPOBJ_KEY_MAX_BYTES 1024 /* sum of component bytes */
+
+/*
+ * A key: 1..16 binary components. The struct is plain data owned by the
+ * caller (typically on the stack); the library copies what it keeps.
+ * Build it with swapobj_key_init() and swapobj_key_push() or one of the
+ * shape helpers. A prefix is a key whose components are the first k of
+ * another key's.
+ */
+typedef struct swapobj_key {
+	uint32_t ncomp;				    /* number of components */
+	uint32_t nbytes;			    /* bytes used in buf */
+	uint16_t off[SWAPOBJ_KEY_MAX_COMPONENTS];   /* start of component i in buf */
+	uint8_t len[SWAPOBJ_KEY_MAX_COMPONENTS];    /* length of component i */
+	uint8_t buf[SWAPOBJ_KEY_MAX_BYTES];	    /* component bytes, back to back */
+} swapobj_key;
+
+/** Empty key (no components). */
+SWAPOBJ_API void swapobj_key_init(swapobj_key *key);
+/**
+ * Append one component of 1..255 bytes.
+ * Errors: SWAPOBJ_EINVAL (NULL, len 0), SWAPOBJ_ENAMETOOLONG (len > 255,
+ * more than 16 components, or more than 1024 bytes in all). On error the key
+ * is unchanged.
+ */
+SWAPOBJ_API int swapobj_key_push(swapobj_key *key, const void *data, size_t len);
+/** Append a component holding a 64-bit number (8 bytes, big-endian so keys sort numerically). */
+SWAPOBJ_API int swapobj_key_push_u64(swapobj_key *key, uint64_t v);
+/** Anonymous memory: "anon" / owner (e.g. VM or mm id) / anon_vma id. */
+SWAPOBJ_API int swapobj_key_anon(swapobj_key *key, uint64_t owner, uint64_t anon_vma);
+/** Shared memory: "shmem" / device / inode / generation. */
+SWAPOBJ_API int swapobj_key_shmem(swapobj_key *key, uint64_t dev, uint64_t ino, uint64_t gen);
+/** Network-file cache: "fscache" / volume key / cookie key (binary, 1..255 bytes each). */
+SWAPOBJ_API int swapobj_key_fscache(swapobj_key *key, const void *volume, size_t volume_len, const void *cookie,
+				    size_t cookie_len);
+/** Prefix of key (its first ncomp components) into out. EINVAL if ncomp > key->ncomp. */
+SWAPOBJ_API int swapobj_key_prefix(swapobj_key *out, const swapobj_key *key, uint32_t ncomp);
+
+/* ------------------------------------------------------------------------ */
+/* Stores                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct swapobj_store swapobj_store;
+typedef struct swapobj_obj swapobj_obj;
+
+#define SWAPOBJ_PAGE_SIZE 4096u
+#define SWAPOBJ_MAX_DEVICES 16
+#define SWAPOBJ_SEGMENT_MIN (1u << 20)
+#define SWAPOBJ_SEGMENT_MAX (64u << 20)
+#define SWAPOBJ_SEGMENT_DEFAULT (8u << 20)
+/** Largest object size: 2^50 bytes (1 PiB). */
+#define SWAPOBJ_MAX_OBJECT_SIZE (1ull << 50)
+
+#define SWAPOBJ_FORMAT_OPTS_VERSION 1
+struct swapobj_format_opts {
+	unsigned version;
+	uint32_t segment_size; /* bytes, power of two in [SEGMENT_MIN, SEGMENT_MAX]; 0 = default 8 MiB */
+	uint64_t size;	       /* bytes to use on each regular file: 0 = its current size; a file
+				  smaller than this is extended (sparse). Ignored for block devices. */
+};
+#define SWAPOBJ_FORMAT_OPTS_INIT {SWAPOBJ_FORMAT_OPTS_VERSION, 0, 0}
+
+/**
+ * Format a new store on one or more files or block devices (paths, npaths
+ * in 1..SWAPOBJ_MAX_DEVICES). Regular files are created if missing. Each
+ * device needs room for its superblocks and at least 4 segments.
+ * Destroys whatever the devices held.
+ * Errors: SWAPOBJ_EINVAL (bad options, device too small), SWAPOBJ_EIO
+ * (cannot open, size or write a device), SWAPOBJ_ENOMEM.
+ */
+SWAPOBJ_API int swapobj_format(const char *const *paths, unsigned npaths, const struct swapobj_format_opts *opts);
+
+/* Flags for swapobj_open_opts.flags */
+#define SWAPOBJ_OPEN_RDONLY 0x1u    /* no writes, no background threads; the log is replayed in memory only */
+#define SWAPOBJ_OPEN_NO_DIRECT 0x2u /* use buffered I/O even where O_DIRECT works */
+
+#define SWAPOBJ_OPEN_OPTS_VERSION 1
+struct swapobj_open_opts {
+	unsigned version;
+	unsigned flags; /* SWAPOBJ_OPEN_* */
+};
+#define SWAPOBJ_OPEN_OPTS_INIT {SWAPOBJ_OPEN_OPTS_VERSION, 0}
+
+/**
+ * Open a store formatted by swapobj_format on the same devices (any order).
+ * Rebuilds the in-memory index by replaying the log: data acknowledged by
+ * a sync is there; data written after the last sync may be missing, never
+ * corrupted. Takes an exclusive lock on every device (flock); a second
+ * opener gets SWAPOBJ_EBUSY. opts may be NULL.
+ * *out is valid until swapobj_store_close().
+ * Errors: SWAPOBJ_EFORMAT (not a store, foreign or missing devices,
+ * unsupported version), SWAPOBJ_EBUSY, SWAPOBJ_EIO, SWAPOBJ_ENOMEM,
+ * SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned npaths,
+				   const struct swapobj_open_opts *opts);
+
+/**
+ * Sync, stop background work, free everything. Open object handles are
+ * closed implicitly (using them afterwards is undefined). Returns the
+ * result of the final sync; the store is freed even on error.
+ */
+SWAPOBJ_API int swapobj_store_close(swapobj_store *st);
+
+/**
+ * Make every write, punch, truncate, delete and invalidation that returned
+ * before this call durable: after it returns 0 they survive a crash or power
+ * cut. Errors: SWAPOBJ_EIO (the store then turns read-only: every later
+ * modifying call returns SWAPOBJ_EROFS), SWAPOBJ_EROFS.
+ */
+SWAPOBJ_API int swapobj_store_sync(swapobj_store *st);
+
+/**
+ * Run the cleaner now on up to max_segments victim segments (0 = as many as
+ * are worth cleaning), relocating their live data and freeing them. The
+ * background cleaner does the same on its own when free space runs low; this
+ * lets a caller force it. Returns the number of segments freed.
+ */
+SWAPOBJ_API int swapobj_store_clean(swapobj_store *st, unsigned max_segments);
+
+struct swapobj_store_stat {
+	uint64_t capacity_bytes;      /* segment space on all devices */
+	uint64_t used_bytes;	      /* bytes in segments that are not free */
+	uint64_t live_bytes;	      /* bytes of records the index references */
+	uint64_t free_bytes;	      /* bytes in free segments */
+	uint64_t objects;	      /* live objects */
+	uint64_t pages;		      /* pages mapped by all objects (data, zero and fill) */
+	uint32_t segment_size;
+	uint32_t ndevices;
+	uint64_t segments;	      /* total */
+	uint64_t segments_free;
+	uint64_t segments_open;	      /* being appended to */
+	uint64_t user_bytes_written;  /* bytes passed to swapobj_obj_write since open */
+	uint64_t device_bytes_written;/* bytes submitted to the devices since open */
+	uint64_t index_bytes;	      /* RAM used by the index (namespace, objects, extent maps) */
+	uint64_t buffer_bytes;	      /* RAM used by log buffers */
+	uint64_t segments_cleaned;    /* since open */
+	uint64_t bytes_relocated;     /* by the cleaner, since open */
+	uint64_t replay_ns;	      /* time the open spent rebuilding the index */
+	uint64_t next_seq;	      /* next record sequence number */
+	uint32_t readonly;	      /* 1 if opened read-only or turned read-only by an error */
+	uint32_t direct_io;	      /* 1 if every device uses O_DIRECT */
+};
+
+/** Space and activity figures. Never fails on a valid store. */
+SWAPOBJ_API int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out);
+
+/* ------------------------------------------------------------------------ */
+/* Objects                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum swapobj_class {
+	SWAPOBJ_CLASS_SWAP = 1, /* data no one else has: never dropped by the store */
+	SWAPOBJ_CLASS_CACHE = 2 /* recyclable copy of data held elsewhere */
+};
+
+/* Flags for swapobj_obj_opts.flags */
+#define SWAPOBJ_O_CREATE 0x1u	 /* create if missing (or replace with a newer data version) */
+#define SWAPOBJ_O_EXCL 0x2u	 /* with CREATE: fail with EEXIST if the key exists */
+#define SWAPOBJ_O_PIN 0x4u	 /* on create: object is pinned (never evicted) */
+#define SWAPOBJ_O_EPHEMERAL 0x8u /* on create: need not survive a restart (plain swap) */
+
+/** Pass as data_version to open whatever version exists. */
+#define SWAPOBJ_VERSION_ANY UINT64_MAX
+
+#define SWAPOBJ_OBJ_OPTS_VERSION 1
+struct swapobj_obj_opts {
+	unsigned version;
+	unsigned flags;		 /* SWAPOBJ_O_* */
+	enum swapobj_class cls;	 /* on create; 0 means SWAP */
+	uint64_t data_version;	 /* see swapobj_obj_open */
+};
+#define SWAPOBJ_OBJ_OPTS_INIT {SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, 0}
+
+/**
+ * Open the object named key, creating it with SWAPOBJ_O_CREATE.
+ * Data versions: if an object exists with
+ *  - the same version (or data_version is SWAPOBJ_VERSION_ANY): it is opened;
+ *  - an older version: with SWAPOBJ_O_CREATE it is replaced at once by a new
+ *    empty object with the new version (the old data is unreachable from then
+ *    on and handles to it get SWAPOBJ_ESTALE); without it, SWAPOBJ_ENOENT;
+ *  - a newer version: SWAPOBJ_ESTALE (the caller's data is out of date).
+ * Creating with SWAPOBJ_VERSION_ANY creates version 0.
+ * *out is valid until swapobj_obj_close(). opts may be NULL (open existing).
+ * Errors: SWAPOBJ_ENOENT, SWAPOBJ_EEXIST, SWAPOBJ_ESTALE, SWAPOBJ_ENOTDIR
+ * (a prefix of key is an object), SWAPOBJ_EISDIR (key is a prefix of other
+ * keys), SWAPOBJ_EROFS, SWAPOBJ_ENOSPC, SWAPOBJ_ENOMEM, SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *key,
+				 const struct swapobj_obj_opts *opts);
+
+/** Release a handle. The object stays in the store. Never fails for a valid handle. */
+SWAPOBJ_API int swapobj_obj_close(swapobj_obj *obj);
+
+/* Flags for swapobj_obj_read */
+#define SWAPOBJ_READ_VERIFY_ONLY 0x0u /* reserved; reads always verify checksums */
+
+/**
+ * Read up to len bytes at off into buf. Holes read as zeros. Returns the
+ * bytes read: less than len only at the end of the object, 0 at or past it.
+ * The data is checksum-verified: a damaged record gives SWAPOBJ_ECORRUPT
+ * (the message names device, segment and offset), never wrong bytes.
+ * Errors: SWAPOBJ_ECORRUPT, SWAPOBJ_EIO, SWAPOBJ_ESTALE, SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int64_t swapobj_obj_read(swapobj_obj *obj, void *buf, size_t len, uint64_t off, unsigned flags);
+
+/**
+ * Write len bytes at off, extending the object if needed. Each 4 KiB page is
+ * written atomically: after a crash a page holds its old or its new content,
+ * never a mix. All-zero pages take no data space; pages of one repeated
+ * 8-byte word store only the word. Returns len, or a shorter count if the
+ * store filled up part way (then the first pages were written).
+ * Errors: SWAPOBJ_ENOSPC, SWAPOBJ_EFBIG, SWAPOBJ_ESTALE, SWAPOBJ_EROFS,
+ * SWAPOBJ_EIO, SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int64_t swapobj_obj_write(swapobj_obj *obj, const void *buf, size_t len, uint64_t off);
+
+/**
+ * Discard [off, off+len): it reads as zeros afterwards and its space is
+ * released. Whole pages are dropped; partial pages at the edges are zeroed.
+ * The size does not change.
+ */
+SWAPOBJ_API int swapobj_obj_punch(swapobj_obj *obj, uint64_t off, uint64_t len);
+
+/** Set the size; data past it is dropped, growing leaves a hole. */
+SWAPOBJ_API int swapobj_obj_truncate(swapobj_obj *obj, uint64_t size);
+
+/**
+ * Delete the object (its key becomes free). The handle becomes stale; other
+ * handles to the object too.
+ */
+SWAPOBJ_API int swapobj_obj_delete(swapobj_obj *obj);
+
+/** Delete by key. Errors: SWAPOBJ_ENOENT, SWAPOBJ_EISDIR, ... */
+SWAPOBJ_API int swapobj_delete(swapobj_store *st, const swapobj_key *key);
+
+/** Set or clear the pin flag (logged; survives restart). */
+SWAPOBJ_API int swapobj_obj_set_pin(swapobj_obj *obj, int pinned);
+
+/** Make this object's writes durable. Currently syncs the whole store. */
+SWAPOBJ_API int swapobj_obj_sync(swapobj_obj *obj);
+
+struct swapobj_obj_stat {
+	uint64_t size;		/* bytes */
+	uint64_t stored_bytes;	/* bytes the object's records occupy on the devices */
+	uint64_t pages;		/* mapped pages (data + zero + fill) */
+	uint64_t zero_pages;	/* pages stored as zero (no data) */
+	uint64_t fill_pages;	/* pages stored as a repeated word */
+	uint64_t extents;	/* runs of pages contiguous in the object and on the device */
+	uint64_t data_version;
+	uint64_t id;		/* internal object id (stable for the object's life) */
+	enum swapobj_class cls;
+	unsigned flags;		/* SWAPOBJ_O_PIN, SWAPOBJ_O_EPHEMERAL */
+};
+
+/** Object figures. Errors: SWAPOBJ_ESTALE, SWAPOBJ_EINVAL. */
+SWAPOBJ_API int swapobj_obj_stat(swapobj_obj *obj, struct swapobj_obj_stat *out);
+
+/* ------------------------------------------------------------------------ */
+/* Prefixes                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Drop every object whose key starts with prefix (1..16 components),
+ * durably once synced. Foreground cost is O(1) in the number of objects: the
+ * subtree is detached and one record logged; objects are freed in the
+ * background and their space comes back through the cleaner. Handles to the
+ * dropped objects get SWAPOBJ_ESTALE. Objects created under the prefix
+ * afterwards are new objects.
+ * Errors: SWAPOBJ_ENOENT (nothing under prefix), SWAPOBJ_EROFS, SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix);
+
+/** Listing cursor; zero it (or use SWAPOBJ_CURSOR_INIT) to start. Plain data. */
+struct swapobj_cursor {
+	uint64_t hash;	   /* position: children are listed in (hash, name) order */
+	uint32_t started;  /* 0 before the first entry */
+	uint32_t name_len;
+	uint8_t name[SWAPOBJ_COMPONENT_MAX];
+};
+#define SWAPOBJ_CURSOR_INIT {0, 0, 0, {0}}
+
+enum swapobj_dirent_type { SWAPOBJ_DT_OBJECT = 1, SWAPOBJ_DT_PREFIX = 2 };
+
+struct swapobj_dirent {
+	enum swapobj_dirent_type type;
+	uint32_t name_len;
+	uint8_t name[SWAPOBJ_COMPONENT_MAX]; /* the component, binary */
+	uint64_t cookie;		     /* hash position; stable across calls */
+};
+
+/**
+ * Next child of prefix (ncomp 0 lists the root) after the cursor; advances
+ * the cursor. Returns 1 with *out filled, 0 at the end. Children present for
+ * the whole listing are returned exactly once even while others are created
+ * or deleted concurrently; those may or may not appear.
+ * Errors: SWAPOBJ_ENOENT (prefix does not exist), SWAPOBJ_ENOTDIR (prefix
+ * is an object), SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int swapobj_list_next(swapobj_store *st, const swapobj_key *prefix, struct swapobj_cursor *cursor,
+				  struct swapobj_dirent *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWAPOBJ_H */

@@ -1,0 +1,55 @@
+/*
+ * extslot.h - where one 4 KiB page of an object lives, in 64 bits.
+ *
+ * A slot names the on-disk record that holds the page's current state.
+ * Layout (in memory a uint64_t; packed to 48 bits inside extent maps):
+ *   bits 0..1   kind: EXT_NONE (hole), EXT_DATA, EXT_ZERO, EXT_FILL
+ *   bits 2..47  address of the record, in 16-byte units, in the store's
+ *               global address space (global segment number * segment size
+ *               + offset in segment). 46 bits of 16 bytes = 1 PiB.
+ * A DATA page's record is REC_DATA_SIZE bytes (header + page). A ZERO record
+ * is header-only and may cover several consecutive pages: each of those
+ * pages' slots then holds the same address. A FILL record is header + one
+ * 16-byte word block and covers one page.
+ *
+ * The slot never names a memory tier yet; bit 47 of the address space is
+ * where one would go (addresses >= 2^45 units are reserved for tiers).
+ */
+#ifndef SO_EXTSLOT_H
+#define SO_EXTSLOT_H
+
+#include <stdint.h>
+
+typedef uint64_t extslot;
+
+enum ext_kind { EXT_NONE = 0, EXT_DATA = 1, EXT_ZERO = 2, EXT_FILL = 3 };
+
+#define EXT_ADDR_BITS 46
+#define EXT_ADDR_MAX ((1ull << EXT_ADDR_BITS) - 1)
+#define EXT_UNIT 16u /* bytes per address unit */
+
+/* Record sizes the extent map uses to recognise records laid back to back. */
+#define REC_HDR_SIZE 64u
+#define REC_DATA_SIZE (REC_HDR_SIZE + 4096u) /* 4160 bytes = 260 units */
+#define REC_ZERO_SIZE REC_HDR_SIZE	     /* 64 bytes = 4 units */
+#define REC_FILL_SIZE (REC_HDR_SIZE + 16u)   /* 80 bytes = 5 units */
+
+static inline extslot extslot_make(enum ext_kind kind, uint64_t addr16)
+{
+	return (addr16 << 2) | (uint64_t)kind;
+}
+static inline enum ext_kind extslot_kind(extslot s)
+{
+	return (enum ext_kind)(s & 3u);
+}
+static inline uint64_t extslot_addr(extslot s)
+{
+	return s >> 2;
+}
+/* Bytes of the record a slot of this kind points at (ZERO records may be shared by several pages). */
+static inline uint32_t extslot_rec_bytes(enum ext_kind k)
+{
+	return k == EXT_DATA ? REC_DATA_SIZE : k == EXT_FILL ? REC_FILL_SIZE : k == EXT_ZERO ? REC_ZERO_SIZE : 0;
+}
+
+#endif
