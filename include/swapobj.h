@@ -56,20 +56,20 @@ SWAPOBJ_API const char *swapobj_version(void);
  */
 enum swapobj_error {
 	SWAPOBJ_OK = 0,
-	SWAPOBJ_EINVAL = -1,	   /* invalid argument */
-	SWAPOBJ_ENOMEM = -2,	   /* out of memory */
-	SWAPOBJ_EIO = -3,	   /* device I/O error */
-	SWAPOBJ_ENOSPC = -4,	   /* store full (after cleaning) */
-	SWAPOBJ_ENOENT = -5,	   /* no such object or prefix */
-	SWAPOBJ_EEXIST = -6,	   /* object exists (SWAPOBJ_O_EXCL) */
-	SWAPOBJ_ESTALE = -7,	   /* handle's object was deleted, invalidated or replaced by a newer version */
-	SWAPOBJ_ECORRUPT = -8,	   /* on-disk data failed its checksum or is malformed */
-	SWAPOBJ_EROFS = -9,	   /* store opened read-only, or made read-only after a failed write */
-	SWAPOBJ_EBUSY = -10,	   /* store in use by another process, or handles still open */
-	SWAPOBJ_ENOTDIR = -11,	   /* a prefix of the key names an object */
-	SWAPOBJ_EISDIR = -12,	   /* the key is a prefix of other keys */
-	SWAPOBJ_EFORMAT = -13,	   /* not a swapobj store, or an unsupported format version */
-	SWAPOBJ_EFBIG = -14,	   /* offset or size beyond SWAPOBJ_MAX_OBJECT_SIZE */
+	SWAPOBJ_EINVAL = -1,       /* invalid argument */
+	SWAPOBJ_ENOMEM = -2,       /* out of memory */
+	SWAPOBJ_EIO = -3,          /* device I/O error */
+	SWAPOBJ_ENOSPC = -4,       /* store full (after cleaning) */
+	SWAPOBJ_ENOENT = -5,       /* no such object or prefix */
+	SWAPOBJ_EEXIST = -6,       /* object exists (SWAPOBJ_O_EXCL) */
+	SWAPOBJ_ESTALE = -7,       /* handle's object was deleted, invalidated or replaced by a newer version */
+	SWAPOBJ_ECORRUPT = -8,     /* on-disk data failed its checksum or is malformed */
+	SWAPOBJ_EROFS = -9,        /* store opened read-only, or made read-only after a failed write */
+	SWAPOBJ_EBUSY = -10,       /* store in use by another process, or handles still open */
+	SWAPOBJ_ENOTDIR = -11,     /* a prefix of the key names an object */
+	SWAPOBJ_EISDIR = -12,      /* the key is a prefix of other keys */
+	SWAPOBJ_EFORMAT = -13,     /* not a swapobj store, or an unsupported format version */
+	SWAPOBJ_EFBIG = -14,       /* offset or size beyond SWAPOBJ_MAX_OBJECT_SIZE */
 	SWAPOBJ_ENAMETOOLONG = -15 /* key too long (components or total bytes) */
 };
 
@@ -85,7 +85,7 @@ SWAPOBJ_API int swapobj_errno(int err);
 /* ------------------------------------------------------------------------ */
 
 #define SWAPOBJ_KEY_MAX_COMPONENTS 16
-#define SWAPOBJ_COMPONENT_MAX 255 /* bytes in one component (at least 1) */
+#define SWAPOBJ_COMPONENT_MAX 255  /* bytes in one component (at least 1) */
 #define SWAPOBJ_KEY_MAX_BYTES 1024 /* sum of component bytes */
 
 /*
@@ -96,11 +96,11 @@ SWAPOBJ_API int swapobj_errno(int err);
  * another key's.
  */
 typedef struct swapobj_key {
-	uint32_t ncomp;				    /* number of components */
-	uint32_t nbytes;			    /* bytes used in buf */
-	uint16_t off[SWAPOBJ_KEY_MAX_COMPONENTS];   /* start of component i in buf */
-	uint8_t len[SWAPOBJ_KEY_MAX_COMPONENTS];    /* length of component i */
-	uint8_t buf[SWAPOBJ_KEY_MAX_BYTES];	    /* component bytes, back to back */
+	uint32_t ncomp;                           /* number of components */
+	uint32_t nbytes;                          /* bytes used in buf */
+	uint16_t off[SWAPOBJ_KEY_MAX_COMPONENTS]; /* start of component i in buf */
+	uint8_t len[SWAPOBJ_KEY_MAX_COMPONENTS];  /* length of component i */
+	uint8_t buf[SWAPOBJ_KEY_MAX_BYTES];       /* component bytes, back to back */
 } swapobj_key;
 
 /** Empty key (no components). */
@@ -120,7 +120,7 @@ SWAPOBJ_API int swapobj_key_anon(swapobj_key *key, uint64_t owner, uint64_t anon
 SWAPOBJ_API int swapobj_key_shmem(swapobj_key *key, uint64_t dev, uint64_t ino, uint64_t gen);
 /** Network-file cache: "fscache" / volume key / cookie key (binary, 1..255 bytes each). */
 SWAPOBJ_API int swapobj_key_fscache(swapobj_key *key, const void *volume, size_t volume_len, const void *cookie,
-				    size_t cookie_len);
+                                    size_t cookie_len);
 /** Prefix of key (its first ncomp components) into out. EINVAL if ncomp > key->ncomp. */
 SWAPOBJ_API int swapobj_key_prefix(swapobj_key *out, const swapobj_key *key, uint32_t ncomp);
 
@@ -143,10 +143,13 @@ typedef struct swapobj_obj swapobj_obj;
 struct swapobj_format_opts {
 	unsigned version;
 	uint32_t segment_size; /* bytes, power of two in [SEGMENT_MIN, SEGMENT_MAX]; 0 = default 8 MiB */
-	uint64_t size;	       /* bytes to use on each regular file: 0 = its current size; a file
-				  smaller than this is extended (sparse). Ignored for block devices. */
+	uint64_t size;         /* bytes to use on each regular file: 0 = its current size; a file
+	                          smaller than this is extended (sparse). Ignored for block devices. */
 };
-#define SWAPOBJ_FORMAT_OPTS_INIT {SWAPOBJ_FORMAT_OPTS_VERSION, 0, 0}
+#define SWAPOBJ_FORMAT_OPTS_INIT                                                                                       \
+	{                                                                                                              \
+		SWAPOBJ_FORMAT_OPTS_VERSION, 0, 0                                                                      \
+	}
 
 /**
  * Format a new store on one or more files or block devices (paths, npaths
@@ -167,7 +170,10 @@ struct swapobj_open_opts {
 	unsigned version;
 	unsigned flags; /* SWAPOBJ_OPEN_* */
 };
-#define SWAPOBJ_OPEN_OPTS_INIT {SWAPOBJ_OPEN_OPTS_VERSION, 0}
+#define SWAPOBJ_OPEN_OPTS_INIT                                                                                         \
+	{                                                                                                              \
+		SWAPOBJ_OPEN_OPTS_VERSION, 0                                                                           \
+	}
 
 /**
  * Open a store formatted by swapobj_format on the same devices (any order).
@@ -181,7 +187,7 @@ struct swapobj_open_opts {
  * SWAPOBJ_EINVAL.
  */
 SWAPOBJ_API int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned npaths,
-				   const struct swapobj_open_opts *opts);
+                                   const struct swapobj_open_opts *opts);
 
 /**
  * Sync, stop background work, free everything. Open object handles are
@@ -207,27 +213,28 @@ SWAPOBJ_API int swapobj_store_sync(swapobj_store *st);
 SWAPOBJ_API int swapobj_store_clean(swapobj_store *st, unsigned max_segments);
 
 struct swapobj_store_stat {
-	uint64_t capacity_bytes;      /* segment space on all devices */
-	uint64_t used_bytes;	      /* bytes in segments that are not free */
-	uint64_t live_bytes;	      /* bytes of records the index references */
-	uint64_t free_bytes;	      /* bytes in free segments */
-	uint64_t objects;	      /* live objects */
-	uint64_t pages;		      /* pages mapped by all objects (data, zero and fill) */
+	uint64_t capacity_bytes; /* segment space on all devices */
+	uint64_t used_bytes;     /* bytes in segments that are not free */
+	uint64_t live_bytes;     /* bytes of records the index references */
+	uint64_t free_bytes;     /* bytes in free segments */
+	uint64_t objects;        /* live objects */
+	uint64_t pages;          /* pages mapped by all objects (data, zero and fill) */
 	uint32_t segment_size;
 	uint32_t ndevices;
-	uint64_t segments;	      /* total */
+	uint64_t segments; /* total */
 	uint64_t segments_free;
-	uint64_t segments_open;	      /* being appended to */
-	uint64_t user_bytes_written;  /* bytes passed to swapobj_obj_write since open */
-	uint64_t device_bytes_written;/* bytes submitted to the devices since open */
-	uint64_t index_bytes;	      /* RAM used by the index (namespace, objects, extent maps) */
-	uint64_t buffer_bytes;	      /* RAM used by log buffers */
-	uint64_t segments_cleaned;    /* since open */
-	uint64_t bytes_relocated;     /* by the cleaner, since open */
-	uint64_t replay_ns;	      /* time the open spent rebuilding the index */
-	uint64_t next_seq;	      /* next record sequence number */
-	uint32_t readonly;	      /* 1 if opened read-only or turned read-only by an error */
-	uint32_t direct_io;	      /* 1 if every device uses O_DIRECT */
+	uint64_t segments_open;        /* being appended to */
+	uint64_t user_bytes_written;   /* bytes passed to swapobj_obj_write since open */
+	uint64_t device_bytes_written; /* bytes submitted to the devices since open */
+	uint64_t index_bytes;          /* RAM used by the index (namespace, objects, extent maps) */
+	uint64_t buffer_bytes;         /* RAM used by log buffers */
+	uint64_t segments_cleaned;     /* since open */
+	uint64_t bytes_relocated;      /* by the cleaner, since open */
+	uint64_t replay_ns;            /* time the open spent rebuilding the index */
+	uint64_t damaged_records;      /* damaged records found while replaying (swapobj-fsck tells more) */
+	uint64_t next_seq;             /* next record sequence number */
+	uint32_t readonly;             /* 1 if opened read-only or turned read-only by an error */
+	uint32_t direct_io;            /* 1 if every device uses O_DIRECT */
 };
 
 /** Space and activity figures. Never fails on a valid store. */
@@ -243,9 +250,9 @@ enum swapobj_class {
 };
 
 /* Flags for swapobj_obj_opts.flags */
-#define SWAPOBJ_O_CREATE 0x1u	 /* create if missing (or replace with a newer data version) */
-#define SWAPOBJ_O_EXCL 0x2u	 /* with CREATE: fail with EEXIST if the key exists */
-#define SWAPOBJ_O_PIN 0x4u	 /* on create: object is pinned (never evicted) */
+#define SWAPOBJ_O_CREATE 0x1u    /* create if missing (or replace with a newer data version) */
+#define SWAPOBJ_O_EXCL 0x2u      /* with CREATE: fail with EEXIST if the key exists */
+#define SWAPOBJ_O_PIN 0x4u       /* on create: object is pinned (never evicted) */
 #define SWAPOBJ_O_EPHEMERAL 0x8u /* on create: need not survive a restart (plain swap) */
 
 /** Pass as data_version to open whatever version exists. */
@@ -254,11 +261,14 @@ enum swapobj_class {
 #define SWAPOBJ_OBJ_OPTS_VERSION 1
 struct swapobj_obj_opts {
 	unsigned version;
-	unsigned flags;		 /* SWAPOBJ_O_* */
-	enum swapobj_class cls;	 /* on create; 0 means SWAP */
-	uint64_t data_version;	 /* see swapobj_obj_open */
+	unsigned flags;         /* SWAPOBJ_O_* */
+	enum swapobj_class cls; /* on create; 0 means SWAP */
+	uint64_t data_version;  /* see swapobj_obj_open */
 };
-#define SWAPOBJ_OBJ_OPTS_INIT {SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, 0}
+#define SWAPOBJ_OBJ_OPTS_INIT                                                                                          \
+	{                                                                                                              \
+		SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, 0                                                     \
+	}
 
 /**
  * Open the object named key, creating it with SWAPOBJ_O_CREATE.
@@ -275,7 +285,7 @@ struct swapobj_obj_opts {
  * keys), SWAPOBJ_EROFS, SWAPOBJ_ENOSPC, SWAPOBJ_ENOMEM, SWAPOBJ_EINVAL.
  */
 SWAPOBJ_API int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *key,
-				 const struct swapobj_obj_opts *opts);
+                                 const struct swapobj_obj_opts *opts);
 
 /** Release a handle. The object stays in the store. Never fails for a valid handle. */
 SWAPOBJ_API int swapobj_obj_close(swapobj_obj *obj);
@@ -329,16 +339,16 @@ SWAPOBJ_API int swapobj_obj_set_pin(swapobj_obj *obj, int pinned);
 SWAPOBJ_API int swapobj_obj_sync(swapobj_obj *obj);
 
 struct swapobj_obj_stat {
-	uint64_t size;		/* bytes */
-	uint64_t stored_bytes;	/* bytes the object's records occupy on the devices */
-	uint64_t pages;		/* mapped pages (data + zero + fill) */
-	uint64_t zero_pages;	/* pages stored as zero (no data) */
-	uint64_t fill_pages;	/* pages stored as a repeated word */
-	uint64_t extents;	/* runs of pages contiguous in the object and on the device */
+	uint64_t size;         /* bytes */
+	uint64_t stored_bytes; /* bytes the object's records occupy on the devices */
+	uint64_t pages;        /* mapped pages (data + zero + fill) */
+	uint64_t zero_pages;   /* pages stored as zero (no data) */
+	uint64_t fill_pages;   /* pages stored as a repeated word */
+	uint64_t extents;      /* runs of pages contiguous in the object and on the device */
 	uint64_t data_version;
-	uint64_t id;		/* internal object id (stable for the object's life) */
+	uint64_t id; /* internal object id (stable for the object's life) */
 	enum swapobj_class cls;
-	unsigned flags;		/* SWAPOBJ_O_PIN, SWAPOBJ_O_EPHEMERAL */
+	unsigned flags; /* SWAPOBJ_O_PIN, SWAPOBJ_O_EPHEMERAL */
 };
 
 /** Object figures. Errors: SWAPOBJ_ESTALE, SWAPOBJ_EINVAL. */
@@ -361,12 +371,18 @@ SWAPOBJ_API int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix)
 
 /** Listing cursor; zero it (or use SWAPOBJ_CURSOR_INIT) to start. Plain data. */
 struct swapobj_cursor {
-	uint64_t hash;	   /* position: children are listed in (hash, name) order */
-	uint32_t started;  /* 0 before the first entry */
+	uint64_t hash;    /* position: children are listed in (hash, name) order */
+	uint32_t started; /* 0 before the first entry */
 	uint32_t name_len;
 	uint8_t name[SWAPOBJ_COMPONENT_MAX];
 };
-#define SWAPOBJ_CURSOR_INIT {0, 0, 0, {0}}
+#define SWAPOBJ_CURSOR_INIT                                                                                            \
+	{                                                                                                              \
+		0, 0, 0,                                                                                               \
+		{                                                                                                      \
+			0                                                                                              \
+		}                                                                                                      \
+	}
 
 enum swapobj_dirent_type { SWAPOBJ_DT_OBJECT = 1, SWAPOBJ_DT_PREFIX = 2 };
 
@@ -374,7 +390,7 @@ struct swapobj_dirent {
 	enum swapobj_dirent_type type;
 	uint32_t name_len;
 	uint8_t name[SWAPOBJ_COMPONENT_MAX]; /* the component, binary */
-	uint64_t cookie;		     /* hash position; stable across calls */
+	uint64_t cookie;                     /* hash position; stable across calls */
 };
 
 /**
@@ -386,7 +402,7 @@ struct swapobj_dirent {
  * is an object), SWAPOBJ_EINVAL.
  */
 SWAPOBJ_API int swapobj_list_next(swapobj_store *st, const swapobj_key *prefix, struct swapobj_cursor *cursor,
-				  struct swapobj_dirent *out);
+                                  struct swapobj_dirent *out);
 
 #ifdef __cplusplus
 }

@@ -103,5 +103,5 @@ void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version)
 		w[i] = splitmix(&x);
 	/* A readable stamp at the start, handy when debugging dumps. */
 	snprintf(page, 48, "tag=%llu pg=%llu v=%llu", (unsigned long long)tag, (unsigned long long)pgoff,
-		 (unsigned long long)version);
+	         (unsigned long long)version);
 }

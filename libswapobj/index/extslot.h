@@ -31,7 +31,7 @@ enum ext_kind { EXT_NONE = 0, EXT_DATA = 1, EXT_ZERO = 2, EXT_FILL = 3 };
 /* Record sizes the extent map uses to recognise records laid back to back. */
 #define REC_HDR_SIZE 64u
 #define REC_DATA_SIZE (REC_HDR_SIZE + 4096u) /* 4160 bytes = 260 units */
-#define REC_ZERO_SIZE REC_HDR_SIZE	     /* 64 bytes = 4 units */
+#define REC_ZERO_SIZE REC_HDR_SIZE           /* 64 bytes = 4 units */
 #define REC_FILL_SIZE (REC_HDR_SIZE + 16u)   /* 80 bytes = 5 units */
 
 static inline extslot extslot_make(enum ext_kind kind, uint64_t addr16)

@@ -11,22 +11,22 @@ static const struct {
 	int errnum;
 	const char *text;
 } err_table[] = {
-	{SWAPOBJ_OK, 0, "success"},
-	{SWAPOBJ_EINVAL, EINVAL, "invalid argument"},
-	{SWAPOBJ_ENOMEM, ENOMEM, "out of memory"},
-	{SWAPOBJ_EIO, EIO, "I/O error"},
-	{SWAPOBJ_ENOSPC, ENOSPC, "no space left in store"},
-	{SWAPOBJ_ENOENT, ENOENT, "no such object or prefix"},
-	{SWAPOBJ_EEXIST, EEXIST, "object exists"},
-	{SWAPOBJ_ESTALE, ESTALE, "stale handle: object deleted, invalidated or replaced"},
-	{SWAPOBJ_ECORRUPT, EBADMSG, "corrupt data on device"},
-	{SWAPOBJ_EROFS, EROFS, "store is read-only"},
-	{SWAPOBJ_EBUSY, EBUSY, "store busy"},
-	{SWAPOBJ_ENOTDIR, ENOTDIR, "a prefix of the key is an object"},
-	{SWAPOBJ_EISDIR, EISDIR, "key is a prefix of other keys"},
-	{SWAPOBJ_EFORMAT, EUCLEAN, "not a swapobj store or unsupported format"},
-	{SWAPOBJ_EFBIG, EFBIG, "offset or size too large"},
-	{SWAPOBJ_ENAMETOOLONG, ENAMETOOLONG, "key too long"},
+    {SWAPOBJ_OK, 0, "success"},
+    {SWAPOBJ_EINVAL, EINVAL, "invalid argument"},
+    {SWAPOBJ_ENOMEM, ENOMEM, "out of memory"},
+    {SWAPOBJ_EIO, EIO, "I/O error"},
+    {SWAPOBJ_ENOSPC, ENOSPC, "no space left in store"},
+    {SWAPOBJ_ENOENT, ENOENT, "no such object or prefix"},
+    {SWAPOBJ_EEXIST, EEXIST, "object exists"},
+    {SWAPOBJ_ESTALE, ESTALE, "stale handle: object deleted, invalidated or replaced"},
+    {SWAPOBJ_ECORRUPT, EBADMSG, "corrupt data on device"},
+    {SWAPOBJ_EROFS, EROFS, "store is read-only"},
+    {SWAPOBJ_EBUSY, EBUSY, "store busy"},
+    {SWAPOBJ_ENOTDIR, ENOTDIR, "a prefix of the key is an object"},
+    {SWAPOBJ_EISDIR, EISDIR, "key is a prefix of other keys"},
+    {SWAPOBJ_EFORMAT, EUCLEAN, "not a swapobj store or unsupported format"},
+    {SWAPOBJ_EFBIG, EFBIG, "offset or size too large"},
+    {SWAPOBJ_ENAMETOOLONG, ENAMETOOLONG, "key too long"},
 };
 
 const char *swapobj_strerror(int err)

@@ -33,7 +33,7 @@
 /* Memory accounting categories. INDEX is what "index RAM per page" reports. */
 enum so_mem_cat {
 	SO_MEM_INDEX = 0, /* namespace tree, object structs, extent maps */
-	SO_MEM_BUFFER,	  /* log append buffers and I/O bounce buffers */
+	SO_MEM_BUFFER,    /* log append buffers and I/O bounce buffers */
 	SO_MEM_OTHER,
 	SO_MEM_NCAT
 };

@@ -1,0 +1,820 @@
+/*
+ * obj.c - the object API: open/create with data versions, read, write,
+ * punch, truncate, delete, pin, stat.
+ *
+ * Every modifying operation follows the same order, which replay relies on:
+ *   1. wait for log space without holding any object lock;
+ *   2. lock the object, check it is alive;
+ *   3. assign sequence numbers and append the records (so per object,
+ *      sequence order == the order the index was changed in);
+ *   4. update the extent map and the usage table;
+ *   5. unlock.
+ * Records carry the object size after the change, so the record with the
+ * highest sequence number of an object also gives its size (o->meta_*).
+ *
+ * The page write and read paths allocate nothing per call: record images
+ * are built directly in the log buffer, partial pages are merged in a stack
+ * page, and reads use a per-thread bounce buffer allocated once.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "store_int.h"
+#include "util.h"
+
+#define PG SWAPOBJ_PAGE_SIZE
+#define CHUNK_PAGES 64u
+#define READ_BATCH 64u /* DATA records read with one I/O at most */
+#define BOUNCE_SIZE (READ_BATCH * REC_DATA_SIZE + 2 * IO_ALIGN)
+
+static const uint8_t zero_page[PG];
+
+/* ------------------------------------------------------------------ */
+/* Per-thread bounce buffer for reads                                  */
+/* ------------------------------------------------------------------ */
+
+static pthread_key_t bounce_key;
+static pthread_once_t bounce_once = PTHREAD_ONCE_INIT;
+
+static void bounce_free(void *p)
+{
+	so_free_aligned(SO_MEM_BUFFER, p, BOUNCE_SIZE);
+}
+static void bounce_init(void)
+{
+	pthread_key_create(&bounce_key, bounce_free);
+}
+static uint8_t *bounce_get(void)
+{
+	pthread_once(&bounce_once, bounce_init);
+	uint8_t *b = pthread_getspecific(bounce_key);
+	if (!b) {
+		b = so_alloc_aligned(SO_MEM_BUFFER, BOUNCE_SIZE);
+		if (b)
+			pthread_setspecific(bounce_key, b);
+	}
+	return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static int check_handle(swapobj_obj *h)
+{
+	if (!h || !h->st || !h->o)
+		return so_err(SWAPOBJ_EINVAL, "NULL object handle");
+	return 0;
+}
+
+static void pages_account(struct swapobj_store *st, uint64_t before, uint64_t after)
+{
+	if (after > before)
+		__atomic_add_fetch(&st->ix.pages, after - before, __ATOMIC_RELAXED);
+	else if (before > after)
+		__atomic_sub_fetch(&st->ix.pages, before - after, __ATOMIC_RELAXED);
+}
+
+static int corrupt(struct swapobj_store *st, uint64_t addr16, const char *what)
+{
+	struct so_log *lg = &st->log;
+	struct log_seg *s = log_seg_of(lg, addr16);
+	return so_err(SWAPOBJ_ECORRUPT, "%s: segment %u offset %llu (device offset %llu): %s",
+	              s ? lg->devs[s->dev].path : "?", s ? s->segno : 0, (unsigned long long)log_seg_off(lg, addr16),
+	              s ? (unsigned long long)(log_seg_devoff(lg, s) + log_seg_off(lg, addr16)) : 0ull, what);
+}
+
+/*
+ * Decode and check the record a slot names for page pg of o. *payload is
+ * the page (DATA) or the 8-byte word (FILL).
+ */
+static int check_rec(struct swapobj_store *st, struct so_obj *o, uint64_t pg, extslot slot, const uint8_t *p,
+                     uint32_t avail, const uint8_t **payload)
+{
+	struct rec r;
+	uint32_t sz;
+	enum rec_verdict v = rec_decode(p, avail, st->log.seed, true, &r, &sz);
+	if (v != REC_OK)
+		return corrupt(st, extslot_addr(slot), rec_verdict_str(v));
+	enum ext_kind k = extslot_kind(slot);
+	uint8_t want = k == EXT_FILL ? REC_F_FILL : k == EXT_ZERO ? REC_F_ZERO : 0;
+	if (r.type != REC_DATA || r.oid != o->oid || r.flags != want || r.lpos > pg * PG ||
+	    pg * PG - r.lpos >= r.raw_len)
+		return corrupt(st, extslot_addr(slot), "record does not belong to this object page");
+	*payload = r.payload;
+	return 0;
+}
+
+/* Read one page's current content into dst (PG bytes). Caller holds o->lock. */
+static int read_page(struct swapobj_store *st, struct so_obj *o, uint64_t pg, uint8_t *dst)
+{
+	extslot slot = extmap_get(&o->map, pg);
+	const uint8_t *rec, *payload;
+	uint64_t word;
+	int err;
+	switch (extslot_kind(slot)) {
+	case EXT_NONE:
+	case EXT_ZERO:
+		memset(dst, 0, PG);
+		return 0;
+	case EXT_FILL:
+	case EXT_DATA: {
+		uint8_t *bounce = bounce_get();
+		uint32_t len = extslot_rec_bytes(extslot_kind(slot));
+		if (!bounce)
+			return so_err(SWAPOBJ_ENOMEM, "out of memory for a read buffer");
+		if ((err = log_read(&st->log, extslot_addr(slot), len, bounce, &rec)) < 0)
+			return err;
+		if ((err = check_rec(st, o, pg, slot, rec, len, &payload)) < 0)
+			return err;
+		if (extslot_kind(slot) == EXT_DATA) {
+			memcpy(dst, payload, PG);
+		} else {
+			memcpy(&word, payload, 8);
+			for (unsigned i = 0; i < PG / 8; i++)
+				memcpy(dst + 8 * i, &word, 8);
+		}
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Write                                                               */
+/* ------------------------------------------------------------------ */
+
+struct page_src {
+	const uint8_t *src; /* DATA: the page; FILL: unused */
+	uint64_t word;
+	uint8_t kind; /* enum ext_kind */
+};
+
+/*
+ * Write [off, off+len) of o: in batches that never cross a 64-page chunk,
+ * so that a sequential writer's records land back to back per chunk and
+ * the extent map keeps one run per chunk. Returns bytes written; *errp
+ * gets the error that stopped it (0 if none).
+ */
+static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uint8_t *buf, size_t len, uint64_t off,
+                           int *errp)
+{
+	struct so_log *lg = &st->log;
+	_Alignas(16) uint8_t merged[2][PG];
+	struct page_src pages[CHUNK_PAGES];
+	extslot slots[CHUNK_PAGES];
+	uint64_t end = off + len, done = 0;
+	int err = 0;
+
+	while (off + done < end) {
+		uint64_t pos = off + done;
+		uint64_t pg0 = pos / PG;
+		uint64_t pg_end = SO_MIN((end + PG - 1) / PG, (pg0 / CHUNK_PAGES + 1) * CHUNK_PAGES);
+		uint32_t npg = (uint32_t)(pg_end - pg0);
+		uint64_t batch_end = SO_MIN(end, pg_end * PG);
+		uint32_t total = 0, nrec = 0, nmerged = 0;
+
+		/* Classify pages; merge partial pages with their current content. */
+		for (uint32_t i = 0; i < npg; i++) {
+			uint64_t pstart = (pg0 + i) * PG;
+			uint64_t a = SO_MAX(pstart, pos), b = SO_MIN(pstart + PG, batch_end);
+			const uint8_t *src;
+			if (a == pstart && b == pstart + PG) {
+				src = buf + (pstart - off);
+			} else {
+				uint8_t *m = merged[nmerged++];
+				if ((err = read_page(st, o, pg0 + i, m)) < 0)
+					goto out;
+				memcpy(m + (a - pstart), buf + (a - off), b - a);
+				src = m;
+			}
+			pages[i].src = src;
+			if (so_page_is_zero(src)) {
+				pages[i].kind = EXT_ZERO;
+				if (i == 0 || pages[i - 1].kind != EXT_ZERO) {
+					total += REC_ZERO_SIZE;
+					nrec++;
+				}
+			} else if (so_page_is_fill(src, &pages[i].word)) {
+				pages[i].kind = EXT_FILL;
+				total += REC_FILL_SIZE;
+				nrec++;
+			} else {
+				pages[i].kind = EXT_DATA;
+				total += REC_DATA_SIZE;
+				nrec++;
+			}
+		}
+
+		struct log_resv rv;
+		if ((err = log_reserve(lg, LOG_HOT, total, 0, &rv)) < 0)
+			goto out;
+		uint64_t seq = log_next_seq(lg, nrec), seq0 = seq;
+		uint32_t cur = 0;
+		uint64_t last_addr = 0;
+		for (uint32_t i = 0; i < npg;) {
+			uint32_t n = 1;
+			struct rec r = {0};
+			uint8_t *dst = rv.ptr + cur;
+			r.type = REC_DATA;
+			r.seq = seq++;
+			r.oid = o->oid;
+			r.lpos = (pg0 + i) * PG;
+			r.seg_gen = rv.gen;
+			if (pages[i].kind == EXT_ZERO) {
+				while (i + n < npg && pages[i + n].kind == EXT_ZERO)
+					n++;
+				r.flags = REC_F_ZERO;
+			} else if (pages[i].kind == EXT_FILL) {
+				r.flags = REC_F_FILL;
+				r.payload_len = 8;
+				memcpy(dst + REC_HDR_LEN, &pages[i].word, 8);
+			} else {
+				r.payload_len = PG;
+				memcpy(dst + REC_HDR_LEN, pages[i].src, PG);
+			}
+			r.raw_len = n * PG;
+			r.obj_size = SO_MAX(o->size, SO_MIN(batch_end, (pg0 + i + n) * PG));
+			uint32_t sz = rec_seal(dst, &r, lg->seed);
+			last_addr = rv.addr16 + cur / EXT_UNIT;
+			for (uint32_t j = 0; j < n; j++)
+				slots[i + j] = extslot_make((enum ext_kind)pages[i].kind, last_addr);
+			log_usage_add(lg, last_addr, slot_charge(slots[i]));
+			cur += sz;
+			i += n;
+		}
+		log_note(lg, rv.seg, o->oid, seq0);
+		log_note(lg, rv.seg, o->oid, seq - 1);
+		log_commit(lg, LOG_HOT, &rv);
+
+		uint64_t before = extmap_pages(&o->map);
+		err = extmap_set(&o->map, pg0, npg, slots, log_slot_released, lg);
+		pages_account(st, before, extmap_pages(&o->map));
+		if (err < 0) {
+			/* Records are in the log but the index could not take them: stop writing. */
+			log_fail(lg, err);
+			err = so_err(err, "out of memory updating the extent map; store is now read-only");
+			goto out;
+		}
+		o->size = SO_MAX(o->size, batch_end);
+		o->meta_addr = last_addr;
+		o->meta_seq = seq - 1;
+		done += batch_end - pos;
+	}
+out:
+	*errp = err;
+	__atomic_add_fetch(&lg->user_bytes, done, __ATOMIC_RELAXED);
+	return (int64_t)done;
+}
+
+int64_t obj_write_locked(struct swapobj_store *st, struct so_obj *o, const uint8_t *buf, size_t len, uint64_t off)
+{
+	int err;
+	int64_t n = write_pages(st, o, buf, len, off, &err);
+	return n > 0 || err == 0 ? n : err;
+}
+
+int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t off)
+{
+	int err, tries = 0;
+	size_t total = 0;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	if (!buf && len)
+		return so_err(SWAPOBJ_EINVAL, "NULL buffer");
+	if (len > INT64_MAX || off > SWAPOBJ_MAX_OBJECT_SIZE || len > SWAPOBJ_MAX_OBJECT_SIZE - off)
+		return so_err(SWAPOBJ_EFBIG, "write of %zu bytes at %llu goes past the maximum object size", len,
+		              (unsigned long long)off);
+	struct swapobj_store *st = h->st;
+	struct so_obj *o = h->o;
+	while (total < len) {
+		if ((err = log_space_wait(&st->log, len - total)) < 0)
+			break;
+		pthread_mutex_lock(&o->lock);
+		if (obj_is_dead(&st->ix, o)) {
+			pthread_mutex_unlock(&o->lock);
+			err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
+			break;
+		}
+		int64_t n = write_pages(st, o, (const uint8_t *)buf + total, len - total, off + total, &err);
+		pthread_mutex_unlock(&o->lock);
+		total += (size_t)n;
+		if (err == SWAPOBJ_ENOSPC && (n > 0 || ++tries < 3))
+			continue; /* the open segment filled: wait for space again */
+		if (err < 0)
+			break;
+	}
+	return total > 0 ? (int64_t)total : (int64_t)err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Read                                                                */
+/* ------------------------------------------------------------------ */
+
+int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, unsigned flags)
+{
+	int err;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	if ((!buf && len) || flags != 0)
+		return so_err(SWAPOBJ_EINVAL, buf ? "unknown read flags" : "NULL buffer");
+	if (len > INT64_MAX)
+		len = INT64_MAX;
+	struct swapobj_store *st = h->st;
+	struct so_obj *o = h->o;
+	struct so_log *lg = &st->log;
+	uint8_t *out = buf;
+	uint8_t *bounce = bounce_get();
+	if (!bounce)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory for a read buffer");
+
+	pthread_mutex_lock(&o->lock);
+	if (obj_is_dead(&st->ix, o)) {
+		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
+		goto done;
+	}
+	if (off >= o->size) {
+		len = 0;
+		err = 0;
+		goto done;
+	}
+	len = (size_t)SO_MIN((uint64_t)len, o->size - off);
+	uint64_t pos = off, end = off + len;
+	while (pos < end) {
+		uint64_t pg = pos / PG;
+		uint32_t inpg = (uint32_t)(pos % PG);
+		uint32_t n = (uint32_t)SO_MIN((uint64_t)(PG - inpg), end - pos);
+		extslot slot = extmap_get(&o->map, pg);
+		enum ext_kind k = extslot_kind(slot);
+		if (k == EXT_NONE || k == EXT_ZERO) {
+			memset(out + (pos - off), 0, n);
+			pos += n;
+			continue;
+		}
+		if (k == EXT_FILL) {
+			_Alignas(16) uint8_t page[PG];
+			if ((err = read_page(st, o, pg, page)) < 0)
+				goto done;
+			memcpy(out + (pos - off), page + inpg, n);
+			pos += n;
+			continue;
+		}
+		/* DATA: gather following pages whose records lie back to back, read them at once. */
+		uint32_t cnt = 1;
+		uint64_t a0 = extslot_addr(slot);
+		struct log_seg *seg = log_seg_of(lg, a0);
+		while (cnt < READ_BATCH && (pg + cnt) * PG < end) {
+			extslot nx = extmap_get(&o->map, pg + cnt);
+			uint64_t want = a0 + (uint64_t)cnt * (REC_DATA_SIZE / EXT_UNIT);
+			if (extslot_kind(nx) != EXT_DATA || extslot_addr(nx) != want || log_seg_of(lg, want) != seg)
+				break;
+			cnt++;
+		}
+		const uint8_t *rec;
+		if ((err = log_read(lg, a0, cnt * REC_DATA_SIZE, bounce, &rec)) < 0)
+			goto done;
+		for (uint32_t i = 0; i < cnt; i++) {
+			const uint8_t *payload;
+			extslot si = extslot_make(EXT_DATA, a0 + (uint64_t)i * (REC_DATA_SIZE / EXT_UNIT));
+			if ((err = check_rec(st, o, pg + i, si, rec + (size_t)i * REC_DATA_SIZE, REC_DATA_SIZE,
+			                     &payload)) < 0)
+				goto done;
+			uint32_t ip = i == 0 ? inpg : 0;
+			uint32_t m = (uint32_t)SO_MIN((uint64_t)(PG - ip), end - pos);
+			memcpy(out + (pos - off), payload + ip, m);
+			pos += m;
+		}
+	}
+	err = 0;
+done:
+	pthread_mutex_unlock(&o->lock);
+	return err < 0 ? err : (int64_t)len;
+}
+
+/* ------------------------------------------------------------------ */
+/* Punch, truncate                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Log a PUNCH or TRUNCATE record for o; caller holds o->lock. */
+static int log_tombstone(struct swapobj_store *st, struct so_obj *o, uint8_t type, uint64_t lpos, uint64_t len,
+                         uint64_t new_size)
+{
+	struct rec r = {0};
+	uint8_t payload[8];
+	uint64_t addr;
+	int err;
+	r.type = type;
+	r.oid = o->oid;
+	r.lpos = lpos;
+	r.obj_size = new_size;
+	r.seq = log_next_seq(&st->log, 1);
+	so_put_le64(payload, len);
+	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, type == REC_PUNCH ? 8 : 0, &addr)) < 0)
+		return err;
+	o->meta_addr = addr;
+	o->meta_seq = r.seq;
+	return 0;
+}
+
+/* Zero [a, b) inside one page by rewriting it. */
+static int zero_partial(struct swapobj_store *st, struct so_obj *o, uint64_t a, uint64_t b)
+{
+	if (a >= b || extslot_kind(extmap_get(&o->map, a / PG)) == EXT_NONE)
+		return 0;
+	int64_t n = obj_write_locked(st, o, zero_page, (size_t)(b - a), a);
+	return n < 0 ? (int)n : 0;
+}
+
+int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
+{
+	int err;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	if (off > SWAPOBJ_MAX_OBJECT_SIZE || len > SWAPOBJ_MAX_OBJECT_SIZE - off)
+		return so_err(SWAPOBJ_EFBIG, "punch range goes past the maximum object size");
+	if (len == 0)
+		return 0;
+	struct swapobj_store *st = h->st;
+	struct so_obj *o = h->o;
+	/* No log_space_wait: the tombstone may use the reserve, so punching works in a full store. */
+	if ((err = log_check_writable(&st->log)) < 0)
+		return err;
+	pthread_mutex_lock(&o->lock);
+	if (obj_is_dead(&st->ix, o)) {
+		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
+		goto done;
+	}
+	uint64_t end = SO_MIN(off + len, o->size);
+	if (off >= end)
+		goto done;
+	uint64_t first = (off + PG - 1) / PG, last = end / PG; /* whole pages [first, last) */
+	if (first > last) {
+		err = zero_partial(st, o, off, end); /* inside a single page */
+		goto done;
+	}
+	if ((err = zero_partial(st, o, off, first * PG)) < 0 || (err = zero_partial(st, o, last * PG, end)) < 0)
+		goto done;
+	uint64_t p, before;
+	extslot s;
+	if (first < last && extmap_next(&o->map, first, &p, &s) && p < last) {
+		if ((err = log_tombstone(st, o, REC_PUNCH, first * PG, (last - first) * PG, o->size)) < 0)
+			goto done;
+		before = extmap_pages(&o->map);
+		extmap_clear(&o->map, first, last - first, log_slot_released, &st->log);
+		pages_account(st, before, extmap_pages(&o->map));
+	}
+done:
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}
+
+int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
+{
+	int err;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	if (size > SWAPOBJ_MAX_OBJECT_SIZE)
+		return so_err(SWAPOBJ_EFBIG, "size %llu is past the maximum object size", (unsigned long long)size);
+	struct swapobj_store *st = h->st;
+	struct so_obj *o = h->o;
+	if ((err = log_check_writable(&st->log)) < 0)
+		return err;
+	pthread_mutex_lock(&o->lock);
+	if (obj_is_dead(&st->ix, o)) {
+		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
+		goto done;
+	}
+	if (size == o->size)
+		goto done;
+	if (size < o->size && size % PG &&
+	    (err = zero_partial(st, o, size, SO_MIN(o->size, SO_ROUND_UP(size, PG)))) < 0)
+		goto done;
+	if ((err = log_tombstone(st, o, REC_TRUNCATE, size, 0, size)) < 0)
+		goto done;
+	uint64_t from = (size + PG - 1) / PG, before = extmap_pages(&o->map);
+	extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &st->log);
+	pages_account(st, before, extmap_pages(&o->map));
+	o->size = size;
+done:
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Open, create, delete                                                */
+/* ------------------------------------------------------------------ */
+
+/* Log a CREATE record for o (key from the argument); updates create_addr and usage. Caller holds what protects o. */
+static int log_create(struct swapobj_store *st, struct so_obj *o, const swapobj_key *key)
+{
+	uint8_t payload[CREATE_KEY + KEYENC_MAX];
+	struct rec r = {0};
+	uint64_t addr;
+	int err;
+	uint32_t klen = key_encode(payload + CREATE_KEY, key, key->ncomp);
+	payload[CREATE_CLASS] = o->cls;
+	payload[CREATE_FLAGS] = o->flags;
+	so_put_le16(payload + CREATE_KEYLEN, (uint16_t)klen);
+	so_put_le32(payload + CREATE_RESERVED, 0);
+	so_put_le64(payload + CREATE_VERSION, o->version);
+	r.type = REC_CREATE;
+	r.oid = o->oid;
+	r.obj_size = o->size;
+	r.seq = log_next_seq(&st->log, 1);
+	if ((err = log_append(&st->log, LOG_HOT, 0, &r, payload, CREATE_KEY + klen, &addr)) < 0)
+		return err;
+	uint32_t bytes = rec_size(CREATE_KEY + klen);
+	if (o->create_addr)
+		log_usage_sub(&st->log, o->create_addr, o->create_bytes);
+	log_usage_add(&st->log, addr, bytes);
+	o->create_addr = addr;
+	o->create_bytes = bytes;
+	o->create_seq = r.seq;
+	if (r.seq > o->meta_seq) {
+		o->meta_addr = addr;
+		o->meta_seq = r.seq;
+	}
+	return 0;
+}
+
+/* Drop an unlinked object's data from the index and the usage table (o->lock held). */
+static void obj_release_data(struct swapobj_store *st, struct so_obj *o)
+{
+	uint64_t before = extmap_pages(&o->map);
+	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &st->log);
+	pages_account(st, before, 0);
+	if (o->create_addr)
+		log_usage_sub(&st->log, o->create_addr, o->create_bytes);
+	o->create_addr = 0;
+}
+
+int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
+{
+	struct rec r = {0};
+	int err;
+	r.type = REC_DELETE;
+	r.oid = o->oid;
+	r.seq = log_next_seq(&st->log, 1);
+	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, NULL)) < 0)
+		return err;
+	pthread_rwlock_wrlock(&st->ix.lock);
+	bool linked = o->node != NULL;
+	if (linked) {
+		ns_remove(&st->ix.ns, o->node);
+		o->node = NULL;
+		oidmap_del(&st->ix.oids, o->oid);
+	}
+	pthread_rwlock_unlock(&st->ix.lock);
+	__atomic_store_n(&o->dead, 1, __ATOMIC_RELEASE);
+	obj_release_data(st, o);
+	if (linked)
+		obj_put(o); /* the index's reference */
+	return 0;
+}
+
+static int obj_alloc_handle(swapobj_obj **out, struct swapobj_store *st, struct so_obj *o)
+{
+	swapobj_obj *h = so_alloc(SO_MEM_OTHER, sizeof(*h));
+	if (!h)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory");
+	h->st = st;
+	h->o = o;
+	*out = h;
+	return 0;
+}
+
+int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *key, const struct swapobj_obj_opts *opts)
+{
+	struct swapobj_obj_opts def = {SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, SWAPOBJ_VERSION_ANY};
+	struct so_index *ix;
+	struct so_obj *o = NULL;
+	int err;
+
+	if (!out || !st)
+		return so_err(SWAPOBJ_EINVAL, "NULL argument");
+	*out = NULL;
+	if ((err = key_check(key, 1)) < 0)
+		return err;
+	if (!opts)
+		opts = &def;
+	if (opts->version != SWAPOBJ_OBJ_OPTS_VERSION)
+		return so_err(SWAPOBJ_EINVAL, "object options version %u unknown (use SWAPOBJ_OBJ_OPTS_INIT)",
+		              opts->version);
+	if (opts->flags & ~(SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL | SWAPOBJ_O_PIN | SWAPOBJ_O_EPHEMERAL))
+		return so_err(SWAPOBJ_EINVAL, "unknown object flags 0x%x", opts->flags);
+	enum swapobj_class cls = opts->cls ? opts->cls : SWAPOBJ_CLASS_SWAP;
+	if (cls != SWAPOBJ_CLASS_SWAP && cls != SWAPOBJ_CLASS_CACHE)
+		return so_err(SWAPOBJ_EINVAL, "unknown object class %d", (int)opts->cls);
+	bool create = opts->flags & SWAPOBJ_O_CREATE;
+	if (create && (err = log_check_writable(&st->log)) < 0)
+		return err;
+	ix = &st->ix;
+
+	for (int attempt = 0;; attempt++) {
+		if (create && (err = log_space_wait(&st->log, 2 * IO_ALIGN)) < 0)
+			return err;
+		pthread_rwlock_wrlock(&ix->lock);
+		struct ns_node *n = ns_lookup(&ix->ns, key, key->ncomp);
+		if (n && ns_node_is_object(n)) {
+			o = n->obj;
+			uint64_t v = opts->data_version;
+			if (v == SWAPOBJ_VERSION_ANY || v == o->version) {
+				if (create && (opts->flags & SWAPOBJ_O_EXCL)) {
+					err = so_err(SWAPOBJ_EEXIST, "object exists");
+					goto unlock;
+				}
+				obj_get(o);
+				err = 0;
+				goto unlock;
+			}
+			if (v < o->version) {
+				err = so_err(SWAPOBJ_ESTALE, "stored data version %llu is newer than %llu",
+				             (unsigned long long)o->version, (unsigned long long)v);
+				goto unlock;
+			}
+			if (!create) {
+				err = so_err(SWAPOBJ_ENOENT, "data version %llu not stored (have %llu)",
+				             (unsigned long long)v, (unsigned long long)o->version);
+				goto unlock;
+			}
+			/* Replace: delete the old version (object lock comes before the index lock). */
+			obj_get(o);
+			pthread_rwlock_unlock(&ix->lock);
+			pthread_mutex_lock(&o->lock);
+			err = __atomic_load_n(&o->dead, __ATOMIC_ACQUIRE) ? 0 : obj_delete_locked(st, o);
+			pthread_mutex_unlock(&o->lock);
+			obj_put(o);
+			o = NULL;
+			if (err < 0)
+				return err;
+			if (attempt > 100)
+				return so_err(SWAPOBJ_EBUSY, "object keeps being recreated concurrently");
+			continue;
+		}
+		if (n && ns_node_is_prefix(n)) {
+			err = so_err(SWAPOBJ_EISDIR, "key is a prefix of other keys");
+			goto unlock;
+		}
+		if (!create) {
+			err = so_err(SWAPOBJ_ENOENT, "no such object");
+			goto unlock;
+		}
+		/* Create: link first (cheap to undo), then log. */
+		o = obj_new(ix->next_oid);
+		if (!o) {
+			err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+			goto unlock;
+		}
+		o->cls = (uint8_t)cls;
+		o->flags = (uint8_t)(((opts->flags & SWAPOBJ_O_PIN) ? CREATE_F_PIN : 0) |
+		                     ((opts->flags & SWAPOBJ_O_EPHEMERAL) ? CREATE_F_EPHEMERAL : 0));
+		o->version = opts->data_version == SWAPOBJ_VERSION_ANY ? 0 : opts->data_version;
+		o->inval_seen = __atomic_load_n(&ix->inval_epoch, __ATOMIC_ACQUIRE);
+		struct ns_node *leaf;
+		if ((err = ns_insert(&ix->ns, key, o, &leaf)) < 0) {
+			obj_put(o);
+			o = NULL;
+			goto unlock;
+		}
+		if ((err = oidmap_put(&ix->oids, o->oid, o)) < 0) {
+			ns_remove(&ix->ns, leaf);
+			obj_put(o);
+			o = NULL;
+			goto unlock;
+		}
+		o->node = leaf;
+		if ((err = log_create(st, o, key)) < 0) {
+			ns_remove(&ix->ns, leaf);
+			oidmap_del(&ix->oids, o->oid);
+			obj_put(o);
+			o = NULL;
+			goto unlock;
+		}
+		ix->next_oid++;
+		obj_get(o); /* the handle's reference; the index keeps the first */
+		err = 0;
+	unlock:
+		pthread_rwlock_unlock(&ix->lock);
+		break;
+	}
+	if (err < 0)
+		return err;
+	if ((err = obj_alloc_handle(out, st, o)) < 0)
+		obj_put(o);
+	return err;
+}
+
+int swapobj_obj_close(swapobj_obj *h)
+{
+	if (!h)
+		return so_err(SWAPOBJ_EINVAL, "NULL object handle");
+	if (h->o)
+		obj_put(h->o);
+	so_free(SO_MEM_OTHER, h);
+	return 0;
+}
+
+int swapobj_obj_delete(swapobj_obj *h)
+{
+	int err;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	struct swapobj_store *st = h->st;
+	if ((err = log_check_writable(&st->log)) < 0) /* DELETE is urgent: it frees space */
+		return err;
+	pthread_mutex_lock(&h->o->lock);
+	if (obj_is_dead(&st->ix, h->o))
+		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
+	else
+		err = obj_delete_locked(st, h->o);
+	pthread_mutex_unlock(&h->o->lock);
+	return err;
+}
+
+int swapobj_delete(swapobj_store *st, const swapobj_key *key)
+{
+	swapobj_obj *h;
+	int err;
+	if (!st)
+		return so_err(SWAPOBJ_EINVAL, "NULL store");
+	if ((err = swapobj_obj_open(&h, st, key, NULL)) < 0)
+		return err;
+	err = swapobj_obj_delete(h);
+	swapobj_obj_close(h);
+	return err;
+}
+
+int swapobj_obj_set_pin(swapobj_obj *h, int pinned)
+{
+	int err;
+	swapobj_key key;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	struct swapobj_store *st = h->st;
+	struct so_obj *o = h->o;
+	if ((err = log_check_writable(&st->log)) < 0 || (err = log_space_wait(&st->log, IO_ALIGN)) < 0)
+		return err;
+	pthread_mutex_lock(&o->lock);
+	if (obj_is_dead(&st->ix, o)) {
+		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
+		goto done;
+	}
+	uint8_t want = (uint8_t)(pinned ? (o->flags | CREATE_F_PIN) : (o->flags & ~CREATE_F_PIN));
+	if (want == o->flags)
+		goto done;
+	pthread_rwlock_rdlock(&st->ix.lock);
+	bool linked = o->node != NULL;
+	if (linked)
+		ns_key_of(o->node, &key);
+	pthread_rwlock_unlock(&st->ix.lock);
+	if (!linked) {
+		err = so_err(SWAPOBJ_ESTALE, "object was invalidated");
+		goto done;
+	}
+	uint8_t old = o->flags;
+	o->flags = want;
+	if ((err = log_create(st, o, &key)) < 0)
+		o->flags = old;
+done:
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}
+
+int swapobj_obj_sync(swapobj_obj *h)
+{
+	int err;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	return swapobj_store_sync(h->st);
+}
+
+int swapobj_obj_stat(swapobj_obj *h, struct swapobj_obj_stat *out)
+{
+	int err;
+	if ((err = check_handle(h)) < 0)
+		return err;
+	if (!out)
+		return so_err(SWAPOBJ_EINVAL, "NULL stat buffer");
+	struct so_obj *o = h->o;
+	pthread_mutex_lock(&o->lock);
+	if (obj_is_dead(&h->st->ix, o)) {
+		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
+		goto done;
+	}
+	memset(out, 0, sizeof(*out));
+	out->size = o->size;
+	out->pages = extmap_pages(&o->map);
+	out->zero_pages = extmap_pages_kind(&o->map, EXT_ZERO);
+	out->fill_pages = extmap_pages_kind(&o->map, EXT_FILL);
+	out->stored_bytes =
+	    extmap_pages_kind(&o->map, EXT_DATA) * REC_DATA_SIZE + out->fill_pages * REC_FILL_SIZE + o->create_bytes;
+	out->extents = extmap_extents(&o->map);
+	out->data_version = o->version;
+	out->id = o->oid;
+	out->cls = (enum swapobj_class)o->cls;
+	out->flags = ((o->flags & CREATE_F_PIN) ? SWAPOBJ_O_PIN : 0) |
+	             ((o->flags & CREATE_F_EPHEMERAL) ? SWAPOBJ_O_EPHEMERAL : 0);
+done:
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}

@@ -1,0 +1,362 @@
+/*
+ * store.c - store lifecycle (format, open, close, sync), statistics, prefix
+ * invalidation, listing, and the two background threads:
+ *   flusher      writes out log buffers, keeps a READY segment for writers;
+ *   maintenance  reaps invalidated subtrees and runs the cleaner when free
+ *                segments run low.
+ * Both are woken through the log's kick callback and also tick on a timer.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "store_int.h"
+#include "util.h"
+
+#define BG_TICK_MS 100
+
+int swapobj_format(const char *const *paths, unsigned npaths, const struct swapobj_format_opts *opts)
+{
+	return log_format(paths, npaths, opts);
+}
+
+static void store_kick(void *ctx, int what)
+{
+	struct swapobj_store *st = ctx;
+	pthread_mutex_lock(&st->bg_mu);
+	if (what & LOG_KICK_FLUSH) {
+		st->flush_req = 1;
+		pthread_cond_signal(&st->flush_cv);
+	}
+	if (what & LOG_KICK_CLEAN) {
+		st->maint_req = 1;
+		pthread_cond_signal(&st->maint_cv);
+	}
+	pthread_mutex_unlock(&st->bg_mu);
+}
+
+/* Wait for a request or a tick; returns false when stopping. */
+static bool bg_wait(struct swapobj_store *st, pthread_cond_t *cv, unsigned *req)
+{
+	struct timespec ts;
+	pthread_mutex_lock(&st->bg_mu);
+	if (!*req && !st->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += BG_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(cv, &st->bg_mu, &ts);
+	}
+	*req = 0;
+	bool go = !st->stop;
+	pthread_mutex_unlock(&st->bg_mu);
+	return go;
+}
+
+static void *flusher_main(void *arg)
+{
+	struct swapobj_store *st = arg;
+	struct so_log *lg = &st->log;
+	while (bg_wait(st, &st->flush_cv, &st->flush_req)) {
+		while (log_background(lg))
+			;
+		/*
+		 * After a quiet second, make the last sync's durability point itself
+		 * durable (one SYNC record), so damage to that data is reported as
+		 * damage and not mistaken for a torn write.
+		 */
+		uint64_t now = so_now_ns();
+		if (__atomic_load_n(&lg->durable_seq, __ATOMIC_RELAXED) > lg->sync_logged_seq &&
+		    now - __atomic_load_n(&lg->last_sync_ns, __ATOMIC_RELAXED) > 1000000000ull)
+			log_sync(lg);
+	}
+	return NULL;
+}
+
+/* Start cleaning when free segments drop below this. */
+static uint64_t low_water(const struct swapobj_store *st)
+{
+	uint64_t n = st->log.nsegs / 16;
+	return SO_MAX(n, (uint64_t)LOG_RESERVE_SEGS + 3);
+}
+
+static void *maint_main(void *arg)
+{
+	struct swapobj_store *st = arg;
+	while (bg_wait(st, &st->maint_cv, &st->maint_req)) {
+		while (reaper_run(st, 4096) > 0)
+			;
+		if (log_free_count(&st->log) < low_water(st))
+			cleaner_run(st, 0, false);
+	}
+	return NULL;
+}
+
+static int start_threads(struct swapobj_store *st)
+{
+	int rc;
+	if ((rc = pthread_create(&st->flusher, NULL, flusher_main, st)) != 0)
+		return so_err(SWAPOBJ_ENOMEM, "cannot start flusher thread: %s", strerror(rc));
+	if ((rc = pthread_create(&st->maint, NULL, maint_main, st)) != 0) {
+		pthread_mutex_lock(&st->bg_mu);
+		st->stop = true;
+		pthread_cond_broadcast(&st->flush_cv);
+		pthread_mutex_unlock(&st->bg_mu);
+		pthread_join(st->flusher, NULL);
+		return so_err(SWAPOBJ_ENOMEM, "cannot start maintenance thread: %s", strerror(rc));
+	}
+	st->threads_started = true;
+	return 0;
+}
+
+static void stop_threads(struct swapobj_store *st)
+{
+	if (!st->threads_started)
+		return;
+	pthread_mutex_lock(&st->bg_mu);
+	st->stop = true;
+	pthread_cond_broadcast(&st->flush_cv);
+	pthread_cond_broadcast(&st->maint_cv);
+	pthread_mutex_unlock(&st->bg_mu);
+	pthread_join(st->flusher, NULL);
+	pthread_join(st->maint, NULL);
+	st->threads_started = false;
+}
+
+static void store_free(struct swapobj_store *st)
+{
+	index_destroy(&st->ix, NULL, NULL);
+	log_close(&st->log);
+	if (st->clean_buf)
+		so_free_aligned(SO_MEM_BUFFER, st->clean_buf, st->log.seg_size);
+	pthread_mutex_destroy(&st->bg_mu);
+	pthread_cond_destroy(&st->flush_cv);
+	pthread_cond_destroy(&st->maint_cv);
+	pthread_mutex_destroy(&st->clean_mu);
+	so_free(SO_MEM_OTHER, st);
+}
+
+int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned npaths,
+                       const struct swapobj_open_opts *opts)
+{
+	struct swapobj_open_opts def = SWAPOBJ_OPEN_OPTS_INIT;
+	struct swapobj_store *st;
+	int err;
+
+	if (!out)
+		return so_err(SWAPOBJ_EINVAL, "NULL out pointer");
+	*out = NULL;
+	if (!opts)
+		opts = &def;
+	if (opts->version != SWAPOBJ_OPEN_OPTS_VERSION)
+		return so_err(SWAPOBJ_EINVAL, "open options version %u unknown (use SWAPOBJ_OPEN_OPTS_INIT)",
+		              opts->version);
+	if (opts->flags & ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT))
+		return so_err(SWAPOBJ_EINVAL, "unknown open flags 0x%x", opts->flags);
+	st = so_zalloc(SO_MEM_OTHER, sizeof(*st));
+	if (!st)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory");
+	pthread_mutex_init(&st->bg_mu, NULL);
+	pthread_cond_init(&st->flush_cv, NULL);
+	pthread_cond_init(&st->maint_cv, NULL);
+	pthread_mutex_init(&st->clean_mu, NULL);
+	st->rdonly = opts->flags & SWAPOBJ_OPEN_RDONLY;
+	if ((err = log_open(&st->log, paths, npaths, st->rdonly, opts->flags & SWAPOBJ_OPEN_NO_DIRECT)) < 0) {
+		pthread_mutex_destroy(&st->bg_mu);
+		pthread_cond_destroy(&st->flush_cv);
+		pthread_cond_destroy(&st->maint_cv);
+		pthread_mutex_destroy(&st->clean_mu);
+		so_free(SO_MEM_OTHER, st);
+		return err;
+	}
+	if ((err = index_init(&st->ix)) < 0) {
+		log_close(&st->log);
+		so_free(SO_MEM_OTHER, st);
+		return err;
+	}
+	uint64_t t0 = so_now_ns();
+	if ((err = replay_run(st)) < 0)
+		goto fail;
+	st->replay_ns = so_now_ns() - t0;
+	if (!st->rdonly) {
+		st->log.kick = store_kick;
+		st->log.kick_ctx = st;
+		if ((err = start_threads(st)) < 0) {
+			st->log.kick = NULL;
+			goto fail;
+		}
+		store_kick(st, LOG_KICK_FLUSH | LOG_KICK_CLEAN);
+	}
+	*out = st;
+	return 0;
+fail:
+	store_free(st);
+	return err;
+}
+
+int swapobj_store_close(swapobj_store *st)
+{
+	int err = 0;
+	if (!st)
+		return so_err(SWAPOBJ_EINVAL, "NULL store");
+	/* Twice: the second sync makes durable the SYNC record naming what the first made durable. */
+	if (!st->rdonly && !st->log.sticky_err && (err = log_sync(&st->log)) == 0)
+		err = log_sync(&st->log);
+	stop_threads(st);
+	st->log.kick = NULL;
+	store_free(st);
+	return err;
+}
+
+int swapobj_store_sync(swapobj_store *st)
+{
+	if (!st)
+		return so_err(SWAPOBJ_EINVAL, "NULL store");
+	if (st->rdonly)
+		return 0;
+	return log_sync(&st->log);
+}
+
+int swapobj_store_clean(swapobj_store *st, unsigned max_segments)
+{
+	int err;
+	if (!st)
+		return so_err(SWAPOBJ_EINVAL, "NULL store");
+	if ((err = log_check_writable(&st->log)) < 0)
+		return err;
+	while (reaper_run(st, 1u << 16) > 0)
+		;
+	return cleaner_run(st, max_segments, true);
+}
+
+int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
+{
+	if (!st || !out)
+		return so_err(SWAPOBJ_EINVAL, "NULL argument");
+	struct so_log *lg = &st->log;
+	memset(out, 0, sizeof(*out));
+	out->segment_size = lg->seg_size;
+	out->ndevices = lg->ndevs;
+	out->segments = lg->nsegs;
+	out->capacity_bytes = lg->nsegs * lg->seg_size;
+	pthread_mutex_lock(&lg->mu);
+	for (uint64_t i = 0; i < lg->nsegs; i++) {
+		const struct log_seg *s = &lg->segs[i];
+		out->live_bytes += __atomic_load_n(&s->live, __ATOMIC_RELAXED);
+		if (s->state == SEG_FREE)
+			out->segments_free++;
+		else if (s->state == SEG_OPEN)
+			out->segments_open++;
+	}
+	pthread_mutex_unlock(&lg->mu);
+	out->free_bytes = out->segments_free * lg->seg_size;
+	out->used_bytes = out->capacity_bytes - out->free_bytes;
+	pthread_rwlock_rdlock(&st->ix.lock);
+	out->objects = oidmap_count(&st->ix.oids);
+	pthread_rwlock_unlock(&st->ix.lock);
+	out->pages = __atomic_load_n(&st->ix.pages, __ATOMIC_RELAXED);
+	out->user_bytes_written = __atomic_load_n(&lg->user_bytes, __ATOMIC_RELAXED);
+	for (unsigned d = 0; d < lg->ndevs; d++)
+		out->device_bytes_written += __atomic_load_n(&lg->devs[d].bytes_written, __ATOMIC_RELAXED);
+	out->index_bytes = so_mem_used(SO_MEM_INDEX);
+	out->buffer_bytes = so_mem_used(SO_MEM_BUFFER);
+	out->segments_cleaned = __atomic_load_n(&lg->segs_cleaned, __ATOMIC_RELAXED);
+	out->bytes_relocated = __atomic_load_n(&lg->bytes_relocated, __ATOMIC_RELAXED);
+	out->replay_ns = st->replay_ns;
+	out->damaged_records = st->damaged_records;
+	out->next_seq = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
+	out->readonly = st->rdonly || __atomic_load_n(&lg->sticky_err, __ATOMIC_RELAXED) != 0;
+	out->direct_io = 1;
+	for (unsigned d = 0; d < lg->ndevs; d++)
+		if (!lg->devs[d].direct)
+			out->direct_io = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Prefix invalidation and listing                                     */
+/* ------------------------------------------------------------------ */
+
+int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix)
+{
+	uint8_t payload[KEYENC_MAX];
+	struct so_index *ix;
+	int err;
+	if (!st)
+		return so_err(SWAPOBJ_EINVAL, "NULL store");
+	if ((err = key_check(prefix, 1)) < 0)
+		return err;
+	if ((err = log_check_writable(&st->log)) < 0) /* INVALIDATE is urgent: it frees space */
+		return err;
+	ix = &st->ix;
+	pthread_rwlock_wrlock(&ix->lock);
+	struct ns_node *n = ns_lookup(&ix->ns, prefix, prefix->ncomp);
+	if (!n) {
+		err = so_err(SWAPOBJ_ENOENT, "nothing stored under the prefix");
+		goto done;
+	}
+	if (ix->ndetached == ix->cap_detached) {
+		size_t cap = ix->cap_detached ? 2 * ix->cap_detached : 8;
+		void *p = so_realloc(SO_MEM_INDEX, ix->detached, cap * sizeof(*ix->detached));
+		if (!p) {
+			err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+			goto done;
+		}
+		ix->detached = p;
+		ix->cap_detached = cap;
+	}
+	struct rec r = {0};
+	r.type = REC_INVALIDATE;
+	r.seq = log_next_seq(&st->log, 1);
+	uint32_t plen = key_encode(payload, prefix, prefix->ncomp);
+	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, plen, NULL)) < 0)
+		goto done;
+	struct ns_node *sub = ns_detach(&ix->ns, prefix, prefix->ncomp);
+	ix->detached[ix->ndetached++] = sub;
+	__atomic_add_fetch(&ix->inval_epoch, 1, __ATOMIC_RELEASE);
+done:
+	pthread_rwlock_unlock(&ix->lock);
+	if (err == 0 && st->log.kick)
+		st->log.kick(st->log.kick_ctx, LOG_KICK_CLEAN);
+	return err;
+}
+
+int swapobj_list_next(swapobj_store *st, const swapobj_key *prefix, struct swapobj_cursor *cursor,
+                      struct swapobj_dirent *out)
+{
+	int err;
+	if (!st || !cursor || !out)
+		return so_err(SWAPOBJ_EINVAL, "NULL argument");
+	swapobj_key root;
+	if (!prefix) {
+		swapobj_key_init(&root);
+		prefix = &root;
+	}
+	if ((err = key_check(prefix, 0)) < 0)
+		return err;
+	if (cursor->name_len > SWAPOBJ_COMPONENT_MAX)
+		return so_err(SWAPOBJ_EINVAL, "corrupt cursor");
+	pthread_rwlock_rdlock(&st->ix.lock);
+	struct ns_node *dir = ns_lookup(&st->ix.ns, prefix, prefix->ncomp);
+	struct ns_node *child = NULL;
+	if (!dir) {
+		err = so_err(SWAPOBJ_ENOENT, "no such prefix");
+	} else if (ns_node_is_object(dir)) {
+		err = so_err(SWAPOBJ_ENOTDIR, "prefix names an object");
+	} else {
+		err = ns_next_child(dir, cursor->started != 0, cursor->hash, cursor->name, cursor->name_len, &child);
+		if (err == 1) {
+			out->type = ns_node_is_object(child) ? SWAPOBJ_DT_OBJECT : SWAPOBJ_DT_PREFIX;
+			out->name_len = child->name_len;
+			memcpy(out->name, child->name, child->name_len);
+			out->cookie = child->hash;
+			cursor->started = 1;
+			cursor->hash = child->hash;
+			cursor->name_len = child->name_len;
+			memcpy(cursor->name, child->name, child->name_len);
+		}
+	}
+	pthread_rwlock_unlock(&st->ix.lock);
+	return err;
+}

@@ -1,0 +1,308 @@
+/*
+ * format.c - encoders and bounds-checked decoders for superblocks, records
+ * and keys. Nothing here does I/O or allocates.
+ */
+#include "format.h"
+
+#include "util.h"
+
+_Static_assert(SB_CSUM + 8 <= SO_SB_USED, "superblock fields overflow the used area");
+_Static_assert(RH_CSUM + 8 == REC_HDR_LEN, "record header is 64 bytes");
+_Static_assert(REC_HDR_LEN % REC_ALIGN == 0, "header keeps payload aligned");
+
+void sb_encode(uint8_t *buf, const struct sb_info *sb)
+{
+	memset(buf, 0, SO_SB_SIZE);
+	so_put_le64(buf + SB_MAGIC, SO_SB_MAGIC);
+	so_put_le32(buf + SB_VERSION, sb->version);
+	so_put_le32(buf + SB_HDR_SIZE, SO_SB_USED);
+	memcpy(buf + SB_UUID, sb->uuid, 16);
+	so_put_le32(buf + SB_DEV_INDEX, sb->dev_index);
+	so_put_le32(buf + SB_NDEVS, sb->ndevs);
+	so_put_le32(buf + SB_SEG_SIZE, sb->seg_size);
+	so_put_le32(buf + SB_PAGE_SIZE, sb->page_size);
+	so_put_le64(buf + SB_DEV_BYTES, sb->dev_bytes);
+	so_put_le64(buf + SB_DATA_START, sb->data_start);
+	so_put_le32(buf + SB_NSEGS, sb->nsegs);
+	so_put_le32(buf + SB_SEG_BASE, sb->seg_base);
+	so_put_le64(buf + SB_TOTAL_SEGS, sb->total_segs);
+	so_put_le64(buf + SB_CREATED, sb->created_ns);
+	so_put_le64(buf + SB_COMPAT, sb->compat);
+	so_put_le64(buf + SB_INCOMPAT, sb->incompat);
+	so_put_le64(buf + SB_RO_COMPAT, sb->ro_compat);
+	so_put_le64(buf + SB_CSUM, so_hash64(buf, SB_CSUM, 0));
+}
+
+int sb_decode(const uint8_t *buf, size_t len, struct sb_info *out)
+{
+	if (len < SO_SB_USED)
+		return so_err(SWAPOBJ_EFORMAT, "superblock truncated (%zu bytes)", len);
+	if (so_get_le64(buf + SB_MAGIC) != SO_SB_MAGIC)
+		return so_err(SWAPOBJ_EFORMAT, "no swapobj superblock (bad magic)");
+	if (so_get_le64(buf + SB_CSUM) != so_hash64(buf, SB_CSUM, 0))
+		return so_err(SWAPOBJ_EFORMAT, "superblock checksum mismatch");
+	memset(out, 0, sizeof(*out));
+	out->version = so_get_le32(buf + SB_VERSION);
+	if (out->version != SO_FORMAT_VERSION)
+		return so_err(SWAPOBJ_EFORMAT, "unsupported format version %u (this library reads %u)", out->version,
+		              SO_FORMAT_VERSION);
+	if (so_get_le32(buf + SB_HDR_SIZE) != SO_SB_USED)
+		return so_err(SWAPOBJ_EFORMAT, "superblock header size %u unexpected", so_get_le32(buf + SB_HDR_SIZE));
+	memcpy(out->uuid, buf + SB_UUID, 16);
+	out->dev_index = so_get_le32(buf + SB_DEV_INDEX);
+	out->ndevs = so_get_le32(buf + SB_NDEVS);
+	out->seg_size = so_get_le32(buf + SB_SEG_SIZE);
+	out->page_size = so_get_le32(buf + SB_PAGE_SIZE);
+	out->dev_bytes = so_get_le64(buf + SB_DEV_BYTES);
+	out->data_start = so_get_le64(buf + SB_DATA_START);
+	out->nsegs = so_get_le32(buf + SB_NSEGS);
+	out->seg_base = so_get_le32(buf + SB_SEG_BASE);
+	out->total_segs = so_get_le64(buf + SB_TOTAL_SEGS);
+	out->created_ns = so_get_le64(buf + SB_CREATED);
+	out->compat = so_get_le64(buf + SB_COMPAT);
+	out->incompat = so_get_le64(buf + SB_INCOMPAT);
+	out->ro_compat = so_get_le64(buf + SB_RO_COMPAT);
+	if (out->incompat)
+		return so_err(SWAPOBJ_EFORMAT, "unknown incompatible features 0x%llx",
+		              (unsigned long long)out->incompat);
+	if (out->ndevs < 1 || out->ndevs > SWAPOBJ_MAX_DEVICES || out->dev_index >= out->ndevs)
+		return so_err(SWAPOBJ_EFORMAT, "bad device count %u / index %u", out->ndevs, out->dev_index);
+	if (out->seg_size < SWAPOBJ_SEGMENT_MIN || out->seg_size > SWAPOBJ_SEGMENT_MAX ||
+	    (out->seg_size & (out->seg_size - 1)))
+		return so_err(SWAPOBJ_EFORMAT, "bad segment size %u", out->seg_size);
+	if (out->page_size != SWAPOBJ_PAGE_SIZE)
+		return so_err(SWAPOBJ_EFORMAT, "unsupported page size %u", out->page_size);
+	if (out->data_start != SO_DATA_START)
+		return so_err(SWAPOBJ_EFORMAT, "bad data start %llu", (unsigned long long)out->data_start);
+	if (out->nsegs < 1 || out->total_segs < out->nsegs || (uint64_t)out->seg_base + out->nsegs > out->total_segs)
+		return so_err(SWAPOBJ_EFORMAT, "bad segment counts (nsegs %u base %u total %llu)", out->nsegs,
+		              out->seg_base, (unsigned long long)out->total_segs);
+	if (out->dev_bytes < out->data_start + (uint64_t)out->nsegs * out->seg_size)
+		return so_err(SWAPOBJ_EFORMAT, "device size %llu too small for %u segments",
+		              (unsigned long long)out->dev_bytes, out->nsegs);
+	if (out->total_segs * (uint64_t)out->seg_size / 16 > (1ull << 46))
+		return so_err(SWAPOBJ_EFORMAT, "store larger than the address space");
+	return 0;
+}
+
+uint64_t store_seed(const uint8_t uuid[16])
+{
+	return so_get_le64(uuid) ^ so_get_le64(uuid + 8) ^ 0x5eed5eed5eed5eedull;
+}
+
+static uint32_t hdr_csum(const uint8_t *rec, uint64_t seed)
+{
+	return (uint32_t)XXH3_64bits_withSeed(rec, RH_HDR_CSUM, seed);
+}
+
+static uint64_t payload_csum(const uint8_t *rec, uint32_t payload_len, uint64_t seed)
+{
+	return payload_len ? XXH3_64bits_withSeed(rec + REC_HDR_LEN, payload_len, seed) : 0;
+}
+
+uint32_t rec_seal(uint8_t *dst, const struct rec *r, uint64_t seed)
+{
+	uint32_t size = rec_size(r->payload_len);
+	so_put_le32(dst + RH_MAGIC, REC_MAGIC);
+	dst[RH_TYPE] = r->type;
+	dst[RH_FLAGS] = r->flags;
+	so_put_le16(dst + RH_HDR_LEN, REC_HDR_LEN);
+	so_put_le32(dst + RH_PAYLOAD_LEN, r->payload_len);
+	so_put_le32(dst + RH_RAW_LEN, r->raw_len);
+	so_put_le64(dst + RH_SEQ, r->seq);
+	so_put_le64(dst + RH_OID, r->oid);
+	so_put_le64(dst + RH_LPOS, r->lpos);
+	so_put_le64(dst + RH_OBJ_SIZE, r->obj_size);
+	so_put_le32(dst + RH_SEG_GEN, r->seg_gen);
+	if (size > REC_HDR_LEN + r->payload_len)
+		memset(dst + REC_HDR_LEN + r->payload_len, 0, size - REC_HDR_LEN - r->payload_len);
+	so_put_le32(dst + RH_HDR_CSUM, hdr_csum(dst, seed));
+	so_put_le64(dst + RH_CSUM, payload_csum(dst, r->payload_len, seed));
+	return size;
+}
+
+void rec_restamp(uint8_t *rec, uint32_t seg_gen, uint64_t seed)
+{
+	so_put_le32(rec + RH_SEG_GEN, seg_gen);
+	so_put_le32(rec + RH_HDR_CSUM, hdr_csum(rec, seed));
+}
+
+const char *rec_verdict_str(enum rec_verdict v)
+{
+	switch (v) {
+	case REC_OK:
+		return "ok";
+	case REC_BAD_MAGIC:
+		return "no record magic";
+	case REC_BAD_HDR_CSUM:
+		return "header checksum mismatch";
+	case REC_BAD_HEADER:
+		return "impossible header fields";
+	case REC_TRUNCATED:
+		return "record runs past the end of the segment";
+	case REC_BAD_CSUM:
+		return "payload checksum mismatch";
+	case REC_BAD_PAYLOAD:
+		return "malformed payload";
+	}
+	return "?";
+}
+
+/* Per-type structural checks once the checksum matched (or was skipped). */
+static enum rec_verdict rec_check_payload(const struct rec *r)
+{
+	switch (r->type) {
+	case REC_SEGHDR:
+		return r->payload_len == SEGHDR_LEN ? REC_OK : REC_BAD_PAYLOAD;
+	case REC_DATA:
+		if (r->flags & ~REC_F_KNOWN || (r->flags & REC_F_ZERO && r->flags & REC_F_FILL))
+			return REC_BAD_PAYLOAD;
+		if (r->lpos % SWAPOBJ_PAGE_SIZE || r->raw_len == 0 || r->raw_len % SWAPOBJ_PAGE_SIZE)
+			return REC_BAD_PAYLOAD;
+		if (r->lpos >= SWAPOBJ_MAX_OBJECT_SIZE || r->raw_len > SWAPOBJ_MAX_OBJECT_SIZE - r->lpos)
+			return REC_BAD_PAYLOAD;
+		if (r->flags & REC_F_ZERO)
+			return r->payload_len == 0 ? REC_OK : REC_BAD_PAYLOAD;
+		if (r->raw_len != SWAPOBJ_PAGE_SIZE)
+			return REC_BAD_PAYLOAD;
+		if (r->flags & REC_F_FILL)
+			return r->payload_len == 8 ? REC_OK : REC_BAD_PAYLOAD;
+		return r->payload_len == SWAPOBJ_PAGE_SIZE ? REC_OK : REC_BAD_PAYLOAD;
+	case REC_CREATE: {
+		if (r->payload_len < CREATE_KEY || r->oid == 0)
+			return REC_BAD_PAYLOAD;
+		uint32_t klen = so_get_le16(r->payload + CREATE_KEYLEN);
+		uint8_t cls = r->payload[CREATE_CLASS];
+		if (klen != r->payload_len - CREATE_KEY || (cls != SWAPOBJ_CLASS_SWAP && cls != SWAPOBJ_CLASS_CACHE) ||
+		    (r->payload[CREATE_FLAGS] & ~CREATE_F_KNOWN))
+			return REC_BAD_PAYLOAD;
+		swapobj_key k;
+		return key_decode(r->payload + CREATE_KEY, klen, &k) == 0 ? REC_OK : REC_BAD_PAYLOAD;
+	}
+	case REC_PUNCH: {
+		if (r->payload_len != 8 || r->lpos % SWAPOBJ_PAGE_SIZE || r->oid == 0)
+			return REC_BAD_PAYLOAD;
+		uint64_t len = so_get_le64(r->payload);
+		return (len % SWAPOBJ_PAGE_SIZE == 0 && r->lpos <= SWAPOBJ_MAX_OBJECT_SIZE &&
+		        len <= SWAPOBJ_MAX_OBJECT_SIZE - r->lpos)
+		           ? REC_OK
+		           : REC_BAD_PAYLOAD;
+	}
+	case REC_TRUNCATE:
+		return r->payload_len == 0 && r->oid && r->obj_size <= SWAPOBJ_MAX_OBJECT_SIZE ? REC_OK
+		                                                                               : REC_BAD_PAYLOAD;
+	case REC_DELETE:
+		return r->payload_len == 0 && r->oid ? REC_OK : REC_BAD_PAYLOAD;
+	case REC_SYNC:
+		return r->payload_len == 8 ? REC_OK : REC_BAD_PAYLOAD;
+	case REC_INVALIDATE: {
+		swapobj_key k;
+		return r->payload_len >= 2 && key_decode(r->payload, r->payload_len, &k) == 0 ? REC_OK
+		                                                                              : REC_BAD_PAYLOAD;
+	}
+	}
+	return REC_BAD_HEADER;
+}
+
+/* Header-only structural checks: these need no payload. */
+static enum rec_verdict rec_check_header(const struct rec *r)
+{
+	if (r->type < 1 || r->type > REC_TYPE_MAX || r->payload_len > SWAPOBJ_SEGMENT_MAX)
+		return REC_BAD_HEADER;
+	if (r->type == REC_DATA) {
+		if (r->flags & ~REC_F_KNOWN || (r->flags & REC_F_ZERO && r->flags & REC_F_FILL))
+			return REC_BAD_HEADER;
+		if (r->lpos % SWAPOBJ_PAGE_SIZE || r->raw_len == 0 || r->raw_len % SWAPOBJ_PAGE_SIZE || r->oid == 0)
+			return REC_BAD_HEADER;
+		if (r->lpos >= SWAPOBJ_MAX_OBJECT_SIZE || r->raw_len > SWAPOBJ_MAX_OBJECT_SIZE - r->lpos)
+			return REC_BAD_HEADER;
+		uint32_t want = r->flags & REC_F_ZERO ? 0 : r->flags & REC_F_FILL ? 8 : SWAPOBJ_PAGE_SIZE;
+		if (r->payload_len != want || (!(r->flags & REC_F_ZERO) && r->raw_len != SWAPOBJ_PAGE_SIZE))
+			return REC_BAD_HEADER;
+	}
+	return REC_OK;
+}
+
+enum rec_verdict rec_decode(const uint8_t *buf, size_t avail, uint64_t seed, bool verify, struct rec *out,
+                            uint32_t *size)
+{
+	if (avail < REC_HDR_LEN)
+		return REC_TRUNCATED;
+	if (so_get_le32(buf + RH_MAGIC) != REC_MAGIC)
+		return REC_BAD_MAGIC;
+	if (so_get_le32(buf + RH_HDR_CSUM) != hdr_csum(buf, seed))
+		return REC_BAD_HDR_CSUM;
+	out->type = buf[RH_TYPE];
+	out->flags = buf[RH_FLAGS];
+	out->payload_len = so_get_le32(buf + RH_PAYLOAD_LEN);
+	out->raw_len = so_get_le32(buf + RH_RAW_LEN);
+	out->seq = so_get_le64(buf + RH_SEQ);
+	out->oid = so_get_le64(buf + RH_OID);
+	out->lpos = so_get_le64(buf + RH_LPOS);
+	out->obj_size = so_get_le64(buf + RH_OBJ_SIZE);
+	out->seg_gen = so_get_le32(buf + RH_SEG_GEN);
+	out->payload = buf + REC_HDR_LEN;
+	if (so_get_le16(buf + RH_HDR_LEN) != REC_HDR_LEN || rec_check_header(out) != REC_OK)
+		return REC_BAD_HEADER;
+	uint32_t sz = rec_size(out->payload_len);
+	if (sz > avail)
+		return REC_TRUNCATED;
+	*size = sz;
+	if (verify && so_get_le64(buf + RH_CSUM) != payload_csum(buf, out->payload_len, seed))
+		return REC_BAD_CSUM;
+	if (!verify && out->type != REC_DATA)
+		return REC_OK; /* structure of other payloads is checked only once their checksum is */
+	return rec_check_payload(out);
+}
+
+uint32_t key_encode(uint8_t *dst, const swapobj_key *key, uint32_t ncomp)
+{
+	uint32_t n = 0;
+	dst[n++] = (uint8_t)ncomp;
+	for (uint32_t i = 0; i < ncomp; i++) {
+		dst[n++] = key->len[i];
+		memcpy(dst + n, key->buf + key->off[i], key->len[i]);
+		n += key->len[i];
+	}
+	return n;
+}
+
+int key_decode(const uint8_t *src, uint32_t len, swapobj_key *out)
+{
+	swapobj_key_init(out);
+	if (len < 1)
+		return SWAPOBJ_ECORRUPT;
+	uint32_t ncomp = src[0], pos = 1;
+	if (ncomp < 1 || ncomp > SWAPOBJ_KEY_MAX_COMPONENTS)
+		return SWAPOBJ_ECORRUPT;
+	for (uint32_t i = 0; i < ncomp; i++) {
+		if (pos >= len)
+			return SWAPOBJ_ECORRUPT;
+		uint32_t cl = src[pos++];
+		if (cl == 0 || cl > len - pos || swapobj_key_push(out, src + pos, cl) != 0)
+			return SWAPOBJ_ECORRUPT;
+		pos += cl;
+	}
+	return pos == len ? 0 : SWAPOBJ_ECORRUPT;
+}
+
+int key_check(const swapobj_key *key, uint32_t min_comp)
+{
+	if (!key)
+		return so_err(SWAPOBJ_EINVAL, "key is NULL");
+	if (key->ncomp < min_comp || key->ncomp > SWAPOBJ_KEY_MAX_COMPONENTS)
+		return so_err(SWAPOBJ_EINVAL, "key has %u components (need %u..%u)", key->ncomp, min_comp,
+		              SWAPOBJ_KEY_MAX_COMPONENTS);
+	if (key->nbytes > SWAPOBJ_KEY_MAX_BYTES)
+		return so_err(SWAPOBJ_EINVAL, "key has %u bytes (max %u)", key->nbytes, SWAPOBJ_KEY_MAX_BYTES);
+	uint32_t end = 0;
+	for (uint32_t i = 0; i < key->ncomp; i++) {
+		if (key->len[i] == 0 || key->off[i] != end)
+			return so_err(SWAPOBJ_EINVAL, "key component %u malformed (build keys with swapobj_key_push)",
+			              i);
+		end += key->len[i];
+	}
+	if (end != key->nbytes)
+		return so_err(SWAPOBJ_EINVAL, "key byte count inconsistent");
+	return 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * format.h - encode and decode on-disk structures (superblock, records,
+ * keys). Decoders treat their input as untrusted: every length is checked
+ * against the bytes available, unknown types and flags are rejected, and a
+ * bad checksum is reported, never asserted.
+ */
+#ifndef SO_FORMAT_H
+#define SO_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format_format.h"
+#include "swapobj.h"
+
+struct sb_info {
+	uint32_t version;
+	uint8_t uuid[16];
+	uint32_t dev_index, ndevs, seg_size, page_size;
+	uint64_t dev_bytes, data_start;
+	uint32_t nsegs, seg_base;
+	uint64_t total_segs, created_ns;
+	uint64_t compat, incompat, ro_compat;
+};
+
+/* Encode a superblock into a SO_SB_SIZE buffer (zero-filled past SO_SB_USED). */
+void sb_encode(uint8_t *buf, const struct sb_info *sb);
+/*
+ * Decode and validate one superblock copy. Returns 0, or SWAPOBJ_EFORMAT with
+ * a message naming the first problem (magic, checksum, version, geometry).
+ */
+int sb_decode(const uint8_t *buf, size_t len, struct sb_info *out);
+
+/* Record checksum seed of a store (derived from its uuid). */
+uint64_t store_seed(const uint8_t uuid[16]);
+
+/* A decoded record header; payload points into the decoded buffer. */
+struct rec {
+	uint8_t type, flags;
+	uint32_t payload_len, raw_len;
+	uint64_t seq, oid, lpos, obj_size;
+	uint32_t seg_gen;
+	const uint8_t *payload;
+};
+
+/* Total on-disk bytes of a record with this payload (header + padded payload). */
+static inline uint32_t rec_size(uint32_t payload_len)
+{
+	return REC_HDR_LEN + ((payload_len + REC_ALIGN - 1) & ~(REC_ALIGN - 1));
+}
+
+/*
+ * Write a record header at dst (the payload must already be at dst+64),
+ * zero the padding and compute the checksum. Returns the record's size.
+ */
+uint32_t rec_seal(uint8_t *dst, const struct rec *r, uint64_t seed);
+
+/* Re-stamp a sealed record with a new seg_gen (re-checksums the header only). */
+void rec_restamp(uint8_t *rec, uint32_t seg_gen, uint64_t seed);
+
+enum rec_verdict {
+	REC_OK = 0,
+	REC_BAD_MAGIC,    /* not a record start */
+	REC_BAD_HDR_CSUM, /* magic present, header checksum mismatch: nothing in it can be trusted */
+	REC_BAD_HEADER,   /* header checksum ok, fields impossible */
+	REC_TRUNCATED,    /* runs past the available bytes */
+	REC_BAD_CSUM,     /* header fine (*out and *size are valid), payload checksum mismatch */
+	REC_BAD_PAYLOAD,  /* checksums ok but payload malformed for the type */
+};
+const char *rec_verdict_str(enum rec_verdict v);
+
+/*
+ * Decode a record at buf (avail bytes readable). The header checksum is
+ * always verified; the payload checksum only if verify is true. On REC_OK
+ * and on REC_BAD_CSUM, *out is filled and *size is the record's total size
+ * (for REC_BAD_CSUM the header can be trusted, the payload cannot).
+ */
+enum rec_verdict rec_decode(const uint8_t *buf, size_t avail, uint64_t seed, bool verify, struct rec *out,
+                            uint32_t *size);
+
+/* Encode key's first ncomp components; returns bytes written (<= KEYENC_MAX). */
+uint32_t key_encode(uint8_t *dst, const swapobj_key *key, uint32_t ncomp);
+/* Decode a key encoding of exactly len bytes. Returns 0 or SWAPOBJ_ECORRUPT. */
+int key_decode(const uint8_t *src, uint32_t len, swapobj_key *out);
+/* Validate a key from the caller: 1..16 components, lengths consistent. */
+int key_check(const swapobj_key *key, uint32_t min_comp);
+
+#endif

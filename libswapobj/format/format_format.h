@@ -1,0 +1,109 @@
+/*
+ * format_format.h - every on-disk structure of libswapobj, as byte offsets.
+ *
+ * This header and docs/FORMAT.md are changed together. All integers are
+ * little-endian and fixed-width; structures are encoded and decoded field
+ * by field (format.c), never by casting a buffer to a struct.
+ *
+ * Device layout:
+ *   [0, 4096)          superblock copy 0
+ *   [4096, 8192)       superblock copy 1 (identical; either may be used)
+ *   [8192, 1 MiB)      reserved (checkpoint slots, a later format feature)
+ *   [1 MiB, ...)       segments, seg_size bytes each
+ *
+ * A segment holds records back to back from offset 0, each starting at a
+ * 16-byte boundary; the first is a SEGHDR naming the segment's generation.
+ * A record belongs to the segment's current use only if its seg_gen equals
+ * the SEGHDR's: bytes left from an earlier use are ignored.
+ *
+ * The header has its own checksum, so a record whose payload is damaged is
+ * still known (object, page, sequence): a read of it reports corruption
+ * instead of returning older data. SYNC records tell damage of durable data
+ * (reported) from a torn write that was never acknowledged (dropped).
+ */
+#ifndef SO_FORMAT_FORMAT_H
+#define SO_FORMAT_FORMAT_H
+
+#include <stdint.h>
+
+#define SO_FORMAT_VERSION 1u
+#define SO_SB_MAGIC 0x314a424f50415753ull /* "SWAPOBJ1" little-endian */
+#define SO_SB_SIZE 4096u
+#define SO_SB_COPIES 2u
+#define SO_SB_USED 128u
+#define SO_DATA_START (1u << 20)
+#define SO_BLOCK 4096u
+
+/* Superblock fields (offset, size). */
+#define SB_MAGIC 0       /* 8  SO_SB_MAGIC */
+#define SB_VERSION 8     /* 4  format version */
+#define SB_HDR_SIZE 12   /* 4  SO_SB_USED: bytes covered by the checksum + 8 */
+#define SB_UUID 16       /* 16 store identity, random at format */
+#define SB_DEV_INDEX 32  /* 4  this device's index, 0..ndevs-1 */
+#define SB_NDEVS 36      /* 4  devices in the store */
+#define SB_SEG_SIZE 40   /* 4  bytes per segment, power of two */
+#define SB_PAGE_SIZE 44  /* 4  4096 */
+#define SB_DEV_BYTES 48  /* 8  bytes of the device the store uses */
+#define SB_DATA_START 56 /* 8  byte offset of segment 0 */
+#define SB_NSEGS 64      /* 4  segments on this device */
+#define SB_SEG_BASE 68   /* 4  global number of this device's first segment */
+#define SB_TOTAL_SEGS 72 /* 8  segments on all devices */
+#define SB_CREATED 80    /* 8  format time, ns since the epoch */
+#define SB_COMPAT 88     /* 8  compatible feature bits (ignored if unknown) */
+#define SB_INCOMPAT 96   /* 8  incompatible feature bits (refuse to open if unknown) */
+#define SB_RO_COMPAT 104 /* 8  read-only-compatible feature bits (open read-only if unknown) */
+#define SB_RESERVED 112  /* 8  zero */
+#define SB_CSUM 120      /* 8  XXH3-64 of bytes [0,120), seed 0 */
+
+/* Record header: 64 bytes, then payload_len bytes, then zero padding to 16. */
+#define REC_MAGIC 0x31526f53u /* "SoR1" */
+#define REC_ALIGN 16u
+#define RH_MAGIC 0       /* 4 REC_MAGIC */
+#define RH_TYPE 4        /* 1 enum rec_type */
+#define RH_FLAGS 5       /* 1 REC_F_* */
+#define RH_HDR_LEN 6     /* 2 64 */
+#define RH_PAYLOAD_LEN 8 /* 4 bytes of payload (before padding) */
+#define RH_RAW_LEN 12    /* 4 DATA: logical bytes covered (npages * 4096); else 0 */
+#define RH_SEQ 16        /* 8 sequence number: order of updates; highest wins */
+#define RH_OID 24        /* 8 object id (0 for store-wide records) */
+#define RH_LPOS 32       /* 8 DATA/PUNCH: byte offset in object; SEGHDR: global segno */
+#define RH_OBJ_SIZE 40   /* 8 object size after this record (CREATE/DATA/PUNCH/TRUNCATE) */
+#define RH_SEG_GEN 48    /* 4 generation of the segment the record was written into */
+#define RH_HDR_CSUM 52   /* 4 low 32 bits of XXH3-64 of header[0,52), seed = store seed */
+#define RH_CSUM 56       /* 8 XXH3-64 of the payload, seed = store seed; 0 if no payload */
+#define REC_HDR_LEN 64u
+
+enum rec_type {
+	REC_SEGHDR = 1,     /* payload SEGHDR_LEN: stream u32, reserved u32, opened ns u64 */
+	REC_DATA = 2,       /* payload: page (4096), fill word (8), or none (ZERO) */
+	REC_CREATE = 3,     /* payload: CREATE_* fields then the key encoding */
+	REC_PUNCH = 4,      /* payload 8: length in bytes (page multiple) from lpos */
+	REC_TRUNCATE = 5,   /* no payload; obj_size is the new size */
+	REC_DELETE = 6,     /* no payload */
+	REC_INVALIDATE = 7, /* payload: key encoding of the prefix */
+	REC_SYNC = 8,       /* payload 8: durable_seq: every record with a lower seq was durable */
+	REC_TYPE_MAX = 8
+};
+
+#define REC_F_ZERO 0x01 /* DATA: pages are all zero; no payload */
+#define REC_F_FILL 0x02 /* DATA: one page of a repeated 8-byte word; payload is the word */
+#define REC_F_KNOWN (REC_F_ZERO | REC_F_FILL)
+
+#define SEGHDR_LEN 16u
+#define CREATE_CLASS 0    /* 1 enum swapobj_class */
+#define CREATE_FLAGS 1    /* 1 CREATE_F_* */
+#define CREATE_KEYLEN 2   /* 2 bytes of key encoding that follow */
+#define CREATE_RESERVED 4 /* 4 zero */
+#define CREATE_VERSION 8  /* 8 data version */
+#define CREATE_KEY 16     /* key encoding */
+#define CREATE_F_PIN 0x01
+#define CREATE_F_EPHEMERAL 0x02
+#define CREATE_F_KNOWN (CREATE_F_PIN | CREATE_F_EPHEMERAL)
+
+/*
+ * Key encoding: u8 ncomp (1..16), then per component u8 len (1..255) and
+ * len bytes. At most 16 + 1024 bytes.
+ */
+#define KEYENC_MAX (1u + 16u + 1024u)
+
+#endif

@@ -1,0 +1,1509 @@
+/*
+ * extmap.c - the per-object extent map: page number -> extslot.
+ *
+ * Owns: a radix tree over 64-page chunks, and the three encodings of a chunk.
+ * Every byte is allocated with so_alloc(SO_MEM_INDEX) and counted in
+ * extmap.mem as the allocator charges it. No locking: the caller holds the
+ * object's lock for every call.
+ *
+ * Tree
+ * ----
+ * Page pgoff lives in chunk ci = pgoff >> 6, at in-chunk page pgoff & 63.
+ * There are `height` (0..6) levels of interior nodes. A node at level L has
+ * up to 64 children, child i covering the chunks whose index has
+ * (ci >> 6*(L-1)) & 63 == i; children are stored packed in index order
+ * after a 64-bit presence bitmap, so a node costs 8 bytes per child present
+ * and child i sits at popcount(bitmap & (2^i - 1)). Children of level-1
+ * nodes are chunks: pointers tagged with their form in the two low bits.
+ * The root covers the chunks with ci >> 6*height == prefix, so one chunk
+ * anywhere is a height-0 tree with no node at all, and a sparse object only
+ * pays for the levels that its pages really spread over.
+ *
+ * Chunks (all sizes are requested at glibc's bin sizes, 24 + 16k bytes, so
+ * that the allocator keeps no slack; slot48 = the 48 low bits of an extslot)
+ *   LIST   [0] n; n entries {u8 page, slot48}, increasing page.
+ *   DENSE  [0,8) bitmap of mapped pages; [8,392) slot48 of page 0..63 (0 = hole).
+ *   RUN    [0,8)  base(46) | first(6) << 46 | last(6) << 52 | zn(6) << 58
+ *          [8,16) P: pages that map to the run
+ *          zero info: zn <= 3: zn u16 {start(6) | (len-1)(6) << 6}, one per
+ *                     zero record, increasing; zn == 63: Z, S as two u64
+ *          u8 nx; nx entries {u8 page, slot48}, increasing page: the
+ *          "exceptions", mapped pages that are not in P.
+ *   A RUN describes pages first..last written as records laid back to back
+ *   from address base. Page p is a DATA record (260 units) unless p is in Z
+ *   (a zero page); a zero page in S starts a zero record (4 units), one not
+ *   in S shares the record of page p-1. Hence, with counts over [first, p):
+ *       addr(p) = base + 260*#data + 4*#S - (p in Z\S ? 4 : 0)
+ *   which extmap_get computes with two popcounts. A page leaves P when it is
+ *   cleared or overwritten, but keeps its Z/S bits: its record still sits
+ *   in the address sequence the later pages' addresses are computed from.
+ *   So clearing never allocates, and a later write of the page following
+ *   `last` whose record starts where the run ends extends the run.
+ *
+ * Choosing a form
+ * ---------------
+ * The general update decodes the chunk into 64 slots, applies the change
+ * and re-encodes: the run part is the better (more pages) of the old run,
+ * extended forward by the new slots that follow it, and of the longest run
+ * found in the new slots; every other mapped page is an exception. The
+ * chunk takes the form whose bin is smallest, DENSE winning ties over RUN
+ * and RUN over LIST (DENSE updates in place; a RUN can grow), and reuses its
+ * block when the bin is unchanged. That is O(64) per chunk, so the common
+ * single-page and append cases take fast paths that edit in place (or grow
+ * the block by one bin) and hand anything else to the general update:
+ *   - fewer than DENSE_FAST_MAX pages of a DENSE chunk;
+ *   - one page of a LIST that joins no run with a neighbour entry and keeps
+ *     the list smaller than a DENSE chunk;
+ *   - pages that continue a RUN from its last page (run_extend);
+ *   - one page of a RUN that becomes, changes or stops being an exception,
+ *     while RUN stays the smallest form (run_update).
+ * Removal (extmap_clear, holes in extmap_set) never allocates: blocks are
+ * edited in place and only ever freed, so a chunk may keep a bigger block
+ * than its content needs until its next general update.
+ *
+ * Invariants (extmap_check verifies all of them)
+ *  1. root == 0 iff the map maps no page; then height == 0 and prefix == 0.
+ *  2. height <= 6 and prefix << 6*height < 2^32 (ci < 2^32 since pgoff < 2^38).
+ *     If height > 0 the root node has at least two children (so that a
+ *     tree never keeps levels it does not need).
+ *  3. Every node has a non-zero bitmap and room for its children; the
+ *     children of level-1 nodes are tagged chunk pointers, deeper children
+ *     untagged node pointers.
+ *  4. Every chunk maps at least one page; every stored slot has a kind other
+ *     than EXT_NONE (0 in DENSE marks a hole) and an address < 2^46.
+ *  5. LIST entries and RUN exceptions have strictly increasing pages < 64;
+ *     a LIST has at least one entry.
+ *  6. DENSE: the bitmap is exactly the set of non-zero slots.
+ *  7. RUN: first <= last; P, Z are within [first, last]; S is within Z; a
+ *     zero page first is in S; a zero page p not in S has p-1 in Z; no
+ *     exception page is in P; zn <= 3 or zn == 63, zero records listed are
+ *     increasing, disjoint and within [first, last].
+ *  8. npages[k-1] is the number of mapped pages of kind k.
+ *  9. mem is the sum, over every node and chunk block, of
+ *     malloc_usable_size + MALLOC_OVERHEAD, i.e. what so_alloc charged.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "extmap.h"
+
+#include <assert.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "util.h"
+
+_Static_assert(sizeof(struct extmap) <= 48, "struct extmap is embedded in every object");
+
+#define LVL_SHIFT 6 /* log2 of the fanout, and of pages per chunk */
+#define MAX_HEIGHT 6
+#define MALLOC_OVERHEAD 8 /* what util.c adds to malloc_usable_size */
+
+#define DATA_UNITS (REC_DATA_SIZE / EXT_UNIT)
+#define ZERO_UNITS (REC_ZERO_SIZE / EXT_UNIT)
+
+#define SLOT_BYTES 6
+#define ENT_BYTES 7
+#define DENSE_BYTES (8 + 64 * SLOT_BYTES)
+#define RUN_FIXED 17 /* header, P, nx */
+#define ZLIST_MAX 3
+#define ZN_MASKS 63u
+#define DENSE_FAST_MAX 8
+
+enum form { F_LIST = 1, F_DENSE = 2, F_RUN = 3 };
+#define TAG_MASK ((uintptr_t)3)
+
+struct node {
+	uint64_t bitmap;
+	uintptr_t child[];
+};
+
+/* ---- bits and bytes ---------------------------------------------------- */
+
+static inline uint64_t bit(unsigned i)
+{
+	return 1ull << i;
+}
+/* Bits [0, i). */
+static inline uint64_t below(unsigned i)
+{
+	return i >= 64 ? ~0ull : bit(i) - 1;
+}
+/* Bits [a, b). */
+static inline uint64_t span(unsigned a, unsigned b)
+{
+	return below(b) & ~below(a);
+}
+static inline unsigned popc(uint64_t x)
+{
+#ifdef __POPCNT__
+	return (unsigned)__builtin_popcountll(x);
+#else
+	/* Without -mpopcnt the builtin is a libgcc call; this is faster on the lookup path. */
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+#endif
+}
+static inline unsigned ctz(uint64_t x)
+{
+	return (unsigned)__builtin_ctzll(x);
+}
+static inline unsigned top(uint64_t x)
+{
+	return 63u - (unsigned)__builtin_clzll(x);
+}
+
+/* In-memory encodings, so host order is fine; memcpy keeps them unaligned-safe. */
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+static inline void st64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+static inline uint16_t ld16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+static inline void st16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+static inline extslot slot_load(const uint8_t *p)
+{
+	uint32_t lo;
+	uint16_t hi;
+	memcpy(&lo, p, 4);
+	memcpy(&hi, p + 4, 2);
+	return (uint64_t)lo | (uint64_t)hi << 32;
+}
+static inline void slot_store(uint8_t *p, extslot s)
+{
+	uint32_t lo = (uint32_t)s;
+	uint16_t hi = (uint16_t)(s >> 32);
+	memcpy(p, &lo, 4);
+	memcpy(p + 4, &hi, 2);
+}
+
+static inline uint8_t *cptr(uintptr_t t)
+{
+	return (uint8_t *)(t & ~TAG_MASK);
+}
+static inline enum form cform(uintptr_t t)
+{
+	return (enum form)(t & TAG_MASK);
+}
+static inline struct node *nptr(uintptr_t t)
+{
+	return (struct node *)t;
+}
+
+/* Holes are 0; any other slot must fit the 48 bits chunks store. */
+static inline extslot slot_norm(extslot s)
+{
+	assert((s >> (EXT_ADDR_BITS + 2)) == 0);
+	return extslot_kind(s) == EXT_NONE ? EXT_NONE : s;
+}
+
+/* The run rule: does slot s, at the page after s0's, continue s0's run? */
+static bool slot_continues(extslot s0, extslot s)
+{
+	enum ext_kind k0 = extslot_kind(s0), k = extslot_kind(s);
+	uint64_t a0 = extslot_addr(s0), a = extslot_addr(s), end;
+	if (k0 != EXT_DATA && k0 != EXT_ZERO)
+		return false;
+	end = a0 + (k0 == EXT_DATA ? DATA_UNITS : ZERO_UNITS);
+	if (k == EXT_DATA)
+		return a == end;
+	if (k == EXT_ZERO)
+		return a == end || (k0 == EXT_ZERO && a == a0);
+	return false;
+}
+/* Does zero page s share the zero record of the page before it, s0? */
+static inline bool zero_shares(extslot s0, extslot s)
+{
+	return extslot_kind(s0) == EXT_ZERO && extslot_kind(s) == EXT_ZERO && extslot_addr(s0) == extslot_addr(s);
+}
+
+/* ---- accounting ---------------------------------------------------------- */
+
+static long inject_enomem = -1;
+
+void extmap_inject_enomem(long n)
+{
+	inject_enomem = n;
+}
+
+static inline bool injected_failure(void)
+{
+	if (inject_enomem < 0)
+		return false;
+	if (inject_enomem == 0)
+		return true;
+	inject_enomem--;
+	return false;
+}
+
+static inline size_t usable(const void *p)
+{
+	return malloc_usable_size((void *)p);
+}
+static inline size_t charge(const void *p)
+{
+	return usable(p) + MALLOC_OVERHEAD;
+}
+/* The request that exactly fills glibc's bin for n bytes (chunks of 32 + 16k). */
+static inline size_t bin(size_t n)
+{
+	return n <= 24 ? 24 : SO_ROUND_UP(n + 8, 16) - 8;
+}
+
+static void *mem_alloc(struct extmap *m, size_t n)
+{
+	void *p = injected_failure() ? NULL : so_alloc(SO_MEM_INDEX, n);
+	if (p) {
+		assert(((uintptr_t)p & TAG_MASK) == 0);
+		m->mem += charge(p);
+	}
+	return p;
+}
+
+static void *mem_realloc(struct extmap *m, void *p, size_t n)
+{
+	size_t old = charge(p);
+	void *q = injected_failure() ? NULL : so_realloc(SO_MEM_INDEX, p, n);
+	if (q)
+		m->mem = m->mem - old + charge(q);
+	return q;
+}
+
+static void mem_free(struct extmap *m, void *p)
+{
+	m->mem -= charge(p);
+	so_free(SO_MEM_INDEX, p);
+}
+
+/* ---- entry lists (LIST chunks, RUN exceptions) --------------------------- */
+
+/* Index of the first entry whose page is >= pg. */
+static unsigned ent_lower(const uint8_t *e, unsigned n, unsigned pg)
+{
+	unsigned lo = 0, hi = n;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (e[ENT_BYTES * mid] < pg)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static extslot ent_find(const uint8_t *e, unsigned n, unsigned pg)
+{
+	unsigned i = ent_lower(e, n, pg);
+	return i < n && e[ENT_BYTES * i] == pg ? slot_load(e + ENT_BYTES * i + 1) : EXT_NONE;
+}
+
+static uint64_t ent_mask(const uint8_t *e, unsigned n)
+{
+	uint64_t mk = 0;
+	for (unsigned i = 0; i < n; i++)
+		mk |= bit(e[ENT_BYTES * i]);
+	return mk;
+}
+
+/* Write entries for the pages of mk, slots from s. */
+static void ent_write(uint8_t *e, const extslot *s, uint64_t mk)
+{
+	for (; mk; mk &= mk - 1, e += ENT_BYTES) {
+		unsigned p = ctz(mk);
+		e[0] = (uint8_t)p;
+		slot_store(e + 1, s[p]);
+	}
+}
+
+/* Drop the entries whose page is in mk, in place; returns the new count. */
+static unsigned ent_drop(uint8_t *e, unsigned n, uint64_t mk)
+{
+	unsigned j = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (mk >> e[ENT_BYTES * i] & 1)
+			continue;
+		if (i != j)
+			memmove(e + ENT_BYTES * j, e + ENT_BYTES * i, ENT_BYTES);
+		j++;
+	}
+	return j;
+}
+
+/* ---- RUN chunks ---------------------------------------------------------- */
+
+struct run {
+	uint64_t base, P, Z, S;
+	unsigned first, last;
+	unsigned zn; /* as stored: record count, or ZN_MASKS */
+	unsigned zb; /* bytes of zero info */
+	unsigned nx;
+	const uint8_t *ent;
+};
+
+static void run_decode(const uint8_t *c, struct run *r)
+{
+	uint64_t h = ld64(c);
+	r->base = h & EXT_ADDR_MAX;
+	r->first = (unsigned)(h >> 46) & 63;
+	r->last = (unsigned)(h >> 52) & 63;
+	r->zn = (unsigned)(h >> 58);
+	r->P = ld64(c + 8);
+	if (r->zn == ZN_MASKS) {
+		r->Z = ld64(c + 16);
+		r->S = ld64(c + 24);
+		r->zb = 16;
+	} else {
+		r->Z = r->S = 0;
+		for (unsigned i = 0; i < r->zn; i++) {
+			unsigned v = ld16(c + 16 + 2 * i), st = v & 63, len = (v >> 6 & 63) + 1;
+			r->Z |= span(st, st + len);
+			r->S |= bit(st);
+		}
+		r->zb = 2 * r->zn;
+	}
+	r->nx = c[16 + r->zb];
+	r->ent = c + RUN_FIXED + r->zb;
+}
+
+/* Slot of page p, first <= p <= last, as the run computes it. */
+static inline extslot run_slot(const struct run *r, unsigned p)
+{
+	uint64_t lo = below(p);
+	unsigned nz = popc(r->Z & lo), ns = popc(r->S & lo);
+	uint64_t addr = r->base + (uint64_t)DATA_UNITS * (p - r->first - nz) + (uint64_t)ZERO_UNITS * ns;
+	if (!(r->Z >> p & 1))
+		return extslot_make(EXT_DATA, addr);
+	if (!(r->S >> p & 1))
+		addr -= ZERO_UNITS;
+	return extslot_make(EXT_ZERO, addr);
+}
+
+/* The run's slot of every page first..last, mapped or not, in one pass. */
+static void run_expand(const struct run *r, extslot *rs)
+{
+	uint64_t a = r->base, zrec = 0;
+	for (unsigned p = r->first; p <= r->last; p++) {
+		if (r->Z >> p & 1) {
+			if (r->S >> p & 1) {
+				zrec = a;
+				a += ZERO_UNITS;
+			}
+			rs[p] = extslot_make(EXT_ZERO, zrec);
+		} else {
+			rs[p] = extslot_make(EXT_DATA, a);
+			a += DATA_UNITS;
+		}
+	}
+}
+
+/* ---- chunks: read ----------------------------------------------------------- */
+
+static extslot chunk_get(uintptr_t t, unsigned pg)
+{
+	const uint8_t *c = cptr(t);
+	struct run r;
+	switch (cform(t)) {
+	case F_DENSE:
+		return slot_load(c + 8 + SLOT_BYTES * pg);
+	case F_LIST:
+		return ent_find(c + 1, c[0], pg);
+	default:
+		run_decode(c, &r);
+		if (r.P >> pg & 1)
+			return run_slot(&r, pg);
+		return ent_find(r.ent, r.nx, pg);
+	}
+}
+
+static uint64_t chunk_mask(uintptr_t t)
+{
+	const uint8_t *c = cptr(t);
+	struct run r;
+	switch (cform(t)) {
+	case F_DENSE:
+		return ld64(c);
+	case F_LIST:
+		return ent_mask(c + 1, c[0]);
+	default:
+		run_decode(c, &r);
+		return r.P | ent_mask(r.ent, r.nx);
+	}
+}
+
+/* A chunk decoded into 64 slots, plus its run if it is a RUN. */
+struct view {
+	uint64_t mask;
+	extslot s[64];
+	bool has_run;
+	struct run run;
+	extslot rs[64]; /* the run's slot of pages first..last */
+};
+
+static void view_ents(struct view *v, const uint8_t *e, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++, e += ENT_BYTES) {
+		v->s[e[0]] = slot_load(e + 1);
+		v->mask |= bit(e[0]);
+	}
+}
+
+static void view_decode(uintptr_t t, struct view *v)
+{
+	const uint8_t *c = cptr(t);
+	memset(v->s, 0, sizeof(v->s));
+	v->mask = 0;
+	v->has_run = false;
+	if (!t)
+		return;
+	switch (cform(t)) {
+	case F_DENSE:
+		v->mask = ld64(c);
+		for (uint64_t mk = v->mask; mk; mk &= mk - 1)
+			v->s[ctz(mk)] = slot_load(c + 8 + SLOT_BYTES * ctz(mk));
+		break;
+	case F_LIST:
+		view_ents(v, c + 1, c[0]);
+		break;
+	default:
+		run_decode(c, &v->run);
+		v->has_run = true;
+		run_expand(&v->run, v->rs);
+		for (uint64_t mk = v->run.P; mk; mk &= mk - 1)
+			v->s[ctz(mk)] = v->rs[ctz(mk)];
+		v->mask = v->run.P;
+		view_ents(v, v->run.ent, v->run.nx);
+		break;
+	}
+}
+
+/* ---- chunks: choose and write an encoding ---------------------------------- */
+
+/* A run part being planned: pages P within [first, last]. */
+struct cand {
+	uint64_t base, P, Z, S;
+	unsigned first, last;
+};
+
+/* Narrow c to [lowest, highest] page of P; s holds the run's slots for P. */
+static bool cand_trim(struct cand *c, const extslot *s)
+{
+	uint64_t in;
+	if (!c->P)
+		return false;
+	c->first = ctz(c->P);
+	c->last = top(c->P);
+	in = span(c->first, c->last + 1);
+	c->base = extslot_addr(s[c->first]);
+	c->Z &= in;
+	/* The first page starts a record as far as this chunk is concerned. */
+	c->S = (c->S & in) | (c->Z & bit(c->first));
+	return true;
+}
+
+/* The old run, keeping the pages whose new slot is still its slot, extended by the new slots that follow it. */
+static bool cand_old(const struct view *v, const extslot *s, struct cand *c)
+{
+	const struct run *r = &v->run;
+	extslot prev = v->rs[r->last];
+	c->P = 0;
+	c->Z = r->Z;
+	c->S = r->S;
+	for (unsigned p = r->first; p <= r->last; p++)
+		if (s[p] && s[p] == v->rs[p])
+			c->P |= bit(p);
+	for (unsigned p = r->last + 1; p < 64 && slot_continues(prev, s[p]); p++) {
+		c->P |= bit(p);
+		if (extslot_kind(s[p]) == EXT_ZERO) {
+			c->Z |= bit(p);
+			if (!zero_shares(prev, s[p]))
+				c->S |= bit(p);
+		}
+		prev = s[p];
+	}
+	return cand_trim(c, s);
+}
+
+/* The longest run in the slots (the first one of that length). */
+static bool cand_best(const extslot *s, struct cand *c)
+{
+	unsigned best = 0;
+	for (unsigned p = 0; p < 64;) {
+		enum ext_kind k = extslot_kind(s[p]);
+		unsigned q = p;
+		if (k != EXT_DATA && k != EXT_ZERO) {
+			p++;
+			continue;
+		}
+		while (q + 1 < 64 && slot_continues(s[q], s[q + 1]))
+			q++;
+		if (q - p + 1 > best) {
+			best = q - p + 1;
+			c->first = p;
+			c->last = q;
+		}
+		p = q + 1;
+	}
+	if (!best)
+		return false;
+	c->P = span(c->first, c->last + 1);
+	c->Z = c->S = 0;
+	for (unsigned p = c->first; p <= c->last; p++) {
+		if (extslot_kind(s[p]) != EXT_ZERO)
+			continue;
+		c->Z |= bit(p);
+		if (p == c->first || !zero_shares(s[p - 1], s[p]))
+			c->S |= bit(p);
+	}
+	c->base = extslot_addr(s[c->first]);
+	return true;
+}
+
+struct plan {
+	enum form form;
+	size_t need; /* bytes of the encoding */
+	uint64_t mask;
+	struct cand run;
+};
+
+static size_t run_need(uint64_t S, unsigned nx)
+{
+	unsigned zn = popc(S);
+	return RUN_FIXED + (zn <= ZLIST_MAX ? 2 * zn : 16) + (size_t)ENT_BYTES * nx;
+}
+
+static void plan_make(const struct view *v, const extslot *s, uint64_t mask, struct plan *pl)
+{
+	struct cand c1, c2;
+	const struct cand *c = NULL;
+	bool h1 = v->has_run && cand_old(v, s, &c1), h2 = cand_best(s, &c2);
+	size_t n;
+
+	if (h1 && h2)
+		c = popc(c2.P) > popc(c1.P) ? &c2 : &c1;
+	else if (h1 || h2)
+		c = h1 ? &c1 : &c2;
+	pl->mask = mask;
+	pl->run = (struct cand){0};
+	pl->form = F_DENSE;
+	pl->need = DENSE_BYTES;
+	if (c && bin(n = run_need(c->S, popc(mask & ~c->P))) < bin(pl->need)) {
+		pl->form = F_RUN;
+		pl->need = n;
+		pl->run = *c;
+	}
+	if (bin(n = 1 + (size_t)ENT_BYTES * popc(mask)) < bin(pl->need)) {
+		pl->form = F_LIST;
+		pl->need = n;
+	}
+}
+
+/* The zero records of Z, S (pages up to last) as the RUN's u16 list. */
+static void zlist_write(uint8_t *z, uint64_t Z, uint64_t S, unsigned last)
+{
+	for (uint64_t mk = S; mk; mk &= mk - 1, z += 2) {
+		unsigned st = ctz(mk), e = st + 1;
+		while (e <= last && (Z >> e & 1) && !(S >> e & 1))
+			e++;
+		st16(z, (uint16_t)(st | (e - st - 1) << 6));
+	}
+}
+
+static void plan_write(const struct plan *pl, const extslot *s, uint8_t *buf)
+{
+	const struct cand *c = &pl->run;
+	unsigned zn, zb;
+	uint64_t x;
+
+	switch (pl->form) {
+	case F_DENSE:
+		st64(buf, pl->mask);
+		for (unsigned p = 0; p < 64; p++)
+			slot_store(buf + 8 + SLOT_BYTES * p, s[p]);
+		return;
+	case F_LIST:
+		buf[0] = (uint8_t)popc(pl->mask);
+		ent_write(buf + 1, s, pl->mask);
+		return;
+	case F_RUN:
+		break;
+	}
+	zn = popc(c->S);
+	if (zn <= ZLIST_MAX) {
+		zlist_write(buf + 16, c->Z, c->S, c->last);
+		zb = 2 * zn;
+	} else {
+		st64(buf + 16, c->Z);
+		st64(buf + 24, c->S);
+		zn = ZN_MASKS;
+		zb = 16;
+	}
+	st64(buf, c->base | (uint64_t)c->first << 46 | (uint64_t)c->last << 52 | (uint64_t)zn << 58);
+	st64(buf + 8, c->P);
+	x = pl->mask & ~c->P;
+	buf[16 + zb] = (uint8_t)popc(x);
+	ent_write(buf + RUN_FIXED + zb, s, x);
+}
+
+/* ---- tree ------------------------------------------------------------------ */
+
+static inline unsigned rank(const struct node *nd, unsigned idx)
+{
+	return popc(nd->bitmap & below(idx));
+}
+static inline unsigned lvl_idx(uint64_t ci, unsigned level)
+{
+	return (unsigned)(ci >> (LVL_SHIFT * (level - 1))) & 63;
+}
+static inline bool root_covers(const struct extmap *m, uint64_t ci)
+{
+	return (ci >> (LVL_SHIFT * m->height)) == m->prefix;
+}
+
+/* Where the tree stores chunk ci, or NULL if it has no such chunk. */
+static uintptr_t *tree_find(struct extmap *m, uint64_t ci)
+{
+	uintptr_t *p = &m->root;
+	if (!m->root || !root_covers(m, ci))
+		return NULL;
+	for (unsigned level = m->height; level > 0; level--) {
+		struct node *nd = nptr(*p);
+		unsigned idx = lvl_idx(ci, level);
+		if (!(nd->bitmap >> idx & 1))
+			return NULL;
+		p = &nd->child[rank(nd, idx)];
+	}
+	return p;
+}
+
+static struct node *node_new(struct extmap *m, unsigned idx, uintptr_t child)
+{
+	struct node *nd = mem_alloc(m, bin(sizeof(struct node) + sizeof(uintptr_t)));
+	if (nd) {
+		nd->bitmap = bit(idx);
+		nd->child[0] = child;
+	}
+	return nd;
+}
+
+/* Add child at (absent) index idx, growing *ndp to the next bin if full. */
+static int node_add(struct extmap *m, struct node **ndp, unsigned idx, uintptr_t child)
+{
+	struct node *nd = *ndp;
+	unsigned n = popc(nd->bitmap), pos = rank(nd, idx);
+	size_t need = sizeof(struct node) + (n + 1) * sizeof(uintptr_t);
+	if (need > usable(nd)) {
+		nd = mem_realloc(m, nd, bin(need));
+		if (!nd)
+			return SWAPOBJ_ENOMEM;
+		*ndp = nd;
+	}
+	memmove(&nd->child[pos + 1], &nd->child[pos], (n - pos) * sizeof(uintptr_t));
+	nd->child[pos] = child;
+	nd->bitmap |= bit(idx);
+	return 0;
+}
+
+/* Remove child idx; the node keeps its block (removal never allocates). */
+static void node_del(struct node *nd, unsigned idx)
+{
+	unsigned n = popc(nd->bitmap), pos = rank(nd, idx);
+	memmove(&nd->child[pos], &nd->child[pos + 1], (n - pos - 1) * sizeof(uintptr_t));
+	nd->bitmap &= ~bit(idx);
+}
+
+/* Restore invariants 1 and 2: drop root nodes with a single child. */
+static void root_normalize(struct extmap *m)
+{
+	while (m->root && m->height > 0 && popc(nptr(m->root)->bitmap) == 1) {
+		struct node *nd = nptr(m->root);
+		m->prefix = m->prefix << LVL_SHIFT | ctz(nd->bitmap);
+		m->root = nd->child[0];
+		m->height--;
+		mem_free(m, nd);
+	}
+	if (!m->root) {
+		m->height = 0;
+		m->prefix = 0;
+	}
+}
+
+/* Hang chunk t (absent so far) at index ci. On ENOMEM the tree is as before. */
+static int tree_insert(struct extmap *m, uint64_t ci, uintptr_t t)
+{
+	struct node *chain[MAX_HEIGHT];
+	unsigned nchain = 0;
+	uintptr_t *p = &m->root;
+
+	if (!m->root) {
+		m->root = t;
+		m->height = 0;
+		m->prefix = (uint32_t)ci;
+		return 0;
+	}
+	while (!root_covers(m, ci)) {
+		struct node *nd = node_new(m, m->prefix & 63, m->root);
+		if (!nd)
+			goto nomem;
+		m->root = (uintptr_t)nd;
+		m->height++;
+		m->prefix >>= LVL_SHIFT;
+	}
+	for (unsigned level = m->height;; level--) {
+		struct node *nd = nptr(*p);
+		unsigned idx = lvl_idx(ci, level);
+		uintptr_t sub = t;
+		assert(level > 0); /* else chunk ci exists */
+		if (nd->bitmap >> idx & 1) {
+			p = &nd->child[rank(nd, idx)];
+			continue;
+		}
+		for (unsigned l = 1; l < level; l++) {
+			struct node *c = node_new(m, lvl_idx(ci, l), sub);
+			if (!c)
+				goto nomem;
+			chain[nchain++] = c;
+			sub = (uintptr_t)c;
+		}
+		if (node_add(m, &nd, idx, sub) < 0)
+			goto nomem;
+		*p = (uintptr_t)nd;
+		return 0;
+	}
+nomem:
+	while (nchain)
+		mem_free(m, chain[--nchain]);
+	root_normalize(m);
+	return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for an index node");
+}
+
+/* Free chunk ci (which must exist) and the nodes that only led to it. */
+static void tree_remove(struct extmap *m, uint64_t ci)
+{
+	struct node *path[MAX_HEIGHT + 1];
+	uintptr_t *p = &m->root;
+	unsigned h = m->height, level;
+
+	for (level = h; level > 0; level--) {
+		path[level] = nptr(*p);
+		p = &path[level]->child[rank(path[level], lvl_idx(ci, level))];
+	}
+	mem_free(m, cptr(*p));
+	for (level = 1; level <= h; level++) {
+		node_del(path[level], lvl_idx(ci, level));
+		if (path[level]->bitmap)
+			break;
+		mem_free(m, path[level]);
+	}
+	if (level > h)
+		m->root = 0;
+	root_normalize(m);
+}
+
+/* ---- chunks: update ------------------------------------------------------- */
+
+/* Counters and callbacks for pages a..b-1 of chunk ci going from olds to news. */
+static void notify(struct extmap *m, uint64_t ci, unsigned a, unsigned b, const extslot *olds, const extslot *news,
+                   extmap_cb cb, void *ctx)
+{
+	for (unsigned p = a; p < b; p++) {
+		extslot o = olds[p], n = news[p];
+		if (o == n)
+			continue;
+		if (o) {
+			m->npages[extslot_kind(o) - 1]--;
+			if (cb)
+				cb(ctx, (ci << LVL_SHIFT) + p, o);
+		}
+		if (n)
+			m->npages[extslot_kind(n) - 1]++;
+	}
+}
+
+/* notify() for one page. */
+static inline void note(struct extmap *m, uint64_t pg, extslot o, extslot n, extmap_cb cb, void *ctx)
+{
+	if (o) {
+		m->npages[extslot_kind(o) - 1]--;
+		if (cb)
+			cb(ctx, pg, o);
+	}
+	if (n)
+		m->npages[extslot_kind(n) - 1]++;
+}
+
+/* Fast path: a few pages of a DENSE chunk, in place. */
+static void dense_update(struct extmap *m, uint64_t ci, uintptr_t t, unsigned a, unsigned b, const extslot *ns,
+                         extmap_cb cb, void *ctx)
+{
+	uint8_t *c = cptr(t);
+	uint64_t bm = ld64(c);
+	for (unsigned p = a; p < b; p++) {
+		uint8_t *sp = c + 8 + SLOT_BYTES * p;
+		extslot o = slot_load(sp), n = slot_norm(ns[p - a]);
+		if (o == n)
+			continue;
+		note(m, (ci << LVL_SHIFT) + p, o, n, cb, ctx);
+		bm = n ? bm | bit(p) : bm & ~bit(p);
+		slot_store(sp, n);
+	}
+	st64(c, bm);
+	if (!bm)
+		tree_remove(m, ci);
+}
+
+/*
+ * Fast path: one page of a LIST chunk, in place or grown by one bin. Returns
+ * 1 (and changes nothing) when the page would join a run with a neighbour
+ * or the list would outgrow a DENSE chunk: the general path decides those.
+ */
+static int list_update(struct extmap *m, uintptr_t *loc, uint64_t ci, unsigned p, extslot n, extmap_cb cb, void *ctx)
+{
+	uint8_t *c = cptr(*loc), *e = c + 1;
+	unsigned cnt = c[0], i = ent_lower(e, cnt, p);
+	bool found = i < cnt && e[ENT_BYTES * i] == p;
+	extslot o = found ? slot_load(e + ENT_BYTES * i + 1) : EXT_NONE;
+	unsigned nx = i + found; /* the entry after p */
+	size_t need = 1 + (size_t)ENT_BYTES * (cnt + 1);
+
+	if (o == n)
+		return 0;
+	if (!n) {
+		note(m, (ci << LVL_SHIFT) + p, o, n, cb, ctx);
+		if (cnt == 1) {
+			tree_remove(m, ci);
+			return 0;
+		}
+		memmove(e + ENT_BYTES * i, e + ENT_BYTES * (i + 1), ENT_BYTES * (cnt - i - 1));
+		c[0]--;
+		return 0;
+	}
+	if (i > 0 && e[ENT_BYTES * (i - 1)] == p - 1 && slot_continues(slot_load(e + ENT_BYTES * (i - 1) + 1), n))
+		return 1;
+	if (nx < cnt && e[ENT_BYTES * nx] == p + 1 && slot_continues(n, slot_load(e + ENT_BYTES * nx + 1)))
+		return 1;
+	if (!found) {
+		if (bin(need) >= bin(DENSE_BYTES))
+			return 1;
+		if (need > usable(c)) {
+			if (!(c = mem_realloc(m, c, bin(need))))
+				return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", bin(need));
+			*loc = (uintptr_t)c | F_LIST;
+			e = c + 1;
+		}
+		memmove(e + ENT_BYTES * (i + 1), e + ENT_BYTES * i, ENT_BYTES * (cnt - i));
+		e[ENT_BYTES * i] = (uint8_t)p;
+		c[0]++;
+	}
+	note(m, (ci << LVL_SHIFT) + p, o, n, cb, ctx);
+	slot_store(e + ENT_BYTES * i + 1, n);
+	return 0;
+}
+
+/*
+ * Fast path: pages a..b-1 follow a RUN's last page, in records that continue
+ * it without starting a new zero record (so the encoding keeps its size).
+ * Returns 1 (and changes nothing) when that is not the case.
+ */
+static int run_extend(struct extmap *m, uintptr_t t, unsigned a, unsigned b, const extslot *ns)
+{
+	uint8_t *c = cptr(t);
+	struct run r;
+	extslot prev;
+	uint64_t add = span(a, b), zadd = 0, sadd = 0;
+	unsigned zn;
+
+	run_decode(c, &r);
+	if (a != r.last + 1 || (r.nx && (ent_mask(r.ent, r.nx) & add)))
+		return 1;
+	prev = run_slot(&r, r.last);
+	for (unsigned p = a; p < b; p++) {
+		extslot n = slot_norm(ns[p - a]);
+		if (!slot_continues(prev, n))
+			return 1;
+		if (extslot_kind(n) == EXT_ZERO) {
+			zadd |= bit(p);
+			if (!zero_shares(prev, n))
+				sadd |= bit(p);
+		}
+		prev = n;
+	}
+	if (r.zn == ZN_MASKS) {
+		st64(c + 16, r.Z | zadd);
+		st64(c + 24, r.S | sadd);
+	} else if (zadd) {
+		/* New zero records lengthen the list: only while it stays a list and fits the block. */
+		zn = r.zn + popc(sadd);
+		if (zn > ZLIST_MAX || RUN_FIXED + 2 * zn + (size_t)ENT_BYTES * r.nx > usable(c))
+			return 1;
+		memmove(c + RUN_FIXED + 2 * zn - 1, c + RUN_FIXED + r.zb - 1, 1 + (size_t)ENT_BYTES * r.nx);
+		zlist_write(c + 16, r.Z | zadd, r.S | sadd, b - 1);
+		st64(c, (ld64(c) & ~(63ull << 58)) | (uint64_t)zn << 58);
+	}
+	st64(c, (ld64(c) & ~(63ull << 52)) | (uint64_t)(b - 1) << 52);
+	st64(c + 8, r.P | add);
+	for (unsigned p = a; p < b; p++)
+		m->npages[extslot_kind(ns[p - a]) - 1]++;
+	return 0;
+}
+
+/*
+ * Fast path: one page of a RUN chunk that does not join the run becomes,
+ * changes or stops being an exception, in place or grown by one bin.
+ * Returns 1 (and changes nothing) when another form could be smaller or
+ * the page belongs back in the run: the general path decides those.
+ */
+static int run_update(struct extmap *m, uintptr_t *loc, uint64_t ci, unsigned p, extslot n, extmap_cb cb, void *ctx)
+{
+	uint8_t *c = cptr(*loc), *e;
+	struct run r;
+	unsigned i, total;
+	bool in_p, found;
+	extslot o;
+	size_t need;
+
+	run_decode(c, &r);
+	e = c + RUN_FIXED + r.zb;
+	i = ent_lower(e, r.nx, p);
+	in_p = r.P >> p & 1;
+	found = i < r.nx && e[ENT_BYTES * i] == p;
+	o = in_p ? run_slot(&r, p) : found ? slot_load(e + ENT_BYTES * i + 1) : EXT_NONE;
+	if (o == n)
+		return 0;
+	if (n && p >= r.first && p <= r.last && n == run_slot(&r, p))
+		return 1; /* back into the run */
+	if (n && p == r.last + 1 && slot_continues(run_slot(&r, r.last), n))
+		return 1; /* extends the run */
+	if (!n) {
+		note(m, (ci << LVL_SHIFT) + p, o, n, cb, ctx);
+		if (in_p) {
+			st64(c + 8, r.P & ~bit(p));
+		} else {
+			memmove(e + ENT_BYTES * i, e + ENT_BYTES * (i + 1), ENT_BYTES * (r.nx - i - 1));
+			c[16 + r.zb]--;
+		}
+		if (!(r.P & ~bit(p)) && r.nx - !in_p == 0)
+			tree_remove(m, ci);
+		return 0;
+	}
+	if (!found) {
+		need = RUN_FIXED + r.zb + (size_t)ENT_BYTES * (r.nx + 1);
+		total = popc(r.P) + r.nx + !in_p;
+		if (bin(need) >= bin(DENSE_BYTES) || bin(need) > bin(1 + (size_t)ENT_BYTES * total))
+			return 1;
+		if (need > usable(c)) {
+			if (!(c = mem_realloc(m, c, bin(need))))
+				return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", bin(need));
+			*loc = (uintptr_t)c | F_RUN;
+			e = c + RUN_FIXED + r.zb;
+		}
+		memmove(e + ENT_BYTES * (i + 1), e + ENT_BYTES * i, ENT_BYTES * (r.nx - i));
+		e[ENT_BYTES * i] = (uint8_t)p;
+		c[16 + r.zb]++;
+	}
+	note(m, (ci << LVL_SHIFT) + p, o, n, cb, ctx);
+	if (in_p)
+		st64(c + 8, r.P & ~bit(p));
+	slot_store(e + ENT_BYTES * i + 1, n);
+	return 0;
+}
+
+/* Pages a..b-1 of chunk ci take slots ns[0 .. b-a). */
+static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, const extslot *ns, extmap_cb cb,
+                        void *ctx)
+{
+	uintptr_t *loc = tree_find(m, ci);
+	uintptr_t old = loc ? *loc : 0, t;
+	uint8_t *oblk = cptr(old), *blk = NULL;
+	struct view v;
+	struct plan pl;
+	extslot s[64];
+	uint64_t mask;
+	bool changed = false;
+	uint8_t buf[DENSE_BYTES];
+	size_t size;
+	int err;
+
+	if (old && cform(old) == F_DENSE && b - a < DENSE_FAST_MAX) {
+		dense_update(m, ci, old, a, b, ns, cb, ctx);
+		return 0;
+	}
+	if (old && cform(old) == F_LIST && b - a == 1 &&
+	    (err = list_update(m, loc, ci, a, slot_norm(ns[0]), cb, ctx)) != 1)
+		return err;
+	if (old && cform(old) == F_RUN && run_extend(m, old, a, b, ns) == 0)
+		return 0;
+	if (old && cform(old) == F_RUN && b - a == 1 &&
+	    (err = run_update(m, loc, ci, a, slot_norm(ns[0]), cb, ctx)) != 1)
+		return err;
+	view_decode(old, &v);
+	memcpy(s, v.s, sizeof(s));
+	mask = v.mask;
+	for (unsigned p = a; p < b; p++) {
+		extslot n = slot_norm(ns[p - a]);
+		if (n == s[p])
+			continue;
+		changed = true;
+		s[p] = n;
+		mask = n ? mask | bit(p) : mask & ~bit(p);
+	}
+	if (!changed)
+		return 0;
+	if (!mask) {
+		notify(m, ci, a, b, v.s, s, cb, ctx);
+		tree_remove(m, ci);
+		return 0;
+	}
+	plan_make(&v, s, mask, &pl);
+	plan_write(&pl, s, buf);
+	size = bin(pl.need);
+
+	if (old && usable(oblk) == size) {
+		blk = oblk;
+	} else {
+		blk = mem_alloc(m, size);
+		if (!blk && old && usable(oblk) >= pl.need)
+			blk = oblk; /* a roomier block than needed beats failing */
+		if (!blk)
+			return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", size);
+	}
+	t = (uintptr_t)blk | pl.form;
+	if (blk != oblk) {
+		memcpy(blk, buf, pl.need);
+		if (!old && (err = tree_insert(m, ci, t)) < 0) {
+			mem_free(m, blk);
+			return err;
+		}
+	}
+	notify(m, ci, a, b, v.s, s, cb, ctx);
+	if (blk == oblk)
+		memcpy(blk, buf, pl.need);
+	if (old) {
+		*loc = t;
+		if (blk != oblk)
+			mem_free(m, oblk);
+	}
+	return 0;
+}
+
+/* Unmap pages [lo, hi) of chunk ci stored at *p; true if it became empty and was freed. */
+static bool chunk_clear(struct extmap *m, uintptr_t *p, uint64_t ci, uint64_t lo, uint64_t hi, extmap_cb cb, void *ctx)
+{
+	uint64_t pg0 = ci << LVL_SHIFT, gone;
+	unsigned a = lo > pg0 ? (unsigned)(lo - pg0) : 0, b = hi - pg0 >= 64 ? 64 : (unsigned)(hi - pg0);
+	uintptr_t t = *p;
+	uint8_t *c = cptr(t);
+	struct view v;
+
+	view_decode(t, &v);
+	gone = v.mask & span(a, b);
+	if (!gone)
+		return false;
+	for (uint64_t mk = gone; mk; mk &= mk - 1) {
+		extslot o = v.s[ctz(mk)];
+		m->npages[extslot_kind(o) - 1]--;
+		if (cb)
+			cb(ctx, pg0 + ctz(mk), o);
+	}
+	if (gone == v.mask) {
+		mem_free(m, c);
+		return true;
+	}
+	switch (cform(t)) {
+	case F_DENSE:
+		for (uint64_t mk = gone; mk; mk &= mk - 1)
+			slot_store(c + 8 + SLOT_BYTES * ctz(mk), EXT_NONE);
+		st64(c, v.mask & ~gone);
+		break;
+	case F_LIST:
+		c[0] = (uint8_t)ent_drop(c + 1, c[0], gone);
+		break;
+	case F_RUN:
+		/* Cleared run pages keep their Z/S bits: later addresses depend on them. */
+		st64(c + 8, v.run.P & ~gone);
+		c[16 + v.run.zb] = (uint8_t)ent_drop(c + RUN_FIXED + v.run.zb, v.run.nx, gone);
+		break;
+	}
+	return false;
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+void extmap_init(struct extmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static void destroy_rec(struct extmap *m, uintptr_t t, unsigned level, uint64_t ci0, extmap_cb cb, void *ctx)
+{
+	struct node *nd = nptr(t);
+	unsigned sh = LVL_SHIFT * (level - 1), i = 0;
+
+	if (level == 0) {
+		if (cb) {
+			struct view v;
+			view_decode(t, &v);
+			for (uint64_t mk = v.mask; mk; mk &= mk - 1)
+				cb(ctx, (ci0 << LVL_SHIFT) + ctz(mk), v.s[ctz(mk)]);
+		}
+		mem_free(m, cptr(t));
+		return;
+	}
+	for (uint64_t bm = nd->bitmap; bm; bm &= bm - 1)
+		destroy_rec(m, nd->child[i++], level - 1, ci0 + ((uint64_t)ctz(bm) << sh), cb, ctx);
+	mem_free(m, nd);
+}
+
+void extmap_destroy(struct extmap *m, extmap_cb cb, void *ctx)
+{
+	if (m->root)
+		destroy_rec(m, m->root, m->height, (uint64_t)m->prefix << (LVL_SHIFT * m->height), cb, ctx);
+	assert(m->mem == 0);
+	extmap_init(m);
+}
+
+int extmap_set(struct extmap *m, uint64_t pgoff, uint32_t n, const extslot *slots, extmap_cb cb, void *ctx)
+{
+	uint64_t pg = pgoff, end = pgoff + n;
+	int err;
+
+	assert(pgoff <= EXTMAP_PGOFF_LIMIT && n <= EXTMAP_PGOFF_LIMIT - pgoff);
+	while (pg < end) {
+		unsigned a = (unsigned)(pg & 63), b = (unsigned)SO_MIN(64, a + (end - pg));
+		if ((err = chunk_update(m, pg >> LVL_SHIFT, a, b, slots + (pg - pgoff), cb, ctx)) < 0)
+			return err;
+		pg += b - a;
+	}
+	return 0;
+}
+
+/* Clear [lo, hi) below the node *p at level >= 1 covering chunks from ci0; true if it became empty and was freed. */
+static bool clear_rec(struct extmap *m, uintptr_t *p, unsigned level, uint64_t ci0, uint64_t lo, uint64_t hi,
+                      extmap_cb cb, void *ctx)
+{
+	struct node *nd = nptr(*p);
+	unsigned sh = LVL_SHIFT * (level - 1), i0, i1;
+	uint64_t lo_ci = lo >> LVL_SHIFT, hi_ci = (hi - 1) >> LVL_SHIFT, todo;
+
+	if (level == 0)
+		return chunk_clear(m, p, ci0, lo, hi, cb, ctx);
+	i0 = lo_ci > ci0 ? (unsigned)((lo_ci - ci0) >> sh) : 0;
+	i1 = (unsigned)SO_MIN(63, (hi_ci - ci0) >> sh);
+	for (todo = nd->bitmap & span(i0, i1 + 1); todo; todo &= todo - 1) {
+		unsigned idx = ctz(todo);
+		if (clear_rec(m, &nd->child[rank(nd, idx)], level - 1, ci0 + ((uint64_t)idx << sh), lo, hi, cb, ctx))
+			node_del(nd, idx);
+	}
+	if (nd->bitmap)
+		return false;
+	mem_free(m, nd);
+	return true;
+}
+
+void extmap_clear(struct extmap *m, uint64_t pgoff, uint64_t npages, extmap_cb cb, void *ctx)
+{
+	uint64_t end, ci0, ci1;
+	unsigned sh = LVL_SHIFT * m->height;
+
+	if (!so_add_ok(pgoff, npages, &end) || end > EXTMAP_PGOFF_LIMIT)
+		end = EXTMAP_PGOFF_LIMIT;
+	if (!m->root || pgoff >= end)
+		return;
+	ci0 = (uint64_t)m->prefix << sh;
+	ci1 = ci0 + (1ull << sh);
+	if (end <= ci0 << LVL_SHIFT || pgoff >= ci1 << LVL_SHIFT)
+		return;
+	if (clear_rec(m, &m->root, m->height, ci0, pgoff, end, cb, ctx))
+		m->root = 0;
+	root_normalize(m);
+}
+
+extslot extmap_get(const struct extmap *m, uint64_t pgoff)
+{
+	uint64_t ci = pgoff >> LVL_SHIFT;
+	uintptr_t t = m->root;
+
+	if (!t || pgoff >= EXTMAP_PGOFF_LIMIT || !root_covers(m, ci))
+		return EXT_NONE;
+	for (unsigned level = m->height; level > 0; level--) {
+		const struct node *nd = nptr(t);
+		unsigned idx = lvl_idx(ci, level);
+		if (!(nd->bitmap >> idx & 1))
+			return EXT_NONE;
+		t = nd->child[rank(nd, idx)];
+	}
+	return chunk_get(t, (unsigned)(pgoff & 63));
+}
+
+/* First mapped page >= from below t (level, first chunk ci0); from is below t's end. */
+static int next_rec(uintptr_t t, unsigned level, uint64_t ci0, uint64_t from, uint64_t *pgoff, extslot *slot)
+{
+	const struct node *nd = nptr(t);
+	uint64_t pg0 = ci0 << LVL_SHIFT, fci = from >> LVL_SHIFT, mk;
+	unsigned sh = LVL_SHIFT * (level - 1), i0;
+
+	if (level == 0) {
+		mk = chunk_mask(t) & ~below(from > pg0 ? (unsigned)(from - pg0) : 0);
+		if (!mk)
+			return 0;
+		*pgoff = pg0 + ctz(mk);
+		*slot = chunk_get(t, ctz(mk));
+		return 1;
+	}
+	i0 = fci > ci0 ? (unsigned)((fci - ci0) >> sh) : 0;
+	/* Only the first child visited can fail: the later ones start past from and are not empty. */
+	for (mk = nd->bitmap & ~below(i0); mk; mk &= mk - 1) {
+		unsigned idx = ctz(mk);
+		if (next_rec(nd->child[rank(nd, idx)], level - 1, ci0 + ((uint64_t)idx << sh), from, pgoff, slot))
+			return 1;
+	}
+	return 0;
+}
+
+int extmap_next(const struct extmap *m, uint64_t from, uint64_t *pgoff, extslot *slot)
+{
+	unsigned sh = LVL_SHIFT * m->height;
+	uint64_t ci0 = (uint64_t)m->prefix << sh;
+
+	if (!m->root || from >= (ci0 + (1ull << sh)) << LVL_SHIFT)
+		return 0;
+	return next_rec(m->root, m->height, ci0, from, pgoff, slot);
+}
+
+uint64_t extmap_pages(const struct extmap *m)
+{
+	return m->npages[0] + m->npages[1] + m->npages[2];
+}
+
+uint64_t extmap_pages_kind(const struct extmap *m, enum ext_kind k)
+{
+	return k >= EXT_DATA && k <= EXT_FILL ? m->npages[k - 1] : 0;
+}
+
+uint64_t extmap_mem(const struct extmap *m)
+{
+	return m->mem;
+}
+
+typedef void (*chunk_fn)(void *arg, uint64_t ci, uintptr_t t);
+
+/* Visit every chunk below t in increasing index order. */
+static void walk(uintptr_t t, unsigned level, uint64_t ci0, chunk_fn fn, void *arg)
+{
+	const struct node *nd = nptr(t);
+	unsigned i = 0;
+	if (level == 0) {
+		fn(arg, ci0, t);
+		return;
+	}
+	for (uint64_t bm = nd->bitmap; bm; bm &= bm - 1)
+		walk(nd->child[i++], level - 1, ci0 + ((uint64_t)ctz(bm) << (LVL_SHIFT * (level - 1))), fn, arg);
+}
+
+static void walk_map(const struct extmap *m, chunk_fn fn, void *arg)
+{
+	if (m->root)
+		walk(m->root, m->height, (uint64_t)m->prefix << (LVL_SHIFT * m->height), fn, arg);
+}
+
+struct extents_state {
+	uint64_t count, prev_pg;
+	extslot prev;
+};
+
+static void extents_chunk(void *arg, uint64_t ci, uintptr_t t)
+{
+	struct extents_state *st = arg;
+	struct view v;
+	view_decode(t, &v);
+	for (uint64_t mk = v.mask; mk; mk &= mk - 1) {
+		uint64_t pg = (ci << LVL_SHIFT) + ctz(mk);
+		extslot s = v.s[ctz(mk)];
+		if (!st->prev || pg != st->prev_pg + 1 || !slot_continues(st->prev, s))
+			st->count++;
+		st->prev = s;
+		st->prev_pg = pg;
+	}
+}
+
+uint64_t extmap_extents(const struct extmap *m)
+{
+	struct extents_state st = {0, 0, EXT_NONE};
+	walk_map(m, extents_chunk, &st);
+	return st.count;
+}
+
+/* ---- invariant check ----------------------------------------------------- */
+
+struct check_state {
+	int err;
+	uint64_t mem, npages[3];
+};
+
+#define CHECK(st, cond, ...)                                                                                           \
+	do {                                                                                                           \
+		if (!(st)->err && !(cond))                                                                             \
+			(st)->err = so_err(SWAPOBJ_ECORRUPT, __VA_ARGS__);                                             \
+	} while (0)
+
+static void check_slot(struct check_state *st, uint64_t ci, unsigned p, extslot s)
+{
+	CHECK(st, s != EXT_NONE && extslot_kind(s) != EXT_NONE, "extmap inv 4: chunk %llu page %u has slot %#llx",
+	      (unsigned long long)ci, p, (unsigned long long)s);
+	if (extslot_kind(s) != EXT_NONE)
+		st->npages[extslot_kind(s) - 1]++;
+}
+
+static void check_ents(struct check_state *st, uint64_t ci, const uint8_t *e, unsigned n, uint64_t not_in)
+{
+	for (unsigned i = 0; i < n; i++, e += ENT_BYTES) {
+		CHECK(st, e[0] < 64 && (i == 0 || e[0] > e[-ENT_BYTES]),
+		      "extmap inv 5: chunk %llu entry %u page %u out of order", (unsigned long long)ci, i, e[0]);
+		CHECK(st, e[0] >= 64 || !(not_in >> e[0] & 1), "extmap inv 7: chunk %llu page %u in P and exceptions",
+		      (unsigned long long)ci, e[0]);
+		check_slot(st, ci, e[0], slot_load(e + 1));
+	}
+}
+
+static void check_run(struct check_state *st, uint64_t ci, const uint8_t *c)
+{
+	struct run r;
+	extslot rs[64];
+	uint64_t in;
+
+	run_decode(c, &r);
+	CHECK(st, r.first <= r.last, "extmap inv 7: chunk %llu run first %u > last %u", (unsigned long long)ci, r.first,
+	      r.last);
+	if (st->err)
+		return;
+	in = span(r.first, r.last + 1);
+	CHECK(st, !(r.P & ~in) && !(r.Z & ~in) && !(r.S & ~r.Z), "extmap inv 7: chunk %llu run masks out of range",
+	      (unsigned long long)ci);
+	CHECK(st, !(r.Z >> r.first & 1) || (r.S >> r.first & 1), "extmap inv 7: chunk %llu run starts mid-record",
+	      (unsigned long long)ci);
+	for (uint64_t mk = r.Z & ~r.S; mk; mk &= mk - 1)
+		CHECK(st, ctz(mk) > r.first && (r.Z >> (ctz(mk) - 1) & 1),
+		      "extmap inv 7: chunk %llu zero page %u shares no record", (unsigned long long)ci, ctz(mk));
+	CHECK(st, r.zn <= ZLIST_MAX || r.zn == ZN_MASKS, "extmap inv 7: chunk %llu zn %u", (unsigned long long)ci,
+	      r.zn);
+	if (r.zn <= ZLIST_MAX) {
+		unsigned prev_end = r.first;
+		for (unsigned i = 0; i < r.zn; i++) {
+			unsigned v = ld16(c + 16 + 2 * i), s0 = v & 63, len = (v >> 6 & 63) + 1;
+			CHECK(st, s0 >= prev_end && s0 + len <= r.last + 1 && v < 4096,
+			      "extmap inv 7: chunk %llu zero record %u misplaced", (unsigned long long)ci, i);
+			prev_end = s0 + len;
+		}
+	}
+	CHECK(st, usable(c) >= RUN_FIXED + r.zb + (size_t)ENT_BYTES * r.nx, "extmap inv 3: chunk %llu overflows",
+	      (unsigned long long)ci);
+	if (st->err)
+		return;
+	CHECK(st, r.P || r.nx, "extmap inv 4: chunk %llu is empty", (unsigned long long)ci);
+	run_expand(&r, rs);
+	for (uint64_t mk = r.P; mk; mk &= mk - 1) {
+		CHECK(st, extslot_addr(rs[ctz(mk)]) <= EXT_ADDR_MAX,
+		      "extmap inv 4: chunk %llu page %u address overflows", (unsigned long long)ci, ctz(mk));
+		CHECK(st, run_slot(&r, ctz(mk)) == rs[ctz(mk)], "extmap: chunk %llu page %u popcount address wrong",
+		      (unsigned long long)ci, ctz(mk));
+		check_slot(st, ci, ctz(mk), rs[ctz(mk)]);
+	}
+	check_ents(st, ci, r.ent, r.nx, r.P);
+}
+
+static void check_chunk(void *arg, uint64_t ci, uintptr_t t)
+{
+	struct check_state *st = arg;
+	const uint8_t *c = cptr(t);
+	uint64_t bm;
+
+	CHECK(st, c && cform(t) != 0, "extmap inv 3: chunk %llu pointer %#llx", (unsigned long long)ci,
+	      (unsigned long long)t);
+	if (st->err)
+		return;
+	st->mem += charge(c);
+	switch (cform(t)) {
+	case F_DENSE:
+		bm = ld64(c);
+		CHECK(st, usable(c) >= DENSE_BYTES, "extmap inv 3: dense chunk %llu too small", (unsigned long long)ci);
+		CHECK(st, bm != 0, "extmap inv 4: chunk %llu is empty", (unsigned long long)ci);
+		for (unsigned p = 0; p < 64 && !st->err; p++) {
+			extslot s = slot_load(c + 8 + SLOT_BYTES * p);
+			CHECK(st, (s != 0) == (bm >> p & 1), "extmap inv 6: chunk %llu page %u bitmap disagrees",
+			      (unsigned long long)ci, p);
+			if (s)
+				check_slot(st, ci, p, s);
+		}
+		break;
+	case F_LIST:
+		CHECK(st, c[0] >= 1 && usable(c) >= 1 + (size_t)ENT_BYTES * c[0], "extmap inv 5: list chunk %llu n %u",
+		      (unsigned long long)ci, c[0]);
+		if (!st->err)
+			check_ents(st, ci, c + 1, c[0], 0);
+		break;
+	case F_RUN:
+		check_run(st, ci, c);
+		break;
+	}
+}
+
+static void check_nodes(struct check_state *st, uintptr_t t, unsigned level, uint64_t ci0)
+{
+	const struct node *nd = nptr(t);
+	unsigned i = 0, n;
+	if (level == 0 || st->err)
+		return;
+	n = popc(nd->bitmap);
+	CHECK(st, t && (t & TAG_MASK) == 0 && nd->bitmap, "extmap inv 3: node at level %u chunk %llu is %#llx/empty",
+	      level, (unsigned long long)ci0, (unsigned long long)t);
+	if (st->err)
+		return;
+	CHECK(st, usable(nd) >= sizeof(*nd) + n * sizeof(uintptr_t), "extmap inv 3: node overflows");
+	st->mem += charge(nd);
+	for (uint64_t bm = nd->bitmap; bm; bm &= bm - 1, i++) {
+		uintptr_t c = nd->child[i];
+		CHECK(st, level == 1 ? (c & TAG_MASK) != 0 : (c & TAG_MASK) == 0,
+		      "extmap inv 3: level %u child %u has the wrong tag", level, ctz(bm));
+		check_nodes(st, c, level - 1, ci0 + ((uint64_t)ctz(bm) << (LVL_SHIFT * (level - 1))));
+	}
+}
+
+int extmap_check(const struct extmap *m)
+{
+	struct check_state st = {0, 0, {0, 0, 0}};
+
+	CHECK(&st, (m->root == 0) == (extmap_pages(m) == 0), "extmap inv 1: root %#llx with %llu pages",
+	      (unsigned long long)m->root, (unsigned long long)extmap_pages(m));
+	CHECK(&st, m->root || (m->height == 0 && m->prefix == 0), "extmap inv 1: empty map with height/prefix");
+	CHECK(&st, m->height <= MAX_HEIGHT && ((uint64_t)m->prefix << (LVL_SHIFT * m->height)) < (1ull << 32),
+	      "extmap inv 2: height %u prefix %u", m->height, m->prefix);
+	if (st.err)
+		return st.err;
+	CHECK(&st, m->height == 0 || popc(nptr(m->root)->bitmap) >= 2, "extmap inv 2: root node has one child");
+	if (m->root) {
+		check_nodes(&st, m->root, m->height, (uint64_t)m->prefix << (LVL_SHIFT * m->height));
+		if (!st.err)
+			walk_map(m, check_chunk, &st);
+	}
+	for (int k = 0; k < 3; k++)
+		CHECK(&st, st.npages[k] == m->npages[k], "extmap inv 8: kind %d counted %llu, map says %llu", k + 1,
+		      (unsigned long long)st.npages[k], (unsigned long long)m->npages[k]);
+	CHECK(&st, st.mem == m->mem, "extmap inv 9: blocks charge %llu bytes, map says %llu",
+	      (unsigned long long)st.mem, (unsigned long long)m->mem);
+	return st.err;
+}

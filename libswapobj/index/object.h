@@ -1,0 +1,77 @@
+/*
+ * object.h - in-memory objects and the store-wide index that names them.
+ *
+ * Locking (the whole library's order, outermost first):
+ *     obj->lock  ->  ix->lock (rwlock)  ->  log stream locks  ->  log.mu
+ * obj->lock guards the object's map, size and record addresses; ix->lock
+ * guards the namespace tree, the oid table, obj->node and next_oid. dead and
+ * refs are atomics readable without locks. No thread waits for free space
+ * while holding obj->lock (writers call log_space_wait first), so the
+ * cleaner, which takes obj->lock, can always progress.
+ */
+#ifndef SO_OBJECT_H
+#define SO_OBJECT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "extmap.h"
+#include "ns.h"
+#include "oidmap.h"
+
+struct so_obj {
+	pthread_mutex_t lock;
+	uint64_t oid;
+	uint32_t refs; /* atomic; the index holds one while the object is linked */
+	uint8_t dead;  /* atomic; set once, when deleted, replaced or reaped */
+	uint8_t cls;   /* enum swapobj_class */
+	uint8_t flags; /* CREATE_F_* */
+	uint64_t version;
+	uint64_t size;
+	uint64_t create_addr; /* addr16 of the live CREATE record */
+	uint64_t create_seq;
+	uint32_t create_bytes; /* size of that record (charged to its segment) */
+	uint64_t meta_addr;    /* addr16 of the newest record carrying the size */
+	uint64_t meta_seq;
+	uint64_t inval_seen;  /* ix->inval_epoch when last found alive */
+	struct ns_node *node; /* guarded by ix->lock; NULL once unlinked */
+	struct extmap map;
+};
+
+struct so_index {
+	pthread_rwlock_t lock;
+	struct ns ns;
+	struct oidmap oids;
+	uint64_t next_oid;
+	uint64_t inval_epoch; /* atomic: bumped by every prefix invalidation */
+	uint64_t pages;       /* atomic: pages mapped by all linked objects */
+	/* Detached subtrees waiting for the reaper (guarded by lock). */
+	struct ns_node **detached;
+	size_t ndetached, cap_detached;
+};
+
+int index_init(struct so_index *ix);
+/* Free everything; objects' maps are destroyed with cb (may be NULL). */
+void index_destroy(struct so_index *ix, extmap_cb cb, void *ctx);
+
+/* A new object with one reference (the caller's). NULL on ENOMEM. */
+struct so_obj *obj_new(uint64_t oid);
+static inline void obj_get(struct so_obj *o)
+{
+	__atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+}
+/* Drop a reference; the last one frees the object (its map must be empty by then). */
+void obj_put(struct so_obj *o);
+
+/* Object by id with a reference taken, or NULL. */
+struct so_obj *index_get(struct so_index *ix, uint64_t oid);
+
+/*
+ * Is the object gone (deleted, replaced, or under an invalidated prefix)?
+ * Caller holds o->lock. Cheap unless an invalidation happened since the
+ * last check.
+ */
+bool obj_is_dead(struct so_index *ix, struct so_obj *o);
+
+#endif

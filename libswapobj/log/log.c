@@ -1,0 +1,870 @@
+/*
+ * log.c - segments, append streams, write-out and sync.
+ *
+ * Owns: the segment table, the free queue, the stream buffers, and every
+ * write to the devices except the superblocks written by log_format.
+ *
+ * Invariants:
+ *  1. A record never crosses a segment; a segment is appended to by exactly
+ *     one stream, only while OPEN, and only at ls->reserved.
+ *  2. Bytes are written to a device only from a stream buffer, in IO_ALIGN
+ *     blocks. A block may be written again later (the partial tail block
+ *     after a sync), but only with its earlier bytes unchanged, so a torn
+ *     rewrite cannot damage records that were already durable.
+ *  3. A segment is reused only after a SEGHDR with a new generation has been
+ *     written to it *and synced* (state READY); until then its old records
+ *     are replayable and its summary (min_seq, bloom) is kept, because the
+ *     cleaner's tombstone decisions must count them.
+ *  4. A cleaned segment (FREEING) becomes FREE only after a sync that began
+ *     after it was cleaned, so its relocated records are durable first.
+ *  5. Writers of a stream reserve under ls->mu in epoch ls->epoch and copy
+ *     outside it; a flush flips the epoch and waits for the old epoch's
+ *     copies to finish, after which everything reserved before is complete.
+ *
+ * Locking order: ls->flush_mu -> ls->mu -> lg->mu; lg->buf_lock is a leaf
+ * taken only for attaching/detaching buffers and by readers; lg->sync_mu is
+ * outermost. No lock here is held while waiting for an object lock.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "util.h"
+
+uint64_t log_seg_devoff(const struct so_log *lg, const struct log_seg *s)
+{
+	const struct sb_info *sb = &lg->sbs[s->dev];
+	return sb->data_start + (uint64_t)(s->segno - sb->seg_base) * lg->seg_size;
+}
+
+/* ------------------------------------------------------------------ */
+/* Format and open                                                     */
+/* ------------------------------------------------------------------ */
+
+int log_format(const char *const *paths, unsigned npaths, const struct swapobj_format_opts *opts)
+{
+	struct swapobj_format_opts def = SWAPOBJ_FORMAT_OPTS_INIT;
+	struct io_dev devs[SWAPOBJ_MAX_DEVICES];
+	uint32_t nsegs[SWAPOBJ_MAX_DEVICES];
+	uint8_t uuid[16];
+	uint8_t *blk = NULL;
+	unsigned opened = 0;
+	uint64_t total = 0;
+	int err = 0;
+
+	if (!opts)
+		opts = &def;
+	if (!paths || npaths < 1 || npaths > SWAPOBJ_MAX_DEVICES)
+		return so_err(SWAPOBJ_EINVAL, "need 1..%d devices, got %u", SWAPOBJ_MAX_DEVICES, npaths);
+	if (opts->version != SWAPOBJ_FORMAT_OPTS_VERSION)
+		return so_err(SWAPOBJ_EINVAL, "format options version %u unknown (use SWAPOBJ_FORMAT_OPTS_INIT)",
+		              opts->version);
+	uint32_t seg_size = opts->segment_size ? opts->segment_size : SWAPOBJ_SEGMENT_DEFAULT;
+	if (seg_size < SWAPOBJ_SEGMENT_MIN || seg_size > SWAPOBJ_SEGMENT_MAX || (seg_size & (seg_size - 1)))
+		return so_err(SWAPOBJ_EINVAL, "segment size %u: must be a power of two from 1 MiB to 64 MiB", seg_size);
+	for (unsigned i = 0; i < npaths; i++) {
+		if (!paths[i])
+			return so_err(SWAPOBJ_EINVAL, "device path %u is NULL", i);
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(paths[i], paths[j]) == 0)
+				return so_err(SWAPOBJ_EINVAL, "device %s given twice", paths[i]);
+	}
+	for (; opened < npaths; opened++) {
+		struct io_dev *d = &devs[opened];
+		if ((err = io_open(d, paths[opened], false, true, false, true)) < 0)
+			goto done;
+		if (!d->is_blk && opts->size && d->size < opts->size && (err = io_set_size(d, opts->size)) < 0)
+			goto done;
+		uint64_t usable = d->is_blk || !opts->size ? d->size : opts->size;
+		if (usable < SO_DATA_START + 2ull * seg_size) {
+			err = so_err(SWAPOBJ_EINVAL, "%s: %llu bytes is too small (need at least %llu)", d->path,
+			             (unsigned long long)usable, (unsigned long long)(SO_DATA_START + 2ull * seg_size));
+			opened++;
+			goto done;
+		}
+		uint64_t n = (usable - SO_DATA_START) / seg_size;
+		if (n > UINT32_MAX - total)
+			n = UINT32_MAX - total;
+		nsegs[opened] = (uint32_t)n;
+		total += n;
+	}
+	if (total < LOG_RESERVE_SEGS + 5) {
+		err = so_err(SWAPOBJ_EINVAL, "store would have %llu segments; need at least %u (use smaller segments)",
+		             (unsigned long long)total, LOG_RESERVE_SEGS + 5);
+		goto done;
+	}
+	if (total * (uint64_t)seg_size / EXT_UNIT > EXT_ADDR_MAX) {
+		err = so_err(SWAPOBJ_EINVAL, "store of %llu bytes exceeds the 1 PiB address space",
+		             (unsigned long long)(total * seg_size));
+		goto done;
+	}
+	if (getrandom(uuid, sizeof(uuid), 0) != (ssize_t)sizeof(uuid)) {
+		err = so_err(SWAPOBJ_EIO, "getrandom failed: %s", strerror(errno));
+		goto done;
+	}
+	blk = so_alloc_aligned(SO_MEM_OTHER, 2 * SO_SB_SIZE);
+	if (!blk) {
+		err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+		goto done;
+	}
+	uint32_t base = 0;
+	uint64_t now = so_wall_ns();
+	for (unsigned i = 0; i < npaths; i++) {
+		struct sb_info sb = {0};
+		sb.version = SO_FORMAT_VERSION;
+		memcpy(sb.uuid, uuid, 16);
+		sb.dev_index = i;
+		sb.ndevs = npaths;
+		sb.seg_size = seg_size;
+		sb.page_size = SWAPOBJ_PAGE_SIZE;
+		sb.data_start = SO_DATA_START;
+		sb.nsegs = nsegs[i];
+		sb.dev_bytes = SO_DATA_START + (uint64_t)nsegs[i] * seg_size;
+		sb.seg_base = base;
+		sb.total_segs = total;
+		sb.created_ns = now;
+		base += nsegs[i];
+		sb_encode(blk, &sb);
+		memcpy(blk + SO_SB_SIZE, blk, SO_SB_SIZE);
+		if ((err = io_pwrite(&devs[i], blk, 2 * SO_SB_SIZE, 0)) < 0 || (err = io_sync(&devs[i])) < 0)
+			goto done;
+	}
+done:
+	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
+	for (unsigned i = 0; i < opened; i++)
+		io_close(&devs[i]);
+	return err;
+}
+
+static int read_sb(struct io_dev *d, uint8_t *blk, struct sb_info *sb)
+{
+	int err = io_pread(d, blk, 2 * SO_SB_SIZE, 0);
+	if (err < 0)
+		return so_err_ctx(SWAPOBJ_EFORMAT, "%s: cannot read superblock", d->path);
+	if (sb_decode(blk, SO_SB_SIZE, sb) == 0)
+		return 0;
+	if (sb_decode(blk + SO_SB_SIZE, SO_SB_SIZE, sb) == 0)
+		return 0;
+	return so_err_ctx(SWAPOBJ_EFORMAT, "%s", d->path);
+}
+
+int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool rdonly, bool no_direct)
+{
+	struct io_dev tmp[SWAPOBJ_MAX_DEVICES];
+	struct sb_info sbs[SWAPOBJ_MAX_DEVICES];
+	uint8_t *blk = NULL;
+	unsigned opened = 0;
+	int err = 0;
+
+	memset(lg, 0, sizeof(*lg));
+	if (!paths || npaths < 1 || npaths > SWAPOBJ_MAX_DEVICES)
+		return so_err(SWAPOBJ_EINVAL, "need 1..%d devices, got %u", SWAPOBJ_MAX_DEVICES, npaths);
+	blk = so_alloc_aligned(SO_MEM_OTHER, 2 * SO_SB_SIZE);
+	if (!blk)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory");
+	for (; opened < npaths; opened++) {
+		if (!paths[opened]) {
+			err = so_err(SWAPOBJ_EINVAL, "device path %u is NULL", opened);
+			goto fail;
+		}
+		if ((err = io_open(&tmp[opened], paths[opened], rdonly, false, no_direct, true)) < 0)
+			goto fail;
+		if ((err = read_sb(&tmp[opened], blk, &sbs[opened])) < 0) {
+			opened++;
+			goto fail;
+		}
+	}
+	/* All devices of one store, each index once, consistent geometry. */
+	for (unsigned i = 0; i < npaths; i++) {
+		if (sbs[i].ndevs != npaths) {
+			err = so_err(SWAPOBJ_EFORMAT, "%s belongs to a store of %u devices, %u given", tmp[i].path,
+			             sbs[i].ndevs, npaths);
+			goto fail;
+		}
+		if (memcmp(sbs[i].uuid, sbs[0].uuid, 16) || sbs[i].seg_size != sbs[0].seg_size ||
+		    sbs[i].total_segs != sbs[0].total_segs) {
+			err = so_err(SWAPOBJ_EFORMAT, "%s and %s are not devices of the same store", tmp[0].path,
+			             tmp[i].path);
+			goto fail;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (sbs[j].dev_index == sbs[i].dev_index) {
+				err = so_err(SWAPOBJ_EFORMAT, "%s and %s are the same device index %u", tmp[j].path,
+				             tmp[i].path, sbs[i].dev_index);
+				goto fail;
+			}
+		if (tmp[i].size < sbs[i].dev_bytes) {
+			err = so_err(SWAPOBJ_EFORMAT, "%s is truncated: %llu bytes, the store needs %llu", tmp[i].path,
+			             (unsigned long long)tmp[i].size, (unsigned long long)sbs[i].dev_bytes);
+			goto fail;
+		}
+	}
+	for (unsigned i = 0; i < npaths; i++) {
+		unsigned idx = sbs[i].dev_index;
+		lg->devs[idx] = tmp[i];
+		lg->sbs[idx] = sbs[i];
+	}
+	opened = 0; /* ownership moved to lg->devs */
+	lg->ndevs = npaths;
+	uint64_t base = 0;
+	for (unsigned i = 0; i < npaths; i++) {
+		if (lg->sbs[i].seg_base != base) {
+			err = so_err(SWAPOBJ_EFORMAT, "%s: segment base %u, expected %llu", lg->devs[i].path,
+			             lg->sbs[i].seg_base, (unsigned long long)base);
+			goto fail_lg;
+		}
+		base += lg->sbs[i].nsegs;
+	}
+	if (base != lg->sbs[0].total_segs) {
+		err = so_err(SWAPOBJ_EFORMAT, "devices hold %llu segments, superblock says %llu",
+		             (unsigned long long)base, (unsigned long long)lg->sbs[0].total_segs);
+		goto fail_lg;
+	}
+	memcpy(lg->uuid, lg->sbs[0].uuid, 16);
+	lg->seed = store_seed(lg->uuid);
+	lg->seg_size = lg->sbs[0].seg_size;
+	lg->seg_shift = (uint32_t)__builtin_ctz(lg->seg_size);
+	lg->nsegs = base;
+	lg->rdonly = rdonly;
+	lg->segs = so_zalloc(SO_MEM_OTHER, lg->nsegs * sizeof(*lg->segs));
+	lg->blooms = so_zalloc(SO_MEM_OTHER, lg->nsegs * SEG_BLOOM_BYTES);
+	lg->freeq = so_alloc(SO_MEM_OTHER, lg->nsegs * sizeof(*lg->freeq));
+	if (!lg->segs || !lg->blooms || !lg->freeq) {
+		err =
+		    so_err(SWAPOBJ_ENOMEM, "out of memory for a table of %llu segments", (unsigned long long)lg->nsegs);
+		goto fail_lg;
+	}
+	for (uint32_t d = 0; d < lg->ndevs; d++)
+		for (uint32_t k = 0; k < lg->sbs[d].nsegs; k++) {
+			struct log_seg *s = &lg->segs[lg->sbs[d].seg_base + k];
+			s->segno = lg->sbs[d].seg_base + k;
+			s->dev = (uint16_t)d;
+			s->state = SEG_FREE;
+			s->min_seq = UINT64_MAX;
+			s->bloom = lg->blooms + (uint64_t)s->segno * SEG_BLOOM_BYTES;
+		}
+	pthread_mutex_init(&lg->mu, NULL);
+	pthread_cond_init(&lg->space_cv, NULL);
+	pthread_rwlock_init(&lg->buf_lock, NULL);
+	pthread_mutex_init(&lg->sync_mu, NULL);
+	for (int i = 0; i < LOG_NSTREAMS; i++) {
+		pthread_mutex_init(&lg->streams[i].mu, NULL);
+		pthread_cond_init(&lg->streams[i].cv, NULL);
+		pthread_mutex_init(&lg->streams[i].flush_mu, NULL);
+	}
+	lg->next_seq = 1;
+	lg->next_gen = 1;
+	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
+	return 0;
+
+fail_lg:
+	for (unsigned i = 0; i < lg->ndevs; i++)
+		io_close(&lg->devs[i]);
+	so_free(SO_MEM_OTHER, lg->segs);
+	so_free(SO_MEM_OTHER, lg->blooms);
+	so_free(SO_MEM_OTHER, lg->freeq);
+	lg->segs = NULL;
+	lg->blooms = NULL;
+	lg->freeq = NULL;
+fail:
+	for (unsigned i = 0; i < opened; i++)
+		io_close(&tmp[i]);
+	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
+	return err;
+}
+
+void log_close(struct so_log *lg)
+{
+	if (!lg->segs)
+		return;
+	for (int i = 0; i < LOG_NSTREAMS; i++) {
+		struct log_stream *ls = &lg->streams[i];
+		for (int b = 0; b < LOG_BUFS_PER_STREAM; b++)
+			so_free_aligned(SO_MEM_BUFFER, ls->bufs[b].data, lg->seg_size);
+		pthread_mutex_destroy(&ls->mu);
+		pthread_cond_destroy(&ls->cv);
+		pthread_mutex_destroy(&ls->flush_mu);
+	}
+	for (unsigned i = 0; i < lg->ndevs; i++)
+		io_close(&lg->devs[i]);
+	so_free(SO_MEM_OTHER, lg->segs);
+	so_free(SO_MEM_OTHER, lg->blooms);
+	so_free(SO_MEM_OTHER, lg->freeq);
+	pthread_mutex_destroy(&lg->mu);
+	pthread_cond_destroy(&lg->space_cv);
+	pthread_rwlock_destroy(&lg->buf_lock);
+	pthread_mutex_destroy(&lg->sync_mu);
+	lg->segs = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+int log_fail(struct so_log *lg, int err)
+{
+	int expected = 0;
+	__atomic_compare_exchange_n(&lg->sticky_err, &expected, err, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	/* Wake everyone who might wait for space or buffers: they must see the failure. */
+	pthread_mutex_lock(&lg->mu);
+	pthread_cond_broadcast(&lg->space_cv);
+	pthread_mutex_unlock(&lg->mu);
+	for (int i = 0; i < LOG_NSTREAMS; i++) {
+		pthread_mutex_lock(&lg->streams[i].mu);
+		pthread_cond_broadcast(&lg->streams[i].cv);
+		pthread_mutex_unlock(&lg->streams[i].mu);
+	}
+	return err;
+}
+
+int log_check_writable(struct so_log *lg)
+{
+	if (lg->rdonly)
+		return so_err(SWAPOBJ_EROFS, "store was opened read-only");
+	int e = __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE);
+	if (e)
+		return so_err(SWAPOBJ_EROFS, "store turned read-only after an earlier failure (%s)",
+		              swapobj_strerror(e));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Segment summaries and the free queue                                */
+/* ------------------------------------------------------------------ */
+
+static inline void bloom_bits(uint64_t oid, uint32_t *a, uint32_t *b)
+{
+	uint64_t h = so_hash64(&oid, sizeof(oid), 0x6f6964);
+	*a = (uint32_t)(h % SEG_BLOOM_BITS);
+	*b = (uint32_t)((h >> 32) % SEG_BLOOM_BITS);
+}
+
+void log_note(struct so_log *lg, struct log_seg *seg, uint64_t oid, uint64_t seq)
+{
+	uint32_t a, b;
+	(void)lg;
+	uint64_t cur = __atomic_load_n(&seg->min_seq, __ATOMIC_RELAXED);
+	while (seq < cur &&
+	       !__atomic_compare_exchange_n(&seg->min_seq, &cur, seq, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	cur = __atomic_load_n(&seg->max_seq, __ATOMIC_RELAXED);
+	while (seq > cur &&
+	       !__atomic_compare_exchange_n(&seg->max_seq, &cur, seq, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	bloom_bits(oid, &a, &b);
+	__atomic_or_fetch(&seg->bloom[a / 8], (uint8_t)(1u << (a % 8)), __ATOMIC_RELAXED);
+	__atomic_or_fetch(&seg->bloom[b / 8], (uint8_t)(1u << (b % 8)), __ATOMIC_RELAXED);
+}
+
+bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t oid, uint64_t seq)
+{
+	uint32_t a, b;
+	bloom_bits(oid, &a, &b);
+	for (uint64_t i = 0; i < lg->nsegs; i++) {
+		const struct log_seg *s = &lg->segs[i];
+		if (s == except || __atomic_load_n(&s->min_seq, __ATOMIC_RELAXED) >= seq)
+			continue;
+		if (oid == 0)
+			return true;
+		if ((__atomic_load_n(&s->bloom[a / 8], __ATOMIC_RELAXED) & (1u << (a % 8))) &&
+		    (__atomic_load_n(&s->bloom[b / 8], __ATOMIC_RELAXED) & (1u << (b % 8))))
+			return true;
+	}
+	return false;
+}
+
+void log_seg_free_locked(struct so_log *lg, struct log_seg *s)
+{
+	s->state = SEG_FREE;
+	s->live = 0;
+	s->fill = 0;
+	s->written = 0;
+	lg->freeq[(lg->freeq_head + lg->freeq_len) % lg->nsegs] = s->segno;
+	lg->freeq_len++;
+}
+
+uint64_t log_free_count(struct so_log *lg)
+{
+	pthread_mutex_lock(&lg->mu);
+	uint64_t n = lg->freeq_len;
+	pthread_mutex_unlock(&lg->mu);
+	return n;
+}
+
+static void encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst)
+{
+	struct rec r = {0};
+	r.type = REC_SEGHDR;
+	r.payload_len = SEGHDR_LEN;
+	r.lpos = s->segno;
+	r.seg_gen = s->gen;
+	so_put_le32(dst + REC_HDR_LEN, s->stream);
+	so_put_le32(dst + REC_HDR_LEN + 4, 0);
+	so_put_le64(dst + REC_HDR_LEN + 8, s->hdr_ns);
+	rec_seal(dst, &r, lg->seed);
+}
+
+/*
+ * Take a FREE segment and make it READY for a stream: write its new SEGHDR
+ * and sync, so that its old records stop being replayable (invariant 3).
+ */
+static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_seg **out)
+{
+	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	struct log_seg *s;
+	uint32_t gen;
+	int err;
+
+	pthread_mutex_lock(&lg->mu);
+	if (lg->freeq_len == 0 || (stream == LOG_HOT && !urgent && lg->freeq_len <= LOG_RESERVE_SEGS)) {
+		pthread_mutex_unlock(&lg->mu);
+		if (lg->kick)
+			lg->kick(lg->kick_ctx, LOG_KICK_CLEAN);
+		return so_err(SWAPOBJ_ENOSPC, "store is full: no free segment (%llu free, %u reserved for cleaning)",
+		              (unsigned long long)lg->freeq_len, LOG_RESERVE_SEGS);
+	}
+	s = &lg->segs[lg->freeq[lg->freeq_head]];
+	lg->freeq_head = (lg->freeq_head + 1) % lg->nsegs;
+	lg->freeq_len--;
+	gen = lg->next_gen++;
+	pthread_mutex_unlock(&lg->mu);
+
+	struct log_seg tmp = *s;
+	tmp.gen = gen;
+	tmp.stream = (uint8_t)stream;
+	tmp.hdr_ns = so_wall_ns();
+	memset(blk, 0, sizeof(blk));
+	encode_seghdr(lg, &tmp, blk);
+	struct io_dev *d = &lg->devs[s->dev];
+	if ((err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s))) < 0 || (err = io_sync(d)) < 0) {
+		pthread_mutex_lock(&lg->mu);
+		log_seg_free_locked(lg, s); /* still holds (possibly) its old content; summary kept */
+		pthread_mutex_unlock(&lg->mu);
+		return log_fail(lg, err);
+	}
+	pthread_mutex_lock(&lg->mu);
+	s->gen = gen;
+	s->stream = (uint8_t)stream;
+	s->hdr_ns = tmp.hdr_ns;
+	s->state = SEG_READY;
+	s->live = 0;
+	s->fill = SEGHDR_REC_SIZE;
+	s->written = 0;
+	s->tomb_bytes = 0;
+	__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->max_seq, 0, __ATOMIC_RELAXED);
+	memset(s->bloom, 0, SEG_BLOOM_BYTES);
+	pthread_mutex_unlock(&lg->mu);
+	*out = s;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reserve / commit                                                    */
+/* ------------------------------------------------------------------ */
+
+static void kick(struct so_log *lg, int what)
+{
+	if (lg->kick)
+		lg->kick(lg->kick_ctx, what);
+}
+
+/* Seal the stream's open segment (ls->mu held). */
+static void seal_locked(struct so_log *lg, struct log_stream *ls)
+{
+	struct log_seg *s = ls->seg;
+	pthread_mutex_lock(&lg->mu);
+	s->state = SEG_SEALED;
+	s->fill = ls->reserved;
+	s->sealed_ns = so_now_ns();
+	pthread_mutex_unlock(&lg->mu);
+	ls->seg = NULL;
+	ls->reserved = 0;
+	kick(lg, LOG_KICK_FLUSH);
+}
+
+int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, struct log_resv *r)
+{
+	struct log_stream *ls = &lg->streams[stream];
+	int err = 0;
+
+	if (len == 0 || len > lg->seg_size - SEGHDR_REC_SIZE || len % REC_ALIGN)
+		return so_err(SWAPOBJ_EINVAL, "bad reservation of %u bytes", len);
+	pthread_mutex_lock(&ls->mu);
+	for (;;) {
+		int sticky = __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE);
+		if (sticky) {
+			err = log_check_writable(lg);
+			break;
+		}
+		struct log_seg *s = ls->seg;
+		if (s && ls->reserved + len <= lg->seg_size) {
+			r->seg = s;
+			r->off = ls->reserved;
+			r->ptr = s->buf->data + ls->reserved;
+			r->addr16 = log_addr16(lg, s->segno, ls->reserved);
+			r->len = len;
+			r->epoch = ls->epoch;
+			r->gen = s->gen;
+			ls->inflight[ls->epoch]++;
+			ls->reserved += len;
+			s->fill = ls->reserved;
+			break;
+		}
+		if (s)
+			seal_locked(lg, ls);
+		struct log_buf *b = NULL;
+		for (int i = 0; i < LOG_BUFS_PER_STREAM; i++)
+			if (!ls->bufs[i].seg) {
+				b = &ls->bufs[i];
+				break;
+			}
+		if (!b) {
+			ls->waiters++;
+			kick(lg, LOG_KICK_FLUSH);
+			pthread_cond_wait(&ls->cv, &ls->mu);
+			ls->waiters--;
+			continue;
+		}
+		if (!b->data) {
+			b->data = so_alloc_aligned(SO_MEM_BUFFER, lg->seg_size);
+			if (!b->data) {
+				err = so_err(SWAPOBJ_ENOMEM, "out of memory for a %u-byte log buffer", lg->seg_size);
+				break;
+			}
+			memset(b->data, 0, lg->seg_size);
+		}
+		pthread_mutex_lock(&lg->mu);
+		s = ls->ready;
+		ls->ready = NULL;
+		pthread_mutex_unlock(&lg->mu);
+		if (!s && (err = prepare_seg(lg, stream, flags & LOG_URGENT, &s)) < 0)
+			break;
+		pthread_rwlock_wrlock(&lg->buf_lock);
+		s->buf = b;
+		pthread_rwlock_unlock(&lg->buf_lock);
+		b->seg = s;
+		pthread_mutex_lock(&lg->mu);
+		s->state = SEG_OPEN;
+		pthread_mutex_unlock(&lg->mu);
+		encode_seghdr(lg, s, b->data);
+		ls->seg = s;
+		ls->reserved = SEGHDR_REC_SIZE;
+		s->fill = SEGHDR_REC_SIZE;
+		s->written = 0;
+		kick(lg, LOG_KICK_FLUSH); /* prepare the next READY segment in the background */
+	}
+	pthread_mutex_unlock(&ls->mu);
+	return err;
+}
+
+void log_commit(struct so_log *lg, int stream, const struct log_resv *r)
+{
+	struct log_stream *ls = &lg->streams[stream];
+	bool due;
+	pthread_mutex_lock(&ls->mu);
+	if (--ls->inflight[r->epoch] == 0 && ls->waiters)
+		pthread_cond_broadcast(&ls->cv);
+	due = ls->seg == r->seg && ls->reserved - r->seg->written >= LOG_FLUSH_BYTES;
+	pthread_mutex_unlock(&ls->mu);
+	if (due)
+		kick(lg, LOG_KICK_FLUSH);
+}
+
+int log_space_wait(struct so_log *lg, uint64_t len)
+{
+	struct log_stream *ls = &lg->streams[LOG_HOT];
+	int err;
+	if ((err = log_check_writable(lg)) < 0)
+		return err;
+	pthread_mutex_lock(&lg->mu);
+	uint64_t start_pass = lg->clean_passes;
+	for (;;) {
+		/* Racy peek at the open segment: only a hint, log_reserve decides. */
+		struct log_seg *s = __atomic_load_n(&ls->seg, __ATOMIC_RELAXED);
+		uint64_t used = __atomic_load_n(&ls->reserved, __ATOMIC_RELAXED);
+		bool room =
+		    (s && used + len + REC_DATA_SIZE <= lg->seg_size) || ls->ready || lg->freeq_len > LOG_RESERVE_SEGS;
+		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE))
+			break;
+		if (lg->clean_passes > start_pass && lg->clean_stuck == lg->clean_passes) {
+			pthread_mutex_unlock(&lg->mu);
+			return so_err(SWAPOBJ_ENOSPC, "store is full: the cleaner cannot free a segment");
+		}
+		if (!lg->kick) {
+			pthread_mutex_unlock(&lg->mu);
+			return so_err(SWAPOBJ_ENOSPC, "store is full");
+		}
+		pthread_mutex_unlock(&lg->mu);
+		kick(lg, LOG_KICK_CLEAN);
+		pthread_mutex_lock(&lg->mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&lg->space_cv, &lg->mu, &ts);
+	}
+	pthread_mutex_unlock(&lg->mu);
+	return log_check_writable(lg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Write-out                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Wait until every reservation made so far in the stream is copied (ls->mu held). */
+static void drain_locked(struct log_stream *ls)
+{
+	uint32_t old = ls->epoch;
+	ls->epoch ^= 1;
+	while (ls->inflight[old]) {
+		ls->waiters++;
+		pthread_cond_wait(&ls->cv, &ls->mu);
+		ls->waiters--;
+	}
+}
+
+static int write_range(struct so_log *lg, struct log_seg *s, uint64_t to, bool tail)
+{
+	uint64_t start = SO_ROUND_DOWN(s->written, IO_ALIGN);
+	uint64_t end = tail ? SO_ROUND_UP(to, IO_ALIGN) : SO_ROUND_DOWN(to, IO_ALIGN);
+	int err;
+	if (end > lg->seg_size)
+		end = lg->seg_size;
+	if (end <= start || (to <= s->written))
+		return 0;
+	struct io_dev *d = &lg->devs[s->dev];
+	err = io_pwrite(d, s->buf->data + start, end - start, log_seg_devoff(lg, s) + start);
+	if (err < 0)
+		return log_fail(lg, err);
+	__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
+	s->written = tail ? to : end;
+	return 0;
+}
+
+static void detach_buf(struct so_log *lg, struct log_stream *ls, struct log_buf *b)
+{
+	struct log_seg *s = b->seg;
+	pthread_rwlock_wrlock(&lg->buf_lock);
+	s->buf = NULL;
+	pthread_rwlock_unlock(&lg->buf_lock);
+	memset(b->data, 0, lg->seg_size);
+	pthread_mutex_lock(&ls->mu);
+	b->seg = NULL;
+	pthread_cond_broadcast(&ls->cv);
+	pthread_mutex_unlock(&ls->mu);
+}
+
+int log_flush(struct so_log *lg, int stream, bool tail)
+{
+	struct log_stream *ls = &lg->streams[stream];
+	struct log_buf *sealed[LOG_BUFS_PER_STREAM];
+	int nsealed = 0, err = 0;
+	struct log_seg *open;
+	uint64_t target;
+
+	pthread_mutex_lock(&ls->flush_mu);
+	pthread_mutex_lock(&ls->mu);
+	/*
+	 * Snapshot what to write before draining: the wait releases ls->mu, and
+	 * reservations made meanwhile belong to the new epoch and may still be
+	 * being copied.
+	 */
+	open = ls->seg;
+	target = ls->reserved;
+	for (int i = 0; i < LOG_BUFS_PER_STREAM; i++)
+		if (ls->bufs[i].seg && ls->bufs[i].seg != open)
+			sealed[nsealed++] = &ls->bufs[i];
+	drain_locked(ls);
+	pthread_mutex_unlock(&ls->mu);
+
+	/* Sealed segments first: they are older than the open one. */
+	for (int i = 0; i < nsealed && err == 0; i++) {
+		struct log_seg *s = sealed[i]->seg;
+		if ((err = write_range(lg, s, s->fill, true)) == 0)
+			detach_buf(lg, ls, sealed[i]);
+	}
+	if (err == 0 && open)
+		err = write_range(lg, open, target, tail);
+	pthread_mutex_unlock(&ls->flush_mu);
+	return err;
+}
+
+int log_background(struct so_log *lg)
+{
+	int did = 0;
+	if (lg->rdonly || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE))
+		return 0;
+	for (int i = 0; i < LOG_NSTREAMS; i++) {
+		struct log_stream *ls = &lg->streams[i];
+		bool due = false;
+		pthread_mutex_lock(&ls->mu);
+		for (int b = 0; b < LOG_BUFS_PER_STREAM; b++)
+			if (ls->bufs[b].seg && ls->bufs[b].seg != ls->seg)
+				due = true;
+		if (ls->seg && ls->reserved - ls->seg->written >= LOG_FLUSH_BYTES)
+			due = true;
+		pthread_mutex_unlock(&ls->mu);
+		if (due) {
+			log_flush(lg, i, false);
+			did = 1;
+		}
+	}
+	/* Keep one READY segment for user writes so opening one never waits for a sync. */
+	struct log_stream *hot = &lg->streams[LOG_HOT];
+	pthread_mutex_lock(&lg->mu);
+	bool want = hot->ready == NULL && lg->freeq_len > LOG_RESERVE_SEGS;
+	pthread_mutex_unlock(&lg->mu);
+	if (want) {
+		struct log_seg *s;
+		if (prepare_seg(lg, LOG_HOT, false, &s) == 0) {
+			pthread_mutex_lock(&lg->mu);
+			if (!hot->ready) {
+				hot->ready = s;
+				s = NULL;
+			}
+			pthread_mutex_unlock(&lg->mu);
+			if (s) {
+				/* Lost a race with a foreground open: give the segment back. */
+				pthread_mutex_lock(&lg->mu);
+				log_seg_free_locked(lg, s);
+				pthread_mutex_unlock(&lg->mu);
+			}
+			did = 1;
+		}
+	}
+	return did;
+}
+
+int log_sync(struct so_log *lg)
+{
+	int err = 0;
+	if (lg->rdonly)
+		return 0;
+	pthread_mutex_lock(&lg->sync_mu);
+	if ((err = log_check_writable(lg)) < 0)
+		goto done;
+	/* Segments cleaned before this point may be freed once this sync is durable (invariant 4). */
+	pthread_mutex_lock(&lg->mu);
+	uint64_t nfreeing = 0;
+	for (uint64_t i = 0; i < lg->nsegs; i++)
+		if (lg->segs[i].state == SEG_FREEING) {
+			lg->segs[i].armed = 1;
+			nfreeing++;
+		}
+	pthread_mutex_unlock(&lg->mu);
+	/*
+	 * Everything with a seq below `snap` is reserved by now (seqs are taken
+	 * after reserving), so the flush below makes it durable. The SYNC record
+	 * written with this flush states what the *previous* sync made durable,
+	 * so it is never ahead of the truth even if this sync is torn.
+	 */
+	uint64_t snap = __atomic_load_n(&lg->next_seq, __ATOMIC_ACQUIRE);
+	if (lg->durable_seq > lg->sync_logged_seq) {
+		struct rec r = {0};
+		uint8_t payload[8];
+		r.type = REC_SYNC;
+		so_put_le64(payload, lg->durable_seq);
+		if (log_append(lg, LOG_HOT, LOG_URGENT, &r, payload, 8, NULL) == 0)
+			lg->sync_logged_seq = lg->durable_seq;
+	}
+	for (int i = 0; i < LOG_NSTREAMS && err == 0; i++)
+		err = log_flush(lg, i, true);
+	for (unsigned d = 0; d < lg->ndevs && err == 0; d++)
+		if (__atomic_exchange_n(&lg->dev_dirty[d], false, __ATOMIC_ACQ_REL) &&
+		    (err = io_sync(&lg->devs[d])) < 0)
+			err = log_fail(lg, err);
+	if (err == 0) {
+		__atomic_store_n(&lg->durable_seq, snap, __ATOMIC_RELEASE);
+		__atomic_store_n(&lg->last_sync_ns, so_now_ns(), __ATOMIC_RELAXED);
+	}
+	if (err == 0 && nfreeing) {
+		pthread_mutex_lock(&lg->mu);
+		for (uint64_t i = 0; i < lg->nsegs; i++) {
+			struct log_seg *s = &lg->segs[i];
+			if (s->state == SEG_FREEING && s->armed) {
+				s->armed = 0;
+				log_seg_free_locked(lg, s);
+			}
+		}
+		pthread_cond_broadcast(&lg->space_cv);
+		pthread_mutex_unlock(&lg->mu);
+	}
+done:
+	pthread_mutex_unlock(&lg->sync_mu);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+/* ------------------------------------------------------------------ */
+
+int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounce, const uint8_t **rec)
+{
+	struct log_seg *s = log_seg_of(lg, addr16);
+	if (!s)
+		return so_err(SWAPOBJ_ECORRUPT, "record address %llu is beyond the store",
+		              (unsigned long long)(addr16 * EXT_UNIT));
+	uint64_t off = log_seg_off(lg, addr16);
+	uint32_t len = (uint32_t)SO_MIN((uint64_t)maxlen, lg->seg_size - off);
+	pthread_rwlock_rdlock(&lg->buf_lock);
+	if (s->buf) {
+		memcpy(bounce, s->buf->data + off, len);
+		pthread_rwlock_unlock(&lg->buf_lock);
+		*rec = bounce;
+		return 0;
+	}
+	pthread_rwlock_unlock(&lg->buf_lock);
+	uint64_t start = SO_ROUND_DOWN(off, IO_ALIGN);
+	uint64_t end = SO_MIN(SO_ROUND_UP(off + len, IO_ALIGN), (uint64_t)lg->seg_size);
+	int err = io_pread(&lg->devs[s->dev], bounce, end - start, log_seg_devoff(lg, s) + start);
+	if (err < 0)
+		return err;
+	*rec = bounce + (off - start);
+	return 0;
+}
+
+int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t len)
+{
+	len = SO_MIN(SO_ROUND_UP(len, IO_ALIGN), (uint64_t)lg->seg_size);
+	pthread_rwlock_rdlock(&lg->buf_lock);
+	if (s->buf) {
+		memcpy(buf, s->buf->data, len);
+		pthread_rwlock_unlock(&lg->buf_lock);
+		return 0;
+	}
+	pthread_rwlock_unlock(&lg->buf_lock);
+	return io_pread(&lg->devs[s->dev], buf, len, log_seg_devoff(lg, s));
+}
+
+int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
+               uint64_t *addr16)
+{
+	struct log_resv rv;
+	int err = log_reserve(lg, stream, rec_size(plen), flags, &rv);
+	if (err < 0)
+		return err;
+	if (plen)
+		memcpy(rv.ptr + REC_HDR_LEN, payload, plen);
+	r->payload_len = plen;
+	r->seg_gen = rv.gen;
+	rec_seal(rv.ptr, r, lg->seed);
+	log_note(lg, rv.seg, r->oid, r->seq);
+	log_commit(lg, stream, &rv);
+	if (addr16)
+		*addr16 = rv.addr16;
+	return 0;
+}
+
+void log_slot_released(void *ctx, uint64_t pgoff, extslot old)
+{
+	struct so_log *lg = ctx;
+	(void)pgoff;
+	log_usage_sub(lg, extslot_addr(old), slot_charge(old));
+}

@@ -1,0 +1,246 @@
+/*
+ * log.h - the log-structured store: devices, segments, append streams,
+ * write-out, sync, record reads, and the segment usage table.
+ *
+ * Addresses: a record is named by its global address in 16-byte units
+ * (addr16): byte address = global segment number * seg_size + offset.
+ *
+ * Segment life cycle (state, guarded by log.mu):
+ *   FREE      no current use; its old content may still be on disk and is
+ *             still replayable, so its summary (min_seq, oid bloom) is kept
+ *   READY     a new SEGHDR (new generation) is durable: old content is gone
+ *   OPEN      being appended to by one stream; has a memory buffer
+ *   SEALED    full or closed; buffer attached until written out
+ *   CLEANING  the cleaner is relocating its live records
+ *   FREEING   cleaned; becomes FREE once the relocated copies are durable
+ *
+ * Streams: HOT takes user writes, COLD takes the cleaner's relocations, so
+ * data that survived cleaning stops sharing segments with new writes.
+ */
+#ifndef SO_LOG_H
+#define SO_LOG_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "extslot.h"
+#include "format.h"
+#include "io.h"
+#include "swapobj.h"
+
+enum { LOG_HOT = 0, LOG_COLD = 1, LOG_NSTREAMS = 2 };
+#define LOG_BUFS_PER_STREAM 2
+#define SEG_BLOOM_BITS 8192u
+#define SEG_BLOOM_BYTES (SEG_BLOOM_BITS / 8)
+#define LOG_RESERVE_SEGS 3u        /* free segments only the cleaner may take */
+#define LOG_FLUSH_BYTES (1u << 20) /* write out once this much is complete */
+#define SEGHDR_REC_SIZE (REC_HDR_LEN + SEGHDR_LEN)
+
+enum seg_state { SEG_FREE = 0, SEG_READY, SEG_OPEN, SEG_SEALED, SEG_CLEANING, SEG_FREEING };
+
+struct log_buf;
+
+struct log_seg {
+	uint32_t segno;
+	uint8_t state;    /* enum seg_state */
+	uint8_t stream;   /* stream of the current use */
+	uint8_t armed;    /* FREEING: a sync that began after cleaning is in progress (invariant 4) */
+	uint16_t dev;     /* device index */
+	uint32_t gen;     /* generation of the current (or last) use */
+	uint64_t hdr_ns;  /* SEGHDR timestamp, so a rewrite of block 0 is byte-identical */
+	uint64_t live;    /* atomic: bytes of records the index references */
+	uint64_t fill;    /* end of the last record reserved (OPEN) or present (SEALED) */
+	uint64_t written; /* [0, written) is on the device (not necessarily durable) */
+	uint64_t min_seq; /* atomic min over replayable records in the segment; UINT64_MAX if none */
+	uint64_t max_seq;
+	uint64_t sealed_ns;
+	uint64_t tomb_bytes; /* bytes of tombstones carried in this segment (cleaner statistics) */
+	struct log_buf *buf; /* memory image while OPEN or not yet written out; guarded by buf_lock */
+	uint8_t *bloom;      /* SEG_BLOOM_BYTES bit set of object ids present */
+};
+
+struct log_buf {
+	uint8_t *data;       /* seg_size bytes, IO_ALIGN aligned */
+	struct log_seg *seg; /* segment using it, or NULL if free */
+};
+
+struct log_stream {
+	pthread_mutex_t mu; /* reservation state below */
+	pthread_cond_t cv;  /* inflight drained, buffer freed */
+	struct log_seg *seg;
+	uint64_t reserved;
+	uint32_t inflight[2];
+	uint32_t epoch;
+	uint32_t waiters;
+	struct log_seg *ready; /* prepared segment for the next open (guarded by log.mu) */
+	struct log_buf bufs[LOG_BUFS_PER_STREAM];
+	pthread_mutex_t flush_mu; /* serialises write-out of this stream's buffers */
+};
+
+/* A reservation: where a writer copies its records. */
+struct log_resv {
+	struct log_seg *seg;
+	uint8_t *ptr;    /* buffer memory for the reserved bytes */
+	uint64_t off;    /* offset in segment */
+	uint64_t addr16; /* global address of the first byte / 16 */
+	uint32_t len;
+	uint32_t epoch;
+	uint32_t gen; /* stamp for records' seg_gen */
+};
+
+struct so_log {
+	uint32_t ndevs;
+	struct io_dev devs[SWAPOBJ_MAX_DEVICES];
+	struct sb_info sbs[SWAPOBJ_MAX_DEVICES];
+	bool dev_dirty[SWAPOBJ_MAX_DEVICES]; /* written since last sync (atomic) */
+	uint8_t uuid[16];
+	uint64_t seed;
+	uint32_t seg_size;
+	uint32_t seg_shift;
+	uint64_t nsegs;
+	struct log_seg *segs;
+	uint8_t *blooms;
+
+	pthread_mutex_t mu;      /* segment states, free queue, counters below */
+	pthread_cond_t space_cv; /* free segments appeared, or the cleaner gave up */
+	uint32_t *freeq;         /* ring of FREE segment numbers */
+	uint64_t freeq_head, freeq_len;
+	uint64_t clean_passes; /* cleaner passes completed */
+	uint64_t clean_stuck;  /* value of clean_passes when a pass could free nothing */
+
+	uint64_t next_seq;        /* atomic */
+	uint32_t next_gen;        /* under mu */
+	uint64_t durable_seq;     /* every record with a lower seq is durable (set by log_sync) */
+	uint64_t sync_logged_seq; /* durable_seq carried by the last SYNC record appended */
+	uint64_t last_sync_ns;    /* atomic: when log_sync last completed */
+	struct log_stream streams[LOG_NSTREAMS];
+	pthread_rwlock_t buf_lock; /* readers of buffers vs. detach */
+	pthread_mutex_t sync_mu;
+
+	bool rdonly;
+	int sticky_err; /* first write-path failure: later modifications get EROFS */
+
+	/* Wakes the background flusher / cleaner (set by the store). */
+	void (*kick)(void *ctx, int what);
+	void *kick_ctx;
+
+	/* statistics (atomic) */
+	uint64_t user_bytes;
+	uint64_t segs_cleaned;
+	uint64_t bytes_relocated;
+};
+
+enum { LOG_KICK_FLUSH = 1, LOG_KICK_CLEAN = 2 };
+
+/* ---- lifecycle ---- */
+int log_format(const char *const *paths, unsigned npaths, const struct swapobj_format_opts *opts);
+/* Open devices, validate superblocks, allocate the segment table. Segments start FREE with empty summaries. */
+int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool rdonly, bool no_direct);
+void log_close(struct so_log *lg);
+
+/* ---- addresses ---- */
+static inline uint64_t log_addr16(const struct so_log *lg, uint32_t segno, uint64_t off)
+{
+	return (((uint64_t)segno << lg->seg_shift) + off) / EXT_UNIT;
+}
+static inline struct log_seg *log_seg_of(const struct so_log *lg, uint64_t addr16)
+{
+	uint64_t segno = (addr16 * EXT_UNIT) >> lg->seg_shift;
+	return segno < lg->nsegs ? &lg->segs[segno] : NULL;
+}
+static inline uint64_t log_seg_off(const struct so_log *lg, uint64_t addr16)
+{
+	return (addr16 * EXT_UNIT) & (lg->seg_size - 1);
+}
+/* Byte offset of a segment on its device. */
+uint64_t log_seg_devoff(const struct so_log *lg, const struct log_seg *s);
+
+/* ---- appending ---- */
+/*
+ * Reserve len bytes (<= seg_size - SEGHDR_REC_SIZE) in a stream, opening a
+ * new segment if the current one cannot hold them. Never blocks on space:
+ * returns SWAPOBJ_ENOSPC if a new segment is needed and none may be taken
+ * (user writes leave LOG_RESERVE_SEGS to the cleaner and to LOG_URGENT
+ * tombstones, so deleting still works in a full store). May wait for a
+ * buffer to be written out. Caller copies into r->ptr, then log_commit().
+ */
+/* flags for log_reserve / log_append */
+#define LOG_URGENT 0x1u /* a tombstone that frees space: may take the cleaner's reserve */
+int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, struct log_resv *r);
+void log_commit(struct so_log *lg, int stream, const struct log_resv *r);
+/* Record that a record of oid with seq now lives in seg (summary for tombstone decisions). */
+void log_note(struct so_log *lg, struct log_seg *seg, uint64_t oid, uint64_t seq);
+/* Allocate n consecutive sequence numbers. */
+static inline uint64_t log_next_seq(struct so_log *lg, uint64_t n)
+{
+	return __atomic_fetch_add(&lg->next_seq, n, __ATOMIC_RELAXED);
+}
+/*
+ * Wait (without holding object locks) until a user write of about len
+ * bytes can find space, kicking the cleaner. SWAPOBJ_ENOSPC if the cleaner
+ * cannot free anything.
+ */
+int log_space_wait(struct so_log *lg, uint64_t len);
+
+/* ---- write-out ---- */
+/* Write out complete data of a stream: full blocks only, or everything incl. the partial tail block. */
+int log_flush(struct so_log *lg, int stream, bool tail);
+/* Background step: write out what is due, prepare READY segments. Returns 1 if it did anything. */
+int log_background(struct so_log *lg);
+/* Flush everything, fdatasync dirty devices, then release FREEING segments. */
+int log_sync(struct so_log *lg);
+/* Enter the sticky read-only state after a failed write or sync. */
+int log_fail(struct so_log *lg, int err);
+/* 0, or SWAPOBJ_EROFS (with message) if read-only or after a sticky failure. */
+int log_check_writable(struct so_log *lg);
+
+/* ---- reading ---- */
+/*
+ * Read the record at addr16 (at most maxlen bytes of it; records never
+ * cross segments). bounce must be IO_ALIGN-aligned and hold maxlen +
+ * 2*IO_ALIGN bytes. *rec points at the record inside bounce.
+ */
+int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounce, const uint8_t **rec);
+/* Read a whole segment prefix [0, len) into buf (aligned, >= roundup(len)). */
+int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t len);
+
+/* ---- usage table ---- */
+static inline void log_usage_add(struct so_log *lg, uint64_t addr16, uint32_t bytes)
+{
+	struct log_seg *s = log_seg_of(lg, addr16);
+	if (s && bytes)
+		__atomic_add_fetch(&s->live, bytes, __ATOMIC_RELAXED);
+}
+static inline void log_usage_sub(struct so_log *lg, uint64_t addr16, uint32_t bytes)
+{
+	struct log_seg *s = log_seg_of(lg, addr16);
+	if (s && bytes)
+		__atomic_sub_fetch(&s->live, bytes, __ATOMIC_RELAXED);
+}
+/* Live bytes a slot charges to its segment (ZERO pages charge nothing: they take no data space). */
+static inline uint32_t slot_charge(extslot s)
+{
+	enum ext_kind k = extslot_kind(s);
+	return k == EXT_DATA ? REC_DATA_SIZE : k == EXT_FILL ? REC_FILL_SIZE : 0;
+}
+
+/* ---- segments for the cleaner and replay ---- */
+/* Mark segment FREE and queue it (caller holds mu). */
+void log_seg_free_locked(struct so_log *lg, struct log_seg *s);
+/* True if some segment other than except may hold a record of oid older than seq. oid 0 = any object. */
+bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t oid, uint64_t seq);
+uint64_t log_free_count(struct so_log *lg);
+
+/*
+ * Append one record (header fields in r, payload of plen bytes) to a stream:
+ * reserve, copy, seal with the segment's generation, note it in the
+ * segment summary, commit. The caller assigns r->seq. *addr16 = its address.
+ */
+int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
+               uint64_t *addr16);
+
+/* extmap callback: a slot was replaced or cleared; ctx is the so_log. */
+void log_slot_released(void *ctx, uint64_t pgoff, extslot old);
+
+#endif
