@@ -239,7 +239,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 			last_addr = rv.addr16 + cur / EXT_UNIT;
 			for (uint32_t j = 0; j < n; j++)
 				slots[i + j] = extslot_make((enum ext_kind)pages[i].kind, last_addr);
-			log_usage_add(lg, last_addr, slot_charge(slots[i]));
+			log_usage_add(lg, last_addr, n * slot_charge(slots[i]));
 			cur += sz;
 			i += n;
 		}
@@ -248,7 +248,8 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 		log_commit(lg, LOG_HOT, &rv);
 
 		uint64_t before = extmap_pages(&o->map);
-		err = extmap_set(&o->map, pg0, npg, slots, log_slot_released, lg);
+		struct log_rel rel = {lg, o->oid};
+		err = extmap_set(&o->map, pg0, npg, slots, log_slot_released, &rel);
 		pages_account(st, before, extmap_pages(&o->map));
 		if (err < 0) {
 			/* Records are in the log but the index could not take them: stop writing. */
@@ -411,6 +412,7 @@ static int log_tombstone(struct swapobj_store *st, struct so_obj *o, uint8_t typ
 	so_put_le64(payload, len);
 	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, type == REC_PUNCH ? 8 : 0, &addr)) < 0)
 		return err;
+	tomb_set(st, r.seq, addr);
 	o->meta_addr = addr;
 	o->meta_seq = r.seq;
 	return 0;
@@ -460,7 +462,8 @@ int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
 		if ((err = log_tombstone(st, o, REC_PUNCH, first * PG, (last - first) * PG, o->size)) < 0)
 			goto done;
 		before = extmap_pages(&o->map);
-		extmap_clear(&o->map, first, last - first, log_slot_released, &st->log);
+		struct log_rel rel = {&st->log, o->oid};
+		extmap_clear(&o->map, first, last - first, log_slot_released, &rel);
 		pages_account(st, before, extmap_pages(&o->map));
 	}
 done:
@@ -492,7 +495,8 @@ int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
 	if ((err = log_tombstone(st, o, REC_TRUNCATE, size, 0, size)) < 0)
 		goto done;
 	uint64_t from = (size + PG - 1) / PG, before = extmap_pages(&o->map);
-	extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &st->log);
+	struct log_rel rel = {&st->log, o->oid};
+	extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &rel);
 	pages_account(st, before, extmap_pages(&o->map));
 	o->size = size;
 done:
@@ -525,7 +529,7 @@ static int log_create(struct swapobj_store *st, struct so_obj *o, const swapobj_
 		return err;
 	uint32_t bytes = rec_size(CREATE_KEY + klen);
 	if (o->create_addr)
-		log_usage_sub(&st->log, o->create_addr, o->create_bytes);
+		log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
 	log_usage_add(&st->log, addr, bytes);
 	o->create_addr = addr;
 	o->create_bytes = bytes;
@@ -541,10 +545,11 @@ static int log_create(struct swapobj_store *st, struct so_obj *o, const swapobj_
 static void obj_release_data(struct swapobj_store *st, struct so_obj *o)
 {
 	uint64_t before = extmap_pages(&o->map);
-	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &st->log);
+	struct log_rel rel = {&st->log, o->oid};
+	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
 	pages_account(st, before, 0);
 	if (o->create_addr)
-		log_usage_sub(&st->log, o->create_addr, o->create_bytes);
+		log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
 	o->create_addr = 0;
 }
 
@@ -552,11 +557,13 @@ int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
 {
 	struct rec r = {0};
 	int err;
+	uint64_t taddr;
 	r.type = REC_DELETE;
 	r.oid = o->oid;
 	r.seq = log_next_seq(&st->log, 1);
-	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, NULL)) < 0)
+	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) < 0)
 		return err;
+	tomb_set(st, r.seq, taddr);
 	pthread_rwlock_wrlock(&st->ix.lock);
 	bool linked = o->node != NULL;
 	if (linked) {
@@ -688,6 +695,11 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 			oidmap_del(&ix->oids, o->oid);
 			obj_put(o);
 			o = NULL;
+			if (err == SWAPOBJ_ENOSPC && attempt < 3) {
+				/* The open segment filled up: wait for the cleaner and try again. */
+				pthread_rwlock_unlock(&ix->lock);
+				continue;
+			}
 			goto unlock;
 		}
 		ix->next_oid++;

@@ -124,8 +124,28 @@ static void stop_threads(struct swapobj_store *st)
 	st->threads_started = false;
 }
 
+void tomb_set(struct swapobj_store *st, uint64_t seq, uint64_t addr16)
+{
+	pthread_mutex_lock(&st->tomb_mu);
+	if (addr16)
+		oidmap_put(&st->tombs, seq, (void *)(uintptr_t)addr16); /* ENOMEM: only costs a duplicate later */
+	else
+		oidmap_del(&st->tombs, seq);
+	pthread_mutex_unlock(&st->tomb_mu);
+}
+
+uint64_t tomb_get(struct swapobj_store *st, uint64_t seq)
+{
+	pthread_mutex_lock(&st->tomb_mu);
+	uint64_t a = (uint64_t)(uintptr_t)oidmap_get(&st->tombs, seq);
+	pthread_mutex_unlock(&st->tomb_mu);
+	return a;
+}
+
 static void store_free(struct swapobj_store *st)
 {
+	oidmap_destroy(&st->tombs);
+	pthread_mutex_destroy(&st->tomb_mu);
 	index_destroy(&st->ix, NULL, NULL);
 	log_close(&st->log);
 	if (st->clean_buf)
@@ -161,12 +181,16 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	pthread_cond_init(&st->flush_cv, NULL);
 	pthread_cond_init(&st->maint_cv, NULL);
 	pthread_mutex_init(&st->clean_mu, NULL);
+	pthread_mutex_init(&st->tomb_mu, NULL);
+	oidmap_init(&st->tombs);
 	st->rdonly = opts->flags & SWAPOBJ_OPEN_RDONLY;
 	if ((err = log_open(&st->log, paths, npaths, st->rdonly, opts->flags & SWAPOBJ_OPEN_NO_DIRECT)) < 0) {
 		pthread_mutex_destroy(&st->bg_mu);
 		pthread_cond_destroy(&st->flush_cv);
 		pthread_cond_destroy(&st->maint_cv);
 		pthread_mutex_destroy(&st->clean_mu);
+		pthread_mutex_destroy(&st->tomb_mu);
+		oidmap_destroy(&st->tombs);
 		so_free(SO_MEM_OTHER, st);
 		return err;
 	}
@@ -180,6 +204,7 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 		goto fail;
 	st->replay_ns = so_now_ns() - t0;
 	if (!st->rdonly) {
+		st->log.low_water = low_water(st);
 		st->log.kick = store_kick;
 		st->log.kick_ctx = st;
 		if ((err = start_threads(st)) < 0) {
@@ -310,8 +335,10 @@ int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix)
 	r.type = REC_INVALIDATE;
 	r.seq = log_next_seq(&st->log, 1);
 	uint32_t plen = key_encode(payload, prefix, prefix->ncomp);
-	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, plen, NULL)) < 0)
+	uint64_t taddr;
+	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, plen, &taddr)) < 0)
 		goto done;
+	tomb_set(st, r.seq, taddr);
 	struct ns_node *sub = ns_detach(&ix->ns, prefix, prefix->ncomp);
 	ix->detached[ix->ndetached++] = sub;
 	__atomic_add_fetch(&ix->inval_epoch, 1, __ATOMIC_RELEASE);

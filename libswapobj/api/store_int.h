@@ -24,6 +24,15 @@ struct swapobj_store {
 	unsigned flush_req, maint_req;
 	bool stop;
 
+	/*
+	 * Tombstone registry: seq -> address of the one copy that counts. A
+	 * relocated tombstone keeps its seq, and a copy left behind by an
+	 * interrupted cleaning pass must be recognised as a duplicate and dropped,
+	 * or duplicates would be carried (and multiply) forever.
+	 */
+	pthread_mutex_t tomb_mu;
+	struct oidmap tombs;
+
 	pthread_mutex_t clean_mu; /* one cleaner at a time */
 	uint8_t *clean_buf;       /* seg_size, aligned; guarded by clean_mu */
 };
@@ -39,6 +48,10 @@ int cleaner_run(struct swapobj_store *st, unsigned max, bool force);
 size_t reaper_run(struct swapobj_store *st, size_t budget);
 /* recovery/replay.c: rebuild the index from the log. */
 int replay_run(struct swapobj_store *st);
+
+/* Register where the tombstone with this seq lives (0 = forget it). */
+void tomb_set(struct swapobj_store *st, uint64_t seq, uint64_t addr16);
+uint64_t tomb_get(struct swapobj_store *st, uint64_t seq);
 
 /* api/obj.c: write pages of an object; caller holds o->lock and has waited for space. */
 int64_t obj_write_locked(struct swapobj_store *st, struct so_obj *o, const uint8_t *buf, size_t len, uint64_t off);

@@ -344,8 +344,8 @@ static inline void bloom_bits(uint64_t oid, uint32_t *a, uint32_t *b)
 
 void log_note(struct so_log *lg, struct log_seg *seg, uint64_t oid, uint64_t seq)
 {
-	uint32_t a, b;
 	(void)lg;
+	(void)oid;
 	uint64_t cur = __atomic_load_n(&seg->min_seq, __ATOMIC_RELAXED);
 	while (seq < cur &&
 	       !__atomic_compare_exchange_n(&seg->min_seq, &cur, seq, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -354,9 +354,21 @@ void log_note(struct so_log *lg, struct log_seg *seg, uint64_t oid, uint64_t seq
 	while (seq > cur &&
 	       !__atomic_compare_exchange_n(&seg->max_seq, &cur, seq, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
+}
+
+void log_rec_died(struct so_log *lg, uint64_t addr16, uint32_t bytes, uint64_t oid)
+{
+	struct log_seg *s = log_seg_of(lg, addr16);
+	uint32_t a, b;
+	if (!s)
+		return;
+	if (bytes)
+		__atomic_sub_fetch(&s->live, bytes, __ATOMIC_RELAXED);
 	bloom_bits(oid, &a, &b);
-	__atomic_or_fetch(&seg->bloom[a / 8], (uint8_t)(1u << (a % 8)), __ATOMIC_RELAXED);
-	__atomic_or_fetch(&seg->bloom[b / 8], (uint8_t)(1u << (b % 8)), __ATOMIC_RELAXED);
+	__atomic_or_fetch(&s->bloom[a / 8], (uint8_t)(1u << (a % 8)), __ATOMIC_RELAXED);
+	__atomic_or_fetch(&s->bloom[b / 8], (uint8_t)(1u << (b % 8)), __ATOMIC_RELAXED);
+	if (!__atomic_load_n(&s->dead_any, __ATOMIC_RELAXED))
+		__atomic_store_n(&s->dead_any, 1, __ATOMIC_RELAXED);
 }
 
 bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t oid, uint64_t seq)
@@ -365,7 +377,8 @@ bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t 
 	bloom_bits(oid, &a, &b);
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		const struct log_seg *s = &lg->segs[i];
-		if (s == except || __atomic_load_n(&s->min_seq, __ATOMIC_RELAXED) >= seq)
+		if (s == except || __atomic_load_n(&s->min_seq, __ATOMIC_RELAXED) >= seq ||
+		    !__atomic_load_n(&s->dead_any, __ATOMIC_RELAXED))
 			continue;
 		if (oid == 0)
 			return true;
@@ -419,7 +432,13 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	int err;
 
 	pthread_mutex_lock(&lg->mu);
-	if (lg->freeq_len == 0 || (stream == LOG_HOT && !urgent && lg->freeq_len <= LOG_RESERVE_SEGS)) {
+	/*
+	 * The last LOG_RESERVE_SEGS free segments belong to the cleaner (COLD),
+	 * which needs room to relocate before it can free anything. An urgent
+	 * tombstone may dig into them but never takes the last one.
+	 */
+	uint64_t keep = stream == LOG_COLD ? 0 : urgent ? 1 : LOG_RESERVE_SEGS;
+	if (lg->freeq_len <= keep) {
 		pthread_mutex_unlock(&lg->mu);
 		if (lg->kick)
 			lg->kick(lg->kick_ctx, LOG_KICK_CLEAN);
@@ -430,7 +449,10 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	lg->freeq_head = (lg->freeq_head + 1) % lg->nsegs;
 	lg->freeq_len--;
 	gen = lg->next_gen++;
+	bool low = lg->freeq_len < lg->low_water;
 	pthread_mutex_unlock(&lg->mu);
+	if (low && lg->kick)
+		lg->kick(lg->kick_ctx, LOG_KICK_CLEAN);
 
 	struct log_seg tmp = *s;
 	tmp.gen = gen;
@@ -457,6 +479,7 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->max_seq, 0, __ATOMIC_RELAXED);
 	memset(s->bloom, 0, SEG_BLOOM_BYTES);
+	s->dead_any = 0;
 	pthread_mutex_unlock(&lg->mu);
 	*out = s;
 	return 0;
@@ -590,7 +613,7 @@ int log_space_wait(struct so_log *lg, uint64_t len)
 		    (s && used + len + REC_DATA_SIZE <= lg->seg_size) || ls->ready || lg->freeq_len > LOG_RESERVE_SEGS;
 		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE))
 			break;
-		if (lg->clean_passes > start_pass && lg->clean_stuck == lg->clean_passes) {
+		if (lg->clean_passes > start_pass + 2 && lg->clean_barren >= 3) {
 			pthread_mutex_unlock(&lg->mu);
 			return so_err(SWAPOBJ_ENOSPC, "store is full: the cleaner cannot free a segment");
 		}
@@ -856,6 +879,8 @@ int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, con
 	r->seg_gen = rv.gen;
 	rec_seal(rv.ptr, r, lg->seed);
 	log_note(lg, rv.seg, r->oid, r->seq);
+	if (r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE)
+		__atomic_add_fetch(&rv.seg->tomb_bytes, rv.len, __ATOMIC_RELAXED);
 	log_commit(lg, stream, &rv);
 	if (addr16)
 		*addr16 = rv.addr16;
@@ -864,7 +889,7 @@ int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, con
 
 void log_slot_released(void *ctx, uint64_t pgoff, extslot old)
 {
-	struct so_log *lg = ctx;
+	struct log_rel *rel = ctx;
 	(void)pgoff;
-	log_usage_sub(lg, extslot_addr(old), slot_charge(old));
+	log_rec_died(rel->lg, extslot_addr(old), slot_charge(old), rel->oid);
 }

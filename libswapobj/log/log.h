@@ -55,9 +55,10 @@ struct log_seg {
 	uint64_t min_seq; /* atomic min over replayable records in the segment; UINT64_MAX if none */
 	uint64_t max_seq;
 	uint64_t sealed_ns;
-	uint64_t tomb_bytes; /* bytes of tombstones carried in this segment (cleaner statistics) */
+	uint64_t tomb_bytes; /* atomic: tombstone bytes here (an upper bound of what cleaning must carry on) */
 	struct log_buf *buf; /* memory image while OPEN or not yet written out; guarded by buf_lock */
-	uint8_t *bloom;      /* SEG_BLOOM_BYTES bit set of object ids present */
+	uint8_t *bloom;      /* SEG_BLOOM_BYTES bit set of objects with dead records here */
+	uint8_t dead_any;    /* some record here has died */
 };
 
 struct log_buf {
@@ -108,6 +109,8 @@ struct so_log {
 	uint64_t freeq_head, freeq_len;
 	uint64_t clean_passes; /* cleaner passes completed */
 	uint64_t clean_stuck;  /* value of clean_passes when a pass could free nothing */
+	uint64_t clean_barren; /* consecutive cleaner passes that freed nothing */
+	uint64_t low_water;    /* the cleaner is woken when free segments drop below this */
 
 	uint64_t next_seq;        /* atomic */
 	uint32_t next_gen;        /* under mu */
@@ -218,17 +221,29 @@ static inline void log_usage_sub(struct so_log *lg, uint64_t addr16, uint32_t by
 	if (s && bytes)
 		__atomic_sub_fetch(&s->live, bytes, __ATOMIC_RELAXED);
 }
-/* Live bytes a slot charges to its segment (ZERO pages charge nothing: they take no data space). */
+/*
+ * Live bytes a slot charges to its segment. A ZERO record (64 bytes) may
+ * cover several pages; each zero page is charged 16 bytes, its share of a
+ * record covering 4 pages. Charges only need to be consistent (the same
+ * for add and release) for the table to balance; this keeps segments full
+ * of live zero records from looking empty to the cleaner.
+ */
+#define ZERO_PAGE_CHARGE 16u
 static inline uint32_t slot_charge(extslot s)
 {
 	enum ext_kind k = extslot_kind(s);
-	return k == EXT_DATA ? REC_DATA_SIZE : k == EXT_FILL ? REC_FILL_SIZE : 0;
+	return k == EXT_DATA ? REC_DATA_SIZE : k == EXT_FILL ? REC_FILL_SIZE : k == EXT_ZERO ? ZERO_PAGE_CHARGE : 0;
 }
 
 /* ---- segments for the cleaner and replay ---- */
 /* Mark segment FREE and queue it (caller holds mu). */
 void log_seg_free_locked(struct so_log *lg, struct log_seg *s);
-/* True if some segment other than except may hold a record of oid older than seq. oid 0 = any object. */
+/*
+ * True if some segment other than except may hold a *dead* record of oid
+ * older than seq (oid 0: of any object). A tombstone must stay on disk while
+ * this holds, or replay could resurrect what it killed. Live records need no
+ * shadowing, which is why only dead ones are counted.
+ */
 bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t oid, uint64_t seq);
 uint64_t log_free_count(struct so_log *lg);
 
@@ -240,7 +255,19 @@ uint64_t log_free_count(struct so_log *lg);
 int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
                uint64_t *addr16);
 
-/* extmap callback: a slot was replaced or cleared; ctx is the so_log. */
+/*
+ * A record of oid at addr16 died (replaced, punched, deleted): uncharge it
+ * and remember in its segment that oid has a dead record there, which a
+ * newer tombstone of oid must outlive (see log_older_exists).
+ */
+void log_rec_died(struct so_log *lg, uint64_t addr16, uint32_t bytes, uint64_t oid);
+
+/* extmap callback context: which object's slots are being released. */
+struct log_rel {
+	struct so_log *lg;
+	uint64_t oid;
+};
+/* extmap callback: a slot was replaced or cleared; ctx is a struct log_rel. */
 void log_slot_released(void *ctx, uint64_t pgoff, extslot old);
 
 #endif

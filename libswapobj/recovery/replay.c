@@ -90,8 +90,12 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 		return 0;
 	case REC_CREATE: {
 		struct rcreate *c = oidmap_get(&rp->creates, r->oid);
-		if (c && c->seq >= r->seq)
+		if (c && c->seq >= r->seq) {
+			log_rec_died(&rp->st->log, addr16, 0, r->oid); /* an older CREATE of the object */
 			return 0;
+		}
+		if (c)
+			log_rec_died(&rp->st->log, c->addr16, 0, r->oid);
 		if (!c) {
 			c = so_alloc(SO_MEM_OTHER, sizeof(*c));
 			if (!c)
@@ -182,6 +186,8 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 			continue;
 		}
 		log_note(lg, s, r.oid, r.seq);
+		if (r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE || r.type == REC_INVALIDATE)
+			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos)); /* any one copy will do */
 		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
 			return err;
 		pos += sz;
@@ -239,8 +245,15 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	struct ns_node *leaf;
 	int err;
 
-	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c))
+	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c)) {
+		/* A dead object: every record of it is dead, and tombstones must outlive them. */
+		for (size_t i = 0; i < n; i++)
+			log_rec_died(lg, ents[i].addr16, 0, oid);
+		if (c)
+			log_rec_died(lg, c->addr16, 0, oid);
 		return 0;
+	}
+	struct log_rel rel = {lg, oid};
 	struct so_obj *o = obj_new(oid);
 	if (!o)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
@@ -266,8 +279,9 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		ns_remove(&ix->ns, n0);
 		oidmap_del(&ix->oids, other->oid);
 		__atomic_sub_fetch(&ix->pages, extmap_pages(&other->map), __ATOMIC_RELAXED);
-		extmap_clear(&other->map, 0, UINT64_MAX, log_slot_released, lg);
-		log_usage_sub(lg, other->create_addr, other->create_bytes);
+		struct log_rel orel = {lg, other->oid};
+		extmap_clear(&other->map, 0, UINT64_MAX, log_slot_released, &orel);
+		log_rec_died(lg, other->create_addr, other->create_bytes, other->oid);
 		other->node = NULL;
 		other->dead = 1;
 		obj_put(other);
@@ -297,22 +311,22 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 			                  : e->flags & REC_F_FILL ? EXT_FILL
 			                                          : EXT_DATA;
 			uint64_t pg = e->lpos / PG, np = e->len / PG;
-			log_usage_add(lg, e->addr16, slot_charge(extslot_make(k, e->addr16)));
+			log_usage_add(lg, e->addr16, (uint32_t)(np * slot_charge(extslot_make(k, e->addr16))));
 			for (uint64_t p = 0; p < np; p += 64) {
 				uint32_t cnt = (uint32_t)SO_MIN((uint64_t)64, np - p);
 				for (uint32_t j = 0; j < cnt; j++)
 					slots[j] = extslot_make(k, e->addr16);
-				if ((err = extmap_set(&o->map, pg + p, cnt, slots, log_slot_released, lg)) < 0)
+				if ((err = extmap_set(&o->map, pg + p, cnt, slots, log_slot_released, &rel)) < 0)
 					return err;
 			}
 			break;
 		}
 		case REC_PUNCH:
-			extmap_clear(&o->map, e->lpos / PG, e->len / PG, log_slot_released, lg);
+			extmap_clear(&o->map, e->lpos / PG, e->len / PG, log_slot_released, &rel);
 			break;
 		case REC_TRUNCATE: {
 			uint64_t from = (e->obj_size + PG - 1) / PG;
-			extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, lg);
+			extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &rel);
 			break;
 		}
 		default:
@@ -404,7 +418,9 @@ int replay_run(struct swapobj_store *st)
 			r.type = REC_DELETE;
 			r.oid = rp.losers[i];
 			r.seq = log_next_seq(lg, 1);
-			err = log_append(lg, LOG_HOT, LOG_URGENT, &r, NULL, 0, NULL);
+			uint64_t taddr;
+			if ((err = log_append(lg, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) == 0)
+				tomb_set(st, r.seq, taddr);
 		}
 	if (err == 0 && rp.nlosers && !lg->rdonly)
 		err = log_sync(lg);

@@ -47,6 +47,9 @@ static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, u
 	memcpy(rv.ptr, rec, sz);
 	rec_restamp(rv.ptr, rv.gen, lg->seed);
 	log_note(lg, rv.seg, oid, seq);
+	uint8_t type = rec[RH_TYPE];
+	if (type == REC_PUNCH || type == REC_TRUNCATE || type == REC_DELETE || type == REC_INVALIDATE)
+		__atomic_add_fetch(&rv.seg->tomb_bytes, sz, __ATOMIC_RELAXED);
 	log_commit(lg, LOG_COLD, &rv);
 	__atomic_add_fetch(&lg->bytes_relocated, sz, __ATOMIC_RELAXED);
 	*addr16 = rv.addr16;
@@ -55,7 +58,7 @@ static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, u
 
 /* Relocate the live pages of one DATA record of o (o->lock held). */
 static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct rec *r, const uint8_t *img, uint32_t sz,
-                      uint64_t addr)
+                      uint64_t addr, uint64_t *need)
 {
 	struct so_log *lg = &st->log;
 	enum ext_kind kind = r->flags & REC_F_ZERO ? EXT_ZERO : r->flags & REC_F_FILL ? EXT_FILL : EXT_DATA;
@@ -67,11 +70,16 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 	if (kind != EXT_ZERO) {
 		if (extmap_get(&o->map, pg0) != old)
 			return 0;
+		if (need) {
+			*need += sz;
+			return 0;
+		}
 		if ((err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) < 0)
 			return err;
 		extslot ns = extslot_make(kind, newaddr);
 		log_usage_add(lg, newaddr, slot_charge(ns));
-		if ((err = extmap_set(&o->map, pg0, 1, &ns, log_slot_released, lg)) < 0)
+		struct log_rel rel = {lg, o->oid};
+		if ((err = extmap_set(&o->map, pg0, 1, &ns, log_slot_released, &rel)) < 0)
 			return log_fail(lg, err);
 		if (o->meta_addr == addr)
 			o->meta_addr = newaddr;
@@ -86,6 +94,11 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		uint64_t j = i + 1;
 		while (j < npg && j - i < 65536 && extmap_get(&o->map, pg0 + j) == old)
 			j++;
+		if (need) {
+			*need += REC_HDR_LEN;
+			i = j;
+			continue;
+		}
 		_Alignas(16) uint8_t hdr[REC_HDR_LEN];
 		struct rec z = *r;
 		z.lpos = (pg0 + i) * PG;
@@ -94,12 +107,14 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		rec_seal(hdr, &z, lg->seed);
 		if ((err = relocate(st, hdr, REC_HDR_LEN, o->oid, r->seq, &newaddr)) < 0)
 			return err;
+		log_usage_add(lg, newaddr, (uint32_t)((j - i) * ZERO_PAGE_CHARGE));
 		extslot slots[64];
 		for (uint64_t p = i; p < j; p += 64) {
 			uint32_t n = (uint32_t)SO_MIN((uint64_t)64, j - p);
 			for (uint32_t k = 0; k < n; k++)
 				slots[k] = extslot_make(EXT_ZERO, newaddr);
-			if ((err = extmap_set(&o->map, pg0 + p, n, slots, log_slot_released, lg)) < 0)
+			struct log_rel rel = {lg, o->oid};
+			if ((err = extmap_set(&o->map, pg0 + p, n, slots, log_slot_released, &rel)) < 0)
 				return log_fail(lg, err);
 		}
 		if (o->meta_addr == addr)
@@ -109,46 +124,68 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 	return 0;
 }
 
-/* Process one record of the victim. */
+/*
+ * Process one record of the victim. With need != NULL nothing is moved: the
+ * bytes that would be relocated are added to *need (the same decisions, so
+ * the estimate is an upper bound: records only ever get deader).
+ */
 static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct rec *r, const uint8_t *img, uint32_t sz,
-                     uint64_t addr)
+                     uint64_t addr, uint64_t *need)
 {
 	struct so_log *lg = &st->log;
 	uint64_t newaddr;
 	int err = 0;
+#define RELOCATE(oid_) (need ? (*need += sz, 0) : relocate(st, img, sz, (oid_), r->seq, &newaddr))
+	bool tomb =
+	    r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE;
+	if (tomb) {
+		uint64_t reg = tomb_get(st, r->seq);
+		if (reg && reg != addr)
+			return 0; /* a duplicate: the registered copy elsewhere counts */
+		if (!reg && !need)
+			tomb_set(st, r->seq, addr);
+	}
 
 	switch (r->type) {
 	case REC_SEGHDR:
 	case REC_SYNC: /* every sync writes a newer one */
 		return 0;
 	case REC_DELETE:
-		if (log_older_exists(lg, v, r->oid, r->seq))
-			return relocate(st, img, sz, r->oid, r->seq, &newaddr);
-		return 0;
 	case REC_INVALIDATE:
-		if (log_older_exists(lg, v, 0, r->seq))
-			return relocate(st, img, sz, 0, r->seq, &newaddr);
+		if (log_older_exists(lg, v, r->type == REC_DELETE ? r->oid : 0, r->seq)) {
+			if ((err = RELOCATE(r->type == REC_DELETE ? r->oid : 0)) == 0 && !need)
+				tomb_set(st, r->seq, newaddr);
+			return err;
+		}
+		if (!need)
+			tomb_set(st, r->seq, 0);
 		return 0;
 	default:
 		break;
 	}
 	struct so_obj *o = index_get(&st->ix, r->oid);
-	if (!o)
+	if (!o) {
+		if (tomb && !need)
+			tomb_set(st, r->seq, 0);
 		return 0; /* no such live object: DELETE/INVALIDATE tombstones cover its records */
+	}
 	pthread_mutex_lock(&o->lock);
-	if (__atomic_load_n(&o->dead, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&o->dead, __ATOMIC_ACQUIRE)) {
+		if (tomb && !need)
+			tomb_set(st, r->seq, 0);
 		goto done;
+	}
 	switch (r->type) {
 	case REC_DATA:
-		err = clean_data(st, o, r, img, sz, addr);
+		err = clean_data(st, o, r, img, sz, addr, need);
 		break;
 	case REC_CREATE:
 		if (o->create_addr != addr)
 			break;
-		if ((err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) < 0)
+		if ((err = RELOCATE(o->oid)) < 0 || need)
 			break;
 		log_usage_add(lg, newaddr, o->create_bytes);
-		log_usage_sub(lg, addr, o->create_bytes);
+		log_rec_died(lg, addr, o->create_bytes, o->oid);
 		o->create_addr = newaddr;
 		if (o->meta_addr == addr)
 			o->meta_addr = newaddr;
@@ -156,10 +193,13 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	case REC_PUNCH:
 	case REC_TRUNCATE:
 		if (o->meta_addr == addr || log_older_exists(lg, v, r->oid, r->seq)) {
-			if ((err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) < 0)
+			if ((err = RELOCATE(o->oid)) < 0 || need)
 				break;
+			tomb_set(st, r->seq, newaddr);
 			if (o->meta_addr == addr)
 				o->meta_addr = newaddr;
+		} else if (!need) {
+			tomb_set(st, r->seq, 0);
 		}
 		break;
 	}
@@ -167,19 +207,29 @@ done:
 	pthread_mutex_unlock(&o->lock);
 	obj_put(o);
 	return err;
+#undef RELOCATE
 }
 
-static int clean_one(struct swapobj_store *st, struct log_seg *v)
+/* Bytes the COLD stream can still take without waiting for anything. */
+static uint64_t cold_room(struct so_log *lg)
+{
+	struct log_stream *ls = &lg->streams[LOG_COLD];
+	uint64_t room = 0;
+	pthread_mutex_lock(&ls->mu);
+	if (ls->seg)
+		room = lg->seg_size - ls->reserved;
+	pthread_mutex_unlock(&ls->mu);
+	/* Each new segment loses its header and, at worst, one record's worth at its end. */
+	return room + log_free_count(lg) * (lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE);
+}
+
+/* Walk the victim's records: a dry run (need != NULL) or the real relocation. */
+static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf, uint64_t fill, uint64_t *need)
 {
 	struct so_log *lg = &st->log;
-	uint8_t *buf = st->clean_buf;
-	uint64_t fill = v->fill;
 	struct rec r;
 	uint32_t sz;
 	int err;
-
-	if ((err = log_read_seg(lg, v, buf, fill)) < 0)
-		return err;
 	uint64_t pos = SEGHDR_REC_SIZE;
 	while (pos + REC_HDR_LEN <= fill) {
 		/* Payloads are copied verbatim: a damaged one stays damaged (and reported) where it moves. */
@@ -189,10 +239,35 @@ static int clean_one(struct swapobj_store *st, struct log_seg *v)
 			pos += REC_ALIGN;
 			continue;
 		}
-		if ((err = clean_rec(st, v, &r, buf + pos, sz, log_addr16(lg, v->segno, pos))) < 0)
+		if ((err = clean_rec(st, v, &r, buf + pos, sz, log_addr16(lg, v->segno, pos), need)) < 0)
 			return err;
 		pos += sz;
 	}
+	return 0;
+}
+
+/* Exact bytes cleaning v would relocate now (a dry run over its records). */
+static int estimate(struct swapobj_store *st, struct log_seg *v, uint64_t *need)
+{
+	int err;
+	*need = 0;
+	if ((err = log_read_seg(&st->log, v, st->clean_buf, v->fill)) < 0)
+		return err;
+	return walk(st, v, st->clean_buf, v->fill, need);
+}
+
+/* Returns 0 (cleaned), 1 (skipped: would not fit now), or an error. */
+static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t need)
+{
+	struct so_log *lg = &st->log;
+	int err;
+
+	if (need > cold_room(lg))
+		return 1;
+	if ((err = log_read_seg(lg, v, st->clean_buf, v->fill)) < 0)
+		return err;
+	if ((err = walk(st, v, st->clean_buf, v->fill, NULL)) < 0)
+		return err;
 	uint64_t live = __atomic_load_n(&v->live, __ATOMIC_ACQUIRE);
 	if (live)
 		return so_err(SWAPOBJ_ECORRUPT,
@@ -201,8 +276,22 @@ static int clean_one(struct swapobj_store *st, struct log_seg *v)
 	return 0;
 }
 
-/* Greedy choice: the written-out sealed segment with the fewest live bytes. */
-static struct log_seg *pick_victim(struct swapobj_store *st, bool force)
+#define SKIP_MAX 64
+
+struct skipset {
+	uint32_t segno[SKIP_MAX];
+	unsigned n;
+};
+
+static bool skipped(const struct skipset *sk, uint32_t segno)
+{
+	for (unsigned i = 0; i < sk->n; i++)
+		if (sk->segno[i] == segno)
+			return true;
+	return false;
+}
+
+static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const struct skipset *sk)
 {
 	struct so_log *lg = &st->log;
 	struct log_seg *best = NULL;
@@ -212,8 +301,9 @@ static struct log_seg *pick_victim(struct swapobj_store *st, bool force)
 	pthread_mutex_lock(&lg->mu);
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		struct log_seg *s = &lg->segs[i];
-		uint64_t live = __atomic_load_n(&s->live, __ATOMIC_RELAXED);
-		if (s->state != SEG_SEALED || s->buf || live >= limit || live >= best_live)
+		uint64_t live =
+		    __atomic_load_n(&s->live, __ATOMIC_RELAXED) + __atomic_load_n(&s->tomb_bytes, __ATOMIC_RELAXED);
+		if (s->state != SEG_SEALED || s->buf || live >= limit || live >= best_live || skipped(sk, s->segno))
 			continue;
 		best = s;
 		best_live = live;
@@ -229,6 +319,7 @@ int cleaner_run(struct swapobj_store *st, unsigned max, bool force)
 	struct so_log *lg = &st->log;
 	int err = 0, freed = 0, barren = 0;
 	unsigned done = 0;
+	struct skipset sk = {.n = 0};
 
 	if (lg->rdonly)
 		return 0;
@@ -250,13 +341,50 @@ int cleaner_run(struct swapobj_store *st, unsigned max, bool force)
 		/* Clean at most two victims per sync: the relocation reserve is small. */
 		unsigned batch = 0;
 		for (; batch < 2 && done < budget; batch++, done++) {
-			struct log_seg *v = pick_victim(st, force);
+			if (batch == 1 && log_free_count(lg) < 2)
+				break; /* the first victim may need all the room there is */
+			/*
+			 * Costs are estimates (tombstone bytes are an upper bound): weigh the
+			 * two cheapest candidates by an exact dry run, clean the better one,
+			 * and refresh the other's estimate.
+			 */
+			struct log_seg *v = pick_victim(st, force, &sk);
 			if (!v)
 				break;
-			err = clean_one(st, v);
+			struct log_seg *alt = pick_victim(st, force, &sk);
+			uint64_t need = 0, need_alt = 0;
+			err = estimate(st, v, &need);
+			if (err == 0 && alt && estimate(st, alt, &need_alt) == 0 && need_alt < need) {
+				struct log_seg *t = v;
+				v = alt;
+				alt = t;
+				uint64_t n = need;
+				need = need_alt;
+				need_alt = n;
+			}
+			if (alt) {
+				uint64_t live_alt = __atomic_load_n(&alt->live, __ATOMIC_RELAXED);
+				if (need_alt)
+					__atomic_store_n(&alt->tomb_bytes,
+					                 need_alt > live_alt ? need_alt - live_alt : 0,
+					                 __ATOMIC_RELAXED);
+				pthread_mutex_lock(&lg->mu);
+				alt->state = SEG_SEALED;
+				pthread_mutex_unlock(&lg->mu);
+			}
+			if (err == 0)
+				err = clean_one(st, v, need);
 			pthread_mutex_lock(&lg->mu);
-			v->state = err < 0 ? SEG_SEALED : SEG_FREEING;
+			v->state = err != 0 ? SEG_SEALED : SEG_FREEING;
 			pthread_mutex_unlock(&lg->mu);
+			if (err == 1 || err == SWAPOBJ_ECORRUPT) {
+				/* Does not fit now, or damaged: try the next best victim instead. */
+				if (sk.n < SKIP_MAX)
+					sk.segno[sk.n++] = v->segno;
+				err = 0;
+				batch--;
+				continue;
+			}
 			if (err < 0)
 				break;
 			__atomic_add_fetch(&lg->segs_cleaned, 1, __ATOMIC_RELAXED);
@@ -278,8 +406,12 @@ int cleaner_run(struct swapobj_store *st, unsigned max, bool force)
 out:
 	pthread_mutex_lock(&lg->mu);
 	lg->clean_passes++;
-	if (freed == 0)
+	if (freed == 0) {
 		lg->clean_stuck = lg->clean_passes;
+		lg->clean_barren++;
+	} else {
+		lg->clean_barren = 0;
+	}
 	pthread_cond_broadcast(&lg->space_cv);
 	pthread_mutex_unlock(&lg->mu);
 	pthread_mutex_unlock(&st->clean_mu);
@@ -331,10 +463,11 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 			struct so_obj *o = rc.objs[i];
 			pthread_mutex_lock(&o->lock);
 			uint64_t before = extmap_pages(&o->map);
-			extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &st->log);
+			struct log_rel rel = {&st->log, o->oid};
+			extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
 			__atomic_sub_fetch(&ix->pages, before, __ATOMIC_RELAXED);
 			if (o->create_addr)
-				log_usage_sub(&st->log, o->create_addr, o->create_bytes);
+				log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
 			o->create_addr = 0;
 			pthread_mutex_unlock(&o->lock);
 			obj_put(o);
