@@ -67,7 +67,8 @@ static void *flusher_main(void *arg)
 		 * damage and not mistaken for a torn write.
 		 */
 		uint64_t now = so_now_ns();
-		if (__atomic_load_n(&lg->durable_seq, __ATOMIC_RELAXED) > lg->sync_logged_seq &&
+		if (__atomic_load_n(&lg->durable_seq, __ATOMIC_RELAXED) >
+		        __atomic_load_n(&lg->sync_logged_seq, __ATOMIC_RELAXED) &&
 		    now - __atomic_load_n(&lg->last_sync_ns, __ATOMIC_RELAXED) > 1000000000ull)
 			log_sync(lg);
 	}

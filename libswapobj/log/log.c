@@ -591,7 +591,8 @@ void log_commit(struct so_log *lg, int stream, const struct log_resv *r)
 	pthread_mutex_lock(&ls->mu);
 	if (--ls->inflight[r->epoch] == 0 && ls->waiters)
 		pthread_cond_broadcast(&ls->cv);
-	due = ls->seg == r->seg && ls->reserved - r->seg->written >= LOG_FLUSH_BYTES;
+	due =
+	    ls->seg == r->seg && ls->reserved - __atomic_load_n(&r->seg->written, __ATOMIC_RELAXED) >= LOG_FLUSH_BYTES;
 	pthread_mutex_unlock(&ls->mu);
 	if (due)
 		kick(lg, LOG_KICK_FLUSH);
@@ -605,14 +606,18 @@ int log_space_wait(struct so_log *lg, uint64_t len)
 		return err;
 	pthread_mutex_lock(&lg->mu);
 	uint64_t start_pass = lg->clean_passes;
+	pthread_mutex_unlock(&lg->mu);
 	for (;;) {
-		/* Racy peek at the open segment: only a hint, log_reserve decides. */
-		struct log_seg *s = __atomic_load_n(&ls->seg, __ATOMIC_RELAXED);
-		uint64_t used = __atomic_load_n(&ls->reserved, __ATOMIC_RELAXED);
-		bool room =
-		    (s && used + len + REC_DATA_SIZE <= lg->seg_size) || ls->ready || lg->freeq_len > LOG_RESERVE_SEGS;
-		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE))
+		/* A hint only (log_reserve decides): room in the open segment, a READY one, or free ones? */
+		pthread_mutex_lock(&ls->mu);
+		bool room = ls->seg && ls->reserved + len + REC_DATA_SIZE <= lg->seg_size;
+		pthread_mutex_unlock(&ls->mu);
+		pthread_mutex_lock(&lg->mu);
+		room = room || ls->ready || lg->freeq_len > LOG_RESERVE_SEGS;
+		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_unlock(&lg->mu);
 			break;
+		}
 		if (lg->clean_passes > start_pass + 2 && lg->clean_barren >= 3) {
 			pthread_mutex_unlock(&lg->mu);
 			return so_err(SWAPOBJ_ENOSPC, "store is full: the cleaner cannot free a segment");
@@ -632,8 +637,8 @@ int log_space_wait(struct so_log *lg, uint64_t len)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&lg->space_cv, &lg->mu, &ts);
+		pthread_mutex_unlock(&lg->mu);
 	}
-	pthread_mutex_unlock(&lg->mu);
 	return log_check_writable(lg);
 }
 
@@ -653,21 +658,34 @@ static void drain_locked(struct log_stream *ls)
 	}
 }
 
+/*
+ * Write [written, to) of s's buffer. Full blocks go straight from the buffer.
+ * With tail, the last partial block is written from a private copy with
+ * its bytes past `to` zeroed: writers may be filling those bytes right now,
+ * and what lies past `to` is not ours to write yet (invariant 2 keeps the
+ * later rewrite of this block safe).
+ */
 static int write_range(struct so_log *lg, struct log_seg *s, uint64_t to, bool tail)
 {
-	uint64_t start = SO_ROUND_DOWN(s->written, IO_ALIGN);
-	uint64_t end = tail ? SO_ROUND_UP(to, IO_ALIGN) : SO_ROUND_DOWN(to, IO_ALIGN);
-	int err;
-	if (end > lg->seg_size)
-		end = lg->seg_size;
-	if (end <= start || (to <= s->written))
-		return 0;
+	uint64_t written = __atomic_load_n(&s->written, __ATOMIC_RELAXED);
+	uint64_t start = SO_ROUND_DOWN(written, IO_ALIGN);
+	uint64_t full_end = SO_ROUND_DOWN(to, IO_ALIGN);
 	struct io_dev *d = &lg->devs[s->dev];
-	err = io_pwrite(d, s->buf->data + start, end - start, log_seg_devoff(lg, s) + start);
-	if (err < 0)
+	uint64_t base = log_seg_devoff(lg, s);
+	int err;
+	if (to <= written)
+		return 0;
+	if (full_end > start && (err = io_pwrite(d, s->buf->data + start, full_end - start, base + start)) < 0)
 		return log_fail(lg, err);
+	if (tail && to > full_end) {
+		_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+		memcpy(blk, s->buf->data + full_end, to - full_end);
+		memset(blk + (to - full_end), 0, IO_ALIGN - (to - full_end));
+		if ((err = io_pwrite(d, blk, IO_ALIGN, base + full_end)) < 0)
+			return log_fail(lg, err);
+	}
 	__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
-	s->written = tail ? to : end;
+	__atomic_store_n(&s->written, tail ? to : SO_MAX(full_end, written), __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -731,7 +749,7 @@ int log_background(struct so_log *lg)
 		for (int b = 0; b < LOG_BUFS_PER_STREAM; b++)
 			if (ls->bufs[b].seg && ls->bufs[b].seg != ls->seg)
 				due = true;
-		if (ls->seg && ls->reserved - ls->seg->written >= LOG_FLUSH_BYTES)
+		if (ls->seg && ls->reserved - __atomic_load_n(&ls->seg->written, __ATOMIC_RELAXED) >= LOG_FLUSH_BYTES)
 			due = true;
 		pthread_mutex_unlock(&ls->mu);
 		if (due) {
@@ -789,13 +807,13 @@ int log_sync(struct so_log *lg)
 	 * so it is never ahead of the truth even if this sync is torn.
 	 */
 	uint64_t snap = __atomic_load_n(&lg->next_seq, __ATOMIC_ACQUIRE);
-	if (lg->durable_seq > lg->sync_logged_seq) {
+	if (lg->durable_seq > __atomic_load_n(&lg->sync_logged_seq, __ATOMIC_RELAXED)) {
 		struct rec r = {0};
 		uint8_t payload[8];
 		r.type = REC_SYNC;
 		so_put_le64(payload, lg->durable_seq);
 		if (log_append(lg, LOG_HOT, LOG_URGENT, &r, payload, 8, NULL) == 0)
-			lg->sync_logged_seq = lg->durable_seq;
+			__atomic_store_n(&lg->sync_logged_seq, lg->durable_seq, __ATOMIC_RELAXED);
 	}
 	for (int i = 0; i < LOG_NSTREAMS && err == 0; i++)
 		err = log_flush(lg, i, true);

@@ -86,12 +86,21 @@ uint64_t so_mem_used(enum so_mem_cat cat)
 	return __atomic_load_n(&so_mem[cat], __ATOMIC_RELAXED);
 }
 
+/* Word loads through memcpy: user buffers need not be 8-byte aligned. */
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
 bool so_page_is_zero(const void *page)
 {
-	const uint64_t *w = page;
-	uint64_t acc = 0;
-	for (size_t i = 0; i < 4096 / 8; i += 8) {
-		acc |= w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7];
+	const uint8_t *b = page;
+	for (size_t i = 0; i < 4096; i += 64) {
+		uint64_t acc = 0;
+		for (size_t j = 0; j < 64; j += 8)
+			acc |= load64(b + i + j);
 		if (acc)
 			return false;
 	}
@@ -100,11 +109,10 @@ bool so_page_is_zero(const void *page)
 
 bool so_page_is_fill(const void *page, uint64_t *word)
 {
-	const uint64_t *w = page;
-	uint64_t first;
-	memcpy(&first, page, 8);
-	for (size_t i = 1; i < 4096 / 8; i++)
-		if (w[i] != first)
+	const uint8_t *b = page;
+	uint64_t first = load64(b);
+	for (size_t i = 8; i < 4096; i += 8)
+		if (load64(b + i) != first)
 			return false;
 	*word = first;
 	return true;
