@@ -438,9 +438,15 @@ int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
 		return 0;
 	struct swapobj_store *st = h->st;
 	struct so_obj *o = h->o;
-	/* No log_space_wait: the tombstone may use the reserve, so punching works in a full store. */
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
+	/*
+	 * Partial pages at the edges are rewritten (a data write): give the
+	 * cleaner a chance first. If the store is truly full we go on anyway:
+	 * whole-page punches need only a tombstone, which may use the reserve.
+	 */
+	if ((off % PG || (off + len) % PG))
+		log_space_wait(&st->log, 2 * REC_DATA_SIZE);
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
@@ -482,6 +488,8 @@ int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
 	struct so_obj *o = h->o;
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
+	if (size % PG)
+		log_space_wait(&st->log, REC_DATA_SIZE); /* the last page may be rewritten; see punch */
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");

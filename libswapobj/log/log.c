@@ -304,19 +304,31 @@ void log_close(struct so_log *lg)
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Wait on cv for at most 100 ms. Waits in this file are timed so that a
+ * waiter always re-checks the sticky error: log_fail may run in a thread
+ * that holds the very mutex a broadcast would need, so it signals without it.
+ */
+static void cv_wait_timed(pthread_cond_t *cv, pthread_mutex_t *mu)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(cv, mu, &ts);
+}
+
 int log_fail(struct so_log *lg, int err)
 {
 	int expected = 0;
 	__atomic_compare_exchange_n(&lg->sticky_err, &expected, err, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	/* Wake everyone who might wait for space or buffers: they must see the failure. */
-	pthread_mutex_lock(&lg->mu);
+	/* Wake waiters so they see the failure; callers may hold stream or log locks. */
 	pthread_cond_broadcast(&lg->space_cv);
-	pthread_mutex_unlock(&lg->mu);
-	for (int i = 0; i < LOG_NSTREAMS; i++) {
-		pthread_mutex_lock(&lg->streams[i].mu);
+	for (int i = 0; i < LOG_NSTREAMS; i++)
 		pthread_cond_broadcast(&lg->streams[i].cv);
-		pthread_mutex_unlock(&lg->streams[i].mu);
-	}
 	return err;
 }
 
@@ -548,7 +560,7 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		if (!b) {
 			ls->waiters++;
 			kick(lg, LOG_KICK_FLUSH);
-			pthread_cond_wait(&ls->cv, &ls->mu);
+			cv_wait_timed(&ls->cv, &ls->mu);
 			ls->waiters--;
 			continue;
 		}
@@ -653,7 +665,7 @@ static void drain_locked(struct log_stream *ls)
 	ls->epoch ^= 1;
 	while (ls->inflight[old]) {
 		ls->waiters++;
-		pthread_cond_wait(&ls->cv, &ls->mu);
+		cv_wait_timed(&ls->cv, &ls->mu);
 		ls->waiters--;
 	}
 }

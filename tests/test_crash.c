@@ -1,0 +1,375 @@
+/*
+ * test_crash.c - simulated power cuts.
+ *
+ * A crash-simulating I/O backend is interposed under the store (io_set_hook).
+ * It passes I/O through to the image file, and also keeps the image as it
+ * was at the last completed sync plus the list of writes since. At the N-th
+ * write or sync it "cuts the power": that and every later I/O fail, and the
+ * image is rebuilt as: the durable image, plus each pending write either
+ * dropped, applied whole, or torn (a random subset of its 512-byte sectors),
+ * in issue order. The store is then reopened from that image and checked:
+ *   - open succeeds;
+ *   - every page holds its content as of the last acknowledged sync, or a
+ *     version written (or a punch issued) after it: never anything else;
+ *   - pages with no write since the last sync are exactly as synced.
+ * The workload overwrites a small store many times, so the cleaner relocates
+ * data while the power is cut.
+ *
+ * SWAPOBJ_SEED moves the seeds; SWAPOBJ_LONG=1 multiplies the cut points by
+ * 100 (CI runs 1,000). A failure prints the seed and the cut point.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "swapobj.h"
+#include "testutil.h"
+#include "util.h"
+
+#define PG 4096u
+#define SECTOR 512u
+#define NOBJ 4
+#define NPAGES 96
+
+/* ------------------------------------------------------------------ */
+/* Crash-simulating backend                                            */
+/* ------------------------------------------------------------------ */
+
+struct pending {
+	uint64_t off;
+	size_t len;
+	uint8_t *data;
+};
+
+static struct {
+	uint8_t *durable; /* image as of the last completed sync */
+	uint64_t size;
+	struct pending *pend;
+	size_t npend, cap;
+	uint64_t ops, cut_at; /* cut at this write/sync (0: never) */
+	int cut;
+} cs;
+
+static const struct io_ops *real_ops;
+static pthread_mutex_t cs_mu = PTHREAD_MUTEX_INITIALIZER; /* the store's threads do I/O too */
+
+static int cs_tick(void)
+{
+	if (cs.cut)
+		return -1;
+	if (++cs.ops == cs.cut_at) {
+		cs.cut = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int cs_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
+{
+	pthread_mutex_lock(&cs_mu);
+	int cut = cs.cut;
+	pthread_mutex_unlock(&cs_mu);
+	if (cut)
+		return so_err(SWAPOBJ_EIO, "simulated power cut");
+	return real_ops->pread(d, buf, len, off);
+}
+
+static int cs_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
+{
+	pthread_mutex_lock(&cs_mu);
+	if (cs_tick() < 0) {
+		pthread_mutex_unlock(&cs_mu);
+		return so_err(SWAPOBJ_EIO, "simulated power cut");
+	}
+	if (cs.npend == cs.cap) {
+		cs.cap = cs.cap ? 2 * cs.cap : 256;
+		cs.pend = realloc(cs.pend, cs.cap * sizeof(*cs.pend));
+	}
+	struct pending *p = &cs.pend[cs.npend++];
+	p->off = off;
+	p->len = len;
+	p->data = malloc(len);
+	memcpy(p->data, buf, len);
+	int err = real_ops->pwrite(d, buf, len, off);
+	pthread_mutex_unlock(&cs_mu);
+	return err;
+}
+
+static int cs_sync(struct io_dev *d)
+{
+	(void)d;
+	pthread_mutex_lock(&cs_mu);
+	if (cs_tick() < 0) {
+		pthread_mutex_unlock(&cs_mu);
+		return so_err(SWAPOBJ_EIO, "simulated power cut");
+	}
+	for (size_t i = 0; i < cs.npend; i++) {
+		memcpy(cs.durable + cs.pend[i].off, cs.pend[i].data, cs.pend[i].len);
+		free(cs.pend[i].data);
+	}
+	cs.npend = 0;
+	pthread_mutex_unlock(&cs_mu);
+	return 0;
+}
+
+static const struct io_ops cs_ops = {.pread = cs_pread, .pwrite = cs_pwrite, .sync = cs_sync};
+
+static void cs_hook(struct io_dev *d)
+{
+	real_ops = d->ops;
+	d->ops = &cs_ops;
+}
+
+/* Start a run from the freshly formatted image in base. */
+static void cs_reset(const char *img, const uint8_t *base, uint64_t cut_at)
+{
+	for (size_t i = 0; i < cs.npend; i++)
+		free(cs.pend[i].data);
+	cs.npend = 0;
+	cs.ops = 0;
+	cs.cut = 0;
+	cs.cut_at = cut_at;
+	memcpy(cs.durable, base, cs.size);
+	int fd = open(img, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, base, cs.size, 0), (ssize_t)cs.size);
+	close(fd);
+}
+
+/* Build the post-crash image and write it over the file. */
+static void cs_crash_image(const char *img, struct tu_rng *r)
+{
+	for (size_t i = 0; i < cs.npend; i++) {
+		struct pending *p = &cs.pend[i];
+		uint64_t fate = tu_rng_below(r, 3);
+		if (fate == 1) {
+			memcpy(cs.durable + p->off, p->data, p->len);
+		} else if (fate == 2) {
+			for (size_t s = 0; s < p->len; s += SECTOR)
+				if (tu_rng_below(r, 2))
+					memcpy(cs.durable + p->off + s, p->data + s, SECTOR);
+		}
+		free(p->data);
+	}
+	cs.npend = 0;
+	int fd = open(img, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, cs.durable, cs.size, 0), (ssize_t)cs.size);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Workload with a model of what may survive                           */
+/* ------------------------------------------------------------------ */
+
+struct pstate {
+	uint32_t synced; /* version as of the last acknowledged sync (0 = zeros) */
+	uint32_t maxver; /* highest version written since */
+	uint8_t dirty;   /* written or punched since the last acknowledged sync */
+	uint8_t zeroed;  /* punched since the last acknowledged sync */
+	uint32_t cur;    /* current version (0 = zeros) */
+};
+
+static struct pstate pages[NOBJ][NPAGES];
+static uint32_t next_ver = 1;
+static int objs_synced; /* the objects' creation was acknowledged by a sync */
+
+static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver)
+{
+	tu_fill_page(p, (uint64_t)obj, pg, ver);
+	memcpy(p + 64, &ver, 4);
+}
+
+static void ack_sync(void)
+{
+	for (int o = 0; o < NOBJ; o++)
+		for (int p = 0; p < NPAGES; p++) {
+			pages[o][p].synced = pages[o][p].cur;
+			pages[o][p].dirty = pages[o][p].zeroed = 0;
+			pages[o][p].maxver = 0;
+		}
+}
+
+/* Run the workload until the power is cut (or nops done). Returns ops issued to the device. */
+static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
+{
+	struct tu_rng r;
+	swapobj_store *st;
+	swapobj_obj *h[NOBJ];
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	uint8_t buf[4 * PG];
+	tu_rng_init(&r, seed);
+	memset(pages, 0, sizeof(pages));
+	objs_synced = 0;
+	if (swapobj_store_open(&st, paths, 1, NULL) != 0)
+		return cs.ops;
+	oo.flags = SWAPOBJ_O_CREATE;
+	for (int o = 0; o < NOBJ; o++) {
+		swapobj_key k;
+		swapobj_key_anon(&k, 1, (uint64_t)o);
+		if (swapobj_obj_open(&h[o], st, &k, &oo) != 0) {
+			for (int j = 0; j < o; j++)
+				swapobj_obj_close(h[j]);
+			swapobj_store_close(st);
+			return cs.ops;
+		}
+	}
+	if (swapobj_store_sync(st) == 0) {
+		ack_sync(); /* the objects exist durably from here on */
+		objs_synced = 1;
+	}
+	for (uint64_t i = 0; i < nops && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED); i++) {
+		int o = (int)tu_rng_below(&r, NOBJ);
+		uint64_t kind = tu_rng_below(&r, 100);
+		if (kind < 70) {
+			uint64_t pg = tu_rng_below(&r, NPAGES - 4), n = 1 + tu_rng_below(&r, 4);
+			uint32_t v0 = next_ver;
+			for (uint64_t j = 0; j < n; j++)
+				page_of(buf + j * PG, o, pg + j, next_ver++);
+			int64_t w = swapobj_obj_write(h[o], buf, n * PG, pg * PG);
+			/* Issued pages may land even if the call failed at the cut. */
+			for (uint64_t j = 0; j < n; j++) {
+				struct pstate *ps = &pages[o][pg + j];
+				ps->dirty = 1;
+				ps->maxver = v0 + (uint32_t)j;
+				if (w == (int64_t)(n * PG))
+					ps->cur = v0 + (uint32_t)j;
+			}
+			if (w != (int64_t)(n * PG))
+				break;
+		} else if (kind < 80) {
+			uint64_t pg = tu_rng_below(&r, NPAGES - 8), n = 1 + tu_rng_below(&r, 8);
+			for (uint64_t j = 0; j < n; j++)
+				pages[o][pg + j].dirty = pages[o][pg + j].zeroed = 1;
+			if (swapobj_obj_punch(h[o], pg * PG, n * PG) != 0)
+				break;
+			for (uint64_t j = 0; j < n; j++)
+				pages[o][pg + j].cur = 0;
+		} else if (kind < 95) {
+			if (swapobj_store_sync(st) != 0)
+				break;
+			ack_sync();
+		} else {
+			if (swapobj_store_clean(st, 1) < 0)
+				break;
+		}
+	}
+	for (int o = 0; o < NOBJ; o++)
+		swapobj_obj_close(h[o]);
+	if (swapobj_store_close(st) == 0 && !cs.cut)
+		ack_sync();
+	return cs.ops;
+}
+
+static void verify(const char *const *paths, uint64_t seed, uint64_t cut)
+{
+	swapobj_store *st;
+	uint8_t got[PG], want[PG];
+	int err = swapobj_store_open(&st, paths, 1, NULL);
+	ck_assert_msg(err == 0, "seed %llu cut %llu: reopen failed: %s", (unsigned long long)seed,
+	              (unsigned long long)cut, swapobj_errmsg());
+	for (int o = 0; o < NOBJ; o++) {
+		swapobj_key k;
+		swapobj_obj *h;
+		swapobj_key_anon(&k, 1, (uint64_t)o);
+		err = swapobj_obj_open(&h, st, &k, NULL);
+		if (err == SWAPOBJ_ENOENT && !objs_synced)
+			continue; /* created but never synced: may be gone */
+		ck_assert_msg(err == 0, "seed %llu cut %llu: object %d lost: %s", (unsigned long long)seed,
+		              (unsigned long long)cut, o, swapobj_errmsg());
+		for (int p = 0; p < NPAGES; p++) {
+			struct pstate *ps = &pages[o][p];
+			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
+			ck_assert_msg(n >= 0, "seed %llu cut %llu: object %d page %d: read error %s",
+			              (unsigned long long)seed, (unsigned long long)cut, o, p, swapobj_errmsg());
+			if (n < (int64_t)PG)
+				memset(got + n, 0, PG - (size_t)n);
+			uint32_t v = 0;
+			int zero = 1;
+			for (unsigned i = 0; i < PG && zero; i++)
+				zero = got[i] == 0;
+			if (!zero) {
+				memcpy(&v, got + 64, 4);
+				page_of(want, o, (uint64_t)p, v);
+				ck_assert_msg(memcmp(got, want, PG) == 0,
+				              "seed %llu cut %llu: object %d page %d holds garbage",
+				              (unsigned long long)seed, (unsigned long long)cut, o, p);
+			}
+			int ok = v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver) ||
+			         (ps->dirty && v == 0 && ps->zeroed);
+			ck_assert_msg(ok,
+			              "seed %llu cut %llu: object %d page %d is version %u; synced %u, written since "
+			              "up to %u, dirty %d, punched %d",
+			              (unsigned long long)seed, (unsigned long long)cut, o, p, v, ps->synced,
+			              ps->maxver, ps->dirty, ps->zeroed);
+		}
+		swapobj_obj_close(h);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+
+START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
+{
+	char *dir = tu_mkdtemp("crash");
+	char *img = tu_path(dir, "c.img");
+	const char *paths[1] = {img};
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	fo.size = 12 << 20; /* 11 segments of 1 MiB: the workload fills it and the cleaner runs */
+	fo.segment_size = 1 << 20;
+	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
+	cs.size = fo.size;
+	cs.durable = malloc(cs.size);
+	uint8_t *base = malloc(cs.size);
+	int bfd = open(img, O_RDONLY);
+	ck_assert_int_eq(pread(bfd, base, cs.size, 0), (ssize_t)cs.size);
+	close(bfd);
+	io_set_hook(cs_hook);
+
+	uint64_t seed0 = tu_seed(1234), npoints = tu_scale(1000, 100), nops = 400;
+	/* Calibrate: how many device operations does an uncut run issue? */
+	cs_reset(img, base, 0);
+	uint64_t total = workload(paths, seed0, nops);
+	ck_assert_uint_gt(total, 50);
+	struct tu_rng r;
+	tu_rng_init(&r, seed0 ^ 0xc0ffee);
+	for (uint64_t i = 0; i < npoints; i++) {
+		uint64_t seed = seed0 + i % 7; /* a few workloads, many cut points each */
+		uint64_t cut = 1 + tu_rng_below(&r, total + total / 4);
+		cs_reset(img, base, cut);
+		workload(paths, seed, nops);
+		cs_crash_image(img, &r);
+		io_set_hook(NULL);
+		verify(paths, seed, cut);
+		io_set_hook(cs_hook);
+	}
+	io_set_hook(NULL);
+	fprintf(stderr, "crash sweep: %llu cut points over %llu device operations per run\n",
+	        (unsigned long long)npoints, (unsigned long long)total);
+	free(cs.durable);
+	free(cs.pend);
+	tu_rmdir(dir);
+	free(dir);
+	free(img);
+	free(base);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("crash");
+	TCase *tc = tcase_create("crash");
+	tcase_set_timeout(tc, 1800);
+	tcase_add_test(tc, test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
