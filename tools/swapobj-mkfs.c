@@ -58,15 +58,8 @@ int main(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return TOOL_EXIT_OK;
-		case 'V':
-			tool_version(prog);
-			return TOOL_EXIT_OK;
 		default:
-			usage(stderr);
-			return TOOL_EXIT_USAGE;
+			return tool_common_opt(c, prog, usage);
 		}
 	}
 	if (optind >= argc) {

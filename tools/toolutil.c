@@ -51,6 +51,20 @@ void tool_version(const char *prog)
 	printf("%s (libswapobj) %s\n", prog, swapobj_version());
 }
 
+int tool_common_opt(int c, const char *prog, void (*usage)(FILE *))
+{
+	if (c == 'h') {
+		usage(stdout);
+		return TOOL_EXIT_OK;
+	}
+	if (c == 'V') {
+		tool_version(prog);
+		return TOOL_EXIT_OK;
+	}
+	usage(stderr);
+	return TOOL_EXIT_USAGE;
+}
+
 int tool_fail(const char *prog, const char *what, int err)
 {
 	const char *msg = swapobj_errmsg();

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TOOL_EXIT_OK 0
 #define TOOL_EXIT_FAIL 1
@@ -17,6 +18,12 @@
 bool tool_parse_size(const char *s, uint64_t *out);
 /* Print "<prog> (libswapobj) <version>" to stdout. */
 void tool_version(const char *prog);
+/*
+ * The options every tool shares, for the default branch of its getopt
+ * switch: 'h' prints usage to stdout, 'V' the version (both exit status 0);
+ * anything else prints usage to stderr (exit status 2). Returns the status.
+ */
+int tool_common_opt(int c, const char *prog, void (*usage)(FILE *));
 /* Print "prog: what: <swapobj message>" to stderr; returns TOOL_EXIT_FAIL. */
 int tool_fail(const char *prog, const char *what, int err);
 /* Human-readable bytes into buf ("1.5 GiB"). */

@@ -641,14 +641,7 @@ int log_space_wait(struct so_log *lg, uint64_t len)
 		pthread_mutex_unlock(&lg->mu);
 		kick(lg, LOG_KICK_CLEAN);
 		pthread_mutex_lock(&lg->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&lg->space_cv, &lg->mu, &ts);
+		cv_wait_timed(&lg->space_cv, &lg->mu);
 		pthread_mutex_unlock(&lg->mu);
 	}
 	return log_check_writable(lg);
