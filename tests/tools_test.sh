@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# CLI behaviour of swapobj-mkfs, swapobj-stat and swapobj-demo: options,
+# output, documented exit codes, clear errors on bad input.
+# Usage: tools_test.sh TOOLS_DIR
+set -u
+tools=$1
+dir=$(mktemp -d /tmp/swapobj-tools-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+pass=0
+fail=0
+check() { # check NAME EXPECTED_STATUS CMD...
+	local name=$1 want=$2
+	shift 2
+	"$@" >"$dir/out" 2>"$dir/err"
+	local got=$?
+	if [ "$got" -eq "$want" ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $name: exit $got, expected $want"
+		sed 's/^/  | /' "$dir/out" "$dir/err" | head -10
+	fi
+}
+contains() { # contains NAME FILE PATTERN
+	if grep -q -- "$3" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1: no '$3' in output"; fi
+}
+
+check "mkfs -V" 0 "$tools/swapobj-mkfs" -V
+contains "mkfs -V prints version" "$dir/out" "libswapobj"
+check "mkfs --help" 0 "$tools/swapobj-mkfs" --help
+check "mkfs without device" 2 "$tools/swapobj-mkfs"
+check "mkfs bad size" 2 "$tools/swapobj-mkfs" -s 12Q "$dir/a.img"
+check "mkfs bad segment size" 1 "$tools/swapobj-mkfs" -s 64M -S 3M "$dir/a.img"
+contains "bad segment size message" "$dir/err" "power of two"
+check "mkfs too small" 1 "$tools/swapobj-mkfs" -s 2M "$dir/a.img"
+check "mkfs two devices" 0 "$tools/swapobj-mkfs" -s 32M -S 1M "$dir/a.img" "$dir/b.img"
+contains "mkfs reports capacity" "$dir/out" "formatted 2 devices"
+check "stat json" 0 "$tools/swapobj-stat" --json "$dir/b.img" "$dir/a.img"
+contains "stat json devices" "$dir/out" '"devices":2'
+contains "stat json segments" "$dir/out" '"segments":62'
+check "stat one device of two" 1 "$tools/swapobj-stat" "$dir/a.img"
+contains "stat missing device message" "$dir/err" "store of 2 devices"
+head -c 4194304 /dev/urandom >"$dir/junk.img"
+check "stat on junk" 1 "$tools/swapobj-stat" "$dir/junk.img"
+contains "stat junk message" "$dir/err" "no swapobj superblock"
+check "stat missing file" 1 "$tools/swapobj-stat" "$dir/nope.img"
+check "demo small" 0 "$tools/swapobj-demo" -s 128M -m 4 -r "$dir/demo.img"
+contains "demo passes" "$dir/out" "all checks passed"
+check "demo bad mib" 2 "$tools/swapobj-demo" -m 0 "$dir/demo.img"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
