@@ -47,6 +47,14 @@ check "stat missing file" 1 "$tools/swapobj-stat" "$dir/nope.img"
 check "demo small" 0 "$tools/swapobj-demo" -s 128M -m 4 -r "$dir/demo.img"
 contains "demo passes" "$dir/out" "all checks passed"
 check "demo bad mib" 2 "$tools/swapobj-demo" -m 0 "$dir/demo.img"
+check "demo keep image" 0 "$tools/swapobj-demo" -s 128M -m 2 "$dir/kept.img"
+check "dump segments" 0 "$tools/swapobj-dump" "$dir/kept.img"
+contains "dump shows segments" "$dir/out" "segment "
+check "dump records json" 0 "$tools/swapobj-dump" -r -j "$dir/kept.img"
+contains "dump shows records" "$dir/out" '"type":"CREATE"'
+check "dump objects" 0 "$tools/swapobj-dump" -o "$dir/kept.img"
+contains "dump shows keys" "$dir/out" "/shmem/"
+check "dump junk" 1 "$tools/swapobj-dump" "$dir/junk.img"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

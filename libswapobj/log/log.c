@@ -816,6 +816,7 @@ int log_sync(struct so_log *lg)
 		struct rec r = {0};
 		uint8_t payload[8];
 		r.type = REC_SYNC;
+		r.seq = log_next_seq(lg, 1); /* a real seq: segment summaries (min_seq) count it */
 		so_put_le64(payload, lg->durable_seq);
 		if (log_append(lg, LOG_HOT, LOG_URGENT, &r, payload, 8, NULL) == 0)
 			__atomic_store_n(&lg->sync_logged_seq, lg->durable_seq, __ATOMIC_RELAXED);

@@ -1,0 +1,307 @@
+/*
+ * swapobj-dump - show what a store holds: superblocks, segments, records,
+ * objects. Reads the devices directly (read-only, through the format
+ * decoders), so it also works on a store that does not open.
+ *
+ * Usage: swapobj-dump [--segments] [--records] [--objects] [--json] DEVICE...
+ * Exit: 0 printed, 1 cannot read the devices, 2 usage error.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "io.h"
+#include "swapobj.h"
+#include "toolutil.h"
+#include "util.h"
+
+static const char *prog = "swapobj-dump";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: %s [OPTIONS] DEVICE...\n"
+	        "Show the superblocks, segments, records and objects of a store, read directly from\n"
+	        "the devices (read-only; works on stores that do not open).\n\n"
+	        "  -s, --segments  one line per segment in use (default if nothing else is chosen)\n"
+	        "  -r, --records   every record of every segment in use\n"
+	        "  -o, --objects   objects, as the library sees them after replaying the log\n"
+	        "  -j, --json      JSON lines instead of text\n"
+	        "  -h, --help      this help\n"
+	        "  -V, --version   print the version\n\n"
+	        "Exit status: 0 printed, 1 the devices could not be read, 2 usage error.\n",
+	        prog);
+}
+
+static const char *type_name(uint8_t t)
+{
+	static const char *names[] = {"?",        "SEGHDR", "DATA",       "CREATE", "PUNCH",
+	                              "TRUNCATE", "DELETE", "INVALIDATE", "SYNC"};
+	return t < SO_ARRAY_SIZE(names) ? names[t] : "?";
+}
+
+static void print_key(const swapobj_key *k, int json)
+{
+	for (uint32_t i = 0; i < k->ncomp; i++) {
+		putchar('/');
+		for (uint32_t b = 0; b < k->len[i]; b++) {
+			uint8_t c = k->buf[k->off[i] + b];
+			if (c >= 0x21 && c < 0x7f && c != '%' && c != '/' && c != '"' && c != '\\')
+				putchar(c);
+			else
+				printf("%%%02x", c);
+		}
+	}
+	(void)json;
+}
+
+struct dev {
+	struct io_dev io;
+	struct sb_info sb;
+};
+
+static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_rec, int json)
+{
+	uint32_t seg_size = devs[0].sb.seg_size;
+	uint64_t seed = store_seed(devs[0].sb.uuid);
+	uint8_t *buf = so_alloc_aligned(SO_MEM_OTHER, seg_size);
+	if (!buf) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return TOOL_EXIT_FAIL;
+	}
+	for (unsigned d = 0; d < ndev; d++) {
+		for (uint32_t k = 0; k < devs[d].sb.nsegs; k++) {
+			uint32_t segno = devs[d].sb.seg_base + k;
+			uint64_t devoff = devs[d].sb.data_start + (uint64_t)k * seg_size;
+			struct rec r;
+			uint32_t sz;
+			if (io_pread(&devs[d].io, buf, IO_ALIGN, devoff) < 0) {
+				fprintf(stderr, "%s: %s\n", prog, swapobj_errmsg());
+				so_free_aligned(SO_MEM_OTHER, buf, seg_size);
+				return TOOL_EXIT_FAIL;
+			}
+			if (rec_decode(buf, IO_ALIGN, seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
+			    r.lpos != segno)
+				continue; /* free */
+			if (io_pread(&devs[d].io, buf, seg_size, devoff) < 0) {
+				fprintf(stderr, "%s: %s\n", prog, swapobj_errmsg());
+				so_free_aligned(SO_MEM_OTHER, buf, seg_size);
+				return TOOL_EXIT_FAIL;
+			}
+			uint32_t gen = r.seg_gen;
+			uint64_t count[REC_TYPE_MAX + 1] = {0}, bytes = sz, damaged = 0, skipped = 0,
+			                              minseq = UINT64_MAX, maxseq = 0, pos = sz;
+			while (pos + REC_HDR_LEN <= seg_size) {
+				enum rec_verdict v = rec_decode(buf + pos, seg_size - pos, seed, true, &r, &sz);
+				if ((v != REC_OK && v != REC_BAD_CSUM) || r.seg_gen != gen || r.type == REC_SEGHDR) {
+					pos += REC_ALIGN; /* end of records, or damage: resynchronise */
+					skipped += REC_ALIGN;
+					continue;
+				}
+				if (skipped && want_rec)
+					printf(json ? "{\"segment\":%u,\"gap\":%" PRIu64 ",\"at\":%" PRIu64 "}\n"
+					            : "  seg %u: %" PRIu64
+					              " bytes without a valid record before %" PRIu64 "\n",
+					       segno, skipped, pos);
+				skipped = 0;
+				count[r.type]++;
+				damaged += v == REC_BAD_CSUM;
+				bytes += sz;
+				minseq = SO_MIN(minseq, r.seq);
+				maxseq = SO_MAX(maxseq, r.seq);
+				if (want_rec) {
+					if (json)
+						printf("{\"segment\":%u,\"offset\":%" PRIu64
+						       ",\"type\":\"%s\",\"flags\":%u,"
+						       "\"seq\":%" PRIu64 ",\"oid\":%" PRIu64 ",\"lpos\":%" PRIu64
+						       ",\"raw_len\":%u,\"obj_size\":%" PRIu64
+						       ",\"size\":%u,\"damaged\":%s}\n",
+						       segno, pos, type_name(r.type), r.flags, r.seq, r.oid, r.lpos,
+						       r.raw_len, r.obj_size, sz, v == REC_BAD_CSUM ? "true" : "false");
+					else
+						printf("  seg %5u +%-8" PRIu64 " %-10s seq %-10" PRIu64
+						       " oid %-8" PRIu64 " lpos %-12" PRIu64
+						       " len %-6u size %-12" PRIu64 "%s%s\n",
+						       segno, pos, type_name(r.type), r.seq, r.oid, r.lpos, r.raw_len,
+						       r.obj_size,
+						       r.flags & REC_F_ZERO   ? " ZERO"
+						       : r.flags & REC_F_FILL ? " FILL"
+						                              : "",
+						       v == REC_BAD_CSUM ? " DAMAGED-PAYLOAD" : "");
+				}
+				pos += sz;
+			}
+			if (want_seg) {
+				if (json)
+					printf("{\"segment\":%u,\"device\":%u,\"gen\":%u,\"bytes\":%" PRIu64
+					       ",\"data\":%" PRIu64 ",\"create\":%" PRIu64 ",\"punch\":%" PRIu64
+					       ",\"truncate\":%" PRIu64 ",\"delete\":%" PRIu64
+					       ",\"invalidate\":%" PRIu64 ",\"sync\":%" PRIu64 ",\"damaged\":%" PRIu64
+					       ",\"min_seq\":%" PRIu64 ",\"max_seq\":%" PRIu64 "}\n",
+					       segno, d, gen, bytes, count[REC_DATA], count[REC_CREATE],
+					       count[REC_PUNCH], count[REC_TRUNCATE], count[REC_DELETE],
+					       count[REC_INVALIDATE], count[REC_SYNC], damaged,
+					       minseq == UINT64_MAX ? 0 : minseq, maxseq);
+				else
+					printf("segment %5u dev %u gen %-6u %8" PRIu64 " bytes: %" PRIu64
+					       " data, %" PRIu64 " create, %" PRIu64 " punch, %" PRIu64
+					       " truncate, %" PRIu64 " delete, %" PRIu64 " invalidate, %" PRIu64
+					       " sync%s; seq %" PRIu64 "..%" PRIu64 "\n",
+					       segno, d, gen, bytes, count[REC_DATA], count[REC_CREATE],
+					       count[REC_PUNCH], count[REC_TRUNCATE], count[REC_DELETE],
+					       count[REC_INVALIDATE], count[REC_SYNC],
+					       damaged ? " (DAMAGED records)" : "", minseq == UINT64_MAX ? 0 : minseq,
+					       maxseq);
+			}
+		}
+	}
+	so_free_aligned(SO_MEM_OTHER, buf, seg_size);
+	return TOOL_EXIT_OK;
+}
+
+/* Walk the namespace through the public API (read-only open). */
+static int walk(swapobj_store *st, swapobj_key *prefix, int json)
+{
+	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent de;
+	int rc;
+	while ((rc = swapobj_list_next(st, prefix, &cur, &de)) == 1) {
+		swapobj_key k = *prefix;
+		if (swapobj_key_push(&k, de.name, de.name_len) < 0)
+			return -1;
+		if (de.type == SWAPOBJ_DT_PREFIX) {
+			if (walk(st, &k, json) < 0)
+				return -1;
+			continue;
+		}
+		swapobj_obj *o;
+		struct swapobj_obj_stat os;
+		if (swapobj_obj_open(&o, st, &k, NULL) < 0 || swapobj_obj_stat(o, &os) < 0)
+			return -1;
+		swapobj_obj_close(o);
+		printf(json ? "{\"key\":\"" : "");
+		print_key(&k, json);
+		if (json)
+			printf("\",\"id\":%" PRIu64 ",\"class\":\"%s\",\"version\":%" PRIu64 ",\"size\":%" PRIu64
+			       ",\"pages\":%" PRIu64 ",\"zero_pages\":%" PRIu64 ",\"extents\":%" PRIu64
+			       ",\"stored_bytes\":%" PRIu64 ",\"pinned\":%s}\n",
+			       os.id, os.cls == SWAPOBJ_CLASS_CACHE ? "cache" : "swap", os.data_version, os.size,
+			       os.pages, os.zero_pages, os.extents, os.stored_bytes,
+			       os.flags & SWAPOBJ_O_PIN ? "true" : "false");
+		else
+			printf("  id %" PRIu64 " %s v%" PRIu64 " size %" PRIu64 " pages %" PRIu64 " (zero %" PRIu64
+			       ") extents %" PRIu64 " stored %" PRIu64 "%s\n",
+			       os.id, os.cls == SWAPOBJ_CLASS_CACHE ? "cache" : "swap", os.data_version, os.size,
+			       os.pages, os.zero_pages, os.extents, os.stored_bytes,
+			       os.flags & SWAPOBJ_O_PIN ? " pinned" : "");
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"segments", no_argument, 0, 's'},
+	                                         {"records", no_argument, 0, 'r'},
+	                                         {"objects", no_argument, 0, 'o'},
+	                                         {"json", no_argument, 0, 'j'},
+	                                         {"help", no_argument, 0, 'h'},
+	                                         {"version", no_argument, 0, 'V'},
+	                                         {0, 0, 0, 0}};
+	int c, want_seg = 0, want_rec = 0, want_obj = 0, json = 0;
+	while ((c = getopt_long(argc, argv, "srojhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			want_seg = 1;
+			break;
+		case 'r':
+			want_rec = 1;
+			break;
+		case 'o':
+			want_obj = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			return tool_common_opt(c, prog, usage);
+		}
+	}
+	if (optind >= argc || argc - optind > SWAPOBJ_MAX_DEVICES) {
+		usage(stderr);
+		return TOOL_EXIT_USAGE;
+	}
+	if (!want_seg && !want_rec && !want_obj)
+		want_seg = 1;
+	unsigned ndev = (unsigned)(argc - optind);
+	struct dev devs[SWAPOBJ_MAX_DEVICES];
+	uint8_t *blk = so_alloc_aligned(SO_MEM_OTHER, 2 * SO_SB_SIZE);
+	int rc = TOOL_EXIT_OK;
+	unsigned opened = 0;
+	for (; opened < ndev; opened++) {
+		struct dev *d = &devs[opened];
+		if (io_open(&d->io, argv[optind + opened], true, false, false, false) < 0 ||
+		    io_pread(&d->io, blk, 2 * SO_SB_SIZE, 0) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, swapobj_errmsg());
+			rc = TOOL_EXIT_FAIL;
+			goto out;
+		}
+		int c0 = sb_decode(blk, SO_SB_SIZE, &d->sb), c1 = sb_decode(blk + SO_SB_SIZE, SO_SB_SIZE, &d->sb);
+		if (c0 < 0 && c1 < 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog, argv[optind + opened], swapobj_errmsg());
+			rc = TOOL_EXIT_FAIL;
+			opened++;
+			goto out;
+		}
+		if (c0 == 0)
+			sb_decode(blk, SO_SB_SIZE, &d->sb);
+		char uuid[33];
+		for (int i = 0; i < 16; i++)
+			snprintf(uuid + 2 * i, 3, "%02x", d->sb.uuid[i]);
+		if (json)
+			printf("{\"device\":\"%s\",\"index\":%u,\"devices\":%u,\"uuid\":\"%s\",\"version\":%u,"
+			       "\"segment_size\":%u,\"segments\":%u,\"seg_base\":%u,\"superblock_copies_valid\":%d}\n",
+			       argv[optind + opened], d->sb.dev_index, d->sb.ndevs, uuid, d->sb.version, d->sb.seg_size,
+			       d->sb.nsegs, d->sb.seg_base, (c0 == 0) + (c1 == 0));
+		else
+			printf(
+			    "device %s: index %u of %u, store %s, format %u, %u segments of %u bytes from global %u; "
+			    "superblock copies valid: %d of 2\n",
+			    argv[optind + opened], d->sb.dev_index, d->sb.ndevs, uuid, d->sb.version, d->sb.nsegs,
+			    d->sb.seg_size, d->sb.seg_base, (c0 == 0) + (c1 == 0));
+	}
+	/* Devices in index order, as the store numbers its segments. */
+	for (unsigned i = 0; i < ndev; i++)
+		for (unsigned j = i + 1; j < ndev; j++)
+			if (devs[j].sb.dev_index < devs[i].sb.dev_index) {
+				struct dev t = devs[i];
+				devs[i] = devs[j];
+				devs[j] = t;
+			}
+	if (want_seg || want_rec)
+		rc = dump_records(devs, ndev, want_seg, want_rec, json);
+	if (rc == TOOL_EXIT_OK && want_obj) {
+		const char *paths[SWAPOBJ_MAX_DEVICES];
+		struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+		swapobj_store *st;
+		swapobj_key root;
+		for (unsigned i = 0; i < ndev; i++)
+			paths[i] = argv[optind + i];
+		oo.flags = SWAPOBJ_OPEN_RDONLY;
+		if (swapobj_store_open(&st, paths, ndev, &oo) < 0) {
+			rc = tool_fail(prog, "cannot open store to list objects", -1);
+		} else {
+			swapobj_key_init(&root);
+			if (walk(st, &root, json) < 0)
+				rc = tool_fail(prog, "listing objects", -1);
+			swapobj_store_close(st);
+		}
+	}
+out:
+	for (unsigned i = 0; i < opened; i++)
+		io_close(&devs[i].io);
+	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
+	return rc;
+}
