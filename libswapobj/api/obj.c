@@ -445,8 +445,7 @@ int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
 	 * cleaner a chance first. If the store is truly full we go on anyway:
 	 * whole-page punches need only a tombstone, which may use the reserve.
 	 */
-	if ((off % PG || (off + len) % PG))
-		log_space_wait(&st->log, 2 * REC_DATA_SIZE);
+	(void)log_space_wait(&st->log, (off % PG || (off + len) % PG) ? 2 * REC_DATA_SIZE : IO_ALIGN);
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
@@ -488,8 +487,7 @@ int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
 	struct so_obj *o = h->o;
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
-	if (size % PG)
-		log_space_wait(&st->log, REC_DATA_SIZE); /* the last page may be rewritten; see punch */
+	(void)log_space_wait(&st->log, REC_DATA_SIZE); /* the last page may be rewritten; see punch */
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
@@ -740,8 +738,10 @@ int swapobj_obj_delete(swapobj_obj *h)
 	if ((err = check_handle(h)) < 0)
 		return err;
 	struct swapobj_store *st = h->st;
-	if ((err = log_check_writable(&st->log)) < 0) /* DELETE is urgent: it frees space */
+	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
+	/* Let the cleaner make room first (no lock held); if it cannot, DELETE may use the reserve. */
+	(void)log_space_wait(&st->log, IO_ALIGN);
 	pthread_mutex_lock(&h->o->lock);
 	if (obj_is_dead(&st->ix, h->o))
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");

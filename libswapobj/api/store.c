@@ -313,8 +313,10 @@ int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix)
 		return so_err(SWAPOBJ_EINVAL, "NULL store");
 	if ((err = key_check(prefix, 1)) < 0)
 		return err;
-	if ((err = log_check_writable(&st->log)) < 0) /* INVALIDATE is urgent: it frees space */
+	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
+	/* Let the cleaner make room first (no lock held); if it cannot, the record may use the reserve. */
+	(void)log_space_wait(&st->log, IO_ALIGN);
 	ix = &st->ix;
 	pthread_rwlock_wrlock(&ix->lock);
 	struct ns_node *n = ns_lookup(&ix->ns, prefix, prefix->ncomp);

@@ -35,11 +35,13 @@ struct rentry {
 	uint8_t damaged; /* DATA whose payload failed its checksum */
 };
 
+/* The newest CREATE of an object: its key kept in its compact on-disk encoding. */
 struct rcreate {
 	uint64_t seq, addr16, version;
 	uint32_t bytes;
 	uint8_t cls, flags;
-	swapobj_key key;
+	uint16_t keylen;
+	uint8_t keyenc[];
 };
 
 struct rinval {
@@ -90,17 +92,20 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 		return 0;
 	case REC_CREATE: {
 		struct rcreate *c = oidmap_get(&rp->creates, r->oid);
+		uint16_t klen = so_get_le16(r->payload + CREATE_KEYLEN);
 		if (c && c->seq >= r->seq) {
 			log_rec_died(&rp->st->log, addr16, 0, r->oid); /* an older CREATE of the object */
 			return 0;
 		}
 		if (c)
 			log_rec_died(&rp->st->log, c->addr16, 0, r->oid);
-		if (!c) {
-			c = so_alloc(SO_MEM_OTHER, sizeof(*c));
-			if (!c)
+		if (!c || c->keylen != klen) {
+			struct rcreate *n = so_realloc(SO_MEM_OTHER, c, sizeof(*c) + klen);
+			if (!n)
 				return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+			c = n;
 			if ((err = oidmap_put(&rp->creates, r->oid, c)) < 0) {
+				oidmap_del(&rp->creates, r->oid);
 				so_free(SO_MEM_OTHER, c);
 				return err;
 			}
@@ -111,7 +116,8 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 		c->cls = r->payload[CREATE_CLASS];
 		c->flags = r->payload[CREATE_FLAGS];
 		c->version = so_get_le64(r->payload + CREATE_VERSION);
-		key_decode(r->payload + CREATE_KEY, so_get_le16(r->payload + CREATE_KEYLEN), &c->key);
+		c->keylen = klen;
+		memcpy(c->keyenc, r->payload + CREATE_KEY, klen);
 		break;
 	}
 	case REC_DELETE:
@@ -211,17 +217,17 @@ static int ent_cmp(const void *a, const void *b)
 	return (int)y->damaged - (int)x->damaged;
 }
 
-static bool invalidated(const struct replay *rp, const struct rcreate *c)
+static bool invalidated(const struct replay *rp, const struct rcreate *c, const swapobj_key *key)
 {
 	for (size_t i = 0; i < rp->ninvals; i++) {
 		const swapobj_key *p = &rp->invals[i].prefix;
-		if (rp->invals[i].seq <= c->seq || p->ncomp > c->key.ncomp)
+		if (rp->invals[i].seq <= c->seq || p->ncomp > key->ncomp)
 			continue;
 		uint32_t plen = p->nbytes;
 		bool match = true;
 		for (uint32_t k = 0; k < p->ncomp && match; k++)
-			match = p->len[k] == c->key.len[k];
-		if (match && memcmp(p->buf, c->key.buf, plen) == 0)
+			match = p->len[k] == key->len[k];
+		if (match && memcmp(p->buf, key->buf, plen) == 0)
 			return true;
 	}
 	return false;
@@ -245,7 +251,10 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	struct ns_node *leaf;
 	int err;
 
-	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c)) {
+	swapobj_key key;
+	if (c && key_decode(c->keyenc, c->keylen, &key) < 0)
+		c = NULL; /* cannot happen: the payload passed its checksum and structure checks */
+	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c, &key)) {
 		/* A dead object: every record of it is dead, and tombstones must outlive them. */
 		for (size_t i = 0; i < n; i++)
 			log_rec_died(lg, ents[i].addr16, 0, oid);
@@ -263,9 +272,9 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	o->create_addr = c->addr16;
 	o->create_seq = c->seq;
 	o->create_bytes = c->bytes;
-	err = ns_insert(&ix->ns, &c->key, o, &leaf);
+	err = ns_insert(&ix->ns, &key, o, &leaf);
 	if (err == SWAPOBJ_EEXIST) {
-		struct ns_node *n0 = ns_lookup(&ix->ns, &c->key, c->key.ncomp);
+		struct ns_node *n0 = ns_lookup(&ix->ns, &key, key.ncomp);
 		struct so_obj *other = n0->obj;
 		if (other->create_seq > c->seq) {
 			obj_put(o);
@@ -285,7 +294,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		other->node = NULL;
 		other->dead = 1;
 		obj_put(other);
-		err = ns_insert(&ix->ns, &c->key, o, &leaf);
+		err = ns_insert(&ix->ns, &key, o, &leaf);
 	}
 	if (err == SWAPOBJ_ENOTDIR || err == SWAPOBJ_EISDIR || err == SWAPOBJ_EEXIST) {
 		obj_put(o); /* conflicts with the tree's shape: cannot have been created live */
