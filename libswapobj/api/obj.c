@@ -408,7 +408,6 @@ static int log_tombstone(struct swapobj_store *st, struct so_obj *o, uint8_t typ
 	r.oid = o->oid;
 	r.lpos = lpos;
 	r.obj_size = new_size;
-	r.seq = log_next_seq(&st->log, 1);
 	so_put_le64(payload, len);
 	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, type == REC_PUNCH ? 8 : 0, &addr)) < 0)
 		return err;
@@ -530,7 +529,6 @@ static int log_create(struct swapobj_store *st, struct so_obj *o, const swapobj_
 	r.type = REC_CREATE;
 	r.oid = o->oid;
 	r.obj_size = o->size;
-	r.seq = log_next_seq(&st->log, 1);
 	if ((err = log_append(&st->log, LOG_HOT, 0, &r, payload, CREATE_KEY + klen, &addr)) < 0)
 		return err;
 	uint32_t bytes = rec_size(CREATE_KEY + klen);
@@ -566,7 +564,6 @@ int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
 	uint64_t taddr;
 	r.type = REC_DELETE;
 	r.oid = o->oid;
-	r.seq = log_next_seq(&st->log, 1);
 	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) < 0)
 		return err;
 	tomb_set(st, r.seq, taddr);
@@ -782,19 +779,22 @@ int swapobj_obj_set_pin(swapobj_obj *h, int pinned)
 	uint8_t want = (uint8_t)(pinned ? (o->flags | CREATE_F_PIN) : (o->flags & ~CREATE_F_PIN));
 	if (want == o->flags)
 		goto done;
+	/*
+	 * Check and log under the index lock: a prefix invalidation logged in
+	 * between would otherwise be outranked by this newer CREATE on replay.
+	 */
 	pthread_rwlock_rdlock(&st->ix.lock);
-	bool linked = o->node != NULL;
-	if (linked)
-		ns_key_of(o->node, &key);
-	pthread_rwlock_unlock(&st->ix.lock);
-	if (!linked) {
+	if (!o->node || ns_node_dead(o->node)) {
+		pthread_rwlock_unlock(&st->ix.lock);
 		err = so_err(SWAPOBJ_ESTALE, "object was invalidated");
 		goto done;
 	}
+	ns_key_of(o->node, &key);
 	uint8_t old = o->flags;
 	o->flags = want;
 	if ((err = log_create(st, o, &key)) < 0)
 		o->flags = old;
+	pthread_rwlock_unlock(&st->ix.lock);
 done:
 	pthread_mutex_unlock(&o->lock);
 	return err;

@@ -336,7 +336,6 @@ int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix)
 	}
 	struct rec r = {0};
 	r.type = REC_INVALIDATE;
-	r.seq = log_next_seq(&st->log, 1);
 	uint32_t plen = key_encode(payload, prefix, prefix->ncomp);
 	uint64_t taddr;
 	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, plen, &taddr)) < 0)

@@ -194,7 +194,7 @@ static enum rec_verdict rec_check_payload(const struct rec *r)
 	case REC_DELETE:
 		return r->payload_len == 0 && r->oid ? REC_OK : REC_BAD_PAYLOAD;
 	case REC_SYNC:
-		return r->payload_len == 8 ? REC_OK : REC_BAD_PAYLOAD;
+		return r->payload_len == 16 ? REC_OK : REC_BAD_PAYLOAD;
 	case REC_INVALIDATE: {
 		swapobj_key k;
 		return r->payload_len >= 2 && key_decode(r->payload, r->payload_len, &k) == 0 ? REC_OK

@@ -81,7 +81,7 @@ enum rec_type {
 	REC_TRUNCATE = 5,   /* no payload; obj_size is the new size */
 	REC_DELETE = 6,     /* no payload */
 	REC_INVALIDATE = 7, /* payload: key encoding of the prefix */
-	REC_SYNC = 8,       /* payload 8: durable_seq: every record with a lower seq was durable */
+	REC_SYNC = 8,       /* payload 16: durable_seq u64 (every lower seq was durable), next generation u64 */
 	REC_TYPE_MAX = 8
 };
 

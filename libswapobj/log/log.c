@@ -558,10 +558,14 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 				break;
 			}
 		if (!b) {
-			ls->waiters++;
-			kick(lg, LOG_KICK_FLUSH);
-			cv_wait_timed(&ls->cv, &ls->mu);
-			ls->waiters--;
+			/*
+			 * Every buffer holds a sealed segment not yet written out: write
+			 * them out here rather than wait for the flusher, which may itself
+			 * be waiting for a lock this thread's caller holds (e.g. sync_mu).
+			 */
+			pthread_mutex_unlock(&ls->mu);
+			log_flush(lg, stream, false);
+			pthread_mutex_lock(&ls->mu);
 			continue;
 		}
 		if (!b->data) {
@@ -814,11 +818,13 @@ int log_sync(struct so_log *lg)
 	uint64_t snap = __atomic_load_n(&lg->next_seq, __ATOMIC_ACQUIRE);
 	if (lg->durable_seq > __atomic_load_n(&lg->sync_logged_seq, __ATOMIC_RELAXED)) {
 		struct rec r = {0};
-		uint8_t payload[8];
+		uint8_t payload[16];
 		r.type = REC_SYNC;
-		r.seq = log_next_seq(lg, 1); /* a real seq: segment summaries (min_seq) count it */
 		so_put_le64(payload, lg->durable_seq);
-		if (log_append(lg, LOG_HOT, LOG_URGENT, &r, payload, 8, NULL) == 0)
+		pthread_mutex_lock(&lg->mu);
+		so_put_le64(payload + 8, lg->next_gen); /* generations must never be issued twice */
+		pthread_mutex_unlock(&lg->mu);
+		if (log_append(lg, LOG_HOT, LOG_URGENT, &r, payload, 16, NULL) == 0)
 			__atomic_store_n(&lg->sync_logged_seq, lg->durable_seq, __ATOMIC_RELAXED);
 	}
 	for (int i = 0; i < LOG_NSTREAMS && err == 0; i++)
@@ -877,6 +883,34 @@ int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounc
 	return 0;
 }
 
+int log_zap(struct so_log *lg, uint64_t addr16)
+{
+	_Alignas(IO_ALIGN) uint8_t blk[2 * IO_ALIGN];
+	struct log_seg *s = log_seg_of(lg, addr16);
+	if (!s || s->buf)
+		return so_err(SWAPOBJ_EINVAL, "cannot retire a record of an open segment");
+	uint64_t off = log_seg_off(lg, addr16), start = SO_ROUND_DOWN(off, IO_ALIGN);
+	struct io_dev *d = &lg->devs[s->dev];
+	int err = io_pread(d, blk, IO_ALIGN, log_seg_devoff(lg, s) + start);
+	if (err < 0)
+		return err;
+	so_put_le32(blk + (off - start) + RH_MAGIC, 0); /* 16-byte aligned records: the magic is within the block */
+	if ((err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s) + start)) < 0)
+		return log_fail(lg, err);
+	__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int log_sync_devices(struct so_log *lg)
+{
+	int err = 0;
+	for (unsigned d = 0; d < lg->ndevs && err == 0; d++)
+		if (__atomic_exchange_n(&lg->dev_dirty[d], false, __ATOMIC_ACQ_REL) &&
+		    (err = io_sync(&lg->devs[d])) < 0)
+			err = log_fail(lg, err);
+	return err;
+}
+
 int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t len)
 {
 	len = SO_MIN(SO_ROUND_UP(len, IO_ALIGN), (uint64_t)lg->seg_size);
@@ -899,6 +933,8 @@ int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, con
 		return err;
 	if (plen)
 		memcpy(rv.ptr + REC_HDR_LEN, payload, plen);
+	/* The seq is taken after reserving: log_sync relies on that (see its durability snapshot). */
+	r->seq = log_next_seq(lg, 1);
 	r->payload_len = plen;
 	r->seg_gen = rv.gen;
 	rec_seal(rv.ptr, r, lg->seed);

@@ -208,6 +208,16 @@ int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounc
 /* Read a whole segment prefix [0, len) into buf (aligned, >= roundup(len)). */
 int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t len);
 
+/*
+ * Retire a record in place by clearing its magic (used at open for torn
+ * writes, so no later SYNC can make them look durable). The rest of the
+ * block is rewritten unchanged, so a torn rewrite cannot hurt its
+ * neighbours. Not durable until the device is synced (log_sync_devices).
+ */
+int log_zap(struct so_log *lg, uint64_t addr16);
+/* fdatasync every device written to since the last sync. */
+int log_sync_devices(struct so_log *lg);
+
 /* ---- usage table ---- */
 static inline void log_usage_add(struct so_log *lg, uint64_t addr16, uint32_t bytes)
 {
@@ -249,8 +259,9 @@ uint64_t log_free_count(struct so_log *lg);
 
 /*
  * Append one record (header fields in r, payload of plen bytes) to a stream:
- * reserve, copy, seal with the segment's generation, note it in the
- * segment summary, commit. The caller assigns r->seq. *addr16 = its address.
+ * reserve, assign r->seq, copy, seal with the segment's generation, note it
+ * in the segment summary, commit. *addr16 = its address. Callers hold the
+ * lock that orders their object's (or the namespace's) updates.
  */
 int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
                uint64_t *addr16);

@@ -62,8 +62,11 @@ struct replay {
 	uint64_t damaged;         /* durable records with a damaged payload, kept so reads report them */
 	uint64_t torn;            /* damaged records past the durable point: unsynced writes, dropped */
 	uint64_t durable_seq;     /* highest durable_seq of the SYNC records found */
+	uint64_t gen_hw;          /* highest "next generation" of the SYNC records found */
 	uint64_t *losers;
 	size_t nlosers, caplosers;
+	struct rentry *torn_ents; /* torn DATA records: their pages get rewritten after replay */
+	size_t ntorn_ents, captorn;
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -89,6 +92,7 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 	switch (r->type) {
 	case REC_SYNC:
 		rp->durable_seq = SO_MAX(rp->durable_seq, so_get_le64(r->payload));
+		rp->gen_hw = SO_MAX(rp->gen_hw, so_get_le64(r->payload + 8));
 		return 0;
 	case REC_CREATE: {
 		struct rcreate *c = oidmap_get(&rp->creates, r->oid);
@@ -192,8 +196,11 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 			continue;
 		}
 		log_note(lg, s, r.oid, r.seq);
-		if (r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE || r.type == REC_INVALIDATE)
-			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos)); /* any one copy will do */
+		if ((r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE ||
+		     r.type == REC_INVALIDATE) &&
+		    tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
+			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
+			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
 		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
 			return err;
 		pos += sz;
@@ -213,8 +220,10 @@ static int ent_cmp(const void *a, const void *b)
 		return x->oid < y->oid ? -1 : 1;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
-	/* Same record twice (a relocated copy): apply a damaged copy first so an intact one wins. */
-	return (int)y->damaged - (int)x->damaged;
+	/* Same record twice (a relocated copy): a damaged copy first so an intact one wins, then by address. */
+	if (x->damaged != y->damaged)
+		return (int)y->damaged - (int)x->damaged;
+	return x->addr16 < y->addr16 ? -1 : x->addr16 > y->addr16;
 }
 
 static bool invalidated(const struct replay *rp, const struct rcreate *c, const swapobj_key *key)
@@ -241,6 +250,15 @@ static int add_loser(struct replay *rp, uint64_t oid)
 	return err;
 }
 
+/* Every record of a dead object is dead, and tombstones must outlive them. */
+static void mark_dead(struct replay *rp, uint64_t oid, const struct rcreate *c, const struct rentry *ents, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		log_rec_died(&rp->st->log, ents[i].addr16, 0, oid);
+	if (c)
+		log_rec_died(&rp->st->log, c->addr16, 0, oid);
+}
+
 /* Create the in-memory object for oid and apply its records ents[0..n). */
 static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents, size_t n)
 {
@@ -255,11 +273,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	if (c && key_decode(c->keyenc, c->keylen, &key) < 0)
 		c = NULL; /* cannot happen: the payload passed its checksum and structure checks */
 	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c, &key)) {
-		/* A dead object: every record of it is dead, and tombstones must outlive them. */
-		for (size_t i = 0; i < n; i++)
-			log_rec_died(lg, ents[i].addr16, 0, oid);
-		if (c)
-			log_rec_died(lg, c->addr16, 0, oid);
+		mark_dead(rp, oid, c, ents, n);
 		return 0;
 	}
 	struct log_rel rel = {lg, oid};
@@ -278,6 +292,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		struct so_obj *other = n0->obj;
 		if (other->create_seq > c->seq) {
 			obj_put(o);
+			mark_dead(rp, oid, c, ents, n);
 			return add_loser(rp, oid);
 		}
 		/* This one is newer: evict the other. */
@@ -298,6 +313,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	}
 	if (err == SWAPOBJ_ENOTDIR || err == SWAPOBJ_EISDIR || err == SWAPOBJ_EEXIST) {
 		obj_put(o); /* conflicts with the tree's shape: cannot have been created live */
+		mark_dead(rp, oid, c, ents, n);
 		return add_loser(rp, oid);
 	}
 	if (err < 0) {
@@ -390,6 +406,10 @@ int replay_run(struct swapobj_store *st)
 	for (size_t i = 0; i < rp.nents; i++) {
 		if (rp.ents[i].damaged && rp.ents[i].seq >= rp.durable_seq) {
 			rp.torn++;
+			log_rec_died(lg, rp.ents[i].addr16, 0, rp.ents[i].oid);
+			if ((err = grow((void **)&rp.torn_ents, &rp.captorn, rp.ntorn_ents, sizeof(*rp.torn_ents))) < 0)
+				goto out;
+			rp.torn_ents[rp.ntorn_ents++] = rp.ents[i];
 			continue;
 		}
 		rp.damaged += rp.ents[i].damaged;
@@ -407,7 +427,11 @@ int replay_run(struct swapobj_store *st)
 	}
 	st->ix.next_oid = rp.max_oid + 1;
 	lg->next_seq = rp.max_seq + 1;
-	lg->next_gen = (uint32_t)rp.max_gen + 1;
+	/*
+	 * Never reissue a generation: a segment whose new SEGHDR tore hides its
+	 * old one, so the highest generation seen may be lower than one issued.
+	 */
+	lg->next_gen = (uint32_t)SO_MAX(rp.max_gen + 1, rp.gen_hw);
 	lg->durable_seq = lg->sync_logged_seq = rp.durable_seq;
 	st->damaged_records = rp.damaged + rp.corrupt_regions;
 	pthread_mutex_lock(&lg->mu);
@@ -420,13 +444,25 @@ int replay_run(struct swapobj_store *st)
 		}
 	}
 	pthread_mutex_unlock(&lg->mu);
+	/*
+	 * Torn writes must never be taken for durable damage later, when newer
+	 * SYNC records raise the durable point past their seq: retire them on
+	 * disk now, durably, before anything is appended.
+	 */
+	if (!lg->rdonly && rp.ntorn_ents) {
+		for (size_t i = 0; i < rp.ntorn_ents && err == 0; i++)
+			err = log_zap(lg, rp.torn_ents[i].addr16);
+		if (err == 0)
+			err = log_sync_devices(lg);
+		if (err < 0)
+			goto out;
+	}
 	/* Settle duplicate keys for good, so the loser cannot come back later. */
 	if (!lg->rdonly)
 		for (size_t i = 0; i < rp.nlosers && err == 0; i++) {
 			struct rec r = {0};
 			r.type = REC_DELETE;
 			r.oid = rp.losers[i];
-			r.seq = log_next_seq(lg, 1);
 			uint64_t taddr;
 			if ((err = log_append(lg, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) == 0)
 				tomb_set(st, r.seq, taddr);
@@ -438,6 +474,7 @@ out:
 	so_free(SO_MEM_OTHER, rp.ents);
 	so_free(SO_MEM_OTHER, rp.invals);
 	so_free(SO_MEM_OTHER, rp.losers);
+	so_free(SO_MEM_OTHER, rp.torn_ents);
 	uint64_t pos = 0, oid;
 	void *val;
 	while (oidmap_next(&rp.creates, &pos, &oid, &val))

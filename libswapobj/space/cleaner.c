@@ -125,6 +125,18 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 }
 
 /*
+ * Objects of an invalidated subtree are marked dead (for the tombstone rule)
+ * only when the reaper frees them; until then every INVALIDATE is kept.
+ */
+static bool unreaped(struct swapobj_store *st)
+{
+	pthread_rwlock_rdlock(&st->ix.lock);
+	bool any = st->ix.ndetached > 0;
+	pthread_rwlock_unlock(&st->ix.lock);
+	return any;
+}
+
+/*
  * Process one record of the victim. With need != NULL nothing is moved: the
  * bytes that would be relocated are added to *need (the same decisions, so
  * the estimate is an upper bound: records only ever get deader).
@@ -148,11 +160,16 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 
 	switch (r->type) {
 	case REC_SEGHDR:
-	case REC_SYNC: /* every sync writes a newer one */
+		return 0;
+	case REC_SYNC:
+		/* Dropped; make the sync that frees this victim write a fresh one (it may hold the newest). */
+		if (!need)
+			__atomic_store_n(&lg->sync_logged_seq, 0, __ATOMIC_RELAXED);
 		return 0;
 	case REC_DELETE:
 	case REC_INVALIDATE:
-		if (log_older_exists(lg, v, r->type == REC_DELETE ? r->oid : 0, r->seq)) {
+		if (log_older_exists(lg, v, r->type == REC_DELETE ? r->oid : 0, r->seq) ||
+		    (r->type == REC_INVALIDATE && unreaped(st))) {
 			if ((err = RELOCATE(r->type == REC_DELETE ? r->oid : 0)) == 0 && !need)
 				tomb_set(st, r->seq, newaddr);
 			return err;
