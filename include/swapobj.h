@@ -190,9 +190,10 @@ SWAPOBJ_API int swapobj_store_open(swapobj_store **out, const char *const *paths
                                    const struct swapobj_open_opts *opts);
 
 /**
- * Sync, stop background work, free everything. Open object handles are
- * closed implicitly (using them afterwards is undefined). Returns the
- * result of the final sync; the store is freed even on error.
+ * Sync, stop background work, free the store. Object handles still open must
+ * afterwards be released with swapobj_obj_close() (which stays safe) and
+ * must not be used otherwise. Returns the result of the final sync; the
+ * store is freed even on error.
  */
 SWAPOBJ_API int swapobj_store_close(swapobj_store *st);
 
