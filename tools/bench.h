@@ -115,6 +115,7 @@ struct rr_cdf {
 };
 struct run_result {
 	int status;
+	int killed; /* the run's process died of a signal (crash, --timeout) */
 	char msg[512];
 	uint64_t verified; /* pages compared with what was written */
 	unsigned nv, ncdf;
@@ -145,7 +146,7 @@ static inline uint64_t bench_mix64(uint64_t x)
 }
 
 uint64_t bench_now_ns(void);
-/* Fisher-Yates permutation of 0..n-1, deterministic in seed. */
+/* Fisher-Yates permutation of 0..n-1, deterministic in seed; seed 0 gives 0..n-1 in order. */
 uint32_t *bench_perm(uint64_t n, uint64_t seed);
 /* Drop the page cache (root only). Returns true if done. */
 bool bench_drop_caches(void);
@@ -173,13 +174,14 @@ struct report_sys {
 	unsigned nruns;          /* measured runs (warm-up excluded) */
 	struct run_result *runs; /* nruns results */
 	int status;              /* worst status over runs */
+	bool stopped;            /* no more runs: it crashed, hung or returned wrong data */
 	char msg[512];           /* first failure or skip message */
 };
 
 struct report_wl {
 	const char *name;
 	const char *title;
-	char detail[256];
+	char detail[400];
 	bool selected;
 	struct report_sys sys[SYS_N];
 };
@@ -192,6 +194,7 @@ struct report {
 	char started[64];
 	double elapsed_s;
 	uint64_t size, inval_objects;
+	unsigned runs, warmup;
 	unsigned nwl;
 	struct report_wl *wl;
 	const char *sys_config[SYS_N];

@@ -71,12 +71,16 @@ static const struct mrow rows[] = {
     {"restart", "rs_replay_ms", "log replay, own count (ms)", -1, F_F1, 0},
     {"restart", "rs_ms_per_gib", "reopen ms per GiB stored", -1, F_F1, 0},
     {"restart", "rs_index_bpp", "index RAM bytes/page after", -1, F_F2, 0},
+    {"restart", "rs_fsck_gbps", "swapobj-fsck -n, GB/s of image", +1, F_F2, 0},
     {"restart", "rss_mib", "peak RSS added (MiB)", -1, F_F1, 0},
     {"invalidate", "iv_us", "drop, foreground (us)", -1, F_F1, 1},
     {"invalidate", "iv_sync_ms", "sync after the drop (ms)", -1, F_F2, 0},
     {"invalidate", "iv_create_kops", "objects created (k/s)", +1, F_F1, 0},
     {"invalidate", "iv_index_bpo", "index RAM bytes/object", -1, F_F1, 0},
-    {"invalidate", "rss_mib", "peak RSS added (MiB)", -1, F_F1, 0},
+    {"invalidate", "iv_rss_bpo", "RSS growth bytes/object", -1, F_F1, 0},
+    {"invalidate", "iv_reopen_ms", "close + reopen after it (ms)", -1, F_F1, 0},
+    {"invalidate", "iv_hwm_pre_reopen_mib", "peak RSS added, before reopen", -1, F_F1, 0},
+    {"invalidate", "rss_mib", "peak RSS added, with reopen (MiB)", -1, F_F1, 0},
     {"fuse", "fu_w_mbps", "1 MiB write MB/s (+fsync)", +1, F_F1, 1},
     {"fuse", "fu_r_mbps", "1 MiB read MB/s, cold", +1, F_F1, 1},
     {"fuse", "fu_rr_pps", "4 KiB random reads/s", +1, F_COUNT, 0},
@@ -113,7 +117,7 @@ static const struct target targets[] = {
     {"WA, 90/10 hot/cold at 90% (issue 5)", "churn", "c90h_wa", -1, OP_LE, 2.0, false, ""},
     {"invalidate 10^6 objects, fg (us) (issue 2)", "invalidate", "iv_us", -1, OP_LE, 1000, false, ""},
     {"reopen after kill -9, 4 GiB (ms) (issue 4)", "restart", "rs_total_ms", -1, OP_LE, 1000, false, ""},
-    {"fsck metadata check (GB/s) (issue 4)", NULL, NULL, -1, OP_GE, 1.0, false, ""},
+    {"fsck metadata check (GB/s) (issue 4)", "restart", "rs_fsck_gbps", -1, OP_GE, 1.0, false, ""},
     {"FUSE 1 MiB write vs library (issue 6)", "fuse", "fu_w_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
     {"FUSE 1 MiB read vs library (issue 6)", "fuse", "fu_r_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
 };
@@ -143,7 +147,7 @@ bool report_median(const struct report_wl *w, enum bench_sys s, const char *key,
 	const struct report_sys *rs = &w->sys[s];
 	double v[1024];
 	unsigned n = 0;
-	if (!rs->used || rs->status != RR_OK)
+	if (!rs->used || rs->status == RR_SKIP)
 		return false;
 	for (unsigned i = 0; i < rs->nruns && n < 1024; i++) {
 		const double *x = rr_get(&rs->runs[i], key);
@@ -160,7 +164,7 @@ bool report_median(const struct report_wl *w, enum bench_sys s, const char *key,
 static bool median_cdf(const struct report_wl *w, enum bench_sys s, const char *key, float out[CDF_NQ])
 {
 	const struct report_sys *rs = &w->sys[s];
-	if (!rs->used || rs->status != RR_OK)
+	if (!rs->used || rs->status == RR_SKIP)
 		return false;
 	for (unsigned q = 0; q < CDF_NQ; q++) {
 		double v[1024];
@@ -226,7 +230,7 @@ static void fmt_ratio(char *b, size_t len, double r)
 		snprintf(b, len, "%.2fx", r);
 }
 
-#define LABEL_W 30
+#define LABEL_W 34
 #define CELL_W 18
 
 static bool wl_shown(const struct report_wl *w)
@@ -317,13 +321,14 @@ static void eval_target(const struct report *rp, const struct target *t, struct 
 {
 	memset(o, 0, sizeof(*o));
 	o->status = "n/a";
-	if (!t->wl) {
+	const struct report_wl *w = find_wl(rp, t->wl);
+	double lib, peer;
+	if (strcmp(t->key, "rs_fsck_gbps") == 0 && w && w->selected && !report_median(w, SYS_SWAPOBJ, t->key, &lib) &&
+	    w->sys[SYS_SWAPOBJ].status == RR_OK) {
 		snprintf(o->measured, sizeof(o->measured), "-");
 		snprintf(o->note, sizeof(o->note), "swapobj-fsck not built");
 		return;
 	}
-	const struct report_wl *w = find_wl(rp, t->wl);
-	double lib, peer;
 	if (!w || !w->selected) {
 		snprintf(o->measured, sizeof(o->measured), "-");
 		snprintf(o->note, sizeof(o->note), "workload not run");
@@ -359,6 +364,8 @@ static void eval_target(const struct report *rp, const struct target *t, struct 
 	snprintf(o->measured, sizeof(o->measured), x >= 100 ? "%.0f%s" : "%.2f%s", x, t->unit);
 	bool ok = t->op == OP_GE ? x >= t->thr : x <= t->thr;
 	o->status = ok ? "met" : "MISSED";
+	if (w->sys[SYS_SWAPOBJ].status == RR_FAIL)
+		snprintf(o->note, sizeof(o->note), "from the runs before libswapobj failed (see above)");
 	if (strcmp(t->key, "iv_us") == 0 && rp->inval_objects < 1000000) {
 		o->status = "n/a";
 		snprintf(o->note, sizeof(o->note), "only %llu objects (--inval-objects)",
@@ -380,7 +387,10 @@ void report_print(const struct report *rp, FILE *f)
 	fprintf(f, "machine: %s\n", rp->machine);
 	fprintf(f, "command: %s\n", rp->command);
 	fprintf(f, "corpus:  %s\n", rp->corpus);
-	fprintf(f, "cells: median of the measured runs; (Nx) = libswapobj / that column\n");
+	fprintf(f,
+	        "cells: median of %u run%s after %u warm-up round%s, systems interleaved; (Nx) = libswapobj / that "
+	        "column\n",
+	        rp->runs, rp->runs == 1 ? "" : "s", rp->warmup, rp->warmup == 1 ? "" : "s");
 	fprintf(f, "%s\n", rp->drop_note);
 	for (int s = 1; s < SYS_N; s++)
 		if (rp->sys_note[s][0])
@@ -445,7 +455,8 @@ int report_json(const struct report *rp, const char *path)
 	json_str(f, rp->command);
 	fprintf(f, ",\n  \"corpus\": ");
 	json_str(f, rp->corpus);
-	fprintf(f, ",\n  \"size_bytes\": %llu,\n  \"elapsed_s\": ", (unsigned long long)rp->size);
+	fprintf(f, ",\n  \"size_bytes\": %llu,\n  \"runs\": %u,\n  \"warmup\": %u,\n  \"elapsed_s\": ",
+	        (unsigned long long)rp->size, rp->runs, rp->warmup);
 	json_num(f, rp->elapsed_s);
 	fprintf(f, ",\n  \"cold_reads\": ");
 	json_str(f, rp->drop_note);
@@ -522,11 +533,13 @@ int report_json(const struct report *rp, const char *path)
 			}
 			fprintf(f, "], \"latency_cdf_us\": {");
 			if (rs->nruns) {
+				bool firstc = true;
 				for (unsigned c = 0; c < rs->runs[0].ncdf; c++) {
 					float q[CDF_NQ];
 					if (!median_cdf(w, (enum bench_sys)s, rs->runs[0].cdf[c].key, q))
 						continue;
-					fprintf(f, "%s", c ? ", " : "");
+					fprintf(f, "%s", firstc ? "" : ", ");
+					firstc = false;
 					json_str(f, rs->runs[0].cdf[c].key);
 					fprintf(f, ": [");
 					for (unsigned j = 0; j < CDF_NQ; j++) {
@@ -650,6 +663,14 @@ static int svg_bars(const char *dir, const char *fname, const char *title, const
 	return fclose(f) == 0 ? 1 : bench_err("write %s", fname);
 }
 
+#define CDF_NINES 5
+
+/* -log10(1 - q), capped: 0.9 -> 1, 0.99 -> 2, ... */
+static double cdf_nines(double q)
+{
+	return q >= 1 ? CDF_NINES : fmin(-log10(1 - q), CDF_NINES);
+}
+
 static int svg_cdf(const char *dir, const char *fname, const char *title, const struct report_wl *w, const char *key)
 {
 	float q[SYS_N][CDF_NQ];
@@ -674,7 +695,7 @@ static int svg_cdf(const char *dir, const char *fname, const char *title, const 
 	double l0 = floor(log10(lo)), l1 = ceil(log10(hi));
 	if (l1 <= l0)
 		l1 = l0 + 1;
-	const int W = 760, H = 440, x0 = 60, x1 = W - 150, y0 = 40, y1 = H - 50;
+	const int W = 760, H = 440, x0 = 70, x1 = W - 150, y0 = 40, y1 = H - 50;
 	FILE *f = svg_open(dir, fname, W, H);
 	if (!f)
 		return -1;
@@ -689,11 +710,17 @@ static int svg_cdf(const char *dir, const char *fname, const char *title, const 
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, y0, x, y1);
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n", x, y1 + 16, pow(10, d));
 	}
-	for (int i = 0; i <= 10; i++) {
-		double y = y1 - (y1 - y0) * i / 10.0;
+	/* y: fraction of calls at or below x, on a "nines" scale so that the tail is visible */
+	static const char *const nines[] = {"0", "0.9", "0.99", "0.999", "0.9999", "0.99999"};
+	for (int i = 0; i <= CDF_NINES; i++) {
+		double y = y1 - (y1 - y0) * i / (double)CDF_NINES;
 		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x0, y, x1, y);
-		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", x0 - 4, y + 4, i / 10.0);
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", x0 - 4, y + 4, nines[i]);
 	}
+	fprintf(f,
+	        "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">fraction of calls "
+	        "(nines scale)</text>\n",
+	        (y0 + y1) / 2, (y0 + y1) / 2);
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">latency (us, log scale)</text>\n", (x0 + x1) / 2,
 	        H - 12);
 	int li = 0;
@@ -705,7 +732,7 @@ static int svg_cdf(const char *dir, const char *fname, const char *title, const 
 		for (unsigned i = 0; i < CDF_NQ; i++) {
 			double v = q[s][i] > 0.01 ? q[s][i] : 0.01;
 			double x = x0 + (x1 - x0) * (log10(v) - l0) / (l1 - l0);
-			double y = y1 - (y1 - y0) * cdf_q[i];
+			double y = y1 - (y1 - y0) * cdf_nines(cdf_q[i]) / CDF_NINES;
 			fprintf(f, "%.1f,%.1f ", x, y);
 		}
 		fprintf(f, "\"/>\n");

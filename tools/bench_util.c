@@ -55,7 +55,7 @@ uint32_t *bench_perm(uint64_t n, uint64_t seed)
 	for (uint64_t i = 0; i < n; i++)
 		p[i] = (uint32_t)i;
 	uint64_t r = seed | 1;
-	for (uint64_t i = n; i > 1; i--) {
+	for (uint64_t i = seed ? n : 0; i > 1; i--) {
 		r = bench_mix64(r + 0x9e3779b97f4a7c15ull);
 		uint64_t j = r % i;
 		uint32_t t = p[i - 1];

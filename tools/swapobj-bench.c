@@ -73,6 +73,7 @@ struct bench_cfg {
 	uint32_t segment;
 	uint64_t inval_objects, seq_io, churn_size;
 	double churn_factor;
+	bool churn_fill[2]; /* 80%, 90% */
 	int zstd_level, zram_id;
 	bool quiet;
 	uint8_t *pages; /* corpus, 4 KiB-aligned */
@@ -562,6 +563,14 @@ static uint32_t churn_segment(void)
 	return (uint32_t)seg;
 }
 
+/* Say where in the phase a write failed: "<error> (filling: page 123 of 456)". */
+static void churn_where(const char *phase, uint64_t i, uint64_t n)
+{
+	char m[sizeof(bench_errbuf)];
+	snprintf(m, sizeof(m), "%.400s (%s: page %" PRIu64 " of %" PRIu64 ")", bench_errbuf, phase, i + 1, n);
+	snprintf(bench_errbuf, sizeof(bench_errbuf), "%s", m);
+}
+
 static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 {
 	const struct store_ops *o = ops_of(x->sys);
@@ -592,8 +601,10 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 	}
 	for (uint64_t i = 0; i < l; i++) {
 		uint32_t kk = ord[i];
-		if (o->write(s, 0, kk % cfg.nobj, kk / cfg.nobj, page_at(kk % cfg.nobj, kk / cfg.nobj, 0), 1) < 0)
+		if (o->write(s, 0, kk % cfg.nobj, kk / cfg.nobj, page_at(kk % cfg.nobj, kk / cfg.nobj, 0), 1) < 0) {
+			churn_where("filling", i, l);
 			goto done;
+		}
 	}
 	if ((o->thread_done && o->thread_done(s, 0) < 0) || o->sync(s) < 0)
 		goto done;
@@ -616,8 +627,10 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 		gen[kk]++;
 		const uint8_t *page = page_at(obj, pg, gen[kk]);
 		uint64_t a = bench_now_ns();
-		if (o->write(s, 0, obj, pg, page, 1) < 0)
+		if (o->write(s, 0, obj, pg, page, 1) < 0) {
+			churn_where("overwriting", i, w);
 			goto done;
+		}
 		lat[i] = (uint32_t)(bench_now_ns() - a);
 		if (interrupted)
 			goto done;
@@ -642,7 +655,7 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 	rr_set(r, k, (double)l * BPG / s0.capacity_bytes * 100);
 	rr_latency(r, churn_var[v].key, lat, w);
 	/* verification: every page holds its last generation */
-	uint32_t *all = bench_perm(l, 0xabc);
+	uint32_t *all = bench_perm(l, 0);
 	double rsecs;
 	if (!all) {
 		bench_err("out of memory");
@@ -665,21 +678,28 @@ done:
 
 static int run_churn(struct run_ctx *x, struct run_result *r)
 {
-	for (unsigned v = 0; v < 4; v++) {
+	int rc = 0;
+	char also[64] = "";
+	/* A variant that fails (ENOSPC at 90% full, say) does not hide the others' figures. */
+	for (unsigned v = 0; v < 4 && !interrupted; v++) {
+		if (!cfg.churn_fill[churn_var[v].fill == 90])
+			continue;
 		if (churn_one(x, r, v) < 0) {
-			char m[600];
-			snprintf(m, sizeof(m), "churn %s (%u%% full, %s): %s", churn_var[v].key, churn_var[v].fill,
-			         churn_var[v].hot ? "90/10 hot/cold" : "uniform", bench_errbuf);
-			bench_err("%s", m);
-			return -1;
+			if (rc < 0)
+				snprintf(also + strlen(also), sizeof(also) - strlen(also), " %s", churn_var[v].key);
+			rr_fail(r, "churn %s (%u%% full, %s): %s", churn_var[v].key, churn_var[v].fill,
+			        churn_var[v].hot ? "90/10 hot/cold" : "uniform", bench_errbuf);
+			rc = -1;
 		}
 		bench_rmtree(x->dir);
 		mkdir(x->dir, 0700);
 	}
+	if (also[0])
+		snprintf(r->msg + strlen(r->msg), sizeof(r->msg) - strlen(r->msg), "; also failed:%s", also);
 	uint64_t rss, hwm;
 	bench_rss(&rss, &hwm);
 	rr_set(r, "rss_mib", (double)(hwm - x->rss0) / (1 << 20));
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -715,6 +735,51 @@ fail:
 	if (write(wfd, msg, strlen(msg)) < 0)
 		_exit(1);
 	_exit(1);
+}
+
+static const char *find_tool(const char *name, char *buf, size_t len);
+
+/* swapobj-fsck -n on the store the killed writer left (when the tool is built): its speed, and it must pass. */
+static int restart_fsck(struct run_ctx *x, struct run_result *r, double bytes)
+{
+	char tool[PATH_MAX + 64], img[PATH_MAX], log[PATH_MAX];
+	if (!find_tool("swapobj-fsck", tool, sizeof(tool)))
+		return 0;
+	snprintf(img, sizeof(img), "%s/store.img", x->dir);
+	snprintf(log, sizeof(log), "%s/fsck.out", x->dir);
+	bench_drop_caches();
+	uint64_t t0 = bench_now_ns();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(tool, tool, "-n", img, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return bench_err("cannot run %s", tool);
+	double secs = (double)(bench_now_ns() - t0) / 1e9;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char out[200] = "";
+		int fd = open(log, O_RDONLY);
+		if (fd >= 0) {
+			ssize_t got = read(fd, out, sizeof(out) - 1);
+			out[got > 0 ? got : 0] = 0;
+			close(fd);
+			for (char *c = out; *c; c++)
+				if (*c == '\n')
+					*c = ' ';
+		}
+		return bench_err("swapobj-fsck -n on the store reopened after kill -9: %s %d: %s",
+		                 WIFEXITED(status) ? "exit status" : "signal",
+		                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), out);
+	}
+	rr_set(r, "rs_fsck_gbps", bytes / 1e9 / secs);
+	return 0;
 }
 
 static int run_restart_disk(struct run_ctx *x, struct run_result *r, uint64_t n)
@@ -799,7 +864,7 @@ static int run_restart(struct run_ctx *x, struct run_result *r)
 	for (uint64_t i = 0; i < extra; i++)
 		gen_alt[ord[i]] = 1;
 	double secs;
-	uint32_t *seq = bench_perm(n, 0x1111);
+	uint32_t *seq = bench_perm(n, 0); /* seed 0: in order, the verification is not timed */
 	if (!seq) {
 		bench_err("out of memory");
 		goto done;
@@ -808,6 +873,12 @@ static int run_restart(struct run_ctx *x, struct run_result *r)
 	free(seq);
 	if (e < 0)
 		goto done;
+	if (x->sys == SYS_SWAPOBJ) {
+		o->close(s);
+		s = NULL;
+		if (restart_fsck(x, r, ss.disk_bytes) < 0)
+			goto done;
+	}
 	uint64_t rss, hwm;
 	bench_rss(&rss, &hwm);
 	rr_set(r, "rss_mib", (double)(hwm - x->rss0) / (1 << 20));
@@ -860,6 +931,9 @@ static int run_inval(struct run_ctx *x, struct run_result *r)
 	o->stats(s, &ss);
 	if (ss.index_bytes >= 0)
 		rr_set(r, "iv_index_bpo", ss.index_bytes / (double)nt);
+	uint64_t rss1, hwm1;
+	bench_rss(&rss1, &hwm1);
+	rr_set(r, "iv_rss_bpo", (double)(rss1 > x->rss0 ? rss1 - x->rss0 : 0) / (double)nt);
 	if (o->exists(s, (uint32_t)(nt / 2)) != 1) {
 		if (!bench_errbuf[0])
 			bench_err("tiny object %" PRIu64 " missing before the invalidation", nt / 2);
@@ -889,9 +963,13 @@ static int run_inval(struct run_ctx *x, struct run_result *r)
 		if (read_pass(r, o, s, ctl, nctl, NULL, &secs, NULL, NULL) < 0)
 			goto done;
 		if (pass == 0) {
-			rr_set(r, "iv_reopen_checked", 1);
+			uint64_t rss2, hwm2;
+			bench_rss(&rss2, &hwm2);
+			rr_set(r, "iv_hwm_pre_reopen_mib", (double)(hwm2 - x->rss0) / (1 << 20));
+			uint64_t t3 = bench_now_ns();
 			if (o->reopen(s) < 0) /* the drop must be durable */
 				goto done;
+			rr_set(r, "iv_reopen_ms", (double)(bench_now_ns() - t3) / 1e6);
 		}
 	}
 	uint64_t rss, hwm;
@@ -909,12 +987,9 @@ done:
 /* Workload 7: through the swapobjfs mount                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Path of the swapobjfs binary or NULL: --swapobjfs, else next to this tool's build tree. */
-static const char *find_swapobjfs(const char *argv0)
+/* Path of a sibling tool in the build tree (tools/, fusefs/) or NULL. */
+static const char *find_tool(const char *name, char *buf, size_t len)
 {
-	static char buf[PATH_MAX];
-	if (cfg.swapobjfs)
-		return access(cfg.swapobjfs, X_OK) == 0 ? cfg.swapobjfs : NULL;
 	char self[PATH_MAX];
 	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (l <= 0)
@@ -924,13 +999,22 @@ static const char *find_swapobjfs(const char *argv0)
 	if (!slash)
 		return NULL;
 	*slash = 0;
-	const char *cands[] = {"%s/../fusefs/swapobjfs", "%s/swapobjfs", "%s/../swapobjfs"};
+	const char *cands[] = {"%s/%s", "%s/../fusefs/%s", "%s/../%s"};
 	for (unsigned i = 0; i < 3; i++) {
-		snprintf(buf, sizeof(buf), cands[i], self);
+		snprintf(buf, len, cands[i], self, name);
 		if (access(buf, X_OK) == 0)
 			return buf;
 	}
 	return NULL;
+}
+
+/* Path of the swapobjfs binary or NULL: --swapobjfs, else next to this tool's build tree. */
+static const char *find_swapobjfs(const char *argv0)
+{
+	static char buf[PATH_MAX + 64];
+	if (cfg.swapobjfs)
+		return access(cfg.swapobjfs, X_OK) == 0 ? cfg.swapobjfs : NULL;
+	return find_tool("swapobjfs", buf, sizeof(buf));
 }
 
 #define FUSE_IO (1u << 20)
@@ -1154,9 +1238,10 @@ static int run_fuse(struct run_ctx *x, struct run_result *r)
 	fo.segment_size = cfg.segment;
 	if (swapobj_format(paths, 1, &fo) < 0)
 		return bench_err("format %s: %s", img, swapobj_errmsg());
+	/* -f: stay in the foreground, so this pid is the daemon and its end is seen here */
 	pid_t pid = fork();
 	if (pid == 0) {
-		execl(fs, fs, img, mnt, (char *)NULL);
+		execl(fs, fs, img, mnt, "-f", (char *)NULL);
 		_exit(127);
 	}
 	int status;
@@ -1171,14 +1256,25 @@ static int run_fuse(struct run_ctx *x, struct run_result *r)
 		return bench_err("%s did not mount %s within 10 s", fs, mnt);
 	}
 	rc = fuse_files(r, mnt, n);
-	pid_t um = fork();
-	if (um == 0) {
-		execlp("fusermount3", "fusermount3", "-u", mnt, (char *)NULL);
-		execlp("umount", "umount", mnt, (char *)NULL);
-		_exit(127);
+	const char *const umount_cmds[2][4] = {{"fusermount3", "-u", mnt, NULL}, {"umount", mnt, NULL, NULL}};
+	for (int c = 0; c < 2 && is_mounted_on(mnt, sb.st_dev); c++) {
+		pid_t um = fork();
+		if (um == 0) {
+			execvp(umount_cmds[c][0], (char *const *)umount_cmds[c]);
+			_exit(127);
+		}
+		waitpid(um, &status, 0);
 	}
-	waitpid(um, &status, 0);
-	waitpid(pid, &status, 0);
+	for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(50000);
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (rc == 0)
+			rc = bench_err("%s did not exit within 10 s of the unmount", fs);
+	}
+	if (is_mounted_on(mnt, sb.st_dev) && rc == 0)
+		rc = bench_err("could not unmount %s", mnt);
 	return rc;
 }
 
@@ -1407,6 +1503,7 @@ static void run_one(struct run_ctx *x, struct run_result *out)
 			         out->msg[0] ? "; before that: " : "", out->msg);
 		out->status = RR_OK;
 		rr_fail(out, "%s", m);
+		out->killed = 1;
 	} else if (WEXITSTATUS(status) != 0 && out->status != RR_FAIL) {
 		rr_fail(out, "exited with status %d", WEXITSTATUS(status));
 	}
@@ -1440,6 +1537,7 @@ static void usage(FILE *f)
 	        "      --segment SIZE      libswapobj segment size (default: the library's)\n"
 	        "      --churn-size SIZE   store size for churn (default: --size, at least 64M)\n"
 	        "      --churn-factor X    overwrites per live page in churn (default 2)\n"
+	        "      --churn-fill LIST   fill levels for churn, 80 and/or 90 (default 80,90)\n"
 	        "      --inval-objects N   objects under the invalidated prefix (default 1000000)\n"
 	        "      --seq-io SIZE       call size in the sequential workload (default 256K)\n"
 	        "      --zstd-level N      level for the zstd codec limit (default -1)\n"
@@ -1537,6 +1635,7 @@ enum {
 	OPT_SEGMENT,
 	OPT_CHURN_SIZE,
 	OPT_CHURN_FACTOR,
+	OPT_CHURN_FILL,
 	OPT_INVAL,
 	OPT_SEQ_IO,
 	OPT_ZSTD,
@@ -1570,6 +1669,7 @@ int main(int argc, char **argv)
 	                                         {"segment", required_argument, 0, OPT_SEGMENT},
 	                                         {"churn-size", required_argument, 0, OPT_CHURN_SIZE},
 	                                         {"churn-factor", required_argument, 0, OPT_CHURN_FACTOR},
+	                                         {"churn-fill", required_argument, 0, OPT_CHURN_FILL},
 	                                         {"inval-objects", required_argument, 0, OPT_INVAL},
 	                                         {"seq-io", required_argument, 0, OPT_SEQ_IO},
 	                                         {"zstd-level", required_argument, 0, OPT_ZSTD},
@@ -1590,6 +1690,7 @@ int main(int argc, char **argv)
 	cfg.inval_objects = 1000000;
 	cfg.seq_io = 256 << 10;
 	cfg.churn_factor = 2;
+	cfg.churn_fill[0] = cfg.churn_fill[1] = true;
 	cfg.zstd_level = -1;
 	cfg.zram_id = -1;
 	while ((c = getopt_long(argc, argv, "s:w:p:r:o:d:c:j:P:qhV", longopts, NULL)) != -1) {
@@ -1653,6 +1754,13 @@ int main(int argc, char **argv)
 				return TOOL_EXIT_USAGE;
 			}
 			break;
+		case OPT_CHURN_FILL: {
+			static const char *const fills[2] = {"80", "90"};
+			cfg.churn_fill[0] = cfg.churn_fill[1] = false;
+			if (!parse_list(optarg, fills, 2, cfg.churn_fill, "--churn-fill value (80 or 90)"))
+				return TOOL_EXIT_USAGE;
+			break;
+		}
 		case OPT_CHURN_FACTOR: {
 			char *end;
 			cfg.churn_factor = strtod(optarg, &end);
@@ -1803,14 +1911,19 @@ static void set_detail(struct report_wl *w, enum wl i)
 	case WL_CHURN:
 		snprintf(
 		    w->detail, sizeof(w->detail),
-		    "a %s store (libswapobj: %u MiB segments) filled to 80%%/90%% of its capacity, then %.1fx the "
+		    "a %s store (libswapobj: %u MiB segments) filled to %s%% of its capacity, then %.1fx the "
 		    "live pages overwritten one per call, 90/10 hot/cold or uniform; WA counts the overwrite phase",
-		    tool_human(cfg.churn_size, b, sizeof(b)), churn_segment() >> 20, cfg.churn_factor);
+		    tool_human(cfg.churn_size, b, sizeof(b)), churn_segment() >> 20,
+		    cfg.churn_fill[0] && cfg.churn_fill[1] ? "80%/90"
+		    : cfg.churn_fill[0]                    ? "80"
+		                                           : "90",
+		    cfg.churn_factor);
 		break;
 	case WL_RESTART:
 		snprintf(w->detail, sizeof(w->detail),
 		         "a writer process stores %s over %u objects, syncs, overwrites 1%% unsynced, gets SIGKILL; "
-		         "caches dropped; time to open the store and its objects; disk: reading %s once",
+		         "caches dropped; time to open the store and its objects; then swapobj-fsck -n when built; "
+		         "disk: reading %s once",
 		         a, cfg.nobj, a);
 		break;
 	case WL_INVAL:
@@ -1934,6 +2047,8 @@ static int bench_main(int argc, char **argv)
 	snprintf(rp.corpus, sizeof(rp.corpus), "%s", cfg.corpus_desc);
 	rp.size = cfg.size;
 	rp.inval_objects = cfg.inval_objects;
+	rp.runs = cfg.runs;
+	rp.warmup = cfg.warmup;
 	rp.nwl = WL_N;
 	rp.wl = calloc(WL_N, sizeof(*rp.wl));
 	if (!rp.wl) {
@@ -1991,7 +2106,7 @@ static int bench_main(int argc, char **argv)
 		for (int round = -(int)cfg.warmup; round < (int)cfg.runs && !interrupted; round++)
 			for (int s = 0; s < SYS_N && !interrupted; s++) {
 				struct report_sys *rs = &rw->sys[s];
-				if (!rs->used || rs->status != RR_OK)
+				if (!rs->used || rs->status == RR_SKIP || rs->stopped)
 					continue;
 				struct run_ctx x = {(enum wl)w, (enum bench_sys)s, round, cfg.wl_sel[WL_SWAPIN], NULL,
 				                    0};
@@ -2017,7 +2132,21 @@ static int bench_main(int argc, char **argv)
 						if (!swap)
 							break;
 					}
-					continue;
+					/*
+					 * After a crash, a hang or wrong data, this system's further runs are skipped;
+					 * after a plain error (ENOSPC, say) the next rounds still run. Figures measured
+					 * before the failure are kept, unless data came back wrong.
+					 */
+					bool wrong = strncmp(tmp->msg, "VERIFICATION FAILED", 19) == 0;
+					if (wrong || tmp->killed)
+						for (int k = 0; k < 2; k++) {
+							rp.wl[swap ? (k ? WL_SWAPIN : WL_SWAPOUT) : w].sys[s].stopped =
+							    true;
+							if (!swap)
+								break;
+						}
+					if (wrong)
+						continue;
 				}
 				if (round < 0)
 					continue;
