@@ -404,7 +404,7 @@ bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t 
 void log_seg_free_locked(struct so_log *lg, struct log_seg *s)
 {
 	s->state = SEG_FREE;
-	s->live = 0;
+	__atomic_store_n(&s->live, 0, __ATOMIC_RELAXED);
 	s->fill = 0;
 	s->written = 0;
 	lg->freeq[(lg->freeq_head + lg->freeq_len) % lg->nsegs] = s->segno;
@@ -484,14 +484,16 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	s->stream = (uint8_t)stream;
 	s->hdr_ns = tmp.hdr_ns;
 	s->state = SEG_READY;
-	s->live = 0;
+	__atomic_store_n(&s->live, 0, __ATOMIC_RELAXED);
 	s->fill = SEGHDR_REC_SIZE;
 	s->written = 0;
 	s->tomb_bytes = 0;
 	__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->max_seq, 0, __ATOMIC_RELAXED);
-	memset(s->bloom, 0, SEG_BLOOM_BYTES);
-	s->dead_any = 0;
+	/* Atomic stores: the cleaner reads summaries without a lock (log_older_exists). */
+	for (unsigned i = 0; i < SEG_BLOOM_BYTES; i++)
+		__atomic_store_n(&s->bloom[i], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->dead_any, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lg->mu);
 	*out = s;
 	return 0;

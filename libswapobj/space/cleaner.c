@@ -316,6 +316,7 @@ static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const s
 	/* Not worth cleaning a segment whose live data would fill a new one. */
 	uint64_t limit = force ? lg->seg_size - lg->seg_size / 64 : lg->seg_size - lg->seg_size / 16;
 	pthread_mutex_lock(&lg->mu);
+	pthread_rwlock_rdlock(&lg->buf_lock); /* s->buf is guarded by buf_lock (a leaf) */
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		struct log_seg *s = &lg->segs[i];
 		uint64_t live =
@@ -325,6 +326,7 @@ static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const s
 		best = s;
 		best_live = live;
 	}
+	pthread_rwlock_unlock(&lg->buf_lock);
 	if (best)
 		best->state = SEG_CLEANING;
 	pthread_mutex_unlock(&lg->mu);
