@@ -169,17 +169,26 @@ SWAPOBJ_API int swapobj_format(const char *const *paths, unsigned npaths, const 
 struct swapobj_open_opts {
 	unsigned version;
 	unsigned flags; /* SWAPOBJ_OPEN_* */
+	/*
+	 * Take a checkpoint (index snapshot, so the next open replays only what
+	 * follows it) after this many bytes written to the devices; also every
+	 * 30 s while anything is written, and at close. 0 = default: a quarter
+	 * of the capacity, between 32 and 256 MiB. UINT64_MAX = never (every
+	 * open then replays the whole log).
+	 */
+	uint64_t checkpoint_bytes;
 };
 #define SWAPOBJ_OPEN_OPTS_INIT                                                                                         \
 	{                                                                                                              \
-		SWAPOBJ_OPEN_OPTS_VERSION, 0                                                                           \
+		SWAPOBJ_OPEN_OPTS_VERSION, 0, 0                                                                        \
 	}
 
 /**
  * Open a store formatted by swapobj_format on the same devices (any order).
- * Rebuilds the in-memory index by replaying the log: data acknowledged by
- * a sync is there; data written after the last sync may be missing, never
- * corrupted. Takes an exclusive lock on every device (flock); a second
+ * Rebuilds the in-memory index from the newest valid checkpoint plus the
+ * log written after it (the whole log if no checkpoint is usable): data
+ * acknowledged by a sync is there; data written after the last sync may be
+ * missing, never corrupted. Takes an exclusive lock on every device (flock); a second
  * opener gets SWAPOBJ_EBUSY. opts may be NULL.
  * *out is valid until swapobj_store_close().
  * Errors: SWAPOBJ_EFORMAT (not a store, foreign or missing devices,
@@ -204,6 +213,16 @@ SWAPOBJ_API int swapobj_store_close(swapobj_store *st);
  * modifying call returns SWAPOBJ_EROFS), SWAPOBJ_EROFS.
  */
 SWAPOBJ_API int swapobj_store_sync(swapobj_store *st);
+
+/**
+ * Take a checkpoint now: write a snapshot of the index into the store, so
+ * that the next open reads it and replays only what is logged after it.
+ * The store also takes checkpoints on its own (swapobj_open_opts) and at
+ * close. Writers may go on meanwhile. Errors: SWAPOBJ_ENOSPC (no free
+ * segment for it: nothing changes), SWAPOBJ_EIO (the store turns
+ * read-only), SWAPOBJ_EROFS, SWAPOBJ_ENOMEM.
+ */
+SWAPOBJ_API int swapobj_store_checkpoint(swapobj_store *st);
 
 /**
  * Run the cleaner now on up to max_segments victim segments (0 = as many as
@@ -236,6 +255,11 @@ struct swapobj_store_stat {
 	uint64_t next_seq;             /* next record sequence number */
 	uint32_t readonly;             /* 1 if opened read-only or turned read-only by an error */
 	uint32_t direct_io;            /* 1 if every device uses O_DIRECT */
+	uint64_t replay_bytes;         /* log bytes the open read to rebuild the index after the checkpoint */
+	uint32_t from_checkpoint;      /* 1 if the open started from a checkpoint */
+	uint32_t checkpoint_fallbacks; /* damaged checkpoints the open had to skip */
+	uint64_t checkpoints_written;  /* since open */
+	uint64_t checkpoint_bytes;     /* size of the newest checkpoint */
 };
 
 /** Space and activity figures. Never fails on a valid store. */

@@ -204,10 +204,12 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 	swapobj_obj *h[NOBJ];
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 	uint8_t buf[4 * PG];
+	struct swapobj_open_opts op = SWAPOBJ_OPEN_OPTS_INIT;
+	op.checkpoint_bytes = UINT64_MAX; /* checkpoints only where the workload asks: deterministic I/O */
 	tu_rng_init(&r, seed);
 	memset(pages, 0, sizeof(pages));
 	objs_synced = 0;
-	if (swapobj_store_open(&st, paths, 1, NULL) != 0)
+	if (swapobj_store_open(&st, paths, 1, &op) != 0)
 		return cs.ops;
 	oo.flags = SWAPOBJ_O_CREATE;
 	for (int o = 0; o < NOBJ; o++) {
@@ -251,10 +253,17 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 				break;
 			for (uint64_t j = 0; j < n; j++)
 				pages[o][pg + j].cur = 0;
-		} else if (kind < 95) {
+		} else if (kind < 92) {
 			if (swapobj_store_sync(st) != 0)
 				break;
 			ack_sync();
+		} else if (kind < 95) {
+			/* A checkpoint syncs the log first: what it covers is acknowledged. */
+			int err = swapobj_store_checkpoint(st);
+			if (err == 0)
+				ack_sync();
+			else if (err != SWAPOBJ_ENOSPC)
+				break;
 		} else {
 			if (swapobj_store_clean(st, 1) < 0)
 				break;
@@ -267,6 +276,8 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 	return cs.ops;
 }
 
+static uint64_t from_ckpt; /* reopens that started from a checkpoint */
+
 static void verify(const char *const *paths, uint64_t seed, uint64_t cut)
 {
 	swapobj_store *st;
@@ -274,6 +285,9 @@ static void verify(const char *const *paths, uint64_t seed, uint64_t cut)
 	int err = swapobj_store_open(&st, paths, 1, NULL);
 	ck_assert_msg(err == 0, "seed %llu cut %llu: reopen failed: %s", (unsigned long long)seed,
 	              (unsigned long long)cut, swapobj_errmsg());
+	struct swapobj_store_stat ss;
+	swapobj_store_stat(st, &ss);
+	from_ckpt += ss.from_checkpoint;
 	for (int o = 0; o < NOBJ; o++) {
 		swapobj_key k;
 		swapobj_obj *h;
@@ -305,9 +319,11 @@ static void verify(const char *const *paths, uint64_t seed, uint64_t cut)
 			         (ps->dirty && v == 0 && ps->zeroed);
 			ck_assert_msg(ok,
 			              "seed %llu cut %llu: object %d page %d is version %u; synced %u, written since "
-			              "up to %u, dirty %d, punched %d",
+			              "up to %u, dirty %d, punched %d (reopened from %s, %llu log bytes replayed)",
 			              (unsigned long long)seed, (unsigned long long)cut, o, p, v, ps->synced,
-			              ps->maxver, ps->dirty, ps->zeroed);
+			              ps->maxver, ps->dirty, ps->zeroed,
+			              ss.from_checkpoint ? "a checkpoint" : "the log",
+			              (unsigned long long)ss.replay_bytes);
 		}
 		swapobj_obj_close(h);
 	}
@@ -355,8 +371,10 @@ START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 		io_set_hook(cs_hook);
 	}
 	io_set_hook(NULL);
-	fprintf(stderr, "crash sweep: %llu cut points over %llu device operations per run\n",
-	        (unsigned long long)npoints, (unsigned long long)total);
+	fprintf(stderr,
+	        "crash sweep: %llu cut points over %llu device operations per run; %llu reopens from a checkpoint\n",
+	        (unsigned long long)npoints, (unsigned long long)total, (unsigned long long)from_ckpt);
+	ck_assert_uint_gt(from_ckpt, npoints / 4); /* the sweep must exercise checkpoint recovery */
 	free(cs.durable);
 	free(cs.pend);
 	tu_rmdir(dir);

@@ -259,15 +259,25 @@ static void run_model(uint64_t nops, uint64_t seedv)
 				m->size = 0;
 				memset(m->data, 0, MAXSIZE);
 			}
-		} else if (kind < 90) {
+		} else if (kind < 88) {
 			MCHECK(swapobj_store_sync(st) == 0, "sync");
+		} else if (kind < 90) {
+			int e = swapobj_store_checkpoint(st);
+			MCHECK(e == 0 || e == SWAPOBJ_ENOSPC, "checkpoint");
 		} else if (kind < 93) {
 			MCHECK(swapobj_store_clean(st, 2) >= 0, "clean");
 		} else if (kind < 95) { /* reopen */
 			close_all();
 			MCHECK(swapobj_store_close(st) == 0, "close");
 			st = NULL;
-			MCHECK(swapobj_store_open(&st, paths, 1, NULL) == 0, "reopen");
+			/*
+			 * Every other session takes no checkpoint at close, so the open
+			 * after it starts from an older checkpoint and replays a long tail.
+			 */
+			struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+			if (tu_rng_below(&r, 2))
+				oo.checkpoint_bytes = UINT64_MAX;
+			MCHECK(swapobj_store_open(&st, paths, 1, &oo) == 0, "reopen");
 			verify_all();
 		} else { /* verify one whole object */
 			if (m->exists)

@@ -82,6 +82,15 @@ static uint64_t low_water(const struct swapobj_store *st)
 	return SO_MAX(n, (uint64_t)LOG_RESERVE_SEGS + 3);
 }
 
+/* Is a checkpoint due: enough log volume, or enough time with anything written? */
+static bool ckpt_due(struct swapobj_store *st)
+{
+	uint64_t written = log_device_bytes(&st->log) - st->ckpt_dev_bytes;
+	if (st->ckpt_every_bytes == UINT64_MAX)
+		return false;
+	return written >= st->ckpt_every_bytes || (written && so_now_ns() - st->ckpt_ns >= st->ckpt_every_ns);
+}
+
 static void *maint_main(void *arg)
 {
 	struct swapobj_store *st = arg;
@@ -90,6 +99,9 @@ static void *maint_main(void *arg)
 			;
 		if (log_free_count(&st->log) < low_water(st))
 			cleaner_run(st, 0, false);
+		/* A failure is sticky only for I/O errors; ENOSPC/ENOMEM just mean a longer replay. */
+		if (ckpt_due(st) && ckpt_write(st) < 0)
+			st->ckpt_ns = so_now_ns();
 	}
 	return NULL;
 }
@@ -155,6 +167,7 @@ static void store_free(struct swapobj_store *st)
 	pthread_cond_destroy(&st->flush_cv);
 	pthread_cond_destroy(&st->maint_cv);
 	pthread_mutex_destroy(&st->clean_mu);
+	pthread_mutex_destroy(&st->ckpt_mu);
 	so_free(SO_MEM_OTHER, st);
 }
 
@@ -183,6 +196,7 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	pthread_cond_init(&st->maint_cv, NULL);
 	pthread_mutex_init(&st->clean_mu, NULL);
 	pthread_mutex_init(&st->tomb_mu, NULL);
+	pthread_mutex_init(&st->ckpt_mu, NULL);
 	oidmap_init(&st->tombs);
 	st->rdonly = opts->flags & SWAPOBJ_OPEN_RDONLY;
 	if ((err = log_open(&st->log, paths, npaths, st->rdonly, opts->flags & SWAPOBJ_OPEN_NO_DIRECT)) < 0) {
@@ -191,6 +205,7 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 		pthread_cond_destroy(&st->maint_cv);
 		pthread_mutex_destroy(&st->clean_mu);
 		pthread_mutex_destroy(&st->tomb_mu);
+		pthread_mutex_destroy(&st->ckpt_mu);
 		oidmap_destroy(&st->tombs);
 		so_free(SO_MEM_OTHER, st);
 		return err;
@@ -204,6 +219,14 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	if ((err = replay_run(st)) < 0)
 		goto fail;
 	st->replay_ns = so_now_ns() - t0;
+	/* Default: a checkpoint per 256 MiB of log (less on small stores, never under 32 MiB) or 30 s. */
+	uint64_t cap = st->log.nsegs * st->log.seg_size;
+	st->ckpt_every_bytes = opts->checkpoint_bytes
+	                           ? opts->checkpoint_bytes
+	                           : SO_MAX((uint64_t)32 << 20, SO_MIN((uint64_t)256 << 20, cap / 4));
+	st->ckpt_every_ns = 30ull * 1000000000ull;
+	st->ckpt_dev_bytes = log_device_bytes(&st->log);
+	st->ckpt_ns = so_now_ns();
 	if (!st->rdonly) {
 		st->log.low_water = low_water(st);
 		st->log.kick = store_kick;
@@ -226,10 +249,21 @@ int swapobj_store_close(swapobj_store *st)
 	int err = 0;
 	if (!st)
 		return so_err(SWAPOBJ_EINVAL, "NULL store");
-	/* Twice: the second sync makes durable the SYNC record naming what the first made durable. */
-	if (!st->rdonly && !st->log.sticky_err && (err = log_sync(&st->log)) == 0)
-		err = log_sync(&st->log);
 	stop_threads(st);
+	/*
+	 * A checkpoint makes the next open fast; if it cannot be taken for want
+	 * of space or memory the next open replays more, nothing is lost. Then
+	 * sync twice: the second makes durable the SYNC record naming what the
+	 * first made durable.
+	 */
+	if (!st->rdonly && !st->log.sticky_err && st->ckpt_every_bytes != UINT64_MAX &&
+	    log_device_bytes(&st->log) != st->ckpt_dev_bytes) {
+		err = ckpt_write(st);
+		if (err == SWAPOBJ_ENOSPC || err == SWAPOBJ_ENOMEM)
+			err = 0;
+	}
+	if (err == 0 && !st->rdonly && !st->log.sticky_err && (err = log_sync(&st->log)) == 0)
+		err = log_sync(&st->log);
 	st->log.kick = NULL;
 	store_free(st);
 	return err;
@@ -242,6 +276,15 @@ int swapobj_store_sync(swapobj_store *st)
 	if (st->rdonly)
 		return 0;
 	return log_sync(&st->log);
+}
+
+int swapobj_store_checkpoint(swapobj_store *st)
+{
+	if (!st)
+		return so_err(SWAPOBJ_EINVAL, "NULL store");
+	if (st->rdonly)
+		return so_err(SWAPOBJ_EROFS, "store is open read-only");
+	return ckpt_write(st);
 }
 
 int swapobj_store_clean(swapobj_store *st, unsigned max_segments)
@@ -290,6 +333,11 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	out->segments_cleaned = __atomic_load_n(&lg->segs_cleaned, __ATOMIC_RELAXED);
 	out->bytes_relocated = __atomic_load_n(&lg->bytes_relocated, __ATOMIC_RELAXED);
 	out->replay_ns = st->replay_ns;
+	out->replay_bytes = st->replay_tail_bytes;
+	out->from_checkpoint = st->ckpt_loaded;
+	out->checkpoint_fallbacks = st->ckpt_fallbacks;
+	out->checkpoints_written = __atomic_load_n(&st->ckpts_written, __ATOMIC_RELAXED);
+	out->checkpoint_bytes = st->ckpt_last_bytes;
 	out->damaged_records = st->damaged_records;
 	out->next_seq = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	out->readonly = st->rdonly || __atomic_load_n(&lg->sticky_err, __ATOMIC_RELAXED) != 0;

@@ -195,6 +195,10 @@ static enum rec_verdict rec_check_payload(const struct rec *r)
 		return r->payload_len == 0 && r->oid ? REC_OK : REC_BAD_PAYLOAD;
 	case REC_SYNC:
 		return r->payload_len == 16 ? REC_OK : REC_BAD_PAYLOAD;
+	case REC_CKPT:
+		return r->payload_len > 0 && r->oid == 0 && r->lpos < r->obj_size && r->payload_len <= r->obj_size - r->lpos
+		           ? REC_OK
+		           : REC_BAD_PAYLOAD;
 	case REC_INVALIDATE: {
 		swapobj_key k;
 		return r->payload_len >= 2 && key_decode(r->payload, r->payload_len, &k) == 0 ? REC_OK
@@ -209,6 +213,8 @@ static enum rec_verdict rec_check_header(const struct rec *r)
 {
 	if (r->type < 1 || r->type > REC_TYPE_MAX || r->payload_len > SWAPOBJ_SEGMENT_MAX)
 		return REC_BAD_HEADER;
+	if (r->type > REC_SYNC && r->type < REC_CKPT)
+		return REC_BAD_HEADER; /* 9 and 10: not in this version yet */
 	if (r->type == REC_DATA) {
 		if (r->flags & ~REC_F_KNOWN || (r->flags & REC_F_ZERO && r->flags & REC_F_FILL))
 			return REC_BAD_HEADER;

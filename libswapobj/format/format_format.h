@@ -8,7 +8,9 @@
  * Device layout:
  *   [0, 4096)          superblock copy 0
  *   [4096, 8192)       superblock copy 1 (identical; either may be used)
- *   [8192, 1 MiB)      reserved (checkpoint slots, a later format feature)
+ *   [8192, 12288)      checkpoint slot 0 (device 0 only; zero elsewhere)
+ *   [12288, 16384)     checkpoint slot 1 (device 0 only)
+ *   [16384, 1 MiB)     reserved, zero
  *   [1 MiB, ...)       segments, seg_size bytes each
  *
  * A segment holds records back to back from offset 0, each starting at a
@@ -82,7 +84,8 @@ enum rec_type {
 	REC_DELETE = 6,     /* no payload */
 	REC_INVALIDATE = 7, /* payload: key encoding of the prefix */
 	REC_SYNC = 8,       /* payload 16: durable_seq u64 (every lower seq was durable), next generation u64 */
-	REC_TYPE_MAX = 8
+	REC_CKPT = 11,      /* checkpoint body chunk (only in CKPT-stream segments): lpos = offset in the body */
+	REC_TYPE_MAX = 11
 };
 
 #define REC_F_ZERO 0x01 /* DATA: pages are all zero; no payload */
@@ -90,6 +93,8 @@ enum rec_type {
 #define REC_F_KNOWN (REC_F_ZERO | REC_F_FILL)
 
 #define SEGHDR_LEN 16u
+/* SEGHDR stream values: 0 HOT (user writes), 1 COLD (cleaner), 2 CKPT (checkpoint bodies, never replayed). */
+#define SEG_STREAM_CKPT 2u
 #define CREATE_CLASS 0    /* 1 enum swapobj_class */
 #define CREATE_FLAGS 1    /* 1 CREATE_F_* */
 #define CREATE_KEYLEN 2   /* 2 bytes of key encoding that follow */
@@ -105,5 +110,28 @@ enum rec_type {
  * len bytes. At most 16 + 1024 bytes.
  */
 #define KEYENC_MAX (1u + 16u + 1024u)
+
+/*
+ * Checkpoint slot: one 4 KiB block at CKPT_SLOT_OFF(i) of device 0. A slot
+ * names a complete checkpoint body, stored as REC_CKPT records in the listed
+ * segments (in body order); the slot with the highest valid ckpt_no wins.
+ */
+#define CKPT_SLOT_OFF(i) (8192u + 4096u * (i))
+#define CKPT_SLOT_SIZE 4096u
+#define CKPT_SLOT_MAGIC 0x31305450434b4f53ull /* "SOKCPT01" little-endian */
+#define CS_MAGIC 0       /* 8  CKPT_SLOT_MAGIC */
+#define CS_VERSION 8     /* 4  1 */
+#define CS_NSEGS 12      /* 4  segments holding the body, 1..CKPT_MAX_SEGS */
+#define CS_CKPT_NO 16    /* 8  checkpoint number, 1, 2, ... */
+#define CS_CUT_SEQ 24    /* 8  every record with a lower seq is reflected in the body */
+#define CS_BODY_BYTES 32 /* 8  length of the body */
+#define CS_BODY_CSUM 40  /* 8  XXH3-64 of the body, seed = store seed */
+#define CS_RESERVED 48   /* 16 zero */
+#define CS_SEGS 64       /* 8 * nsegs: u32 global segno, u32 generation */
+#define CS_CSUM 4088     /* 8  XXH3-64 of bytes [0,4088), seed = store seed */
+#define CKPT_MAX_SEGS ((CS_CSUM - CS_SEGS) / 8u)
+#define CKPT_BODY_MAGIC 0x59444f42544b4f53ull /* "SOKTBODY" */
+#define CKPT_END_MAGIC 0x21444e45544b4f53ull  /* "SOKTEND!" */
+#define CKPT_VERSION 1u
 
 #endif

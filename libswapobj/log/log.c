@@ -257,6 +257,7 @@ int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool 
 	}
 	lg->next_seq = 1;
 	lg->next_gen = 1;
+	lg->ckpt_keep_seq = UINT64_MAX;
 	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
 	return 0;
 
@@ -419,7 +420,7 @@ uint64_t log_free_count(struct so_log *lg)
 	return n;
 }
 
-static void encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst)
+void log_encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst)
 {
 	struct rec r = {0};
 	r.type = REC_SEGHDR;
@@ -471,7 +472,7 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	tmp.stream = (uint8_t)stream;
 	tmp.hdr_ns = so_wall_ns();
 	memset(blk, 0, sizeof(blk));
-	encode_seghdr(lg, &tmp, blk);
+	log_encode_seghdr(lg, &tmp, blk);
 	struct io_dev *d = &lg->devs[s->dev];
 	if ((err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s))) < 0 || (err = io_sync(d)) < 0) {
 		pthread_mutex_lock(&lg->mu);
@@ -497,6 +498,61 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	pthread_mutex_unlock(&lg->mu);
 	*out = s;
 	return 0;
+}
+
+static void summary_reset_locked(struct log_seg *s)
+{
+	__atomic_store_n(&s->live, 0, __ATOMIC_RELAXED);
+	s->tomb_bytes = 0;
+	__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->max_seq, 0, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < SEG_BLOOM_BYTES; i++)
+		__atomic_store_n(&s->bloom[i], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->dead_any, 0, __ATOMIC_RELAXED);
+}
+
+int log_ckpt_take(struct so_log *lg, struct log_seg **out)
+{
+	pthread_mutex_lock(&lg->mu);
+	if (lg->freeq_len <= 1) {
+		pthread_mutex_unlock(&lg->mu);
+		return so_err(SWAPOBJ_ENOSPC, "no free segment for a checkpoint (%llu free)",
+		              (unsigned long long)lg->freeq_len);
+	}
+	struct log_seg *s = &lg->segs[lg->freeq[lg->freeq_head]];
+	lg->freeq_head = (lg->freeq_head + 1) % lg->nsegs;
+	lg->freeq_len--;
+	s->gen = lg->next_gen++;
+	s->stream = SEG_STREAM_CKPT;
+	s->hdr_ns = so_wall_ns();
+	s->state = SEG_SEALED;
+	s->fill = SEGHDR_REC_SIZE;
+	s->written = 0;
+	s->sealed_ns = so_now_ns();
+	/* Its old records are overwritten by the body: nothing replayable remains. */
+	summary_reset_locked(s);
+	pthread_mutex_unlock(&lg->mu);
+	*out = s;
+	return 0;
+}
+
+void log_ckpt_release(struct so_log *lg, struct log_seg *s)
+{
+	pthread_mutex_lock(&lg->mu);
+	if (s->state == SEG_SEALED && s->stream == SEG_STREAM_CKPT) {
+		summary_reset_locked(s);
+		log_seg_free_locked(lg, s);
+		pthread_cond_broadcast(&lg->space_cv);
+	}
+	pthread_mutex_unlock(&lg->mu);
+}
+
+uint64_t log_device_bytes(struct so_log *lg)
+{
+	uint64_t n = 0;
+	for (unsigned d = 0; d < lg->ndevs; d++)
+		n += __atomic_load_n(&lg->devs[d].bytes_written, __ATOMIC_RELAXED);
+	return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -591,7 +647,7 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		pthread_mutex_lock(&lg->mu);
 		s->state = SEG_OPEN;
 		pthread_mutex_unlock(&lg->mu);
-		encode_seghdr(lg, s, b->data);
+		log_encode_seghdr(lg, s, b->data);
 		ls->seg = s;
 		ls->reserved = SEGHDR_REC_SIZE;
 		s->fill = SEGHDR_REC_SIZE;

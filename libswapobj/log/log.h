@@ -128,6 +128,13 @@ struct so_log {
 	void (*kick)(void *ctx, int what);
 	void *kick_ctx;
 
+	/*
+	 * Tombstones with a seq at or above this must be kept: the oldest
+	 * checkpoint still referenced by a slot may need them when its tail is
+	 * replayed. UINT64_MAX while no checkpoint exists (atomic).
+	 */
+	uint64_t ckpt_keep_seq;
+
 	/* statistics (atomic) */
 	uint64_t user_bytes;
 	uint64_t segs_cleaned;
@@ -256,6 +263,26 @@ void log_seg_free_locked(struct so_log *lg, struct log_seg *s);
  */
 bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t oid, uint64_t seq);
 uint64_t log_free_count(struct so_log *lg);
+
+/* ---- checkpoint segments (recovery/ckpt.c) ---- */
+/*
+ * Take a FREE segment for a checkpoint body: it gets a new generation and
+ * stream SEG_STREAM_CKPT and is SEALED at once (the cleaner never picks
+ * CKPT segments). The caller writes the SEGHDR itself, with the body.
+ * May use all but the last free segment. SWAPOBJ_ENOSPC if none.
+ */
+int log_ckpt_take(struct so_log *lg, struct log_seg **out);
+/* A checkpoint segment is no longer referenced by any slot: free it. */
+void log_ckpt_release(struct so_log *lg, struct log_seg *s);
+/* Encode s's SEGHDR record (SEGHDR_REC_SIZE bytes) at dst. */
+void log_encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst);
+/* Must a tombstone with this seq stay on disk for a retained checkpoint? */
+static inline bool log_ckpt_needs(struct so_log *lg, uint64_t seq)
+{
+	return seq >= __atomic_load_n(&lg->ckpt_keep_seq, __ATOMIC_RELAXED);
+}
+/* Bytes submitted to all devices so far. */
+uint64_t log_device_bytes(struct so_log *lg);
 
 /*
  * Append one record (header fields in r, payload of plen bytes) to a stream:

@@ -19,8 +19,14 @@
  * 4. Rebuild the usage table from the index; segments without a valid
  *    SEGHDR (or with nothing but one) go to the free queue.
  *
- * Memory: one 56-byte entry per data/tombstone record while replaying.
- * Checkpoints (a later format feature) bound this and the replay time.
+ * With a checkpoint (ckpt.c) the index, usage and segment summaries come
+ * from it, and only the tail is scanned: segments whose generation changed
+ * since the cut, and segments open at the cut from their noted fill on.
+ * Tail records are applied on top of the loaded objects in sequence order
+ * (re-applying what the snapshot already has is harmless); tail DELETE and
+ * INVALIDATE records remove loaded objects.
+ *
+ * Memory: one 56-byte entry per data/tombstone record scanned.
  */
 #include <stdlib.h>
 
@@ -67,6 +73,8 @@ struct replay {
 	size_t nlosers, caplosers;
 	struct rentry *torn_ents; /* torn DATA records: their pages get rewritten after replay */
 	size_t ntorn_ents, captorn;
+	bool tail;        /* replaying the tail of a loaded checkpoint */
+	uint64_t cut_seq; /* its cut: tail records below it are relocated copies */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -152,8 +160,8 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 	return 0;
 }
 
-/* Scan one segment; buf holds seg_size bytes. */
-static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
+/* Scan one segment from offset start (0: all of it); buf holds seg_size bytes. */
+static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t start)
 {
 	struct so_log *lg = &rp->st->log;
 	struct rec r;
@@ -167,7 +175,7 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 	s->stream = (uint8_t)so_get_le32(r.payload);
 	s->hdr_ns = so_get_le64(r.payload + 8);
 	rp->max_gen = SO_MAX(rp->max_gen, s->gen);
-	uint64_t pos = sz, end = sz;
+	uint64_t pos = SO_MAX((uint64_t)sz, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos;
 	while (pos + REC_HDR_LEN <= lg->seg_size) {
 		v = rec_decode(buf + pos, lg->seg_size - pos, lg->seed, true, &r, &sz);
 		bool ours = (v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR;
@@ -226,11 +234,11 @@ static int ent_cmp(const void *a, const void *b)
 	return x->addr16 < y->addr16 ? -1 : x->addr16 > y->addr16;
 }
 
-static bool invalidated(const struct replay *rp, const struct rcreate *c, const swapobj_key *key)
+static bool invalidated(const struct replay *rp, uint64_t create_seq, const swapobj_key *key)
 {
 	for (size_t i = 0; i < rp->ninvals; i++) {
 		const swapobj_key *p = &rp->invals[i].prefix;
-		if (rp->invals[i].seq <= c->seq || p->ncomp > key->ncomp)
+		if (rp->invals[i].seq <= create_seq || p->ncomp > key->ncomp)
 			continue;
 		uint32_t plen = p->nbytes;
 		bool match = true;
@@ -272,7 +280,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	swapobj_key key;
 	if (c && key_decode(c->keyenc, c->keylen, &key) < 0)
 		c = NULL; /* cannot happen: the payload passed its checksum and structure checks */
-	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c, &key)) {
+	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c->seq, &key)) {
 		mark_dead(rp, oid, c, ents, n);
 		return 0;
 	}
@@ -366,14 +374,159 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	return 0;
 }
 
+/* Remove an object loaded from the checkpoint that a tail DELETE or INVALIDATE killed. */
+static void kill_loaded(struct replay *rp, struct so_obj *o)
+{
+	struct so_log *lg = &rp->st->log;
+	struct so_index *ix = &rp->st->ix;
+	struct log_rel rel = {lg, o->oid};
+	if (o->node)
+		ns_remove(&ix->ns, o->node);
+	oidmap_del(&ix->oids, o->oid);
+	__atomic_sub_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
+	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
+	log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
+	o->node = NULL;
+	o->dead = 1;
+	obj_put(o);
+}
+
+static int kill_loaded_by_tail(struct replay *rp)
+{
+	struct so_index *ix = &rp->st->ix;
+	uint64_t pos = 0, oid;
+	void *val;
+	while (oidmap_next(&rp->deleted, &pos, &oid, &val)) {
+		struct so_obj *o = oidmap_get(&ix->oids, oid);
+		if (o)
+			kill_loaded(rp, o);
+	}
+	if (!rp->ninvals)
+		return 0;
+	uint64_t n = oidmap_count(&ix->oids), k = 0;
+	struct so_obj **victims = n ? so_alloc(SO_MEM_OTHER, n * sizeof(*victims)) : NULL;
+	if (n && !victims)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+	pos = 0;
+	while (k < n && oidmap_next(&ix->oids, &pos, &oid, &val)) {
+		struct so_obj *o = val;
+		swapobj_key key;
+		ns_key_of(o->node, &key);
+		if (invalidated(rp, o->create_seq, &key))
+			victims[k++] = o;
+	}
+	for (uint64_t i = 0; i < k; i++)
+		kill_loaded(rp, victims[i]);
+	so_free(SO_MEM_OTHER, victims);
+	return 0;
+}
+
+/* Apply tail records to an object loaded from the checkpoint. */
+static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry *ents, size_t n)
+{
+	struct so_log *lg = &rp->st->log;
+	struct so_index *ix = &rp->st->ix;
+	struct log_rel rel = {lg, o->oid};
+	int err;
+	struct rcreate *c = oidmap_get(&rp->creates, o->oid);
+	if (c && c->seq == o->create_seq && c->addr16 != o->create_addr) {
+		/* The cleaner moved the CREATE record after the snapshot was taken. */
+		log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
+		log_usage_add(lg, c->addr16, o->create_bytes);
+		o->create_addr = c->addr16;
+	}
+	uint64_t before = extmap_pages(&o->map);
+	for (size_t i = 0; i < n; i++) {
+		const struct rentry *e = &ents[i];
+		/*
+		 * Below the cut, a tail record is a copy the cleaner made; a damaged
+		 * one did not make it to disk intact, and the slot the snapshot has
+		 * (the original, or this copy if it was durable) stands.
+		 */
+		if (e->damaged && e->seq < rp->cut_seq)
+			continue;
+		/*
+		 * A PUNCH or TRUNCATE below the cut is a tombstone the cleaner carried
+		 * forward: the snapshot already reflects it, and pages written after
+		 * it but before the cut are not in the tail to undo it. (A DATA copy
+		 * below the cut was live when copied, so it is the page's current
+		 * record: applying it only moves the slot.)
+		 */
+		if (e->seq < rp->cut_seq && (e->type == REC_PUNCH || e->type == REC_TRUNCATE)) {
+			if (e->seq == o->meta_seq)
+				o->meta_addr = e->addr16;
+			continue;
+		}
+		switch (e->type) {
+		case REC_DATA: {
+			enum ext_kind k = e->flags & REC_F_ZERO   ? EXT_ZERO
+			                  : e->flags & REC_F_FILL ? EXT_FILL
+			                                          : EXT_DATA;
+			uint64_t pg = e->lpos / PG, np = e->len / PG;
+			extslot sl = extslot_make(k, e->addr16);
+			for (uint64_t p = 0; p < np; p++) {
+				if (extmap_get(&o->map, pg + p) == sl)
+					continue; /* the snapshot already has it */
+				log_usage_add(lg, e->addr16, slot_charge(sl));
+				if ((err = extmap_set(&o->map, pg + p, 1, &sl, log_slot_released, &rel)) < 0)
+					return err;
+			}
+			break;
+		}
+		case REC_PUNCH:
+			extmap_clear(&o->map, e->lpos / PG, e->len / PG, log_slot_released, &rel);
+			break;
+		case REC_TRUNCATE: {
+			uint64_t from = (e->obj_size + PG - 1) / PG;
+			extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &rel);
+			break;
+		}
+		default:
+			break;
+		}
+		if (e->seq >= o->meta_seq) {
+			o->size = e->obj_size;
+			o->meta_addr = e->addr16;
+			o->meta_seq = e->seq;
+		}
+	}
+	uint64_t after = extmap_pages(&o->map);
+	if (after >= before)
+		__atomic_add_fetch(&ix->pages, after - before, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&ix->pages, before - after, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Is ckpt segment s (with generation gen) named by a checkpoint the open keeps? */
+static bool ckpt_referenced(const struct swapobj_store *st, uint32_t segno, uint32_t gen)
+{
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < st->ckpts[k].nsegs; i++)
+			if (st->ckpts[k].no && st->ckpts[k].segs[i] == segno && st->ckpts[k].gens[i] == gen)
+				return true;
+	return false;
+}
+
+static void summary_clear(struct log_seg *s)
+{
+	s->min_seq = UINT64_MAX;
+	s->max_seq = 0;
+	s->tomb_bytes = 0;
+	s->dead_any = 0;
+	memset(s->bloom, 0, SEG_BLOOM_BYTES);
+}
+
 int replay_run(struct swapobj_store *st)
 {
 	struct so_log *lg = &st->log;
 	struct replay rp;
+	struct ckpt_loaded ck;
 	uint8_t *buf = NULL;
 	int err;
 
 	memset(&rp, 0, sizeof(rp));
+	memset(&ck, 0, sizeof(ck));
 	rp.st = st;
 	if ((err = oidmap_init(&rp.creates)) < 0)
 		return err;
@@ -384,17 +537,71 @@ int replay_run(struct swapobj_store *st)
 		err = so_err(SWAPOBJ_ENOMEM, "out of memory for a segment buffer");
 		goto out;
 	}
+	unsigned fallbacks = 0;
+	if ((err = ckpt_load(st, &ck, &fallbacks)) < 0)
+		goto out;
+	st->ckpt_fallbacks = fallbacks;
+	if (err == 1) {
+		rp.tail = true;
+		rp.cut_seq = ck.cut_seq;
+		rp.durable_seq = ck.durable_seq;
+		rp.max_seq = ck.next_seq ? ck.next_seq - 1 : 0;
+		rp.max_oid = ck.next_oid ? ck.next_oid - 1 : 0;
+		rp.max_gen = ck.next_gen ? ck.next_gen - 1 : 0;
+		st->ckpt_loaded = 1;
+	}
+	err = 0;
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		struct log_seg *s = &lg->segs[i];
 		if ((err = io_pread(&lg->devs[s->dev], buf, IO_ALIGN, log_seg_devoff(lg, s))) < 0)
 			goto out;
 		struct rec r;
 		uint32_t sz;
-		if (rec_decode(buf, IO_ALIGN, lg->seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR)
+		bool hdr_ok = rec_decode(buf, IO_ALIGN, lg->seed, true, &r, &sz) == REC_OK && r.type == REC_SEGHDR &&
+		              r.lpos == s->segno;
+		if (hdr_ok)
+			rp.max_gen = SO_MAX(rp.max_gen, r.seg_gen);
+		if (hdr_ok && so_get_le32(r.payload) == SEG_STREAM_CKPT) {
+			/* Checkpoint bodies are never replayed; a kept one's segments stay in use. */
+			summary_clear(s);
+			if (ckpt_referenced(st, s->segno, r.seg_gen)) {
+				s->gen = r.seg_gen;
+				s->stream = SEG_STREAM_CKPT;
+				s->hdr_ns = so_get_le64(r.payload + 8);
+				s->state = SEG_SEALED;
+				s->fill = lg->seg_size;
+				s->written = lg->seg_size;
+				s->sealed_ns = so_now_ns();
+			}
+			continue;
+		}
+		uint64_t start = 0;
+		if (rp.tail) {
+			const struct ckpt_seg *c = &ck.segs[i];
+			if (hdr_ok && r.seg_gen == c->gen && c->state == CKSEG_FREE) {
+				s->gen = c->gen; /* old content, all dead: free, its summary (loaded) kept */
+				continue;
+			}
+			if (hdr_ok && r.seg_gen == c->gen && c->state == CKSEG_SEALED) {
+				s->gen = c->gen;
+				s->stream = c->stream;
+				s->state = SEG_SEALED;
+				s->fill = c->fill;
+				s->written = c->fill;
+				s->sealed_ns = so_now_ns();
+				continue;
+			}
+			if (hdr_ok && r.seg_gen == c->gen)
+				start = c->fill; /* open at the cut: what follows the fill is tail */
+			else
+				summary_clear(s); /* reused after the cut (or never used): all of it is tail */
+		}
+		if (!hdr_ok)
 			continue;
 		if ((err = io_pread(&lg->devs[s->dev], buf, lg->seg_size, log_seg_devoff(lg, s))) < 0)
 			goto out;
-		if ((err = scan_seg(&rp, s, buf)) < 0)
+		st->replay_tail_bytes += lg->seg_size;
+		if ((err = scan_seg(&rp, s, buf, start)) < 0)
 			goto out;
 	}
 	/*
@@ -418,11 +625,18 @@ int replay_run(struct swapobj_store *st)
 	rp.nents = kept;
 	if (rp.nents)
 		qsort(rp.ents, rp.nents, sizeof(*rp.ents), ent_cmp);
+	if (rp.tail && (err = kill_loaded_by_tail(&rp)) < 0)
+		goto out;
 	/* Objects with a CREATE but no other record still need building. */
 	for (size_t i = 0, j; i < rp.nents; i = j) {
 		for (j = i; j < rp.nents && rp.ents[j].oid == rp.ents[i].oid; j++)
 			;
-		if ((err = build_obj(&rp, rp.ents[i].oid, rp.ents + i, j - i)) < 0)
+		struct so_obj *lo = rp.tail ? oidmap_get(&st->ix.oids, rp.ents[i].oid) : NULL;
+		if (lo)
+			err = apply_loaded(&rp, lo, rp.ents + i, j - i);
+		else
+			err = build_obj(&rp, rp.ents[i].oid, rp.ents + i, j - i);
+		if (err < 0)
 			goto out;
 	}
 	st->ix.next_oid = rp.max_oid + 1;
@@ -433,7 +647,10 @@ int replay_run(struct swapobj_store *st)
 	 */
 	lg->next_gen = (uint32_t)SO_MAX(rp.max_gen + 1, rp.gen_hw);
 	lg->durable_seq = lg->sync_logged_seq = rp.durable_seq;
-	st->damaged_records = rp.damaged + rp.corrupt_regions;
+	st->damaged_records = rp.damaged + rp.corrupt_regions + (rp.tail ? ck.damaged : 0);
+	if (st->ckpts[0].no)
+		__atomic_store_n(&lg->ckpt_keep_seq, st->ckpts[1].no ? st->ckpts[1].cut_seq : st->ckpts[0].cut_seq,
+		                 __ATOMIC_RELAXED);
 	pthread_mutex_lock(&lg->mu);
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		struct log_seg *s = &lg->segs[i];
@@ -470,6 +687,7 @@ int replay_run(struct swapobj_store *st)
 	if (err == 0 && rp.nlosers && !lg->rdonly)
 		err = log_sync(lg);
 out:
+	so_free(SO_MEM_OTHER, ck.segs);
 	so_free_aligned(SO_MEM_BUFFER, buf, lg->seg_size);
 	so_free(SO_MEM_OTHER, rp.ents);
 	so_free(SO_MEM_OTHER, rp.invals);

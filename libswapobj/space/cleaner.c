@@ -169,7 +169,7 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	case REC_DELETE:
 	case REC_INVALIDATE:
 		if (log_older_exists(lg, v, r->type == REC_DELETE ? r->oid : 0, r->seq) ||
-		    (r->type == REC_INVALIDATE && unreaped(st))) {
+		    (r->type == REC_INVALIDATE && unreaped(st)) || log_ckpt_needs(lg, r->seq)) {
 			if ((err = RELOCATE(r->type == REC_DELETE ? r->oid : 0)) == 0 && !need)
 				tomb_set(st, r->seq, newaddr);
 			return err;
@@ -209,7 +209,7 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 		break;
 	case REC_PUNCH:
 	case REC_TRUNCATE:
-		if (o->meta_addr == addr || log_older_exists(lg, v, r->oid, r->seq)) {
+		if (o->meta_addr == addr || log_older_exists(lg, v, r->oid, r->seq) || log_ckpt_needs(lg, r->seq)) {
 			if ((err = RELOCATE(o->oid)) < 0 || need)
 				break;
 			tomb_set(st, r->seq, newaddr);
@@ -321,7 +321,8 @@ static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const s
 		struct log_seg *s = &lg->segs[i];
 		uint64_t live =
 		    __atomic_load_n(&s->live, __ATOMIC_RELAXED) + __atomic_load_n(&s->tomb_bytes, __ATOMIC_RELAXED);
-		if (s->state != SEG_SEALED || s->buf || live >= limit || live >= best_live || skipped(sk, s->segno))
+		if (s->state != SEG_SEALED || s->buf || live >= limit || live >= best_live || skipped(sk, s->segno) ||
+		    s->stream == SEG_STREAM_CKPT)
 			continue;
 		best = s;
 		best_live = live;
