@@ -502,7 +502,7 @@ out:
 /* Loading                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Decode slot i of device 0 into *ref (and body size/checksum). 0 if valid, 1 if not. */
+/* Decode slot i of device 0 into *ref (and body size/checksum). 0 if valid, 1 if damaged, 2 if all zero. */
 static int read_slot(struct swapobj_store *st, unsigned i, struct ckpt_ref *ref, uint64_t *body_bytes,
                      uint64_t *body_csum)
 {
@@ -511,6 +511,11 @@ static int read_slot(struct swapobj_store *st, unsigned i, struct ckpt_ref *ref,
 	int err = io_pread(&lg->devs[0], blk, CKPT_SLOT_SIZE, CKPT_SLOT_OFF(i));
 	if (err < 0)
 		return err;
+	bool zero = true;
+	for (unsigned k = 0; k < CKPT_SLOT_SIZE && zero; k++)
+		zero = blk[k] == 0;
+	if (zero)
+		return 2; /* never written */
 	if (so_get_le64(blk + CS_MAGIC) != CKPT_SLOT_MAGIC ||
 	    so_get_le64(blk + CS_CSUM) != so_hash64(blk, CS_CSUM, lg->seed))
 		return 1;
@@ -751,6 +756,7 @@ int ckpt_load(struct swapobj_store *st, struct ckpt_loaded *out, unsigned *fallb
 			return rc;
 		}
 		valid[i] = rc == 0;
+		*fallbacks += rc == 1; /* a damaged slot is a checkpoint skipped */
 	}
 	/* Newest first. */
 	unsigned order[2] = {0, 1};
@@ -793,4 +799,63 @@ int ckpt_load(struct swapobj_store *st, struct ckpt_loaded *out, unsigned *fallb
 	}
 	so_free(SO_MEM_OTHER, refs);
 	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Verification (swapobj-fsck)                                         */
+/* ------------------------------------------------------------------ */
+
+int ckpt_verify(struct swapobj_store *st, struct ckpt_check out[2])
+{
+	struct ckpt_ref *ref = so_zalloc(SO_MEM_OTHER, sizeof(*ref));
+	if (!ref)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory");
+	int err = 0;
+	for (unsigned i = 0; i < 2 && err == 0; i++) {
+		struct ckpt_check *c = &out[i];
+		memset(c, 0, sizeof(*c));
+		uint64_t bytes = 0, csum = 0;
+		memset(ref, 0, sizeof(*ref));
+		int rc = read_slot(st, i, ref, &bytes, &csum);
+		if (rc < 0) {
+			err = rc;
+			break;
+		}
+		if (rc == 2) {
+			c->state = CKCHK_EMPTY;
+			continue;
+		}
+		if (rc == 1) {
+			c->state = CKCHK_BAD_SLOT;
+			continue;
+		}
+		c->no = ref->no;
+		c->cut_seq = ref->cut_seq;
+		c->body_bytes = bytes;
+		c->nsegs = ref->nsegs;
+		uint8_t *body = NULL;
+		rc = read_body(st, ref, bytes, csum, &body);
+		if (rc < 0) {
+			err = rc;
+			break;
+		}
+		so_free(SO_MEM_OTHER, body);
+		c->state = rc == 0 ? CKCHK_OK : CKCHK_BAD_BODY;
+	}
+	so_free(SO_MEM_OTHER, ref);
+	return err;
+}
+
+int ckpt_clear_slot(struct swapobj_store *st, unsigned i)
+{
+	struct so_log *lg = &st->log;
+	_Alignas(IO_ALIGN) uint8_t blk[CKPT_SLOT_SIZE];
+	int err;
+	if (i > 1 || lg->rdonly)
+		return so_err(SWAPOBJ_EINVAL, "cannot clear checkpoint slot %u", i);
+	memset(blk, 0, sizeof(blk));
+	if ((err = io_pwrite(&lg->devs[0], blk, CKPT_SLOT_SIZE, CKPT_SLOT_OFF(i))) < 0 ||
+	    (err = io_sync(&lg->devs[0])) < 0)
+		return log_fail(lg, err);
+	return 0;
 }

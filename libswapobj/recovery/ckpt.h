@@ -73,4 +73,27 @@ int ckpt_write(struct swapobj_store *st);
  */
 int ckpt_load(struct swapobj_store *st, struct ckpt_loaded *out, unsigned *fallbacks);
 
+/* What swapobj-fsck learns about one slot. */
+enum ckchk_state {
+	CKCHK_EMPTY = 0,    /* all zero: never written */
+	CKCHK_OK = 1,       /* slot and body intact */
+	CKCHK_BAD_SLOT = 2, /* not a valid slot (checksum, magic, ranges) and not zero */
+	CKCHK_BAD_BODY = 3, /* valid slot, body missing or damaged */
+};
+struct ckpt_check {
+	enum ckchk_state state;
+	uint64_t no, cut_seq, body_bytes;
+	uint32_t nsegs;
+};
+
+/*
+ * Check both slots and their bodies (every byte of a body is covered by its
+ * records' checksums and the slot's body checksum). Read-only. Returns 0 or
+ * an I/O / memory error.
+ */
+int ckpt_verify(struct swapobj_store *st, struct ckpt_check out[2]);
+
+/* Zero slot i (0 or 1) and sync: the next open will not use it. */
+int ckpt_clear_slot(struct swapobj_store *st, unsigned i);
+
 #endif

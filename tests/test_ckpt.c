@@ -1,0 +1,356 @@
+/*
+ * test_ckpt.c - checkpoints: recovery from a checkpoint plus the tail,
+ * fallback to the previous checkpoint and to a full-log replay when slots or
+ * bodies are damaged, tombstones and invalidations in the tail, errors, and
+ * the verification swapobj-fsck uses.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "format_format.h"
+#include "store_int.h"
+#include "swapobj.h"
+#include "testutil.h"
+
+#define PG 4096u
+#define NOBJ 6
+#define NPG 48
+
+static char *dir, *img;
+static const char *paths[1];
+/* Expected content: version of each page (0 = hole), and which objects exist. */
+static uint32_t want[NOBJ][NPG];
+static int alive[NOBJ];
+
+static void setup(void)
+{
+	dir = tu_mkdtemp("ckpt");
+	img = tu_path(dir, "store.img");
+	paths[0] = img;
+	memset(want, 0, sizeof(want));
+	memset(alive, 0, sizeof(alive));
+}
+
+static void teardown(void)
+{
+	tu_rmdir(dir);
+	free(dir);
+	free(img);
+}
+
+/* Open without a checkpoint at close unless ckpt_at_close. */
+static swapobj_store *open_store(int ckpt_at_close)
+{
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	swapobj_store *st;
+	if (!ckpt_at_close)
+		oo.checkpoint_bytes = UINT64_MAX;
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, &oo) == 0, "open: %s", swapobj_errmsg());
+	return st;
+}
+
+static void format_store(uint64_t size)
+{
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	fo.size = size;
+	fo.segment_size = 1u << 20;
+	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
+}
+
+static void key_of(swapobj_key *k, int o)
+{
+	swapobj_key_anon(k, (uint64_t)(o % 2) + 1, (uint64_t)o);
+}
+
+/* Write version v of pages [pg, pg+n) of object o (creating it). */
+static void put(swapobj_store *st, int o, int pg, int n, uint32_t v)
+{
+	struct swapobj_obj_opts op = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_obj *h;
+	swapobj_key k;
+	uint8_t buf[PG];
+	op.flags = SWAPOBJ_O_CREATE;
+	key_of(&k, o);
+	ck_assert_msg(swapobj_obj_open(&h, st, &k, &op) == 0, "open obj: %s", swapobj_errmsg());
+	for (int i = 0; i < n; i++) {
+		tu_fill_page(buf, (uint64_t)o, (uint64_t)(pg + i), v);
+		ck_assert_int_eq(swapobj_obj_write(h, buf, PG, (uint64_t)(pg + i) * PG), PG);
+		want[o][pg + i] = v;
+	}
+	alive[o] = 1;
+	swapobj_obj_close(h);
+}
+
+static void punch(swapobj_store *st, int o, int pg, int n)
+{
+	swapobj_obj *h;
+	swapobj_key k;
+	key_of(&k, o);
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &k, NULL), 0);
+	ck_assert_int_eq(swapobj_obj_punch(h, (uint64_t)pg * PG, (uint64_t)n * PG), 0);
+	for (int i = 0; i < n; i++)
+		want[o][pg + i] = 0;
+	swapobj_obj_close(h);
+}
+
+static void check_all(swapobj_store *st)
+{
+	uint8_t got[PG], exp[PG];
+	for (int o = 0; o < NOBJ; o++) {
+		swapobj_obj *h;
+		swapobj_key k;
+		key_of(&k, o);
+		int err = swapobj_obj_open(&h, st, &k, NULL);
+		if (!alive[o]) {
+			ck_assert_msg(err == SWAPOBJ_ENOENT, "object %d should be gone (%d)", o, err);
+			continue;
+		}
+		ck_assert_msg(err == 0, "object %d missing: %s", o, swapobj_errmsg());
+		for (int p = 0; p < NPG; p++) {
+			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
+			ck_assert_msg(n >= 0, "read %d/%d: %s", o, p, swapobj_errmsg());
+			if (n < (int64_t)PG)
+				memset(got + (n > 0 ? n : 0), 0, PG - (size_t)(n > 0 ? n : 0));
+			if (want[o][p])
+				tu_fill_page(exp, (uint64_t)o, (uint64_t)p, want[o][p]);
+			else
+				memset(exp, 0, PG);
+			ck_assert_msg(memcmp(got, exp, PG) == 0, "object %d page %d: wrong content (want version %u)",
+			              o, p, want[o][p]);
+		}
+		swapobj_obj_close(h);
+	}
+}
+
+static struct swapobj_store_stat stat_of(swapobj_store *st)
+{
+	struct swapobj_store_stat ss;
+	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	return ss;
+}
+
+/* Flip one byte of the image at off. */
+static void flip(uint64_t off)
+{
+	int fd = open(img, O_RDWR);
+	uint8_t b;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &b, 1, (off_t)off), 1);
+	b ^= 0x5a;
+	ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)off), 1);
+	close(fd);
+}
+
+/* The first segment number listed by checkpoint slot i. */
+static uint32_t slot_first_seg(unsigned i)
+{
+	uint8_t blk[CKPT_SLOT_SIZE];
+	int fd = open(img, O_RDONLY);
+	ck_assert_int_eq(pread(fd, blk, sizeof(blk), CKPT_SLOT_OFF(i)), (ssize_t)sizeof(blk));
+	close(fd);
+	return (uint32_t)blk[CS_SEGS] | (uint32_t)blk[CS_SEGS + 1] << 8 | (uint32_t)blk[CS_SEGS + 2] << 16 |
+	       (uint32_t)blk[CS_SEGS + 3] << 24;
+}
+
+START_TEST(test_ckpt__reopen_uses_checkpoint_and_replays_only_the_tail)
+{
+	format_store(64u << 20);
+	swapobj_store *st = open_store(0);
+	for (int o = 0; o < NOBJ; o++)
+		put(st, o, 0, NPG, 1);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	/* The tail: overwrites, a punch, a truncate-free delete, a new object, all synced. */
+	put(st, 0, 5, 10, 2);
+	punch(st, 1, 0, 8);
+	swapobj_key k;
+	key_of(&k, 2);
+	ck_assert_int_eq(swapobj_delete(st, &k), 0);
+	alive[2] = 0;
+	memset(want[2], 0, sizeof(want[2]));
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	struct swapobj_store_stat s1 = stat_of(st);
+	ck_assert_uint_eq(s1.checkpoints_written, 1);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+
+	st = open_store(0);
+	struct swapobj_store_stat s2 = stat_of(st);
+	ck_assert_uint_eq(s2.from_checkpoint, 1);
+	ck_assert_uint_eq(s2.checkpoint_fallbacks, 0);
+	/* Only the segments written after the cut were read: far less than the store holds. */
+	ck_assert_uint_lt(s2.replay_bytes, s1.used_bytes);
+	ck_assert_uint_eq(s2.objects, NOBJ - 1);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_ckpt__tail_invalidation_and_cleaning_after_the_cut)
+{
+	format_store(24u << 20);
+	swapobj_store *st = open_store(0);
+	for (int o = 0; o < NOBJ; o++)
+		put(st, o, 0, NPG, 1);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	/* Invalidate owner 1 (objects 0, 2, 4) and churn so the cleaner moves what the snapshot points at. */
+	swapobj_key pfx;
+	swapobj_key_init(&pfx);
+	swapobj_key_push(&pfx, "anon", 4);
+	swapobj_key_push_u64(&pfx, 1);
+	ck_assert_int_eq(swapobj_invalidate(st, &pfx), 0);
+	for (int o = 0; o < NOBJ; o += 2) {
+		alive[o] = 0;
+		memset(want[o], 0, sizeof(want[o]));
+	}
+	for (uint32_t v = 2; v < 40; v++) {
+		put(st, 1, (int)(v % 7), 6, v);
+		put(st, 3, (int)(v % 5), 4, v);
+		if (v % 8 == 0)
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	}
+	ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_uint_gt(stat_of(st).segments_cleaned, 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	st = open_store(0);
+	ck_assert_uint_eq(stat_of(st).from_checkpoint, 1);
+	check_all(st);
+	/* Objects created under the prefix after the invalidation are new ones and stay. */
+	put(st, 0, 0, 2, 77);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	st = open_store(1);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_ckpt__damaged_newest_slot_falls_back_then_full_replay)
+{
+	format_store(64u << 20);
+	swapobj_store *st = open_store(0);
+	for (int o = 0; o < NOBJ; o++)
+		put(st, o, 0, NPG, 1);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0); /* no 1: slot 1 */
+	put(st, 3, 0, 4, 2);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0); /* no 2: slot 0 */
+	put(st, 4, 4, 4, 3);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+
+	flip(CKPT_SLOT_OFF(0) + 20); /* inside ckpt_no: the slot checksum fails */
+	st = open_store(0);
+	struct swapobj_store_stat ss = stat_of(st);
+	ck_assert_uint_eq(ss.from_checkpoint, 1);
+	ck_assert_uint_eq(ss.checkpoint_fallbacks, 1);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+
+	/* Damage the remaining checkpoint's body: no checkpoint left, the whole log is replayed. */
+	uint32_t seg = slot_first_seg(1);
+	flip((1u << 20) + (uint64_t)seg * (1u << 20) + 160); /* inside the first body record */
+	st = open_store(0);
+	ss = stat_of(st);
+	ck_assert_uint_eq(ss.from_checkpoint, 0);
+	ck_assert_uint_eq(ss.checkpoint_fallbacks, 2);
+	check_all(st);
+	/* A new checkpoint is written over the damaged slot, and used. */
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	st = open_store(0);
+	ck_assert_uint_eq(stat_of(st).from_checkpoint, 1);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_ckpt__verify_reports_slots_and_bodies)
+{
+	format_store(32u << 20);
+	swapobj_store *st = open_store(0);
+	struct ckpt_check cc[2];
+	ck_assert_int_eq(ckpt_verify(st, cc), 0);
+	ck_assert_int_eq(cc[0].state, CKCHK_EMPTY);
+	ck_assert_int_eq(cc[1].state, CKCHK_EMPTY);
+	put(st, 0, 0, 8, 1);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	ck_assert_int_eq(ckpt_verify(st, cc), 0);
+	ck_assert_int_eq(cc[1].state, CKCHK_OK);
+	ck_assert_uint_eq(cc[1].no, 1);
+	ck_assert_int_eq(cc[0].state, CKCHK_EMPTY);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+
+	flip(CKPT_SLOT_OFF(0) + 100); /* garbage in the unused slot */
+	uint32_t seg = slot_first_seg(1);
+	flip((1u << 20) + (uint64_t)seg * (1u << 20) + 200);
+	st = open_store(0);
+	ck_assert_int_eq(ckpt_verify(st, cc), 0);
+	ck_assert_int_eq(cc[0].state, CKCHK_BAD_SLOT);
+	ck_assert_int_eq(cc[1].state, CKCHK_BAD_BODY);
+	ck_assert_int_eq(ckpt_clear_slot(st, 0), 0);
+	ck_assert_int_eq(ckpt_verify(st, cc), 0);
+	ck_assert_int_eq(cc[0].state, CKCHK_EMPTY);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_ckpt__errors_rdonly_and_full_store)
+{
+	format_store(10u << 20); /* 9 segments of 1 MiB */
+	swapobj_store *st = open_store(0);
+	ck_assert_int_eq(swapobj_store_checkpoint(NULL), SWAPOBJ_EINVAL);
+	/* Fill until the store refuses: the checkpoint then has no segment and says so. */
+	struct swapobj_obj_opts op = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_obj *h;
+	swapobj_key k;
+	uint8_t buf[PG];
+	op.flags = SWAPOBJ_O_CREATE;
+	key_of(&k, 0);
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &k, &op), 0);
+	int64_t w = 0;
+	for (uint64_t p = 0; w >= 0; p++) {
+		tu_fill_page(buf, 0, p, 1);
+		w = swapobj_obj_write(h, buf, PG, p * PG);
+		if (w != PG)
+			break;
+	}
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	int err = swapobj_store_checkpoint(st);
+	ck_assert_msg(err == 0 || err == SWAPOBJ_ENOSPC, "checkpoint on a full store: %d %s", err, swapobj_errmsg());
+	/* Either way the store goes on: sync works, the data reads back after reopen. */
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	swapobj_obj_close(h);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	oo.flags = SWAPOBJ_OPEN_RDONLY;
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, &oo), 0);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), SWAPOBJ_EROFS);
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &k, NULL), 0);
+	ck_assert_int_eq(swapobj_obj_read(h, buf, PG, 0, 0), PG);
+	swapobj_obj_close(h);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("ckpt");
+	TCase *tc = tcase_create("ckpt");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_ckpt__reopen_uses_checkpoint_and_replays_only_the_tail);
+	tcase_add_test(tc, test_ckpt__tail_invalidation_and_cleaning_after_the_cut);
+	tcase_add_test(tc, test_ckpt__damaged_newest_slot_falls_back_then_full_replay);
+	tcase_add_test(tc, test_ckpt__verify_reports_slots_and_bodies);
+	tcase_add_test(tc, test_ckpt__errors_rdonly_and_full_store);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? 1 : 0;
+}
