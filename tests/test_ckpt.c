@@ -336,6 +336,121 @@ START_TEST(test_ckpt__errors_rdonly_and_full_store)
 }
 END_TEST
 
+static swapobj_key k1(const char *a)
+{
+	swapobj_key k;
+	swapobj_key_init(&k);
+	swapobj_key_push(&k, a, strlen(a));
+	return k;
+}
+
+static swapobj_key k2(const char *a, const char *b)
+{
+	swapobj_key k = k1(a);
+	swapobj_key_push(&k, b, strlen(b));
+	return k;
+}
+
+static uint64_t id_of(swapobj_store *st, swapobj_key k)
+{
+	swapobj_obj *h;
+	struct swapobj_obj_stat os;
+	if (swapobj_obj_open(&h, st, &k, NULL) != 0)
+		return 0;
+	swapobj_obj_stat(h, &os);
+	swapobj_obj_close(h);
+	return os.id;
+}
+
+static void aux_is(swapobj_store *st, swapobj_key k, const char *want_aux)
+{
+	swapobj_obj *h;
+	char buf[64] = {0};
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &k, NULL), 0);
+	int n = swapobj_obj_get_aux(h, buf, sizeof(buf) - 1);
+	ck_assert_int_eq(n, (int)strlen(want_aux));
+	ck_assert_str_eq(buf, want_aux);
+	swapobj_obj_close(h);
+}
+
+START_TEST(test_ckpt__directories_aux_and_renames_through_snapshot_and_tail)
+{
+	format_store(32u << 20);
+	swapobj_store *st = open_store(0);
+	struct swapobj_obj_opts dopt = SWAPOBJ_OBJ_OPTS_INIT, file = SWAPOBJ_OBJ_OPTS_INIT;
+	dopt.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
+	dopt.aux = "dir-attrs";
+	dopt.aux_len = 9;
+	file.flags = SWAPOBJ_O_CREATE;
+	swapobj_obj *h;
+	uint8_t page[PG];
+	tu_fill_page(page, 9, 0, 1);
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &(swapobj_key){0}, &dopt), SWAPOBJ_EINVAL);
+	swapobj_key kd = k1("d");
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &kd, &dopt), 0);
+	swapobj_obj_close(h);
+	const char *names[] = {"a", "b", "c", "x"};
+	uint64_t ids[4];
+	for (int i = 0; i < 4; i++) {
+		swapobj_key k = k2("d", names[i]);
+		ck_assert_int_eq(swapobj_obj_open(&h, st, &k, &file), 0);
+		ck_assert_int_eq(swapobj_obj_write(h, page, PG, 0), PG);
+		ck_assert_int_eq(swapobj_obj_set_aux(h, names[i], 1), 0);
+		swapobj_obj_close(h);
+		ids[i] = id_of(st, k);
+	}
+	/* In the snapshot: a rename and an aux change. */
+	ck_assert_int_eq(swapobj_rename(st, &(swapobj_key){0}, &kd, 0), SWAPOBJ_EINVAL);
+	swapobj_key ka = k2("d", "a"), kb = k2("d", "b"), kc = k2("d", "c"), kx = k2("d", "x"), kz = k2("d", "z");
+	ck_assert_int_eq(swapobj_rename(st, &kx, &kz, 0), 0);
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &kc, NULL), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(h, "c2", 2), 0);
+	swapobj_obj_close(h);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	/* In the tail: a rename over another object, an aux change, a new directory. */
+	ck_assert_int_eq(swapobj_rename(st, &ka, &kb, 0), 0);
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &kz, NULL), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(h, "z3", 2), 0);
+	swapobj_obj_close(h);
+	swapobj_key ke = k2("d", "e");
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &ke, &dopt), 0);
+	swapobj_obj_close(h);
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+
+	for (int round = 0; round < 2; round++) {
+		st = open_store(round); /* the second round's close takes a checkpoint: the third open uses it */
+		ck_assert_uint_eq(stat_of(st).from_checkpoint, 1);
+		ck_assert_uint_eq(id_of(st, ka), 0);
+		ck_assert_uint_eq(id_of(st, kb), ids[0]); /* a replaced b */
+		ck_assert_uint_eq(id_of(st, kc), ids[2]);
+		ck_assert_uint_eq(id_of(st, kx), 0);
+		ck_assert_uint_eq(id_of(st, kz), ids[3]);
+		aux_is(st, kb, "a");
+		aux_is(st, kc, "c2");
+		aux_is(st, kz, "z3");
+		aux_is(st, kd, "dir-attrs");
+		swapobj_key kd2 = kd;
+		ck_assert_int_eq(swapobj_delete(st, &kd2), SWAPOBJ_ENOTEMPTY);
+		ck_assert_int_eq(swapobj_obj_open(&h, st, &ke, NULL), 0);
+		struct swapobj_obj_stat os;
+		swapobj_obj_stat(h, &os);
+		ck_assert(os.flags & SWAPOBJ_O_DIR);
+		swapobj_obj_close(h);
+		ck_assert_int_eq(swapobj_obj_open(&h, st, &kb, NULL), 0);
+		uint8_t got[PG];
+		ck_assert_int_eq(swapobj_obj_read(h, got, PG, 0, 0), PG);
+		ck_assert_int_eq(memcmp(got, page, PG), 0);
+		swapobj_obj_close(h);
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+	}
+	st = open_store(0);
+	ck_assert_uint_eq(id_of(st, kb), ids[0]);
+	aux_is(st, kz, "z3");
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ckpt");
@@ -347,6 +462,7 @@ int main(void)
 	tcase_add_test(tc, test_ckpt__damaged_newest_slot_falls_back_then_full_replay);
 	tcase_add_test(tc, test_ckpt__verify_reports_slots_and_bodies);
 	tcase_add_test(tc, test_ckpt__errors_rdonly_and_full_store);
+	tcase_add_test(tc, test_ckpt__directories_aux_and_renames_through_snapshot_and_tail);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

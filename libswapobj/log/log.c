@@ -514,7 +514,8 @@ static void summary_reset_locked(struct log_seg *s)
 int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 {
 	pthread_mutex_lock(&lg->mu);
-	if (lg->freeq_len <= 1) {
+	/* Not from the cleaner's reserve: a checkpoint can wait, the cleaner's progress cannot. */
+	if (lg->freeq_len <= LOG_RESERVE_SEGS) {
 		pthread_mutex_unlock(&lg->mu);
 		return so_err(SWAPOBJ_ENOSPC, "no free segment for a checkpoint (%llu free)",
 		              (unsigned long long)lg->freeq_len);

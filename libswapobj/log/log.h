@@ -269,7 +269,7 @@ uint64_t log_free_count(struct so_log *lg);
  * Take a FREE segment for a checkpoint body: it gets a new generation and
  * stream SEG_STREAM_CKPT and is SEALED at once (the cleaner never picks
  * CKPT segments). The caller writes the SEGHDR itself, with the body.
- * May use all but the last free segment. SWAPOBJ_ENOSPC if none.
+ * Never takes the cleaner's reserve (LOG_RESERVE_SEGS): SWAPOBJ_ENOSPC then.
  */
 int log_ckpt_take(struct so_log *lg, struct log_seg **out);
 /* A checkpoint segment is no longer referenced by any slot: free it. */

@@ -239,7 +239,7 @@ static void capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf 
 	wb_u8(w, o->cls);
 	wb_u8(w, o->flags);
 	wb_u16(w, (uint16_t)klen);
-	wb_u32(w, 0); /* aux length: no aux data in this version */
+	wb_u32(w, o->aux_len);
 	wb_u64(w, o->version);
 	wb_u64(w, o->size);
 	wb_u64(w, o->create_addr);
@@ -247,7 +247,11 @@ static void capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf 
 	wb_u32(w, o->create_bytes);
 	wb_u64(w, o->meta_addr);
 	wb_u64(w, o->meta_seq);
+	wb_u64(w, o->aux_addr);
+	wb_u64(w, o->aux_seq);
+	wb_u32(w, o->aux_bytes);
 	wb_bytes(w, keyenc, klen);
+	wb_bytes(w, o->aux, o->aux_len);
 
 	/* Runs: maximal spans of pages whose records follow each other at the kind's stride. */
 	size_t count_at = w->len;
@@ -618,11 +622,15 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 	uint64_t create_addr = rb_u64(rb), create_seq = rb_u64(rb);
 	uint32_t create_bytes = rb_u32(rb);
 	uint64_t meta_addr = rb_u64(rb), meta_seq = rb_u64(rb);
+	uint64_t aux_addr = rb_u64(rb), aux_seq = rb_u64(rb);
+	uint32_t aux_bytes = rb_u32(rb);
 	const uint8_t *kenc = rb_take(rb, klen);
+	const uint8_t *aux = rb_take(rb, auxlen);
 	swapobj_key key;
-	if (rb->bad || oid == 0 || auxlen != 0 || (cls != SWAPOBJ_CLASS_SWAP && cls != SWAPOBJ_CLASS_CACHE) ||
+	if (rb->bad || oid == 0 || auxlen > AUX_MAX || (cls != SWAPOBJ_CLASS_SWAP && cls != SWAPOBJ_CLASS_CACHE) ||
 	    (flags & ~CREATE_F_KNOWN) || size > SWAPOBJ_MAX_OBJECT_SIZE || !log_seg_of(lg, create_addr) ||
-	    !log_seg_of(lg, meta_addr) || key_decode(kenc, klen, &key) < 0 || oidmap_get(&ix->oids, oid))
+	    !log_seg_of(lg, meta_addr) || (aux_addr && !log_seg_of(lg, aux_addr)) || key_decode(kenc, klen, &key) < 0 ||
+	    oidmap_get(&ix->oids, oid))
 		return SWAPOBJ_ECORRUPT;
 	struct so_obj *o = obj_new(oid);
 	if (!o)
@@ -636,8 +644,19 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 	o->create_bytes = create_bytes;
 	o->meta_addr = meta_addr;
 	o->meta_seq = meta_seq;
+	o->aux_addr = aux_addr;
+	o->aux_seq = aux_seq;
+	o->aux_bytes = aux_bytes;
+	if (auxlen) {
+		if (!(o->aux = so_alloc(SO_MEM_INDEX, auxlen))) {
+			obj_put(o);
+			return so_err(SWAPOBJ_ENOMEM, "out of memory loading a checkpoint");
+		}
+		memcpy(o->aux, aux, auxlen);
+		o->aux_len = auxlen;
+	}
 	struct ns_node *leaf;
-	int err = ns_insert(&ix->ns, &key, o, &leaf);
+	int err = ns_insert_obj(&ix->ns, &key, o, flags & CREATE_F_DIR, &leaf);
 	if (err == 0 && (err = oidmap_put(&ix->oids, oid, o)) < 0)
 		ns_remove(&ix->ns, leaf);
 	if (err < 0) {
@@ -646,6 +665,8 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 	}
 	o->node = leaf;
 	log_usage_add(lg, create_addr, create_bytes);
+	if (aux_addr)
+		log_usage_add(lg, aux_addr, aux_bytes);
 
 	uint64_t nruns = rb_u64(rb), next_pg = 0, prev_addr = 0;
 	extslot slots[64];
