@@ -95,8 +95,8 @@ enum rec_type {
 #define REC_F_KNOWN (REC_F_ZERO | REC_F_FILL)
 
 #define SEGHDR_LEN 16u
-/* SEGHDR stream values: 0 HOT (user writes), 1 COLD (cleaner), 2 CKPT (checkpoint bodies, never replayed). */
-#define SEG_STREAM_CKPT 2u
+/* SEGHDR stream values: 0..14 append streams (HOT user writes, the cleaner's streams), 15 CKPT (checkpoint bodies, never replayed). */
+#define SEG_STREAM_CKPT 15u
 /*
  * CREATE and RENAME payload (a "name record": the object's whole identity).
  * The aux length sits where format 1 had a reserved zero u32, so records
