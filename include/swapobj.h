@@ -56,21 +56,23 @@ SWAPOBJ_API const char *swapobj_version(void);
  */
 enum swapobj_error {
 	SWAPOBJ_OK = 0,
-	SWAPOBJ_EINVAL = -1,       /* invalid argument */
-	SWAPOBJ_ENOMEM = -2,       /* out of memory */
-	SWAPOBJ_EIO = -3,          /* device I/O error */
-	SWAPOBJ_ENOSPC = -4,       /* store full (after cleaning) */
-	SWAPOBJ_ENOENT = -5,       /* no such object or prefix */
-	SWAPOBJ_EEXIST = -6,       /* object exists (SWAPOBJ_O_EXCL) */
-	SWAPOBJ_ESTALE = -7,       /* handle's object was deleted, invalidated or replaced by a newer version */
-	SWAPOBJ_ECORRUPT = -8,     /* on-disk data failed its checksum or is malformed */
-	SWAPOBJ_EROFS = -9,        /* store opened read-only, or made read-only after a failed write */
-	SWAPOBJ_EBUSY = -10,       /* store in use by another process, or handles still open */
-	SWAPOBJ_ENOTDIR = -11,     /* a prefix of the key names an object */
-	SWAPOBJ_EISDIR = -12,      /* the key is a prefix of other keys */
-	SWAPOBJ_EFORMAT = -13,     /* not a swapobj store, or an unsupported format version */
-	SWAPOBJ_EFBIG = -14,       /* offset or size beyond SWAPOBJ_MAX_OBJECT_SIZE */
-	SWAPOBJ_ENAMETOOLONG = -15 /* key too long (components or total bytes) */
+	SWAPOBJ_EINVAL = -1,        /* invalid argument */
+	SWAPOBJ_ENOMEM = -2,        /* out of memory */
+	SWAPOBJ_EIO = -3,           /* device I/O error */
+	SWAPOBJ_ENOSPC = -4,        /* store full (after cleaning) */
+	SWAPOBJ_ENOENT = -5,        /* no such object or prefix */
+	SWAPOBJ_EEXIST = -6,        /* object exists (SWAPOBJ_O_EXCL) */
+	SWAPOBJ_ESTALE = -7,        /* handle's object was deleted, invalidated or replaced by a newer version */
+	SWAPOBJ_ECORRUPT = -8,      /* on-disk data failed its checksum or is malformed */
+	SWAPOBJ_EROFS = -9,         /* store opened read-only, or made read-only after a failed write */
+	SWAPOBJ_EBUSY = -10,        /* store in use by another process, or handles still open */
+	SWAPOBJ_ENOTDIR = -11,      /* a prefix of the key names an object */
+	SWAPOBJ_EISDIR = -12,       /* the key is a prefix of other keys */
+	SWAPOBJ_EFORMAT = -13,      /* not a swapobj store, or an unsupported format version */
+	SWAPOBJ_EFBIG = -14,        /* offset or size beyond SWAPOBJ_MAX_OBJECT_SIZE */
+	SWAPOBJ_ENAMETOOLONG = -15, /* key too long (components or total bytes) */
+	SWAPOBJ_ENOTEMPTY = -16,    /* directory object still has children */
+	SWAPOBJ_ENOTSUP = -17       /* operation not supported on this object (e.g. renaming a non-empty directory) */
 };
 
 /** Static description of an error code ("no space left in store"). */
@@ -198,8 +200,8 @@ SWAPOBJ_API int swapobj_store_open(swapobj_store **out, const char *const *paths
 SWAPOBJ_API int swapobj_store_close(swapobj_store *st);
 
 /**
- * Make every write, punch, truncate, delete and invalidation that returned
- * before this call durable: after it returns 0 they survive a crash or power
+ * Make every create, write, punch, truncate, delete, rename, aux update and
+ * invalidation that returned before this call durable: after it returns 0 they survive a crash or power
  * cut. Errors: SWAPOBJ_EIO (the store then turns read-only: every later
  * modifying call returns SWAPOBJ_EROFS), SWAPOBJ_EROFS.
  */
@@ -255,35 +257,55 @@ enum swapobj_class {
 #define SWAPOBJ_O_EXCL 0x2u      /* with CREATE: fail with EEXIST if the key exists */
 #define SWAPOBJ_O_PIN 0x4u       /* on create: object is pinned (never evicted) */
 #define SWAPOBJ_O_EPHEMERAL 0x8u /* on create: need not survive a restart (plain swap) */
+#define SWAPOBJ_O_DIR 0x10u      /* on create: a directory object (no data; its key may be a prefix of other keys) */
 
 /** Pass as data_version to open whatever version exists. */
 #define SWAPOBJ_VERSION_ANY UINT64_MAX
 
-#define SWAPOBJ_OBJ_OPTS_VERSION 1
+/* Version 2 appended aux/aux_len; version 1 structs (without them) are still accepted. */
+#define SWAPOBJ_OBJ_OPTS_VERSION 2
 struct swapobj_obj_opts {
 	unsigned version;
 	unsigned flags;         /* SWAPOBJ_O_* */
 	enum swapobj_class cls; /* on create; 0 means SWAP */
 	uint64_t data_version;  /* see swapobj_obj_open */
+	const void *aux;        /* on create: initial aux data (see swapobj_obj_set_aux), logged atomically with */
+	size_t aux_len;         /* the create; ignored when the object already exists. 0..SWAPOBJ_AUX_MAX bytes */
 };
 #define SWAPOBJ_OBJ_OPTS_INIT                                                                                          \
 	{                                                                                                              \
-		SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, 0                                                     \
+		SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, 0, NULL, 0                                            \
 	}
 
 /**
  * Open the object named key, creating it with SWAPOBJ_O_CREATE.
+ *
+ * Directory objects: created with SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR. They
+ * hold no data (read, write, punch and truncate give SWAPOBJ_EISDIR) but
+ * carry flags, class, version and aux data like any object, and other keys
+ * may lie under them. Creating one at a key that is already a prefix of
+ * other keys attaches it there. An existing directory object opens with or
+ * without SWAPOBJ_O_DIR; SWAPOBJ_O_DIR on an existing non-directory object
+ * gives SWAPOBJ_EEXIST with SWAPOBJ_O_CREATE (it cannot be created) and
+ * SWAPOBJ_ENOTDIR without. Keys under a non-directory object are refused
+ * (SWAPOBJ_ENOTDIR); keys under a directory object are fine.
+ *
  * Data versions: if an object exists with
  *  - the same version (or data_version is SWAPOBJ_VERSION_ANY): it is opened;
  *  - an older version: with SWAPOBJ_O_CREATE it is replaced at once by a new
  *    empty object with the new version (the old data is unreachable from then
  *    on and handles to it get SWAPOBJ_ESTALE); without it, SWAPOBJ_ENOENT;
  *  - a newer version: SWAPOBJ_ESTALE (the caller's data is out of date).
- * Creating with SWAPOBJ_VERSION_ANY creates version 0.
+ * Creating with SWAPOBJ_VERSION_ANY creates version 0. Replacing a
+ * directory object that has children by a newer version gives
+ * SWAPOBJ_ENOTEMPTY.
  * *out is valid until swapobj_obj_close(). opts may be NULL (open existing).
  * Errors: SWAPOBJ_ENOENT, SWAPOBJ_EEXIST, SWAPOBJ_ESTALE, SWAPOBJ_ENOTDIR
- * (a prefix of key is an object), SWAPOBJ_EISDIR (key is a prefix of other
- * keys), SWAPOBJ_EROFS, SWAPOBJ_ENOSPC, SWAPOBJ_ENOMEM, SWAPOBJ_EINVAL.
+ * (a prefix of key is a non-directory object), SWAPOBJ_EISDIR (key is a
+ * prefix of other keys and holds no object, and this is not a directory
+ * create), SWAPOBJ_ENOTEMPTY, SWAPOBJ_EROFS, SWAPOBJ_ENOSPC, SWAPOBJ_ENOMEM,
+ * SWAPOBJ_EINVAL (also: aux_len > SWAPOBJ_AUX_MAX, or aux NULL with a
+ * length).
  */
 SWAPOBJ_API int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *key,
                                  const struct swapobj_obj_opts *opts);
@@ -326,12 +348,58 @@ SWAPOBJ_API int swapobj_obj_truncate(swapobj_obj *obj, uint64_t size);
 
 /**
  * Delete the object (its key becomes free). The handle becomes stale; other
- * handles to the object too.
+ * handles to the object too. A directory object that still has children is
+ * not deleted: SWAPOBJ_ENOTEMPTY.
  */
 SWAPOBJ_API int swapobj_obj_delete(swapobj_obj *obj);
 
-/** Delete by key. Errors: SWAPOBJ_ENOENT, SWAPOBJ_EISDIR, ... */
+/** Delete by key. Errors: SWAPOBJ_ENOENT, SWAPOBJ_EISDIR, SWAPOBJ_ENOTEMPTY, ... */
 SWAPOBJ_API int swapobj_delete(swapobj_store *st, const swapobj_key *key);
+
+/** Largest aux data of one object, bytes. */
+#define SWAPOBJ_AUX_MAX 3072u
+
+/**
+ * Replace the object's aux data: 0..SWAPOBJ_AUX_MAX opaque bytes kept with
+ * the object (e.g. fscache coherency data or file attributes); len 0 clears
+ * it. Logged: durable at the next sync, survives restart; after a crash the
+ * object has its aux as of the last sync or a later one, never a mix. The
+ * library keeps a copy in memory (counted in index_bytes).
+ * Errors: SWAPOBJ_EINVAL (len > SWAPOBJ_AUX_MAX, data NULL with len > 0),
+ * SWAPOBJ_ESTALE, SWAPOBJ_EROFS, SWAPOBJ_ENOSPC, SWAPOBJ_ENOMEM.
+ */
+SWAPOBJ_API int swapobj_obj_set_aux(swapobj_obj *obj, const void *data, size_t len);
+
+/**
+ * Copy up to cap bytes of the aux data into buf (buf may be NULL if cap is
+ * 0). Returns the aux data's full length, which may exceed cap (then only
+ * cap bytes were copied). Errors: SWAPOBJ_ESTALE, SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int swapobj_obj_get_aux(swapobj_obj *obj, void *buf, size_t cap);
+
+/* Flags for swapobj_rename */
+#define SWAPOBJ_RENAME_NOREPLACE 0x1u /* fail with SWAPOBJ_EEXIST if `to` names an object */
+
+/**
+ * Give the object named `from` the key `to`, atomically: after a crash `to`
+ * names its old object or the renamed one (never nothing) and `from` the
+ * renamed object or nothing; handles to the renamed object stay valid.
+ * `from` must name an object: a file, or a directory object without
+ * children. If `to` names an object, that object is replaced (deleted in
+ * the same step; its handles become stale, as with delete) unless:
+ * SWAPOBJ_RENAME_NOREPLACE (SWAPOBJ_EEXIST), a file over a directory object
+ * (SWAPOBJ_EISDIR), a directory object over a file (SWAPOBJ_ENOTDIR), a
+ * directory object over one with children (SWAPOBJ_ENOTEMPTY). Keys above
+ * `to` that do not exist are created as prefixes, as by a create. The same
+ * key for both does nothing and returns 0. Durable at the next sync.
+ * Errors: SWAPOBJ_ENOENT (`from` names nothing), SWAPOBJ_ENOTSUP (`from`
+ * is only a prefix of other keys, or a directory object with children),
+ * SWAPOBJ_EINVAL (`to` lies under `from`, bad flags or keys), SWAPOBJ_EISDIR
+ * (`to` is a prefix of other keys holding no object), SWAPOBJ_ENOTDIR (a
+ * prefix of `to` is a non-directory object), SWAPOBJ_EEXIST,
+ * SWAPOBJ_ENOTEMPTY, SWAPOBJ_EROFS, SWAPOBJ_ENOSPC, SWAPOBJ_ENOMEM.
+ */
+SWAPOBJ_API int swapobj_rename(swapobj_store *st, const swapobj_key *from, const swapobj_key *to, unsigned flags);
 
 /** Set or clear the pin flag (logged; survives restart). */
 SWAPOBJ_API int swapobj_obj_set_pin(swapobj_obj *obj, int pinned);
@@ -349,10 +417,13 @@ struct swapobj_obj_stat {
 	uint64_t data_version;
 	uint64_t id; /* internal object id (stable for the object's life) */
 	enum swapobj_class cls;
-	unsigned flags; /* SWAPOBJ_O_PIN, SWAPOBJ_O_EPHEMERAL */
+	unsigned flags; /* SWAPOBJ_O_PIN, SWAPOBJ_O_EPHEMERAL, SWAPOBJ_O_DIR */
 };
 
-/** Object figures. Errors: SWAPOBJ_ESTALE, SWAPOBJ_EINVAL. */
+/**
+ * Object figures (stored_bytes includes the records holding its name and
+ * aux data). Errors: SWAPOBJ_ESTALE, SWAPOBJ_EINVAL.
+ */
 SWAPOBJ_API int swapobj_obj_stat(swapobj_obj *obj, struct swapobj_obj_stat *out);
 
 /* ------------------------------------------------------------------------ */
@@ -361,6 +432,7 @@ SWAPOBJ_API int swapobj_obj_stat(swapobj_obj *obj, struct swapobj_obj_stat *out)
 
 /**
  * Drop every object whose key starts with prefix (1..16 components),
+ * including a directory object at the prefix itself,
  * durably once synced. Foreground cost is O(1) in the number of objects: the
  * subtree is detached and one record logged; objects are freed in the
  * background and their space comes back through the cleaner. Handles to the
@@ -385,6 +457,7 @@ struct swapobj_cursor {
 		}                                                                                                      \
 	}
 
+/* A child that is a directory object, or has children, is a PREFIX; any other is an OBJECT. */
 enum swapobj_dirent_type { SWAPOBJ_DT_OBJECT = 1, SWAPOBJ_DT_PREFIX = 2 };
 
 struct swapobj_dirent {
@@ -399,8 +472,9 @@ struct swapobj_dirent {
  * the cursor. Returns 1 with *out filled, 0 at the end. Children present for
  * the whole listing are returned exactly once even while others are created
  * or deleted concurrently; those may or may not appear.
+ * A directory object lists its children (none yet: returns 0).
  * Errors: SWAPOBJ_ENOENT (prefix does not exist), SWAPOBJ_ENOTDIR (prefix
- * is an object), SWAPOBJ_EINVAL.
+ * is a non-directory object), SWAPOBJ_EINVAL.
  */
 SWAPOBJ_API int swapobj_list_next(swapobj_store *st, const swapobj_key *prefix, struct swapobj_cursor *cursor,
                                   struct swapobj_dirent *out);

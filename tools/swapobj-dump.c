@@ -38,8 +38,8 @@ static void usage(FILE *f)
 
 static const char *type_name(uint8_t t)
 {
-	static const char *names[] = {"?",        "SEGHDR", "DATA",       "CREATE", "PUNCH",
-	                              "TRUNCATE", "DELETE", "INVALIDATE", "SYNC"};
+	static const char *names[] = {"?",      "SEGHDR",     "DATA", "CREATE", "PUNCH", "TRUNCATE",
+	                              "DELETE", "INVALIDATE", "SYNC", "AUX",    "RENAME"};
 	return t < SO_ARRAY_SIZE(names) ? names[t] : "?";
 }
 
@@ -62,6 +62,30 @@ struct dev {
 	struct io_dev io;
 	struct sb_info sb;
 };
+
+/* What a name record (CREATE, RENAME) or AUX record says beyond its header; nothing for other types. */
+static void print_ident(const struct rec *r, bool intact, int json)
+{
+	struct name_rec nr;
+	swapobj_key k;
+	if (!intact)
+		return;
+	if (r->type == REC_AUX) {
+		printf(json ? ",\"aux_len\":%u" : " aux %u", r->payload_len);
+		return;
+	}
+	if ((r->type != REC_CREATE && r->type != REC_RENAME) ||
+	    name_rec_decode(r->payload, r->payload_len, &nr, &k) < 0)
+		return;
+	printf(json ? ",\"key\":\"" : " key ");
+	print_key(&k, json);
+	if (json)
+		printf("\",\"aux_len\":%u,\"dir\":%s", nr.auxlen, nr.flags & CREATE_F_DIR ? "true" : "false");
+	else
+		printf(" aux %u%s", nr.auxlen, nr.flags & CREATE_F_DIR ? " DIR" : "");
+	if (r->type == REC_RENAME && r->lpos)
+		printf(json ? ",\"replaced\":%" PRIu64 : " replaces %" PRIu64, r->lpos);
+}
 
 static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_rec, int json)
 {
@@ -118,19 +142,22 @@ static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_
 						       ",\"type\":\"%s\",\"flags\":%u,"
 						       "\"seq\":%" PRIu64 ",\"oid\":%" PRIu64 ",\"lpos\":%" PRIu64
 						       ",\"raw_len\":%u,\"obj_size\":%" PRIu64
-						       ",\"size\":%u,\"damaged\":%s}\n",
+						       ",\"size\":%u,\"damaged\":%s",
 						       segno, pos, type_name(r.type), r.flags, r.seq, r.oid, r.lpos,
 						       r.raw_len, r.obj_size, sz, v == REC_BAD_CSUM ? "true" : "false");
 					else
 						printf("  seg %5u +%-8" PRIu64 " %-10s seq %-10" PRIu64
 						       " oid %-8" PRIu64 " lpos %-12" PRIu64
-						       " len %-6u size %-12" PRIu64 "%s%s\n",
+						       " len %-6u size %-12" PRIu64 "%s%s",
 						       segno, pos, type_name(r.type), r.seq, r.oid, r.lpos, r.raw_len,
 						       r.obj_size,
-						       r.flags & REC_F_ZERO   ? " ZERO"
+						       r.type != REC_DATA     ? ""
+						       : r.flags & REC_F_ZERO ? " ZERO"
 						       : r.flags & REC_F_FILL ? " FILL"
 						                              : "",
 						       v == REC_BAD_CSUM ? " DAMAGED-PAYLOAD" : "");
+					print_ident(&r, v == REC_OK, json);
+					printf(json ? "}\n" : "\n");
 				}
 				pos += sz;
 			}
@@ -139,22 +166,24 @@ static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_
 					printf("{\"segment\":%u,\"device\":%u,\"gen\":%u,\"bytes\":%" PRIu64
 					       ",\"data\":%" PRIu64 ",\"create\":%" PRIu64 ",\"punch\":%" PRIu64
 					       ",\"truncate\":%" PRIu64 ",\"delete\":%" PRIu64
-					       ",\"invalidate\":%" PRIu64 ",\"sync\":%" PRIu64 ",\"damaged\":%" PRIu64
-					       ",\"min_seq\":%" PRIu64 ",\"max_seq\":%" PRIu64 "}\n",
+					       ",\"invalidate\":%" PRIu64 ",\"sync\":%" PRIu64 ",\"aux\":%" PRIu64
+					       ",\"rename\":%" PRIu64 ",\"damaged\":%" PRIu64 ",\"min_seq\":%" PRIu64
+					       ",\"max_seq\":%" PRIu64 "}\n",
 					       segno, d, gen, bytes, count[REC_DATA], count[REC_CREATE],
 					       count[REC_PUNCH], count[REC_TRUNCATE], count[REC_DELETE],
-					       count[REC_INVALIDATE], count[REC_SYNC], damaged,
-					       minseq == UINT64_MAX ? 0 : minseq, maxseq);
+					       count[REC_INVALIDATE], count[REC_SYNC], count[REC_AUX],
+					       count[REC_RENAME], damaged, minseq == UINT64_MAX ? 0 : minseq, maxseq);
 				else
 					printf("segment %5u dev %u gen %-6u %8" PRIu64 " bytes: %" PRIu64
 					       " data, %" PRIu64 " create, %" PRIu64 " punch, %" PRIu64
 					       " truncate, %" PRIu64 " delete, %" PRIu64 " invalidate, %" PRIu64
-					       " sync%s; seq %" PRIu64 "..%" PRIu64 "\n",
+					       " sync, %" PRIu64 " aux, %" PRIu64 " rename%s; seq %" PRIu64 "..%" PRIu64
+					       "\n",
 					       segno, d, gen, bytes, count[REC_DATA], count[REC_CREATE],
 					       count[REC_PUNCH], count[REC_TRUNCATE], count[REC_DELETE],
-					       count[REC_INVALIDATE], count[REC_SYNC],
-					       damaged ? " (DAMAGED records)" : "", minseq == UINT64_MAX ? 0 : minseq,
-					       maxseq);
+					       count[REC_INVALIDATE], count[REC_SYNC], count[REC_AUX],
+					       count[REC_RENAME], damaged ? " (DAMAGED records)" : "",
+					       minseq == UINT64_MAX ? 0 : minseq, maxseq);
 			}
 		}
 	}
@@ -172,31 +201,36 @@ static int walk(swapobj_store *st, swapobj_key *prefix, int json)
 		swapobj_key k = *prefix;
 		if (swapobj_key_push(&k, de.name, de.name_len) < 0)
 			return -1;
-		if (de.type == SWAPOBJ_DT_PREFIX) {
-			if (walk(st, &k, json) < 0)
+		swapobj_obj *o;
+		struct swapobj_obj_stat os;
+		int err = swapobj_obj_open(&o, st, &k, NULL);
+		if (de.type == SWAPOBJ_DT_PREFIX && err == SWAPOBJ_EISDIR) {
+			if (walk(st, &k, json) < 0) /* a plain prefix: no object of its own */
 				return -1;
 			continue;
 		}
-		swapobj_obj *o;
-		struct swapobj_obj_stat os;
-		if (swapobj_obj_open(&o, st, &k, NULL) < 0 || swapobj_obj_stat(o, &os) < 0)
+		if (err < 0 || swapobj_obj_stat(o, &os) < 0)
 			return -1;
+		int aux = swapobj_obj_get_aux(o, NULL, 0);
 		swapobj_obj_close(o);
 		printf(json ? "{\"key\":\"" : "");
 		print_key(&k, json);
 		if (json)
 			printf("\",\"id\":%" PRIu64 ",\"class\":\"%s\",\"version\":%" PRIu64 ",\"size\":%" PRIu64
 			       ",\"pages\":%" PRIu64 ",\"zero_pages\":%" PRIu64 ",\"extents\":%" PRIu64
-			       ",\"stored_bytes\":%" PRIu64 ",\"pinned\":%s}\n",
+			       ",\"stored_bytes\":%" PRIu64 ",\"pinned\":%s,\"dir\":%s,\"aux_len\":%d}\n",
 			       os.id, os.cls == SWAPOBJ_CLASS_CACHE ? "cache" : "swap", os.data_version, os.size,
 			       os.pages, os.zero_pages, os.extents, os.stored_bytes,
-			       os.flags & SWAPOBJ_O_PIN ? "true" : "false");
+			       os.flags & SWAPOBJ_O_PIN ? "true" : "false", os.flags & SWAPOBJ_O_DIR ? "true" : "false",
+			       aux);
 		else
 			printf("  id %" PRIu64 " %s v%" PRIu64 " size %" PRIu64 " pages %" PRIu64 " (zero %" PRIu64
-			       ") extents %" PRIu64 " stored %" PRIu64 "%s\n",
+			       ") extents %" PRIu64 " stored %" PRIu64 " aux %d%s%s\n",
 			       os.id, os.cls == SWAPOBJ_CLASS_CACHE ? "cache" : "swap", os.data_version, os.size,
-			       os.pages, os.zero_pages, os.extents, os.stored_bytes,
-			       os.flags & SWAPOBJ_O_PIN ? " pinned" : "");
+			       os.pages, os.zero_pages, os.extents, os.stored_bytes, aux,
+			       os.flags & SWAPOBJ_O_PIN ? " pinned" : "", os.flags & SWAPOBJ_O_DIR ? " directory" : "");
+		if (de.type == SWAPOBJ_DT_PREFIX && walk(st, &k, json) < 0) /* a directory object's children */
+			return -1;
 	}
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * obj.c - the object API: open/create with data versions, read, write,
- * punch, truncate, delete, pin, stat.
+ * punch, truncate, delete, pin, stat. Aux data and rename: aux.c, rename.c.
  *
  * Every modifying operation follows the same order, which replay relies on:
  *   1. wait for log space without holding any object lock;
@@ -65,6 +65,15 @@ static int check_handle(swapobj_obj *h)
 	if (!h || !h->st || !h->o)
 		return so_err(SWAPOBJ_EINVAL, "NULL object handle");
 	return 0;
+}
+
+/* Data operations on a directory object (its flags never change to or from DIR). */
+static int check_data(swapobj_obj *h)
+{
+	int err = check_handle(h);
+	if (err == 0 && (h->o->flags & CREATE_F_DIR))
+		err = so_err(SWAPOBJ_EISDIR, "a directory object holds no data");
+	return err;
 }
 
 static void pages_account(struct swapobj_store *st, uint64_t before, uint64_t after)
@@ -279,7 +288,7 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 {
 	int err, tries = 0;
 	size_t total = 0;
-	if ((err = check_handle(h)) < 0)
+	if ((err = check_data(h)) < 0)
 		return err;
 	if (!buf && len)
 		return so_err(SWAPOBJ_EINVAL, "NULL buffer");
@@ -315,7 +324,7 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, unsigned flags)
 {
 	int err;
-	if ((err = check_handle(h)) < 0)
+	if ((err = check_data(h)) < 0)
 		return err;
 	if ((!buf && len) || flags != 0)
 		return so_err(SWAPOBJ_EINVAL, buf ? "unknown read flags" : "NULL buffer");
@@ -429,7 +438,7 @@ static int zero_partial(struct swapobj_store *st, struct so_obj *o, uint64_t a, 
 int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
 {
 	int err;
-	if ((err = check_handle(h)) < 0)
+	if ((err = check_data(h)) < 0)
 		return err;
 	if (off > SWAPOBJ_MAX_OBJECT_SIZE || len > SWAPOBJ_MAX_OBJECT_SIZE - off)
 		return so_err(SWAPOBJ_EFBIG, "punch range goes past the maximum object size");
@@ -478,7 +487,7 @@ done:
 int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
 {
 	int err;
-	if ((err = check_handle(h)) < 0)
+	if ((err = check_data(h)) < 0)
 		return err;
 	if (size > SWAPOBJ_MAX_OBJECT_SIZE)
 		return so_err(SWAPOBJ_EFBIG, "size %llu is past the maximum object size", (unsigned long long)size);
@@ -513,25 +522,20 @@ done:
 /* Open, create, delete                                                */
 /* ------------------------------------------------------------------ */
 
-/* Log a CREATE record for o (key from the argument); updates create_addr and usage. Caller holds what protects o. */
-static int log_create(struct swapobj_store *st, struct so_obj *o, const swapobj_key *key)
+int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *key, uint8_t type, uint64_t victim)
 {
-	uint8_t payload[CREATE_KEY + KEYENC_MAX];
+	uint8_t payload[NAME_REC_MAX];
 	struct rec r = {0};
 	uint64_t addr;
 	int err;
-	uint32_t klen = key_encode(payload + CREATE_KEY, key, key->ncomp);
-	payload[CREATE_CLASS] = o->cls;
-	payload[CREATE_FLAGS] = o->flags;
-	so_put_le16(payload + CREATE_KEYLEN, (uint16_t)klen);
-	so_put_le32(payload + CREATE_RESERVED, 0);
-	so_put_le64(payload + CREATE_VERSION, o->version);
-	r.type = REC_CREATE;
+	uint32_t plen = name_rec_encode(payload, o->cls, o->flags, o->version, key, o->aux, o->aux_len);
+	r.type = type;
 	r.oid = o->oid;
+	r.lpos = victim;
 	r.obj_size = o->size;
-	if ((err = log_append(&st->log, LOG_HOT, 0, &r, payload, CREATE_KEY + klen, &addr)) < 0)
+	if ((err = log_append(&st->log, LOG_HOT, 0, &r, payload, plen, &addr)) < 0)
 		return err;
-	uint32_t bytes = rec_size(CREATE_KEY + klen);
+	uint32_t bytes = rec_size(plen);
 	if (o->create_addr)
 		log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
 	log_usage_add(&st->log, addr, bytes);
@@ -542,11 +546,18 @@ static int log_create(struct swapobj_store *st, struct so_obj *o, const swapobj_
 		o->meta_addr = addr;
 		o->meta_seq = r.seq;
 	}
+	/* The new name record carries the aux data: an AUX record holding it is superseded. */
+	if (o->aux_addr)
+		log_rec_died(&st->log, o->aux_addr, o->aux_bytes, o->oid);
+	o->aux_addr = 0;
+	o->aux_bytes = 0;
+	o->aux_seq = r.seq;
+	if (victim)
+		tomb_set(st, r.seq, addr); /* it is also the victim's tombstone (see cleaner.c) */
 	return 0;
 }
 
-/* Drop an unlinked object's data from the index and the usage table (o->lock held). */
-static void obj_release_data(struct swapobj_store *st, struct so_obj *o)
+void obj_release_data(struct swapobj_store *st, struct so_obj *o)
 {
 	uint64_t before = extmap_pages(&o->map);
 	struct log_rel rel = {&st->log, o->oid};
@@ -555,6 +566,10 @@ static void obj_release_data(struct swapobj_store *st, struct so_obj *o)
 	if (o->create_addr)
 		log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
 	o->create_addr = 0;
+	if (o->aux_addr)
+		log_rec_died(&st->log, o->aux_addr, o->aux_bytes, o->oid);
+	o->aux_addr = 0;
+	o->aux_bytes = 0;
 }
 
 int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
@@ -564,10 +579,17 @@ int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
 	uint64_t taddr;
 	r.type = REC_DELETE;
 	r.oid = o->oid;
-	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) < 0)
-		return err;
-	tomb_set(st, r.seq, taddr);
+	/* Under the index lock: a directory object must not gain a child between the check and the removal. */
 	pthread_rwlock_wrlock(&st->ix.lock);
+	if (o->node && ns_node_is_prefix(o->node) && !ns_node_dead(o->node)) {
+		pthread_rwlock_unlock(&st->ix.lock);
+		return so_err(SWAPOBJ_ENOTEMPTY, "directory object has %u children", o->node->nchildren);
+	}
+	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) < 0) {
+		pthread_rwlock_unlock(&st->ix.lock);
+		return err;
+	}
+	tomb_set(st, r.seq, taddr);
 	bool linked = o->node != NULL;
 	if (linked) {
 		ns_remove(&st->ix.ns, o->node);
@@ -595,9 +617,11 @@ static int obj_alloc_handle(swapobj_obj **out, struct swapobj_store *st, struct 
 
 int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *key, const struct swapobj_obj_opts *opts)
 {
-	struct swapobj_obj_opts def = {SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, SWAPOBJ_VERSION_ANY};
+	struct swapobj_obj_opts def = {SWAPOBJ_OBJ_OPTS_VERSION, 0, SWAPOBJ_CLASS_SWAP, SWAPOBJ_VERSION_ANY, NULL, 0};
 	struct so_index *ix;
 	struct so_obj *o = NULL;
+	const void *aux = NULL;
+	uint32_t aux_len = 0;
 	int err;
 
 	if (!out || !st)
@@ -607,15 +631,23 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 		return err;
 	if (!opts)
 		opts = &def;
-	if (opts->version != SWAPOBJ_OBJ_OPTS_VERSION)
+	if (opts->version != SWAPOBJ_OBJ_OPTS_VERSION && opts->version != 1)
 		return so_err(SWAPOBJ_EINVAL, "object options version %u unknown (use SWAPOBJ_OBJ_OPTS_INIT)",
 		              opts->version);
-	if (opts->flags & ~(SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL | SWAPOBJ_O_PIN | SWAPOBJ_O_EPHEMERAL))
+	if (opts->flags & ~(SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL | SWAPOBJ_O_PIN | SWAPOBJ_O_EPHEMERAL | SWAPOBJ_O_DIR))
 		return so_err(SWAPOBJ_EINVAL, "unknown object flags 0x%x", opts->flags);
 	enum swapobj_class cls = opts->cls ? opts->cls : SWAPOBJ_CLASS_SWAP;
 	if (cls != SWAPOBJ_CLASS_SWAP && cls != SWAPOBJ_CLASS_CACHE)
 		return so_err(SWAPOBJ_EINVAL, "unknown object class %d", (int)opts->cls);
+	if (opts->version >= 2) { /* version 1 structs end before aux */
+		if (opts->aux_len > SWAPOBJ_AUX_MAX || (!opts->aux && opts->aux_len))
+			return so_err(SWAPOBJ_EINVAL, "aux data of %zu bytes (at most %u, not NULL)", opts->aux_len,
+			              SWAPOBJ_AUX_MAX);
+		aux = opts->aux;
+		aux_len = (uint32_t)opts->aux_len;
+	}
 	bool create = opts->flags & SWAPOBJ_O_CREATE;
+	bool want_dir = opts->flags & SWAPOBJ_O_DIR;
 	if (create && (err = log_check_writable(&st->log)) < 0)
 		return err;
 	ix = &st->ix;
@@ -628,6 +660,11 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 		if (n && ns_node_is_object(n)) {
 			o = n->obj;
 			uint64_t v = opts->data_version;
+			if (want_dir && !ns_node_is_dir(n)) {
+				err = create ? so_err(SWAPOBJ_EEXIST, "a non-directory object exists at the key")
+				             : so_err(SWAPOBJ_ENOTDIR, "the object is not a directory object");
+				goto unlock;
+			}
 			if (v == SWAPOBJ_VERSION_ANY || v == o->version) {
 				if (create && (opts->flags & SWAPOBJ_O_EXCL)) {
 					err = so_err(SWAPOBJ_EEXIST, "object exists");
@@ -661,7 +698,7 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 				return so_err(SWAPOBJ_EBUSY, "object keeps being recreated concurrently");
 			continue;
 		}
-		if (n && ns_node_is_prefix(n)) {
+		if (n && ns_node_is_prefix(n) && !(create && want_dir)) {
 			err = so_err(SWAPOBJ_EISDIR, "key is a prefix of other keys");
 			goto unlock;
 		}
@@ -671,17 +708,24 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 		}
 		/* Create: link first (cheap to undo), then log. */
 		o = obj_new(ix->next_oid);
-		if (!o) {
+		if (!o || (aux_len && !(o->aux = so_alloc(SO_MEM_INDEX, aux_len)))) {
+			if (o)
+				obj_put(o);
+			o = NULL;
 			err = so_err(SWAPOBJ_ENOMEM, "out of memory");
 			goto unlock;
 		}
+		if (aux_len)
+			memcpy(o->aux, aux, aux_len);
+		o->aux_len = aux_len;
 		o->cls = (uint8_t)cls;
 		o->flags = (uint8_t)(((opts->flags & SWAPOBJ_O_PIN) ? CREATE_F_PIN : 0) |
-		                     ((opts->flags & SWAPOBJ_O_EPHEMERAL) ? CREATE_F_EPHEMERAL : 0));
+		                     ((opts->flags & SWAPOBJ_O_EPHEMERAL) ? CREATE_F_EPHEMERAL : 0) |
+		                     (want_dir ? CREATE_F_DIR : 0));
 		o->version = opts->data_version == SWAPOBJ_VERSION_ANY ? 0 : opts->data_version;
 		o->inval_seen = __atomic_load_n(&ix->inval_epoch, __ATOMIC_ACQUIRE);
 		struct ns_node *leaf;
-		if ((err = ns_insert(&ix->ns, key, o, &leaf)) < 0) {
+		if ((err = ns_insert_obj(&ix->ns, key, o, want_dir, &leaf)) < 0) {
 			obj_put(o);
 			o = NULL;
 			goto unlock;
@@ -693,7 +737,7 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 			goto unlock;
 		}
 		o->node = leaf;
-		if ((err = log_create(st, o, key)) < 0) {
+		if ((err = obj_log_name(st, o, key, REC_CREATE, 0)) < 0) {
 			ns_remove(&ix->ns, leaf);
 			oidmap_del(&ix->oids, o->oid);
 			obj_put(o);
@@ -792,7 +836,7 @@ int swapobj_obj_set_pin(swapobj_obj *h, int pinned)
 	ns_key_of(o->node, &key);
 	uint8_t old = o->flags;
 	o->flags = want;
-	if ((err = log_create(st, o, &key)) < 0)
+	if ((err = obj_log_name(st, o, &key, REC_CREATE, 0)) < 0)
 		o->flags = old;
 	pthread_rwlock_unlock(&st->ix.lock);
 done:
@@ -826,14 +870,15 @@ int swapobj_obj_stat(swapobj_obj *h, struct swapobj_obj_stat *out)
 	out->pages = extmap_pages(&o->map);
 	out->zero_pages = extmap_pages_kind(&o->map, EXT_ZERO);
 	out->fill_pages = extmap_pages_kind(&o->map, EXT_FILL);
-	out->stored_bytes =
-	    extmap_pages_kind(&o->map, EXT_DATA) * REC_DATA_SIZE + out->fill_pages * REC_FILL_SIZE + o->create_bytes;
+	out->stored_bytes = extmap_pages_kind(&o->map, EXT_DATA) * REC_DATA_SIZE + out->fill_pages * REC_FILL_SIZE +
+	                    o->create_bytes + o->aux_bytes;
 	out->extents = extmap_extents(&o->map);
 	out->data_version = o->version;
 	out->id = o->oid;
 	out->cls = (enum swapobj_class)o->cls;
 	out->flags = ((o->flags & CREATE_F_PIN) ? SWAPOBJ_O_PIN : 0) |
-	             ((o->flags & CREATE_F_EPHEMERAL) ? SWAPOBJ_O_EPHEMERAL : 0);
+	             ((o->flags & CREATE_F_EPHEMERAL) ? SWAPOBJ_O_EPHEMERAL : 0) |
+	             ((o->flags & CREATE_F_DIR) ? SWAPOBJ_O_DIR : 0);
 done:
 	pthread_mutex_unlock(&o->lock);
 	return err;

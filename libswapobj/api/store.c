@@ -371,12 +371,13 @@ int swapobj_list_next(swapobj_store *st, const swapobj_key *prefix, struct swapo
 	struct ns_node *child = NULL;
 	if (!dir) {
 		err = so_err(SWAPOBJ_ENOENT, "no such prefix");
-	} else if (ns_node_is_object(dir)) {
-		err = so_err(SWAPOBJ_ENOTDIR, "prefix names an object");
+	} else if (!ns_node_takes_children(dir)) {
+		err = so_err(SWAPOBJ_ENOTDIR, "prefix names a non-directory object");
 	} else {
 		err = ns_next_child(dir, cursor->started != 0, cursor->hash, cursor->name, cursor->name_len, &child);
 		if (err == 1) {
-			out->type = ns_node_is_object(child) ? SWAPOBJ_DT_OBJECT : SWAPOBJ_DT_PREFIX;
+			out->type =
+			    ns_node_is_prefix(child) || ns_node_is_dir(child) ? SWAPOBJ_DT_PREFIX : SWAPOBJ_DT_OBJECT;
 			out->name_len = child->name_len;
 			memcpy(out->name, child->name, child->name_len);
 			out->cookie = child->hash;

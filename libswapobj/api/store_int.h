@@ -55,7 +55,20 @@ uint64_t tomb_get(struct swapobj_store *st, uint64_t seq);
 
 /* api/obj.c: write pages of an object; caller holds o->lock and has waited for space. */
 int64_t obj_write_locked(struct swapobj_store *st, struct so_obj *o, const uint8_t *buf, size_t len, uint64_t off);
-/* Log a DELETE for o and unlink it (caller holds o->lock; takes ix->lock). */
+/*
+ * Log a DELETE for o and unlink it (caller holds o->lock; takes ix->lock).
+ * SWAPOBJ_ENOTEMPTY (nothing logged) if o is a directory object with children.
+ */
 int obj_delete_locked(struct swapobj_store *st, struct so_obj *o);
+/*
+ * Log a name record (type REC_CREATE or REC_RENAME) stating o's identity
+ * under key, and, for a RENAME, that the object victim (0: none) is gone.
+ * Makes it o's live name record (the previous one dies) and the holder of
+ * its aux data. Caller holds o->lock and ix->lock (so that the record is
+ * ordered with prefix invalidations), or owns o exclusively (replay).
+ */
+int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *key, uint8_t type, uint64_t victim);
+/* Drop an unlinked object's data, name and aux records from the index and the usage table (o->lock held). */
+void obj_release_data(struct swapobj_store *st, struct so_obj *o);
 
 #endif

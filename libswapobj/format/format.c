@@ -168,17 +168,16 @@ static enum rec_verdict rec_check_payload(const struct rec *r)
 		if (r->flags & REC_F_FILL)
 			return r->payload_len == 8 ? REC_OK : REC_BAD_PAYLOAD;
 		return r->payload_len == SWAPOBJ_PAGE_SIZE ? REC_OK : REC_BAD_PAYLOAD;
-	case REC_CREATE: {
-		if (r->payload_len < CREATE_KEY || r->oid == 0)
+	case REC_CREATE:
+	case REC_RENAME: {
+		struct name_rec nr;
+		if (r->oid == 0 || r->obj_size > SWAPOBJ_MAX_OBJECT_SIZE || (r->type == REC_CREATE && r->lpos) ||
+		    r->lpos == r->oid || r->lpos == UINT64_MAX)
 			return REC_BAD_PAYLOAD;
-		uint32_t klen = so_get_le16(r->payload + CREATE_KEYLEN);
-		uint8_t cls = r->payload[CREATE_CLASS];
-		if (klen != r->payload_len - CREATE_KEY || (cls != SWAPOBJ_CLASS_SWAP && cls != SWAPOBJ_CLASS_CACHE) ||
-		    (r->payload[CREATE_FLAGS] & ~CREATE_F_KNOWN))
-			return REC_BAD_PAYLOAD;
-		swapobj_key k;
-		return key_decode(r->payload + CREATE_KEY, klen, &k) == 0 ? REC_OK : REC_BAD_PAYLOAD;
+		return name_rec_decode(r->payload, r->payload_len, &nr, NULL) == 0 ? REC_OK : REC_BAD_PAYLOAD;
 	}
+	case REC_AUX:
+		return r->oid && r->payload_len <= AUX_MAX ? REC_OK : REC_BAD_PAYLOAD;
 	case REC_PUNCH: {
 		if (r->payload_len != 8 || r->lpos % SWAPOBJ_PAGE_SIZE || r->oid == 0)
 			return REC_BAD_PAYLOAD;
@@ -253,6 +252,39 @@ enum rec_verdict rec_decode(const uint8_t *buf, size_t avail, uint64_t seed, boo
 	if (!verify && out->type != REC_DATA)
 		return REC_OK; /* structure of other payloads is checked only once their checksum is */
 	return rec_check_payload(out);
+}
+
+uint32_t name_rec_encode(uint8_t *dst, uint8_t cls, uint8_t flags, uint64_t version, const swapobj_key *key,
+                         const uint8_t *aux, uint32_t auxlen)
+{
+	uint32_t klen = key_encode(dst + CREATE_KEY, key, key->ncomp);
+	dst[CREATE_CLASS] = cls;
+	dst[CREATE_FLAGS] = flags;
+	so_put_le16(dst + CREATE_KEYLEN, (uint16_t)klen);
+	so_put_le32(dst + CREATE_AUXLEN, auxlen);
+	so_put_le64(dst + CREATE_VERSION, version);
+	if (auxlen)
+		memcpy(dst + CREATE_KEY + klen, aux, auxlen);
+	return CREATE_KEY + klen + auxlen;
+}
+
+int name_rec_decode(const uint8_t *payload, uint32_t len, struct name_rec *out, swapobj_key *key)
+{
+	swapobj_key k;
+	if (len < CREATE_KEY)
+		return SWAPOBJ_ECORRUPT;
+	out->cls = payload[CREATE_CLASS];
+	out->flags = payload[CREATE_FLAGS];
+	out->keylen = so_get_le16(payload + CREATE_KEYLEN);
+	out->auxlen = so_get_le32(payload + CREATE_AUXLEN);
+	out->version = so_get_le64(payload + CREATE_VERSION);
+	if ((out->cls != SWAPOBJ_CLASS_SWAP && out->cls != SWAPOBJ_CLASS_CACHE) || (out->flags & ~CREATE_F_KNOWN) ||
+	    out->auxlen > AUX_MAX || out->keylen > KEYENC_MAX ||
+	    (uint64_t)CREATE_KEY + out->keylen + out->auxlen != len)
+		return SWAPOBJ_ECORRUPT;
+	out->keyenc = payload + CREATE_KEY;
+	out->aux = payload + CREATE_KEY + out->keylen;
+	return key_decode(out->keyenc, out->keylen, key ? key : &k);
 }
 
 uint32_t key_encode(uint8_t *dst, const swapobj_key *key, uint32_t ncomp)

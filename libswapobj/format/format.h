@@ -79,6 +79,30 @@ const char *rec_verdict_str(enum rec_verdict v);
 enum rec_verdict rec_decode(const uint8_t *buf, size_t avail, uint64_t seed, bool verify, struct rec *out,
                             uint32_t *size);
 
+/*
+ * A name record's payload (CREATE or RENAME): the object's identity. The
+ * pointers point into the decoded payload.
+ */
+struct name_rec {
+	uint8_t cls, flags;
+	uint16_t keylen;
+	uint32_t auxlen;
+	uint64_t version;
+	const uint8_t *keyenc; /* keylen bytes of key encoding */
+	const uint8_t *aux;    /* auxlen bytes */
+};
+#define NAME_REC_MAX (CREATE_KEY + KEYENC_MAX + AUX_MAX)
+
+/* Encode a name record payload into dst (NAME_REC_MAX bytes); returns its length. */
+uint32_t name_rec_encode(uint8_t *dst, uint8_t cls, uint8_t flags, uint64_t version, const swapobj_key *key,
+                         const uint8_t *aux, uint32_t auxlen);
+/*
+ * Decode and check a name record payload of len bytes: known class and
+ * flags, lengths adding up, aux at most AUX_MAX, a valid key encoding
+ * (decoded into *key if key is not NULL). Returns 0 or SWAPOBJ_ECORRUPT.
+ */
+int name_rec_decode(const uint8_t *payload, uint32_t len, struct name_rec *out, swapobj_key *key);
+
 /* Encode key's first ncomp components; returns bytes written (<= KEYENC_MAX). */
 uint32_t key_encode(uint8_t *dst, const swapobj_key *key, uint32_t ncomp);
 /* Decode a key encoding of exactly len bytes. Returns 0 or SWAPOBJ_ECORRUPT. */

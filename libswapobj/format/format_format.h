@@ -66,8 +66,8 @@
 #define RH_RAW_LEN 12    /* 4 DATA: logical bytes covered (npages * 4096); else 0 */
 #define RH_SEQ 16        /* 8 sequence number: order of updates; highest wins */
 #define RH_OID 24        /* 8 object id (0 for store-wide records) */
-#define RH_LPOS 32       /* 8 DATA/PUNCH: byte offset in object; SEGHDR: global segno */
-#define RH_OBJ_SIZE 40   /* 8 object size after this record (CREATE/DATA/PUNCH/TRUNCATE) */
+#define RH_LPOS 32       /* 8 DATA/PUNCH: byte offset in object; SEGHDR: global segno; RENAME: replaced oid */
+#define RH_OBJ_SIZE 40   /* 8 object size after this record (CREATE/RENAME/DATA/PUNCH/TRUNCATE) */
 #define RH_SEG_GEN 48    /* 4 generation of the segment the record was written into */
 #define RH_HDR_CSUM 52   /* 4 low 32 bits of XXH3-64 of header[0,52), seed = store seed */
 #define RH_CSUM 56       /* 8 XXH3-64 of the payload, seed = store seed; 0 if no payload */
@@ -82,7 +82,9 @@ enum rec_type {
 	REC_DELETE = 6,     /* no payload */
 	REC_INVALIDATE = 7, /* payload: key encoding of the prefix */
 	REC_SYNC = 8,       /* payload 16: durable_seq u64 (every lower seq was durable), next generation u64 */
-	REC_TYPE_MAX = 8
+	REC_AUX = 9,        /* payload: the object's aux data, 0..AUX_MAX bytes (0 clears it) */
+	REC_RENAME = 10,    /* payload as CREATE (identity under the new key); lpos: replaced oid or 0 */
+	REC_TYPE_MAX = 10
 };
 
 #define REC_F_ZERO 0x01 /* DATA: pages are all zero; no payload */
@@ -90,15 +92,24 @@ enum rec_type {
 #define REC_F_KNOWN (REC_F_ZERO | REC_F_FILL)
 
 #define SEGHDR_LEN 16u
-#define CREATE_CLASS 0    /* 1 enum swapobj_class */
-#define CREATE_FLAGS 1    /* 1 CREATE_F_* */
-#define CREATE_KEYLEN 2   /* 2 bytes of key encoding that follow */
-#define CREATE_RESERVED 4 /* 4 zero */
-#define CREATE_VERSION 8  /* 8 data version */
-#define CREATE_KEY 16     /* key encoding */
+/*
+ * CREATE and RENAME payload (a "name record": the object's whole identity).
+ * The aux length sits where format 1 had a reserved zero u32, so records
+ * without aux data read the same as before.
+ */
+#define CREATE_CLASS 0   /* 1 enum swapobj_class */
+#define CREATE_FLAGS 1   /* 1 CREATE_F_* */
+#define CREATE_KEYLEN 2  /* 2 bytes of key encoding that follow the fixed fields */
+#define CREATE_AUXLEN 4  /* 4 bytes of aux data that follow the key encoding (0..AUX_MAX) */
+#define CREATE_VERSION 8 /* 8 data version */
+#define CREATE_KEY 16    /* key encoding (CREATE_KEYLEN bytes), then the aux data (CREATE_AUXLEN bytes) */
 #define CREATE_F_PIN 0x01
 #define CREATE_F_EPHEMERAL 0x02
-#define CREATE_F_KNOWN (CREATE_F_PIN | CREATE_F_EPHEMERAL)
+#define CREATE_F_DIR 0x04 /* a directory object: no data; other keys may lie under its key */
+#define CREATE_F_KNOWN (CREATE_F_PIN | CREATE_F_EPHEMERAL | CREATE_F_DIR)
+
+/* Aux data: at most this many bytes per object (SWAPOBJ_AUX_MAX). */
+#define AUX_MAX 3072u
 
 /*
  * Key encoding: u8 ncomp (1..16), then per component u8 len (1..255) and

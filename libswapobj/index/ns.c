@@ -5,9 +5,11 @@
  * in struct ns.
  *
  * Invariants (ns_check verifies 1-5 on the live tree):
- *  1. A live non-root node has an object or children, never both and never
- *     neither: removal prunes ancestors that become empty, and insertion
- *     creates a chain of prefixes only together with the leaf ending it.
+ *  1. A live non-root node has an object or children, never neither, and
+ *     both only if its object is a directory object (`dir` set; `dir` is
+ *     never set on a node without an object): removal prunes ancestors that
+ *     become empty, and insertion creates a chain of prefixes only together
+ *     with the leaf ending it, and below a node only if it takes children.
  *  2. The children of a node form an AVL tree over left/right, ordered by
  *     ns_name_cmp, with no two equal names; `height` is exact and sibling
  *     heights differ by at most 1; `nchildren` is the tree's size.
@@ -43,6 +45,11 @@
 #define NS_AVL_PATH 64
 
 _Static_assert(offsetof(struct ns_node, name) <= 56, "ns_node header grew past 56 bytes");
+
+int ns_insert(struct ns *ns, const swapobj_key *key, void *obj, struct ns_node **out)
+{
+	return ns_insert_obj(ns, key, obj, false, out);
+}
 
 static uint64_t ns_hash_mask = UINT64_MAX;
 static long ns_alloc_allowance = -1;
@@ -299,7 +306,7 @@ static void prune_from(struct ns *ns, struct ns_node *n)
 	}
 }
 
-int ns_insert(struct ns *ns, const swapobj_key *key, void *obj, struct ns_node **out)
+int ns_insert_obj(struct ns *ns, const swapobj_key *key, void *obj, bool isdir, struct ns_node **out)
 {
 	struct ns_node *made[SWAPOBJ_KEY_MAX_COMPONENTS];
 	unsigned nmade = 0, i;
@@ -316,7 +323,7 @@ int ns_insert(struct ns *ns, const swapobj_key *key, void *obj, struct ns_node *
 	uint64_t hash = 0; /* of component i once the loop stops */
 	struct ns_node *dir = ns->root;
 	for (i = 0; i < key->ncomp; i++) {
-		if (dir->obj)
+		if (!ns_node_takes_children(dir))
 			return so_err(SWAPOBJ_ENOTDIR, "namespace: the first %u components of the key name an object",
 			              i);
 		hash = ns_hash_name(key_comp(key, i), key->len[i]);
@@ -329,11 +336,12 @@ int ns_insert(struct ns *ns, const swapobj_key *key, void *obj, struct ns_node *
 	if (i == key->ncomp) {
 		if (dir->obj)
 			return so_err(SWAPOBJ_EEXIST, "namespace: key already names an object");
-		if (dir->children)
+		if (dir->children && !isdir)
 			return so_err(SWAPOBJ_EISDIR, "namespace: key is a prefix of %u other keys", dir->nchildren);
-		/* An empty non-root node breaks invariant 1; adopt it rather than fail. */
-		assert(!"empty namespace node");
+		/* A directory object attaches to an existing prefix; an empty node would break invariant 1. */
+		assert(dir->children);
 		dir->obj = obj;
+		dir->dir = isdir;
 		ns->nobjects++;
 		if (out)
 			*out = dir;
@@ -362,6 +370,7 @@ int ns_insert(struct ns *ns, const swapobj_key *key, void *obj, struct ns_node *
 	avl_insert(&dir->children, made[0]);
 	dir->nchildren++;
 	made[nmade - 1]->obj = obj;
+	made[nmade - 1]->dir = isdir;
 	ns->nnodes += nmade;
 	ns->nobjects++;
 	if (out)
@@ -373,15 +382,28 @@ done:
 	return err;
 }
 
+void *ns_replace(struct ns *ns, struct ns_node *n, void *obj, bool dir)
+{
+	(void)ns;
+	assert(n && n->obj && obj && (dir || !n->children));
+	void *old = n->obj;
+	n->obj = obj;
+	n->dir = dir;
+	return old;
+}
+
 void ns_remove(struct ns *ns, struct ns_node *leaf)
 {
-	assert(ns && leaf && leaf->obj && !leaf->children && leaf != ns->root);
+	assert(ns && leaf && leaf->obj && (leaf->dir || !leaf->children) && leaf != ns->root);
 	leaf->obj = NULL;
+	leaf->dir = 0;
 	ns->nobjects--;
 	/*
 	 * Inside a detached subtree the sibling trees may already be unbalanced
 	 * by ns_reap (and their roots are held by the caller): leave the empty
-	 * node there for ns_reap to free, without a callback.
+	 * node there for ns_reap to free, without a callback. A directory
+	 * object's node with children stays as a plain prefix (prune_from keeps
+	 * nodes that have children).
 	 */
 	if (ns_node_dead(leaf))
 		return;
@@ -551,9 +573,14 @@ static unsigned check_avl(struct check_state *st, const struct ns_node *dir, con
 		st->err = so_err(SWAPOBJ_ECORRUPT, "ns_check: AVL height or balance wrong at depth %u", depth);
 	} else if (t->hash != ns_hash_name(t->name, t->name_len) || t->name_len == 0 || t->dead) {
 		st->err = so_err(SWAPOBJ_ECORRUPT, "ns_check: bad name, hash or dead flag at depth %u", depth);
-	} else if (!t->obj == !t->children) {
-		st->err = so_err(SWAPOBJ_ECORRUPT, "ns_check: node at depth %u is %s", depth,
-		                 t->obj ? "both object and prefix" : "empty");
+	} else if (!t->obj && !t->children) {
+		st->err = so_err(SWAPOBJ_ECORRUPT, "ns_check: node at depth %u is empty", depth);
+	} else if (t->obj && t->children && !t->dir) {
+		st->err = so_err(SWAPOBJ_ECORRUPT,
+		                 "ns_check: node at depth %u is both a non-directory object and a prefix", depth);
+	} else if (t->dir && !t->obj) {
+		st->err =
+		    so_err(SWAPOBJ_ECORRUPT, "ns_check: node at depth %u is marked dir but holds no object", depth);
 	} else {
 		check_dir(st, t, depth + 1);
 	}
@@ -580,7 +607,7 @@ int ns_check(const struct ns *ns)
 	struct check_state st = {0, 0, 0};
 	if (!ns || !ns->root)
 		return so_err(SWAPOBJ_ECORRUPT, "ns_check: no root");
-	if (ns->root->parent || ns->root->obj || ns->root->name_len || ns->root->dead)
+	if (ns->root->parent || ns->root->obj || ns->root->name_len || ns->root->dead || ns->root->dir)
 		return so_err(SWAPOBJ_ECORRUPT, "ns_check: bad root node");
 	if (check_dir(&st, ns->root, 0))
 		return st.err;

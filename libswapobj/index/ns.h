@@ -3,8 +3,10 @@
  *
  * Every key (swapobj_key: 1..16 components) names a node reached from the
  * root by following its components. A node that holds an object is a leaf
- * ("file"); a node with children is a prefix ("directory"); no node is both.
- * The root is the empty prefix and never holds an object.
+ * ("file"); a node with children is a prefix ("directory"). A node holds an
+ * object and has children only if that object is a directory object (the
+ * node's `dir` flag, given at insertion): a "file" never has children. The
+ * root is the empty prefix and never holds an object.
  *
  * The children of a node are kept in an intrusive AVL tree ordered by
  * (ns_hash_name(component), component bytes, component length). That order
@@ -34,7 +36,7 @@
 #include "swapobj.h"
 
 /*
- * One namespace node. 55 bytes before the name: 63 bytes for the 8-byte
+ * One namespace node. 56 bytes before the name: 64 bytes for the 8-byte
  * last component of an anon or shmem key. Fields are readable by callers
  * holding the lock; only ns.c writes them.
  */
@@ -49,6 +51,7 @@ struct ns_node {
 	uint8_t name_len;         /* 1..255; 0 only for the root */
 	uint8_t height;           /* AVL height of the sibling subtree rooted here (1 = no links) */
 	uint8_t dead;             /* set on the root of a detached subtree (see ns_node_dead) */
+	uint8_t dir;              /* obj is a directory object: the node may also have children */
 	uint8_t name[];           /* the component, binary, not NUL-terminated */
 };
 
@@ -68,6 +71,18 @@ static inline bool ns_node_is_object(const struct ns_node *n)
 static inline bool ns_node_is_prefix(const struct ns_node *n)
 {
 	return n->children != NULL;
+}
+
+/** True if n holds a directory object. */
+static inline bool ns_node_is_dir(const struct ns_node *n)
+{
+	return n->obj != NULL && n->dir;
+}
+
+/** True if keys may lie under n: it has no object or a directory object. */
+static inline bool ns_node_takes_children(const struct ns_node *n)
+{
+	return n->obj == NULL || n->dir;
 }
 
 /**
@@ -98,13 +113,13 @@ struct ns_node *ns_lookup(const struct ns *ns, const swapobj_key *key, unsigned 
 /**
  * Insert obj (non-NULL) at key (all its components), creating the prefix
  * nodes on the way as needed. *out (out may be NULL) is set to the new leaf,
- * valid as for ns_lookup.
+ * valid as for ns_lookup. Same as ns_insert_obj(ns, key, obj, false, out).
  * Errors (nothing is changed on any error):
  *  SWAPOBJ_EINVAL   key has 0 components or is malformed (component of length
  *                   0, component outside key->nbytes, more than 16
  *                   components or 1024 bytes), obj or ns NULL;
  *  SWAPOBJ_EEXIST   the key already names an object;
- *  SWAPOBJ_ENOTDIR  a proper prefix of the key names an object;
+ *  SWAPOBJ_ENOTDIR  a proper prefix of the key names a non-directory object;
  *  SWAPOBJ_EISDIR   the key names a prefix of other keys;
  *  SWAPOBJ_ENOMEM   allocation failed (or a prefix has 2^32-1 children).
  * A message is set with so_err() on every error.
@@ -112,13 +127,30 @@ struct ns_node *ns_lookup(const struct ns *ns, const swapobj_key *key, unsigned 
 int ns_insert(struct ns *ns, const swapobj_key *key, void *obj, struct ns_node **out);
 
 /**
+ * ns_insert, with dir telling whether obj is a directory object. A
+ * directory object may also be inserted at a key that is already a prefix
+ * of other keys: it is attached to that node (no EISDIR).
+ */
+int ns_insert_obj(struct ns *ns, const swapobj_key *key, void *obj, bool dir, struct ns_node **out);
+
+/**
+ * Put obj (non-NULL; a directory object if dir) in place of the object held
+ * by n, and return the object it held. n must hold an object, and if it has
+ * children obj must be a directory object. Allocates nothing, cannot fail;
+ * ns->nobjects does not change.
+ */
+void *ns_replace(struct ns *ns, struct ns_node *n, void *obj, bool dir);
+
+/**
  * Remove the object from its leaf (the object itself stays the caller's).
- * A live leaf is unlinked and freed, then every ancestor left without
- * children, up to but never including the root; the pointers to those nodes
- * are invalid afterwards. A leaf inside a detached subtree (not yet reaped)
- * is only emptied: it stays allocated until ns_reap frees it, which then
- * makes no callback for it. Either way ns->nobjects drops by one at once and
- * the caller must not use the leaf pointer again. O(log siblings * depth).
+ * A live leaf without children is unlinked and freed, then every ancestor
+ * left without children, up to but never including the root; the pointers
+ * to those nodes are invalid afterwards. A directory object's node that has
+ * children stays, as a plain prefix. A leaf inside a detached subtree (not
+ * yet reaped) is only emptied: it stays allocated until ns_reap frees it,
+ * which then makes no callback for it. Either way ns->nobjects drops by one
+ * at once and the caller must not use the leaf pointer again.
+ * O(log siblings * depth).
  */
 void ns_remove(struct ns *ns, struct ns_node *leaf);
 
@@ -191,7 +223,8 @@ int ns_name_cmp(uint64_t ha, const uint8_t *a, unsigned alen, uint64_t hb, const
 /**
  * Check every invariant of the live tree (O(nodes)): sibling order and AVL
  * balance and heights, child counts, parent links, no empty non-root node,
- * no node both object and prefix, nobjects/nnodes (which must not include
+ * no node both a non-directory object and a prefix, the dir flag only on
+ * nodes holding an object, nobjects/nnodes (which must not include
  * unreaped detached subtrees for this check to pass). Returns 0, or
  * SWAPOBJ_ECORRUPT with a message naming the first violation. For tests and
  * debug builds.

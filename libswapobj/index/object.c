@@ -63,6 +63,7 @@ void obj_put(struct so_obj *o)
 {
 	if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		extmap_destroy(&o->map, NULL, NULL);
+		so_free(SO_MEM_INDEX, o->aux);
 		pthread_mutex_destroy(&o->lock);
 		so_free(SO_MEM_INDEX, o);
 	}

@@ -26,14 +26,27 @@ struct so_obj {
 	uint32_t refs; /* atomic; the index holds one while the object is linked */
 	uint8_t dead;  /* atomic; set once, when deleted, replaced or reaped */
 	uint8_t cls;   /* enum swapobj_class */
-	uint8_t flags; /* CREATE_F_* */
+	uint8_t flags; /* CREATE_F_* (CREATE_F_DIR: a directory object, no data) */
 	uint64_t version;
 	uint64_t size;
-	uint64_t create_addr; /* addr16 of the live CREATE record */
+	uint64_t create_addr; /* addr16 of the live name record (CREATE or RENAME) */
 	uint64_t create_seq;
 	uint32_t create_bytes; /* size of that record (charged to its segment) */
 	uint64_t meta_addr;    /* addr16 of the newest record carrying the size */
 	uint64_t meta_seq;
+	/*
+	 * Aux data. aux/aux_len: the current bytes (aux is a SO_MEM_INDEX
+	 * allocation, NULL iff aux_len is 0). They were set by the record with
+	 * seq aux_seq: an AUX record at aux_addr, of aux_bytes bytes, charged to
+	 * its segment like the name record; or, when aux_addr is 0, the name
+	 * record at create_addr, which carries them in its payload (then
+	 * aux_seq == create_seq and aux_bytes is 0).
+	 */
+	uint8_t *aux;
+	uint32_t aux_len;
+	uint64_t aux_addr;
+	uint64_t aux_seq;
+	uint32_t aux_bytes;
 	uint64_t inval_seen;  /* ix->inval_epoch when last found alive */
 	struct ns_node *node; /* guarded by ix->lock; NULL once unlinked */
 	struct extmap map;

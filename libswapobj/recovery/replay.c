@@ -6,12 +6,18 @@
  *    A damaged record is skipped by searching forward, 16 bytes at a time,
  *    for the next valid record of the same generation, so one bad sector
  *    does not hide what follows it.
- * 2. Decide which objects live: an object lives iff it has a CREATE
- *    record, no DELETE record, is not ephemeral, and no INVALIDATE record
- *    of a prefix of its key has a higher sequence number than its newest
- *    CREATE. Two live objects claiming one key (a crash between the DELETE
- *    and CREATE of a version replacement): the newer CREATE wins, and a
- *    DELETE for the loser is logged after replay.
+ * 2. Decide which objects live: an object lives iff it has a name record
+ *    (CREATE or RENAME), no DELETE record, is named by no RENAME as the
+ *    object it replaced, is not ephemeral, and no INVALIDATE record of a
+ *    prefix of its key has a higher sequence number than its newest name
+ *    record. Live objects enter the key tree in the order of their newest
+ *    name record's seq. One that conflicts with an object already there (same
+ *    key, under a non-directory object, or a non-directory object above
+ *    others) lost: a record that removed the older object was lost in a
+ *    crash, so it was never synced, and neither was anything after it. A
+ *    losing RENAME is undone (the object goes back to its previous name
+ *    record, re-logged as a CREATE after replay); any other loser is dropped
+ *    and a DELETE for it logged after replay. (FORMAT.md, Replay step 3.)
  * 3. Apply each live object's records in sequence order through the same
  *    extent-map operations the live paths use, so the highest sequence
  *    number wins per page whatever order segments were read in. The size
@@ -35,13 +41,21 @@ struct rentry {
 	uint8_t damaged; /* DATA whose payload failed its checksum */
 };
 
-/* The newest CREATE of an object: its key kept in its compact on-disk encoding. */
+/* The newest name record of an object: its key kept in its compact on-disk encoding, then its aux data. */
 struct rcreate {
 	uint64_t seq, addr16, version;
 	uint32_t bytes;
 	uint8_t cls, flags;
 	uint16_t keylen;
-	uint8_t keyenc[];
+	uint32_t auxlen;
+	uint8_t keyenc[]; /* keylen bytes of key encoding, then auxlen bytes of aux data */
+};
+
+/* The newest AUX record of an object. */
+struct raux {
+	uint64_t seq, addr16;
+	uint32_t bytes, len;
+	uint8_t data[];
 };
 
 struct rinval {
@@ -53,7 +67,8 @@ struct replay {
 	struct swapobj_store *st;
 	struct rentry *ents;
 	size_t nents, cap;
-	struct oidmap creates; /* oid -> struct rcreate* (newest CREATE) */
+	struct oidmap creates; /* oid -> struct rcreate* (newest name record) */
+	struct oidmap auxs;    /* oid -> struct raux* (newest AUX record) */
 	struct oidmap deleted; /* oid -> (void*)1 */
 	struct rinval *invals;
 	size_t ninvals, capinvals;
@@ -67,6 +82,9 @@ struct replay {
 	size_t nlosers, caplosers;
 	struct rentry *torn_ents; /* torn DATA records: their pages get rewritten after replay */
 	size_t ntorn_ents, captorn;
+	uint64_t *restated; /* objects whose RENAME was undone: their name is re-logged after replay */
+	size_t nrestated, caprestated;
+	uint8_t *bounce; /* for re-reading older name records (rare) */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -94,17 +112,26 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 		rp->durable_seq = SO_MAX(rp->durable_seq, so_get_le64(r->payload));
 		rp->gen_hw = SO_MAX(rp->gen_hw, so_get_le64(r->payload + 8));
 		return 0;
-	case REC_CREATE: {
+	case REC_CREATE:
+	case REC_RENAME: {
 		struct rcreate *c = oidmap_get(&rp->creates, r->oid);
-		uint16_t klen = so_get_le16(r->payload + CREATE_KEYLEN);
+		struct name_rec nr;
+		if (name_rec_decode(r->payload, r->payload_len, &nr, NULL) < 0)
+			return 0; /* cannot happen: rec_decode checked the payload */
+		if (r->type == REC_RENAME && r->lpos) {
+			/* The object it replaced is gone, whatever else happens to this record. */
+			rp->max_oid = SO_MAX(rp->max_oid, r->lpos);
+			if ((err = oidmap_put(&rp->deleted, r->lpos, (void *)1)) < 0)
+				return err;
+		}
 		if (c && c->seq >= r->seq) {
-			log_rec_died(&rp->st->log, addr16, 0, r->oid); /* an older CREATE of the object */
-			return 0;
+			log_rec_died(&rp->st->log, addr16, 0, r->oid); /* an older name record of the object */
+			break;
 		}
 		if (c)
 			log_rec_died(&rp->st->log, c->addr16, 0, r->oid);
-		if (!c || c->keylen != klen) {
-			struct rcreate *n = so_realloc(SO_MEM_OTHER, c, sizeof(*c) + klen);
+		if (!c || c->keylen + c->auxlen != nr.keylen + nr.auxlen) {
+			struct rcreate *n = so_realloc(SO_MEM_OTHER, c, sizeof(*c) + nr.keylen + nr.auxlen);
 			if (!n)
 				return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
 			c = n;
@@ -117,12 +144,40 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 		c->seq = r->seq;
 		c->addr16 = addr16;
 		c->bytes = sz;
-		c->cls = r->payload[CREATE_CLASS];
-		c->flags = r->payload[CREATE_FLAGS];
-		c->version = so_get_le64(r->payload + CREATE_VERSION);
-		c->keylen = klen;
-		memcpy(c->keyenc, r->payload + CREATE_KEY, klen);
-		break;
+		c->cls = nr.cls;
+		c->flags = nr.flags;
+		c->version = nr.version;
+		c->keylen = nr.keylen;
+		c->auxlen = nr.auxlen;
+		memcpy(c->keyenc, nr.keyenc, nr.keylen);
+		memcpy(c->keyenc + nr.keylen, nr.aux, nr.auxlen);
+		break; /* an entry too: it may be the newest size-carrying record */
+	}
+	case REC_AUX: {
+		struct raux *a = oidmap_get(&rp->auxs, r->oid);
+		if (a && a->seq >= r->seq) {
+			log_rec_died(&rp->st->log, addr16, 0, r->oid);
+			return 0;
+		}
+		if (a)
+			log_rec_died(&rp->st->log, a->addr16, 0, r->oid);
+		if (!a || a->len != r->payload_len) {
+			struct raux *n = so_realloc(SO_MEM_OTHER, a, sizeof(*a) + r->payload_len);
+			if (!n)
+				return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+			a = n;
+			if ((err = oidmap_put(&rp->auxs, r->oid, a)) < 0) {
+				oidmap_del(&rp->auxs, r->oid);
+				so_free(SO_MEM_OTHER, a);
+				return err;
+			}
+		}
+		a->seq = r->seq;
+		a->addr16 = addr16;
+		a->bytes = sz;
+		a->len = r->payload_len;
+		memcpy(a->data, r->payload, r->payload_len);
+		return 0;
 	}
 	case REC_DELETE:
 		return oidmap_put(&rp->deleted, r->oid, (void *)1);
@@ -201,6 +256,10 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 		    tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
 			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
 			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
+		if (r.type == REC_RENAME && r.lpos && v == REC_OK && !tomb_get(rp->st, r.seq))
+			/* A RENAME is also its victim's tombstone; the first copy, as collect() keeps as name record.
+			 */
+			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
 		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
 			return err;
 		pos += sz;
@@ -226,11 +285,24 @@ static int ent_cmp(const void *a, const void *b)
 	return x->addr16 < y->addr16 ? -1 : x->addr16 > y->addr16;
 }
 
-static bool invalidated(const struct replay *rp, const struct rcreate *c, const swapobj_key *key)
+/* Did an INVALIDATE newer than the name record with this seq drop the object at key? */
+/* One object's entries in rp->ents, and the seq of its newest name record (0: none). */
+struct rgroup {
+	uint64_t seq;
+	size_t start, n;
+};
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct rgroup *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static bool invalidated(const struct replay *rp, uint64_t seq, const swapobj_key *key)
 {
 	for (size_t i = 0; i < rp->ninvals; i++) {
 		const swapobj_key *p = &rp->invals[i].prefix;
-		if (rp->invals[i].seq <= c->seq || p->ncomp > key->ncomp)
+		if (rp->invals[i].seq <= seq || p->ncomp > key->ncomp)
 			continue;
 		uint32_t plen = p->nbytes;
 		bool match = true;
@@ -253,10 +325,98 @@ static int add_loser(struct replay *rp, uint64_t oid)
 /* Every record of a dead object is dead, and tombstones must outlive them. */
 static void mark_dead(struct replay *rp, uint64_t oid, const struct rcreate *c, const struct rentry *ents, size_t n)
 {
+	struct raux *a = oidmap_get(&rp->auxs, oid);
 	for (size_t i = 0; i < n; i++)
 		log_rec_died(&rp->st->log, ents[i].addr16, 0, oid);
 	if (c)
 		log_rec_died(&rp->st->log, c->addr16, 0, oid);
+	if (a)
+		log_rec_died(&rp->st->log, a->addr16, 0, oid);
+}
+
+/*
+ * Give o the aux data of whichever is newer: its name record (seq name_seq,
+ * aux bytes given) or its newest AUX record. The loser's record is dead.
+ */
+static int set_aux(struct replay *rp, struct so_obj *o, uint64_t name_seq, const uint8_t *aux, uint32_t auxlen)
+{
+	struct so_log *lg = &rp->st->log;
+	struct raux *a = oidmap_get(&rp->auxs, o->oid);
+	if (a && a->seq > name_seq) {
+		aux = a->data;
+		auxlen = a->len;
+	}
+	uint8_t *copy = NULL;
+	if (auxlen && !(copy = so_alloc(SO_MEM_INDEX, auxlen)))
+		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+	if (auxlen)
+		memcpy(copy, aux, auxlen);
+	so_free(SO_MEM_INDEX, o->aux);
+	o->aux = copy;
+	o->aux_len = auxlen;
+	if (a && a->seq > name_seq) {
+		o->aux_addr = a->addr16;
+		o->aux_seq = a->seq;
+		o->aux_bytes = a->bytes;
+	} else {
+		if (a)
+			log_rec_died(lg, a->addr16, 0, o->oid);
+		o->aux_addr = 0;
+		o->aux_seq = name_seq;
+		o->aux_bytes = 0;
+	}
+	return 0;
+}
+
+/*
+ * The newest name record of o older than *seq, read back from the device
+ * (this is rare: only a RENAME that lost a conflict needs it). On success o's
+ * identity and aux come from it, *key is its key and *seq its seq; 1 if
+ * there is none left, or an error.
+ */
+static int older_name(struct replay *rp, struct so_obj *o, const struct rentry *ents, size_t n, uint64_t *seq,
+                      swapobj_key *key)
+{
+	struct so_log *lg = &rp->st->log;
+	uint32_t maxlen = rec_size(NAME_REC_MAX);
+	int err;
+	if (!rp->bounce && !(rp->bounce = so_alloc_aligned(SO_MEM_BUFFER, maxlen + 2 * IO_ALIGN)))
+		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+	for (size_t i = n; i-- > 0;) {
+		const struct rentry *e = &ents[i];
+		const uint8_t *p;
+		struct rec r;
+		struct name_rec nr;
+		uint32_t sz;
+		if ((e->type != REC_CREATE && e->type != REC_RENAME) || e->seq >= *seq)
+			continue;
+		if ((err = log_read(lg, e->addr16, maxlen, rp->bounce, &p)) < 0)
+			return err;
+		if (rec_decode(p, maxlen, lg->seed, true, &r, &sz) != REC_OK || r.type != e->type || r.oid != o->oid ||
+		    r.seq != e->seq || name_rec_decode(r.payload, r.payload_len, &nr, key) < 0)
+			continue; /* read back damaged: try an older one */
+		*seq = e->seq;
+		if (invalidated(rp, e->seq, key))
+			continue;
+		o->cls = nr.cls;
+		o->flags = nr.flags;
+		o->version = nr.version;
+		o->create_addr = e->addr16;
+		o->create_seq = e->seq;
+		o->create_bytes = sz;
+		if ((err = set_aux(rp, o, e->seq, nr.aux, nr.auxlen)) < 0)
+			return err;
+		return 0;
+	}
+	return 1;
+}
+
+static int add_restated(struct replay *rp, uint64_t oid)
+{
+	int err = grow((void **)&rp->restated, &rp->caprestated, rp->nrestated, sizeof(*rp->restated));
+	if (err == 0)
+		rp->restated[rp->nrestated++] = oid;
+	return err;
 }
 
 /* Create the in-memory object for oid and apply its records ents[0..n). */
@@ -272,7 +432,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	swapobj_key key;
 	if (c && key_decode(c->keyenc, c->keylen, &key) < 0)
 		c = NULL; /* cannot happen: the payload passed its checksum and structure checks */
-	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c, &key)) {
+	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c->seq, &key)) {
 		mark_dead(rp, oid, c, ents, n);
 		return 0;
 	}
@@ -286,39 +446,49 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	o->create_addr = c->addr16;
 	o->create_seq = c->seq;
 	o->create_bytes = c->bytes;
-	err = ns_insert(&ix->ns, &key, o, &leaf);
-	if (err == SWAPOBJ_EEXIST) {
-		struct ns_node *n0 = ns_lookup(&ix->ns, &key, key.ncomp);
-		struct so_obj *other = n0->obj;
-		if (other->create_seq > c->seq) {
+	if ((err = set_aux(rp, o, c->seq, c->keyenc + c->keylen, c->auxlen)) < 0) {
+		obj_put(o);
+		return err;
+	}
+	/*
+	 * Objects come here in increasing seq of their name record, so whatever
+	 * this one conflicts with is older and wins (see the top of the file).
+	 */
+	uint64_t seq = c->seq;
+	for (;;) {
+		err = ns_insert_obj(&ix->ns, &key, o, o->flags & CREATE_F_DIR, &leaf);
+		if (err != SWAPOBJ_EEXIST && err != SWAPOBJ_ENOTDIR && err != SWAPOBJ_EISDIR)
+			break;
+		/*
+		 * Go back through the object's older name records: the RENAME that
+		 * brought it here was never synced (nor a CREATE re-logged on top).
+		 * A new object has none left: it is dropped.
+		 */
+		int e2 = older_name(rp, o, ents, n, &seq, &key);
+		if (e2 < 0) {
+			obj_put(o);
+			return e2;
+		}
+		if (e2 == 1 || (o->flags & CREATE_F_EPHEMERAL)) {
 			obj_put(o);
 			mark_dead(rp, oid, c, ents, n);
 			return add_loser(rp, oid);
 		}
-		/* This one is newer: evict the other. */
-		if ((err = add_loser(rp, other->oid)) < 0) {
-			obj_put(o);
-			return err;
-		}
-		ns_remove(&ix->ns, n0);
-		oidmap_del(&ix->oids, other->oid);
-		__atomic_sub_fetch(&ix->pages, extmap_pages(&other->map), __ATOMIC_RELAXED);
-		struct log_rel orel = {lg, other->oid};
-		extmap_clear(&other->map, 0, UINT64_MAX, log_slot_released, &orel);
-		log_rec_died(lg, other->create_addr, other->create_bytes, other->oid);
-		other->node = NULL;
-		other->dead = 1;
-		obj_put(other);
-		err = ns_insert(&ix->ns, &key, o, &leaf);
-	}
-	if (err == SWAPOBJ_ENOTDIR || err == SWAPOBJ_EISDIR || err == SWAPOBJ_EEXIST) {
-		obj_put(o); /* conflicts with the tree's shape: cannot have been created live */
-		mark_dead(rp, oid, c, ents, n);
-		return add_loser(rp, oid);
 	}
 	if (err < 0) {
 		obj_put(o);
 		return err;
+	}
+	if (seq != c->seq) {
+		/* Undone: the newer name records are dead, and the name must be restated after replay. */
+		for (size_t i = 0; i < n; i++)
+			if ((ents[i].type == REC_CREATE || ents[i].type == REC_RENAME) && ents[i].seq > seq)
+				log_rec_died(lg, ents[i].addr16, 0, oid);
+		if ((err = add_restated(rp, oid)) < 0) {
+			ns_remove(&ix->ns, leaf);
+			obj_put(o);
+			return err;
+		}
 	}
 	if ((err = oidmap_put(&ix->oids, oid, o)) < 0) {
 		ns_remove(&ix->ns, leaf);
@@ -327,9 +497,12 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	}
 	o->node = leaf;
 	log_usage_add(lg, o->create_addr, o->create_bytes);
+	log_usage_add(lg, o->aux_addr, o->aux_bytes);
 	extslot slots[64];
 	for (size_t i = 0; i < n; i++) {
 		const struct rentry *e = &ents[i];
+		if ((e->type == REC_CREATE || e->type == REC_RENAME) && e->seq > seq)
+			continue; /* an undone name record: dead, does not give the size */
 		switch (e->type) {
 		case REC_DATA: {
 			enum ext_kind k = e->flags & REC_F_ZERO   ? EXT_ZERO
@@ -370,6 +543,7 @@ int replay_run(struct swapobj_store *st)
 {
 	struct so_log *lg = &st->log;
 	struct replay rp;
+	struct rgroup *groups = NULL;
 	uint8_t *buf = NULL;
 	int err;
 
@@ -377,7 +551,7 @@ int replay_run(struct swapobj_store *st)
 	rp.st = st;
 	if ((err = oidmap_init(&rp.creates)) < 0)
 		return err;
-	if ((err = oidmap_init(&rp.deleted)) < 0)
+	if ((err = oidmap_init(&rp.deleted)) < 0 || (err = oidmap_init(&rp.auxs)) < 0)
 		goto out;
 	buf = so_alloc_aligned(SO_MEM_BUFFER, lg->seg_size);
 	if (!buf) {
@@ -418,11 +592,26 @@ int replay_run(struct swapobj_store *st)
 	rp.nents = kept;
 	if (rp.nents)
 		qsort(rp.ents, rp.nents, sizeof(*rp.ents), ent_cmp);
-	/* Objects with a CREATE but no other record still need building. */
+	/* Build objects in increasing seq of their newest name record (the older one wins a conflict). */
+	size_t ngroups = 0;
+	for (size_t i = 0; i < rp.nents; i++)
+		ngroups += i == 0 || rp.ents[i].oid != rp.ents[i - 1].oid;
+	size_t gbytes;
+	if (!so_mul_ok(ngroups ? ngroups : 1, sizeof(*groups), &gbytes) || !(groups = so_alloc(SO_MEM_OTHER, gbytes))) {
+		err = so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log (%zu objects)", ngroups);
+		goto out;
+	}
+	ngroups = 0;
 	for (size_t i = 0, j; i < rp.nents; i = j) {
 		for (j = i; j < rp.nents && rp.ents[j].oid == rp.ents[i].oid; j++)
 			;
-		if ((err = build_obj(&rp, rp.ents[i].oid, rp.ents + i, j - i)) < 0)
+		struct rcreate *c = oidmap_get(&rp.creates, rp.ents[i].oid);
+		groups[ngroups++] = (struct rgroup){c ? c->seq : 0, i, j - i};
+	}
+	qsort(groups, ngroups, sizeof(*groups), group_cmp);
+	for (size_t g = 0; g < ngroups; g++) {
+		struct rentry *e = rp.ents + groups[g].start;
+		if ((err = build_obj(&rp, e->oid, e, groups[g].n)) < 0)
 			goto out;
 	}
 	st->ix.next_oid = rp.max_oid + 1;
@@ -467,7 +656,15 @@ int replay_run(struct swapobj_store *st)
 			if ((err = log_append(lg, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) == 0)
 				tomb_set(st, r.seq, taddr);
 		}
-	if (err == 0 && rp.nlosers && !lg->rdonly)
+	/* Undone renames: restate each object's name, so that no later replay takes the RENAME again. */
+	if (!lg->rdonly)
+		for (size_t i = 0; i < rp.nrestated && err == 0; i++) {
+			struct so_obj *o = oidmap_get(&st->ix.oids, rp.restated[i]);
+			swapobj_key key;
+			ns_key_of(o->node, &key);
+			err = obj_log_name(st, o, &key, REC_CREATE, 0);
+		}
+	if (err == 0 && (rp.nlosers || rp.nrestated) && !lg->rdonly)
 		err = log_sync(lg);
 out:
 	so_free_aligned(SO_MEM_BUFFER, buf, lg->seg_size);
@@ -475,11 +672,19 @@ out:
 	so_free(SO_MEM_OTHER, rp.invals);
 	so_free(SO_MEM_OTHER, rp.losers);
 	so_free(SO_MEM_OTHER, rp.torn_ents);
+	so_free(SO_MEM_OTHER, rp.restated);
+	so_free(SO_MEM_OTHER, groups);
+	if (rp.bounce)
+		so_free_aligned(SO_MEM_BUFFER, rp.bounce, rec_size(NAME_REC_MAX) + 2 * IO_ALIGN);
 	uint64_t pos = 0, oid;
 	void *val;
 	while (oidmap_next(&rp.creates, &pos, &oid, &val))
 		so_free(SO_MEM_OTHER, val);
 	oidmap_destroy(&rp.creates);
+	pos = 0;
+	while (oidmap_next(&rp.auxs, &pos, &oid, &val))
+		so_free(SO_MEM_OTHER, val);
+	oidmap_destroy(&rp.auxs);
 	oidmap_destroy(&rp.deleted);
 	return err;
 }

@@ -6,7 +6,11 @@
  *   DATA      live pages (the index still points at this record) are copied
  *             to the COLD stream with their original sequence number; a
  *             partly live multi-page ZERO record is split into live runs.
- *   CREATE    copied if it is its object's current CREATE record.
+ *   CREATE, RENAME
+ *             copied if it is its object's current name record; a RENAME
+ *             that replaced an object is also that object's tombstone, and
+ *             copied like a DELETE while it may shadow a dead record of it.
+ *   AUX       copied if it is its object's current AUX record.
  *   PUNCH, TRUNCATE
  *             copied if it is its object's newest size-carrying record
  *             (the size would otherwise regress on replay), or if another
@@ -125,6 +129,73 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 }
 
 /*
+ * Name records (CREATE, RENAME) and AUX records: live while the object's
+ * create_addr / aux_addr point at them. A dead RENAME naming a replaced
+ * object (lpos) is kept, as that object's tombstone, while a dead record of
+ * it may remain; relocated, it is a dead record of its own object too (whose
+ * DELETE, if any, must then outlive it).
+ */
+static int clean_ident(struct swapobj_store *st, struct log_seg *v, const struct rec *r, const uint8_t *img,
+                       uint32_t sz, uint64_t addr, uint64_t *need)
+{
+	struct so_log *lg = &st->log;
+	struct so_obj *o = index_get(&st->ix, r->oid);
+	uint64_t newaddr;
+	bool live = false;
+	int err = 0;
+	if (o) {
+		pthread_mutex_lock(&o->lock);
+		bool alive = !__atomic_load_n(&o->dead, __ATOMIC_ACQUIRE);
+		if (alive && r->type == REC_AUX && o->aux_addr == addr) {
+			live = true;
+			if (!need && (err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) == 0) {
+				log_usage_add(lg, newaddr, o->aux_bytes);
+				log_rec_died(lg, addr, o->aux_bytes, o->oid);
+				o->aux_addr = newaddr;
+			}
+		} else if (alive && r->type != REC_AUX && o->create_addr == addr) {
+			live = true;
+			if (!need && (err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) == 0) {
+				log_usage_add(lg, newaddr, o->create_bytes);
+				log_rec_died(lg, addr, o->create_bytes, o->oid);
+				o->create_addr = newaddr;
+				if (o->meta_addr == addr)
+					o->meta_addr = newaddr;
+				if (r->type == REC_RENAME && r->lpos)
+					tomb_set(st, r->seq, newaddr);
+			}
+		}
+		pthread_mutex_unlock(&o->lock);
+		obj_put(o);
+	}
+	if (live) {
+		if (need)
+			*need += sz;
+		return err;
+	}
+	if (r->type != REC_RENAME || !r->lpos)
+		return 0;
+	uint64_t reg = tomb_get(st, r->seq);
+	if (reg && reg != addr)
+		return 0; /* a duplicate: the registered copy elsewhere counts */
+	if (!log_older_exists(lg, v, r->lpos, r->seq)) {
+		if (!need)
+			tomb_set(st, r->seq, 0);
+		return 0;
+	}
+	if (need) {
+		*need += sz;
+		return 0;
+	}
+	if ((err = relocate(st, img, sz, r->oid, r->seq, &newaddr)) < 0)
+		return err;
+	log_rec_died(lg, newaddr, 0, r->oid);
+	__atomic_add_fetch(&log_seg_of(lg, newaddr)->tomb_bytes, sz, __ATOMIC_RELAXED);
+	tomb_set(st, r->seq, newaddr);
+	return 0;
+}
+
+/*
  * Objects of an invalidated subtree are marked dead (for the tombstone rule)
  * only when the reaper frees them; until then every INVALIDATE is kept.
  */
@@ -148,6 +219,8 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	uint64_t newaddr;
 	int err = 0;
 #define RELOCATE(oid_) (need ? (*need += sz, 0) : relocate(st, img, sz, (oid_), r->seq, &newaddr))
+	if (r->type == REC_CREATE || r->type == REC_RENAME || r->type == REC_AUX)
+		return clean_ident(st, v, r, img, sz, addr, need);
 	bool tomb =
 	    r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE;
 	if (tomb) {
@@ -195,17 +268,6 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	switch (r->type) {
 	case REC_DATA:
 		err = clean_data(st, o, r, img, sz, addr, need);
-		break;
-	case REC_CREATE:
-		if (o->create_addr != addr)
-			break;
-		if ((err = RELOCATE(o->oid)) < 0 || need)
-			break;
-		log_usage_add(lg, newaddr, o->create_bytes);
-		log_rec_died(lg, addr, o->create_bytes, o->oid);
-		o->create_addr = newaddr;
-		if (o->meta_addr == addr)
-			o->meta_addr = newaddr;
 		break;
 	case REC_PUNCH:
 	case REC_TRUNCATE:
@@ -481,13 +543,7 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 		for (size_t i = 0; i < rc.n; i++) {
 			struct so_obj *o = rc.objs[i];
 			pthread_mutex_lock(&o->lock);
-			uint64_t before = extmap_pages(&o->map);
-			struct log_rel rel = {&st->log, o->oid};
-			extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
-			__atomic_sub_fetch(&ix->pages, before, __ATOMIC_RELAXED);
-			if (o->create_addr)
-				log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
-			o->create_addr = 0;
+			obj_release_data(st, o);
 			pthread_mutex_unlock(&o->lock);
 			obj_put(o);
 		}

@@ -27,6 +27,8 @@ static const struct {
     {SWAPOBJ_EFORMAT, EUCLEAN, "not a swapobj store or unsupported format"},
     {SWAPOBJ_EFBIG, EFBIG, "offset or size too large"},
     {SWAPOBJ_ENAMETOOLONG, ENAMETOOLONG, "key too long"},
+    {SWAPOBJ_ENOTEMPTY, ENOTEMPTY, "directory object has children"},
+    {SWAPOBJ_ENOTSUP, EOPNOTSUPP, "operation not supported on this object"},
 };
 
 const char *swapobj_strerror(int err)

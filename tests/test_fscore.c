@@ -1,0 +1,950 @@
+/*
+ * test_fscore.c - what a file system front end needs from the library:
+ * directory objects, aux data and rename, through the public API, plus the
+ * replay rules for records lost in a crash (simulated by retiring chosen
+ * records in the image, the way a torn write loses them).
+ *
+ * Keys are written as paths here: "a/b" is the key with components "a", "b".
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "swapobj.h"
+#include "testutil.h"
+
+#define PG 4096u
+#define SEG (1u << 20)
+#define SO_ARRAY_SIZE_(a) (sizeof(a) / sizeof((a)[0]))
+
+static char *dir, *img;
+static const char *paths[1];
+
+static void setup(void)
+{
+	dir = tu_mkdtemp("fscore");
+	img = tu_path(dir, "store.img");
+	paths[0] = img;
+}
+
+static void teardown(void)
+{
+	tu_rmdir(dir);
+	free(dir);
+	free(img);
+}
+
+static swapobj_store *mkstore(uint64_t size)
+{
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	swapobj_store *st = NULL;
+	fo.size = size;
+	fo.segment_size = SEG;
+	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	return st;
+}
+
+static swapobj_store *reopen(swapobj_store *st)
+{
+	if (st)
+		ck_assert_msg(swapobj_store_close(st) == 0, "close: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "reopen: %s", swapobj_errmsg());
+	return st;
+}
+
+/* "a/b/c" -> key a, b, c */
+static swapobj_key kp(const char *path)
+{
+	swapobj_key k;
+	swapobj_key_init(&k);
+	while (*path) {
+		const char *e = strchr(path, '/');
+		size_t n = e ? (size_t)(e - path) : strlen(path);
+		ck_assert_int_eq(swapobj_key_push(&k, path, n), 0);
+		path += n + (e != NULL);
+	}
+	return k;
+}
+
+static int open_flags(swapobj_store *st, const char *path, unsigned flags, swapobj_obj **out)
+{
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_key k = kp(path);
+	oo.flags = flags;
+	oo.data_version = SWAPOBJ_VERSION_ANY;
+	*out = NULL;
+	return swapobj_obj_open(out, st, &k, &oo);
+}
+
+static swapobj_obj *mk(swapobj_store *st, const char *path, unsigned flags)
+{
+	swapobj_obj *o;
+	int err = open_flags(st, path, SWAPOBJ_O_CREATE | flags, &o);
+	ck_assert_msg(err == 0, "create %s: %s", path, swapobj_errmsg());
+	return o;
+}
+
+static int try_open(swapobj_store *st, const char *path)
+{
+	swapobj_obj *o;
+	int err = open_flags(st, path, 0, &o);
+	if (err == 0)
+		swapobj_obj_close(o);
+	return err;
+}
+
+static uint64_t id_of(swapobj_store *st, const char *path)
+{
+	swapobj_obj *o;
+	struct swapobj_obj_stat os;
+	ck_assert_msg(open_flags(st, path, 0, &o) == 0, "open %s: %s", path, swapobj_errmsg());
+	ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+	swapobj_obj_close(o);
+	return os.id;
+}
+
+static int ren(swapobj_store *st, const char *from, const char *to, unsigned flags)
+{
+	swapobj_key f = kp(from), t = kp(to);
+	return swapobj_rename(st, &f, &t, flags);
+}
+
+static int del(swapobj_store *st, const char *path)
+{
+	swapobj_key k = kp(path);
+	return swapobj_delete(st, &k);
+}
+
+/* Write n pages tagged tag at page 0. */
+static void fill(swapobj_obj *o, uint64_t tag, uint64_t n)
+{
+	uint8_t p[PG];
+	for (uint64_t i = 0; i < n; i++) {
+		tu_fill_page(p, tag, i, 1);
+		ck_assert_int_eq(swapobj_obj_write(o, p, PG, i * PG), PG);
+	}
+}
+
+/* The object at path holds n pages tagged tag. */
+static void check_fill(swapobj_store *st, const char *path, uint64_t tag, uint64_t n)
+{
+	swapobj_obj *o;
+	uint8_t p[PG], want[PG];
+	ck_assert_msg(open_flags(st, path, 0, &o) == 0, "open %s: %s", path, swapobj_errmsg());
+	for (uint64_t i = 0; i < n; i++) {
+		tu_fill_page(want, tag, i, 1);
+		ck_assert_int_eq(swapobj_obj_read(o, p, PG, i * PG, 0), PG);
+		ck_assert_msg(memcmp(p, want, PG) == 0, "%s page %llu is not tag %llu", path, (unsigned long long)i,
+		              (unsigned long long)tag);
+	}
+	swapobj_obj_close(o);
+}
+
+static void check_aux(swapobj_obj *o, const char *want)
+{
+	char buf[SWAPOBJ_AUX_MAX];
+	int n = swapobj_obj_get_aux(o, buf, sizeof(buf));
+	ck_assert_int_eq(n, (int)strlen(want));
+	ck_assert(memcmp(buf, want, (size_t)n) == 0);
+}
+
+static void check_aux_at(swapobj_store *st, const char *path, const char *want)
+{
+	swapobj_obj *o;
+	ck_assert_msg(open_flags(st, path, 0, &o) == 0, "open %s: %s", path, swapobj_errmsg());
+	check_aux(o, want);
+	swapobj_obj_close(o);
+}
+
+/* Children of path, as "name:type" joined by spaces in listing order, into out. */
+static int list(swapobj_store *st, const char *path, char *out, size_t cap)
+{
+	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent de;
+	swapobj_key k = kp(path);
+	int rc, n = 0;
+	out[0] = 0;
+	while ((rc = swapobj_list_next(st, &k, &cur, &de)) == 1) {
+		size_t l = strlen(out);
+		snprintf(out + l, cap - l, "%s%.*s:%c", n++ ? " " : "", (int)de.name_len, (const char *)de.name,
+		         de.type == SWAPOBJ_DT_PREFIX ? 'P' : 'O');
+	}
+	return rc < 0 ? rc : n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_errors__new_codes_have_text_and_errno)
+{
+	ck_assert_str_eq(swapobj_strerror(SWAPOBJ_ENOTEMPTY), "directory object has children");
+	ck_assert_int_eq(swapobj_errno(SWAPOBJ_ENOTEMPTY), ENOTEMPTY);
+	ck_assert_int_eq(swapobj_errno(SWAPOBJ_ENOTSUP), EOPNOTSUPP);
+	ck_assert_str_ne(swapobj_strerror(SWAPOBJ_ENOTSUP), "unknown error");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Directory objects                                                   */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_dir__created_at_an_implicit_prefix_it_attaches_there)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	char l[256];
+	swapobj_obj *f = mk(st, "a/b", 0), *d = mk(st, "a", SWAPOBJ_O_DIR);
+	struct swapobj_obj_stat os;
+	ck_assert_int_eq(swapobj_obj_stat(d, &os), 0);
+	ck_assert_uint_eq(os.flags & SWAPOBJ_O_DIR, SWAPOBJ_O_DIR);
+	ck_assert_int_eq(list(st, "", l, sizeof(l)), 1);
+	ck_assert_str_eq(l, "a:P");
+	ck_assert_int_eq(list(st, "a", l, sizeof(l)), 1);
+	ck_assert_str_eq(l, "b:O");
+	/* The child keeps working, and the directory object outlives it. */
+	fill(f, 7, 2);
+	ck_assert_int_eq(swapobj_obj_delete(f), 0);
+	ck_assert_int_eq(list(st, "a", l, sizeof(l)), 0);
+	ck_assert_int_eq(list(st, "", l, sizeof(l)), 1);
+	ck_assert_str_eq(l, "a:P");
+	ck_assert_int_eq(try_open(st, "a"), 0);
+	swapobj_obj_close(f);
+	swapobj_obj_close(d);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_dir__keys_go_under_a_directory_object_but_not_under_a_file)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *o;
+	swapobj_obj_close(mk(st, "d", SWAPOBJ_O_DIR));
+	swapobj_obj_close(mk(st, "d/x", 0));
+	swapobj_obj_close(mk(st, "d/sub", SWAPOBJ_O_DIR));
+	swapobj_obj_close(mk(st, "d/sub/y/z", 0)); /* implicit prefix below a directory object */
+	swapobj_obj_close(mk(st, "f", 0));
+	ck_assert_int_eq(open_flags(st, "f/x", SWAPOBJ_O_CREATE, &o), SWAPOBJ_ENOTDIR);
+	ck_assert_int_eq(open_flags(st, "f/x", SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR, &o), SWAPOBJ_ENOTDIR);
+	/* A file cannot be created where keys lie below (no O_DIR), as before. */
+	ck_assert_int_eq(open_flags(st, "d/sub/y", SWAPOBJ_O_CREATE, &o), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(try_open(st, "d/sub/y"), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(try_open(st, "d/x"), 0);
+	ck_assert_int_eq(try_open(st, "d/sub/y/z"), 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_dir__open_flags_on_existing_objects_give_documented_errors)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *o, *d = mk(st, "d", SWAPOBJ_O_DIR);
+	swapobj_obj_close(mk(st, "f", 0));
+	ck_assert_int_eq(open_flags(st, "f", SWAPOBJ_O_DIR, &o), SWAPOBJ_ENOTDIR);
+	ck_assert_int_eq(open_flags(st, "f", SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR, &o), SWAPOBJ_EEXIST);
+	ck_assert_int_eq(open_flags(st, "d", SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR | SWAPOBJ_O_EXCL, &o), SWAPOBJ_EEXIST);
+	/* An existing directory object opens with or without O_DIR, with or without O_CREATE. */
+	struct swapobj_obj_stat a, b;
+	ck_assert_int_eq(swapobj_obj_stat(d, &a), 0);
+	unsigned variants[] = {0, SWAPOBJ_O_DIR, SWAPOBJ_O_CREATE, SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR};
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_int_eq(open_flags(st, "d", variants[i], &o), 0);
+		ck_assert_int_eq(swapobj_obj_stat(o, &b), 0);
+		ck_assert_uint_eq(a.id, b.id);
+		swapobj_obj_close(o);
+	}
+	ck_assert_int_eq(open_flags(st, "nothing", SWAPOBJ_O_DIR, &o), SWAPOBJ_ENOENT);
+	swapobj_obj_close(d);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_dir__data_operations_on_a_directory_object_are_eisdir)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *d = mk(st, "d", SWAPOBJ_O_DIR);
+	uint8_t p[PG] = {1};
+	ck_assert_int_eq(swapobj_obj_write(d, p, PG, 0), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(swapobj_obj_read(d, p, PG, 0, 0), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(swapobj_obj_punch(d, 0, PG), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(swapobj_obj_truncate(d, PG), SWAPOBJ_EISDIR);
+	/* Not data: pin, aux and stat work. */
+	ck_assert_int_eq(swapobj_obj_set_pin(d, 1), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(d, "mode=0755", 9), 0);
+	struct swapobj_obj_stat os;
+	ck_assert_int_eq(swapobj_obj_stat(d, &os), 0);
+	ck_assert_uint_eq(os.flags, SWAPOBJ_O_DIR | SWAPOBJ_O_PIN);
+	ck_assert_uint_eq(os.size, 0);
+	swapobj_obj_close(d);
+	st = reopen(st);
+	check_aux_at(st, "d", "mode=0755");
+	ck_assert_int_eq(open_flags(st, "d", SWAPOBJ_O_DIR, &d), 0);
+	ck_assert_int_eq(swapobj_obj_stat(d, &os), 0);
+	ck_assert_uint_eq(os.flags, SWAPOBJ_O_DIR | SWAPOBJ_O_PIN);
+	swapobj_obj_close(d);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_dir__deleting_one_with_children_is_enotempty)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *d = mk(st, "d", SWAPOBJ_O_DIR), *x = mk(st, "d/x", 0);
+	ck_assert_int_eq(swapobj_obj_delete(d), SWAPOBJ_ENOTEMPTY);
+	ck_assert_int_eq(del(st, "d"), SWAPOBJ_ENOTEMPTY);
+	ck_assert_int_eq(try_open(st, "d"), 0); /* still there */
+	/* Replacing it by a newer version would delete it: refused the same way. */
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_obj *o;
+	swapobj_key k = kp("d");
+	oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
+	oo.data_version = 5;
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, &oo), SWAPOBJ_ENOTEMPTY);
+	ck_assert_int_eq(swapobj_obj_delete(x), 0);
+	ck_assert_int_eq(swapobj_obj_delete(d), 0);
+	ck_assert_int_eq(try_open(st, "d"), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_set_aux(d, "x", 1), SWAPOBJ_ESTALE);
+	swapobj_obj_close(d);
+	swapobj_obj_close(x);
+	st = reopen(st);
+	ck_assert_int_eq(try_open(st, "d"), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(try_open(st, "d/x"), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_dir__listing_shows_directory_objects_as_prefixes_even_when_empty)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	char l[256];
+	swapobj_obj_close(mk(st, "r/e", SWAPOBJ_O_DIR));
+	swapobj_obj_close(mk(st, "r/f", 0));
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(list(st, "r", l, sizeof(l)), 2);
+		ck_assert_msg(strstr(l, "e:P") && strstr(l, "f:O"), "listing: %s", l);
+		ck_assert_int_eq(list(st, "r/e", l, sizeof(l)), 0);
+		ck_assert_int_eq(list(st, "r/f", l, sizeof(l)), SWAPOBJ_ENOTDIR);
+		st = reopen(st);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_dir__invalidation_drops_directory_objects_in_and_at_the_prefix)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *v = mk(st, "v", SWAPOBJ_O_DIR), *sub = mk(st, "v/sub", SWAPOBJ_O_DIR);
+	swapobj_obj *a = mk(st, "v/a", 0), *z = mk(st, "v/sub/z", 0);
+	swapobj_obj_close(mk(st, "w", SWAPOBJ_O_DIR));
+	fill(a, 1, 2);
+	swapobj_key k = kp("v");
+	ck_assert_int_eq(swapobj_invalidate(st, &k), 0);
+	swapobj_obj *hs[] = {v, sub, a, z};
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(swapobj_obj_set_aux(hs[i], "x", 1), SWAPOBJ_ESTALE);
+		swapobj_obj_close(hs[i]);
+	}
+	ck_assert_int_eq(try_open(st, "v"), SWAPOBJ_ENOENT);
+	for (int round = 0; round < 2; round++) {
+		char l[64];
+		ck_assert_int_eq(list(st, "", l, sizeof(l)), 1);
+		ck_assert_str_eq(l, "w:P");
+		ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		st = reopen(st);
+		ck_assert_int_eq(try_open(st, "v"), SWAPOBJ_ENOENT);
+		ck_assert_int_eq(try_open(st, "v/sub/z"), SWAPOBJ_ENOENT);
+	}
+	/* Recreated under the prefix: new objects. */
+	swapobj_obj_close(mk(st, "v", SWAPOBJ_O_DIR));
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Aux data                                                            */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_aux__set_get_clear_and_limits)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *o = mk(st, "f", 0);
+	char big[SWAPOBJ_AUX_MAX + 1], buf[8];
+	memset(big, 'q', sizeof(big));
+	ck_assert_int_eq(swapobj_obj_get_aux(o, NULL, 0), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, "hello world", 11), 0);
+	check_aux(o, "hello world");
+	/* A small buffer gets a prefix and the full length. */
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(swapobj_obj_get_aux(o, buf, 5), 11);
+	ck_assert(memcmp(buf, "hello\0", 6) == 0);
+	ck_assert_int_eq(swapobj_obj_get_aux(o, NULL, 0), 11);
+	ck_assert_int_eq(swapobj_obj_get_aux(o, NULL, 3), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, big, sizeof(big)), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, NULL, 3), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_obj_set_aux(NULL, "x", 1), SWAPOBJ_EINVAL);
+	check_aux(o, "hello world"); /* failed calls changed nothing */
+	ck_assert_int_eq(swapobj_obj_set_aux(o, big, SWAPOBJ_AUX_MAX), 0);
+	ck_assert_int_eq(swapobj_obj_get_aux(o, NULL, 0), (int)SWAPOBJ_AUX_MAX);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, NULL, 0), 0);
+	ck_assert_int_eq(swapobj_obj_get_aux(o, NULL, 0), 0);
+	swapobj_obj_close(o);
+	st = reopen(st);
+	check_aux_at(st, "f", "");
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_aux__given_at_create_and_kept_across_reopen)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_obj *o;
+	swapobj_key k = kp("c/with-aux");
+	oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL;
+	oo.aux = "uid=1 gid=2";
+	oo.aux_len = 11;
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, &oo), 0);
+	check_aux(o, "uid=1 gid=2");
+	swapobj_obj_close(o);
+	/* Ignored when the object exists. */
+	oo.flags = SWAPOBJ_O_CREATE;
+	oo.aux = "other";
+	oo.aux_len = 5;
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, &oo), 0);
+	check_aux(o, "uid=1 gid=2");
+	swapobj_obj_close(o);
+	oo.aux_len = SWAPOBJ_AUX_MAX + 1;
+	k = kp("c/too-big");
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, &oo), SWAPOBJ_EINVAL);
+	oo.aux = NULL;
+	oo.aux_len = 1;
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, &oo), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(try_open(st, "c/too-big"), SWAPOBJ_ENOENT);
+	/* A version 1 options struct (no aux fields) is still accepted. */
+	struct {
+		unsigned version, flags;
+		enum swapobj_class cls;
+		uint64_t data_version;
+	} v1 = {1, SWAPOBJ_O_CREATE, SWAPOBJ_CLASS_CACHE, 3};
+	k = kp("c/v1");
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, (const struct swapobj_obj_opts *)(const void *)&v1), 0);
+	check_aux(o, "");
+	swapobj_obj_close(o);
+	/* Set after create, set then pinned (the new CREATE carries it), cleared. */
+	o = mk(st, "c/set", 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, "v1", 2), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, "v2", 2), 0);
+	swapobj_obj_close(o);
+	o = mk(st, "c/pinned", 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, "before pin", 10), 0);
+	ck_assert_int_eq(swapobj_obj_set_pin(o, 1), 0);
+	swapobj_obj_close(o);
+	o = mk(st, "c/cleared", 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, "gone", 4), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, "", 0), 0);
+	swapobj_obj_close(o);
+	for (int round = 0; round < 2; round++) {
+		st = reopen(st);
+		check_aux_at(st, "c/with-aux", "uid=1 gid=2");
+		check_aux_at(st, "c/set", "v2");
+		check_aux_at(st, "c/pinned", "before pin");
+		check_aux_at(st, "c/cleared", "");
+		check_aux_at(st, "c/v1", "");
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/* Sum of stored_bytes (plus zero-page charges) over the objects of a flat namespace "p/N" equals live_bytes. */
+static void check_accounting(swapobj_store *st, int n)
+{
+	struct swapobj_store_stat ss;
+	uint64_t sum = 0;
+	for (int i = 0; i < n; i++) {
+		char path[32];
+		swapobj_obj *o;
+		struct swapobj_obj_stat os;
+		snprintf(path, sizeof(path), "p/%d", i);
+		if (open_flags(st, path, 0, &o) != 0)
+			continue;
+		ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+		sum += os.stored_bytes + os.zero_pages * 16;
+		swapobj_obj_close(o);
+	}
+	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_msg(sum == ss.live_bytes, "objects store %llu bytes, the usage table says %llu",
+	              (unsigned long long)sum, (unsigned long long)ss.live_bytes);
+}
+
+START_TEST(test_aux__survives_the_cleaner_and_is_charged_like_the_name_record)
+{
+	/* 12 segments of 1 MiB; 24 objects churned so that every segment gets cleaned many times. */
+	swapobj_store *st = mkstore(13 << 20);
+	enum { N = 24 };
+	swapobj_obj *h[N];
+	char want[N][64];
+	struct tu_rng r;
+	uint8_t p[PG];
+	tu_rng_init(&r, tu_seed(99));
+	for (int i = 0; i < N; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "p/%d", i);
+		h[i] = mk(st, path, i % 6 == 0 ? SWAPOBJ_O_DIR : 0);
+		snprintf(want[i], sizeof(want[i]), "aux of %d, first", i);
+		ck_assert_int_eq(swapobj_obj_set_aux(h[i], want[i], strlen(want[i])), 0);
+	}
+	struct swapobj_obj_stat os;
+	ck_assert_int_eq(swapobj_obj_stat(h[1], &os), 0);
+	uint64_t before = os.stored_bytes;
+	ck_assert_int_eq(swapobj_obj_set_aux(h[1], "0123456789abcdef0123456789abcdef", 32), 0);
+	ck_assert_int_eq(swapobj_obj_stat(h[1], &os), 0);
+	ck_assert_uint_eq(os.stored_bytes, before + 16); /* AUX record: 64 + 32 instead of 64 + 16 */
+	snprintf(want[1], sizeof(want[1]), "0123456789abcdef0123456789abcdef");
+	check_accounting(st, N);
+	uint64_t rounds = tu_scale(6000, 10);
+	for (uint64_t n = 0; n < rounds; n++) {
+		int i = (int)tu_rng_below(&r, N);
+		uint64_t what = tu_rng_below(&r, 10);
+		if (what < 7 && i % 6) {
+			tu_fill_page(p, (uint64_t)i, n, 1);
+			ck_assert_int_eq(swapobj_obj_write(h[i], p, PG, tu_rng_below(&r, 32) * PG), PG);
+		} else if (what < 9) {
+			snprintf(want[i], sizeof(want[i]), "aux of %d at %llu", i, (unsigned long long)n);
+			ck_assert_int_eq(swapobj_obj_set_aux(h[i], want[i], strlen(want[i])), 0);
+		} else {
+			ck_assert_int_eq(swapobj_obj_set_pin(h[i], (int)(n & 1)), 0);
+		}
+		if (n % 500 == 499) {
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+			check_accounting(st, N);
+		}
+	}
+	struct swapobj_store_stat ss;
+	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_uint_gt(ss.segments_cleaned, 20);
+	for (int i = 0; i < N; i++) {
+		check_aux(h[i], want[i]);
+		swapobj_obj_close(h[i]);
+	}
+	for (int round = 0; round < 2; round++) {
+		st = reopen(st);
+		check_accounting(st, N);
+		for (int i = 0; i < N; i++) {
+			char path[32];
+			snprintf(path, sizeof(path), "p/%d", i);
+			check_aux_at(st, path, want[i]);
+		}
+		ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Rename                                                              */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_rename__moves_data_aux_and_keeps_handles)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *o = mk(st, "a/one", 0);
+	fill(o, 11, 3);
+	ck_assert_int_eq(swapobj_obj_set_aux(o, "attrs", 5), 0);
+	uint64_t id = id_of(st, "a/one");
+	ck_assert_int_eq(ren(st, "a/one", "b/c/two", 0), 0);
+	ck_assert_int_eq(try_open(st, "a/one"), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(try_open(st, "a"), SWAPOBJ_ENOENT); /* the emptied prefix is gone */
+	ck_assert_uint_eq(id_of(st, "b/c/two"), id);
+	check_fill(st, "b/c/two", 11, 3);
+	/* The handle still works, on the moved object. */
+	uint8_t p[PG];
+	tu_fill_page(p, 11, 3, 1);
+	ck_assert_int_eq(swapobj_obj_write(o, p, PG, 3 * PG), PG);
+	check_fill(st, "b/c/two", 11, 4);
+	check_aux(o, "attrs");
+	/* Same key: nothing to do. */
+	ck_assert_int_eq(ren(st, "b/c/two", "b/c/two", 0), 0);
+	ck_assert_int_eq(ren(st, "b/c/none", "b/c/none", 0), SWAPOBJ_ENOENT);
+	swapobj_obj_close(o);
+	for (int round = 0; round < 2; round++) {
+		st = reopen(st);
+		ck_assert_int_eq(try_open(st, "a/one"), SWAPOBJ_ENOENT);
+		ck_assert_uint_eq(id_of(st, "b/c/two"), id);
+		check_fill(st, "b/c/two", 11, 4);
+		check_aux_at(st, "b/c/two", "attrs");
+		struct swapobj_store_stat ss;
+		swapobj_store_stat(st, &ss);
+		ck_assert_uint_eq(ss.objects, 1);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_rename__error_cases)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj_close(mk(st, "f", 0));
+	swapobj_obj_close(mk(st, "g", 0));
+	swapobj_obj_close(mk(st, "d", SWAPOBJ_O_DIR));
+	swapobj_obj_close(mk(st, "e", SWAPOBJ_O_DIR));
+	swapobj_obj_close(mk(st, "full", SWAPOBJ_O_DIR));
+	swapobj_obj_close(mk(st, "full/x", 0));
+	swapobj_obj_close(mk(st, "imp/y", 0));
+	swapobj_key a = kp("f"), b = kp("g");
+	ck_assert_int_eq(swapobj_rename(NULL, &a, &b, 0), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_rename(st, NULL, &b, 0), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_rename(st, &a, &b, 0x80), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(ren(st, "nothing", "x", 0), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(ren(st, "imp", "x", 0), SWAPOBJ_ENOTSUP);
+	ck_assert_int_eq(ren(st, "full", "x", 0), SWAPOBJ_ENOTSUP);
+	ck_assert_int_eq(ren(st, "d", "d/inner", 0), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(ren(st, "f", "f/inner", 0), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(ren(st, "f", "g", SWAPOBJ_RENAME_NOREPLACE), SWAPOBJ_EEXIST);
+	ck_assert_int_eq(ren(st, "d", "e", SWAPOBJ_RENAME_NOREPLACE), SWAPOBJ_EEXIST);
+	ck_assert_int_eq(ren(st, "f", "d", 0), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(ren(st, "d", "f", 0), SWAPOBJ_ENOTDIR);
+	ck_assert_int_eq(ren(st, "d", "full", 0), SWAPOBJ_ENOTEMPTY);
+	ck_assert_int_eq(ren(st, "f", "imp", 0), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(ren(st, "d", "imp", 0), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(ren(st, "f", "g/under", 0), SWAPOBJ_ENOTDIR);
+	ck_assert_int_eq(ren(st, "full/x", "full", 0), SWAPOBJ_EISDIR); /* its own parent directory object */
+	ck_assert_int_eq(ren(st, "imp/y", "imp", 0), SWAPOBJ_EISDIR);   /* its own implicit parent */
+	/* Nothing changed. */
+	const char *all[] = {"f", "g", "d", "e", "full", "full/x", "imp/y"};
+	for (unsigned i = 0; i < SO_ARRAY_SIZE_(all); i++)
+		ck_assert_msg(try_open(st, all[i]) == 0, "%s disappeared", all[i]);
+	struct swapobj_store_stat ss;
+	swapobj_store_stat(st, &ss);
+	ck_assert_uint_eq(ss.objects, 7);
+	/* Read-only store. */
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	oo.flags = SWAPOBJ_OPEN_RDONLY;
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, &oo), 0);
+	ck_assert_int_eq(ren(st, "f", "h", 0), SWAPOBJ_EROFS);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_rename__replaces_the_target_and_makes_its_handles_stale)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *a = mk(st, "a", 0), *b = mk(st, "b", 0);
+	fill(a, 1, 2);
+	fill(b, 2, 5);
+	uint64_t ida = id_of(st, "a");
+	ck_assert_int_eq(ren(st, "a", "b", 0), 0);
+	uint8_t p[PG];
+	ck_assert_int_eq(swapobj_obj_read(b, p, PG, 0, 0), SWAPOBJ_ESTALE);
+	ck_assert_int_eq(swapobj_obj_write(b, p, PG, 0), SWAPOBJ_ESTALE);
+	ck_assert_int_eq(swapobj_obj_set_aux(b, "x", 1), SWAPOBJ_ESTALE);
+	ck_assert_uint_eq(id_of(st, "b"), ida);
+	check_fill(st, "b", 1, 2);
+	ck_assert_int_eq(try_open(st, "a"), SWAPOBJ_ENOENT);
+	struct swapobj_store_stat ss;
+	swapobj_store_stat(st, &ss);
+	ck_assert_uint_eq(ss.objects, 1);
+	ck_assert_uint_eq(ss.pages, 2);
+	/* Directory objects: an empty one over an empty one; then children go under it. */
+	swapobj_obj_close(mk(st, "d1", SWAPOBJ_O_DIR));
+	swapobj_obj *d2 = mk(st, "d2", SWAPOBJ_O_DIR);
+	ck_assert_int_eq(swapobj_obj_set_aux(d2, "d2", 2), 0);
+	check_aux_at(st, "d1", "");
+	ck_assert_int_eq(ren(st, "d1", "d2", 0), 0);
+	ck_assert_int_eq(swapobj_obj_get_aux(d2, NULL, 0), SWAPOBJ_ESTALE);
+	check_aux_at(st, "d2", "");
+	swapobj_obj_close(mk(st, "d2/child", 0));
+	ck_assert_int_eq(ren(st, "b", "d2/child", 0), 0);
+	check_fill(st, "d2/child", 1, 2);
+	swapobj_obj_close(a);
+	swapobj_obj_close(b);
+	swapobj_obj_close(d2);
+	for (int round = 0; round < 2; round++) {
+		st = reopen(st);
+		ck_assert_int_eq(try_open(st, "a"), SWAPOBJ_ENOENT);
+		ck_assert_int_eq(try_open(st, "b"), SWAPOBJ_ENOENT);
+		ck_assert_int_eq(try_open(st, "d1"), SWAPOBJ_ENOENT);
+		ck_assert_uint_eq(id_of(st, "d2/child"), ida);
+		check_fill(st, "d2/child", 1, 2);
+		swapobj_store_stat(st, &ss);
+		ck_assert_uint_eq(ss.objects, 2);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/*
+ * Renames, replacements and deletes, then heavy cleaning: no replaced object,
+ * no old name and no deleted object may come back on reopen; moved objects
+ * keep their data and aux through relocation of their RENAME records.
+ */
+START_TEST(test_rename__then_delete_then_clean_then_reopen_resurrects_nothing)
+{
+	swapobj_store *st = mkstore(13 << 20);
+	enum { N = 16 };
+	uint8_t p[PG];
+	/* a/i, with data; rename a/i over b/i (replacing it) for even i, to c/i for odd i. */
+	for (int i = 0; i < N; i++) {
+		char pa[16], pb[16];
+		snprintf(pa, sizeof(pa), "a/%d", i);
+		snprintf(pb, sizeof(pb), "b/%d", i);
+		swapobj_obj *o = mk(st, pa, 0), *v = mk(st, pb, 0);
+		fill(o, 100 + (uint64_t)i, 4);
+		fill(v, 200 + (uint64_t)i, 4);
+		ck_assert_int_eq(swapobj_obj_set_aux(o, pa, strlen(pa)), 0);
+		swapobj_obj_close(o);
+		swapobj_obj_close(v);
+	}
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	for (int i = 0; i < N; i++) {
+		char pa[16], pb[16], pc[16];
+		snprintf(pa, sizeof(pa), "a/%d", i);
+		snprintf(pb, sizeof(pb), "b/%d", i);
+		snprintf(pc, sizeof(pc), "c/%d", i);
+		ck_assert_int_eq(ren(st, pa, i % 2 ? pc : pb, 0), 0);
+		if (i % 4 == 0) /* then delete the moved object too */
+			ck_assert_int_eq(del(st, pb), 0);
+	}
+	/* Churn so that every segment holding the old records is cleaned. */
+	swapobj_obj *churn = mk(st, "churn", 0);
+	for (int n = 0; n < 6000; n++) {
+		tu_fill_page(p, 9, (uint64_t)n, 1);
+		ck_assert_int_eq(swapobj_obj_write(churn, p, PG, (uint64_t)(n % 64) * PG), PG);
+		if (n % 1000 == 999)
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	}
+	swapobj_obj_close(churn);
+	struct swapobj_store_stat ss;
+	swapobj_store_stat(st, &ss);
+	ck_assert_uint_gt(ss.segments_cleaned, 10);
+	for (int round = 0; round < 3; round++) {
+		st = reopen(st);
+		for (int i = 0; i < N; i++) {
+			char pa[16], pb[16], pc[16];
+			snprintf(pa, sizeof(pa), "a/%d", i);
+			snprintf(pb, sizeof(pb), "b/%d", i);
+			snprintf(pc, sizeof(pc), "c/%d", i);
+			ck_assert_msg(try_open(st, pa) == SWAPOBJ_ENOENT, "%s came back", pa);
+			if (i % 2) {
+				check_fill(st, pc, 100 + (uint64_t)i, 4);
+				check_aux_at(st, pc, pa);
+				check_fill(st, pb, 200 + (uint64_t)i, 4); /* not replaced */
+			} else if (i % 4 == 0) {
+				ck_assert_msg(try_open(st, pb) == SWAPOBJ_ENOENT, "%s came back", pb);
+			} else {
+				check_fill(st, pb, 100 + (uint64_t)i, 4);
+				check_aux_at(st, pb, pa);
+			}
+		}
+		swapobj_store_stat(st, &ss);
+		ck_assert_uint_eq(ss.objects, 1 + N + N / 4); /* churn, odd: two each, 2 mod 4: one */
+		ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Replay after lost records                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Retire (clear the magic of) every record of the image of type `type` and
+ * object oid: what a crash does to a record whose write tore.
+ */
+static int zap(uint8_t type, uint64_t oid)
+{
+	int fd = open(img, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	uint8_t *buf = malloc(SEG), uuid[16];
+	struct sb_info sb;
+	ck_assert_int_eq(pread(fd, buf, SO_SB_SIZE, 0), SO_SB_SIZE);
+	ck_assert_int_eq(sb_decode(buf, SO_SB_SIZE, &sb), 0);
+	memcpy(uuid, sb.uuid, 16);
+	uint64_t seed = store_seed(uuid);
+	int n = 0;
+	for (uint32_t s = 0; s < sb.nsegs; s++) {
+		uint64_t base = sb.data_start + (uint64_t)s * SEG;
+		ck_assert_int_eq(pread(fd, buf, SEG, (off_t)base), SEG);
+		for (uint64_t pos = 0; pos + REC_HDR_LEN <= SEG; pos += REC_ALIGN) {
+			struct rec r;
+			uint32_t sz;
+			if (rec_decode(buf + pos, SEG - pos, seed, true, &r, &sz) != REC_OK || r.type != type ||
+			    r.oid != oid)
+				continue;
+			uint8_t z[4] = {0};
+			ck_assert_int_eq(pwrite(fd, z, 4, (off_t)(base + pos)), 4);
+			n++;
+		}
+	}
+	close(fd);
+	free(buf);
+	return n;
+}
+
+START_TEST(test_replay__a_rename_is_all_or_nothing)
+{
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *a = mk(st, "a", 0), *b = mk(st, "b", 0);
+	fill(a, 1, 2);
+	fill(b, 2, 2);
+	uint64_t ida = id_of(st, "a"), idb = id_of(st, "b");
+	ck_assert_int_eq(ren(st, "a", "b", 0), 0);
+	swapobj_obj_close(a);
+	swapobj_obj_close(b);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	/* The RENAME lost: both objects as before. */
+	ck_assert_int_eq(zap(REC_RENAME, ida), 1);
+	st = reopen(NULL);
+	ck_assert_uint_eq(id_of(st, "a"), ida);
+	ck_assert_uint_eq(id_of(st, "b"), idb);
+	check_fill(st, "a", 1, 2);
+	check_fill(st, "b", 2, 2);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	(void)idb;
+}
+END_TEST
+
+START_TEST(test_replay__a_lost_delete_undoes_the_rename_onto_its_key)
+{
+	/* rm k; mv y k -- the DELETE lost, the RENAME kept: both objects stay where they were. */
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *x = mk(st, "k", 0), *y = mk(st, "y", 0);
+	fill(x, 1, 2);
+	fill(y, 2, 3);
+	uint64_t idx = id_of(st, "k"), idy = id_of(st, "y");
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_int_eq(swapobj_obj_delete(x), 0);
+	ck_assert_int_eq(ren(st, "y", "k", 0), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(y, "after", 5), 0);
+	swapobj_obj_close(x);
+	swapobj_obj_close(y);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	ck_assert_int_eq(zap(REC_DELETE, idx), 1);
+	for (int round = 0; round < 3; round++) {
+		st = reopen(round ? st : NULL);
+		if (round < 2) {
+			ck_assert_uint_eq(id_of(st, "k"), idx);
+			check_fill(st, "k", 1, 2);
+		}
+		ck_assert_uint_eq(id_of(st, "y"), idy);
+		check_fill(st, "y", 2, 3);
+		check_aux_at(st, "y", "after"); /* the AUX record after the RENAME still counts */
+		if (round == 1) {
+			/* The restated name must hold even once the k object is gone for good. */
+			ck_assert_int_eq(del(st, "k"), 0);
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		}
+		if (round == 2)
+			ck_assert_int_eq(try_open(st, "k"), SWAPOBJ_ENOENT);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_replay__a_lost_rename_away_keeps_the_object_over_a_newer_one)
+{
+	/* mv a c; create a -- the RENAME lost: the old object stays at a, the new one is dropped. */
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *m = mk(st, "a", 0);
+	fill(m, 1, 2);
+	uint64_t idm = id_of(st, "a");
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_int_eq(ren(st, "a", "c", 0), 0);
+	swapobj_obj *n = mk(st, "a", 0);
+	fill(n, 2, 2);
+	swapobj_obj_close(m);
+	swapobj_obj_close(n);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	ck_assert_int_eq(zap(REC_RENAME, idm), 1);
+	for (int round = 0; round < 2; round++) {
+		st = reopen(round ? st : NULL);
+		ck_assert_uint_eq(id_of(st, "a"), idm);
+		check_fill(st, "a", 1, 2);
+		ck_assert_int_eq(try_open(st, "c"), SWAPOBJ_ENOENT);
+		struct swapobj_store_stat ss;
+		swapobj_store_stat(st, &ss);
+		ck_assert_uint_eq(ss.objects, 1);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_replay__a_lost_rmdir_keeps_the_directory_and_drops_what_replaced_it)
+{
+	/* rmdir d; create file d; -- the DELETE lost. Also: a child under a file whose DELETE was lost. */
+	swapobj_store *st = mkstore(16 << 20);
+	swapobj_obj *d = mk(st, "d", SWAPOBJ_O_DIR), *f = mk(st, "f", 0);
+	uint64_t idd = id_of(st, "d"), idf = id_of(st, "f");
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_int_eq(swapobj_obj_delete(d), 0);
+	swapobj_obj_close(mk(st, "d", 0));
+	ck_assert_int_eq(swapobj_obj_delete(f), 0);
+	swapobj_obj_close(mk(st, "f", SWAPOBJ_O_DIR));
+	swapobj_obj_close(mk(st, "f/child", 0));
+	swapobj_obj_close(d);
+	swapobj_obj_close(f);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	ck_assert_int_eq(zap(REC_DELETE, idd), 1);
+	ck_assert_int_eq(zap(REC_DELETE, idf), 1);
+	st = reopen(NULL);
+	ck_assert_uint_eq(id_of(st, "d"), idd);
+	ck_assert_int_eq(open_flags(st, "d", SWAPOBJ_O_DIR, &d), 0);
+	swapobj_obj_close(d);
+	ck_assert_uint_eq(id_of(st, "f"), idf);
+	ck_assert_int_eq(try_open(st, "f/child"), SWAPOBJ_ENOENT);
+	char l[64];
+	ck_assert_int_eq(list(st, "", l, sizeof(l)), 2);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fscore");
+	TCase *tc = tcase_create("dir");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_errors__new_codes_have_text_and_errno);
+	tcase_add_test(tc, test_dir__created_at_an_implicit_prefix_it_attaches_there);
+	tcase_add_test(tc, test_dir__keys_go_under_a_directory_object_but_not_under_a_file);
+	tcase_add_test(tc, test_dir__open_flags_on_existing_objects_give_documented_errors);
+	tcase_add_test(tc, test_dir__data_operations_on_a_directory_object_are_eisdir);
+	tcase_add_test(tc, test_dir__deleting_one_with_children_is_enotempty);
+	tcase_add_test(tc, test_dir__listing_shows_directory_objects_as_prefixes_even_when_empty);
+	tcase_add_test(tc, test_dir__invalidation_drops_directory_objects_in_and_at_the_prefix);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("aux");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_aux__set_get_clear_and_limits);
+	tcase_add_test(tc, test_aux__given_at_create_and_kept_across_reopen);
+	tcase_add_test(tc, test_aux__survives_the_cleaner_and_is_charged_like_the_name_record);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rename");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_rename__moves_data_aux_and_keeps_handles);
+	tcase_add_test(tc, test_rename__error_cases);
+	tcase_add_test(tc, test_rename__replaces_the_target_and_makes_its_handles_stale);
+	tcase_add_test(tc, test_rename__then_delete_then_clean_then_reopen_resurrects_nothing);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("replay");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_replay__a_rename_is_all_or_nothing);
+	tcase_add_test(tc, test_replay__a_lost_delete_undoes_the_rename_onto_its_key);
+	tcase_add_test(tc, test_replay__a_lost_rename_away_keeps_the_object_over_a_newer_one);
+	tcase_add_test(tc, test_replay__a_lost_rmdir_keeps_the_directory_and_drops_what_replaced_it);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
