@@ -547,6 +547,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err = name_to_comp(fs, p, name, false, comp, &len, &cookie);
 	if (err == 0)
 		err = child_get(fs, p, comp, len, cookie, &n);
+	if (err == -ENAMETOOLONG)
+		err = -ENOENT; /* past the key limits: no such key can exist */
 	if (err < 0)
 		fs_reply_err(req, err);
 	else
@@ -1205,6 +1207,12 @@ static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, stru
 		fs_reply_err(req, -EINVAL);
 		return;
 	}
+	if (fs->o.writeback) {
+		/* dirty data may still be in the kernel's cache, unseen here: let the
+		 * kernel answer itself (everything up to its size is data) */
+		fs_reply_err(req, -ENOSYS);
+		return;
+	}
 	uint8_t *buf = fs_iobuf();
 	if (!buf) {
 		fs_reply_err(req, -ENOMEM);
@@ -1311,31 +1319,43 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
-/* File type of an object child for plain readdir (regular file or symlink). */
-static mode_t object_type(struct fs *fs, struct fs_node *dir, const struct swapobj_dirent *ent)
+/*
+ * Type and st_ino of a child for plain readdir (d_ino must not be 0: libc
+ * skips such entries). From the node table, else from the store.
+ */
+static void entry_info(struct fs *fs, struct fs_node *dir, const swapobj_key *dirkey,
+                       const struct swapobj_dirent *ent, struct stat *st)
 {
+	st->st_mode = ent->type == SWAPOBJ_DT_PREFIX ? S_IFDIR : S_IFREG;
 	struct fs_node *n = fs_node_find(fs, dir, ent->name, ent->name_len);
-	mode_t t = S_IFREG;
 	if (n) {
 		pthread_mutex_lock(&n->alock);
-		t = n->attr.mode & S_IFMT;
+		st->st_mode = n->attr.mode & S_IFMT;
+		st->st_ino = n->ino;
 		pthread_mutex_unlock(&n->alock);
 		fs_node_put(fs, n);
-		return t;
+		return;
 	}
-	swapobj_key key;
-	swapobj_obj *obj;
+	swapobj_key key = *dirkey;
+	swapobj_obj *obj = NULL;
+	struct swapobj_obj_stat os;
 	uint8_t buf[FSATTR_AUX_MAX];
-	if (fs_node_key(fs, dir, ent->name, ent->name_len, &key) < 0 || probe(fs, &key, &obj) != PROBE_FILE)
-		return t;
-	int len = swapobj_obj_get_aux(obj, buf, sizeof(buf));
-	struct fsattr a;
-	if (len > 0 && (size_t)len <= sizeof(buf) && fsattr_decode(&a, buf, (size_t)len) == 0) {
-		t = a.mode & S_IFMT;
-		fsattr_free(&a);
+	if (swapobj_key_push(&key, ent->name, ent->name_len) < 0)
+		return;
+	st->st_ino = (XXH3_64bits(key.buf, key.nbytes) ^ key.ncomp) | INO_IMPLICIT;
+	int kind = probe(fs, &key, &obj);
+	if (obj && swapobj_obj_stat(obj, &os) == 0)
+		st->st_ino = os.id + INO_OBJ_BASE;
+	if (kind == PROBE_FILE) {
+		int len = swapobj_obj_get_aux(obj, buf, sizeof(buf));
+		struct fsattr a;
+		if (len > 0 && (size_t)len <= sizeof(buf) && fsattr_decode(&a, buf, (size_t)len) == 0) {
+			st->st_mode = a.mode & S_IFMT;
+			fsattr_free(&a);
+		}
 	}
-	swapobj_obj_close(obj);
-	return t;
+	if (obj)
+		swapobj_obj_close(obj);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
@@ -1416,8 +1436,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 			pos += fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, eoff);
 			fs_node_put(fs, n);
 		} else {
-			st.st_ino = 0;
-			st.st_mode = ent.type == SWAPOBJ_DT_PREFIX ? S_IFDIR : object_type(fs, dir, &ent);
+			memset(&st, 0, sizeof(st));
+			entry_info(fs, dir, &key, &ent, &st);
 			size_t need = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
 			if (need > size - pos)
 				break;

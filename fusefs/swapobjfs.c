@@ -317,6 +317,7 @@ int main(int argc, char *argv[])
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 	if (fs_table_init(fs) < 0)
 		fail("out of memory");
+	fs_attr_default(fs, &fs->root.attr, true);
 	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	if (!fs->se)
 		fail("cannot create the FUSE session (bad option?)");

@@ -45,9 +45,10 @@ trap 'exit 1' INT TERM
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 check() { # check NAME CMD... : the command must succeed
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
 	if "$@" >"$tmp/out" 2>&1; then ok; else bad "$name"; sed 's/^/  | /' "$tmp/out" | head -20; fi
+	if [ $((SECONDS - t0)) -ge 5 ]; then echo "fuse_test: '$name' took $((SECONDS - t0)) s"; fi
 }
 check_fails() { # check_fails NAME CMD... : the command must fail
 	local name=$1
@@ -165,6 +166,8 @@ eq "pin kept" "$("$ops" getx "$x/obj" swapobj.pin)" "1"
 eq "old version refused" "$("$ops" setx "$x/obj" swapobj.version 3)" "Invalid argument"
 check "ephemeral on an empty file" "$ops" setx "$x/obj" swapobj.ephemeral 1
 eq "ephemeral" "$("$ops" getx "$x/obj" swapobj.ephemeral)" "1"
+check "and back" "$ops" setx "$x/obj" swapobj.ephemeral 0
+check "ephemeral file with data" bash -c "touch $x/eph && $ops setx $x/eph swapobj.ephemeral 1 && echo gone > $x/eph"
 check "class on an empty file" "$ops" setx "$x/obj" swapobj.class cache
 eq "class set" "$("$ops" getx "$x/obj" swapobj.class)" "cache"
 check "data after the new version" bash -c "echo fresh > $x/obj && [ \$(cat $x/obj) = fresh ]"
@@ -220,7 +223,8 @@ eq "owner persists" "$(stat -c %u "$p/mine")" "65534"
 eq "symlink persists" "$(readlink "$t/ln")" "../basic/target with spaces"
 eq "xattr persists" "$("$ops" getx "$t/xa" user.empty)" ""
 eq "dir xattr persists" "$("$ops" getx "$t/xadir" user.dir)" "d"
-eq "version persists" "$("$ops" getx "$x/obj" swapobj.version)" "9"
+eq "version persists" "$("$ops" getx "$x/obj" swapobj.version)" "10"
+check_fails "ephemeral file does not survive a remount" test -e "$x/eph"
 check "model files still readable" bash -c "cat $mnt/model/* > /dev/null"
 
 # ---- clean shutdown on SIGTERM ----
@@ -246,14 +250,32 @@ check "fsync'd data intact" "$ops" verify "$mnt/basic/durable" 9 8
 check "earlier data intact" "$ops" verify "$mnt/basic/persist" 5 3
 check "unmount" do_umount
 
-# ---- mount -t fuse.swapobjfs (mount(8) -> mount.fuse3 -> swapobjfs from PATH) ----
-check "mount -t fuse.swapobjfs" env PATH="$build/fusefs:$PATH" mount -t fuse.swapobjfs "$img" "$mnt" -o allow_other,writeback
-check "mounted by mount(8)" mounted
-check "data there" "$ops" verify "$mnt/basic/durable" 9 8
+# ---- mount -t fuse.swapobjfs: mount(8) -> mount.fuse3 -> swapobjfs from the default PATH ----
+# mount(8) drops PATH, so the shell mount.fuse3 runs finds swapobjfs only where it is
+# installed (/usr/local/sbin, /usr/sbin, ...). Inside a private mount namespace the
+# build tree's binary is bind-mounted over /usr/local/sbin: nothing on the system changes.
+mkdir -p "$tmp/sbin" && ln -sf "$fs" "$tmp/sbin/swapobjfs"
+cat >"$tmp/mount_t.sh" <<EOF
+set -e
+mount --make-rprivate /
+mount --bind "$tmp/sbin" /usr/local/sbin
+mount -t fuse.swapobjfs "$img" "$mnt" -o allow_other,writeback,nosuid,nodev
+grep -q " $mnt fuse.swapobjfs " /proc/mounts
+"$ops" verify "$mnt/basic/durable" 9 8
 mkdir -p "$mnt/model_wb"
-check "model test with -o writeback" env SWAPOBJ_SEED="$((seed + 1))" "$model" "$mnt/model_wb" 1500
-check "umount" umount "$mnt"
-for _ in $(seq 100); do pgrep -f "swapobjfs $img" >/dev/null || break; sleep 0.1; done
+SWAPOBJ_SEED=$((seed + 1)) "$model" "$mnt/model_wb" 1500
+umount "$mnt"
+for i in \$(seq 100); do pgrep -f "swapobjfs $img" >/dev/null || exit 0; sleep 0.1; done
+exit 1
+EOF
+if [ -d /usr/local/sbin ] && command -v unshare >/dev/null; then
+	check "mount -t fuse.swapobjfs, writeback model, umount" unshare -m bash "$tmp/mount_t.sh"
+	# on failure the namespace's mount died with it; its daemon must not keep the store
+	for _ in $(seq 100); do pgrep -f "swapobjfs $img" >/dev/null || break; sleep 0.1; done
+	for p in $(pgrep -f "swapobjfs $img"); do kill -9 "$p"; done
+else
+	echo "fuse_test: mount -t fuse.swapobjfs not tried (no /usr/local/sbin or unshare)"
+fi
 
 # ---- read-only ----
 check "mount -o ro" do_mount -o ro

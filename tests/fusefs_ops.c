@@ -18,7 +18,7 @@
  *   writesync FILE SEED MIB    write a pattern and fsync
  *   verify FILE SEED MIB       check the pattern
  */
-#define _GNU_SOURCE
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -97,7 +98,9 @@ static void pattern(uint8_t *p, size_t len, uint64_t seed, uint64_t off)
 
 static int cmd_errnos(const char *dir)
 {
-	char *f = path(dir, "e_file"), *d = path(dir, "e_dir");
+	char f[8192], d[8192];
+	snprintf(f, sizeof(f), "%s/e_file", dir);
+	snprintf(d, sizeof(d), "%s/e_dir", dir);
 	int fd = open(f, O_CREAT | O_RDWR, 0644);
 	if (fd < 0) {
 		fail("create %s: %s", f, strerror(errno));
@@ -290,8 +293,14 @@ static int cmd_seek(const char *file)
 		if ((uint64_t)d >= size)
 			break;
 		off_t h = lseek(fd, d, SEEK_HOLE);
-		if (h < 0 || h <= d || (uint64_t)h > size) {
+		if (h < 0 || h < d || (uint64_t)h > size) {
 			fail("SEEK_HOLE at %jd = %jd", (intmax_t)d, (intmax_t)h);
+			break;
+		}
+		/* h == d: SEEK_DATA stopped scanning zeros and called them data (allowed); the
+		 * next SEEK_DATA must then move on */
+		if (h == d && (uint64_t)d == off && steps > 1) {
+			fail("SEEK_DATA at %" PRIu64 " makes no progress", off);
 			break;
 		}
 		data_bytes += (uint64_t)(h - d);
