@@ -40,7 +40,7 @@
 
 #define PG SWAPOBJ_PAGE_SIZE
 #define BLKSIZE (128u * 1024)                      /* st_blksize: what cp and stdio use per call */
-#define SEEK_SCAN_MAX (256ull << 20)                /* SEEK_DATA gives up scanning zeros after this */
+#define SEEK_SCAN_MAX (8ull << 30) /* SEEK_DATA gives up scanning zeros after this (~1 s) */
 #define RELATIME_SECS (24 * 3600)
 #define INO_OBJ_BASE 2                             /* object ids map to st_ino id + 2 (1 is the root) */
 #define INO_IMPLICIT (1ull << 63)                  /* implicit directories: hash of the key, top bit set */

@@ -59,13 +59,34 @@ eq() { # eq NAME GOT WANT
 	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
 }
 mounted() { grep -q " $mnt fuse" /proc/mounts; }
-do_mount() { # background daemon; returns when mounted
-	"$fs" "$img" "$mnt" -o allow_other "$@" || return 1
-	mounted
+# The daemon runs in the foreground (-f) as a child of this script, so that
+# its exit status and its stderr (sanitizer reports in the ASan build) are
+# checked at every unmount.
+do_mount() { # do_mount [ARGS...]: returns once mounted
+	"$fs" "$img" "$mnt" -f -o allow_other "$@" >>"$tmp/daemon.log" 2>&1 &
+	daemon_pid=$!
+	for _ in $(seq 200); do
+		mounted && return 0
+		kill -0 "$daemon_pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+daemon_exit_ok() { # wait for the daemon; it must exit 0 and report nothing
+	local rc=0
+	wait "$daemon_pid" || rc=$?
+	daemon_pid=
+	if [ "$rc" -ne 0 ] || grep -q "Sanitizer\|runtime error" "$tmp/daemon.log"; then
+		echo "daemon exit status $rc"
+		tail -40 "$tmp/daemon.log"
+		return 1
+	fi
 }
 do_umount() {
 	fusermount3 -u "$mnt" || return 1
-	# the daemon exits after the unmount; give it time to close the store
+	daemon_exit_ok
+}
+wait_gone() { # the daemonized swapobjfs of $img has exited
 	for _ in $(seq 100); do
 		pgrep -f "swapobjfs $img" >/dev/null || return 0
 		sleep 0.1
@@ -132,16 +153,19 @@ check "4 GiB sparse file" truncate -s 4G "$b/sparse"
 check "data at 0, 1 GiB + 5, 3.5 GiB" bash -c "
 	head -c 65536 /dev/urandom > $tmp/chunk &&
 	dd if=$tmp/chunk of=$b/sparse bs=64K seek=0 conv=notrunc status=none &&
-	dd if=$tmp/chunk of=$b/sparse bs=1 seek=\$((1024*1024*1024+5)) conv=notrunc status=none &&
+	dd if=$tmp/chunk of=$b/sparse bs=64K seek=\$((1024*1024*1024+5)) oflag=seek_bytes conv=notrunc status=none &&
 	dd if=$tmp/chunk of=$b/sparse bs=64K seek=\$((3584*16)) conv=notrunc status=none"
 eq "size stays 4 GiB" "$(stat -c %s "$b/sparse")" "4294967296"
-check "data reads back" bash -c "dd if=$b/sparse bs=1 skip=\$((1024*1024*1024+5)) count=65536 status=none | cmp -s - $tmp/chunk"
+check "data reads back" bash -c "dd if=$b/sparse bs=64K skip=\$((1024*1024*1024+5)) iflag=skip_bytes count=1 status=none | cmp -s - $tmp/chunk"
 check "holes read as zeros" bash -c "dd if=$b/sparse bs=1M skip=2048 count=4 status=none | cmp -s - <(head -c 4194304 /dev/zero)"
 eq "blocks used are few" "$(stat -c %b "$b/sparse" | awk '{print ($1 < 4096)}')" "1"
 check "SEEK_DATA/SEEK_HOLE walk" env FUSEFS_EXPECT_DATA_MAX=$((64 << 20)) "$ops" seek "$b/sparse"
 check "punch in a big file" fallocate -p -o $((3584 << 20)) -l 65536 "$b/sparse"
 check "punched range reads as zeros" bash -c "dd if=$b/sparse bs=64K skip=\$((3584*16)) count=1 status=none | cmp -s - <(head -c 65536 /dev/zero)"
-check "cp --sparse of the big file" bash -c "cp --sparse=always $b/sparse $b/copy && cmp $b/sparse $b/copy"
+check "cp --sparse of the big file" cp --sparse=always "$b/sparse" "$b/copy"
+eq "copy size" "$(stat -c %s "$b/copy")" "4294967296"
+check "copy is sparse too" env FUSEFS_EXPECT_DATA_MAX=$((64 << 20)) "$ops" seek "$b/copy"
+check "copy data" bash -c "dd if=$b/copy bs=64K skip=\$((1024*1024*1024+5)) iflag=skip_bytes count=1 status=none | cmp -s - $tmp/chunk"
 check "rm big files" rm "$b/sparse" "$b/copy"
 
 # ---- times ----
@@ -228,17 +252,12 @@ check_fails "ephemeral file does not survive a remount" test -e "$x/eph"
 check "model files still readable" bash -c "cat $mnt/model/* > /dev/null"
 
 # ---- clean shutdown on SIGTERM ----
-pid=$(pgrep -f "swapobjfs $img" | head -1)
-check "SIGTERM" kill -TERM "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-check_fails "daemon exited" kill -0 "$pid"
+check "SIGTERM" kill -TERM "$daemon_pid"
+check "daemon exits 0 after SIGTERM" daemon_exit_ok
 check_fails "unmounted by SIGTERM" mounted
 
 # ---- kill -9: fsync'd data survives ----
-"$fs" "$img" "$mnt" -f -o allow_other >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 100); do mounted && break; sleep 0.1; done
-check "foreground mount" mounted
+check "mount" do_mount
 check "write and fsync" "$ops" writesync "$mnt/basic/durable" 9 8
 check "write without fsync" bash -c "head -c 1M /dev/urandom > $mnt/basic/maybe"
 kill -9 "$daemon_pid"
@@ -271,17 +290,18 @@ EOF
 if [ -d /usr/local/sbin ] && command -v unshare >/dev/null; then
 	check "mount -t fuse.swapobjfs, writeback model, umount" unshare -m bash "$tmp/mount_t.sh"
 	# on failure the namespace's mount died with it; its daemon must not keep the store
-	for _ in $(seq 100); do pgrep -f "swapobjfs $img" >/dev/null || break; sleep 0.1; done
-	for p in $(pgrep -f "swapobjfs $img"); do kill -9 "$p"; done
+	wait_gone || for p in $(pgrep -f "swapobjfs $img"); do kill -9 "$p"; done
 else
 	echo "fuse_test: mount -t fuse.swapobjfs not tried (no /usr/local/sbin or unshare)"
 fi
 
-# ---- read-only ----
-check "mount -o ro" do_mount -o ro
+# ---- daemon mode (no -f): returns once mounted; read-only ----
+check "daemon mode, -o ro" "$fs" "$img" "$mnt" -o ro,allow_other
+check "mounted read-only" grep -q " $mnt fuse.swapobjfs ro," /proc/mounts
 check "ro data" "$ops" verify "$mnt/basic/durable" 9 8
 check_fails "ro refuses writes" touch "$mnt/basic/new"
-check "unmount ro" do_umount
+check "unmount ro" fusermount3 -u "$mnt"
+check "daemon gone" wait_gone
 
 # ---- bad input ----
 check_fails "missing store" "$fs" "$tmp/none.img" "$mnt"
