@@ -209,10 +209,12 @@ static int splice_tail(struct fsattr *a, size_t off, size_t cut, const uint8_t *
 		n = malloc(nlen);
 		if (!n)
 			return -ENOMEM;
-		memcpy(n, a->tail, off);
+		if (off)
+			memcpy(n, a->tail, off);
 		if (addlen)
 			memcpy(n + off, add, addlen);
-		memcpy(n + off + addlen, a->tail + off + cut, a->tail_len - off - cut);
+		if (a->tail_len - off - cut)
+			memcpy(n + off + addlen, a->tail + off + cut, a->tail_len - off - cut);
 	}
 	free(a->tail);
 	a->tail = n;

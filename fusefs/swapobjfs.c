@@ -269,28 +269,33 @@ int main(int argc, char *argv[])
 	fs->o.gid = getgid();
 	fs->o.fmode = 0644;
 	fs->o.dmode = 0755;
-	if (fuse_opt_parse(&args, &fs->o, opt_spec, opt_proc) < 0 || ps->bad)
-		return 2;
+	if (fuse_opt_parse(&args, &fs->o, opt_spec, opt_proc) < 0 || ps->bad) {
+		ret = 2;
+		goto out;
+	}
 	if (ps->help) {
 		usage(stdout);
 		printf("\nlibfuse options:\n");
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
-		return 0;
+		ret = 0;
+		goto out;
 	}
 	if (ps->version) {
 		printf("swapobjfs %s (libswapobj %s, libfuse %s)\n", SWAPOBJ_VERSION_STRING, swapobj_version(),
 		       fuse_pkgversion());
-		return 0;
+		ret = 0;
+		goto out;
 	}
+	ret = 2;
 	if (!fs->o.ndevices || !fs->o.mountpoint) {
 		usage(stderr);
-		return 2;
+		goto out;
 	}
 	if (fs->o.threads < 1 || fs->o.threads > 256 || fs->o.fmode > 07777 || fs->o.dmode > 07777 ||
 	    fs->o.entry_timeout < 0 || fs->o.attr_timeout < 0) {
 		fprintf(stderr, "swapobjfs: threads must be 1..256, modes at most 07777, timeouts >= 0\n");
-		return 2;
+		goto out;
 	}
 	char fsname[PATH_MAX + 16];
 	snprintf(fsname, sizeof(fsname), "-osubtype=swapobjfs,default_permissions,fsname=%s", fs->o.devices[0]);
@@ -299,7 +304,7 @@ int main(int argc, char *argv[])
 		if (*c == ',')
 			*c = '_';
 	if (fuse_opt_add_arg(&args, fsname) < 0 || fuse_parse_cmdline(&args, &co) != 0)
-		return 2;
+		goto out;
 	fs->o.foreground = co.foreground || co.debug;
 	fs->o.debug = co.debug;
 	fs->o.single_thread = co.singlethread;
@@ -353,6 +358,7 @@ int main(int argc, char *argv[])
 	if (crc < 0)
 		fs_log(LOG_ERR, "closing the store: %s", swapobj_errmsg());
 	ret = (rc < 0 || crc < 0) ? 1 : 0;
+out:
 	fuse_opt_free_args(&args);
 	free(fs->o.mountpoint);
 	free(fs);

@@ -744,6 +744,31 @@ static int cmd_pattern(const char *file, uint64_t seed, unsigned mib, int write_
 	return failures != 0;
 }
 
+/* memhog MIB: fill MIB of anonymous memory with a pattern, then read it back twice (swap-in under a memory limit). */
+static int cmd_memhog(unsigned mib)
+{
+	size_t len = (size_t)mib << 20;
+	uint8_t *m = malloc(len);
+	if (!m) {
+		fail("malloc %u MiB", mib);
+		return 1;
+	}
+	for (size_t off = 0; off < len; off += PG)
+		pattern(m + off, PG, 77, off);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t off = 0; off < len; off += PG) {
+			uint8_t want[PG];
+			pattern(want, PG, 77, off);
+			if (memcmp(m + off, want, PG)) {
+				fail("page at %zu lost its content (pass %d)", off, pass);
+				return 1;
+			}
+		}
+	printf("memhog: %u MiB written and read back twice\n", mib);
+	free(m);
+	return 0;
+}
+
 /* getx FILE NAME: print the value; setx FILE NAME VALUE. Errors print strerror and exit 1. */
 static int cmd_getx(const char *file, const char *name)
 {
@@ -776,6 +801,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : 0;
 	unsigned n = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 0) : 0;
+	if (!strcmp(cmd, "memhog"))
+		return cmd_memhog((unsigned)strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "getx") && argc == 4)
 		return cmd_getx(argv[2], argv[3]);
 	if (!strcmp(cmd, "setx") && argc == 5)
