@@ -10,8 +10,14 @@
  * Locking: nt->lock guards the queue and the stop flag.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "fs.h"
 
@@ -30,10 +36,34 @@ struct fs_notify {
 	struct fs_notify_item *head, *tail;
 };
 
+/*
+ * The kernel caps a FUSE mount's readahead at its default (128 KiB) whatever
+ * max_readahead says; sequential reads then reach the store 128 KiB at a
+ * time. Raise the mount's read_ahead_kb to FS_IO_MAX (root only, best
+ * effort). Done here, once the session serves requests: stat of the mount
+ * point is itself a request.
+ */
+static void raise_readahead(struct fs *fs)
+{
+	struct stat st;
+	char path[128], val[32];
+	if (geteuid() != 0 || stat(fs->o.mountpoint, &st) < 0)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(st.st_dev), minor(st.st_dev));
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return;
+	int n = snprintf(val, sizeof(val), "%u", FS_IO_MAX / 1024);
+	if (write(fd, val, (size_t)n) != n)
+		fs_log(LOG_INFO, "could not raise readahead (%s): %s", path, strerror(errno));
+	close(fd);
+}
+
 static void *notify_main(void *arg)
 {
 	struct fs *fs = arg;
 	struct fs_notify *nt = fs->notify;
+	raise_readahead(fs);
 	pthread_mutex_lock(&nt->lock);
 	for (;;) {
 		while (!nt->head && !nt->stop)
