@@ -26,16 +26,16 @@ struct fs_opts {
 	const char *devices[SWAPOBJ_MAX_DEVICES];
 	unsigned ndevices;
 	int foreground, debug, single_thread;
-	int writeback;      /* kernel writeback cache */
-	int mlock;          /* mlockall once running */
-	int direct_io;      /* FOPEN_DIRECT_IO on every open: no page cache */
-	int readonly;       /* -o ro: the store is opened read-only too */
-	int noatime;        /* no atime updates at all */
-	int no_odirect;     /* SWAPOBJ_OPEN_NO_DIRECT */
+	int writeback;  /* kernel writeback cache */
+	int mlock;      /* mlockall once running */
+	int direct_io;  /* FOPEN_DIRECT_IO on every open: no page cache */
+	int readonly;   /* -o ro: the store is opened read-only too */
+	int noatime;    /* no atime updates at all */
+	int no_odirect; /* SWAPOBJ_OPEN_NO_DIRECT */
 	int clone_fd;
-	unsigned threads;   /* worker threads, kept alive (no churn under memory pressure) */
+	unsigned threads; /* worker threads, kept alive (no churn under memory pressure) */
 	double entry_timeout, attr_timeout;
-	uid_t uid;          /* owner of objects without attributes, implicit directories, the root */
+	uid_t uid; /* owner of objects without attributes, implicit directories, the root */
 	gid_t gid;
 	unsigned fmode, dmode;
 	char *mountpoint;
@@ -147,7 +147,8 @@ void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir);
 int fs_node_attr_copy(struct fs_node *n, struct fsattr *a);
 /* Replace n's attributes by *a (consumed), written to aux at once. */
 int fs_node_set_attr(struct fs *fs, struct fs_node *n, struct fsattr *a);
-/* Make implicit directory n a directory object with attributes *a (consumed on success). Caller holds olock exclusive. */
+/* Make implicit directory n a directory object with attributes *a (consumed on success). Caller holds olock exclusive.
+ */
 int fs_materialize_locked(struct fs *fs, struct fs_node *n, struct fsattr *a);
 bool fs_node_is_stale(struct fs_node *n);
 /* Unhash n, mark it stale, close its handle. */

@@ -35,13 +35,13 @@
 #define FSNAME_MAX 255 /* NAME_MAX */
 
 enum fsname_kind {
-	FSNAME_PLAIN = 0,   /* decoded: comp holds the component */
-	FSNAME_DIGEST = 1,  /* decoded to (cookie, hash): resolve in the directory */
+	FSNAME_PLAIN = 0,  /* decoded: comp holds the component */
+	FSNAME_DIGEST = 1, /* decoded to (cookie, hash): resolve in the directory */
 };
 
 struct fsname_decoded {
 	enum fsname_kind kind;
-	uint32_t len;    /* FSNAME_PLAIN: component length */
+	uint32_t len; /* FSNAME_PLAIN: component length */
 	uint8_t comp[FSNAME_MAX];
 	uint64_t cookie; /* FSNAME_DIGEST */
 	uint64_t hash;   /* FSNAME_DIGEST */

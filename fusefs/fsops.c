@@ -39,11 +39,11 @@
 #include "fs.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
-#define BLKSIZE (128u * 1024)                      /* st_blksize: what cp and stdio use per call */
+#define BLKSIZE (128u * 1024)      /* st_blksize: what cp and stdio use per call */
 #define SEEK_SCAN_MAX (8ull << 30) /* SEEK_DATA gives up scanning zeros after this (~1 s) */
 #define RELATIME_SECS (24 * 3600)
-#define INO_OBJ_BASE 2                             /* object ids map to st_ino id + 2 (1 is the root) */
-#define INO_IMPLICIT (1ull << 63)                  /* implicit directories: hash of the key, top bit set */
+#define INO_OBJ_BASE 2            /* object ids map to st_ino id + 2 (1 is the root) */
+#define INO_IMPLICIT (1ull << 63) /* implicit directories: hash of the key, top bit set */
 #define MIN_U64(a, b) ((a) < (b) ? (a) : (b))
 #define MAX_U64(a, b) ((a) > (b) ? (a) : (b))
 
@@ -376,8 +376,8 @@ static int resolve_digest(struct fs *fs, const swapobj_key *dirkey, const struct
  * digest name that names nothing is EINVAL too (it cannot be made); for a
  * lookup both are simply ENOENT.
  */
-static int name_to_comp(struct fs *fs, struct fs_node *p, const char *name, bool for_create, uint8_t *comp,
-                        size_t *len, uint64_t *cookie)
+static int name_to_comp(struct fs *fs, struct fs_node *p, const char *name, bool for_create, uint8_t *comp, size_t *len,
+                        uint64_t *cookie)
 {
 	struct fsname_decoded d;
 	*cookie = 0;
@@ -1063,8 +1063,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		fuse_reply_buf(req, (const char *)buf, (size_t)r);
 }
 
-static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-                     struct fuse_file_info *fi)
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node *n = fs_node_of(fs, ino);
@@ -1323,8 +1322,8 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
  * Type and st_ino of a child for plain readdir (d_ino must not be 0: libc
  * skips such entries). From the node table, else from the store.
  */
-static void entry_info(struct fs *fs, struct fs_node *dir, const swapobj_key *dirkey,
-                       const struct swapobj_dirent *ent, struct stat *st)
+static void entry_info(struct fs *fs, struct fs_node *dir, const swapobj_key *dirkey, const struct swapobj_dirent *ent,
+                       struct stat *st)
 {
 	st->st_mode = ent->type == SWAPOBJ_DT_PREFIX ? S_IFDIR : S_IFREG;
 	struct fs_node *n = fs_node_find(fs, dir, ent->name, ent->name_len);
@@ -1397,7 +1396,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 		struct fuse_entry_param e;
 		memset(&e, 0, sizeof(e));
 		e.attr.st_mode = S_IFDIR;
-		e.attr.st_ino = dot == 0 || dir == &fs->root ? dir->ino : (dir->parent ? dir->parent->ino : FUSE_ROOT_ID);
+		e.attr.st_ino =
+		    dot == 0 || dir == &fs->root ? dir->ino : (dir->parent ? dir->parent->ino : FUSE_ROOT_ID);
 		size_t need = plus ? fuse_add_direntry_plus(req, buf + pos, size - pos, nm, &e, dot + 1)
 		                   : fuse_add_direntry(req, buf + pos, size - pos, nm, &e.attr, dot + 1);
 		if (need > size - pos)

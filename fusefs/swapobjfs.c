@@ -130,30 +130,29 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: swapobjfs STORE MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]\n"
-	        "Mount a libswapobj store: directories are key prefixes, files are objects.\n"
-	        "\n"
-	        "swapobjfs options:\n"
-	        "    -o device=PATH         another device of the store (repeat up to 15 times)\n"
-	        "    -o writeback           kernel writeback cache (buffered writes are batched)\n"
-	        "    -o direct_io           no page cache for files (every read and write reaches the store)\n"
-	        "    -o mlock               lock the daemon in memory (kernel swap onto the mount)\n"
-	        "    -o threads=N           worker threads, kept alive (default 8)\n"
-	        "    -o entry_timeout=S     kernel name cache timeout in seconds (default 1)\n"
-	        "    -o attr_timeout=S      kernel attribute cache timeout in seconds (default 1)\n"
-	        "    -o uid=N,gid=N         owner of the root, implicit directories and objects without\n"
-	        "                           attributes (default: the user running swapobjfs)\n"
-	        "    -o fmode=OCTAL         their file mode (default 0644)\n"
-	        "    -o dmode=OCTAL         their directory mode (default 0755)\n"
-	        "    -o no_odirect          buffered I/O on the store's devices\n"
-	        "    -o ro                  read-only mount and store\n"
-	        "    -o noatime             never update access times (default: relatime)\n"
-	        "    -f                     stay in the foreground\n"
-	        "    -d                     debug output (implies -f)\n"
-	        "    -s                     single-threaded\n"
-	        "    -h, --help             this help, then libfuse's options\n"
-	        "    -V, --version          versions\n");
+	fprintf(f, "usage: swapobjfs STORE MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]\n"
+	           "Mount a libswapobj store: directories are key prefixes, files are objects.\n"
+	           "\n"
+	           "swapobjfs options:\n"
+	           "    -o device=PATH         another device of the store (repeat up to 15 times)\n"
+	           "    -o writeback           kernel writeback cache (buffered writes are batched)\n"
+	           "    -o direct_io           no page cache for files (every read and write reaches the store)\n"
+	           "    -o mlock               lock the daemon in memory (kernel swap onto the mount)\n"
+	           "    -o threads=N           worker threads, kept alive (default 8)\n"
+	           "    -o entry_timeout=S     kernel name cache timeout in seconds (default 1)\n"
+	           "    -o attr_timeout=S      kernel attribute cache timeout in seconds (default 1)\n"
+	           "    -o uid=N,gid=N         owner of the root, implicit directories and objects without\n"
+	           "                           attributes (default: the user running swapobjfs)\n"
+	           "    -o fmode=OCTAL         their file mode (default 0644)\n"
+	           "    -o dmode=OCTAL         their directory mode (default 0755)\n"
+	           "    -o no_odirect          buffered I/O on the store's devices\n"
+	           "    -o ro                  read-only mount and store\n"
+	           "    -o noatime             never update access times (default: relatime)\n"
+	           "    -f                     stay in the foreground\n"
+	           "    -d                     debug output (implies -f)\n"
+	           "    -s                     single-threaded\n"
+	           "    -h, --help             this help, then libfuse's options\n"
+	           "    -V, --version          versions\n");
 }
 
 /* ---- daemonizing with a verdict ---- */

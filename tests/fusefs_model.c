@@ -152,7 +152,8 @@ static void op_pwrite(struct file *f)
 	fill(buf, len);
 	ssize_t w = pwrite(f->fd, buf, len, (off_t)off);
 	if (w < 0 || (uint64_t)w != len)
-		die("pwrite %s [%" PRIu64 ", +%" PRIu64 "): %zd (%s)", f->path, off, len, w, w < 0 ? strerror(errno) : "short");
+		die("pwrite %s [%" PRIu64 ", +%" PRIu64 "): %zd (%s)", f->path, off, len, w,
+		    w < 0 ? strerror(errno) : "short");
 	model_write(f, buf, off, len);
 }
 
@@ -306,22 +307,46 @@ int main(int argc, char **argv)
 	for (opno = 0; opno < nops; opno++) {
 		struct file *f = &files[below(NFILES)];
 		unsigned op = (unsigned)below(100);
-		unsigned k = op < 22 ? 0 : op < 44 ? 1 : op < 52 ? 2 : op < 62 ? 3 : op < 70 ? 4 : op < 78 ? 5
-		           : op < 86 ? 6 : op < 90 ? 7 : op < 96 ? 8 : 9;
+		unsigned k = op < 22   ? 0
+		             : op < 44 ? 1
+		             : op < 52 ? 2
+		             : op < 62 ? 3
+		             : op < 70 ? 4
+		             : op < 78 ? 5
+		             : op < 86 ? 6
+		             : op < 90 ? 7
+		             : op < 96 ? 8
+		                       : 9;
 		counts[k]++;
 		switch (k) {
-		case 0: op_pread(f); break;
-		case 1: op_pwrite(f); break;
-		case 2: op_truncate(f); break;
-		case 3: op_fallocate(f); break;
-		case 4: op_mmap(f); break;
-		case 5: op_direct(f); break;
-		case 6: op_seek(f); break;
+		case 0:
+			op_pread(f);
+			break;
+		case 1:
+			op_pwrite(f);
+			break;
+		case 2:
+			op_truncate(f);
+			break;
+		case 3:
+			op_fallocate(f);
+			break;
+		case 4:
+			op_mmap(f);
+			break;
+		case 5:
+			op_direct(f);
+			break;
+		case 6:
+			op_seek(f);
+			break;
 		case 7:
 			if (fsync(f->fd) < 0)
 				die("fsync %s: %s", f->path, strerror(errno));
 			break;
-		default: reopen(f); break;
+		default:
+			reopen(f);
+			break;
 		}
 		if (opno % 64 == 63)
 			for (int i = 0; i < NFILES; i++)

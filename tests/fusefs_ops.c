@@ -120,7 +120,7 @@ static int cmd_errnos(const char *dir)
 	EXPECT_ERR(unlink(d), EISDIR);
 	EXPECT_ERR(open(path(dir, "%41"), O_CREAT | O_RDWR, 0644), EINVAL); /* would alias "A" */
 	EXPECT_ERR(open(path(dir, "%2e"), O_CREAT | O_RDWR, 0644), EINVAL);
-	EXPECT_ERR(mkdir(path(dir, "a\x01"), 0755), EINVAL);       /* raw control byte: its name is a%01 */
+	EXPECT_ERR(mkdir(path(dir, "a\x01"), 0755), EINVAL); /* raw control byte: its name is a%01 */
 	EXPECT_ERR(open(path(dir, "%41"), O_RDONLY), ENOENT);
 	EXPECT_ERR(open(path(dir, "%#0123456789ABCDEF0123456789ABCDEF"), O_CREAT | O_RDWR, 0644), EINVAL);
 	EXPECT_ERR(open(dir, O_TMPFILE | O_RDWR, 0600), EOPNOTSUPP);
@@ -245,8 +245,7 @@ static int cmd_falloc(const char *dir)
 	EXPECT_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)len));
 	EXPECT_OK(fstat(fd, &st));
 	if (st.st_blocks >= before)
-		fail("punching everything left st_blocks at %jd (was %jd)", (intmax_t)st.st_blocks,
-		     (intmax_t)before);
+		fail("punching everything left st_blocks at %jd (was %jd)", (intmax_t)st.st_blocks, (intmax_t)before);
 	/* more space than the store has */
 	EXPECT_ERR(fallocate(fd, 0, 0, (off_t)1 << 50), ENOSPC);
 	close(fd);
@@ -379,7 +378,9 @@ static size_t rand_comp(uint64_t *s, uint8_t *c)
 	unsigned style = (unsigned)((*s >> 20) % 3);
 	for (size_t i = 0; i < len; i++) {
 		*s = mix(*s + i);
-		c[i] = style == 0 ? (uint8_t)*s : style == 1 ? (uint8_t)(0x20 + *s % 95) : (uint8_t)tricky[*s % (sizeof(tricky) - 1)];
+		c[i] = style == 0   ? (uint8_t)*s
+		       : style == 1 ? (uint8_t)(0x20 + *s % 95)
+		                    : (uint8_t)tricky[*s % (sizeof(tricky) - 1)];
 	}
 	return len;
 }
@@ -674,7 +675,8 @@ static int cmd_concurrent(const char *dir, unsigned nproc)
 				pattern(b, region, 100 + p + round, 0);
 				/* interleaved 64 KiB stripes of one shared file, and a file of its own */
 				for (size_t o = 0; o < region; o += 65536)
-					if (pwrite(sfd, b + o, 65536, (off_t)((o / 65536) * nproc + p) * 65536) != 65536)
+					if (pwrite(sfd, b + o, 65536, (off_t)((o / 65536) * nproc + p) * 65536) !=
+					    65536)
 						_exit(2);
 				if (pwrite(ofd, b, region, 0) != (ssize_t)region)
 					_exit(3);

@@ -61,8 +61,17 @@ static const char *enc(const char *c, size_t len)
 
 START_TEST(test_fsname__safe_names_show_as_themselves)
 {
-	const char *plain[] = {"hello", "a b", "anon", "x.y", "...", ".hidden", "-rf", "caf\xc3\xa9",
-	                       "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80", "~!@#$^&*()_+={}[]|\\:;\"'<>,?"};
+	const char *plain[] = {"hello",
+	                       "a b",
+	                       "anon",
+	                       "x.y",
+	                       "...",
+	                       ".hidden",
+	                       "-rf",
+	                       "caf\xc3\xa9",
+	                       "\xe6\x97\xa5\xe6\x9c\xac",
+	                       "\xf0\x9f\x98\x80",
+	                       "~!@#$^&*()_+={}[]|\\:;\"'<>,?"};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		ck_assert_str_eq(enc(plain[i], strlen(plain[i])), plain[i]);
 }
@@ -84,7 +93,10 @@ START_TEST(test_fsname__unsafe_bytes_are_percent_escaped)
 	ck_assert_str_eq(enc("\x80", 1), "%80");
 	ck_assert_str_eq(enc("\xed\xa0\x80", 3), "%ED%A0%80");
 	ck_assert_str_eq(enc("\xc2\x85", 2), "%C2%85");
-	ck_assert_str_eq(enc("a\xe2\x80\xae" "b", 5), "a%E2%80%AEb");
+	ck_assert_str_eq(enc("a\xe2\x80\xae"
+	                     "b",
+	                     5),
+	                 "a%E2%80%AEb");
 	/* a truncated character escapes only its own bytes */
 	ck_assert_str_eq(enc("\xc3\xa9\xc3", 3), "\xc3\xa9%C3");
 	/* the key helpers' big-endian numbers */
@@ -99,7 +111,7 @@ START_TEST(test_fsname__length_limits_choose_the_form)
 	memset(c, 'a', sizeof(c));
 	ck_assert_int_eq(fsname_encode(name, c, 255, 0), 255); /* plain at the limit */
 	memset(c, 0x01, sizeof(c));
-	ck_assert_int_eq(fsname_encode(name, c, 85, 0), 255); /* percent fits exactly */
+	ck_assert_int_eq(fsname_encode(name, c, 85, 0), 255);     /* percent fits exactly */
 	ck_assert_int_eq(fsname_encode(name, c, 86, 0), 2 + 115); /* base64 */
 	ck_assert(name[0] == '%' && name[1] == '=');
 	ck_assert_int_eq(fsname_encode(name, c, 189, 0), 254);
@@ -181,9 +193,35 @@ END_TEST
 
 START_TEST(test_fsname__non_canonical_names_are_rejected)
 {
-	const char *bad[] = {"", ".", "..", "%", "%4", "%G1", "%41", "%2e", "%2Ea", "%2E%2E%2E", "a%2F%", "%fF",
-	                     "%=", "%=QQ", "%=QR", "%=A", "%=AAA*", "%#", "%#0123", "%#0123456789abcdef0123456789ABCDEF",
-	                     "\x01", "a\x7f", "\xff", "\xc0\xaf", "\xed\xa0\x80", "a\xe2\x80\xae" "b", "a/b", "%2Fx%2"};
+	const char *bad[] = {"",
+	                     ".",
+	                     "..",
+	                     "%",
+	                     "%4",
+	                     "%G1",
+	                     "%41",
+	                     "%2e",
+	                     "%2Ea",
+	                     "%2E%2E%2E",
+	                     "a%2F%",
+	                     "%fF",
+	                     "%=",
+	                     "%=QQ",
+	                     "%=QR",
+	                     "%=A",
+	                     "%=AAA*",
+	                     "%#",
+	                     "%#0123",
+	                     "%#0123456789abcdef0123456789ABCDEF",
+	                     "\x01",
+	                     "a\x7f",
+	                     "\xff",
+	                     "\xc0\xaf",
+	                     "\xed\xa0\x80",
+	                     "a\xe2\x80\xae"
+	                     "b",
+	                     "a/b",
+	                     "%2Fx%2"};
 	struct fsname_decoded d;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(fsname_decode(&d, bad[i]) < 0, "accepted \"%s\"", bad[i]);
