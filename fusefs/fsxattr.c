@@ -53,9 +53,11 @@ static int so_get(struct fs *fs, struct fs_node *n, const char *attr, char *out)
 		                "capacity_bytes=%" PRIu64 " used_bytes=%" PRIu64 " live_bytes=%" PRIu64
 		                " free_bytes=%" PRIu64 " objects=%" PRIu64 " pages=%" PRIu64 " segments=%" PRIu64
 		                " segments_free=%" PRIu64 " user_bytes_written=%" PRIu64
-		                " device_bytes_written=%" PRIu64 " readonly=%u",
+		                " device_bytes_written=%" PRIu64 " index_bytes=%" PRIu64 " buffer_bytes=%" PRIu64
+		                " readonly=%u",
 		                s.capacity_bytes, s.used_bytes, s.live_bytes, s.free_bytes, s.objects, s.pages,
-		                s.segments, s.segments_free, s.user_bytes_written, s.device_bytes_written, s.readonly);
+		                s.segments, s.segments_free, s.user_bytes_written, s.device_bytes_written,
+		                s.index_bytes, s.buffer_bytes, s.readonly);
 	}
 	struct swapobj_obj_stat os;
 	pthread_rwlock_rdlock(&n->olock);

@@ -143,6 +143,7 @@ check "errno of unsupported operations" env FUSEFS_DIR_DEPTH=1 "$ops" errnos "$m
 check "fallocate: punch, zero range, keep size" "$ops" falloc "$t"
 check "user xattrs" "$ops" xattr "$t"
 check "hostile names through the mount" bash -c "mkdir $mnt/names && $ops names $mnt/names $seed 500"
+check "store figures on the root" bash -c "$ops getx $mnt swapobj.store | grep -q 'capacity_bytes=.*buffer_bytes='"
 check "statfs" bash -c "df -B1 $mnt | tail -1 | awk '{exit !(\$2 > 1900000000 && \$2 <= 2147483648)}'"
 
 # ---- data path: a 4 KiB page is one page in the store, holes are holes ----
@@ -306,6 +307,20 @@ check "ro data" "$ops" verify "$mnt/basic/durable" 9 8
 check_fails "ro refuses writes" touch "$mnt/basic/new"
 check "unmount ro" fusermount3 -u "$mnt"
 check "daemon gone" wait_gone
+
+# ---- a full store: ENOSPC, and the mount stays usable ----
+small=$tmp/small.img
+check "small store" "$mkfs" -q -s 16M -S 1M "$small"
+mkdir -p "$tmp/smnt"
+check "mount small" "$fs" "$small" "$tmp/smnt"
+echo keep >"$tmp/smnt/keep"
+if dd if=/dev/urandom of="$tmp/smnt/fill" bs=1M count=64 conv=fsync status=none 2>"$tmp/dd.err"; then
+	bad "filling a 16 MiB store succeeded"
+else
+	check "ENOSPC when full" grep -q "No space left on device" "$tmp/dd.err"
+fi
+eq "still readable when full" "$(cat "$tmp/smnt/keep")" "keep"
+check "unmount small" fusermount3 -u "$tmp/smnt"
 
 # ---- bad input ----
 check_fails "missing store" "$fs" "$tmp/none.img" "$mnt"
