@@ -1,0 +1,357 @@
+/*
+ * fsnode.c - the node table: nodeids the kernel holds, found by
+ * (parent, component) so that a key has exactly one nodeid at a time.
+ *
+ * Invariants (under fs->tlock):
+ *  1. A hashed node is reachable from the bucket of hash(parent, name), and
+ *     no two hashed nodes have the same (parent, name).
+ *  2. n->refs counts the hashed-or-not children whose parent is n plus every
+ *     internal holder (fs_node_get); n->nlookup counts the kernel's lookups.
+ *  3. A node is freed exactly when nlookup and refs both reach 0; it then
+ *     drops its ref on its parent. The root is never freed.
+ * The library is never called with tlock held; closing a freed node's
+ * handle happens after the node left the table.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "fs.h"
+
+static size_t bucket_of(struct fs *fs, struct fs_node *parent, const uint8_t *name, size_t len)
+{
+	return (size_t)(XXH3_64bits_withSeed(name, len, (uint64_t)(uintptr_t)parent) & (fs->nbuckets - 1));
+}
+
+int fs_table_init(struct fs *fs)
+{
+	pthread_mutex_init(&fs->tlock, NULL);
+	fs->nbuckets = 1024;
+	fs->buckets = calloc(fs->nbuckets, sizeof(*fs->buckets));
+	if (!fs->buckets)
+		return -ENOMEM;
+	struct fs_node *r = &fs->root;
+	memset(r, 0, sizeof(*r));
+	pthread_rwlock_init(&r->olock, NULL);
+	pthread_mutex_init(&r->alock, NULL);
+	r->nlookup = 1;
+	r->refs = 1;
+	r->ino = FUSE_ROOT_ID;
+	fs->next_generation = 1;
+	return 0;
+}
+
+static void node_free(struct fs *fs, struct fs_node *n)
+{
+	fs_node_release_obj(fs, n);
+	fsattr_free(&n->attr);
+	pthread_rwlock_destroy(&n->olock);
+	pthread_mutex_destroy(&n->alock);
+	free(n);
+}
+
+struct fs_node *fs_node_new(struct fs *fs, const uint8_t *comp, size_t len)
+{
+	struct fs_node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	pthread_rwlock_init(&n->olock, NULL);
+	pthread_mutex_init(&n->alock, NULL);
+	memcpy(n->name, comp, len);
+	n->name_len = (uint8_t)len;
+	return n;
+}
+
+void fs_node_discard(struct fs *fs, struct fs_node *n)
+{
+	node_free(fs, n);
+}
+
+struct fs_node *fs_node_of(struct fs *fs, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &fs->root : (struct fs_node *)(uintptr_t)ino;
+}
+
+fuse_ino_t fs_nodeid(struct fs *fs, struct fs_node *n)
+{
+	return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+int fs_node_key(struct fs *fs, struct fs_node *n, const uint8_t *comp, size_t comp_len, swapobj_key *key)
+{
+	const struct fs_node *chain[SWAPOBJ_KEY_MAX_COMPONENTS + 1];
+	unsigned depth = 0;
+	int err = 0;
+	swapobj_key_init(key);
+	pthread_mutex_lock(&fs->tlock);
+	for (const struct fs_node *p = n; p && p != &fs->root; p = p->parent) {
+		if (depth == SWAPOBJ_KEY_MAX_COMPONENTS) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		chain[depth++] = p;
+	}
+	while (!err && depth > 0) {
+		const struct fs_node *p = chain[--depth];
+		if (swapobj_key_push(key, p->name, p->name_len) < 0)
+			err = -ENAMETOOLONG;
+	}
+	pthread_mutex_unlock(&fs->tlock);
+	if (!err && comp_len && swapobj_key_push(key, comp, comp_len) < 0)
+		err = -ENAMETOOLONG;
+	return err;
+}
+
+static struct fs_node *find_locked(struct fs *fs, struct fs_node *parent, const uint8_t *comp, size_t len)
+{
+	for (struct fs_node *n = fs->buckets[bucket_of(fs, parent, comp, len)]; n; n = n->hnext)
+		if (n->parent == parent && n->name_len == len && !memcmp(n->name, comp, len))
+			return n;
+	return NULL;
+}
+
+struct fs_node *fs_node_find(struct fs *fs, struct fs_node *parent, const uint8_t *comp, size_t len)
+{
+	pthread_mutex_lock(&fs->tlock);
+	struct fs_node *n = find_locked(fs, parent, comp, len);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&fs->tlock);
+	return n;
+}
+
+static void unlink_bucket(struct fs *fs, struct fs_node *n)
+{
+	struct fs_node **pp = &fs->buckets[bucket_of(fs, n->parent, n->name, n->name_len)];
+	while (*pp && *pp != n)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = n->hnext;
+	n->hnext = NULL;
+	n->hashed = false;
+	fs->nnodes--;
+}
+
+/* Double the buckets when the table is full (best effort: stays as is without memory). */
+static void maybe_grow(struct fs *fs)
+{
+	if (fs->nnodes < fs->nbuckets)
+		return;
+	size_t nb = fs->nbuckets * 2;
+	struct fs_node **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return;
+	struct fs_node **old = fs->buckets;
+	size_t oldn = fs->nbuckets;
+	fs->buckets = b;
+	fs->nbuckets = nb;
+	for (size_t i = 0; i < oldn; i++) {
+		for (struct fs_node *n = old[i], *next; n; n = next) {
+			next = n->hnext;
+			size_t k = bucket_of(fs, n->parent, n->name, n->name_len);
+			n->hnext = b[k];
+			b[k] = n;
+		}
+	}
+	free(old);
+}
+
+static void hash_in(struct fs *fs, struct fs_node *n)
+{
+	size_t k = bucket_of(fs, n->parent, n->name, n->name_len);
+	n->hnext = fs->buckets[k];
+	fs->buckets[k] = n;
+	n->hashed = true;
+	fs->nnodes++;
+	maybe_grow(fs);
+}
+
+struct fs_node *fs_node_insert(struct fs *fs, struct fs_node *parent, struct fs_node *fresh)
+{
+	pthread_mutex_lock(&fs->tlock);
+	struct fs_node *n = find_locked(fs, parent, fresh->name, fresh->name_len);
+	if (n) {
+		n->refs++;
+		pthread_mutex_unlock(&fs->tlock);
+		node_free(fs, fresh);
+		return n;
+	}
+	fresh->parent = parent;
+	parent->refs++;
+	fresh->refs = 1;
+	fresh->generation = fs->next_generation++;
+	fresh->all_next = fs->all;
+	if (fs->all)
+		fs->all->all_prev = fresh;
+	fs->all = fresh;
+	hash_in(fs, fresh);
+	pthread_mutex_unlock(&fs->tlock);
+	return fresh;
+}
+
+void fs_node_get(struct fs *fs, struct fs_node *n)
+{
+	pthread_mutex_lock(&fs->tlock);
+	n->refs++;
+	pthread_mutex_unlock(&fs->tlock);
+}
+
+static void all_remove(struct fs *fs, struct fs_node *n)
+{
+	if (n->all_prev)
+		n->all_prev->all_next = n->all_next;
+	else
+		fs->all = n->all_next;
+	if (n->all_next)
+		n->all_next->all_prev = n->all_prev;
+	n->all_prev = n->all_next = NULL;
+}
+
+/*
+ * Drop one ref or lookup of n and free what became unused, walking up the
+ * parents. Called with tlock held; returns with it released.
+ */
+static void release_locked(struct fs *fs, struct fs_node *n)
+{
+	struct fs_node *dead[SWAPOBJ_KEY_MAX_COMPONENTS + 2];
+	unsigned ndead = 0;
+	while (n && n != &fs->root && n->refs == 0 && n->nlookup == 0) {
+		struct fs_node *p = n->parent;
+		if (n->hashed)
+			unlink_bucket(fs, n);
+		all_remove(fs, n);
+		dead[ndead++] = n;
+		n->parent = NULL;
+		if (!p)
+			break;
+		p->refs--;
+		n = p;
+		if (ndead == SWAPOBJ_KEY_MAX_COMPONENTS + 2)
+			break;
+	}
+	pthread_mutex_unlock(&fs->tlock);
+	for (unsigned i = 0; i < ndead; i++)
+		node_free(fs, dead[i]);
+}
+
+void fs_node_put(struct fs *fs, struct fs_node *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&fs->tlock);
+	n->refs--;
+	release_locked(fs, n);
+}
+
+void fs_node_lookup_inc(struct fs *fs, struct fs_node *n)
+{
+	pthread_mutex_lock(&fs->tlock);
+	n->nlookup++;
+	pthread_mutex_unlock(&fs->tlock);
+}
+
+void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t nlookup)
+{
+	if (n == &fs->root)
+		return;
+	pthread_mutex_lock(&fs->tlock);
+	n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
+	release_locked(fs, n);
+}
+
+void fs_node_unhash(struct fs *fs, struct fs_node *n)
+{
+	pthread_mutex_lock(&fs->tlock);
+	if (n->hashed)
+		unlink_bucket(fs, n);
+	pthread_mutex_unlock(&fs->tlock);
+	pthread_mutex_lock(&n->alock);
+	n->stale = true;
+	pthread_mutex_unlock(&n->alock);
+}
+
+void fs_node_move(struct fs *fs, struct fs_node *n, struct fs_node *parent, const uint8_t *comp, size_t len)
+{
+	pthread_mutex_lock(&fs->tlock);
+	if (n->hashed)
+		unlink_bucket(fs, n);
+	struct fs_node *old = n->parent;
+	parent->refs++;
+	n->parent = parent;
+	memcpy(n->name, comp, len);
+	n->name_len = (uint8_t)len;
+	hash_in(fs, n);
+	old->refs--;
+	release_locked(fs, old); /* unlocks */
+}
+
+static bool below(struct fs_node *n, struct fs_node *dir, bool *child)
+{
+	*child = n->parent == dir;
+	for (struct fs_node *p = n->parent; p; p = p->parent)
+		if (p == dir)
+			return true;
+	return false;
+}
+
+long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node ***out, bool **is_child)
+{
+	pthread_mutex_lock(&fs->tlock);
+	size_t cap = fs->nnodes ? fs->nnodes : 1;
+	struct fs_node **v = malloc(cap * sizeof(*v));
+	bool *c = malloc(cap * sizeof(*c));
+	long n = 0;
+	if (!v || !c) {
+		pthread_mutex_unlock(&fs->tlock);
+		free(v);
+		free(c);
+		return -ENOMEM;
+	}
+	for (size_t b = 0; b < fs->nbuckets; b++) {
+		for (struct fs_node *x = fs->buckets[b]; x; x = x->hnext) {
+			bool ch;
+			if ((size_t)n < cap && below(x, dir, &ch)) {
+				x->refs++;
+				c[n] = ch;
+				v[n++] = x;
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->tlock);
+	*out = v;
+	*is_child = c;
+	return n;
+}
+
+void fs_node_flush_all(struct fs *fs)
+{
+	struct fs_node **v;
+	bool *c;
+	long n = fs_node_collect_below(fs, &fs->root, &v, &c);
+	if (n < 0)
+		return;
+	for (long i = 0; i < n; i++) {
+		fs_node_flush(fs, v[i]);
+		fs_node_put(fs, v[i]);
+	}
+	free(v);
+	free(c);
+}
+
+void fs_table_destroy(struct fs *fs)
+{
+	/* Whatever the kernel still held (it sends no forgets at unmount),
+	 * unlinked nodes included. No request runs any more. */
+	while (fs->all) {
+		struct fs_node *n = fs->all;
+		all_remove(fs, n);
+		node_free(fs, n);
+	}
+	fs_node_release_obj(fs, &fs->root);
+	fsattr_free(&fs->root.attr);
+	free(fs->buckets);
+	fs->buckets = NULL;
+}

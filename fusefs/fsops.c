@@ -1,0 +1,1537 @@
+/*
+ * fsops.c - the FUSE low-level handlers of swapobjfs.
+ *
+ * Model: a directory is a key prefix, a file is an object. A directory made
+ * here is a directory object (SWAPOBJ_O_DIR) that carries its attributes; a
+ * prefix that exists only because keys below it exist (an "implicit"
+ * directory, made by a program linking the library) has default attributes
+ * until something changes them, which creates its directory object. File
+ * attributes live in the object's aux data (fsattr.h).
+ *
+ * Every handler ends in exactly one reply. Node locking is described in
+ * fs.h. The data path (read, write) takes n->olock shared, calls the
+ * library straight on the kernel's buffer (write) or a per-thread buffer
+ * (read), and allocates nothing.
+ *
+ * Times: mtime/ctime change on write, truncate and attribute changes;
+ * atime follows relatime (updated when older than mtime/ctime or a day)
+ * unless -o noatime. Times changed by the data path are written to aux
+ * lazily: at flush (close), fsync, when the kernel forgets the file, and at
+ * unmount; attribute changes (chmod, chown, utimens, xattrs) are written at
+ * once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "fs.h"
+
+#define PG SWAPOBJ_PAGE_SIZE
+#define BLKSIZE (128u * 1024)      /* st_blksize: what cp and stdio use per call */
+#define SEEK_SCAN_MAX (8ull << 30) /* SEEK_DATA gives up scanning zeros after this (~1 s) */
+#define RELATIME_SECS (24 * 3600)
+#define INO_OBJ_BASE 2            /* object ids map to st_ino id + 2 (1 is the root) */
+#define INO_IMPLICIT (1ull << 63) /* implicit directories: hash of the key, top bit set */
+#define MIN_U64(a, b) ((a) < (b) ? (a) : (b))
+#define MAX_U64(a, b) ((a) > (b) ? (a) : (b))
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+struct timespec fs_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return t;
+}
+
+int fs_errno(int err)
+{
+	switch (err) {
+	case 0:
+		return 0;
+	case SWAPOBJ_EIO:
+	case SWAPOBJ_ECORRUPT:
+	case SWAPOBJ_EFORMAT:
+		fs_log(LOG_ERR, "%s", swapobj_errmsg());
+		return -EIO;
+	case SWAPOBJ_ENOTSUP:
+		return -EOPNOTSUPP;
+	default: {
+		int e = swapobj_errno(err);
+		return e ? -e : -EIO;
+	}
+	}
+}
+
+void fs_reply_err(fuse_req_t req, int err)
+{
+	fuse_reply_err(req, err < 0 ? -err : err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Per-thread I/O buffer                                                     */
+/* ------------------------------------------------------------------------ */
+
+static pthread_key_t iobuf_key;
+static pthread_once_t iobuf_once = PTHREAD_ONCE_INIT;
+
+static void iobuf_init(void)
+{
+	pthread_key_create(&iobuf_key, free);
+}
+
+/* FS_IO_MAX bytes, page aligned, allocated once per worker thread. */
+uint8_t *fs_iobuf(void)
+{
+	pthread_once(&iobuf_once, iobuf_init);
+	uint8_t *b = pthread_getspecific(iobuf_key);
+	if (!b) {
+		void *p = NULL;
+		if (posix_memalign(&p, PG, FS_IO_MAX))
+			return NULL;
+		b = p;
+		pthread_setspecific(iobuf_key, b);
+	}
+	return b;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attributes                                                                */
+/* ------------------------------------------------------------------------ */
+
+void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir)
+{
+	memset(a, 0, sizeof(*a));
+	a->mode = dir ? (S_IFDIR | fs->o.dmode) : (S_IFREG | fs->o.fmode);
+	a->uid = fs->o.uid;
+	a->gid = fs->o.gid;
+	a->atime = a->mtime = a->ctime = fs->mount_time;
+}
+
+/* Attributes for something made by the caller of req under parent p. */
+static void attr_new(fuse_req_t req, struct fs_node *p, struct fsattr *a, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	memset(a, 0, sizeof(*a));
+	a->mode = mode;
+	a->uid = ctx->uid;
+	a->gid = ctx->gid;
+	pthread_mutex_lock(&p->alock);
+	if (p->attr.mode & S_ISGID) { /* BSD group semantics on setgid directories */
+		a->gid = p->attr.gid;
+		if (S_ISDIR(mode))
+			a->mode |= S_ISGID;
+	}
+	pthread_mutex_unlock(&p->alock);
+	a->atime = a->mtime = a->ctime = fs_now();
+}
+
+/* A directory gained or lost an entry. */
+static void touch_dir(struct fs_node *p)
+{
+	pthread_mutex_lock(&p->alock);
+	p->attr.mtime = p->attr.ctime = fs_now();
+	p->dirty = true;
+	pthread_mutex_unlock(&p->alock);
+}
+
+/*
+ * Load n's attributes from its object's aux (n->obj set, n not yet shared).
+ * No aux: defaults; aux we cannot read: defaults, and the node is
+ * "foreign" so that we never overwrite what a newer swapobjfs wrote.
+ */
+static int node_load(struct fs *fs, struct fs_node *n, bool dir)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	struct swapobj_obj_stat os;
+	int rc = swapobj_obj_stat(n->obj, &os);
+	if (rc < 0)
+		return fs_errno(rc);
+	n->ino = os.id + INO_OBJ_BASE;
+	rc = swapobj_obj_get_aux(n->obj, buf, sizeof(buf));
+	if (rc < 0)
+		return fs_errno(rc);
+	fs_attr_default(fs, &n->attr, dir);
+	if (rc == 0)
+		return 0;
+	struct fsattr a;
+	int err = (size_t)rc > sizeof(buf) ? -EINVAL : fsattr_decode(&a, buf, (size_t)rc);
+	if (err == 0 && (S_ISDIR(a.mode) != dir)) {
+		fsattr_free(&a);
+		err = -EINVAL;
+	}
+	if (err < 0) {
+		if (err != -ENOMEM)
+			n->foreign = true;
+		return err == -ENOMEM ? err : 0;
+	}
+	n->attr = a;
+	n->has_aux = true;
+	return 0;
+}
+
+int fs_node_flush(struct fs *fs, struct fs_node *n)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	int rc = 0;
+	pthread_rwlock_rdlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->dirty && n->obj && !n->foreign && !n->stale && !fs->o.readonly) {
+		int len = fsattr_encode(&n->attr, buf, sizeof(buf));
+		rc = len < 0 ? len : swapobj_obj_set_aux(n->obj, buf, (size_t)len);
+		if (rc == 0) {
+			n->dirty = false;
+			n->has_aux = true;
+		} else if (rc == SWAPOBJ_ESTALE) {
+			n->dirty = false;
+			rc = 0;
+		} else if (rc < -1000 || rc > 0) {
+			rc = -EIO;
+		} else if (len >= 0) {
+			rc = fs_errno(rc);
+		}
+	}
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	return rc;
+}
+
+void fs_node_release_obj(struct fs *fs, struct fs_node *n)
+{
+	fs_node_flush(fs, n);
+	pthread_rwlock_wrlock(&n->olock);
+	if (n->obj)
+		swapobj_obj_close(n->obj);
+	n->obj = NULL;
+	pthread_rwlock_unlock(&n->olock);
+}
+
+/* Write a (n's new attributes) to aux now; on success they replace n->attr. Caller holds olock. */
+static int node_store_attr_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	int len = fsattr_encode(a, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	int rc = swapobj_obj_set_aux(n->obj, buf, (size_t)len);
+	if (rc < 0)
+		return fs_errno(rc);
+	fsattr_free(&n->attr);
+	n->attr = *a;
+	n->has_aux = true;
+	n->dirty = false;
+	return 0;
+}
+
+static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
+{
+	struct swapobj_obj_stat os;
+	memset(st, 0, sizeof(*st));
+	memset(&os, 0, sizeof(os));
+	pthread_rwlock_rdlock(&n->olock);
+	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : 0;
+	pthread_mutex_lock(&n->alock);
+	if (rc == 0 && n->stale)
+		rc = SWAPOBJ_ESTALE;
+	if (rc == 0) {
+		st->st_ino = n->ino;
+		st->st_mode = n->attr.mode;
+		st->st_uid = n->attr.uid;
+		st->st_gid = n->attr.gid;
+		st->st_atim = n->attr.atime;
+		st->st_mtim = n->attr.mtime;
+		st->st_ctim = n->attr.ctime;
+		st->st_blksize = BLKSIZE;
+		if (S_ISDIR(n->attr.mode)) {
+			st->st_nlink = 2;
+			st->st_size = PG;
+		} else if (S_ISLNK(n->attr.mode)) {
+			st->st_nlink = 1;
+			st->st_size = n->attr.link_len;
+		} else {
+			st->st_nlink = 1;
+			st->st_size = (off_t)os.size;
+			st->st_blocks = (blkcnt_t)((os.stored_bytes + 511) / 512);
+		}
+	}
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	return rc < 0 ? fs_errno(rc) : 0;
+}
+
+static int node_entry(struct fs *fs, struct fs_node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	int err = node_stat(fs, n, &e->attr);
+	if (err < 0)
+		return err;
+	e->ino = fs_nodeid(fs, n);
+	e->generation = n->generation;
+	e->attr_timeout = fs->o.attr_timeout;
+	e->entry_timeout = fs->o.entry_timeout;
+	return 0;
+}
+
+/* Reply with n's entry, counting the kernel's new reference. Drops the caller's ref. */
+static void reply_entry_node(fuse_req_t req, struct fs *fs, struct fs_node *n)
+{
+	struct fuse_entry_param e;
+	int err = node_entry(fs, n, &e);
+	if (err < 0) {
+		fs_reply_err(req, err);
+	} else {
+		fs_node_lookup_inc(fs, n);
+		if (fuse_reply_entry(req, &e) < 0)
+			fs_node_forget(fs, n, 1); /* interrupted: the kernel did not take it */
+	}
+	fs_node_put(fs, n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys, names and nodes                                                     */
+/* ------------------------------------------------------------------------ */
+
+enum probe_kind { PROBE_NONE, PROBE_FILE, PROBE_DIROBJ, PROBE_IMPLICIT };
+
+/* What key names in the store; opens the object if it is one. */
+static int probe(struct fs *fs, const swapobj_key *key, swapobj_obj **obj)
+{
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	struct swapobj_obj_stat os;
+	oo.data_version = SWAPOBJ_VERSION_ANY;
+	*obj = NULL;
+	if (key->ncomp == 0)
+		return PROBE_IMPLICIT;
+	int rc = swapobj_obj_open(obj, fs->st, key, &oo);
+	if (rc == 0) {
+		rc = swapobj_obj_stat(*obj, &os);
+		if (rc < 0) {
+			swapobj_obj_close(*obj);
+			*obj = NULL;
+			return rc == SWAPOBJ_ESTALE ? PROBE_NONE : fs_errno(rc);
+		}
+		return (os.flags & SWAPOBJ_O_DIR) ? PROBE_DIROBJ : PROBE_FILE;
+	}
+	if (rc == SWAPOBJ_EISDIR)
+		return PROBE_IMPLICIT;
+	if (rc == SWAPOBJ_ENOENT || rc == SWAPOBJ_ENOTDIR || rc == SWAPOBJ_ESTALE)
+		return PROBE_NONE;
+	return fs_errno(rc);
+}
+
+/* Does prefix key have any child? 1, 0, or -errno. */
+static int has_children(struct fs *fs, const swapobj_key *key)
+{
+	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent d;
+	int rc = swapobj_list_next(fs->st, key, &c, &d);
+	if (rc == SWAPOBJ_ENOENT || rc == SWAPOBJ_ENOTDIR)
+		return 0;
+	return rc < 0 ? fs_errno(rc) : rc;
+}
+
+/*
+ * Find the digest-named child of dirkey (the name carries the listing
+ * cookie, so this is a seek plus the few siblings sharing that cookie).
+ */
+static int resolve_digest(struct fs *fs, const swapobj_key *dirkey, const struct fsname_decoded *d, uint8_t *comp,
+                          size_t *len)
+{
+	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent ent;
+	c.started = 1;
+	c.hash = d->cookie;
+	c.name_len = 0; /* before every name with that cookie */
+	for (;;) {
+		int rc = swapobj_list_next(fs->st, dirkey, &c, &ent);
+		if (rc <= 0 || ent.cookie != d->cookie)
+			return rc < 0 && rc != SWAPOBJ_ENOENT ? fs_errno(rc) : -ENOENT;
+		if (fsname_needs_digest(ent.name, ent.name_len) &&
+		    fsname_digest_hash(ent.name, ent.name_len) == d->hash) {
+			memcpy(comp, ent.name, ent.name_len);
+			*len = ent.name_len;
+			return 0;
+		}
+	}
+}
+
+/*
+ * The component a name under p stands for. for_create: a name that is not
+ * any component's canonical name is EINVAL (it would alias another key), a
+ * digest name that names nothing is EINVAL too (it cannot be made); for a
+ * lookup both are simply ENOENT.
+ */
+static int name_to_comp(struct fs *fs, struct fs_node *p, const char *name, bool for_create, uint8_t *comp, size_t *len,
+                        uint64_t *cookie)
+{
+	struct fsname_decoded d;
+	*cookie = 0;
+	if (strlen(name) > FSNAME_MAX)
+		return -ENAMETOOLONG;
+	if (fsname_decode(&d, name) < 0)
+		return for_create ? -EINVAL : -ENOENT;
+	if (d.kind == FSNAME_PLAIN) {
+		memcpy(comp, d.comp, d.len);
+		*len = d.len;
+		return 0;
+	}
+	swapobj_key dk;
+	int err = fs_node_key(fs, p, NULL, 0, &dk);
+	if (err < 0)
+		return err;
+	err = resolve_digest(fs, &dk, &d, comp, len);
+	*cookie = d.cookie;
+	if (err == -ENOENT && for_create)
+		return -EINVAL;
+	return err;
+}
+
+bool fs_node_is_stale(struct fs_node *n)
+{
+	pthread_mutex_lock(&n->alock);
+	bool s = n->stale;
+	pthread_mutex_unlock(&n->alock);
+	return s;
+}
+
+void fs_node_drop_stale(struct fs *fs, struct fs_node *n)
+{
+	fs_node_unhash(fs, n);
+	fs_node_release_obj(fs, n);
+}
+
+static bool node_alive(struct fs *fs, struct fs_node *n)
+{
+	if (fs_node_is_stale(n))
+		return false;
+	struct swapobj_obj_stat os;
+	pthread_rwlock_rdlock(&n->olock);
+	bool ok = !n->obj || swapobj_obj_stat(n->obj, &os) == 0;
+	pthread_rwlock_unlock(&n->olock);
+	return ok;
+}
+
+/* The node of child comp of p, made from the store if the table has none; with a ref. */
+static int child_get(struct fs *fs, struct fs_node *p, const uint8_t *comp, size_t len, uint64_t cookie,
+                     struct fs_node **out)
+{
+	struct fs_node *n = fs_node_find(fs, p, comp, len);
+	if (n) {
+		if (node_alive(fs, n)) {
+			*out = n;
+			return 0;
+		}
+		fs_node_drop_stale(fs, n);
+		fs_node_put(fs, n);
+	}
+	swapobj_key key;
+	int err = fs_node_key(fs, p, comp, len, &key);
+	if (err < 0)
+		return err;
+	swapobj_obj *obj;
+	int kind = probe(fs, &key, &obj);
+	if (kind < 0)
+		return kind;
+	if (kind == PROBE_NONE)
+		return -ENOENT;
+	struct fs_node *fresh = fs_node_new(fs, comp, len);
+	if (!fresh) {
+		if (obj)
+			swapobj_obj_close(obj);
+		return -ENOMEM;
+	}
+	fresh->cookie = cookie;
+	fresh->obj = obj;
+	if (kind == PROBE_IMPLICIT) {
+		fs_attr_default(fs, &fresh->attr, true);
+		fresh->ino = (XXH3_64bits(key.buf, key.nbytes) ^ key.ncomp) | INO_IMPLICIT;
+	} else if ((err = node_load(fs, fresh, kind == PROBE_DIROBJ)) < 0) {
+		fs_node_discard(fs, fresh);
+		return err;
+	}
+	*out = fs_node_insert(fs, p, fresh);
+	return 0;
+}
+
+/*
+ * After p lost an entry: if p is an implicit directory that is now empty,
+ * make it a directory object so that it does not vanish under the shell
+ * that just emptied it (rm a/b/last must leave a/b).
+ */
+static void keep_parent(struct fs *fs, struct fs_node *p)
+{
+	if (p == &fs->root)
+		return;
+	pthread_rwlock_wrlock(&p->olock);
+	if (!p->obj && !fs_node_is_stale(p)) {
+		swapobj_key key;
+		uint8_t buf[FSATTR_AUX_MAX];
+		if (fs_node_key(fs, p, NULL, 0, &key) == 0 && has_children(fs, &key) == 0) {
+			pthread_mutex_lock(&p->alock);
+			int len = fsattr_encode(&p->attr, buf, sizeof(buf));
+			pthread_mutex_unlock(&p->alock);
+			struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+			oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
+			oo.aux = buf;
+			oo.aux_len = len > 0 ? (size_t)len : 0;
+			int rc = swapobj_obj_open(&p->obj, fs->st, &key, &oo);
+			if (rc < 0) {
+				p->obj = NULL;
+				fs_log(LOG_WARNING, "could not keep emptied directory: %s", swapobj_errmsg());
+			} else {
+				pthread_mutex_lock(&p->alock);
+				p->has_aux = true;
+				p->dirty = false;
+				pthread_mutex_unlock(&p->alock);
+			}
+		}
+	}
+	pthread_rwlock_unlock(&p->olock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+	conn->max_write = FS_IO_MAX;
+	conn->max_readahead = FS_IO_MAX;
+	conn->time_gran = 1;
+	if (conn->max_background < 64)
+		conn->max_background = 64;
+	if (conn->congestion_threshold < 48)
+		conn->congestion_threshold = 48;
+	/* The daemon is the store's only user: the kernel's caches stay valid
+	 * until we say otherwise (version changes, invalidations). */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_ASYNC_DIO)
+		conn->want |= FUSE_CAP_ASYNC_DIO;
+	if (fs->o.writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		fs->o.writeback = 0;
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+}
+
+static void fs_destroy(void *userdata)
+{
+	fs_node_flush_all(userdata);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *p = fs_node_of(fs, parent), *n;
+	uint8_t comp[FSNAME_MAX];
+	size_t len;
+	uint64_t cookie;
+	int err = name_to_comp(fs, p, name, false, comp, &len, &cookie);
+	if (err == 0)
+		err = child_get(fs, p, comp, len, cookie, &n);
+	if (err == -ENAMETOOLONG)
+		err = -ENOENT; /* past the key limits: no such key can exist */
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		reply_entry_node(req, fs, n);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs *fs = fs_of(req);
+	fs_node_forget(fs, fs_node_of(fs, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct fs *fs = fs_of(req);
+	for (size_t i = 0; i < count; i++)
+		fs_node_forget(fs, fs_node_of(fs, forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct stat st;
+	int err = node_stat(fs, fs_node_of(fs, ino), &st);
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, fs->o.attr_timeout);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attributes: setattr                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Make implicit directory n a directory object carrying attributes a.
+ * Caller holds n->olock exclusive.
+ */
+int fs_materialize_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	swapobj_key key;
+	uint8_t buf[FSATTR_AUX_MAX];
+	int err = fs_node_key(fs, n, NULL, 0, &key);
+	if (err < 0)
+		return err;
+	int len = fsattr_encode(a, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
+	oo.aux = buf;
+	oo.aux_len = (size_t)len;
+	swapobj_obj *obj;
+	int rc = swapobj_obj_open(&obj, fs->st, &key, &oo);
+	if (rc < 0)
+		return fs_errno(rc);
+	n->obj = obj;
+	fsattr_free(&n->attr);
+	n->attr = *a;
+	n->has_aux = true;
+	n->dirty = false;
+	return 0;
+}
+
+/* Replace n's attributes by a, in aux (making a directory object if n is implicit). Takes the locks. */
+int fs_node_set_attr(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	int err;
+	if (n == &fs->root) {
+		fsattr_free(a);
+		return -EPERM; /* the root has no key, so nowhere to keep attributes */
+	}
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->stale)
+		err = -ESTALE;
+	else if (n->foreign)
+		err = -EOPNOTSUPP;
+	else if (fs->o.readonly)
+		err = -EROFS;
+	else if (!n->obj)
+		err = fs_materialize_locked(fs, n, a);
+	else
+		err = node_store_attr_locked(fs, n, a);
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	if (err < 0)
+		fsattr_free(a);
+	return err;
+}
+
+/* A copy of n's attributes to edit. */
+int fs_node_attr_copy(struct fs_node *n, struct fsattr *a)
+{
+	pthread_mutex_lock(&n->alock);
+	int err = fsattr_copy(a, &n->attr);
+	pthread_mutex_unlock(&n->alock);
+	return err;
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	struct timespec now = fs_now();
+	int err = 0;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		pthread_rwlock_rdlock(&n->olock);
+		if (!n->obj || !S_ISREG(n->attr.mode))
+			err = S_ISDIR(n->attr.mode) ? -EISDIR : -EINVAL;
+		else
+			err = fs_errno(swapobj_obj_truncate(n->obj, (uint64_t)attr->st_size));
+		if (err == 0) {
+			pthread_mutex_lock(&n->alock);
+			n->attr.mtime = n->attr.ctime = now;
+			n->dirty = true;
+			pthread_mutex_unlock(&n->alock);
+		}
+		pthread_rwlock_unlock(&n->olock);
+		if (err < 0)
+			goto done;
+	}
+	int meta = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
+	           FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+	if (to_set & meta) {
+		struct fsattr a;
+		if ((err = fs_node_attr_copy(n, &a)) < 0)
+			goto done;
+		if (to_set & FUSE_SET_ATTR_MODE)
+			a.mode = (a.mode & S_IFMT) | (attr->st_mode & 07777);
+		if (to_set & FUSE_SET_ATTR_UID)
+			a.uid = attr->st_uid;
+		if (to_set & FUSE_SET_ATTR_GID)
+			a.gid = attr->st_gid;
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			a.atime = now;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			a.atime = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			a.mtime = now;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			a.mtime = attr->st_mtim;
+		a.ctime = (to_set & FUSE_SET_ATTR_CTIME) ? attr->st_ctim : now;
+		err = fs_node_set_attr(fs, n, &a);
+	} else if (to_set & FUSE_SET_ATTR_SIZE) {
+		err = fs_node_flush(fs, n);
+	}
+done:
+	if (err < 0) {
+		fs_reply_err(req, err);
+		return;
+	}
+	struct stat st;
+	err = node_stat(fs, n, &st);
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, fs->o.attr_timeout);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Making and removing names                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Create the object parent/name of type mode (S_IFREG, S_IFDIR, S_IFLNK
+ * with target link), attributes included atomically. Returns the node with
+ * a ref.
+ */
+static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, const char *link,
+                     struct fs_node **out)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *p = fs_node_of(fs, parent);
+	uint8_t comp[FSNAME_MAX], buf[FSATTR_AUX_MAX];
+	size_t len;
+	uint64_t cookie;
+	swapobj_key key;
+	struct fsattr a;
+	int err;
+	if (fs->o.readonly)
+		return -EROFS;
+	if (fs_node_is_stale(p))
+		return -ENOENT;
+	if ((err = name_to_comp(fs, p, name, true, comp, &len, &cookie)) < 0)
+		return err;
+	if (cookie)
+		return -EEXIST; /* a digest name resolved: the entry exists */
+	if ((err = fs_node_key(fs, p, comp, len, &key)) < 0)
+		return err;
+	attr_new(req, p, &a, mode);
+	if (link && (err = fsattr_set_link(&a, link, strlen(link))) < 0) {
+		fsattr_free(&a);
+		return err;
+	}
+	int alen = fsattr_encode(&a, buf, sizeof(buf));
+	if (alen < 0) {
+		fsattr_free(&a);
+		return alen;
+	}
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL | (S_ISDIR(mode) ? SWAPOBJ_O_DIR : 0);
+	oo.aux = buf;
+	oo.aux_len = (size_t)alen;
+	swapobj_obj *obj;
+	int rc = swapobj_obj_open(&obj, fs->st, &key, &oo);
+	if (rc < 0) {
+		fsattr_free(&a);
+		return rc == SWAPOBJ_EISDIR ? -EEXIST : fs_errno(rc);
+	}
+	struct fs_node *old = fs_node_find(fs, p, comp, len);
+	if (old) { /* a node for a key that had vanished */
+		fs_node_drop_stale(fs, old);
+		fs_node_put(fs, old);
+	}
+	struct fs_node *fresh = fs_node_new(fs, comp, len);
+	if (!fresh) {
+		swapobj_obj_delete(obj);
+		swapobj_obj_close(obj);
+		fsattr_free(&a);
+		return -ENOMEM;
+	}
+	struct swapobj_obj_stat os;
+	swapobj_obj_stat(obj, &os);
+	fresh->obj = obj;
+	fresh->attr = a;
+	fresh->has_aux = true;
+	fresh->ino = os.id + INO_OBJ_BASE;
+	*out = fs_node_insert(fs, p, fresh);
+	touch_dir(p);
+	return 0;
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct fs_node *n;
+	if (!S_ISREG(mode)) {
+		/* devices, FIFOs and sockets have no object form */
+		fs_reply_err(req, -EPERM);
+		return;
+	}
+	int err = make_node(req, parent, name, mode, NULL, &n);
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		reply_entry_node(req, fs_of(req), n);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs_node *n;
+	int err = make_node(req, parent, name, S_IFDIR | (mode & 07777), NULL, &n);
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		reply_entry_node(req, fs_of(req), n);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fs_node *n;
+	int err = make_node(req, parent, name, S_IFLNK | 0777, link, &n);
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		reply_entry_node(req, fs_of(req), n);
+}
+
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	char buf[FSATTR_LINK_MAX + 1];
+	pthread_mutex_lock(&n->alock);
+	int ok = S_ISLNK(n->attr.mode) && n->attr.link_len > 0;
+	if (ok) {
+		memcpy(buf, n->attr.tail, n->attr.link_len);
+		buf[n->attr.link_len] = 0;
+	}
+	pthread_mutex_unlock(&n->alock);
+	if (!ok)
+		fs_reply_err(req, -EINVAL);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	fs_reply_err(req, -EPERM); /* one key, one object: no hard links */
+}
+
+/* Remove parent/name: a file (dir = false) or a directory. */
+static int remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *p = fs_node_of(fs, parent), *n = NULL;
+	uint8_t comp[FSNAME_MAX];
+	size_t len;
+	uint64_t cookie;
+	swapobj_key key;
+	int err;
+	if (fs->o.readonly)
+		return -EROFS;
+	if ((err = name_to_comp(fs, p, name, false, comp, &len, &cookie)) < 0)
+		return err;
+	if ((err = child_get(fs, p, comp, len, cookie, &n)) < 0)
+		return err;
+	if ((err = fs_node_key(fs, p, comp, len, &key)) < 0)
+		goto done;
+	pthread_mutex_lock(&n->alock);
+	bool isdir = S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&n->alock);
+	if (isdir != dir) {
+		err = dir ? -ENOTDIR : -EISDIR;
+		goto done;
+	}
+	pthread_rwlock_rdlock(&n->olock);
+	bool implicit = !n->obj;
+	pthread_rwlock_unlock(&n->olock);
+	if (implicit) {
+		/* exists only through its children */
+		err = has_children(fs, &key) > 0 ? -ENOTEMPTY : -ENOENT;
+		goto done;
+	}
+	int rc = swapobj_delete(fs->st, &key);
+	if (rc == SWAPOBJ_EISDIR || rc == SWAPOBJ_ENOTEMPTY)
+		err = dir ? -ENOTEMPTY : -EISDIR;
+	else
+		err = fs_errno(rc);
+	if (err < 0)
+		goto done;
+	fs_node_drop_stale(fs, n);
+	touch_dir(p);
+	keep_parent(fs, p);
+done:
+	fs_node_put(fs, n);
+	return err;
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fs_reply_err(req, remove_name(req, parent, name, false));
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fs_reply_err(req, remove_name(req, parent, name, true));
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+                      unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *p = fs_node_of(fs, parent), *np = fs_node_of(fs, newparent);
+	struct fs_node *n = NULL, *victim = NULL;
+	uint8_t comp[FSNAME_MAX], ncomp[FSNAME_MAX];
+	size_t len, nlen;
+	uint64_t cookie, ncookie;
+	swapobj_key from, to;
+	int err;
+	if (flags & ~RENAME_NOREPLACE) {
+		err = -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT */
+		goto done;
+	}
+	if (fs->o.readonly) {
+		err = -EROFS;
+		goto done;
+	}
+	if ((err = name_to_comp(fs, p, name, false, comp, &len, &cookie)) < 0)
+		goto done;
+	if ((err = name_to_comp(fs, np, newname, true, ncomp, &nlen, &ncookie)) < 0)
+		goto done;
+	if (fs_node_is_stale(np)) {
+		err = -ENOENT;
+		goto done;
+	}
+	if ((err = child_get(fs, p, comp, len, cookie, &n)) < 0)
+		goto done;
+	if ((err = fs_node_key(fs, p, comp, len, &from)) < 0 || (err = fs_node_key(fs, np, ncomp, nlen, &to)) < 0)
+		goto done;
+	if (from.ncomp == to.ncomp && from.nbytes == to.nbytes && !memcmp(from.len, to.len, from.ncomp) &&
+	    !memcmp(from.buf, to.buf, from.nbytes))
+		goto done; /* same name: nothing to do */
+	victim = fs_node_find(fs, np, ncomp, nlen);
+	int rc = swapobj_rename(fs->st, &from, &to, (flags & RENAME_NOREPLACE) ? SWAPOBJ_RENAME_NOREPLACE : 0);
+	if (rc == SWAPOBJ_ENOTSUP) {
+		/* a directory with entries, or one that exists only through them:
+		 * mv copies and deletes instead */
+		err = -EXDEV;
+		goto done;
+	}
+	if ((err = fs_errno(rc)) < 0)
+		goto done;
+	if (victim && victim != n)
+		fs_node_drop_stale(fs, victim);
+	fs_node_move(fs, n, np, ncomp, nlen);
+	n->cookie = ncookie;
+	/* The handle follows the object; reopen by the new key if the library
+	 * gave the object a new identity. */
+	struct swapobj_obj_stat os;
+	pthread_rwlock_wrlock(&n->olock);
+	if (n->obj && swapobj_obj_stat(n->obj, &os) == SWAPOBJ_ESTALE) {
+		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+		oo.data_version = SWAPOBJ_VERSION_ANY;
+		swapobj_obj_close(n->obj);
+		if (swapobj_obj_open(&n->obj, fs->st, &to, &oo) < 0)
+			n->obj = NULL;
+	}
+	pthread_rwlock_unlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	n->attr.ctime = fs_now();
+	n->dirty = true;
+	pthread_mutex_unlock(&n->alock);
+	touch_dir(p);
+	if (np != p)
+		touch_dir(np);
+	keep_parent(fs, p);
+done:
+	fs_node_put(fs, n);
+	fs_node_put(fs, victim);
+	fs_reply_err(req, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files: open, read, write, sync                                            */
+/* ------------------------------------------------------------------------ */
+
+static void fill_open(struct fs *fs, struct fuse_file_info *fi)
+{
+	fi->direct_io = fs->o.direct_io ? 1 : 0;
+	fi->keep_cache = fs->o.direct_io ? 0 : 1; /* only the kernel changes data, we invalidate what we change */
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n;
+	struct fuse_entry_param e;
+	int err = make_node(req, parent, name, S_IFREG | (mode & 07777), NULL, &n);
+	if (err < 0) {
+		fs_reply_err(req, err);
+		return;
+	}
+	err = node_entry(fs, n, &e);
+	if (err < 0) {
+		fs_reply_err(req, err);
+	} else {
+		fill_open(fs, fi);
+		fs_node_lookup_inc(fs, n);
+		if (fuse_reply_create(req, &e, fi) < 0)
+			fs_node_forget(fs, n, 1);
+	}
+	fs_node_put(fs, n);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	int err = 0;
+	pthread_rwlock_rdlock(&n->olock);
+	if (!n->obj || fs_node_is_stale(n))
+		err = -ESTALE;
+	else if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		err = fs_errno(swapobj_obj_truncate(n->obj, 0));
+		if (err == 0) {
+			pthread_mutex_lock(&n->alock);
+			n->attr.mtime = n->attr.ctime = fs_now();
+			n->dirty = true;
+			pthread_mutex_unlock(&n->alock);
+		}
+	}
+	pthread_rwlock_unlock(&n->olock);
+	if (err < 0) {
+		fs_reply_err(req, err);
+		return;
+	}
+	fill_open(fs, fi);
+	fuse_reply_open(req, fi);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	uint8_t *buf = fs_iobuf();
+	if (!buf) {
+		fs_reply_err(req, -ENOMEM);
+		return;
+	}
+	if (size > FS_IO_MAX)
+		size = FS_IO_MAX;
+	pthread_rwlock_rdlock(&n->olock);
+	int64_t r = n->obj ? swapobj_obj_read(n->obj, buf, size, (uint64_t)off, 0) : SWAPOBJ_ESTALE;
+	if (r >= 0 && !fs->o.noatime) {
+		struct timespec t = fs_now();
+		pthread_mutex_lock(&n->alock);
+		struct timespec *at = &n->attr.atime;
+		if (at->tv_sec <= n->attr.mtime.tv_sec || at->tv_sec <= n->attr.ctime.tv_sec ||
+		    t.tv_sec - at->tv_sec >= RELATIME_SECS) {
+			*at = t;
+			n->dirty = true;
+		}
+		pthread_mutex_unlock(&n->alock);
+	}
+	pthread_rwlock_unlock(&n->olock);
+	if (r < 0)
+		fs_reply_err(req, fs_errno((int)r));
+	else
+		fuse_reply_buf(req, (const char *)buf, (size_t)r);
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	pthread_rwlock_rdlock(&n->olock);
+	int64_t w = n->obj ? swapobj_obj_write(n->obj, buf, size, (uint64_t)off) : SWAPOBJ_ESTALE;
+	if (w > 0 && !fs->o.writeback) { /* with the writeback cache the kernel keeps mtime */
+		struct timespec t = fs_now();
+		pthread_mutex_lock(&n->alock);
+		n->attr.mtime = n->attr.ctime = t;
+		n->dirty = true;
+		pthread_mutex_unlock(&n->alock);
+	}
+	pthread_rwlock_unlock(&n->olock);
+	if (w < 0)
+		fs_reply_err(req, fs_errno((int)w));
+	else if (w == 0 && size > 0)
+		fs_reply_err(req, -ENOSPC);
+	else
+		fuse_reply_write(req, (size_t)w);
+}
+
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	fs_reply_err(req, fs_node_flush(fs, fs_node_of(fs, ino)));
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	fs_node_flush(fs, fs_node_of(fs, ino));
+	fuse_reply_err(req, 0);
+}
+
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	int err = fs_node_flush(fs, fs_node_of(fs, ino));
+	if (err == 0 && !fs->o.readonly)
+		err = fs_errno(swapobj_store_sync(fs->st));
+	fs_reply_err(req, err);
+}
+
+static void fs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fs_fsync(req, ino, datasync, fi);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fallocate and lseek                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	struct swapobj_obj_stat os;
+	int err = 0;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		fs_reply_err(req, -EOPNOTSUPP); /* collapse, insert, unshare */
+		return;
+	}
+	if (off < 0 || len <= 0) {
+		fs_reply_err(req, -EINVAL);
+		return;
+	}
+	uint64_t end = (uint64_t)off + (uint64_t)len;
+	bool changed = false;
+	pthread_rwlock_rdlock(&n->olock);
+	if (!n->obj) {
+		err = -ESTALE;
+		goto unlock;
+	}
+	if ((err = fs_errno(swapobj_obj_stat(n->obj, &os))) < 0)
+		goto unlock;
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		err = fs_errno(swapobj_obj_punch(n->obj, (uint64_t)off, (uint64_t)len));
+		changed = true;
+	} else if (mode & FALLOC_FL_ZERO_RANGE) {
+		if ((uint64_t)off < os.size)
+			err = fs_errno(swapobj_obj_punch(n->obj, (uint64_t)off, (uint64_t)len));
+		if (err == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > os.size)
+			err = fs_errno(swapobj_obj_truncate(n->obj, end));
+		changed = true;
+	} else {
+		/* A log-structured store cannot set space aside for later
+		 * writes: check that it is free now, and extend the size. */
+		struct swapobj_store_stat ss;
+		swapobj_store_stat(fs->st, &ss);
+		uint64_t avail = ss.capacity_bytes > ss.live_bytes ? ss.capacity_bytes - ss.live_bytes : 0;
+		uint64_t want = end > os.size ? end - MAX_U64((uint64_t)off, os.size) : 0;
+		if (want > avail)
+			err = -ENOSPC;
+		else if (!(mode & FALLOC_FL_KEEP_SIZE) && end > os.size) {
+			err = fs_errno(swapobj_obj_truncate(n->obj, end));
+			changed = true;
+		}
+	}
+	if (err == 0 && changed) {
+		pthread_mutex_lock(&n->alock);
+		n->attr.mtime = n->attr.ctime = fs_now();
+		n->dirty = true;
+		pthread_mutex_unlock(&n->alock);
+	}
+unlock:
+	pthread_rwlock_unlock(&n->olock);
+	fs_reply_err(req, err);
+}
+
+static bool page_is_zero(const uint8_t *p, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8)
+		if (w[i / 8])
+			return false;
+	for (; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/*
+ * SEEK_DATA / SEEK_HOLE. A hole is a range that reads as zeros and takes no
+ * data space: unmapped pages and pages stored as ZERO. The object's counts
+ * answer the common cases (no data at all, no hole at all); otherwise pages
+ * are read and tested (holes cost a memset in the library, not I/O).
+ * SEEK_DATA stops scanning after SEEK_SCAN_MAX of zeros and calls the rest
+ * data: allowed, zeros are valid data, and it bounds the cost of one call on
+ * a huge sparse file. SEEK_HOLE never guesses: it may not call data a hole.
+ */
+static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *n = fs_node_of(fs, ino);
+	struct swapobj_obj_stat os;
+	int err = 0;
+	off_t res = -1;
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fs_reply_err(req, -EINVAL);
+		return;
+	}
+	if (fs->o.writeback) {
+		/* dirty data may still be in the kernel's cache, unseen here: let the
+		 * kernel answer itself (everything up to its size is data) */
+		fs_reply_err(req, -ENOSYS);
+		return;
+	}
+	uint8_t *buf = fs_iobuf();
+	if (!buf) {
+		fs_reply_err(req, -ENOMEM);
+		return;
+	}
+	pthread_rwlock_rdlock(&n->olock);
+	if (!n->obj) {
+		err = -ESTALE;
+		goto unlock;
+	}
+	if ((err = fs_errno(swapobj_obj_stat(n->obj, &os))) < 0)
+		goto unlock;
+	if (off < 0 || (uint64_t)off >= os.size) {
+		err = -ENXIO;
+		goto unlock;
+	}
+	uint64_t total = (os.size + PG - 1) / PG, data = os.pages - os.zero_pages;
+	if (whence == SEEK_DATA && data == 0) {
+		err = -ENXIO;
+		goto unlock;
+	}
+	if (data >= total) {
+		res = whence == SEEK_DATA ? off : (off_t)os.size;
+		goto unlock;
+	}
+	uint64_t pos = (uint64_t)off / PG * PG, scanned = 0;
+	while (pos < os.size) {
+		size_t chunk = (size_t)MIN_U64(FS_IO_MAX, os.size - pos);
+		int64_t r = swapobj_obj_read(n->obj, buf, chunk, pos, 0);
+		if (r <= 0) {
+			err = r < 0 ? fs_errno((int)r) : 0;
+			break;
+		}
+		for (size_t i = 0; i < (size_t)r; i += PG) {
+			size_t l = (size_t)MIN_U64(PG, (uint64_t)r - i);
+			bool zero = page_is_zero(buf + i, l);
+			if (zero == (whence == SEEK_HOLE)) {
+				res = (off_t)MAX_U64(pos + i, (uint64_t)off);
+				goto unlock;
+			}
+		}
+		pos += (uint64_t)r;
+		scanned += (uint64_t)r;
+		if (whence == SEEK_DATA && scanned >= SEEK_SCAN_MAX && pos < os.size) {
+			res = (off_t)pos;
+			goto unlock;
+		}
+	}
+	if (err == 0) {
+		if (whence == SEEK_HOLE)
+			res = (off_t)os.size;
+		else
+			err = -ENXIO;
+	}
+unlock:
+	pthread_rwlock_unlock(&n->olock);
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Directories                                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An open directory. Offsets given to the kernel: "." 1, ".." 2, an entry
+ * (cookie >> 2) + 3 (positive, never 0..2). To resume exactly after an
+ * entry, the cursors of the last reply are kept; an offset from elsewhere
+ * (seekdir to an old telldir) resumes after every entry with that offset.
+ */
+struct fs_dirh {
+	pthread_mutex_t lock;
+	size_t n, cap;
+	off_t *offs;
+	struct swapobj_cursor *curs;
+};
+
+static off_t cookie_off(uint64_t cookie)
+{
+	return (off_t)((cookie >> 2) + 3);
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dirh *d = calloc(1, sizeof(*d));
+	if (!d) {
+		fs_reply_err(req, -ENOMEM);
+		return;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fuse_reply_open(req, fi);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
+	pthread_mutex_destroy(&d->lock);
+	free(d->offs);
+	free(d->curs);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+/*
+ * Type and st_ino of a child for plain readdir (d_ino must not be 0: libc
+ * skips such entries). From the node table, else from the store.
+ */
+static void entry_info(struct fs *fs, struct fs_node *dir, const swapobj_key *dirkey, const struct swapobj_dirent *ent,
+                       struct stat *st)
+{
+	st->st_mode = ent->type == SWAPOBJ_DT_PREFIX ? S_IFDIR : S_IFREG;
+	struct fs_node *n = fs_node_find(fs, dir, ent->name, ent->name_len);
+	if (n) {
+		pthread_mutex_lock(&n->alock);
+		st->st_mode = n->attr.mode & S_IFMT;
+		st->st_ino = n->ino;
+		pthread_mutex_unlock(&n->alock);
+		fs_node_put(fs, n);
+		return;
+	}
+	swapobj_key key = *dirkey;
+	swapobj_obj *obj = NULL;
+	struct swapobj_obj_stat os;
+	uint8_t buf[FSATTR_AUX_MAX];
+	if (swapobj_key_push(&key, ent->name, ent->name_len) < 0)
+		return;
+	st->st_ino = (XXH3_64bits(key.buf, key.nbytes) ^ key.ncomp) | INO_IMPLICIT;
+	int kind = probe(fs, &key, &obj);
+	if (obj && swapobj_obj_stat(obj, &os) == 0)
+		st->st_ino = os.id + INO_OBJ_BASE;
+	if (kind == PROBE_FILE) {
+		int len = swapobj_obj_get_aux(obj, buf, sizeof(buf));
+		struct fsattr a;
+		if (len > 0 && (size_t)len <= sizeof(buf) && fsattr_decode(&a, buf, (size_t)len) == 0) {
+			st->st_mode = a.mode & S_IFMT;
+			fsattr_free(&a);
+		}
+	}
+	if (obj)
+		swapobj_obj_close(obj);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node *dir = fs_node_of(fs, ino);
+	struct fs_dirh *d = (struct fs_dirh *)(uintptr_t)fi->fh;
+	swapobj_key key;
+	size_t pos = 0, nb = 0, cap = size / 24 + 4;
+	int err = 0;
+	char *buf = malloc(size);
+	off_t *offs = malloc(cap * sizeof(*offs));
+	struct swapobj_cursor *curs = malloc(cap * sizeof(*curs));
+	if (!buf || !offs || !curs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if ((err = fs_node_key(fs, dir, NULL, 0, &key)) < 0)
+		goto out;
+	pthread_mutex_lock(&d->lock);
+	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
+	struct stat st;
+	memset(&st, 0, sizeof(st));
+	if (off > 2) {
+		size_t i;
+		for (i = 0; i < d->n && d->offs[i] != off; i++)
+			;
+		if (i < d->n) {
+			cur = d->curs[i];
+		} else { /* after every entry whose offset is off */
+			cur.started = 1;
+			cur.hash = ((uint64_t)(off - 3) << 2) | 3;
+			cur.name_len = SWAPOBJ_COMPONENT_MAX;
+			memset(cur.name, 0xff, SWAPOBJ_COMPONENT_MAX);
+		}
+	}
+	for (off_t dot = off; dot < 2; dot++) {
+		const char *nm = dot == 0 ? "." : "..";
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		e.attr.st_mode = S_IFDIR;
+		e.attr.st_ino =
+		    dot == 0 || dir == &fs->root ? dir->ino : (dir->parent ? dir->parent->ino : FUSE_ROOT_ID);
+		size_t need = plus ? fuse_add_direntry_plus(req, buf + pos, size - pos, nm, &e, dot + 1)
+		                   : fuse_add_direntry(req, buf + pos, size - pos, nm, &e.attr, dot + 1);
+		if (need > size - pos)
+			goto reply;
+		pos += need;
+	}
+	for (;;) {
+		struct swapobj_cursor next = cur;
+		struct swapobj_dirent ent;
+		char name[FSNAME_MAX + 1];
+		int rc = swapobj_list_next(fs->st, &key, &next, &ent);
+		if (rc <= 0) {
+			if (rc < 0 && rc != SWAPOBJ_ENOENT && pos == 0)
+				err = fs_errno(rc);
+			break;
+		}
+		fsname_encode(name, ent.name, ent.name_len, ent.cookie);
+		off_t eoff = cookie_off(ent.cookie);
+		if (plus) {
+			size_t need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
+			if (need > size - pos)
+				break;
+			struct fs_node *n;
+			struct fuse_entry_param e;
+			uint64_t ck = fsname_needs_digest(ent.name, ent.name_len) ? ent.cookie : 0;
+			if (child_get(fs, dir, ent.name, ent.name_len, ck, &n) < 0) {
+				cur = next; /* vanished meanwhile */
+				continue;
+			}
+			if (node_entry(fs, n, &e) < 0) {
+				fs_node_put(fs, n);
+				cur = next;
+				continue;
+			}
+			fs_node_lookup_inc(fs, n);
+			pos += fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, eoff);
+			fs_node_put(fs, n);
+		} else {
+			memset(&st, 0, sizeof(st));
+			entry_info(fs, dir, &key, &ent, &st);
+			size_t need = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+			if (need > size - pos)
+				break;
+			pos += fuse_add_direntry(req, buf + pos, size - pos, name, &st, eoff);
+		}
+		if (nb < cap) {
+			offs[nb] = eoff;
+			curs[nb++] = next;
+		}
+		cur = next;
+	}
+reply:
+	free(d->offs);
+	free(d->curs);
+	d->offs = offs;
+	d->curs = curs;
+	d->n = nb;
+	offs = NULL;
+	curs = NULL;
+	pthread_mutex_unlock(&d->lock);
+out:
+	if (err < 0)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, pos);
+	free(buf);
+	free(offs);
+	free(curs);
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct swapobj_store_stat ss;
+	struct statvfs sv;
+	memset(&sv, 0, sizeof(sv));
+	swapobj_store_stat(fs->st, &ss);
+	uint64_t avail = ss.capacity_bytes > ss.live_bytes ? ss.capacity_bytes - ss.live_bytes : 0;
+	sv.f_bsize = PG;
+	sv.f_frsize = PG;
+	sv.f_blocks = ss.capacity_bytes / PG;
+	sv.f_bfree = avail / PG;
+	sv.f_bavail = avail / PG;
+	/* every object needs at least one record: free "inodes" follow free space */
+	sv.f_ffree = avail / PG;
+	sv.f_favail = sv.f_ffree;
+	sv.f_files = ss.objects + sv.f_ffree;
+	sv.f_namemax = FSNAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+    .init = fs_init,
+    .destroy = fs_destroy,
+    .lookup = fs_lookup,
+    .forget = fs_forget,
+    .forget_multi = fs_forget_multi,
+    .getattr = fs_getattr,
+    .setattr = fs_setattr,
+    .readlink = fs_readlink,
+    .mknod = fs_mknod,
+    .mkdir = fs_mkdir,
+    .unlink = fs_unlink,
+    .rmdir = fs_rmdir,
+    .symlink = fs_symlink,
+    .rename = fs_rename,
+    .link = fs_link,
+    .open = fs_open,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .release = fs_release,
+    .fsync = fs_fsync,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .readdirplus = fs_readdirplus,
+    .releasedir = fs_releasedir,
+    .fsyncdir = fs_fsyncdir,
+    .statfs = fs_statfs,
+    .setxattr = fs_setxattr,
+    .getxattr = fs_getxattr,
+    .listxattr = fs_listxattr,
+    .removexattr = fs_removexattr,
+    .create = fs_create,
+    .fallocate = fs_fallocate,
+    .lseek = fs_lseek,
+};
