@@ -39,8 +39,7 @@
 #include "fs.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
-#define BLKSIZE (128u * 1024)      /* st_blksize: what cp and stdio use per call */
-#define SEEK_SCAN_MAX (8ull << 30) /* SEEK_DATA gives up scanning zeros after this (~1 s) */
+#define BLKSIZE (128u * 1024) /* st_blksize: what cp and stdio use per call */
 #define RELATIME_SECS (24 * 3600)
 #define INO_OBJ_BASE 2            /* object ids map to st_ino id + 2 (1 is the root) */
 #define INO_IMPLICIT (1ull << 63) /* implicit directories: hash of the key, top bit set */
@@ -1173,105 +1172,41 @@ unlock:
 	fs_reply_err(req, err);
 }
 
-static bool page_is_zero(const uint8_t *p, size_t len)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8)
-		if (w[i / 8])
-			return false;
-	for (; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 /*
- * SEEK_DATA / SEEK_HOLE. A hole is a range that reads as zeros and takes no
- * data space: unmapped pages and pages stored as ZERO. The object's counts
- * answer the common cases (no data at all, no hole at all); otherwise pages
- * are read and tested (holes cost a memset in the library, not I/O).
- * SEEK_DATA stops scanning after SEEK_SCAN_MAX of zeros and calls the rest
- * data: allowed, zeros are valid data, and it bounds the cost of one call on
- * a huge sparse file. SEEK_HOLE never guesses: it may not call data a hole.
+ * SEEK_DATA / SEEK_HOLE, exact and without reading: the library answers
+ * from its index (swapobj_obj_next_data). Data is every page written and
+ * not punched or truncated away since, a written page of zeros included;
+ * a hole is a page never written (or punched) and the end of the file.
  */
 static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node *n = fs_node_of(fs, ino);
-	struct swapobj_obj_stat os;
-	int err = 0;
-	off_t res = -1;
+	int64_t r;
 	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
 		fs_reply_err(req, -EINVAL);
 		return;
 	}
 	if (fs->o.writeback) {
-		/* dirty data may still be in the kernel's cache, unseen here: let the
-		 * kernel answer itself (everything up to its size is data) */
+		/* Dirty data may still be in the kernel's cache, unseen here, and a
+		 * FUSE daemon cannot make the kernel write it back: let the kernel
+		 * answer itself (ENOSYS: everything up to its size is data). */
 		fs_reply_err(req, -ENOSYS);
 		return;
 	}
-	uint8_t *buf = fs_iobuf();
-	if (!buf) {
-		fs_reply_err(req, -ENOMEM);
+	if (off < 0) {
+		fs_reply_err(req, -ENXIO);
 		return;
 	}
 	pthread_rwlock_rdlock(&n->olock);
-	if (!n->obj) {
-		err = -ESTALE;
-		goto unlock;
-	}
-	if ((err = fs_errno(swapobj_obj_stat(n->obj, &os))) < 0)
-		goto unlock;
-	if (off < 0 || (uint64_t)off >= os.size) {
-		err = -ENXIO;
-		goto unlock;
-	}
-	uint64_t total = (os.size + PG - 1) / PG, data = os.pages - os.zero_pages;
-	if (whence == SEEK_DATA && data == 0) {
-		err = -ENXIO;
-		goto unlock;
-	}
-	if (data >= total) {
-		res = whence == SEEK_DATA ? off : (off_t)os.size;
-		goto unlock;
-	}
-	uint64_t pos = (uint64_t)off / PG * PG, scanned = 0;
-	while (pos < os.size) {
-		size_t chunk = (size_t)MIN_U64(FS_IO_MAX, os.size - pos);
-		int64_t r = swapobj_obj_read(n->obj, buf, chunk, pos, 0);
-		if (r <= 0) {
-			err = r < 0 ? fs_errno((int)r) : 0;
-			break;
-		}
-		for (size_t i = 0; i < (size_t)r; i += PG) {
-			size_t l = (size_t)MIN_U64(PG, (uint64_t)r - i);
-			bool zero = page_is_zero(buf + i, l);
-			if (zero == (whence == SEEK_HOLE)) {
-				res = (off_t)MAX_U64(pos + i, (uint64_t)off);
-				goto unlock;
-			}
-		}
-		pos += (uint64_t)r;
-		scanned += (uint64_t)r;
-		if (whence == SEEK_DATA && scanned >= SEEK_SCAN_MAX && pos < os.size) {
-			res = (off_t)pos;
-			goto unlock;
-		}
-	}
-	if (err == 0) {
-		if (whence == SEEK_HOLE)
-			res = (off_t)os.size;
-		else
-			err = -ENXIO;
-	}
-unlock:
+	r = n->obj ? swapobj_obj_next_data(n->obj, (uint64_t)off, whence == SEEK_HOLE) : SWAPOBJ_ESTALE;
 	pthread_rwlock_unlock(&n->olock);
-	if (err < 0)
-		fs_reply_err(req, err);
+	if (r == SWAPOBJ_ENOENT)
+		fs_reply_err(req, -ENXIO); /* at or past EOF, or no data after off */
+	else if (r < 0)
+		fs_reply_err(req, fs_errno((int)r));
 	else
-		fuse_reply_lseek(req, res);
+		fuse_reply_lseek(req, (off_t)r);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -350,6 +350,22 @@ SWAPOBJ_API int swapobj_obj_close(swapobj_obj *obj);
 SWAPOBJ_API int64_t swapobj_obj_read(swapobj_obj *obj, void *buf, size_t len, uint64_t off, unsigned flags);
 
 /**
+ * Find data or a hole without reading (what lseek SEEK_DATA / SEEK_HOLE
+ * need). Data is every page that was written and not punched or truncated
+ * away since, whatever it holds: a written page of zeros is data. With
+ * hole == 0 returns the smallest offset >= off in a data page; with
+ * hole != 0, the smallest offset >= off in a hole, or the size if data
+ * runs to the end (the end of an object counts as a hole). Page-granular,
+ * except that the answer is never below off: off itself when it lies in
+ * what is looked for. Costs one index lookup plus the index entries of
+ * the pages skipped, never device I/O.
+ * Errors: SWAPOBJ_ENOENT (off at or past the size; or no data at or after
+ * off, hole == 0), SWAPOBJ_EISDIR (directory object), SWAPOBJ_ESTALE,
+ * SWAPOBJ_EINVAL.
+ */
+SWAPOBJ_API int64_t swapobj_obj_next_data(swapobj_obj *obj, uint64_t off, int hole);
+
+/**
  * Write len bytes at off, extending the object if needed. Each 4 KiB page is
  * written atomically: after a crash a page holds its old or its new content,
  * never a mix. All-zero pages take no data space; pages of one repeated

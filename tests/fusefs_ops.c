@@ -6,7 +6,7 @@
  *
  *   errnos DIR                 unsupported operations fail with the right errno
  *   falloc DIR                 punch hole, zero range, KEEP_SIZE, allocate
- *   seek FILE                  SEEK_DATA/SEEK_HOLE against the file's bytes
+ *   seek FILE                  SEEK_DATA/SEEK_HOLE walk: exact, skipped ranges read as zeros
  *   xattr DIR                  user xattrs: flags, sizes, limits
  *   names DIR SEED N           hostile names created through the mount round-trip
  *   lib-mkkeys IMAGE SEED N    create N objects with random binary keys (store not mounted)
@@ -256,6 +256,13 @@ static int cmd_falloc(const char *dir)
 
 /* ---- seek ---- */
 
+/*
+ * Walk the file's data ranges with SEEK_DATA/SEEK_HOLE. The answers are
+ * exact (the store knows which pages were written): every skipped range
+ * reads as zeros and is a hole to SEEK_HOLE, data starts and ends on page
+ * boundaries (or EOF), every step makes progress. FUSEFS_EXPECT_DATA
+ * (exact) or FUSEFS_EXPECT_DATA_MAX bound the bytes found in data ranges.
+ */
 static int cmd_seek(const char *file)
 {
 	int fd = open(file, O_RDONLY);
@@ -265,7 +272,6 @@ static int cmd_seek(const char *file)
 		return 1;
 	}
 	uint64_t size = (uint64_t)st.st_size;
-	/* walk data and holes to the end; every skipped range must read as zeros */
 	uint64_t off = 0, data_bytes = 0;
 	uint8_t *b = malloc(1 << 20);
 	unsigned steps = 0;
@@ -275,7 +281,12 @@ static int cmd_seek(const char *file)
 			if (errno != ENXIO)
 				fail("SEEK_DATA at %" PRIu64 ": %s", off, strerror(errno));
 			d = (off_t)size;
+		} else if ((uint64_t)d < off || (uint64_t)d >= size || ((uint64_t)d > off && d % PG)) {
+			fail("SEEK_DATA at %" PRIu64 " = %jd (size %" PRIu64 ")", off, (intmax_t)d, size);
+			break;
 		}
+		if ((uint64_t)d > off && lseek(fd, (off_t)off, SEEK_HOLE) != (off_t)off)
+			fail("SEEK_DATA skips from %" PRIu64 " but SEEK_HOLE there says data", off);
 		/* the skipped range reads as zeros: its edges and a sample every 16 MiB (big files) */
 		for (uint64_t p = off; p < (uint64_t)d;) {
 			size_t l = (uint64_t)d - p < 65536 ? (size_t)((uint64_t)d - p) : 65536;
@@ -296,23 +307,22 @@ static int cmd_seek(const char *file)
 		if ((uint64_t)d >= size)
 			break;
 		off_t h = lseek(fd, d, SEEK_HOLE);
-		if (h < 0 || h < d || (uint64_t)h > size) {
-			fail("SEEK_HOLE at %jd = %jd", (intmax_t)d, (intmax_t)h);
+		if (h <= d || (uint64_t)h > size || ((uint64_t)h < size && h % PG)) {
+			fail("SEEK_HOLE at %jd = %jd (size %" PRIu64 ")", (intmax_t)d, (intmax_t)h, size);
 			break;
 		}
-		/* h == d: SEEK_DATA stopped scanning zeros and called them data (allowed); the
-		 * next SEEK_DATA must then move on */
-		if (h == d && (uint64_t)d == off && steps > 1) {
-			fail("SEEK_DATA at %" PRIu64 " makes no progress", off);
-			break;
-		}
+		if (lseek(fd, h - 1, SEEK_DATA) != h - 1)
+			fail("SEEK_HOLE at %jd = %jd, but %jd is not data", (intmax_t)d, (intmax_t)h,
+			     (intmax_t)(h - 1));
 		data_bytes += (uint64_t)(h - d);
 		off = (uint64_t)h;
 	}
 	printf("seek: %s: %" PRIu64 " bytes, %" PRIu64 " in data ranges, %u steps\n", file, size, data_bytes, steps);
-	const char *want = getenv("FUSEFS_EXPECT_DATA_MAX");
-	if (want && data_bytes > strtoull(want, NULL, 0))
-		fail("data ranges cover %" PRIu64 " bytes, more than %s", data_bytes, want);
+	const char *want = getenv("FUSEFS_EXPECT_DATA"), *max = getenv("FUSEFS_EXPECT_DATA_MAX");
+	if (want && data_bytes != strtoull(want, NULL, 0))
+		fail("data ranges cover %" PRIu64 " bytes, not %s", data_bytes, want);
+	if (max && data_bytes > strtoull(max, NULL, 0))
+		fail("data ranges cover %" PRIu64 " bytes, more than %s", data_bytes, max);
 	free(b);
 	close(fd);
 	return failures != 0;

@@ -672,6 +672,65 @@ START_TEST(test_extmap__next_skips_empty_ranges)
 }
 END_TEST
 
+START_TEST(test_extmap__next_hole_skips_mapped_runs)
+{
+	struct extmap m;
+	struct log l = {77};
+	const uint64_t lim = EXTMAP_PGOFF_LIMIT, big = 3 * 4096 + 7;
+	extslot *s = malloc(big * sizeof(*s));
+
+	ck_assert_ptr_nonnull(s);
+	extmap_init(&m);
+	/* Empty: every page is a hole, the limit and beyond included. */
+	ck_assert_uint_eq(extmap_next_hole(&m, 0), 0);
+	ck_assert_uint_eq(extmap_next_hole(&m, 12345), 12345);
+	ck_assert_uint_eq(extmap_next_hole(&m, lim), lim);
+	ck_assert_uint_eq(extmap_next_hole(&m, UINT64_MAX), UINT64_MAX);
+
+	/* One chunk far up (a height-0 tree with a prefix): below and above its span. */
+	s[0] = log_data(&l);
+	set_ok(&m, 1ull << 30, 1, s);
+	ck_assert_uint_eq(extmap_next_hole(&m, 5), 5);
+	ck_assert_uint_eq(extmap_next_hole(&m, (1ull << 30) - 1), (1ull << 30) - 1);
+	ck_assert_uint_eq(extmap_next_hole(&m, 1ull << 30), (1ull << 30) + 1);
+	ck_assert_uint_eq(extmap_next_hole(&m, (1ull << 30) + 64), (1ull << 30) + 64);
+
+	/* A run across chunk and level-1 node boundaries, of every kind of page. */
+	lay_data(s, (uint32_t)big, &l);
+	s[300] = log_zero(&l);
+	s[301] = s[300];
+	s[4095] = log_fill(&l);
+	set_ok(&m, 100, (uint32_t)big, s);
+	ck_assert_uint_eq(extmap_next_hole(&m, 0), 0);
+	ck_assert_uint_eq(extmap_next_hole(&m, 99), 99);
+	for (uint64_t from = 100; from < 100 + big; from += 61)
+		EXPECT(extmap_next_hole(&m, from) == 100 + big, "from %llu: %llu", (unsigned long long)from,
+		       (unsigned long long)extmap_next_hole(&m, from));
+	ck_assert_uint_eq(extmap_next_hole(&m, 100 + big), 100 + big);
+
+	/* Clearing inside the run opens a hole there; a cleared whole chunk too. */
+	extmap_clear(&m, 4200, 1, NULL, NULL);
+	ck_assert_uint_eq(extmap_next_hole(&m, 100), 4200);
+	ck_assert_uint_eq(extmap_next_hole(&m, 4200), 4200);
+	ck_assert_uint_eq(extmap_next_hole(&m, 4201), 100 + big);
+	extmap_clear(&m, 64, 128, NULL, NULL);
+	ck_assert_uint_eq(extmap_next_hole(&m, 100), 100);
+	ck_assert_uint_eq(extmap_next_hole(&m, 192), 4200);
+
+	/* Mapped up to the limit: the limit is the first hole. */
+	lay_data(s, 70, &l);
+	set_ok(&m, lim - 70, 70, s);
+	ck_assert_uint_eq(extmap_next_hole(&m, lim - 71), lim - 71);
+	ck_assert_uint_eq(extmap_next_hole(&m, lim - 70), lim);
+	ck_assert_uint_eq(extmap_next_hole(&m, lim - 1), lim);
+	ck_assert_uint_eq(extmap_next_hole(&m, 4201), 100 + big);
+	ck_assert_uint_eq(extmap_next_hole(&m, (1ull << 30)), (1ull << 30) + 1);
+	ASSERT_VALID(&m);
+	extmap_destroy(&m, NULL, NULL);
+	free(s);
+}
+END_TEST
+
 /* ---- memory targets ----------------------------------------------------------------- */
 
 static double per_page(const struct extmap *m)
@@ -982,6 +1041,22 @@ static void model_compare_all(const struct model *md, const struct extmap *m)
 	EXPECT(i == NM, "seed %llu: next missed page %llu", (unsigned long long)md->seed,
 	       (unsigned long long)model_pg(md, i));
 
+	/* next_hole from every model page, and from the page after it (a hole unless a model page). */
+	for (unsigned j = 0, k = 0; j < NM; j++) {
+		uint64_t want, got = extmap_next_hole(m, model_pg(md, j));
+		if (k < j)
+			k = j;
+		while (k < NM && md->s[k] && model_adjacent(md, k + 1))
+			k++;
+		want = !md->s[j] ? model_pg(md, j) : md->s[k] ? model_pg(md, k) + 1 : model_pg(md, k);
+		EXPECT(got == want, "seed %llu: next_hole(%llu) = %llu, want %llu", (unsigned long long)md->seed,
+		       (unsigned long long)model_pg(md, j), (unsigned long long)got, (unsigned long long)want);
+		if (md->s[j] && !model_adjacent(md, j + 1))
+			EXPECT(extmap_next_hole(m, model_pg(md, j) + 1) == model_pg(md, j) + 1,
+			       "seed %llu: next_hole after page %llu", (unsigned long long)md->seed,
+			       (unsigned long long)model_pg(md, j));
+	}
+
 	for (i = 0; i < NM; i++) {
 		extslot c = md->s[i];
 		bool cont = false;
@@ -1259,6 +1334,7 @@ static Suite *extmap_suite(void)
 	tcase_add_test(tc, test_extmap__huge_sparse_offsets_work);
 	tcase_add_test(tc, test_extmap__clear_with_huge_npages_truncates);
 	tcase_add_test(tc, test_extmap__next_skips_empty_ranges);
+	tcase_add_test(tc, test_extmap__next_hole_skips_mapped_runs);
 	tcase_add_test(tc, test_extmap__sequential_pages_cost_under_one_byte_each);
 	tcase_add_test(tc, test_extmap__random_dense_pages_cost_under_6_6_bytes_each);
 	tcase_add_test(tc, test_extmap__sparse_pages_cost_under_24_bytes_each_plus_64);

@@ -1285,6 +1285,48 @@ int extmap_next(const struct extmap *m, uint64_t from, uint64_t *pgoff, extslot 
 	return next_rec(m->root, m->height, ci0, from, pgoff, slot);
 }
 
+/*
+ * First unmapped page >= from below t (level, first chunk ci0), from below
+ * t's end: returns 1 and sets *pgoff, or 0 if every page from `from` to t's
+ * end is mapped. A child missing from a node is a hole at its start, so the
+ * walk visits only the chunks of the mapped run it skips.
+ */
+static int hole_rec(uintptr_t t, unsigned level, uint64_t ci0, uint64_t from, uint64_t *pgoff)
+{
+	const struct node *nd = nptr(t);
+	uint64_t pg0 = ci0 << LVL_SHIFT, fci = from >> LVL_SHIFT, mk;
+	unsigned sh = LVL_SHIFT * (level - 1), i0;
+
+	if (level == 0) {
+		mk = ~chunk_mask(t) & ~below(from > pg0 ? (unsigned)(from - pg0) : 0);
+		if (!mk)
+			return 0;
+		*pgoff = pg0 + ctz(mk);
+		return 1;
+	}
+	i0 = fci > ci0 ? (unsigned)((fci - ci0) >> sh) : 0;
+	for (unsigned i = i0; i < 64; i++) {
+		uint64_t cci = ci0 + ((uint64_t)i << sh);
+		if (!(nd->bitmap >> i & 1)) {
+			*pgoff = SO_MAX(from, cci << LVL_SHIFT);
+			return 1;
+		}
+		if (hole_rec(nd->child[rank(nd, i)], level - 1, cci, from, pgoff))
+			return 1;
+	}
+	return 0;
+}
+
+uint64_t extmap_next_hole(const struct extmap *m, uint64_t from)
+{
+	unsigned sh = LVL_SHIFT * m->height;
+	uint64_t ci0 = (uint64_t)m->prefix << sh, lo = ci0 << LVL_SHIFT, hi = (ci0 + (1ull << sh)) << LVL_SHIFT, pg;
+
+	if (!m->root || from < lo || from >= hi)
+		return from; /* outside the root's span (past the limit too): nothing is mapped there */
+	return hole_rec(m->root, m->height, ci0, from, &pg) ? pg : hi;
+}
+
 uint64_t extmap_pages(const struct extmap *m)
 {
 	return m->npages[0] + m->npages[1] + m->npages[2];

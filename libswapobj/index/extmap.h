@@ -15,9 +15,9 @@
  *
  * Thread-safety: none. The caller holds the owning object's lock for every
  * call, readers included (extmap_get reads structures extmap_set frees).
- * The read-only calls (extmap_get, _next, _pages, _pages_kind, _mem,
- * _extents, _check) never write to the map, so several of them may run at
- * once under a shared (read) lock.
+ * The read-only calls (extmap_get, _next, _next_hole, _pages, _pages_kind,
+ * _mem, _extents, _check) never write to the map, so several of them may
+ * run at once under a shared (read) lock.
  *
  * Callbacks (extmap_cb) report slots that leave the map, so the caller can
  * account dead bytes in the log. They run before the slot is replaced and
@@ -98,6 +98,15 @@ extslot extmap_get(const struct extmap *m, uint64_t pgoff);
  * nothing: O(height) plus one chunk scan.
  */
 int extmap_next(const struct extmap *m, uint64_t from, uint64_t *pgoff, extslot *slot);
+
+/*
+ * The first unmapped page >= from. Pages at or past EXTMAP_PGOFF_LIMIT count
+ * as unmapped, so the answer always exists: it is EXTMAP_PGOFF_LIMIT when
+ * every page from `from` below the limit is mapped (from itself if from is
+ * past the limit). Cost: O(height) plus the chunks of the mapped run that is
+ * skipped (one chunk scan each); an unmapped `from` costs one lookup.
+ */
+uint64_t extmap_next_hole(const struct extmap *m, uint64_t from);
 
 /* Number of mapped pages. O(1). */
 uint64_t extmap_pages(const struct extmap *m);
