@@ -813,8 +813,17 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 		return plan_zap(f, addr16, t, FSCK_WARN);
 	}
 	gen = r2.seg_gen;
-	/* Rebuild only when the damaged header still names the records' generation (else they may be older). */
-	bool rebuild = f->repair && hdr_gen == gen;
+	/*
+	 * Rebuild only when the damaged header names the records' generation,
+	 * or checks out once given it (the damage was in the generation field):
+	 * records of another generation may be left from an earlier use.
+	 */
+	uint8_t cand[REC_HDR_LEN];
+	memcpy(cand, buf, REC_HDR_LEN);
+	so_put_le32(cand + RH_MAGIC, REC_MAGIC);
+	so_put_le32(cand + RH_SEG_GEN, gen);
+	bool gen_ok = hdr_gen == gen || (uint32_t)so_hash64(cand, RH_HDR_CSUM, f->seed) == so_get_le32(cand + RH_HDR_CSUM);
+	bool rebuild = f->repair && gen_ok;
 	struct seg_census cen = {0};
 	if (!rebuild && (err = scan_records(f, segno, buf, len, gen, REC_HDR_LEN + SEGHDR_LEN, false, &cen)) < 0)
 		return err;
