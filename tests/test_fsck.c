@@ -353,6 +353,38 @@ START_TEST(test_fsck__damaged_live_page_is_reported_then_punched)
 }
 END_TEST
 
+START_TEST(test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept)
+{
+	struct known kn = populate();
+	swapobj_store *st;
+	swapobj_obj *o;
+	swapobj_key k;
+	uint8_t p[PG];
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	swapobj_key_anon(&k, 1, 1);
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
+	tu_fill_page(p, 1, 21, 1);
+	ck_assert_int_eq(swapobj_obj_write(o, p, 100, 21 * PG), 100);
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	uint64_t off = find_record(REC_DATA, kn.oid_a, 21 * PG, NULL);
+	tu_flip_bit(img, (off + REC_HDR_LEN + 50) * 8);
+	struct fsck_result r;
+	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
+	fsck_result_free(&r);
+	repair_ok();
+	uint8_t got[PG];
+	ck_assert_int_eq(read_page(1, 1, 21, got), 100);
+	for (unsigned i = 0; i < 100; i++)
+		ck_assert_uint_eq(got[i], 0);
+	ck_assert_int_eq(read_page(1, 1, 20, got), PG);
+	for (unsigned i = 0; i < PG; i++)
+		ck_assert_uint_eq(got[i], 0x5a);
+	expect_page(19, 0);
+	expect_page(15, 1);
+}
+END_TEST
+
 START_TEST(test_fsck__damaged_record_header_is_reported_and_retired)
 {
 	struct known kn = populate();
@@ -672,6 +704,8 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 		if (!rep)
 			continue;
 		err = run(FSCK_REPAIR | mode, &r);
+		if (err != 0)
+			save_failure(base, len, bit);
 		ck_assert_msg(err == 0, "seed %llu flip %llu (bit %llu): repair failed: %s", (unsigned long long)seed,
 		              (unsigned long long)it, (unsigned long long)bit, swapobj_errmsg());
 		if (fsck_errors_left(&r)) {
@@ -816,6 +850,7 @@ int main(void)
 	tcase_add_test(tc, test_fsck__clean_store_is_clean_and_counted);
 	tcase_add_test(tc, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other);
 	tcase_add_test(tc, test_fsck__damaged_live_page_is_reported_then_punched);
+	tcase_add_test(tc, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept);
 	tcase_add_test(tc, test_fsck__damaged_record_header_is_reported_and_retired);
 	tcase_add_test(tc, test_fsck__damaged_segment_header_is_rebuilt);
 	tcase_add_test(tc, test_fsck__torn_write_after_the_durable_point_is_a_warning);

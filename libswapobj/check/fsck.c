@@ -822,7 +822,8 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	memcpy(cand, buf, REC_HDR_LEN);
 	so_put_le32(cand + RH_MAGIC, REC_MAGIC);
 	so_put_le32(cand + RH_SEG_GEN, gen);
-	bool gen_ok = hdr_gen == gen || (uint32_t)so_hash64(cand, RH_HDR_CSUM, f->seed) == so_get_le32(cand + RH_HDR_CSUM);
+	bool gen_ok =
+	    hdr_gen == gen || (uint32_t)so_hash64(cand, RH_HDR_CSUM, f->seed) == so_get_le32(cand + RH_HDR_CSUM);
 	bool rebuild = f->repair && gen_ok;
 	struct seg_census cen = {0};
 	if (!rebuild && (err = scan_records(f, segno, buf, len, gen, REC_HDR_LEN + SEGHDR_LEN, false, &cen)) < 0)
@@ -1168,7 +1169,19 @@ static int repair_through_library(struct fsck *f)
 		if (!o)
 			continue;
 		struct swapobj_obj h = {st, o};
-		err = swapobj_obj_punch(&h, l->lpos, SWAPOBJ_PAGE_SIZE);
+		struct swapobj_obj_stat os;
+		err = swapobj_obj_stat(&h, &os);
+		if (err == 0 && l->lpos + SWAPOBJ_PAGE_SIZE > os.size) {
+			/*
+			 * The object's partial last page: a punch would rewrite it around
+			 * its damaged bytes. Make it a whole page, punch, restore the size.
+			 */
+			if ((err = swapobj_obj_truncate(&h, l->lpos + SWAPOBJ_PAGE_SIZE)) == 0 &&
+			    (err = swapobj_obj_punch(&h, l->lpos, SWAPOBJ_PAGE_SIZE)) == 0)
+				err = swapobj_obj_truncate(&h, os.size);
+		} else if (err == 0) {
+			err = swapobj_obj_punch(&h, l->lpos, SWAPOBJ_PAGE_SIZE);
+		}
 		obj_put(o);
 		if (err < 0) {
 			err = so_err_ctx(err, "punching the damaged page at %llu of object %llu",
