@@ -846,7 +846,7 @@ int main(void)
 	Suite *s = suite_create("fsck");
 	TCase *tc = tcase_create("fsck");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 600);
+	tcase_set_timeout(tc, tu_long() ? 7200 : 600);
 	tcase_add_test(tc, test_fsck__clean_store_is_clean_and_counted);
 	tcase_add_test(tc, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other);
 	tcase_add_test(tc, test_fsck__damaged_live_page_is_reported_then_punched);

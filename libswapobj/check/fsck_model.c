@@ -254,7 +254,7 @@ static int decide_live(struct fsck *f, struct model *m)
 		const struct fsck_create *c = &f->creates[i];
 		if (i > 0 && f->creates[i - 1].oid == c->oid)
 			continue; /* an older CREATE of the same object */
-		if (bsearch(&c->oid, f->deletes, f->ndeletes, sizeof(*f->deletes), u64_cmp) ||
+		if ((f->ndeletes && bsearch(&c->oid, f->deletes, f->ndeletes, sizeof(*f->deletes), u64_cmp)) ||
 		    (c->flags & CREATE_F_EPHEMERAL) || invalidated(f, c))
 			continue;
 		const uint8_t *key = f->keys + c->key_off;
