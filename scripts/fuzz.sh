@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # fuzz.sh BUILD_DIR [SECONDS]
 # Run every libFuzzer target of BUILD_DIR (configured with -DSWAPOBJ_FUZZ=ON,
-# built with --target fuzz_all) for SECONDS each (default 10; SWAPOBJ_LONG=1:
-# 600), from fresh seed corpora (fuzz-mkseeds) plus what earlier runs kept in
-# BUILD_DIR/fuzz-corpus. Limits: 2 GiB RSS, 512 MiB per allocation, 10 s per
+# built with --target fuzz_all) for SECONDS each (default 8; SWAPOBJ_LONG=1:
+# 600), fuzz_image 4x as long (it runs ~10 inputs/s: each opens, checks and
+# repairs a store), from fresh seed corpora (fuzz-mkseeds) plus what earlier
+# runs kept in BUILD_DIR/fuzz-corpus. Limits: 2 GiB RSS, 512 MiB per allocation, 10 s per
 # input. A crash, leak, hang or limit leaves its input as
 # BUILD_DIR/fuzz-artifacts/<target>-crash-* and fails the script.
 set -euo pipefail
 build=$(cd "$1" && pwd)
-secs=${2:-10}
+secs=${2:-8}
 if [ -n "${SWAPOBJ_LONG:-}" ] && [ "${SWAPOBJ_LONG}" != 0 ]; then
 	secs=${2:-600}
 fi
@@ -25,11 +26,13 @@ for t in "$fz"/fuzz_*; do
 	mkdir -p "$corpus/$name"
 	[ -d "$seeds/$name" ] && cp -n "$seeds/$name"/* "$corpus/$name/" 2>/dev/null || true
 	log="$art/$name.log"
+	t_secs=$secs
+	[ "$name" = fuzz_image ] && t_secs=$((secs * 4))
 	if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		"$t" -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
+		"$t" -max_total_time="$t_secs" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
 		-artifact_prefix="$art/$name-" -print_final_stats=1 "$corpus/$name" >"$log" 2>&1; then
 		runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-		echo "fuzz: $name: ok, $runs inputs in ${secs}s, corpus $(ls "$corpus/$name" | wc -l)"
+		echo "fuzz: $name: ok, $runs inputs in ${t_secs}s, corpus $(ls "$corpus/$name" | wc -l)"
 	else
 		failed=1
 		echo "fuzz: $name: FAILED (log: $log)"
