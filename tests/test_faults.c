@@ -37,8 +37,8 @@
 
 #define PG 4096u
 #define NOBJ 4
-#define NPAGES 64
-#define NOPS 300
+#define NPAGES 192
+#define NOPS 400
 
 /* ------------------------------------------------------------------ */
 /* Fault-injecting backend                                             */
@@ -144,6 +144,11 @@ static struct pstate pages[NOBJ][NPAGES];
 static uint32_t next_ver;
 static int objs_synced;
 
+static struct {
+	uint64_t runs, fired, failed_calls, sticky_checked, open_failed;
+} stats;
+static uint64_t reads_at_open; /* device reads the last open made */
+
 static char *dir, *img;
 static const char *paths[1];
 static uint8_t *base;
@@ -238,7 +243,7 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	swapobj_store *st;
 	swapobj_obj *h[NOBJ];
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
-	uint8_t buf[4 * PG];
+	uint8_t buf[8 * PG];
 	tu_rng_init(&r, seed);
 	memset(pages, 0, sizeof(pages));
 	next_ver = 1;
@@ -247,11 +252,16 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	fi_arm(kind, at);
 	io_set_hook(fi_hook);
 	int err = swapobj_store_open(&st, paths, 1, NULL);
+	stats.runs++;
 	if (err != 0) {
 		ck_assert_msg(fi_fired() && device_error(err), "%s: open failed without the fault: %s", ctx,
 		              swapobj_errmsg());
+		stats.open_failed++;
 		goto out;
 	}
+	pthread_mutex_lock(&fi_mu);
+	reads_at_open = fi.reads;
+	pthread_mutex_unlock(&fi_mu);
 	oo.flags = SWAPOBJ_O_CREATE;
 	int nh = 0;
 	for (; nh < NOBJ; nh++) {
@@ -269,7 +279,8 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 		int o = (int)tu_rng_below(&r, NOBJ);
 		uint64_t what = tu_rng_below(&r, 100);
 		if (what < 60) {
-			uint64_t pg = tu_rng_below(&r, NPAGES - 4), n = 1 + tu_rng_below(&r, 4);
+			/* Enough volume that older segments are written out and reads reach the device. */
+			uint64_t pg = tu_rng_below(&r, NPAGES - 8), n = 1 + tu_rng_below(&r, 8);
 			uint32_t v0 = next_ver;
 			for (uint64_t j = 0; j < n; j++)
 				page_of(buf + j * PG, o, pg + j, next_ver++);
@@ -290,23 +301,26 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 				for (uint64_t j = 0; j < n; j++)
 					pages[o][pg + j].cur = 0;
 		} else if (what < 80) {
-			/* A read: what the model says, or EIO from an injected read fault. */
-			uint64_t pg = tu_rng_below(&r, NPAGES);
-			int64_t n = swapobj_obj_read(h[o], buf, PG, pg * PG, 0);
-			if (n < 0) {
-				ck_assert_msg(n == SWAPOBJ_EIO && fi_fired(), "%s: read failed: %s", ctx,
-				              swapobj_errmsg());
-				continue; /* a failed read changes nothing */
+			/* Reads: what the model says, or EIO from an injected read fault. */
+			for (int j = 0; j < 4; j++) {
+				uint64_t pg = tu_rng_below(&r, NPAGES);
+				int64_t n = swapobj_obj_read(h[o], buf, PG, pg * PG, 0);
+				if (n < 0) {
+					ck_assert_msg(n == SWAPOBJ_EIO && fi_fired(), "%s: read failed: %s", ctx,
+					              swapobj_errmsg());
+					stats.failed_calls++;
+					continue; /* a failed read changes nothing */
+				}
+				uint8_t want[PG];
+				if (pages[o][pg].cur)
+					page_of(want, o, pg, pages[o][pg].cur);
+				else
+					memset(want, 0, PG);
+				if (n < (int64_t)PG)
+					memset(buf + n, 0, PG - (size_t)n);
+				ck_assert_msg(memcmp(buf, want, PG) == 0, "%s: object %d page %llu reads wrong data",
+				              ctx, o, (unsigned long long)pg);
 			}
-			uint8_t want[PG];
-			if (pages[o][pg].cur)
-				page_of(want, o, pg, pages[o][pg].cur);
-			else
-				memset(want, 0, PG);
-			if (n < (int64_t)PG)
-				memset(buf + n, 0, PG - (size_t)n);
-			ck_assert_msg(memcmp(buf, want, PG) == 0, "%s: object %d page %llu reads wrong data", ctx, o,
-			              (unsigned long long)pg);
 		} else if (what < 92) {
 			if ((err = swapobj_store_sync(st)) == 0)
 				ack_sync();
@@ -320,6 +334,7 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 			failed_at = i;
 	}
 	if (err) {
+		stats.failed_calls++;
 		ck_assert_msg(fi_fired(), "%s: op %d failed without the fault: %s", ctx, failed_at, swapobj_errmsg());
 		ck_assert_msg(device_error(err), "%s: op %d failed with %d (%s), not a device error", ctx, failed_at,
 		              err, swapobj_errmsg());
@@ -328,9 +343,10 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 		/* A write or sync failure, here or in a background thread: read-only from now on. */
 		for (int i = 0; i < 200 && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE); i++)
 			usleep(5000);
-		if (__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE)) {
 			assert_sticky(st, h, ctx);
-		else
+			stats.sticky_checked++;
+		} else
 			ck_assert_msg(err == 0, "%s: the store failed but is not read-only", ctx);
 	}
 	for (int i = 0; i < nh; i++)
@@ -339,6 +355,7 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 		ack_sync();
 out:
 	io_set_hook(NULL);
+	stats.fired += fi_fired();
 	if (counts) {
 		counts[0] = fi.writes;
 		counts[1] = fi.syncs;
@@ -390,6 +407,16 @@ static void verify(const char *ctx)
 	fo.flags = FSCK_SERIAL;
 	ck_assert_msg(fsck_run(paths, 1, &fo, &r) == 0, "%s: check failed: %s", ctx, swapobj_errmsg());
 	if (r.errors) {
+		size_t len;
+		uint8_t *im = tu_read_file(img, &len);
+		char *keep;
+		const char *t = getenv("TMPDIR");
+		if (asprintf(&keep, "%s/swapobj-faults-failed.img", t && *t ? t : "/tmp") < 0)
+			abort();
+		tu_write_file(keep, im, len);
+		fprintf(stderr, "%s: image kept as %s\n", ctx, keep);
+		free(keep);
+		free(im);
 		for (uint64_t i = 0; i < r.nproblems; i++)
 			fprintf(stderr, "  %s: %s\n", fsck_kind_name(r.problems[i].kind), r.problems[i].msg);
 		ck_abort_msg("%s: the checker finds %llu errors", ctx, (unsigned long long)r.errors);
@@ -406,19 +433,29 @@ static void sweep(enum fault kind)
 	workload(seed0, F_NONE, 0, ctx, counts);
 	verify(ctx);
 	uint64_t total = kind == F_SYNC_EIO ? counts[1] : kind == F_READ_EIO ? counts[2] : counts[0];
-	ck_assert_uint_gt(total, 5);
+	/* Read faults: a few at open, the rest where the workload reads from the device. */
+	uint64_t first = kind == F_READ_EIO ? reads_at_open : 0;
+	ck_assert_uint_gt(total, first + 5);
 	uint64_t npoints = tu_scale(12, 10);
 	struct tu_rng r;
 	tu_rng_init(&r, seed0 ^ (uint64_t)kind);
+	memset(&stats, 0, sizeof(stats));
 	for (uint64_t i = 0; i < npoints; i++) {
 		/* The first calls, then spread over the run. */
-		uint64_t at = i < 3 ? i + 1 : 1 + tu_rng_below(&r, total);
+		uint64_t at = i < 3 ? i + 1 : first + 1 + tu_rng_below(&r, total - first);
 		uint64_t seed = seed0 + i % 3;
 		snprintf(ctx, sizeof(ctx), "seed %llu, %s at call %llu of %llu", (unsigned long long)seed,
 		         fault_name[kind], (unsigned long long)at, (unsigned long long)total);
 		workload(seed, kind, at, ctx, NULL);
 		verify(ctx);
 	}
+	fprintf(stderr,
+	        "%s: %llu runs, fault met in %llu, a call failed in %llu, open failed in %llu, read-only checked "
+	        "in %llu\n",
+	        fault_name[kind], (unsigned long long)stats.runs, (unsigned long long)stats.fired,
+	        (unsigned long long)stats.failed_calls, (unsigned long long)stats.open_failed,
+	        (unsigned long long)stats.sticky_checked);
+	ck_assert_uint_gt(stats.fired, npoints / 2);
 }
 
 START_TEST(test_faults__write_eio_makes_the_store_read_only_and_loses_nothing_synced)

@@ -553,6 +553,7 @@ static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_
 	switch (r->type) {
 	case REC_SYNC:
 		f->durable_seq = SO_MAX(f->durable_seq, so_get_le64(r->payload));
+		f->gen_hw = SO_MAX(f->gen_hw, so_get_le64(r->payload + 8));
 		return 0;
 	case REC_CREATE: {
 		if ((err = fsck_grow((void **)&f->creates, &f->capcreates, f->ncreates, sizeof(*f->creates))) < 0)
@@ -741,8 +742,10 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 		inc.prev_seq = prev_seq;
 		inc.len = (uint32_t)((p ? p : len) - pos);
 		inc.gen = gen;
-		if (magic_ok || restorable)
+		if (magic_ok || restorable) {
 			hint_fields(buf + pos, &inc);
+			inc.legible = 1;
+		}
 		if (restorable)
 			inc.hint = 0; /* the header checks out but for its magic: its fields are trusted */
 		if (magic_ok && v != REC_BAD_HDR_CSUM && v != REC_BAD_MAGIC) {
@@ -960,7 +963,8 @@ static int judge_incidents(struct fsck *f)
 		uint64_t t;
 		enum fsck_sev sev;
 		if (inc->kind == INC_PAYLOAD) {
-			if (inc->seq >= D) {
+			/* Replay's rule: past the durable point, or in a segment opened after the last SYNC record. */
+			if (inc->prev_seq >= D || inc->seq >= D || inc->gen >= f->gen_hw) {
 				sev = FSCK_WARN;
 				f->res->torn++;
 				t = fsck_report_at(f, FSCK_REC_TORN, sev, inc->addr16, inc->type, inc->oid, inc->seq,
@@ -987,13 +991,15 @@ static int judge_incidents(struct fsck *f)
 			}
 		} else {
 			/*
-			 * A damaged header: past the durable point when its own (trusted)
-			 * seq says so, or when the record before it in the segment was
-			 * already unacknowledged (records of a stream ascend in seq).
+			 * A damaged header is a write torn by a crash (the same rule as
+			 * replay, which retires these at a read-write open) when it lies past
+			 * the durable point: the record before it in the segment, or its own
+			 * seq if the header checks out but for its magic, is not below it; or
+			 * when its segment was opened
+			 * after the last SYNC record was written.
 			 */
-			bool torn = inc->hint ? inc->prev_seq >= D : inc->seq >= D;
-			if (inc->hint && inc->type == 0)
-				torn = inc->prev_seq >= D;
+			uint64_t seq = inc->legible && !inc->hint ? inc->seq : 0;
+			bool torn = inc->prev_seq >= D || seq >= D || inc->gen >= f->gen_hw;
 			f->res->damaged_headers++;
 			char what[160] = "no legible header";
 			if (inc->type)

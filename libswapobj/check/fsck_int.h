@@ -69,7 +69,8 @@ struct fsck_incident {
 	uint32_t gen; /* the segment's generation when found */
 	uint8_t kind; /* enum inc_kind */
 	uint8_t type;
-	uint8_t hint; /* the header fields are a guess (damaged header) */
+	uint8_t hint;    /* the header fields are a guess (damaged header) */
+	uint8_t legible; /* the header's fields could be read at all (magic present or restorable) */
 };
 
 /* Writes the repair makes to a device, planned during the checks. */
@@ -130,6 +131,7 @@ struct fsck {
 	struct fsck_incident *incs;
 	size_t nincs, capincs;
 	uint64_t durable_seq, max_seq, max_oid;
+	uint64_t gen_hw; /* highest "next generation" the SYNC records name */
 	uint64_t unmodelled; /* records of types the model does not know (from later formats) */
 
 	/* repair plan */

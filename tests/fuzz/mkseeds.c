@@ -177,6 +177,28 @@ static void cut(const uint8_t *im, size_t len)
 	free(in);
 }
 
+/* fuzz_log: record lists (12 bytes each) from a fixed pseudo-random sequence, in each mode. */
+static void log_seeds(void)
+{
+	uint64_t x = 0x5eed;
+	uint8_t in[1 + 12 * 80];
+	unsigned modes[] = {1, 3, 5};
+	for (unsigned m = 0; m < 3; m++) {
+		in[0] = (uint8_t)modes[m];
+		for (unsigned i = 0; i < 80; i++) {
+			uint8_t *d = in + 1 + 12 * i;
+			for (unsigned b = 0; b < 12; b++) {
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+				d[b] = (uint8_t)(x >> 56);
+			}
+			so_put_le16(d + 4, (uint16_t)(1 + i * 3 + d[4] % 3)); /* mostly ascending seqs */
+			d[3] %= 4;
+			d[9] %= 32;
+		}
+		seed("fuzz_log", 22, in, sizeof(in), NULL, 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -204,5 +226,6 @@ int main(int argc, char **argv)
 	unlink(img);
 	cut(im, (size_t)len);
 	free(im);
+	log_seeds();
 	return 0;
 }
