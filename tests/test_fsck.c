@@ -1029,16 +1029,23 @@ START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 		}
 		torn_seen += res.torn;
 		fsck_result_free(&res);
-		/* A read-write open retires them: then nothing at all is reported. */
+		/*
+		 * A read-write open retires the torn writes; damaged copies the
+		 * cleaner made stay until their segment is cleaned (warnings), and a
+		 * repair retires those: then nothing at all is reported.
+		 */
 		swapobj_store *st;
 		ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "%s: open: %s", ctx, swapobj_errmsg());
 		ck_assert_int_eq(swapobj_store_close(st), 0);
 		ck_assert_msg(run(0, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
-		if (res.errors || res.warnings) {
+		if (res.errors || res.torn) {
 			dump(&res);
-			ck_abort_msg("%s: not clean after a read-write open", ctx);
+			ck_abort_msg("%s: errors or torn writes left after a read-write open", ctx);
 		}
 		fsck_result_free(&res);
+		ck_assert_msg(run(FSCK_REPAIR, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
+		fsck_result_free(&res);
+		assert_clean(ctx);
 	}
 	fprintf(stderr, "power cuts: %llu, torn writes reported as such: %llu\n", (unsigned long long)npoints,
 	        (unsigned long long)torn_seen);

@@ -61,8 +61,8 @@
 #include "store_int.h"
 #include "util.h"
 
-#define RD_NBUF 3  /* segment buffers of the reader thread */
-#define RD_AHEAD 2 /* buffered reads: segments asked for ahead of the one being read */
+#define RD_NBUF 3                  /* segment buffers of the reader thread */
+#define RD_AHEAD_BYTES (32u << 20) /* buffered reads: asked for ahead of the segment being read */
 
 /* ------------------------------------------------------------------ */
 /* Names, problems                                                     */
@@ -408,11 +408,18 @@ static int read_seg(struct fsck *f, struct io_dev *devs, uint32_t segno, uint8_t
 {
 	unsigned d;
 	uint64_t off = seg_devoff(f, segno, &d);
-	if (!devs[d].direct && segno + RD_AHEAD < f->nsegs) {
-		/* Buffered: keep the kernel reading ahead of us, and the library's replay reads from the cache. */
-		unsigned d2;
-		uint64_t off2 = seg_devoff(f, segno + RD_AHEAD, &d2);
-		posix_fadvise(devs[d2].fd, (off_t)off2, f->seg_size, POSIX_FADV_WILLNEED);
+	if (!devs[d].direct) {
+		/*
+		 * Buffered: keep the kernel reading about RD_AHEAD_BYTES ahead of us
+		 * (many reads in flight, not one), and the library's replay finds
+		 * the segments in the page cache.
+		 */
+		uint32_t ahead = SO_MAX(2u, RD_AHEAD_BYTES / f->seg_size);
+		for (uint64_t a = segno ? segno + ahead : 1; a <= segno + ahead && a < f->nsegs; a++) {
+			unsigned d2;
+			uint64_t off2 = seg_devoff(f, (uint32_t)a, &d2);
+			posix_fadvise(devs[d2].fd, (off_t)off2, f->seg_size, POSIX_FADV_WILLNEED);
+		}
 	}
 	int err = io_pread(&devs[d], buf, IO_ALIGN, off);
 	*len = 0;
@@ -488,9 +495,15 @@ static bool hdr_restorable(const struct fsck *f, const uint8_t *p, uint32_t *gen
 	return true;
 }
 
+static struct fsck_rkey rkey_of(const struct rec *r)
+{
+	struct fsck_rkey k = {r->seq, r->oid, r->type == REC_DATA || r->type == REC_PUNCH ? r->lpos : 0, r->type};
+	return k;
+}
+
 /* The first valid record of generation gen at or after pos (16-byte steps), as replay finds it; 0 if none. */
 static uint64_t resync(const struct fsck *f, const uint8_t *buf, uint32_t len, uint64_t pos, uint32_t gen,
-                       uint64_t *seq)
+                       struct fsck_rkey *next)
 {
 	struct rec r;
 	uint32_t sz;
@@ -499,7 +512,7 @@ static uint64_t resync(const struct fsck *f, const uint8_t *buf, uint32_t len, u
 			continue;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.type != REC_SEGHDR) {
-			*seq = r.seq;
+			*next = rkey_of(&r);
 			return pos;
 		}
 	}
@@ -640,6 +653,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 	struct rec r;
 	uint32_t sz;
 	uint64_t prev_seq = 0;
+	struct fsck_rkey prev = {0, 0, 0, 0};
 	int err;
 	while (pos + REC_HDR_LEN <= len) {
 		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / EXT_UNIT;
@@ -676,6 +690,10 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				f->res->records_by_type[r.type < FSCK_NTYPES ? r.type : 0]++;
 				if ((err = collect(f, &r, addr16, sz)) < 0)
 					return err;
+				if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) <
+				    0)
+					return err;
+				f->rkeys[f->nrkeys++] = rkey_of(&r);
 			} else {
 				f->res->damaged_payloads++;
 				if (r.type == REC_DATA && (err = add_ent(f, &r, addr16, true)) < 0)
@@ -685,6 +703,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 					inc.kind = INC_PAYLOAD;
 					inc.addr16 = addr16;
 					inc.prev_seq = prev_seq;
+					inc.prev = prev;
 					inc.type = r.type;
 					inc.oid = r.oid;
 					inc.seq = r.seq;
@@ -696,6 +715,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				}
 			}
 			prev_seq = r.seq;
+			prev = rkey_of(&r);
 			pos += sz;
 			continue;
 		}
@@ -707,13 +727,15 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				pos += rec_size(plen);
 				continue;
 			}
-			uint64_t nseq, p = resync(f, buf, len, pos + REC_ALIGN, gen, &nseq);
+			struct fsck_rkey nk;
+			uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &nk);
 			if (!p)
 				break;
 			pos = p;
 			continue;
 		}
-		uint64_t nseq = 0, p = resync(f, buf, len, pos + REC_ALIGN, gen, &nseq);
+		struct fsck_rkey next = {0, 0, 0, 0};
+		uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &next);
 		bool magic_ok = magic == REC_MAGIC;
 		bool restorable = !magic_ok && hdr_restorable(f, buf + pos, &rgen, &plen) && rgen == gen;
 		if (!p) {
@@ -740,15 +762,22 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 		inc.kind = p ? INC_REGION : INC_TAIL;
 		inc.addr16 = addr16;
 		inc.prev_seq = prev_seq;
+		inc.prev = prev;
+		inc.next = next;
 		inc.len = (uint32_t)((p ? p : len) - pos);
 		inc.gen = gen;
-		if (magic_ok || restorable) {
+		/* A header that checks out but names another generation is left from an earlier use: not a hint. */
+		bool stale =
+		    magic_ok &&
+		    (uint32_t)so_hash64(buf + pos, RH_HDR_CSUM, f->seed) == so_get_le32(buf + pos + RH_HDR_CSUM) &&
+		    so_get_le32(buf + pos + RH_SEG_GEN) != gen;
+		if ((magic_ok && !stale) || restorable) {
 			hint_fields(buf + pos, &inc);
 			inc.legible = 1;
 		}
 		if (restorable)
 			inc.hint = 0; /* the header checks out but for its magic: its fields are trusted */
-		if (magic_ok && v != REC_BAD_HDR_CSUM && v != REC_BAD_MAGIC) {
+		if (magic_ok && !stale && v != REC_BAD_HDR_CSUM && v != REC_BAD_MAGIC) {
 			/* Checksums match but the record is impossible (bad fields, runs off the segment, bad payload).
 			 */
 			uint64_t t =
@@ -783,6 +812,7 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	if (v == REC_OK && r.type == REC_SEGHDR && r.lpos == segno) {
 		f->seg_state[segno] = SEGS_USED;
 		f->seg_gen[segno] = r.seg_gen;
+		f->seg_stream[segno] = (uint8_t)so_get_le32(r.payload);
 		f->res->segments_used++;
 		f->res->records_by_type[REC_SEGHDR]++;
 		return scan_records(f, segno, buf, len, r.seg_gen, sz, true, NULL);
@@ -953,11 +983,67 @@ out:
 	return err;
 }
 
+static int rkey_cmp(const void *a, const void *b)
+{
+	const struct fsck_rkey *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->oid != y->oid)
+		return x->oid < y->oid ? -1 : 1;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return x->lpos < y->lpos ? -1 : x->lpos > y->lpos;
+}
+
+/* Intact records named k (relocated copies share their seq). */
+static size_t copies(const struct fsck *f, const struct fsck_rkey *k)
+{
+	if (!k->type || !f->nrkeys)
+		return 0;
+	size_t lo = 0, hi = f->nrkeys;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (rkey_cmp(&f->rkeys[mid], k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	while (lo + n < f->nrkeys && rkey_cmp(&f->rkeys[lo + n], k) == 0)
+		n++;
+	return n;
+}
+
+/*
+ * Damage that loses nothing: the damaged record has an intact copy
+ * elsewhere (the cleaner relocates records with their seq, and frees the
+ * original only after the copy is durable, so a write of copies torn by a
+ * crash, or a damaged redundant copy, leaves the data in place).
+ */
+static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
+{
+	if (inc->kind == INC_PAYLOAD || (inc->legible && inc->type)) {
+		struct fsck_rkey k = {inc->seq, inc->oid,
+		                      inc->type == REC_DATA || inc->type == REC_PUNCH ? inc->lpos : 0, inc->type};
+		if (copies(f, &k))
+			return true;
+		if (inc->kind == INC_PAYLOAD || !inc->hint)
+			return false;
+	}
+	/* An illegible region between relocated copies whose originals are intact, in the cleaner's stream. */
+	uint32_t segno = fsck_segno_of(f, inc->addr16);
+	if (f->seg_stream[segno] != 1 || (!inc->prev.type && !inc->next.type))
+		return false;
+	return (!inc->prev.type || copies(f, &inc->prev) >= 2) && (!inc->next.type || copies(f, &inc->next) >= 2);
+}
+
 /* Verdicts on what the scan found, now that the durable point is known. */
 static int judge_incidents(struct fsck *f)
 {
 	uint64_t D = f->durable_seq;
 	int err;
+	if (f->nrkeys > 1)
+		qsort(f->rkeys, f->nrkeys, sizeof(*f->rkeys), rkey_cmp);
 	for (size_t i = 0; i < f->nincs; i++) {
 		const struct fsck_incident *inc = &f->incs[i];
 		uint64_t t;
@@ -973,6 +1059,14 @@ static int judge_incidents(struct fsck *f)
 				                   "(seq %llu, durable point %llu); replay drops it",
 				                   fsck_type_name(inc->type), (unsigned long long)inc->oid,
 				                   (unsigned long long)inc->seq, (unsigned long long)D);
+			} else if (redundant(f, inc)) {
+				sev = FSCK_WARN;
+				t = fsck_report_at(
+				    f, FSCK_REC_DEAD, sev, inc->addr16, inc->type, inc->oid, inc->seq, inc->lpos,
+				    "%s of object %llu: payload checksum mismatch in a copy; an intact copy "
+				    "of the record (seq %llu) exists, nothing is lost",
+				    fsck_type_name(inc->type), (unsigned long long)inc->oid,
+				    (unsigned long long)inc->seq);
 			} else {
 				static const char *const what[] = {
 				    [REC_CREATE] =
@@ -1007,16 +1101,24 @@ static int judge_incidents(struct fsck *f)
 				         inc->hint ? "probably " : "", fsck_type_name(inc->type),
 				         (unsigned long long)inc->oid, (unsigned long long)inc->seq,
 				         (unsigned long long)inc->lpos);
-			sev = torn ? FSCK_WARN : FSCK_ERROR;
+			bool copy = !torn && redundant(f, inc);
+			sev = torn || copy ? FSCK_WARN : FSCK_ERROR;
 			if (torn)
 				f->res->torn++;
-			t = fsck_report_at(f, torn ? FSCK_REC_TORN : FSCK_REC_HEADER, sev, inc->addr16,
-			                   inc->hint ? 0 : inc->type, inc->hint ? 0 : inc->oid,
-			                   inc->hint ? 0 : inc->seq, inc->hint ? 0 : inc->lpos,
-			                   "%s: %u bytes%s (%s); replay skips them",
-			                   inc->kind == INC_TAIL ? "damaged record at the end of the segment's records"
-			                                         : "damaged record header",
-			                   inc->len, inc->kind == INC_TAIL ? "" : " without a valid record", what);
+			t = fsck_report_at(
+			    f,
+			    torn   ? FSCK_REC_TORN
+			    : copy ? FSCK_REC_DEAD
+			           : FSCK_REC_HEADER,
+			    sev, inc->addr16, inc->hint ? 0 : inc->type, inc->hint ? 0 : inc->oid,
+			    inc->hint ? 0 : inc->seq, inc->hint ? 0 : inc->lpos,
+			    "%s: %u bytes%s (%s); replay skips them%s",
+			    inc->kind == INC_TAIL ? "damaged record at the end of the segment's records"
+			                          : "damaged record header",
+			    inc->len, inc->kind == INC_TAIL ? "" : " without a valid record", what,
+			    torn   ? "; torn by a crash before it was synced"
+			    : copy ? "; copies the cleaner made, whose originals are intact: nothing is lost"
+			           : "");
 		}
 		if ((err = plan_zap(f, inc->addr16, t, sev)) < 0)
 			return err;
@@ -1230,6 +1332,8 @@ static void fsck_free(struct fsck *f)
 		so_free_aligned(SO_MEM_OTHER, f->devs[i].raw, SO_SB_COPIES * SO_SB_SIZE);
 	so_free(SO_MEM_OTHER, f->seg_gen);
 	so_free(SO_MEM_OTHER, f->seg_state);
+	so_free(SO_MEM_OTHER, f->seg_stream);
+	so_free(SO_MEM_OTHER, f->rkeys);
 	so_free(SO_MEM_OTHER, f->seg_live);
 	so_free(SO_MEM_OTHER, f->ents);
 	so_free(SO_MEM_OTHER, f->creates);
@@ -1268,8 +1372,9 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 		goto done;
 	f.seg_gen = so_zalloc(SO_MEM_OTHER, f.nsegs * sizeof(*f.seg_gen));
 	f.seg_state = so_zalloc(SO_MEM_OTHER, f.nsegs);
+	f.seg_stream = so_zalloc(SO_MEM_OTHER, f.nsegs);
 	f.seg_live = so_zalloc(SO_MEM_OTHER, f.nsegs * sizeof(*f.seg_live));
-	if (!f.seg_gen || !f.seg_state || !f.seg_live) {
+	if (!f.seg_gen || !f.seg_state || !f.seg_live || !f.seg_stream) {
 		err = so_err(SWAPOBJ_ENOMEM, "out of memory for a table of %llu segments", (unsigned long long)f.nsegs);
 		goto done;
 	}

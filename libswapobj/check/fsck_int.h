@@ -61,9 +61,16 @@ enum inc_kind {
 	INC_TAIL,        /* a damaged record where the segment's records end: fields are hints */
 };
 
+/* What names a record, so that copies of it (the cleaner's relocations keep the seq) can be found. */
+struct fsck_rkey {
+	uint64_t seq, oid, lpos;
+	uint8_t type; /* 0: none */
+};
+
 struct fsck_incident {
 	uint64_t addr16;
-	uint64_t prev_seq; /* seq of the valid record before it in the segment (0 if none) */
+	uint64_t prev_seq;           /* seq of the valid record before it in the segment (0 if none) */
+	struct fsck_rkey prev, next; /* the valid records around it in the segment (type 0: none) */
 	uint64_t oid, seq, lpos;
 	uint32_t len; /* bytes */
 	uint32_t gen; /* the segment's generation when found */
@@ -113,9 +120,10 @@ struct fsck {
 	uint64_t t0;
 
 	/* segments */
-	uint32_t *seg_gen;  /* generation of the current use (0: free) */
-	uint8_t *seg_state; /* SEGS_* */
-	uint64_t *seg_live; /* model: live bytes per segment (usage recount) */
+	uint32_t *seg_gen;   /* generation of the current use (0: free) */
+	uint8_t *seg_stream; /* stream its segment header names (0 hot, 1 cold) */
+	uint8_t *seg_state;  /* SEGS_* */
+	uint64_t *seg_live;  /* model: live bytes per segment (usage recount) */
 
 	/* scan output */
 	struct fsck_ent *ents;
@@ -130,8 +138,10 @@ struct fsck {
 	uint64_t nkeys, capkeys;
 	struct fsck_incident *incs;
 	size_t nincs, capincs;
+	struct fsck_rkey *rkeys; /* every intact record of the segments' current uses */
+	size_t nrkeys, caprkeys;
 	uint64_t durable_seq, max_seq, max_oid;
-	uint64_t gen_hw; /* highest "next generation" the SYNC records name */
+	uint64_t gen_hw;     /* highest "next generation" the SYNC records name */
 	uint64_t unmodelled; /* records of types the model does not know (from later formats) */
 
 	/* repair plan */
