@@ -5,7 +5,9 @@
 #   3. ASan+UBSan build, all suites again
 #   4. TSan build, the concurrency suite
 #   5. swapobj-bench smoke run of every workload (if the bench is built)
-# SWAPOBJ_LONG=1 makes the randomized suites run ~20x longer.
+#   6. clang + libFuzzer build, every fuzz target briefly (scripts/fuzz.sh)
+# SWAPOBJ_LONG=1 makes the randomized suites run ~20x longer and the fuzzers
+# 10 minutes each.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/scripts/setup.sh"
@@ -41,5 +43,12 @@ if [ -x build-ci/tools/swapobj-bench ] && [ -f tests/bench_smoke.sh ]; then
 	# cleaner answers ENOSPC (reported as a failure by the full benchmark runs;
 	# issue 5 brings honest usable capacity and a cost-benefit cleaner).
 	SWAPOBJ_BENCH_SMOKE_ARGS="--churn-fill 80 ${SWAPOBJ_BENCH_SMOKE_ARGS:-}" sh tests/bench_smoke.sh build-ci
+fi
+if command -v clang >/dev/null 2>&1; then
+	step "fuzzing: clang + libFuzzer build, every target briefly"
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DSWAPOBJ_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DSWAPOBJ_FUZZ=ON -DSWAPOBJ_BUILD_TESTS=OFF >/dev/null
+	cmake --build build-fuzz --target fuzz_all -j"$(nproc)"
+	bash scripts/fuzz.sh build-fuzz
 fi
 step "all test stages passed"

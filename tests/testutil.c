@@ -3,10 +3,13 @@
 #endif
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "format.h"
 
 uint64_t tu_seed(uint64_t def)
 {
@@ -104,4 +107,73 @@ void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version)
 	/* A readable stamp at the start, handy when debugging dumps. */
 	snprintf(page, 48, "tag=%llu pg=%llu v=%llu", (unsigned long long)tag, (unsigned long long)pgoff,
 	         (unsigned long long)version);
+}
+
+uint8_t *tu_read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		abort();
+	off_t end = lseek(fd, 0, SEEK_END);
+	uint8_t *buf = malloc(end > 0 ? (size_t)end : 1);
+	if (!buf || pread(fd, buf, (size_t)end, 0) != (ssize_t)end)
+		abort();
+	close(fd);
+	*len = (size_t)end;
+	return buf;
+}
+
+void tu_write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || pwrite(fd, buf, len, 0) != (ssize_t)len)
+		abort();
+	close(fd);
+}
+
+void tu_flip_bit(const char *path, uint64_t bitoff)
+{
+	uint8_t b;
+	int fd = open(path, O_RDWR);
+	if (fd < 0 || pread(fd, &b, 1, (off_t)(bitoff / 8)) != 1)
+		abort();
+	b ^= (uint8_t)(1u << (bitoff % 8));
+	if (pwrite(fd, &b, 1, (off_t)(bitoff / 8)) != 1)
+		abort();
+	close(fd);
+}
+
+long tu_walk_records(const uint8_t *img, size_t len, tu_rec_fn fn, void *ctx)
+{
+	struct sb_info sb;
+	long n = 0;
+	if (len < 2 * SO_SB_SIZE ||
+	    (sb_decode(img, SO_SB_SIZE, &sb) != 0 && sb_decode(img + SO_SB_SIZE, SO_SB_SIZE, &sb) != 0))
+		return -1;
+	uint64_t seed = store_seed(sb.uuid);
+	for (uint32_t k = 0; k < sb.nsegs; k++) {
+		uint64_t base = sb.data_start + (uint64_t)k * sb.seg_size;
+		if (base + sb.seg_size > len)
+			break;
+		const uint8_t *seg = img + base;
+		struct rec r;
+		uint32_t sz;
+		if (rec_decode(seg, sb.seg_size, seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
+		    r.lpos != sb.seg_base + k)
+			continue;
+		uint32_t gen = r.seg_gen;
+		fn(ctx, base, sz, &r, REC_OK);
+		n++;
+		for (uint64_t pos = sz; pos + REC_HDR_LEN <= sb.seg_size;) {
+			enum rec_verdict v = rec_decode(seg + pos, sb.seg_size - pos, seed, true, &r, &sz);
+			if ((v != REC_OK && v != REC_BAD_CSUM) || r.seg_gen != gen || r.type == REC_SEGHDR) {
+				pos += REC_ALIGN;
+				continue;
+			}
+			fn(ctx, base + pos, sz, &r, v);
+			n++;
+			pos += sz;
+		}
+	}
+	return n;
 }

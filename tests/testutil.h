@@ -40,4 +40,25 @@ char *tu_path(const char *dir, const char *name);
 /* Fill a 4 KiB page with varied content derived from (tag, pgoff, version). */
 void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version);
 
+/* ---- store images (tests that damage stores on purpose) ---- */
+
+/* Whole file into a malloc'd buffer (*len bytes); aborts the test on error. */
+uint8_t *tu_read_file(const char *path, size_t *len);
+/* Replace the file's content with buf (len bytes). */
+void tu_write_file(const char *path, const void *buf, size_t len);
+/* Flip one bit of a file: bit (bitoff % 8) of byte bitoff / 8. */
+void tu_flip_bit(const char *path, uint64_t bitoff);
+
+struct rec;
+/*
+ * Visit every record of a single-device image the way replay reads it:
+ * segments whose block 0 holds a valid segment header (which is visited
+ * too), then their records of the header's generation (intact, or with a
+ * damaged payload: verdict REC_BAD_CSUM). off is the byte offset in the
+ * image, size the record's on-disk size. Returns the records visited, or
+ * -1 if the image has no valid superblock.
+ */
+typedef void (*tu_rec_fn)(void *ctx, uint64_t off, uint32_t size, const struct rec *r, int verdict);
+long tu_walk_records(const uint8_t *img, size_t len, tu_rec_fn fn, void *ctx);
+
 #endif

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CLI behaviour of swapobj-mkfs, swapobj-stat and swapobj-demo: options,
+# CLI behaviour of swapobj-mkfs, swapobj-stat, swapobj-demo, swapobj-dump and
+# swapobj-fsck: options,
 # output, documented exit codes, clear errors on bad input.
 # Usage: tools_test.sh TOOLS_DIR
 set -u
@@ -55,6 +56,22 @@ contains "dump shows records" "$dir/out" '"type":"CREATE"'
 check "dump objects" 0 "$tools/swapobj-dump" -o "$dir/kept.img"
 contains "dump shows keys" "$dir/out" "/shmem/"
 check "dump junk" 1 "$tools/swapobj-dump" "$dir/junk.img"
+# swapobj-fsck: e2fsck's exit codes (test_fsck covers damage and repair).
+check "fsck -V" 0 "$tools/swapobj-fsck" -V
+contains "fsck -V prints version" "$dir/out" "libswapobj"
+check "fsck --help" 0 "$tools/swapobj-fsck" --help
+contains "fsck help lists exit codes" "$dir/out" "16 usage error"
+check "fsck without device" 16 "$tools/swapobj-fsck"
+check "fsck -n and -y" 16 "$tools/swapobj-fsck" -n -y "$dir/kept.img"
+check "fsck clean store" 0 "$tools/swapobj-fsck" "$dir/kept.img"
+contains "fsck says clean" "$dir/out" "^clean"
+check "fsck json" 0 "$tools/swapobj-fsck" --json "$dir/kept.img"
+contains "fsck json exit" "$dir/out" '"exit":0'
+check "fsck two-device store" 0 "$tools/swapobj-fsck" -n "$dir/b.img" "$dir/a.img"
+check "fsck one device of two" 8 "$tools/swapobj-fsck" "$dir/a.img"
+check "fsck junk" 8 "$tools/swapobj-fsck" "$dir/junk.img"
+check "fsck missing file" 8 "$tools/swapobj-fsck" "$dir/nope.img"
+check "fsck repair clean store" 0 "$tools/swapobj-fsck" -y "$dir/kept.img"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -39,14 +39,15 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "fsck.h"
 #include "swapobj.h"
 
 static const char *prog = "swapobj-bench";
 
-enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_N };
+enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_FSCK, WL_N };
 
-static const char *const wl_name[WL_N] = {"swapout", "swapin",     "seq",  "churn",
-                                          "restart", "invalidate", "fuse", "threads"};
+static const char *const wl_name[WL_N] = {"swapout",    "swapin", "seq",     "churn", "restart",
+                                          "invalidate", "fuse",   "threads", "fsck"};
 
 #define S(x) (1u << (x))
 static const unsigned wl_systems[WL_N] = {
@@ -59,6 +60,7 @@ static const unsigned wl_systems[WL_N] = {
     [WL_INVAL] = S(SYS_SWAPOBJ) | S(SYS_ROCKSDB) | S(SYS_LMDB),
     [WL_FUSE] = S(SYS_SWAPOBJ) | S(SYS_FUSEFS),
     [WL_THREADS] = S(SYS_SWAPOBJ) | S(SYS_SLOT) | S(SYS_ROCKSDB) | S(SYS_LMDB) | S(SYS_ZSTD),
+    [WL_FSCK] = S(SYS_SWAPOBJ) | S(SYS_DISK),
 };
 
 struct bench_cfg {
@@ -1427,6 +1429,97 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Workload 9: the store checker                                             */
+/* ------------------------------------------------------------------------ */
+
+/* One check of the store at path, caches dropped first: its figures under prefix. */
+static int fsck_once(struct run_result *r, const char *path, unsigned flags, const char *prefix)
+{
+	const char *paths[1] = {path};
+	struct fsck_opts fo = {0};
+	struct fsck_result res;
+	char k[RR_KEY];
+	fo.flags = flags;
+	bench_drop_caches();
+	uint64_t t0 = bench_now_ns();
+	int err = fsck_run(paths, 1, &fo, &res);
+	double secs = (double)(bench_now_ns() - t0) / 1e9;
+	if (err < 0) {
+		fsck_result_free(&res);
+		return bench_err("fsck: %s", swapobj_errmsg());
+	}
+	if (res.errors || res.warnings) {
+		rr_fail(r,
+		        "VERIFICATION FAILED: the checker found %" PRIu64 " errors and %" PRIu64
+		        " warnings in a store just written and closed: %s",
+		        res.errors, res.warnings, res.nproblems ? res.problems[0].msg : "");
+		fsck_result_free(&res);
+		return -1;
+	}
+	snprintf(k, sizeof(k), "%s_gbps", prefix);
+	rr_set(r, k, (double)res.store_bytes / secs / 1e9);
+	snprintf(k, sizeof(k), "%s_read_gbps", prefix);
+	rr_set(r, k, (double)res.bytes_read / secs / 1e9);
+	snprintf(k, sizeof(k), "%s_krec_s", prefix);
+	rr_set(r, k, (double)res.records / secs / 1e3);
+	snprintf(k, sizeof(k), "%s_ms", prefix);
+	rr_set(r, k, secs * 1e3);
+	snprintf(k, sizeof(k), "%s_scan_ms", prefix);
+	rr_set(r, k, (double)res.scan_ns / 1e6);
+	fsck_result_free(&res);
+	return 0;
+}
+
+static int run_fsck(struct run_ctx *x, struct run_result *r)
+{
+	uint64_t n = cfg.size / BPG;
+	if (x->sys == SYS_DISK) {
+		/* The limit: reading the same bytes once, sequentially, O_DIRECT 1 MiB at queue depth 1. */
+		struct disk_file d = {-1, NULL, 0};
+		double ws, rs;
+		int rc = -1;
+		if (disk_open(&d, x, n * BPG) == 0 && disk_seq_write(&d, n, &ws) == 0) {
+			bench_drop_caches();
+			if (disk_seq_read(r, &d, n, &rs) == 0) {
+				rr_set(r, "fk_gbps", (double)n * BPG / rs / 1e9);
+				rr_set(r, "fk_ms", rs * 1e3);
+				rc = 0;
+			}
+		}
+		disk_close(&d);
+		return rc;
+	}
+	/* A store of about 1.1x the data, filled front to back and closed. */
+	uint64_t seg = cfg.segment ? cfg.segment : SWAPOBJ_SEGMENT_DEFAULT;
+	uint64_t cap = (n * BPG + n * BPG / 10 + 8 * seg + seg - 1) / seg * seg;
+	const struct store_ops *o = ops_of(x->sys);
+	struct store_params p = base_params(x, n, cap);
+	struct store *s = NULL;
+	char img[PATH_MAX];
+	if (o->create(&s, &p) < 0)
+		return -1;
+	for (uint64_t k = 0; k < n; k++)
+		if (o->write(s, 0, (uint32_t)(k % cfg.nobj), k / cfg.nobj,
+		             page_at((uint32_t)(k % cfg.nobj), k / cfg.nobj, 0), 1) < 0) {
+			o->close(s);
+			return -1;
+		}
+	if ((o->thread_done && o->thread_done(s, 0) < 0) || o->sync(s) < 0) {
+		o->close(s);
+		return -1;
+	}
+	o->close(s);
+	snprintf(img, sizeof(img), "%s/store.img", x->dir);
+	if (fsck_once(r, img, 0, "fk") < 0 || fsck_once(r, img, FSCK_DIRECT, "fkd") < 0 ||
+	    fsck_once(r, img, FSCK_SERIAL, "fks") < 0)
+		return -1;
+	uint64_t rss, hwm;
+	bench_rss(&rss, &hwm);
+	rr_set(r, "rss_mib", (double)(hwm - x->rss0) / (1 << 20));
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Running children                                                          */
 /* ------------------------------------------------------------------------ */
 
@@ -1450,6 +1543,8 @@ static int run_dispatch(struct run_ctx *x, struct run_result *r)
 		return run_fuse(x, r);
 	case WL_THREADS:
 		return run_threads(x, r);
+	case WL_FSCK:
+		return run_fsck(x, r);
 	default:
 		return bench_err("no such workload");
 	}
@@ -1523,7 +1618,7 @@ static void usage(FILE *f)
 	        "Measure libswapobj against peers and limits in one run: ratios, medians, verification.\n\n"
 	        "  -s, --size SIZE         bytes of 4 KiB pages per workload (default 128M; reports use 1G)\n"
 	        "  -w, --workloads LIST    comma-separated, default all:\n"
-	        "                          swapout,swapin,seq,churn,restart,invalidate,fuse,threads\n"
+	        "                          swapout,swapin,seq,churn,restart,invalidate,fuse,threads,fsck\n"
 	        "  -p, --peers LIST        systems besides libswapobj, default all available:\n"
 	        "                          slot-file,rocksdb,lmdb,zstd,zram,disk\n"
 	        "  -r, --runs N            measured rounds, medians reported (default 3)\n"
@@ -1944,6 +2039,13 @@ static void set_detail(struct report_wl *w, enum wl i)
 		         "swap-out (+sync) and cold swap-in of %s with 1 and with 2 threads owning disjoint objects",
 		         a);
 		break;
+	case WL_FSCK:
+		snprintf(w->detail, sizeof(w->detail),
+		         "a store ~1.1x %s filled front to back and closed; the checker in-process (scan + library "
+		         "open + index comparison), %s: buffered (default), O_DIRECT, serial; GB/s of store; disk: "
+		         "reading %s once",
+		         a, bench_is_root() ? "caches dropped before each" : "NOT root, caches NOT dropped", a);
+		break;
 	default:
 		break;
 	}
@@ -1956,7 +2058,8 @@ static const char *const wl_title[WL_N] = {"1. swap-out",
                                            "5. restart after kill -9",
                                            "6. prefix invalidation",
                                            "7. through the swapobjfs mount",
-                                           "8. one thread vs two"};
+                                           "8. one thread vs two",
+                                           "9. store check (swapobj-fsck)"};
 
 static int bench_main(int argc, char **argv)
 {

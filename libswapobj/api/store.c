@@ -210,6 +210,10 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 		so_free(SO_MEM_OTHER, st);
 		return err;
 	}
+	/* FORMAT.md: unknown read-only-compatible features (none are known yet) allow reading, not writing. */
+	for (unsigned d = 0; d < st->log.ndevs; d++)
+		if (st->log.sbs[d].ro_compat)
+			st->rdonly = st->log.rdonly = true;
 	if ((err = index_init(&st->ix)) < 0) {
 		log_close(&st->log);
 		so_free(SO_MEM_OTHER, st);

@@ -162,7 +162,9 @@ static enum rec_verdict rec_check_payload(const struct rec *r)
 		if (r->lpos >= SWAPOBJ_MAX_OBJECT_SIZE || r->raw_len > SWAPOBJ_MAX_OBJECT_SIZE - r->lpos)
 			return REC_BAD_PAYLOAD;
 		if (r->flags & REC_F_ZERO)
-			return r->payload_len == 0 ? REC_OK : REC_BAD_PAYLOAD;
+			return r->payload_len == 0 && r->raw_len <= REC_ZERO_MAX_PAGES * SWAPOBJ_PAGE_SIZE
+			           ? REC_OK
+			           : REC_BAD_PAYLOAD;
 		if (r->raw_len != SWAPOBJ_PAGE_SIZE)
 			return REC_BAD_PAYLOAD;
 		if (r->flags & REC_F_FILL)
@@ -218,6 +220,9 @@ static enum rec_verdict rec_check_header(const struct rec *r)
 		if (r->lpos % SWAPOBJ_PAGE_SIZE || r->raw_len == 0 || r->raw_len % SWAPOBJ_PAGE_SIZE || r->oid == 0)
 			return REC_BAD_HEADER;
 		if (r->lpos >= SWAPOBJ_MAX_OBJECT_SIZE || r->raw_len > SWAPOBJ_MAX_OBJECT_SIZE - r->lpos)
+			return REC_BAD_HEADER;
+		/* A bound on the pages one 64-byte record maps keeps replay's work and memory linear in the log. */
+		if (r->raw_len > REC_ZERO_MAX_PAGES * SWAPOBJ_PAGE_SIZE)
 			return REC_BAD_HEADER;
 		uint32_t want = r->flags & REC_F_ZERO ? 0 : r->flags & REC_F_FILL ? 8 : SWAPOBJ_PAGE_SIZE;
 		if (r->payload_len != want || (!(r->flags & REC_F_ZERO) && r->raw_len != SWAPOBJ_PAGE_SIZE))

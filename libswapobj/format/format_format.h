@@ -91,6 +91,7 @@ enum rec_type {
 };
 
 #define REC_F_ZERO 0x01 /* DATA: pages are all zero; no payload */
+#define REC_ZERO_MAX_PAGES 64u /* DATA ZERO: at most this many pages (writers batch 64-page chunks) */
 #define REC_F_FILL 0x02 /* DATA: one page of a repeated 8-byte word; payload is the word */
 #define REC_F_KNOWN (REC_F_ZERO | REC_F_FILL)
 

@@ -141,9 +141,13 @@ done:
 
 static int read_sb(struct io_dev *d, uint8_t *blk, struct sb_info *sb)
 {
+	if (d->size < 2 * SO_SB_SIZE)
+		return so_err(SWAPOBJ_EFORMAT, "%s: %llu bytes is too small to be a store device", d->path,
+		              (unsigned long long)d->size);
+	/* A device that fails to read is an I/O error, not a foreign device: propagate it. */
 	int err = io_pread(d, blk, 2 * SO_SB_SIZE, 0);
 	if (err < 0)
-		return so_err_ctx(SWAPOBJ_EFORMAT, "%s: cannot read superblock", d->path);
+		return so_err_ctx(err, "%s: cannot read superblock", d->path);
 	if (sb_decode(blk, SO_SB_SIZE, sb) == 0)
 		return 0;
 	if (sb_decode(blk + SO_SB_SIZE, SO_SB_SIZE, sb) == 0)

@@ -6,6 +6,11 @@
  *    A damaged record is skipped by searching forward, 16 bytes at a time,
  *    for the next valid record of the same generation, so one bad sector
  *    does not hide what follows it.
+ *    A damaged header (or a damaged payload of a record other than DATA)
+ *    that lies past the durable point, or in a segment opened after the last
+ *    SYNC record, is a write a crash tore: like torn DATA it is retired on
+ *    disk at a read-write open, so that later SYNC records cannot make it
+ *    look like damage of durable data.
  * 2. Decide which objects live: an object lives iff it has a name record
  *    (CREATE or RENAME), no DELETE record, is named by no RENAME as the
  *    object it replaced, is not ephemeral, and no INVALIDATE record of a
@@ -69,6 +74,18 @@ struct rinval {
 	swapobj_key prefix;
 };
 
+/*
+ * Bytes where a record should start but none does: a damaged region (valid
+ * records follow) or a damaged record at the end of a segment's records.
+ * Decided once the durable point is known: torn by a crash, or damage.
+ */
+struct rgap {
+	uint64_t addr16;
+	uint64_t prev_seq; /* seq of the segment's last valid record before it (0: none) */
+	uint64_t hint_seq; /* seq its header names, if the header checks out but for its magic (0: not) */
+	uint32_t gen;      /* the segment's generation */
+};
+
 struct replay {
 	struct swapobj_store *st;
 	struct rentry *ents;
@@ -93,6 +110,8 @@ struct replay {
 	uint64_t *restated; /* objects whose RENAME was undone: their name is re-logged after replay */
 	size_t nrestated, caprestated;
 	uint8_t *bounce; /* for re-reading older name records (rare) */
+	struct rgap *gaps;
+	size_t ngaps, capgaps;
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -215,6 +234,38 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 	return 0;
 }
 
+/*
+ * Do the bytes at p look like a record of generation gen whose header is
+ * damaged (magic present, or a header that checks out once its magic is put
+ * back)? *hint_seq = the seq it names if the header checks out, else 0.
+ * Zero magic: the end of the records, or a record already retired.
+ */
+static bool gap_looks_like_record(const struct so_log *lg, const uint8_t *p, uint32_t gen, uint64_t *hint_seq)
+{
+	uint8_t tmp[REC_HDR_LEN];
+	uint32_t magic = so_get_le32(p + RH_MAGIC);
+	if (magic == 0)
+		return false;
+	memcpy(tmp, p, REC_HDR_LEN);
+	so_put_le32(tmp + RH_MAGIC, REC_MAGIC);
+	bool csum = (uint32_t)so_hash64(tmp, RH_HDR_CSUM, lg->seed) == so_get_le32(tmp + RH_HDR_CSUM);
+	if (magic != REC_MAGIC && !csum)
+		return false;
+	if (csum && so_get_le32(tmp + RH_SEG_GEN) != gen)
+		return false; /* intact, of an earlier use of the segment */
+	/* Its seq only counts if the header checks out: a damaged seq field must not make it look torn. */
+	*hint_seq = csum ? so_get_le64(tmp + RH_SEQ) : 0;
+	return true;
+}
+
+static int add_gap(struct replay *rp, uint64_t addr16, uint64_t prev_seq, uint64_t hint_seq, uint32_t gen)
+{
+	int err = grow((void **)&rp->gaps, &rp->capgaps, rp->ngaps, sizeof(*rp->gaps));
+	if (err == 0)
+		rp->gaps[rp->ngaps++] = (struct rgap){addr16, prev_seq, hint_seq, gen};
+	return err;
+}
+
 /* Scan one segment from offset start (0: all of it); buf holds seg_size bytes. */
 static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t start)
 {
@@ -230,13 +281,15 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 	s->stream = (uint8_t)so_get_le32(r.payload);
 	s->hdr_ns = so_get_le64(r.payload + 8);
 	rp->max_gen = SO_MAX(rp->max_gen, s->gen);
-	uint64_t pos = SO_MAX((uint64_t)sz, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos;
+	uint64_t pos = SO_MAX((uint64_t)sz, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos, last_seq = 0;
 	while (pos + REC_HDR_LEN <= lg->seg_size) {
 		v = rec_decode(buf + pos, lg->seg_size - pos, lg->seed, true, &r, &sz);
 		bool ours = (v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR;
 		if (ours && v == REC_BAD_CSUM && r.type != REC_DATA) {
-			/* A damaged CREATE/PUNCH/...: its payload cannot be used. Counted, skipped. */
-			rp->damaged++;
+			/* A damaged CREATE/PUNCH/...: its payload cannot be used. Torn or damage: decided later. */
+			if ((err = add_gap(rp, log_addr16(lg, s->segno, pos), last_seq, r.seq, s->gen)) < 0)
+				return err;
+			last_seq = r.seq;
 			pos += sz;
 			end = pos;
 			continue;
@@ -252,12 +305,18 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 				if ((v2 == REC_OK || v2 == REC_BAD_CSUM) && r.type != REC_SEGHDR)
 					break;
 			}
-			if (p + REC_HDR_LEN > lg->seg_size)
+			uint64_t hint = 0;
+			bool found = p + REC_HDR_LEN <= lg->seg_size;
+			bool looks = gap_looks_like_record(lg, buf + pos, s->gen, &hint);
+			if ((found && so_get_le32(buf + pos + RH_MAGIC) != 0) || (!found && looks))
+				if ((err = add_gap(rp, log_addr16(lg, s->segno, pos), last_seq, hint, s->gen)) < 0)
+					return err;
+			if (!found)
 				break;
-			rp->corrupt_regions++;
 			pos = p;
 			continue;
 		}
+		last_seq = r.seq;
 		log_note(lg, s, r.oid, r.seq);
 		if ((r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE ||
 		     r.type == REC_INVALIDATE) &&
@@ -860,6 +919,21 @@ int replay_run(struct swapobj_store *st)
 		rp.ents[kept++] = rp.ents[i];
 	}
 	rp.nents = kept;
+	/*
+	 * Damaged headers: a crash tore them if they lie past the durable point
+	 * (the record before them, or their own seq if trustworthy, is not below it),
+	 * or in a segment opened after the last SYNC record was written. Those
+	 * are retired with the torn records below; the others are damage.
+	 */
+	kept = 0;
+	for (size_t i = 0; i < rp.ngaps; i++) {
+		const struct rgap *g = &rp.gaps[i];
+		if (g->prev_seq >= rp.durable_seq || g->hint_seq >= rp.durable_seq || g->gen >= rp.gen_hw)
+			rp.gaps[kept++] = *g;
+		else
+			rp.corrupt_regions++;
+	}
+	rp.ngaps = kept;
 	if (rp.nents)
 		qsort(rp.ents, rp.nents, sizeof(*rp.ents), ent_cmp);
 	if (rp.tail && (err = kill_loaded_by_tail(&rp)) < 0)
@@ -928,9 +1002,11 @@ int replay_run(struct swapobj_store *st)
 	 * SYNC records raise the durable point past their seq: retire them on
 	 * disk now, durably, before anything is appended.
 	 */
-	if (!lg->rdonly && rp.ntorn_ents) {
+	if (!lg->rdonly && (rp.ntorn_ents || rp.ngaps)) {
 		for (size_t i = 0; i < rp.ntorn_ents && err == 0; i++)
 			err = log_zap(lg, rp.torn_ents[i].addr16);
+		for (size_t i = 0; i < rp.ngaps && err == 0; i++)
+			err = log_zap(lg, rp.gaps[i].addr16);
 		if (err == 0)
 			err = log_sync_devices(lg);
 		if (err < 0)
@@ -967,6 +1043,7 @@ out:
 	so_free(SO_MEM_OTHER, groups);
 	if (rp.bounce)
 		so_free_aligned(SO_MEM_BUFFER, rp.bounce, rec_size(NAME_REC_MAX) + 2 * IO_ALIGN);
+	so_free(SO_MEM_OTHER, rp.gaps);
 	uint64_t pos = 0, oid;
 	void *val;
 	while (oidmap_next(&rp.creates, &pos, &oid, &val))

@@ -1,0 +1,210 @@
+/*
+ * fsck_int.h - state shared by the checker's files:
+ *   fsck.c        driver, superblocks, the log scan, repairs
+ *   fsck_model.c  the independent index model and its comparison with the
+ *                 library's index
+ *   fsck_ckpt.c   the checkpoint phase
+ */
+#ifndef SO_FSCK_INT_H
+#define SO_FSCK_INT_H
+
+#include <stdarg.h>
+
+#include "format.h"
+#include "fsck.h"
+#include "io.h"
+#include "swapobj.h"
+
+struct swapobj_store;
+
+struct fsck_dev {
+	struct io_dev io;
+	bool open;
+	const char *path;
+	struct sb_info sb;        /* the copy the library uses (copy 0 if it decodes) */
+	bool sb_ok[SO_SB_COPIES]; /* copy decodes */
+	uint8_t *raw;             /* both copies as read: SO_SB_COPIES * SO_SB_SIZE bytes, aligned */
+	char sb_msg[SO_SB_COPIES][160];
+};
+
+/* A record the model needs (DATA, PUNCH, TRUNCATE, CREATE): 56 bytes. */
+struct fsck_ent {
+	uint64_t oid, seq, lpos, addr16, obj_size;
+	uint64_t len; /* DATA: raw_len; PUNCH: length; else 0 */
+	uint8_t type, flags;
+	uint8_t damaged; /* DATA whose payload failed its checksum */
+	uint8_t won;     /* model: maps at least one live page */
+};
+
+/* Every valid CREATE record (the newest per object is chosen after the scan). */
+struct fsck_create {
+	uint64_t oid, seq, addr16, version;
+	uint64_t key_off; /* into fsck.keys */
+	uint32_t bytes;   /* on-disk size of the record */
+	uint16_t key_len;
+	uint8_t cls, flags;
+};
+
+struct fsck_inval {
+	uint64_t seq;
+	uint64_t key_off;
+	uint16_t key_len;
+};
+
+/*
+ * Something wrong found by the scan whose verdict needs the whole log (the
+ * durable point) or the model (whether the record is still used).
+ */
+enum inc_kind {
+	INC_PAYLOAD = 1, /* header intact, payload checksum mismatch: fields trusted */
+	INC_REGION,      /* bytes that are no valid record, followed by valid records: fields are hints */
+	INC_TAIL,        /* a damaged record where the segment's records end: fields are hints */
+};
+
+/* What names a record, so that copies of it (the cleaner's relocations keep the seq) can be found. */
+struct fsck_rkey {
+	uint64_t seq, oid, lpos;
+	uint8_t type; /* 0: none */
+};
+
+struct fsck_incident {
+	uint64_t addr16;
+	uint64_t prev_seq;           /* seq of the valid record before it in the segment (0 if none) */
+	struct fsck_rkey prev, next; /* the valid records around it in the segment (type 0: none) */
+	uint64_t oid, seq, lpos;
+	uint32_t len; /* bytes */
+	uint32_t gen; /* the segment's generation when found */
+	uint8_t kind; /* enum inc_kind */
+	uint8_t type;
+	uint8_t hint;    /* the header fields are a guess (damaged header) */
+	uint8_t legible; /* the header's fields could be read at all (magic present or restorable) */
+};
+
+/* Writes the repair makes to a device, planned during the checks. */
+enum act_kind {
+	ACT_ZAP = 1,     /* clear the magic of the record (or damaged region) at addr16 */
+	ACT_PADDING,     /* zero the padding [addr16*16 + from, + len) */
+	ACT_SEGHDR,      /* write a rebuilt segment header (hdr) at the start of segment segno */
+	ACT_ZAP_CHECKED, /* ACT_ZAP after re-reading: only if the record there still has seq/oid and the segment gen */
+};
+
+struct fsck_action {
+	uint64_t addr16;
+	uint64_t seq, oid;
+	uint64_t ticket; /* problem to mark fixed once done */
+	uint32_t gen;
+	uint16_t from, len;
+	uint8_t kind;
+	uint8_t sev;
+	uint8_t hdr[REC_HDR_LEN + SEGHDR_LEN];
+};
+
+/* A live page whose record is damaged, to be punched by the repair. */
+struct fsck_lost {
+	uint64_t oid, lpos, addr16, seq;
+	uint64_t ticket;
+	uint32_t gen;
+};
+
+struct fsck {
+	struct fsck_opts opts;
+	struct fsck_result *res;
+	bool repair;
+	unsigned ndevs;
+	const char *const *paths;
+	struct fsck_dev devs[SWAPOBJ_MAX_DEVICES]; /* in device-index order once the superblocks are read */
+	uint8_t uuid[16];
+	uint64_t seed;
+	uint32_t seg_size, seg_shift;
+	uint64_t nsegs;
+	uint64_t t0;
+
+	/* segments */
+	uint32_t *seg_gen;   /* generation of the current use (0: free) */
+	uint8_t *seg_stream; /* stream its segment header names (0 hot, 1 cold) */
+	uint8_t *seg_state;  /* SEGS_* */
+	uint64_t *seg_live;  /* model: live bytes per segment (usage recount) */
+
+	/* scan output */
+	struct fsck_ent *ents;
+	size_t nents, capents;
+	struct fsck_create *creates;
+	size_t ncreates, capcreates;
+	uint64_t *deletes;
+	size_t ndeletes, capdeletes;
+	struct fsck_inval *invals;
+	size_t ninvals, capinvals;
+	uint8_t *keys;
+	uint64_t nkeys, capkeys;
+	struct fsck_incident *incs;
+	size_t nincs, capincs;
+	struct fsck_rkey *rkeys; /* every intact record of the segments' current uses */
+	size_t nrkeys, caprkeys;
+	uint64_t durable_seq, max_seq, max_oid;
+	uint64_t gen_hw;     /* highest "next generation" the SYNC records name */
+	uint64_t unmodelled; /* records of types the model does not know (from later formats) */
+
+	/* repair plan */
+	struct fsck_action *acts;
+	size_t nacts, capacts;
+	struct fsck_lost *lost;
+	size_t nlost, caplost;
+	bool need_rw_open; /* key conflicts or lost pages: the library must fix them */
+
+	/* fsck_model.c's state, kept between its passes */
+	void *model;
+
+	/* the library's view */
+	struct swapobj_store *st;
+	int open_err;
+	char open_msg[240];
+};
+
+enum { SEGS_FREE = 0, SEGS_USED, SEGS_RESTORED, SEGS_DAMAGED_HDR };
+
+/*
+ * Report a problem. Returns a ticket for fsck_fixed() (UINT64_MAX when the
+ * problem list is full; the problem is still counted).
+ */
+uint64_t fsck_report(struct fsck *f, enum fsck_kind kind, enum fsck_sev sev, int dev, int64_t segno, uint64_t off,
+                     int type, uint64_t oid, uint64_t seq, uint64_t lpos, const char *fmt, ...)
+    __attribute__((format(printf, 11, 12)));
+/* The problem with this ticket (and severity) was repaired. */
+void fsck_fixed(struct fsck *f, uint64_t ticket, enum fsck_sev sev);
+/* Report a problem at a record address (device, segment and offset derived from it). */
+uint64_t fsck_report_at(struct fsck *f, enum fsck_kind kind, enum fsck_sev sev, uint64_t addr16, int type, uint64_t oid,
+                        uint64_t seq, uint64_t lpos, const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+void fsck_progress(struct fsck *f, const char *phase, uint64_t done, uint64_t total);
+int fsck_plan(struct fsck *f, const struct fsck_action *a);
+int fsck_grow(void **arr, size_t *cap, size_t n, size_t elem);
+
+static inline uint32_t fsck_segno_of(const struct fsck *f, uint64_t addr16)
+{
+	return (uint32_t)((addr16 * 16) >> f->seg_shift);
+}
+static inline uint64_t fsck_segoff_of(const struct fsck *f, uint64_t addr16)
+{
+	return (addr16 * 16) & (f->seg_size - 1);
+}
+/* Device index holding global segment segno. */
+unsigned fsck_dev_of(const struct fsck *f, uint32_t segno);
+
+/*
+ * fsck_model.c: decide from the records which objects live, their keys,
+ * sizes and pages. The first call reports damage that depends on it (live
+ * pages whose record is damaged, dead damaged records, clashing keys) and
+ * plans the repairs; every call with the library's store open (f->st)
+ * compares the library's index, usage table and counts with the model.
+ */
+int fsck_model(struct fsck *f);
+void fsck_model_free(struct fsck *f);
+
+/* fsck_ckpt.c: the checkpoint phase (after the superblocks, before the log scan). */
+int fsck_checkpoints(struct fsck *f);
+/*
+ * A valid record of a type the log scan does not handle itself (checkpoint
+ * records of a later format). Returns true if the checkpoint phase took it.
+ */
+bool fsck_ckpt_record(struct fsck *f, const struct rec *r, uint64_t addr16);
+
+#endif

@@ -1,0 +1,696 @@
+/*
+ * fsck_model.c - the index as the records define it, and its comparison
+ * with the index the library builds.
+ *
+ * The model follows the replay rules of docs/FORMAT.md with its own code
+ * and data structures (sorted arrays, an interval sweep), so that a bug in
+ * replay, the extent map or the usage accounting shows up as a difference:
+ *  - an object lives iff its newest CREATE is not ephemeral, no DELETE
+ *    names it and no INVALIDATE of a prefix of its key is newer; keys are
+ *    then settled in object-id order as replay settles them (a key taken
+ *    twice: the newer CREATE wins; a key that is a prefix of another live
+ *    key, or has one as a prefix: the later object loses);
+ *  - a page maps to its newest DATA record unless a newer PUNCH covers it
+ *    or a newer TRUNCATE cut it off; among copies of one record (the same
+ *    seq), an intact one beats a damaged one, then the higher address wins;
+ *  - the size is that of the object's newest record;
+ *  - a segment's live bytes are the bytes of the CREATE records and of the
+ *    page records (per page: the record for DATA and FILL, 16 bytes for a
+ *    ZERO page) that live objects use in it.
+ * Memory: the scan's tables plus, per object, its pages while it is checked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fsck_int.h"
+#include "store_int.h"
+#include "util.h"
+
+#define PG SWAPOBJ_PAGE_SIZE
+#define NONE UINT32_MAX
+#define MAX_DIFFS_PER_OBJECT 8
+
+struct live {
+	uint64_t oid;
+	const struct fsck_create *c;
+	bool alive; /* false once it lost its key to another object */
+};
+
+/* Hash set of keys or key prefixes (component bytes of an encoding, and the component count). */
+struct kslot {
+	uint64_t h;
+	const uint8_t *comp;
+	uint32_t len;
+	uint32_t val; /* objects: live index or NONE; prefixes: objects below it */
+	uint8_t ncomp;
+	uint8_t used;
+};
+
+struct ktab {
+	struct kslot *s;
+	uint64_t cap, n;
+};
+
+struct cand {
+	uint64_t pg;
+	uint64_t ent;
+};
+
+struct tomb {
+	uint64_t start, end;
+	uint64_t ent;
+};
+
+struct model {
+	bool ready;
+	struct live *live;
+	size_t nlive;
+	uint64_t *alive_oids; /* sorted */
+	size_t nalive;
+	/* per-object scratch */
+	struct cand *cand;
+	size_t capcand;
+	struct tomb *tomb;
+	size_t captomb;
+	uint64_t *heap;
+	size_t capheap;
+	struct cand *mapped;
+	size_t capmapped;
+};
+
+void fsck_model_free(struct fsck *f)
+{
+	struct model *m = f->model;
+	if (!m)
+		return;
+	so_free(SO_MEM_OTHER, m->live);
+	so_free(SO_MEM_OTHER, m->alive_oids);
+	so_free(SO_MEM_OTHER, m->cand);
+	so_free(SO_MEM_OTHER, m->tomb);
+	so_free(SO_MEM_OTHER, m->heap);
+	so_free(SO_MEM_OTHER, m->mapped);
+	so_free(SO_MEM_OTHER, m);
+	f->model = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+/* ------------------------------------------------------------------ */
+
+/* "/comp/comp" with bytes outside printable ASCII as %XX, cut to fit out. */
+static const char *key_str(const uint8_t *enc, uint32_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+	uint32_t pos = 1, n = len ? enc[0] : 0;
+	out[0] = 0;
+	for (uint32_t c = 0; c < n && pos < len && o + 8 < outlen; c++) {
+		uint32_t l = enc[pos++];
+		out[o++] = '/';
+		for (uint32_t b = 0; b < l && pos < len && o + 8 < outlen; b++, pos++) {
+			uint8_t ch = enc[pos];
+			if (ch > 0x20 && ch < 0x7f && ch != '%' && ch != '/')
+				out[o++] = (char)ch;
+			else
+				o += (size_t)snprintf(out + o, outlen - o, "%%%02x", ch);
+		}
+	}
+	if (o + 8 >= outlen && o + 4 < outlen)
+		o += (size_t)snprintf(out + o, outlen - o, "...");
+	out[o] = 0;
+	return out;
+}
+
+static int ktab_init(struct ktab *t, uint64_t n)
+{
+	uint64_t cap = 64;
+	while (cap < 2 * n)
+		cap *= 2;
+	t->s = so_zalloc(SO_MEM_OTHER, cap * sizeof(*t->s));
+	t->cap = cap;
+	t->n = 0;
+	return t->s ? 0 : so_err(SWAPOBJ_ENOMEM, "out of memory for the key table");
+}
+
+static void ktab_free(struct ktab *t)
+{
+	so_free(SO_MEM_OTHER, t->s);
+	t->s = NULL;
+}
+
+/* The slot of (comp, len, ncomp); with add, a new slot (value init) if absent. */
+static struct kslot *ktab_find(struct ktab *t, const uint8_t *comp, uint32_t len, uint8_t ncomp, bool add,
+                               uint32_t init)
+{
+	uint64_t h = so_hash64(comp, len, ncomp);
+	for (uint64_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		struct kslot *s = &t->s[i];
+		if (!s->used) {
+			if (!add)
+				return NULL;
+			if (2 * (t->n + 1) > t->cap)
+				return NULL; /* cannot happen: sized for every insertion up front */
+			s->used = 1;
+			s->h = h;
+			s->comp = comp;
+			s->len = len;
+			s->ncomp = ncomp;
+			s->val = init;
+			t->n++;
+			return s;
+		}
+		if (s->h == h && s->len == len && s->ncomp == ncomp && memcmp(s->comp, comp, len) == 0)
+			return s;
+	}
+}
+
+/* Byte length of the first k components of an encoding (without the count byte). */
+static uint32_t prefix_len(const uint8_t *enc, uint32_t k)
+{
+	uint32_t pos = 1;
+	for (uint32_t i = 0; i < k; i++)
+		pos += 1u + enc[pos];
+	return pos - 1;
+}
+
+static bool invalidated(const struct fsck *f, const struct fsck_create *c)
+{
+	const uint8_t *key = f->keys + c->key_off;
+	for (size_t i = 0; i < f->ninvals; i++) {
+		const struct fsck_inval *iv = &f->invals[i];
+		const uint8_t *p = f->keys + iv->key_off;
+		if (iv->seq <= c->seq || iv->key_len < 1 || p[0] > key[0] || iv->key_len > c->key_len)
+			continue;
+		if (memcmp(p + 1, key + 1, iv->key_len - 1u) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Ordering                                                            */
+/* ------------------------------------------------------------------ */
+
+static int ent_cmp(const void *a, const void *b)
+{
+	const struct fsck_ent *x = a, *y = b;
+	if (x->oid != y->oid)
+		return x->oid < y->oid ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->damaged != y->damaged)
+		return x->damaged ? -1 : 1; /* a damaged copy first: an intact copy of the same record wins */
+	return x->addr16 < y->addr16 ? -1 : x->addr16 > y->addr16;
+}
+
+static int create_cmp(const void *a, const void *b)
+{
+	const struct fsck_create *x = a, *y = b;
+	if (x->oid != y->oid)
+		return x->oid < y->oid ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq > y->seq ? -1 : 1;                   /* newest first */
+	return x->addr16 < y->addr16 ? -1 : x->addr16 > y->addr16; /* replay keeps the copy it met first */
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->pg != y->pg)
+		return x->pg < y->pg ? -1 : 1;
+	return x->ent > y->ent ? -1 : x->ent < y->ent; /* newest first */
+}
+
+static int tomb_cmp(const void *a, const void *b)
+{
+	const struct tomb *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* ------------------------------------------------------------------ */
+/* Which objects live                                                  */
+/* ------------------------------------------------------------------ */
+
+static int decide_live(struct fsck *f, struct model *m)
+{
+	struct ktab objs = {0}, prefs = {0};
+	int err;
+	if (f->ncreates)
+		qsort(f->creates, f->ncreates, sizeof(*f->creates), create_cmp);
+	if (f->ndeletes)
+		qsort(f->deletes, f->ndeletes, sizeof(*f->deletes), u64_cmp);
+	m->live = so_alloc(SO_MEM_OTHER, (f->ncreates + 1) * sizeof(*m->live));
+	if (!m->live)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory");
+	if ((err = ktab_init(&objs, f->ncreates)) < 0 ||
+	    (err = ktab_init(&prefs, f->ncreates * SWAPOBJ_KEY_MAX_COMPONENTS)) < 0)
+		goto out;
+	for (size_t i = 0; i < f->ncreates; i++) {
+		const struct fsck_create *c = &f->creates[i];
+		if (i > 0 && f->creates[i - 1].oid == c->oid)
+			continue; /* an older CREATE of the same object */
+		if ((f->ndeletes && bsearch(&c->oid, f->deletes, f->ndeletes, sizeof(*f->deletes), u64_cmp)) ||
+		    (c->flags & CREATE_F_EPHEMERAL) || invalidated(f, c))
+			continue;
+		const uint8_t *key = f->keys + c->key_off;
+		uint8_t nc = key[0];
+		char ks[120];
+		struct live *l = &m->live[m->nlive];
+		l->oid = c->oid;
+		l->c = c;
+		l->alive = false;
+		size_t idx = m->nlive++;
+		/* A proper prefix of the key names an object, or the key is a prefix of others: the later loses. */
+		bool clash = false;
+		for (uint32_t k = 1; k < nc && !clash; k++) {
+			struct kslot *o = ktab_find(&objs, key + 1, prefix_len(key, k), (uint8_t)k, false, NONE);
+			clash = o && o->val != NONE;
+		}
+		struct kslot *pk = ktab_find(&prefs, key + 1, c->key_len - 1u, nc, false, 0);
+		clash = clash || (pk && pk->val > 0);
+		if (clash) {
+			fsck_report_at(f, FSCK_KEY_CONFLICT, FSCK_ERROR, c->addr16, REC_CREATE, c->oid, c->seq, 0,
+			               "object %llu %s: its key clashes with another live object's (one is a prefix of "
+			               "the other); replay drops it",
+			               (unsigned long long)c->oid, key_str(key, c->key_len, ks, sizeof(ks)));
+			f->need_rw_open = true;
+			continue;
+		}
+		struct kslot *s = ktab_find(&objs, key + 1, c->key_len - 1u, nc, true, NONE);
+		if (!s) {
+			err = so_err(SWAPOBJ_ENOMEM, "key table full");
+			goto out;
+		}
+		if (s->val != NONE) {
+			/* Two live objects claim the key: the newer CREATE wins. */
+			struct live *other = &m->live[s->val];
+			struct live *loser = other->c->seq > c->seq ? l : other;
+			fsck_report_at(f, FSCK_KEY_CONFLICT, FSCK_ERROR, loser->c->addr16, REC_CREATE, loser->oid,
+			               loser->c->seq, 0,
+			               "objects %llu and %llu both claim key %s; the newer CREATE wins, replay drops "
+			               "object %llu",
+			               (unsigned long long)other->oid, (unsigned long long)c->oid,
+			               key_str(key, c->key_len, ks, sizeof(ks)), (unsigned long long)loser->oid);
+			f->need_rw_open = true;
+			if (loser == l)
+				continue;
+			other->alive = false;
+			for (uint32_t k = 1; k < nc; k++)
+				ktab_find(&prefs, key + 1, prefix_len(key, k), (uint8_t)k, false, 0)->val--;
+		}
+		s->val = (uint32_t)idx;
+		l->alive = true;
+		for (uint32_t k = 1; k < nc; k++) {
+			struct kslot *p = ktab_find(&prefs, key + 1, prefix_len(key, k), (uint8_t)k, true, 0);
+			if (!p) {
+				err = so_err(SWAPOBJ_ENOMEM, "key table full");
+				goto out;
+			}
+			p->val++;
+		}
+	}
+	m->alive_oids = so_alloc(SO_MEM_OTHER, (m->nlive + 1) * sizeof(*m->alive_oids));
+	if (!m->alive_oids) {
+		err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < m->nlive; i++)
+		if (m->live[i].alive)
+			m->alive_oids[m->nalive++] = m->live[i].oid;
+	err = 0;
+out:
+	ktab_free(&objs);
+	ktab_free(&prefs);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pages of one object                                                 */
+/* ------------------------------------------------------------------ */
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	return fsck_grow(arr, cap, n, elem);
+}
+
+static void heap_push(uint64_t *h, size_t *n, const struct tomb *t, uint64_t v)
+{
+	size_t i = (*n)++;
+	h[i] = v;
+	while (i > 0 && t[h[(i - 1) / 2]].ent < t[h[i]].ent) {
+		uint64_t x = h[i];
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = x;
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_pop(uint64_t *h, size_t *n, const struct tomb *t)
+{
+	h[0] = h[--*n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, big = i;
+		if (l < *n && t[h[l]].ent > t[h[big]].ent)
+			big = l;
+		if (r < *n && t[h[r]].ent > t[h[big]].ent)
+			big = r;
+		if (big == i)
+			break;
+		uint64_t x = h[i];
+		h[i] = h[big];
+		h[big] = x;
+		i = big;
+	}
+}
+
+/*
+ * The pages of the object whose records are ents[a, b) (in replay order):
+ * m->mapped[0..*n) = (page, index of the record it maps to), by page.
+ */
+static int object_pages(struct fsck *f, struct model *m, size_t a, size_t b, size_t *n)
+{
+	size_t ncand = 0, ntomb = 0, nheap = 0, nmapped = 0;
+	int err;
+	for (size_t i = a; i < b; i++) {
+		const struct fsck_ent *e = &f->ents[i];
+		if (e->type == REC_DATA) {
+			uint64_t pg0 = e->lpos / PG, np = e->len / PG; /* the decoder bounds np (REC_ZERO_MAX_PAGES) */
+			for (uint64_t k = 0; k < np; k++) {
+				if ((err = grow((void **)&m->cand, &m->capcand, ncand, sizeof(*m->cand))) < 0)
+					return err;
+				m->cand[ncand].pg = pg0 + k;
+				m->cand[ncand++].ent = i;
+			}
+		} else if (e->type == REC_PUNCH || e->type == REC_TRUNCATE) {
+			uint64_t s = e->type == REC_PUNCH ? e->lpos / PG : (e->obj_size + PG - 1) / PG;
+			uint64_t t = e->type == REC_PUNCH ? s + e->len / PG : UINT64_MAX;
+			if (t <= s)
+				continue;
+			if ((err = grow((void **)&m->tomb, &m->captomb, ntomb, sizeof(*m->tomb))) < 0)
+				return err;
+			m->tomb[ntomb].start = s;
+			m->tomb[ntomb].end = t;
+			m->tomb[ntomb++].ent = i;
+		}
+	}
+	if (ncand > 1)
+		qsort(m->cand, ncand, sizeof(*m->cand), cand_cmp);
+	if (ntomb > 1)
+		qsort(m->tomb, ntomb, sizeof(*m->tomb), tomb_cmp);
+	if ((err = grow((void **)&m->heap, &m->capheap, ntomb, sizeof(*m->heap))) < 0)
+		return err;
+	/* Sweep the pages in order, with the tombstones covering the current page in a max-heap (newest on top). */
+	size_t j = 0;
+	for (size_t i = 0; i < ncand; i++) {
+		const struct cand *c = &m->cand[i];
+		if (i > 0 && m->cand[i - 1].pg == c->pg)
+			continue; /* an older record of the same page */
+		while (j < ntomb && m->tomb[j].start <= c->pg)
+			heap_push(m->heap, &nheap, m->tomb, j++);
+		while (nheap && m->tomb[m->heap[0]].end <= c->pg)
+			heap_pop(m->heap, &nheap, m->tomb);
+		if (nheap && m->tomb[m->heap[0]].ent > c->ent)
+			continue; /* punched or truncated after it was written */
+		if ((err = grow((void **)&m->mapped, &m->capmapped, nmapped, sizeof(*m->mapped))) < 0)
+			return err;
+		m->mapped[nmapped++] = *c;
+	}
+	*n = nmapped;
+	return 0;
+}
+
+static extslot ent_slot(const struct fsck_ent *e)
+{
+	enum ext_kind k = e->flags & REC_F_ZERO ? EXT_ZERO : e->flags & REC_F_FILL ? EXT_FILL : EXT_DATA;
+	return extslot_make(k, e->addr16);
+}
+
+static const char *slot_str(const struct fsck *f, extslot s, char *buf, size_t len)
+{
+	static const char *const kinds[] = {"hole", "data", "zero", "fill"};
+	if (extslot_kind(s) == EXT_NONE)
+		return "hole";
+	uint64_t a = extslot_addr(s);
+	snprintf(buf, len, "%s record at segment %u offset %llu", kinds[extslot_kind(s)], fsck_segno_of(f, a),
+	         (unsigned long long)fsck_segoff_of(f, a));
+	return buf;
+}
+
+/* Compare one live object of the model with the library's. Returns the differences found. */
+static unsigned compare_object(struct fsck *f, struct model *m, const struct live *l, uint64_t size, size_t nmapped)
+{
+	struct swapobj_store *st = f->st;
+	const struct fsck_create *c = l->c;
+	const uint8_t *key = f->keys + c->key_off;
+	char ks[120], b1[80], b2[80];
+	unsigned diffs = 0;
+	struct so_obj *o = oidmap_get(&st->ix.oids, l->oid);
+	key_str(key, c->key_len, ks, sizeof(ks));
+	if (!o) {
+		fsck_report_at(f, FSCK_INDEX, FSCK_ERROR, c->addr16, REC_CREATE, l->oid, c->seq, 0,
+		               "object %llu %s lives according to the records but is missing from the index",
+		               (unsigned long long)l->oid, ks);
+		return 1;
+	}
+	pthread_mutex_lock(&o->lock);
+	uint8_t enc[KEYENC_MAX];
+	swapobj_key k;
+	uint32_t elen = 0;
+	if (o->node) {
+		ns_key_of(o->node, &k);
+		elen = key_encode(enc, &k, k.ncomp);
+	}
+	if (elen != c->key_len || memcmp(enc, key, elen) != 0) {
+		fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, l->oid, 0, 0,
+		            "object %llu: the index names it %s, the records %s", (unsigned long long)l->oid,
+		            o->node ? key_str(enc, elen, b1, sizeof(b1)) : "(unlinked)", ks);
+		diffs++;
+	}
+	if (o->cls != c->cls || o->flags != c->flags || o->version != c->version || o->size != size ||
+	    o->create_addr != c->addr16 || o->create_bytes != c->bytes) {
+		fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, l->oid, 0, 0,
+		            "object %llu %s: index has class %u flags %u version %llu size %llu create record %llu/%u; "
+		            "the records give %u %u %llu %llu %llu/%u",
+		            (unsigned long long)l->oid, ks, o->cls, o->flags, (unsigned long long)o->version,
+		            (unsigned long long)o->size, (unsigned long long)o->create_addr, o->create_bytes, c->cls,
+		            c->flags, (unsigned long long)c->version, (unsigned long long)size,
+		            (unsigned long long)c->addr16, c->bytes);
+		diffs++;
+	}
+	/* Walk both page lists in order. */
+	uint64_t from = 0, pg;
+	extslot slot;
+	size_t i = 0;
+	bool have = extmap_next(&o->map, from, &pg, &slot);
+	while ((have || i < nmapped) && diffs < MAX_DIFFS_PER_OBJECT) {
+		uint64_t mp = i < nmapped ? m->mapped[i].pg : UINT64_MAX;
+		extslot ms = i < nmapped ? ent_slot(&f->ents[m->mapped[i].ent]) : 0;
+		uint64_t lp = have ? pg : UINT64_MAX;
+		if (lp == mp && slot == ms) {
+			i++;
+		} else {
+			uint64_t at = SO_MIN(lp, mp);
+			fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, l->oid, 0, at * PG,
+			            "object %llu %s page at %llu: index maps %s, the records %s",
+			            (unsigned long long)l->oid, ks, (unsigned long long)(at * PG),
+			            slot_str(f, lp == at ? slot : 0, b1, sizeof(b1)),
+			            slot_str(f, mp == at ? ms : 0, b2, sizeof(b2)));
+			diffs++;
+			if (mp == at)
+				i++;
+		}
+		if (lp <= mp && have)
+			have = extmap_next(&o->map, lp + 1, &pg, &slot);
+	}
+	pthread_mutex_unlock(&o->lock);
+	return diffs;
+}
+
+/* ------------------------------------------------------------------ */
+/* The model                                                           */
+/* ------------------------------------------------------------------ */
+
+static int prepare(struct fsck *f, struct model *m)
+{
+	uint64_t D = f->durable_seq;
+	int err;
+	/* Damaged DATA past the durable point: torn writes, which replay drops. */
+	size_t kept = 0;
+	for (size_t i = 0; i < f->nents; i++) {
+		struct fsck_ent *e = &f->ents[i];
+		if (e->damaged && e->seq >= D) {
+			f->res->torn++;
+			uint64_t t =
+			    fsck_report_at(f, FSCK_REC_TORN, FSCK_WARN, e->addr16, REC_DATA, e->oid, e->seq, e->lpos,
+			                   "DATA of object %llu at %llu: payload torn by a crash before it was "
+			                   "synced (seq %llu, durable point %llu); replay drops it",
+			                   (unsigned long long)e->oid, (unsigned long long)e->lpos,
+			                   (unsigned long long)e->seq, (unsigned long long)D);
+			struct fsck_action a = {0};
+			a.kind = ACT_ZAP;
+			a.addr16 = e->addr16;
+			a.ticket = t;
+			a.sev = FSCK_WARN;
+			if ((err = fsck_plan(f, &a)) < 0)
+				return err;
+			continue;
+		}
+		f->ents[kept++] = *e;
+	}
+	f->nents = kept;
+	if (f->nents > 1)
+		qsort(f->ents, f->nents, sizeof(*f->ents), ent_cmp);
+	return decide_live(f, m);
+}
+
+int fsck_model(struct fsck *f)
+{
+	struct model *m = f->model;
+	int err;
+	if (!m) {
+		m = so_zalloc(SO_MEM_OTHER, sizeof(*m));
+		if (!m)
+			return so_err(SWAPOBJ_ENOMEM, "out of memory");
+		f->model = m;
+	}
+	bool first = !m->ready;
+	if (first) {
+		if ((err = prepare(f, m)) < 0)
+			return err;
+		m->ready = true;
+	}
+	struct swapobj_store *st = f->st;
+	uint64_t pages = 0, objects = 0, diffs = 0;
+	memset(f->seg_live, 0, f->nsegs * sizeof(*f->seg_live));
+	if (st)
+		pthread_rwlock_rdlock(&st->ix.lock);
+	size_t e = 0; /* cursor in ents (sorted by oid, as live is) */
+	for (size_t li = 0; li < m->nlive; li++) {
+		const struct live *l = &m->live[li];
+		if (!l->alive)
+			continue;
+		while (e < f->nents && f->ents[e].oid < l->oid)
+			e++;
+		size_t a = e;
+		while (e < f->nents && f->ents[e].oid == l->oid)
+			e++;
+		size_t nmapped;
+		if ((err = object_pages(f, m, a, e, &nmapped)) < 0)
+			goto out;
+		/* a >= e cannot happen: the newest CREATE is among the entries */
+		uint64_t size = e > a ? f->ents[e - 1].obj_size : 0;
+		objects++;
+		pages += nmapped;
+		f->seg_live[fsck_segno_of(f, l->c->addr16)] += l->c->bytes;
+		for (size_t i = 0; i < nmapped; i++) {
+			struct fsck_ent *pe = &f->ents[m->mapped[i].ent];
+			f->seg_live[fsck_segno_of(f, pe->addr16)] += slot_charge(ent_slot(pe));
+			if (!first)
+				continue;
+			pe->won = 1;
+			if (!pe->damaged)
+				continue;
+			char ks[120];
+			uint64_t lpos = m->mapped[i].pg * PG;
+			uint64_t t = fsck_report_at(
+			    f, FSCK_PAGE_DAMAGED, FSCK_ERROR, pe->addr16, REC_DATA, l->oid, pe->seq, lpos,
+			    "object %llu %s: the page at %llu has only a damaged copy (payload "
+			    "checksum mismatch, seq %llu); reads of it fail%s",
+			    (unsigned long long)l->oid, key_str(f->keys + l->c->key_off, l->c->key_len, ks, sizeof(ks)),
+			    (unsigned long long)lpos, (unsigned long long)pe->seq,
+			    f->repair ? "; punched (it reads as zeros now)" : "");
+			f->res->lost_pages++;
+			if (!f->repair)
+				continue;
+			if ((err = grow((void **)&f->lost, &f->caplost, f->nlost, sizeof(*f->lost))) < 0)
+				goto out;
+			struct fsck_lost *lo = &f->lost[f->nlost++];
+			lo->oid = l->oid;
+			lo->lpos = lpos;
+			lo->addr16 = pe->addr16;
+			lo->seq = pe->seq;
+			lo->ticket = t;
+			lo->gen = f->seg_gen[fsck_segno_of(f, pe->addr16)];
+			f->need_rw_open = true;
+		}
+		if (st)
+			diffs += compare_object(f, m, l, size, nmapped);
+		if (li % 4096 == 0)
+			fsck_progress(f, "index", li, m->nlive);
+	}
+	if (first) {
+		/* Damaged copies no live page maps to any more: nothing is lost, the bytes are retired. */
+		for (size_t i = 0; i < f->nents; i++) {
+			const struct fsck_ent *pe = &f->ents[i];
+			if (!pe->damaged || pe->won)
+				continue;
+			uint64_t t = fsck_report_at(
+			    f, FSCK_REC_DEAD, FSCK_WARN, pe->addr16, REC_DATA, pe->oid, pe->seq, pe->lpos,
+			    "DATA of object %llu at %llu: payload checksum mismatch in a copy no "
+			    "live page uses (seq %llu)",
+			    (unsigned long long)pe->oid, (unsigned long long)pe->lpos, (unsigned long long)pe->seq);
+			struct fsck_action a = {0};
+			a.kind = ACT_ZAP;
+			a.addr16 = pe->addr16;
+			a.ticket = t;
+			a.sev = FSCK_WARN;
+			if ((err = fsck_plan(f, &a)) < 0)
+				goto out;
+		}
+	}
+	f->res->objects = objects;
+	f->res->pages = pages;
+	f->res->live_bytes = 0;
+	for (uint64_t s = 0; s < f->nsegs; s++)
+		f->res->live_bytes += f->seg_live[s];
+	if (st) {
+		/* Objects the index has and the records do not. */
+		uint64_t pos = 0, oid;
+		void *val;
+		while (oidmap_next(&st->ix.oids, &pos, &oid, &val))
+			if (!bsearch(&oid, m->alive_oids, m->nalive, sizeof(*m->alive_oids), u64_cmp)) {
+				fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, oid, 0, 0,
+				            "object %llu is in the index but dead according to the records",
+				            (unsigned long long)oid);
+				diffs++;
+			}
+		uint64_t lib_objects = oidmap_count(&st->ix.oids), lib_pages = st->ix.pages, lib_live = 0;
+		if (lib_objects != objects || lib_pages != pages)
+			fsck_report(f, FSCK_COUNTS, FSCK_ERROR, -1, -1, 0, 0, 0, 0, 0,
+			            "the index counts %llu objects and %llu pages; the records give %llu and %llu",
+			            (unsigned long long)lib_objects, (unsigned long long)lib_pages,
+			            (unsigned long long)objects, (unsigned long long)pages);
+		struct so_log *lg = &st->log;
+		uint64_t bad_segs = 0;
+		for (uint64_t s = 0; s < f->nsegs && s < lg->nsegs; s++) {
+			uint64_t lib = __atomic_load_n(&lg->segs[s].live, __ATOMIC_RELAXED);
+			lib_live += lib;
+			if (lib == f->seg_live[s])
+				continue;
+			if (bad_segs++ < 16)
+				fsck_report(
+				    f, FSCK_USAGE, FSCK_ERROR, (int)fsck_dev_of(f, (uint32_t)s), (int64_t)s, 0, 0, 0, 0,
+				    0, "segment %llu: the usage table says %llu live bytes, the recount %llu",
+				    (unsigned long long)s, (unsigned long long)lib, (unsigned long long)f->seg_live[s]);
+		}
+		if (bad_segs > 16)
+			fsck_report(f, FSCK_USAGE, FSCK_ERROR, -1, -1, 0, 0, 0, 0, 0,
+			            "%llu more segments whose usage differs from the recount",
+			            (unsigned long long)(bad_segs - 16));
+		if (lib_live != f->res->live_bytes && !bad_segs)
+			fsck_report(f, FSCK_COUNTS, FSCK_ERROR, -1, -1, 0, 0, 0, 0, 0,
+			            "the usage table totals %llu live bytes, the recount %llu",
+			            (unsigned long long)lib_live, (unsigned long long)f->res->live_bytes);
+	}
+	err = 0;
+out:
+	if (st)
+		pthread_rwlock_unlock(&st->ix.lock);
+	(void)diffs;
+	return err;
+}

@@ -1,0 +1,1084 @@
+/*
+ * test_fsck.c - the store checker (libswapobj/check) and swapobj-fsck.
+ *
+ * Damage is made on purpose in small stores whose content is known: a
+ * superblock copy, a live page's payload, a record header, a segment
+ * header, a torn write after the durable point, a truncated or foreign
+ * device, a store in use. Each must be reported as documented, a check
+ * (-n) must change nothing, a repair (-y) must leave a store that opens and
+ * checks clean, and the data must read back as the repair says.
+ *
+ * The bit-flip sweep flips single bits at random offsets of a populated
+ * image (seeded: SWAPOBJ_SEED; SWAPOBJ_LONG=1 for 20x more flips): every
+ * flip inside a record or a superblock must be reported; after a repair
+ * the store must open and check clean, whatever was flipped.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "fsck.h"
+#include "io.h"
+#include "store_int.h"
+#include "swapobj.h"
+#include "testutil.h"
+#include "util.h"
+
+#define PG 4096u
+
+static char *dir, *img;
+static const char *paths[1];
+
+static void setup(void)
+{
+	dir = tu_mkdtemp("fsck");
+	img = tu_path(dir, "store.img");
+	paths[0] = img;
+}
+
+static void teardown(void)
+{
+	tu_rmdir(dir);
+	free(dir);
+	free(img);
+}
+
+/* ------------------------------------------------------------------ */
+/* A small store with known content                                    */
+/* ------------------------------------------------------------------ */
+
+struct known {
+	uint64_t oid_a, oid_b, oid_f;
+};
+
+static swapobj_obj *mk(swapobj_store *st, const swapobj_key *k, unsigned flags)
+{
+	swapobj_obj *o;
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	oo.flags = SWAPOBJ_O_CREATE | flags;
+	ck_assert_msg(swapobj_obj_open(&o, st, k, &oo) == 0, "create: %s", swapobj_errmsg());
+	return o;
+}
+
+static void put(swapobj_obj *o, uint64_t pg, uint64_t tag, uint64_t ver)
+{
+	uint8_t p[PG];
+	tu_fill_page(p, tag, pg, ver);
+	ck_assert_int_eq(swapobj_obj_write(o, p, PG, pg * PG), PG);
+}
+
+static uint64_t oid_of(swapobj_obj *o)
+{
+	struct swapobj_obj_stat os;
+	ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+	return os.id;
+}
+
+/*
+ * A: anon/1/1, pages 0..15 (pages 0..3 rewritten: version 2), zero pages
+ * 16..19, a fill page 20. B: shmem, 8 pages, pinned. F: anon/2/1, 6 pages,
+ * page 2 punched, truncated to 4 pages. C (deleted) and two fscache
+ * objects (prefix invalidated) leave dead records behind.
+ */
+static struct known populate(void)
+{
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	struct known kn;
+	swapobj_store *st;
+	swapobj_key k;
+	uint8_t p[PG];
+	fo.size = 12 << 20;
+	fo.segment_size = 1 << 20;
+	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	swapobj_key_anon(&k, 1, 1);
+	swapobj_obj *a = mk(st, &k, 0);
+	for (uint64_t i = 0; i < 16; i++)
+		put(a, i, 1, 1);
+	for (uint64_t i = 0; i < 4; i++)
+		put(a, i, 1, 2);
+	memset(p, 0, PG);
+	for (uint64_t i = 16; i < 20; i++)
+		ck_assert_int_eq(swapobj_obj_write(a, p, PG, i * PG), PG);
+	memset(p, 0x5a, PG);
+	ck_assert_int_eq(swapobj_obj_write(a, p, PG, 20 * PG), PG);
+	kn.oid_a = oid_of(a);
+	swapobj_key_shmem(&k, 1, 2, 3);
+	swapobj_obj *b = mk(st, &k, 0);
+	for (uint64_t i = 0; i < 8; i++)
+		put(b, i, 2, 1);
+	ck_assert_int_eq(swapobj_obj_set_pin(b, 1), 0);
+	kn.oid_b = oid_of(b);
+	swapobj_key_anon(&k, 1, 2);
+	swapobj_obj *c = mk(st, &k, 0);
+	for (uint64_t i = 0; i < 4; i++)
+		put(c, i, 3, 1);
+	ck_assert_int_eq(swapobj_obj_delete(c), 0);
+	for (int i = 0; i < 2; i++) {
+		swapobj_key_fscache(&k, "vol", 3, i ? "c2" : "c1", 2);
+		swapobj_obj *d = mk(st, &k, 0);
+		put(d, 0, 4 + (uint64_t)i, 1);
+		swapobj_obj_close(d);
+	}
+	swapobj_key_fscache(&k, "vol", 3, "c1", 2);
+	swapobj_key pre;
+	ck_assert_int_eq(swapobj_key_prefix(&pre, &k, 2), 0);
+	ck_assert_int_eq(swapobj_invalidate(st, &pre), 0);
+	swapobj_key_anon(&k, 2, 1);
+	swapobj_obj *fo6 = mk(st, &k, 0);
+	for (uint64_t i = 0; i < 6; i++)
+		put(fo6, i, 6, 1);
+	ck_assert_int_eq(swapobj_obj_punch(fo6, 2 * PG, PG), 0);
+	ck_assert_int_eq(swapobj_obj_truncate(fo6, 4 * PG), 0);
+	kn.oid_f = oid_of(fo6);
+	swapobj_obj_close(a);
+	swapobj_obj_close(b);
+	swapobj_obj_close(c);
+	swapobj_obj_close(fo6);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	return kn;
+}
+
+struct find {
+	uint64_t oid, lpos;
+	int type;
+	uint64_t off, seq; /* result: the newest matching record */
+	uint32_t size;
+	uint32_t n;
+};
+
+static void find_cb(void *ctx, uint64_t off, uint32_t size, const struct rec *r, int verdict)
+{
+	struct find *fd = ctx;
+	(void)verdict;
+	if (r->type != fd->type || r->oid != fd->oid || (fd->type == REC_DATA && r->lpos != fd->lpos))
+		return;
+	fd->n++;
+	if (r->seq >= fd->seq) {
+		fd->seq = r->seq;
+		fd->off = off;
+		fd->size = size;
+	}
+}
+
+/* Image offset of the newest record of (type, oid, lpos). */
+static uint64_t find_record(int type, uint64_t oid, uint64_t lpos, uint32_t *size)
+{
+	size_t len;
+	uint8_t *im = tu_read_file(img, &len);
+	struct find fd = {oid, lpos, type, 0, 0, 0, 0};
+	ck_assert_int_gt(tu_walk_records(im, len, find_cb, &fd), 0);
+	free(im);
+	ck_assert_msg(fd.n > 0, "no %d record of object %llu at %llu", type, (unsigned long long)oid,
+	              (unsigned long long)lpos);
+	if (size)
+		*size = fd.size;
+	return fd.off;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running the checker                                                 */
+/* ------------------------------------------------------------------ */
+
+static int run(unsigned flags, struct fsck_result *res)
+{
+	struct fsck_opts fo = {0};
+	fo.flags = flags;
+	return fsck_run(paths, 1, &fo, res);
+}
+
+static bool has_problem(const struct fsck_result *r, enum fsck_kind kind, enum fsck_sev sev)
+{
+	for (uint64_t i = 0; i < r->nproblems; i++)
+		if (r->problems[i].kind == kind && r->problems[i].sev == sev)
+			return true;
+	return false;
+}
+
+static void dump(const struct fsck_result *r)
+{
+	for (uint64_t i = 0; i < r->nproblems; i++)
+		fprintf(stderr, "  %s %s seg %lld off %llu: %s%s\n", fsck_sev_name(r->problems[i].sev),
+		        fsck_kind_name(r->problems[i].kind), (long long)r->problems[i].segno,
+		        (unsigned long long)r->problems[i].off, r->problems[i].msg,
+		        r->problems[i].fixed ? " [fixed]" : "");
+}
+
+/* A check finds nothing at all. */
+static void assert_clean(const char *when)
+{
+	struct fsck_result r;
+	int err = run(0, &r);
+	if (err != 0 || r.errors || r.warnings) {
+		dump(&r);
+		ck_abort_msg("%s: check not clean (err %d: %s): %llu errors, %llu warnings", when, err,
+		             swapobj_errmsg(), (unsigned long long)r.errors, (unsigned long long)r.warnings);
+	}
+	fsck_result_free(&r);
+}
+
+/* A check reports kind/sev and changes no byte of the image. */
+static void check_reports(enum fsck_kind kind, enum fsck_sev sev, struct fsck_result *r)
+{
+	size_t l0, l1;
+	uint8_t *before = tu_read_file(img, &l0);
+	ck_assert_int_eq(run(0, r), 0);
+	uint8_t *after = tu_read_file(img, &l1);
+	ck_assert_msg(l0 == l1 && memcmp(before, after, l0) == 0, "a check changed the image");
+	free(before);
+	free(after);
+	if (!has_problem(r, kind, sev)) {
+		dump(r);
+		ck_abort_msg("expected a %s %s", fsck_sev_name(sev), fsck_kind_name(kind));
+	}
+	ck_assert(!r->modified);
+}
+
+/* A repair fixes everything it reports, and the store checks clean afterwards. */
+static void repair_ok(void)
+{
+	struct fsck_result r;
+	int err = run(FSCK_REPAIR, &r);
+	ck_assert_msg(err == 0, "repair failed: %s", swapobj_errmsg());
+	if (fsck_errors_left(&r) || r.fixed_warnings != r.warnings) {
+		dump(&r);
+		ck_abort_msg("repair left %llu errors", (unsigned long long)fsck_errors_left(&r));
+	}
+	ck_assert(r.modified);
+	fsck_result_free(&r);
+	assert_clean("after the repair");
+}
+
+static int64_t read_page(uint64_t owner, uint64_t vma, uint64_t pg, uint8_t *out)
+{
+	swapobj_store *st;
+	swapobj_obj *o;
+	swapobj_key k;
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	swapobj_key_anon(&k, owner, vma);
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
+	int64_t n = swapobj_obj_read(o, out, PG, pg * PG, 0);
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	return n;
+}
+
+static void expect_page(uint64_t pg, uint64_t ver)
+{
+	uint8_t got[PG], want[PG];
+	ck_assert_int_eq(read_page(1, 1, pg, got), PG);
+	if (ver)
+		tu_fill_page(want, 1, pg, ver);
+	else
+		memset(want, 0, PG);
+	ck_assert_msg(memcmp(got, want, PG) == 0, "page %llu is not version %llu", (unsigned long long)pg,
+	              (unsigned long long)ver);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cases                                                               */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_fsck__clean_store_is_clean_and_counted)
+{
+	populate();
+	struct fsck_result r;
+	ck_assert_int_eq(run(0, &r), 0);
+	if (r.errors || r.warnings)
+		dump(&r);
+	ck_assert_uint_eq(r.errors + r.warnings, 0);
+	ck_assert_uint_eq(r.objects, 3);
+	ck_assert_uint_eq(r.pages, 21 + 8 + 3);
+	ck_assert_uint_gt(r.records, 40);
+	ck_assert_uint_gt(r.durable_seq, 0);
+	fsck_result_free(&r);
+	/* A repair of a clean store writes nothing; the serial mode finds the same. */
+	ck_assert_int_eq(run(FSCK_REPAIR, &r), 0);
+	ck_assert(!r.modified && r.errors == 0);
+	fsck_result_free(&r);
+	ck_assert_int_eq(run(FSCK_SERIAL | FSCK_DIRECT, &r), 0);
+	ck_assert_uint_eq(r.errors + r.warnings, 0);
+	ck_assert_uint_eq(r.objects, 3);
+	fsck_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_fsck__damaged_superblock_copy_is_rewritten_from_the_other)
+{
+	populate();
+	for (unsigned copy = 0; copy < 2; copy++) {
+		struct fsck_result r;
+		tu_flip_bit(img, (copy * SO_SB_SIZE + SB_SEG_SIZE) * 8 + 3);
+		check_reports(FSCK_SB_BAD, FSCK_ERROR, &r);
+		ck_assert_uint_eq(fsck_errors_left(&r), 1);
+		fsck_result_free(&r);
+		repair_ok();
+	}
+	/* Junk after the used part of a copy: reported, not an error, cleared by a repair. */
+	tu_flip_bit(img, (SO_SB_SIZE + 2000) * 8);
+	struct fsck_result r;
+	check_reports(FSCK_SB_TAIL, FSCK_WARN, &r);
+	ck_assert_uint_eq(r.errors, 0);
+	fsck_result_free(&r);
+	repair_ok();
+	expect_page(7, 1);
+}
+END_TEST
+
+START_TEST(test_fsck__damaged_live_page_is_reported_then_punched)
+{
+	struct known kn = populate();
+	uint64_t off = find_record(REC_DATA, kn.oid_a, 10 * PG, NULL);
+	tu_flip_bit(img, (off + REC_HDR_LEN + 1000) * 8 + 5);
+	struct fsck_result r;
+	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
+	ck_assert_uint_eq(fsck_errors_left(&r), 1);
+	ck_assert_uint_eq(r.lost_pages, 1);
+	for (uint64_t i = 0; i < r.nproblems; i++)
+		if (r.problems[i].kind == FSCK_PAGE_DAMAGED) {
+			ck_assert_uint_eq(r.problems[i].oid, kn.oid_a);
+			ck_assert_uint_eq(r.problems[i].lpos, 10 * PG);
+		}
+	fsck_result_free(&r);
+	uint8_t got[PG];
+	ck_assert_int_eq(read_page(1, 1, 10, got), SWAPOBJ_ECORRUPT);
+	repair_ok();
+	expect_page(10, 0); /* punched */
+	expect_page(9, 1);
+	expect_page(11, 1);
+	expect_page(2, 2);
+}
+END_TEST
+
+START_TEST(test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept)
+{
+	struct known kn = populate();
+	swapobj_store *st;
+	swapobj_obj *o;
+	swapobj_key k;
+	uint8_t p[PG];
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	swapobj_key_anon(&k, 1, 1);
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
+	tu_fill_page(p, 1, 21, 1);
+	ck_assert_int_eq(swapobj_obj_write(o, p, 100, 21 * PG), 100);
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	uint64_t off = find_record(REC_DATA, kn.oid_a, 21 * PG, NULL);
+	tu_flip_bit(img, (off + REC_HDR_LEN + 50) * 8);
+	struct fsck_result r;
+	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
+	fsck_result_free(&r);
+	repair_ok();
+	uint8_t got[PG];
+	ck_assert_int_eq(read_page(1, 1, 21, got), 100);
+	for (unsigned i = 0; i < 100; i++)
+		ck_assert_uint_eq(got[i], 0);
+	ck_assert_int_eq(read_page(1, 1, 20, got), PG);
+	for (unsigned i = 0; i < PG; i++)
+		ck_assert_uint_eq(got[i], 0x5a);
+	expect_page(19, 0);
+	expect_page(15, 1);
+}
+END_TEST
+
+START_TEST(test_fsck__damaged_record_header_is_reported_and_retired)
+{
+	struct known kn = populate();
+	/* The live copy of page 1 (version 2): replay falls back to version 1, silently, unless checked. */
+	uint64_t off = find_record(REC_DATA, kn.oid_a, 1 * PG, NULL);
+	tu_flip_bit(img, (off + RH_OID) * 8 + 1);
+	struct fsck_result r;
+	check_reports(FSCK_REC_HEADER, FSCK_ERROR, &r);
+	bool named = false;
+	for (uint64_t i = 0; i < r.nproblems; i++)
+		named = named || strstr(r.problems[i].msg, "probably DATA") != NULL;
+	ck_assert_msg(named, "the report names what the damaged record probably was");
+	fsck_result_free(&r);
+	repair_ok();
+	expect_page(1, 1);
+	expect_page(5, 1);
+}
+END_TEST
+
+START_TEST(test_fsck__damaged_segment_header_is_rebuilt)
+{
+	struct known kn = populate();
+	uint64_t off = find_record(REC_DATA, kn.oid_a, 5 * PG, NULL);
+	uint64_t seg0 = SO_DATA_START + (off - SO_DATA_START) / (1 << 20) * (1 << 20);
+	/* Its generation field: the records after it still name the generation. */
+	tu_flip_bit(img, (seg0 + RH_SEG_GEN) * 8 + 2);
+	struct fsck_result r;
+	check_reports(FSCK_SEGHDR, FSCK_ERROR, &r);
+	fsck_result_free(&r);
+	repair_ok();
+	expect_page(5, 1);
+	expect_page(0, 2);
+}
+END_TEST
+
+START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
+{
+	populate();
+	/* A writer that syncs, writes more and dies without syncing: its last records are past the durable point. */
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		swapobj_store *st;
+		swapobj_obj *o;
+		swapobj_key k;
+		if (swapobj_store_open(&st, paths, 1, NULL) != 0)
+			_exit(1);
+		swapobj_key_anon(&k, 9, 9);
+		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+		oo.flags = SWAPOBJ_O_CREATE;
+		if (swapobj_obj_open(&o, st, &k, &oo) != 0)
+			_exit(1);
+		uint8_t p[PG];
+		tu_fill_page(p, 9, 0, 1);
+		if (swapobj_obj_write(o, p, PG, 0) != PG || swapobj_store_sync(st) != 0 || swapobj_store_sync(st) != 0)
+			_exit(1);
+		for (uint64_t i = 1; i < 300; i++) {
+			tu_fill_page(p, 9, i, 1);
+			if (swapobj_obj_write(o, p, PG, i * PG) != PG)
+				_exit(1);
+		}
+		/* Out to the device, not synced, no SYNC record naming it: then the process dies. */
+		if (log_flush(&st->log, LOG_HOT, true) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	size_t len;
+	uint8_t *im = tu_read_file(img, &len);
+	struct find fd = {0, 150 * PG, REC_CREATE, 0, 0, 0, 0};
+	free(im);
+	/* The object's id: the highest one (created last). */
+	for (uint64_t oid = 10; oid > 0 && !fd.n; oid--) {
+		fd.oid = oid;
+		im = tu_read_file(img, &len);
+		tu_walk_records(im, len, find_cb, &fd);
+		free(im);
+	}
+	ck_assert_uint_gt(fd.n, 0);
+	uint64_t off = find_record(REC_DATA, fd.oid, 150 * PG, NULL);
+	tu_flip_bit(img, (off + REC_HDR_LEN + 77) * 8);
+	struct fsck_result r;
+	check_reports(FSCK_REC_TORN, FSCK_WARN, &r);
+	ck_assert_uint_eq(r.errors, 0);
+	ck_assert_uint_eq(r.torn, 1);
+	fsck_result_free(&r);
+	repair_ok();
+	/* The synced page is there; the torn one is gone. */
+	swapobj_store *st;
+	swapobj_obj *o;
+	swapobj_key k;
+	uint8_t got[PG], want[PG];
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	swapobj_key_anon(&k, 9, 9);
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
+	ck_assert_int_eq(swapobj_obj_read(o, got, PG, 0, 0), PG);
+	tu_fill_page(want, 9, 0, 1);
+	ck_assert(memcmp(got, want, PG) == 0);
+	int64_t n = swapobj_obj_read(o, got, PG, 150 * PG, 0);
+	ck_assert(n == 0 || (n == PG && got[0] == 0 && memcmp(got, got + 1, PG - 1) == 0));
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+START_TEST(test_fsck__truncated_or_foreign_device_is_an_operational_error)
+{
+	populate();
+	struct fsck_result r;
+	ck_assert_int_eq(truncate(img, 8 << 20), 0);
+	ck_assert_int_eq(run(0, &r), SWAPOBJ_EFORMAT);
+	ck_assert_msg(strstr(swapobj_errmsg(), "truncated"), "message: %s", swapobj_errmsg());
+	fsck_result_free(&r);
+	uint8_t junk[64 << 10];
+	struct tu_rng rng;
+	tu_rng_init(&rng, 7);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)tu_rng_next(&rng);
+	tu_write_file(img, junk, sizeof(junk));
+	ck_assert_int_eq(run(0, &r), SWAPOBJ_EFORMAT);
+	ck_assert_msg(strstr(swapobj_errmsg(), "bad magic"), "message: %s", swapobj_errmsg());
+	fsck_result_free(&r);
+	tu_write_file(img, junk, 100);
+	ck_assert_int_eq(run(0, &r), SWAPOBJ_EFORMAT);
+	fsck_result_free(&r);
+	unlink(img);
+	ck_assert_int_eq(run(0, &r), SWAPOBJ_ENOENT);
+	fsck_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_fsck__store_in_use_is_busy)
+{
+	populate();
+	swapobj_store *st;
+	struct fsck_result r;
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(run(0, &r), SWAPOBJ_EBUSY);
+	fsck_result_free(&r);
+	ck_assert_int_eq(run(FSCK_REPAIR, &r), SWAPOBJ_EBUSY);
+	fsck_result_free(&r);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	assert_clean("after the store was closed");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Bit-flip sweep                                                      */
+/* ------------------------------------------------------------------ */
+
+struct extent {
+	uint64_t off, len;
+};
+
+struct extents {
+	struct extent *e;
+	size_t n, cap;
+};
+
+static void ext_cb(void *ctx, uint64_t off, uint32_t size, const struct rec *r, int verdict)
+{
+	struct extents *x = ctx;
+	(void)r;
+	(void)verdict;
+	if (x->n == x->cap) {
+		x->cap = x->cap ? 2 * x->cap : 1024;
+		x->e = realloc(x->e, x->cap * sizeof(*x->e));
+		ck_assert_ptr_nonnull(x->e);
+	}
+	x->e[x->n].off = off;
+	x->e[x->n++].len = size;
+}
+
+/* Index of the record holding byte off, or -1 (records are visited in offset order). */
+static long ext_find(const struct extents *x, uint64_t off)
+{
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (x->e[mid].off + x->e[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->n && x->e[lo].off <= off ? (long)lo : -1;
+}
+
+/*
+ * A busier store: overwrites, zero and fill pages, punches, truncation, a
+ * delete, a prefix invalidation, re-pinning, a version replacement, and the
+ * cleaner relocating live records into the cold stream.
+ */
+static void populate_busy(uint64_t seed)
+{
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	swapobj_store *st;
+	swapobj_key k;
+	struct tu_rng rng;
+	uint8_t p[PG];
+	swapobj_obj *o[5];
+	tu_rng_init(&rng, seed);
+	fo.size = 12 << 20;
+	fo.segment_size = 1 << 20;
+	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	for (int i = 0; i < 5; i++) {
+		if (i < 3)
+			swapobj_key_anon(&k, 1, (uint64_t)i);
+		else
+			swapobj_key_fscache(&k, "cell", 4, i == 3 ? "f1" : "f2", 2);
+		o[i] = mk(st, &k, i == 4 ? SWAPOBJ_O_PIN : 0);
+	}
+	for (int round = 0; round < 4; round++) {
+		for (int n = 0; n < 120; n++) {
+			int i = (int)tu_rng_below(&rng, 5);
+			uint64_t pg = tu_rng_below(&rng, 40);
+			uint64_t kind = tu_rng_below(&rng, 10);
+			if (kind == 0)
+				memset(p, 0, PG);
+			else if (kind == 1)
+				memset(p, 0x11 * (int)(pg % 15 + 1), PG);
+			else
+				tu_fill_page(p, (uint64_t)i, pg, (uint64_t)round + 1);
+			ck_assert_int_eq(swapobj_obj_write(o[i], p, PG, pg * PG), PG);
+		}
+		ck_assert_int_eq(swapobj_obj_punch(o[round % 3], tu_rng_below(&rng, 30) * PG, 3 * PG), 0);
+		ck_assert_int_eq(swapobj_obj_set_pin(o[3], round % 2), 0);
+		ck_assert_int_eq(swapobj_store_sync(st), 0);
+		ck_assert_int_ge(swapobj_store_clean(st, 2), 0);
+	}
+	ck_assert_int_eq(swapobj_obj_truncate(o[1], 17 * PG + 100), 0);
+	ck_assert_int_eq(swapobj_obj_delete(o[2]), 0);
+	swapobj_key_fscache(&k, "cell", 4, "f1", 2);
+	swapobj_key pre;
+	swapobj_key_prefix(&pre, &k, 2);
+	/* A new version of anon/1/0 replaces the old object. */
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_obj *nv;
+	oo.flags = SWAPOBJ_O_CREATE;
+	oo.data_version = 7;
+	swapobj_key_anon(&k, 1, 0);
+	ck_assert_int_eq(swapobj_obj_open(&nv, st, &k, &oo), 0);
+	put(nv, 3, 9, 9);
+	swapobj_obj_close(nv);
+	swapobj_key_fscache(&k, "cell", 4, "zz", 2);
+	swapobj_obj *z = mk(st, &k, 0);
+	put(z, 0, 8, 8);
+	swapobj_obj_close(z);
+	ck_assert_int_eq(swapobj_invalidate(st, &pre), 0);
+	for (int i = 0; i < 5; i++)
+		swapobj_obj_close(o[i]);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+
+/* Keep the image of a failing flip for a post-mortem (the scratch directory is removed). */
+static void save_failure(const uint8_t *base, size_t len, uint64_t bit)
+{
+	char *p;
+	const char *t = getenv("TMPDIR");
+	if (asprintf(&p, "%s/swapobj-fsck-flip-%llu.img", t && *t ? t : "/tmp", (unsigned long long)bit) < 0)
+		abort();
+	tu_write_file(p, base, len);
+	fprintf(stderr, "unflipped image kept as %s; flip bit %llu to reproduce\n", p, (unsigned long long)bit);
+	free(p);
+}
+
+START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
+{
+	uint64_t seed = tu_seed(4242), nflips = tu_scale(250, 20);
+	populate_busy(seed);
+	assert_clean("the populated store");
+	size_t len;
+	uint8_t *base = tu_read_file(img, &len);
+	struct extents x = {0};
+	ck_assert_int_gt(tu_walk_records(base, len, ext_cb, &x), 100);
+	uint64_t rec_bytes = 0;
+	for (size_t i = 0; i < x.n; i++)
+		rec_bytes += x.e[i].len;
+	struct tu_rng rng;
+	tu_rng_init(&rng, seed ^ 0xf11b);
+	uint64_t in_rec = 0, reported = 0, repaired = 0;
+	for (uint64_t it = 0; it < nflips; it++) {
+		uint64_t where = tu_rng_below(&rng, 10), off;
+		if (where < 5) {
+			/* a byte of a record, every record byte equally likely */
+			uint64_t b = tu_rng_below(&rng, rec_bytes);
+			size_t i = 0;
+			while (b >= x.e[i].len)
+				b -= x.e[i++].len;
+			off = x.e[i].off + b;
+		} else if (where < 6) {
+			off = tu_rng_below(&rng, SO_SB_COPIES * SO_SB_SIZE);
+		} else {
+			off = tu_rng_below(&rng, len);
+		}
+		uint64_t bit = off * 8 + tu_rng_below(&rng, 8);
+		bool must = off < SO_SB_COPIES * SO_SB_SIZE || ext_find(&x, off) >= 0;
+		tu_write_file(img, base, len);
+		tu_flip_bit(img, bit);
+		struct fsck_result r;
+		unsigned mode = it % 3 == 0 ? FSCK_SERIAL : 0;
+		int err = run(mode, &r);
+		ck_assert_msg(err == 0, "seed %llu flip %llu (bit %llu): check failed: %s", (unsigned long long)seed,
+		              (unsigned long long)it, (unsigned long long)bit, swapobj_errmsg());
+		bool rep = r.errors + r.warnings > 0;
+		if (must && !rep)
+			save_failure(base, len, bit);
+		if (must && !rep)
+			ck_abort_msg("seed %llu flip %llu: bit %llu (byte %llu, in %s) was not reported",
+			             (unsigned long long)seed, (unsigned long long)it, (unsigned long long)bit,
+			             (unsigned long long)off, off < 8192 ? "a superblock" : "a record");
+		in_rec += must;
+		reported += rep;
+		fsck_result_free(&r);
+		if (!rep)
+			continue;
+		err = run(FSCK_REPAIR | mode, &r);
+		if (err != 0)
+			save_failure(base, len, bit);
+		ck_assert_msg(err == 0, "seed %llu flip %llu (bit %llu): repair failed: %s", (unsigned long long)seed,
+		              (unsigned long long)it, (unsigned long long)bit, swapobj_errmsg());
+		if (fsck_errors_left(&r)) {
+			dump(&r);
+			save_failure(base, len, bit);
+			ck_abort_msg("seed %llu flip %llu (bit %llu): repair left errors", (unsigned long long)seed,
+			             (unsigned long long)it, (unsigned long long)bit);
+		}
+		fsck_result_free(&r);
+		ck_assert_int_eq(run(0, &r), 0);
+		if (r.errors || r.warnings) {
+			dump(&r);
+			save_failure(base, len, bit);
+			ck_abort_msg("seed %llu flip %llu (bit %llu): not clean after the repair",
+			             (unsigned long long)seed, (unsigned long long)it, (unsigned long long)bit);
+		}
+		fsck_result_free(&r);
+		swapobj_store *st;
+		ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0,
+		              "seed %llu flip %llu: open after repair: %s", (unsigned long long)seed,
+		              (unsigned long long)it, swapobj_errmsg());
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+		repaired++;
+	}
+	fprintf(stderr, "bit flips: %llu, %llu in records or superblocks, %llu reported, %llu repaired\n",
+	        (unsigned long long)nflips, (unsigned long long)in_rec, (unsigned long long)reported,
+	        (unsigned long long)repaired);
+	free(x.e);
+	free(base);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The command line                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Run swapobj-fsck with args; its stdout+stderr go to dir/out. Returns the exit status. */
+static int cli(const char *args)
+{
+	char *cmd, *out = tu_path(dir, "out");
+	if (asprintf(&cmd, "%s/swapobj-fsck %s >'%s' 2>&1", SWAPOBJ_TOOLS_DIR, args, out) < 0)
+		abort();
+	int st = system(cmd);
+	free(cmd);
+	free(out);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static bool out_has(const char *what)
+{
+	size_t len;
+	char *out = tu_path(dir, "out");
+	uint8_t *b = tu_read_file(out, &len);
+	b = realloc(b, len + 1);
+	b[len] = 0;
+	bool has = strstr((char *)b, what) != NULL;
+	if (!has)
+		fprintf(stderr, "no '%s' in:\n%s\n", what, (char *)b);
+	free(b);
+	free(out);
+	return has;
+}
+
+START_TEST(test_fsck__cli_exit_codes_follow_e2fsck)
+{
+	struct known kn = populate();
+	char args[1024];
+	snprintf(args, sizeof(args), "'%s'", img);
+	ck_assert_int_eq(cli(args), 0);
+	ck_assert(out_has("clean"));
+	/* A damaged superblock copy: 4 left, 1 corrected, then 0. */
+	tu_flip_bit(img, (SO_SB_SIZE + SB_NSEGS) * 8);
+	ck_assert_int_eq(cli(args), 4);
+	ck_assert(out_has("superblock copy 1"));
+	snprintf(args, sizeof(args), "-y '%s'", img);
+	ck_assert_int_eq(cli(args), 1);
+	ck_assert(out_has("[fixed]"));
+	snprintf(args, sizeof(args), "-n '%s'", img);
+	ck_assert_int_eq(cli(args), 0);
+	/* A live page's payload: reported with its object and offset, then punched. */
+	uint64_t off = find_record(REC_DATA, kn.oid_a, 12 * PG, NULL);
+	tu_flip_bit(img, (off + REC_HDR_LEN + 5) * 8);
+	snprintf(args, sizeof(args), "--json '%s'", img);
+	ck_assert_int_eq(cli(args), 4);
+	ck_assert(out_has("\"exit\":4"));
+	ck_assert(out_has("\"kind\":\"page-damaged\""));
+	ck_assert(out_has("\"lpos\":49152"));
+	snprintf(args, sizeof(args), "-y -v '%s'", img);
+	ck_assert_int_eq(cli(args), 1);
+	snprintf(args, sizeof(args), "'%s'", img);
+	ck_assert_int_eq(cli(args), 0);
+	expect_page(12, 0);
+	expect_page(13, 1);
+	/* A damaged record header: reported, retired. */
+	off = find_record(REC_DATA, kn.oid_a, 14 * PG, NULL);
+	tu_flip_bit(img, (off + RH_SEQ) * 8 + 6);
+	ck_assert_int_eq(cli(args), 4);
+	ck_assert(out_has("damaged record header"));
+	snprintf(args, sizeof(args), "-y '%s'", img);
+	ck_assert_int_eq(cli(args), 1);
+	snprintf(args, sizeof(args), "'%s'", img);
+	ck_assert_int_eq(cli(args), 0);
+	/* In use: 8, and the message says so. */
+	swapobj_store *st;
+	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(cli(args), 8);
+	ck_assert(out_has("in use"));
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	/* Usage errors: 16. */
+	snprintf(args, sizeof(args), "-n -y '%s'", img);
+	ck_assert_int_eq(cli(args), 16);
+	ck_assert_int_eq(cli(""), 16);
+	ck_assert_int_eq(cli("--frobnicate x"), 16);
+	ck_assert_int_eq(cli("--help"), 0);
+	ck_assert(out_has("Exit status"));
+	ck_assert_int_eq(cli("-V"), 0);
+	ck_assert(out_has("libswapobj"));
+	/* Truncated, not a store: 8 with a clear message. */
+	ck_assert_int_eq(truncate(img, 6 << 20), 0);
+	snprintf(args, sizeof(args), "'%s'", img);
+	ck_assert_int_eq(cli(args), 8);
+	ck_assert(out_has("truncated"));
+	snprintf(args, sizeof(args), "--json '%s'", img);
+	ck_assert_int_eq(cli(args), 8);
+	ck_assert(out_has("\"error\":"));
+	uint8_t junk[8192];
+	memset(junk, 'x', sizeof(junk));
+	tu_write_file(img, junk, sizeof(junk));
+	snprintf(args, sizeof(args), "'%s'", img);
+	ck_assert_int_eq(cli(args), 8);
+	ck_assert(out_has("not a usable swapobj store device"));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Power cuts                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A power-cut backend (the idea of test_crash.c): writes pass through and
+ * are also kept until the next sync; at the N-th write or sync the power
+ * goes, and the image becomes what was synced plus each pending write
+ * dropped, applied or torn at 512-byte sectors.
+ */
+static struct {
+	uint8_t *durable;
+	uint64_t size, ops, cut_at;
+	struct {
+		uint64_t off;
+		size_t len;
+		uint8_t *data;
+	} * pend;
+	size_t npend, cap;
+	int cut;
+} pc;
+static pthread_mutex_t pc_mu = PTHREAD_MUTEX_INITIALIZER;
+static const struct io_ops *pc_real;
+
+static bool pc_tick(void)
+{
+	if (pc.cut || ++pc.ops == pc.cut_at)
+		return pc.cut = 1, true;
+	return false;
+}
+
+static int pc_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
+{
+	pthread_mutex_lock(&pc_mu);
+	int cut = pc.cut;
+	pthread_mutex_unlock(&pc_mu);
+	return cut ? so_err(SWAPOBJ_EIO, "power cut") : pc_real->pread(d, buf, len, off);
+}
+
+static int pc_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
+{
+	pthread_mutex_lock(&pc_mu);
+	if (pc_tick()) {
+		pthread_mutex_unlock(&pc_mu);
+		return so_err(SWAPOBJ_EIO, "power cut");
+	}
+	if (pc.npend == pc.cap) {
+		pc.cap = pc.cap ? 2 * pc.cap : 256;
+		pc.pend = realloc(pc.pend, pc.cap * sizeof(*pc.pend));
+	}
+	pc.pend[pc.npend].off = off;
+	pc.pend[pc.npend].len = len;
+	pc.pend[pc.npend].data = malloc(len);
+	memcpy(pc.pend[pc.npend++].data, buf, len);
+	int err = pc_real->pwrite(d, buf, len, off);
+	pthread_mutex_unlock(&pc_mu);
+	return err;
+}
+
+static int pc_sync(struct io_dev *d)
+{
+	(void)d;
+	pthread_mutex_lock(&pc_mu);
+	if (pc_tick()) {
+		pthread_mutex_unlock(&pc_mu);
+		return so_err(SWAPOBJ_EIO, "power cut");
+	}
+	for (size_t i = 0; i < pc.npend; i++) {
+		memcpy(pc.durable + pc.pend[i].off, pc.pend[i].data, pc.pend[i].len);
+		free(pc.pend[i].data);
+	}
+	pc.npend = 0;
+	pthread_mutex_unlock(&pc_mu);
+	return 0;
+}
+
+static const struct io_ops pc_ops = {.pread = pc_pread, .pwrite = pc_pwrite, .sync = pc_sync};
+
+static void pc_hook(struct io_dev *d)
+{
+	pc_real = d->ops;
+	d->ops = &pc_ops;
+}
+
+/* Writes, rewrites, punches, syncs and cleaner passes until the power goes (or nops are done). */
+static uint64_t pc_workload(uint64_t seed, uint64_t nops)
+{
+	struct tu_rng r;
+	swapobj_store *st;
+	swapobj_obj *h[3];
+	uint8_t p[4 * PG];
+	tu_rng_init(&r, seed);
+	if (swapobj_store_open(&st, paths, 1, NULL) != 0)
+		return pc.ops;
+	int n = 0;
+	for (; n < 3; n++) {
+		swapobj_key k;
+		swapobj_key_anon(&k, 5, (uint64_t)n);
+		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+		oo.flags = SWAPOBJ_O_CREATE;
+		if (swapobj_obj_open(&h[n], st, &k, &oo) != 0)
+			break;
+	}
+	for (uint64_t i = 0; i < nops && n == 3 && !__atomic_load_n(&pc.cut, __ATOMIC_RELAXED); i++) {
+		int o = (int)tu_rng_below(&r, 3);
+		uint64_t what = tu_rng_below(&r, 100), pg = tu_rng_below(&r, 60);
+		if (what < 70) {
+			uint64_t np = 1 + tu_rng_below(&r, 4);
+			for (uint64_t j = 0; j < np; j++)
+				tu_fill_page(p + j * PG, (uint64_t)o, pg + j, i);
+			if (swapobj_obj_write(h[o], p, np * PG, pg * PG) < 0)
+				break;
+		} else if (what < 80) {
+			if (swapobj_obj_punch(h[o], pg * PG, 2 * PG) < 0)
+				break;
+		} else if (what < 93) {
+			if (swapobj_store_sync(st) < 0)
+				break;
+		} else if (swapobj_store_clean(st, 1) < 0) {
+			break;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		swapobj_obj_close(h[i]);
+	swapobj_store_close(st);
+	return pc.ops;
+}
+
+START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
+{
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	fo.size = 12 << 20;
+	fo.segment_size = 1 << 20;
+	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
+	size_t len;
+	uint8_t *base = tu_read_file(img, &len);
+	pc.size = len;
+	pc.durable = malloc(len);
+	uint64_t seed0 = tu_seed(31337), npoints = tu_scale(40, 25), torn_seen = 0;
+	struct tu_rng r;
+	tu_rng_init(&r, seed0);
+	/* Calibrate the number of device operations of a whole run. */
+	memcpy(pc.durable, base, len);
+	pc.ops = 0;
+	pc.cut_at = 0;
+	pc.cut = 0;
+	io_set_hook(pc_hook);
+	uint64_t total = pc_workload(seed0, 300);
+	io_set_hook(NULL);
+	ck_assert_uint_gt(total, 50);
+	for (uint64_t i = 0; i < npoints; i++) {
+		uint64_t seed = seed0 + i % 5, cut = 1 + tu_rng_below(&r, total);
+		char ctx[96];
+		snprintf(ctx, sizeof(ctx), "seed %llu cut %llu", (unsigned long long)seed, (unsigned long long)cut);
+		tu_write_file(img, base, len);
+		memcpy(pc.durable, base, len);
+		for (size_t j = 0; j < pc.npend; j++)
+			free(pc.pend[j].data);
+		pc.npend = 0;
+		pc.ops = 0;
+		pc.cut = 0;
+		pc.cut_at = cut;
+		io_set_hook(pc_hook);
+		pc_workload(seed, 300);
+		io_set_hook(NULL);
+		/* The crashed image: what was synced, and each pending write dropped, applied or torn. */
+		for (size_t j = 0; j < pc.npend; j++) {
+			uint64_t fate = tu_rng_below(&r, 3);
+			for (size_t sct = 0; sct < pc.pend[j].len; sct += 512)
+				if (fate == 1 || (fate == 2 && tu_rng_below(&r, 2)))
+					memcpy(pc.durable + pc.pend[j].off + sct, pc.pend[j].data + sct, 512);
+			free(pc.pend[j].data);
+		}
+		pc.npend = 0;
+		tu_write_file(img, pc.durable, len);
+		/* Checked as the crash left it: torn writes are warnings, never errors. */
+		struct fsck_result res;
+		ck_assert_msg(run(FSCK_SERIAL, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
+		if (res.errors) {
+			dump(&res);
+			save_failure(pc.durable, len, cut);
+			ck_abort_msg("%s: the crashed store has errors", ctx);
+		}
+		torn_seen += res.torn;
+		fsck_result_free(&res);
+		/*
+		 * A read-write open retires the torn writes; damaged copies the
+		 * cleaner made stay until their segment is cleaned (warnings), and a
+		 * repair retires those: then nothing at all is reported.
+		 */
+		swapobj_store *st;
+		ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "%s: open: %s", ctx, swapobj_errmsg());
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+		ck_assert_msg(run(0, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
+		if (res.errors || res.torn) {
+			dump(&res);
+			ck_abort_msg("%s: errors or torn writes left after a read-write open", ctx);
+		}
+		fsck_result_free(&res);
+		ck_assert_msg(run(FSCK_REPAIR, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
+		fsck_result_free(&res);
+		assert_clean(ctx);
+	}
+	fprintf(stderr, "power cuts: %llu, torn writes reported as such: %llu\n", (unsigned long long)npoints,
+	        (unsigned long long)torn_seen);
+	free(pc.durable);
+	free(pc.pend);
+	pc.pend = NULL;
+	pc.cap = 0;
+	free(base);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fsck");
+	TCase *tc = tcase_create("fsck");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, tu_long() ? 7200 : 600);
+	tcase_add_test(tc, test_fsck__clean_store_is_clean_and_counted);
+	tcase_add_test(tc, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other);
+	tcase_add_test(tc, test_fsck__damaged_live_page_is_reported_then_punched);
+	tcase_add_test(tc, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept);
+	tcase_add_test(tc, test_fsck__damaged_record_header_is_reported_and_retired);
+	tcase_add_test(tc, test_fsck__damaged_segment_header_is_rebuilt);
+	tcase_add_test(tc, test_fsck__torn_write_after_the_durable_point_is_a_warning);
+	tcase_add_test(tc, test_fsck__truncated_or_foreign_device_is_an_operational_error);
+	tcase_add_test(tc, test_fsck__store_in_use_is_busy);
+	tcase_add_test(tc, test_fsck__cli_exit_codes_follow_e2fsck);
+	tcase_add_test(tc, test_fsck__power_cut_leaves_torn_writes_not_errors);
+	tcase_add_test(tc, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
