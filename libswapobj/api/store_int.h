@@ -33,8 +33,10 @@ struct swapobj_store {
 	pthread_mutex_t tomb_mu;
 	struct oidmap tombs;
 
-	pthread_mutex_t clean_mu; /* one cleaner at a time */
+	pthread_mutex_t clean_mu; /* one cleaner (or reaper) at a time */
 	uint8_t *clean_buf;       /* seg_size, aligned; guarded by clean_mu */
+	bool manual_clean;        /* SWAPOBJ_OPEN_MANUAL_CLEAN: no maintenance thread */
+	uint64_t live_cls[3];     /* atomic: live bytes per class (index = enum swapobj_class), space/usage.c */
 };
 
 struct swapobj_obj {

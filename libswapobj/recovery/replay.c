@@ -24,6 +24,7 @@
  */
 #include <stdlib.h>
 
+#include "space.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -164,9 +165,15 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 	if (v != REC_OK || r.type != REC_SEGHDR || r.lpos != s->segno)
 		return 0; /* never used, or its header was torn before it became durable: free */
 	s->gen = r.seg_gen;
-	s->stream = (uint8_t)so_get_le32(r.payload);
-	s->hdr_ns = so_get_le64(r.payload + 8);
+	s->stream = (uint8_t)so_get_le32(r.payload + SEGHDR_STREAM);
+	s->hdr_ns = so_get_le64(r.payload + SEGHDR_OPENED);
+	s->hdr_seq = r.seq;
 	rp->max_gen = SO_MAX(rp->max_gen, s->gen);
+	if (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED) {
+		s->erase = ERASE_DONE; /* free, and nothing in it belongs to the erased use */
+		return 0;
+	}
+	s->known = 1; /* every record is noted below */
 	uint64_t pos = sz, end = sz;
 	while (pos + REC_HDR_LEN <= lg->seg_size) {
 		v = rec_decode(buf + pos, lg->seg_size - pos, lg->seed, true, &r, &sz);
@@ -196,9 +203,13 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 			continue;
 		}
 		log_note(lg, s, r.oid, r.seq);
-		if ((r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE ||
-		     r.type == REC_INVALIDATE) &&
-		    tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
+		bool tomb =
+		    r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE || r.type == REC_INVALIDATE;
+		if (tomb) {
+			s->tomb_bytes += sz; /* the cleaner must read this segment before freeing it */
+			s->tomb_need += sz;
+		}
+		if (tomb && tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
 			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
 			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
 		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
@@ -210,6 +221,10 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 	s->fill = end;
 	s->written = end;
 	s->sealed_ns = so_now_ns();
+	/* Age: the newest record seen; a use with none is as old as its header says. */
+	if (s->max_seq < s->hdr_seq)
+		s->max_seq = s->hdr_seq;
+	s->tomb_seen = rp->max_seq;
 	return 0;
 }
 
@@ -303,9 +318,12 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		ns_remove(&ix->ns, n0);
 		oidmap_del(&ix->oids, other->oid);
 		__atomic_sub_fetch(&ix->pages, extmap_pages(&other->map), __ATOMIC_RELAXED);
+		uint64_t charge = space_obj_charge(other);
 		struct log_rel orel = {lg, other->oid};
 		extmap_clear(&other->map, 0, UINT64_MAX, log_slot_released, &orel);
 		log_rec_died(lg, other->create_addr, other->create_bytes, other->oid);
+		other->create_addr = 0;
+		space_class_account(st, other, charge);
 		other->node = NULL;
 		other->dead = 1;
 		obj_put(other);
@@ -363,6 +381,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		o->meta_seq = e->seq;
 	}
 	__atomic_add_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
+	space_class_account(st, o, 0);
 	return 0;
 }
 
@@ -441,6 +460,7 @@ int replay_run(struct swapobj_store *st)
 			if (s->state == SEG_SEALED)
 				__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
 			log_seg_free_locked(lg, s);
+			s->erase = ERASE_DONE; /* erased, never used, torn header or header only: nothing to replay */
 		}
 	}
 	pthread_mutex_unlock(&lg->mu);

@@ -1,8 +1,19 @@
 /*
- * cleaner.c - the minimal cleaner (greedy victim choice) and the reaper of
- * invalidated subtrees.
+ * cleaner.c - the cleaner (cost-benefit victim choice, relocation into the
+ * COLD stream) and the reaper of invalidated subtrees.
  *
- * Cleaning a victim segment: read it, and for every record decide:
+ * Victims: among sealed segments written out, the one with the highest
+ * (1-u)*age/(1+u) (Sprite LFS), u = (live + tombstones still needed) / a
+ * segment's payload, age = next seq - the newest seq in the segment
+ * (relocated records keep theirs, so age is the age of the data). Old
+ * segments are worth cleaning at a higher u than young ones: their data
+ * stays put, while a young segment is still emptying by itself. A segment
+ * with nothing left in it is freed first, without reading it when its
+ * summary is known. When there is no free segment to relocate into, the
+ * choice falls back to the least used segment (greedy) so that what is
+ * cleaned fits.
+ *
+ * Cleaning a victim: read it, and for every record decide:
  *   DATA      live pages (the index still points at this record) are copied
  *             to the COLD stream with their original sequence number; a
  *             partly live multi-page ZERO record is split into live runs.
@@ -24,12 +35,20 @@
  *  1. Relocation happens under the object's lock and installs the new
  *     address only if the index still points at the old one, so a
  *     concurrent overwrite always wins.
- *  2. Only one cleaner runs at a time (st->clean_mu). Tombstone decisions
- *     depend on it: the only records with old sequence numbers that appear
- *     while a decision is made are the cleaner's own relocations, which it
- *     has already noted in their segments' summaries.
+ *  2. Only one cleaner runs at a time (st->clean_mu; the reaper takes it
+ *     too). Tombstone decisions depend on it: the only records with old
+ *     sequence numbers that appear while a decision is made are the
+ *     cleaner's own relocations, which it has already noted in their
+ *     segments' summaries.
  *  3. Cleaned segments become FREE only after a sync (log invariant 4).
+ *  4. A pass is bounded: at most max victims (or one per segment), and it
+ *     ends as soon as no victim can gain anything. A pass that ends without
+ *     freeing a segment while user streams have none is recorded as stuck,
+ *     which is what turns a waiting writer's wait into ENOSPC.
  */
+#include <math.h>
+
+#include "space.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -48,8 +67,10 @@ static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, u
 	rec_restamp(rv.ptr, rv.gen, lg->seed);
 	log_note(lg, rv.seg, oid, seq);
 	uint8_t type = rec[RH_TYPE];
-	if (type == REC_PUNCH || type == REC_TRUNCATE || type == REC_DELETE || type == REC_INVALIDATE)
+	if (type == REC_PUNCH || type == REC_TRUNCATE || type == REC_DELETE || type == REC_INVALIDATE) {
 		__atomic_add_fetch(&rv.seg->tomb_bytes, sz, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&rv.seg->tomb_need, sz, __ATOMIC_RELAXED);
+	}
 	log_commit(lg, LOG_COLD, &rv);
 	__atomic_add_fetch(&lg->bytes_relocated, sz, __ATOMIC_RELAXED);
 	*addr16 = rv.addr16;
@@ -263,26 +284,28 @@ static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf,
 	return 0;
 }
 
-/* Exact bytes cleaning v would relocate now (a dry run over its records). */
-static int estimate(struct swapobj_store *st, struct log_seg *v, uint64_t *need)
-{
-	int err;
-	*need = 0;
-	if ((err = log_read_seg(&st->log, v, st->clean_buf, v->fill)) < 0)
-		return err;
-	return walk(st, v, st->clean_buf, v->fill, need);
-}
-
-/* Returns 0 (cleaned), 1 (skipped: would not fit now), or an error. */
-static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t need)
+/* Returns 0 (cleaned), 1 (skipped: would not fit now; *need says how much it needs), or an error. */
+static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t *need)
 {
 	struct so_log *lg = &st->log;
 	int err;
 
-	if (need > cold_room(lg))
-		return 1;
+	*need = 0;
 	if ((err = log_read_seg(lg, v, st->clean_buf, v->fill)) < 0)
 		return err;
+	/*
+	 * A dry run costs a walk over the records but no I/O; needed only when
+	 * the room left could be too small (a split ZERO record can need more
+	 * than it occupied, so "fill" is not a bound: allow for it).
+	 */
+	uint64_t room = cold_room(lg);
+	if (room < v->fill + v->fill / 4) {
+		if ((err = walk(st, v, st->clean_buf, v->fill, need)) < 0)
+			return err;
+		if (*need > room)
+			return 1;
+	}
+	__atomic_store_n(&lg->cold_stamp, __atomic_load_n(&v->max_seq, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
 	if ((err = walk(st, v, st->clean_buf, v->fill, NULL)) < 0)
 		return err;
 	uint64_t live = __atomic_load_n(&v->live, __ATOMIC_ACQUIRE);
@@ -294,6 +317,7 @@ static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t need)
 }
 
 #define SKIP_MAX 64
+#define CLEAN_BATCH 4 /* victims cleaned per sync while free segments are plentiful */
 
 struct skipset {
 	uint32_t segno[SKIP_MAX];
@@ -308,23 +332,53 @@ static bool skipped(const struct skipset *sk, uint32_t segno)
 	return false;
 }
 
-static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const struct skipset *sk)
+/*
+ * Tombstone bytes a segment is believed to still need. Measured by a dry
+ * run (or counted as appended, an upper bound); the belief halves every
+ * time the store writes its own size in records, because tombstones only
+ * ever stop being needed. A wrong guess costs one dry run, which measures
+ * again.
+ */
+static uint64_t tomb_guess(const struct so_log *lg, const struct log_seg *s, uint64_t now)
+{
+	uint64_t need = __atomic_load_n(&s->tomb_need, __ATOMIC_RELAXED);
+	if (!need)
+		return 0;
+	uint64_t half = SO_MAX((uint64_t)1, lg->nsegs * (log_seg_payload(lg) / REC_DATA_SIZE));
+	uint64_t seen = s->tomb_seen, shift = now > seen ? (now - seen) / half : 0;
+	return shift >= 64 ? 0 : need >> shift;
+}
+
+static struct log_seg *pick_victim(struct swapobj_store *st, const struct skipset *sk, bool greedy)
 {
 	struct so_log *lg = &st->log;
 	struct log_seg *best = NULL;
-	uint64_t best_live = UINT64_MAX;
-	/* Not worth cleaning a segment whose live data would fill a new one. */
-	uint64_t limit = force ? lg->seg_size - lg->seg_size / 64 : lg->seg_size - lg->seg_size / 16;
+	double best_score = -1.0;
+	uint64_t cap = log_seg_payload(lg);
+	uint64_t now = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&lg->mu);
 	pthread_rwlock_rdlock(&lg->buf_lock); /* s->buf is guarded by buf_lock (a leaf) */
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		struct log_seg *s = &lg->segs[i];
-		uint64_t live =
-		    __atomic_load_n(&s->live, __ATOMIC_RELAXED) + __atomic_load_n(&s->tomb_bytes, __ATOMIC_RELAXED);
-		if (s->state != SEG_SEALED || s->buf || live >= limit || live >= best_live || skipped(sk, s->segno))
+		if (s->state != SEG_SEALED || s->buf || skipped(sk, s->segno))
 			continue;
-		best = s;
-		best_live = live;
+		uint64_t used = __atomic_load_n(&s->live, __ATOMIC_RELAXED) + tomb_guess(lg, s, now);
+		/* Not worth it unless at least one page's worth comes back. */
+		if (used + REC_DATA_SIZE > cap)
+			continue;
+		double score;
+		if (used == 0) {
+			score = HUGE_VAL; /* nothing to move */
+		} else {
+			double u = (double)used / (double)cap;
+			uint64_t newest = __atomic_load_n(&s->max_seq, __ATOMIC_RELAXED);
+			double age = (double)(now > newest ? now - newest : 1);
+			score = greedy ? 1.0 - u : (1.0 - u) * age / (1.0 + u);
+		}
+		if (score > best_score) {
+			best = s;
+			best_score = score;
+		}
 	}
 	pthread_rwlock_unlock(&lg->buf_lock);
 	if (best)
@@ -333,104 +387,97 @@ static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const s
 	return best;
 }
 
+/* Victim v leaves CLEANING: to FREEING once cleaned, back to SEALED otherwise. */
+static void victim_done(struct so_log *lg, struct log_seg *v, bool cleaned)
+{
+	pthread_mutex_lock(&lg->mu);
+	v->state = cleaned ? SEG_FREEING : SEG_SEALED;
+	pthread_mutex_unlock(&lg->mu);
+}
+
 int cleaner_run(struct swapobj_store *st, unsigned max, bool force)
 {
 	struct so_log *lg = &st->log;
-	int err = 0, freed = 0, barren = 0;
-	unsigned done = 0;
+	int err = 0, freed = 0;
+	unsigned done = 0, pending = 0;
+	bool stuck = false;
 	struct skipset sk = {.n = 0};
 
 	if (lg->rdonly)
 		return 0;
-	/*
-	 * Budget: at most one sweep over the store, and stop after two batches
-	 * that freed no more segments than they consumed: relocated data fills
-	 * segments that could otherwise be picked again, forever.
-	 */
+	/* Budget: at most one victim per segment (at 100% full, freeing one may take compacting them all). */
 	uint64_t budget = max ? max : lg->nsegs;
 	pthread_mutex_lock(&st->clean_mu);
 	if (!st->clean_buf && !(st->clean_buf = so_alloc_aligned(SO_MEM_BUFFER, lg->seg_size))) {
 		err = so_err(SWAPOBJ_ENOMEM, "out of memory for the cleaner's buffer");
 		goto out;
 	}
-	while (done < budget && barren < 2) {
-		if (!force && log_free_count(lg) >= 2 * (LOG_RESERVE_SEGS + 3) + lg->nsegs / 16)
+	while (done < budget) {
+		/* Cleaned victims free up at the next sync: count them as free already. */
+		if (!force && log_user_avail(lg) + pending >= SPACE_CLEAN_AHEAD)
 			break;
-		uint64_t before = log_free_count(lg);
-		/* Clean at most two victims per sync: the relocation reserve is small. */
-		unsigned batch = 0;
-		for (; batch < 2 && done < budget; batch++, done++) {
-			if (batch == 1 && log_free_count(lg) < 2)
-				break; /* the first victim may need all the room there is */
+		/* With no free segment left to relocate into, clean what fits: the emptiest. */
+		bool greedy = log_free_count(lg) == 0;
+		struct log_seg *v = pick_victim(st, &sk, greedy);
+		if (!v) {
+			stuck = pending == 0;
+			break;
+		}
+		uint64_t now = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&v->live, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_load_n(&v->tomb_bytes, __ATOMIC_RELAXED) == 0 && v->known) {
 			/*
-			 * Costs are estimates (tombstone bytes are an upper bound): weigh the
-			 * two cheapest candidates by an exact dry run, clean the better one,
-			 * and refresh the other's estimate.
+			 * Nothing live and no tombstone: nothing to read. It may hold the
+			 * newest SYNC record, so make the sync that frees it write one.
 			 */
-			struct log_seg *v = pick_victim(st, force, &sk);
-			if (!v)
-				break;
-			struct log_seg *alt = pick_victim(st, force, &sk);
-			uint64_t need = 0, need_alt = 0;
-			err = estimate(st, v, &need);
-			if (err == 0 && alt && estimate(st, alt, &need_alt) == 0 && need_alt < need) {
-				struct log_seg *t = v;
-				v = alt;
-				alt = t;
-				uint64_t n = need;
-				need = need_alt;
-				need_alt = n;
+			__atomic_store_n(&lg->sync_logged_seq, 0, __ATOMIC_RELAXED);
+			victim_done(lg, v, true);
+		} else {
+			uint64_t need = 0;
+			err = clean_one(st, v, &need);
+			if (err == 1) {
+				/* Does not fit now: remember what it needs, try the next best. */
+				uint64_t live = __atomic_load_n(&v->live, __ATOMIC_RELAXED);
+				__atomic_store_n(&v->tomb_need, need > live ? need - live : 0, __ATOMIC_RELAXED);
+				v->tomb_seen = now;
 			}
-			if (alt) {
-				uint64_t live_alt = __atomic_load_n(&alt->live, __ATOMIC_RELAXED);
-				if (need_alt)
-					__atomic_store_n(&alt->tomb_bytes,
-					                 need_alt > live_alt ? need_alt - live_alt : 0,
-					                 __ATOMIC_RELAXED);
-				pthread_mutex_lock(&lg->mu);
-				alt->state = SEG_SEALED;
-				pthread_mutex_unlock(&lg->mu);
-			}
-			if (err == 0)
-				err = clean_one(st, v, need);
-			pthread_mutex_lock(&lg->mu);
-			v->state = err != 0 ? SEG_SEALED : SEG_FREEING;
-			pthread_mutex_unlock(&lg->mu);
+			victim_done(lg, v, err == 0);
 			if (err == 1 || err == SWAPOBJ_ECORRUPT) {
-				/* Does not fit now, or damaged: try the next best victim instead. */
-				if (sk.n < SKIP_MAX)
-					sk.segno[sk.n++] = v->segno;
+				if (sk.n == SKIP_MAX) {
+					stuck = pending == 0;
+					err = 0;
+					break;
+				}
+				sk.segno[sk.n++] = v->segno;
 				err = 0;
-				batch--;
 				continue;
 			}
 			if (err < 0)
 				break;
-			__atomic_add_fetch(&lg->segs_cleaned, 1, __ATOMIC_RELAXED);
 		}
-		if (batch == 0)
-			break;
+		done++;
+		pending++;
+		__atomic_add_fetch(&lg->segs_cleaned, 1, __ATOMIC_RELAXED);
+		/* Sync when the batch is full, or when the room to relocate into runs short. */
+		if (pending >= CLEAN_BATCH || log_free_count(lg) <= 1) {
+			if ((err = log_sync(lg)) < 0)
+				break;
+			freed += (int)pending;
+			pending = 0;
+		}
+	}
+	if (pending && err == 0) {
 		int serr = log_sync(lg);
-		if (serr < 0) {
+		if (serr == 0)
+			freed += (int)pending;
+		else
 			err = serr;
-			break;
-		}
-		uint64_t after = log_free_count(lg);
-		if (after > before)
-			freed += (int)(after - before);
-		barren = after > before ? 0 : barren + 1;
-		if (err < 0)
-			break;
 	}
 out:
 	pthread_mutex_lock(&lg->mu);
 	lg->clean_passes++;
-	if (freed == 0) {
+	if (freed == 0 && (stuck || err < 0))
 		lg->clean_stuck = lg->clean_passes;
-		lg->clean_barren++;
-	} else {
-		lg->clean_barren = 0;
-	}
 	pthread_cond_broadcast(&lg->space_cv);
 	pthread_mutex_unlock(&lg->mu);
 	pthread_mutex_unlock(&st->clean_mu);
@@ -466,6 +513,8 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 {
 	struct so_index *ix = &st->ix;
 	size_t total = 0;
+	/* Serialised with the cleaner, so a recount of the usage table never sees an object half reaped. */
+	pthread_mutex_lock(&st->clean_mu);
 	while (total < budget) {
 		struct reap_ctx rc = {.ix = ix, .n = 0};
 		pthread_rwlock_wrlock(&ix->lock);
@@ -481,6 +530,7 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 		for (size_t i = 0; i < rc.n; i++) {
 			struct so_obj *o = rc.objs[i];
 			pthread_mutex_lock(&o->lock);
+			uint64_t charge = space_obj_charge(o);
 			uint64_t before = extmap_pages(&o->map);
 			struct log_rel rel = {&st->log, o->oid};
 			extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
@@ -488,10 +538,12 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 			if (o->create_addr)
 				log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
 			o->create_addr = 0;
+			space_class_account(st, o, charge);
 			pthread_mutex_unlock(&o->lock);
 			obj_put(o);
 		}
 		total += rc.n ? rc.n : 1;
 	}
+	pthread_mutex_unlock(&st->clean_mu);
 	return total;
 }
