@@ -95,9 +95,10 @@ int log_format(const char *const *paths, unsigned npaths, const struct swapobj_f
 		nsegs[opened] = (uint32_t)n;
 		total += n;
 	}
-	if (total < LOG_RESERVE_SEGS + 5) {
+	/* Room for the reserve, the lookahead, an open segment per stream, and data. */
+	if (total < LOG_MIN_SEGS) {
 		err = so_err(SWAPOBJ_EINVAL, "store would have %llu segments; need at least %u (use smaller segments)",
-		             (unsigned long long)total, LOG_RESERVE_SEGS + 5);
+		             (unsigned long long)total, LOG_MIN_SEGS);
 		goto done;
 	}
 	if (total * (uint64_t)seg_size / EXT_UNIT > EXT_ADDR_MAX) {
@@ -477,7 +478,7 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	 * which needs room to relocate before it can free anything. An urgent
 	 * tombstone may dig into them but never takes the last one.
 	 */
-	uint64_t keep = stream == LOG_COLD ? 0 : urgent ? 1 : LOG_RESERVE_SEGS;
+	uint64_t keep = log_stream_is_reloc(stream) ? 0 : urgent ? 1 : LOG_RESERVE_SEGS;
 	if (lg->freeq_len <= keep) {
 		pthread_mutex_unlock(&lg->mu);
 		if (lg->kick)
@@ -500,7 +501,7 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	tmp.hdr_ns = so_wall_ns();
 	/* User data is as old as now; relocated data as old as the victim it comes from. */
 	uint64_t cold = __atomic_load_n(&lg->cold_stamp, __ATOMIC_RELAXED);
-	tmp.hdr_seq = stream == LOG_COLD && cold ? cold : __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
+	tmp.hdr_seq = log_stream_is_reloc(stream) && cold ? cold : __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	memset(blk, 0, sizeof(blk));
 	encode_seghdr(lg, &tmp, 0, blk);
 	struct io_dev *d = &lg->devs[s->dev];
@@ -609,7 +610,7 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		pthread_mutex_lock(&lg->mu);
 		s = ls->ready;
 		ls->ready = NULL;
-		if (!s && stream != LOG_COLD) {
+		if (!s && !log_stream_is_reloc(stream)) {
 			/*
 			 * The other user stream's READY segment will do. Its durable
 			 * SEGHDR keeps naming that stream: rewriting block 0 with other
@@ -658,7 +659,7 @@ uint64_t log_user_avail(struct so_log *lg)
 {
 	pthread_mutex_lock(&lg->mu);
 	uint64_t n = lg->freeq_len > LOG_RESERVE_SEGS ? lg->freeq_len - LOG_RESERVE_SEGS : 0;
-	n += (lg->streams[LOG_HOT].ready != NULL) + (lg->streams[LOG_WARM].ready != NULL);
+	n += lg->streams[LOG_HOT].ready != NULL;
 	pthread_mutex_unlock(&lg->mu);
 	return n;
 }
@@ -681,8 +682,7 @@ int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 			pthread_mutex_unlock(&ls->mu);
 		}
 		pthread_mutex_lock(&lg->mu);
-		room = room || lg->freeq_len > LOG_RESERVE_SEGS || lg->streams[LOG_HOT].ready ||
-		       lg->streams[LOG_WARM].ready;
+		room = room || lg->freeq_len > LOG_RESERVE_SEGS || lg->streams[LOG_HOT].ready;
 		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
 			pthread_mutex_unlock(&lg->mu);
 			break;
@@ -822,25 +822,19 @@ int log_background(struct so_log *lg)
 		}
 	}
 	/*
-	 * Keep one READY segment per user stream so opening one never waits for
-	 * a sync; WARM's only once it has been used (pure swap-out never does).
+	 * Keep one READY segment for user writes so opening one never waits for
+	 * a sync. HOT keeps it; WARM takes it when it needs one (log_reserve).
 	 */
-	static const int user[2] = {LOG_HOT, LOG_WARM};
-	for (int u = 0; u < 2; u++) {
-		struct log_stream *us = &lg->streams[user[u]];
-		pthread_mutex_lock(&us->mu);
-		bool used = us->seg != NULL || us->bufs[0].data != NULL;
-		pthread_mutex_unlock(&us->mu);
-		pthread_mutex_lock(&lg->mu);
-		bool want = used && us->ready == NULL && lg->freeq_len > LOG_RESERVE_SEGS;
-		pthread_mutex_unlock(&lg->mu);
-		if (!want)
-			continue;
+	struct log_stream *hot = &lg->streams[LOG_HOT];
+	pthread_mutex_lock(&lg->mu);
+	bool want = hot->ready == NULL && lg->freeq_len > LOG_RESERVE_SEGS;
+	pthread_mutex_unlock(&lg->mu);
+	if (want) {
 		struct log_seg *s;
-		if (prepare_seg(lg, user[u], false, &s) == 0) {
+		if (prepare_seg(lg, LOG_HOT, false, &s) == 0) {
 			pthread_mutex_lock(&lg->mu);
-			if (!us->ready) {
-				us->ready = s;
+			if (!hot->ready) {
+				hot->ready = s;
 				s = NULL;
 			}
 			pthread_mutex_unlock(&lg->mu);
@@ -848,6 +842,7 @@ int log_background(struct so_log *lg)
 				/* Lost a race with a foreground open: give the segment back. */
 				pthread_mutex_lock(&lg->mu);
 				log_seg_free_locked(lg, s);
+				s->erase = ERASE_DONE; /* a fresh header and nothing else: nothing to replay */
 				pthread_mutex_unlock(&lg->mu);
 			}
 			did = 1;

@@ -21,9 +21,11 @@
  *
  * Streams: HOT takes user writes of new data and of pages rewritten soon
  * after their last write; WARM takes user rewrites of pages whose previous
- * copy had lived long (space/space.h decides); COLD takes the cleaner's
- * relocations. So data that changes often, data that changes rarely, and
- * data that survived cleaning stop sharing segments.
+ * copy had lived long; COLD takes the cleaner's relocations of records
+ * written recently, FROZEN those of old records (space/space.h decides
+ * both). So data that changes often, data that changes rarely, data caught
+ * young by the cleaner and data that has sat still stop sharing segments
+ * (F2FS's multi-head logging, with temperature told by age).
  *
  * Usage table (per segment): live bytes (records the index references,
  * exact), tombstone bytes, and the age stamp max_seq (the newest sequence
@@ -44,12 +46,24 @@
 #include "io.h"
 #include "swapobj.h"
 
-enum { LOG_HOT = 0, LOG_COLD = 1, LOG_WARM = 2, LOG_NSTREAMS = 3 };
+enum { LOG_HOT = 0, LOG_COLD = 1, LOG_WARM = 2, LOG_FROZEN = 3, LOG_NSTREAMS = 4 };
+/* Streams the cleaner relocates into (any free segment, the reserve included, may be taken). */
+static inline bool log_stream_is_reloc(int stream)
+{
+	return stream == LOG_COLD || stream == LOG_FROZEN;
+}
 #define LOG_BUFS_PER_STREAM 2
 #define SEG_BLOOM_BITS 8192u
 #define SEG_BLOOM_BYTES (SEG_BLOOM_BITS / 8)
-#define LOG_RESERVE_SEGS 3u        /* free segments only the cleaner may take */
-#define LOG_FLUSH_BYTES (1u << 20) /* write out once this much is complete */
+#define LOG_RESERVE_SEGS 2u /* free segments user writes never take (see prepare_seg) */
+/*
+ * The cleaner keeps this many more segments free (or READY) for user
+ * streams: one ready for the next open while the open one fills, the
+ * cleaner producing the next meanwhile. Not usable for live data either.
+ */
+#define LOG_CLEAN_AHEAD 1u
+#define LOG_MIN_SEGS (LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + 4u + 2u) /* segments a store needs at least */
+#define LOG_FLUSH_BYTES (1u << 20)                                  /* write out once this much is complete */
 #define SEGHDR_REC_SIZE (REC_HDR_LEN + SEGHDR_LEN)
 #define SO_LOG_ROUND_DOWN(x, a) (((x) / (a)) * (a))
 
@@ -283,14 +297,15 @@ static inline uint64_t log_seg_payload(const struct so_log *lg)
 	return SO_LOG_ROUND_DOWN(lg->seg_size - SEGHDR_REC_SIZE, REC_DATA_SIZE);
 }
 /*
- * Live bytes the store accepts: every segment but the reserve and one open
- * segment per stream, each holding log_seg_payload bytes. With at most this
- * much live, the cleaner can always free a segment (at worst by compacting
- * every other one), so overwrites never fail for lack of space.
+ * Live bytes the store accepts: every segment but the reserve, the
+ * cleaner's lookahead and one open segment per stream, each holding
+ * log_seg_payload bytes. With at most this much live, the cleaner can
+ * always free a segment (at worst by compacting every other one), so
+ * overwrites never fail for lack of space.
  */
 static inline uint64_t log_usable(const struct so_log *lg)
 {
-	uint64_t keep = LOG_RESERVE_SEGS + LOG_NSTREAMS;
+	uint64_t keep = LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + LOG_NSTREAMS;
 	return lg->nsegs > keep ? (lg->nsegs - keep) * log_seg_payload(lg) : 0;
 }
 /*

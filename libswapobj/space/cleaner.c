@@ -54,13 +54,14 @@
 
 #define PG SWAPOBJ_PAGE_SIZE
 
-/* Copy a sealed record image to the COLD stream, re-stamped for its new segment. */
+/* Copy a sealed record image to COLD or FROZEN (by its age), re-stamped for its new segment. */
 static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, uint64_t oid, uint64_t seq,
                     uint64_t *addr16)
 {
 	struct so_log *lg = &st->log;
 	struct log_resv rv;
-	int err = log_reserve(lg, LOG_COLD, sz, 0, &rv);
+	int stream = space_reloc_stream(st, seq);
+	int err = log_reserve(lg, stream, sz, 0, &rv);
 	if (err < 0)
 		return err;
 	memcpy(rv.ptr, rec, sz);
@@ -71,7 +72,7 @@ static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, u
 		__atomic_add_fetch(&rv.seg->tomb_bytes, sz, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&rv.seg->tomb_need, sz, __ATOMIC_RELAXED);
 	}
-	log_commit(lg, LOG_COLD, &rv);
+	log_commit(lg, stream, &rv);
 	__atomic_add_fetch(&lg->bytes_relocated, sz, __ATOMIC_RELAXED);
 	*addr16 = rv.addr16;
 	return 0;
@@ -248,17 +249,30 @@ done:
 #undef RELOCATE
 }
 
-/* Bytes the COLD stream can still take without waiting for anything. */
-static uint64_t cold_room(struct so_log *lg)
+/* Room of a relocation stream's open segment. */
+static uint64_t open_room(struct so_log *lg, int stream)
 {
-	struct log_stream *ls = &lg->streams[LOG_COLD];
+	struct log_stream *ls = &lg->streams[stream];
 	uint64_t room = 0;
 	pthread_mutex_lock(&ls->mu);
 	if (ls->seg)
 		room = lg->seg_size - ls->reserved;
 	pthread_mutex_unlock(&ls->mu);
-	/* Each new segment loses its header and, at worst, one record's worth at its end. */
-	return room + log_free_count(lg) * (lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE);
+	return room;
+}
+
+/*
+ * Bytes the relocation streams can surely take without waiting for
+ * anything, however a victim's records split between COLD and FROZEN:
+ * each new segment loses its header and, at worst, one record's worth at
+ * its end, and the split can cost one segment more than the total needs.
+ */
+static uint64_t cold_room(struct so_log *lg)
+{
+	uint64_t a = open_room(lg, LOG_COLD), b = open_room(lg, LOG_FROZEN), nfree = log_free_count(lg);
+	if (!nfree)
+		return SO_MIN(a, b);
+	return a + b + (nfree - 1) * (lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE);
 }
 
 /* Walk the victim's records: a dry run (need != NULL) or the real relocation. */

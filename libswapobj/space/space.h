@@ -18,15 +18,8 @@
 
 struct swapobj_store;
 
-/*
- * Background cleaning starts when fewer than this many segments are
- * available to user streams (free beyond the reserve, or READY) and stops
- * when there are this many. Every segment kept free is space that cannot
- * hold dead data waiting for cleaning, so this is small: one segment ready
- * for the next open of a user stream, the cleaner producing the next while
- * the open one fills.
- */
-#define SPACE_CLEAN_AHEAD 1u
+/* Background cleaning keeps LOG_CLEAN_AHEAD segments available to user streams (log.h). */
+#define SPACE_CLEAN_AHEAD LOG_CLEAN_AHEAD
 
 /* Should the background cleaner run now? */
 bool space_want_clean(struct so_log *lg);
@@ -39,6 +32,13 @@ bool space_want_clean(struct so_log *lg);
  * often-rewritten pages empty fast and cheaply.
  */
 int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n);
+
+/*
+ * Stream for a record the cleaner relocates: FROZEN if it was written
+ * longer ago than the same horizon, COLD otherwise. Records caught young by
+ * the cleaner are mostly pages about to be rewritten; old ones mostly stay.
+ */
+int space_reloc_stream(struct swapobj_store *st, uint64_t seq);
 
 /* Live bytes o is charged in the usage table: its mapped pages and its CREATE record. Caller holds o->lock. */
 uint64_t space_obj_charge(const struct so_obj *o);

@@ -22,18 +22,29 @@ bool space_want_clean(struct so_log *lg)
 	return log_user_avail(lg) < SPACE_CLEAN_AHEAD;
 }
 
+/*
+ * "Long ago": longer than it takes to write the live data once, in records
+ * (sequence numbers). Under a skewed load, pages rewritten within that time
+ * are the hot set; pages that outlive it are rewritten far more rarely
+ * (90/10: a hot page every ~L/9 writes, a cold one every ~9L). A floor keeps
+ * a nearly empty store from calling everything old.
+ */
+static uint64_t horizon(struct swapobj_store *st)
+{
+	return SO_MAX(__atomic_load_n(&st->ix.pages, __ATOMIC_RELAXED), (uint64_t)4096);
+}
+
+int space_reloc_stream(struct swapobj_store *st, uint64_t seq)
+{
+	uint64_t now = __atomic_load_n(&st->log.next_seq, __ATOMIC_RELAXED);
+	return now > seq && now - seq > horizon(st) ? LOG_FROZEN : LOG_COLD;
+}
+
 int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n)
 {
 	struct so_log *lg = &st->log;
 	uint64_t now = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
-	/*
-	 * "Long": longer than it takes to write the live data once, in records.
-	 * Under a skewed load, pages rewritten within that time are the hot set;
-	 * pages that outlive it are rewritten far more rarely (90/10: a hot page
-	 * every ~L/9 writes, a cold one every ~9L). A floor keeps a nearly empty
-	 * store from calling everything old.
-	 */
-	uint64_t horizon = SO_MAX(__atomic_load_n(&st->ix.pages, __ATOMIC_RELAXED), (uint64_t)4096);
+	uint64_t horizon_seqs = horizon(st);
 	uint32_t known = 0, old_ones = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		if (extslot_kind(old[i]) == EXT_NONE)
@@ -43,7 +54,7 @@ int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n)
 			continue;
 		known++;
 		uint64_t newest = __atomic_load_n(&s->max_seq, __ATOMIC_RELAXED);
-		if (now > newest && now - newest > horizon)
+		if (now > newest && now - newest > horizon_seqs)
 			old_ones++;
 	}
 	return known && 2 * old_ones > known ? LOG_WARM : LOG_HOT;
