@@ -673,7 +673,8 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 		const uint8_t *page = page_at(obj, pg, gen[kk]);
 		uint64_t a = bench_now_ns();
 		if (o->write(s, 0, obj, pg, page, 1) < 0) {
-			churn_where(i < warm ? "warming up" : "overwriting", i < warm ? i : i - warm, i < warm ? warm : w);
+			churn_where(i < warm ? "warming up" : "overwriting", i < warm ? i : i - warm,
+			            i < warm ? warm : w);
 			goto done;
 		}
 		if (i >= warm)

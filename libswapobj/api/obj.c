@@ -694,9 +694,12 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 		return err;
 	ix = &st->ix;
 
+	bool wait_space = false;
 	for (int attempt = 0;; attempt++) {
-		if (create && (err = log_space_wait(&st->log, 2 * IO_ALIGN, false)) < 0)
+		/* Only a retry after ENOSPC waits: opening an existing object needs no space, even with O_CREATE. */
+		if (wait_space && (err = log_space_wait(&st->log, 2 * IO_ALIGN, true)) < 0)
 			return err;
+		wait_space = false;
 		pthread_rwlock_wrlock(&ix->lock);
 		struct ns_node *n = ns_lookup(&ix->ns, key, key->ncomp);
 		if (n && ns_node_is_object(n)) {
@@ -773,6 +776,7 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 			obj_put(o);
 			o = NULL;
 			if (err == SWAPOBJ_ENOSPC && attempt < 3) {
+				wait_space = true;
 				/* The open segment filled up: wait for the cleaner and try again. */
 				pthread_rwlock_unlock(&ix->lock);
 				continue;
