@@ -1194,6 +1194,7 @@ static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 	for (size_t i = 0; i < cs.npend; i++)
 		free(cs.pend[i].data);
 	free(cs.pend);
+	free(cs.durable);
 	memset(&cs, 0, sizeof(cs));
 	free(base);
 }

@@ -54,13 +54,30 @@
 
 #define PG SWAPOBJ_PAGE_SIZE
 
+/*
+ * One victim's pass over its records: a dry run (dry: nothing moves, the
+ * bytes each relocation stream would take are summed in need) or the real
+ * relocation. Both decide streams with the same cut, so the dry run's
+ * figures hold for the real one (records only ever get deader in between).
+ */
+struct pass {
+	bool dry;
+	uint64_t frozen_below; /* records with a lower seq go to FROZEN, the others to COLD */
+	uint64_t need[LOG_NSTREAMS];
+};
+
+static int pass_stream(const struct pass *ps, uint64_t seq)
+{
+	return seq < ps->frozen_below ? LOG_FROZEN : LOG_COLD;
+}
+
 /* Copy a sealed record image to COLD or FROZEN (by its age), re-stamped for its new segment. */
-static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, uint64_t oid, uint64_t seq,
-                    uint64_t *addr16)
+static int relocate(struct swapobj_store *st, const struct pass *ps, const uint8_t *rec, uint32_t sz, uint64_t oid,
+                    uint64_t seq, uint64_t *addr16)
 {
 	struct so_log *lg = &st->log;
 	struct log_resv rv;
-	int stream = space_reloc_stream(st, seq);
+	int stream = pass_stream(ps, seq);
 	int err = log_reserve(lg, stream, sz, 0, &rv);
 	if (err < 0)
 		return err;
@@ -80,7 +97,7 @@ static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, u
 
 /* Relocate the live pages of one DATA record of o (o->lock held). */
 static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct rec *r, const uint8_t *img, uint32_t sz,
-                      uint64_t addr, uint64_t *need)
+                      uint64_t addr, struct pass *ps)
 {
 	struct so_log *lg = &st->log;
 	enum ext_kind kind = r->flags & REC_F_ZERO ? EXT_ZERO : r->flags & REC_F_FILL ? EXT_FILL : EXT_DATA;
@@ -92,11 +109,11 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 	if (kind != EXT_ZERO) {
 		if (extmap_get(&o->map, pg0) != old)
 			return 0;
-		if (need) {
-			*need += sz;
+		if (ps->dry) {
+			ps->need[pass_stream(ps, r->seq)] += sz;
 			return 0;
 		}
-		if ((err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) < 0)
+		if ((err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) < 0)
 			return err;
 		extslot ns = extslot_make(kind, newaddr);
 		log_usage_add(lg, newaddr, slot_charge(ns));
@@ -116,8 +133,8 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		uint64_t j = i + 1;
 		while (j < npg && j - i < 65536 && extmap_get(&o->map, pg0 + j) == old)
 			j++;
-		if (need) {
-			*need += REC_HDR_LEN;
+		if (ps->dry) {
+			ps->need[pass_stream(ps, r->seq)] += REC_HDR_LEN;
 			i = j;
 			continue;
 		}
@@ -127,7 +144,7 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		z.raw_len = (uint32_t)((j - i) * PG);
 		z.payload_len = 0;
 		rec_seal(hdr, &z, lg->seed);
-		if ((err = relocate(st, hdr, REC_HDR_LEN, o->oid, r->seq, &newaddr)) < 0)
+		if ((err = relocate(st, ps, hdr, REC_HDR_LEN, o->oid, r->seq, &newaddr)) < 0)
 			return err;
 		log_usage_add(lg, newaddr, (uint32_t)((j - i) * ZERO_PAGE_CHARGE));
 		extslot slots[64];
@@ -159,17 +176,19 @@ static bool unreaped(struct swapobj_store *st)
 }
 
 /*
- * Process one record of the victim. With need != NULL nothing is moved: the
- * bytes that would be relocated are added to *need (the same decisions, so
- * the estimate is an upper bound: records only ever get deader).
+ * Process one record of the victim. In a dry run nothing is moved: the
+ * bytes that would be relocated are added to ps->need (the same decisions,
+ * so the estimate is an upper bound: records only ever get deader).
  */
 static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct rec *r, const uint8_t *img, uint32_t sz,
-                     uint64_t addr, uint64_t *need)
+                     uint64_t addr, struct pass *ps)
 {
+	bool need = ps->dry;
 	struct so_log *lg = &st->log;
 	uint64_t newaddr;
 	int err = 0;
-#define RELOCATE(oid_) (need ? (*need += sz, 0) : relocate(st, img, sz, (oid_), r->seq, &newaddr))
+#define RELOCATE(oid_)                                                                                                 \
+	(need ? (ps->need[pass_stream(ps, r->seq)] += sz, 0) : relocate(st, ps, img, sz, (oid_), r->seq, &newaddr))
 	bool tomb =
 	    r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE;
 	if (tomb) {
@@ -216,7 +235,7 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	}
 	switch (r->type) {
 	case REC_DATA:
-		err = clean_data(st, o, r, img, sz, addr, need);
+		err = clean_data(st, o, r, img, sz, addr, ps);
 		break;
 	case REC_CREATE:
 		if (o->create_addr != addr)
@@ -262,21 +281,25 @@ static uint64_t open_room(struct so_log *lg, int stream)
 }
 
 /*
- * Bytes the relocation streams can surely take without waiting for
- * anything, however a victim's records split between COLD and FROZEN:
- * each new segment loses its header and, at worst, one record's worth at
- * its end, and the split can cost one segment more than the total needs.
+ * Would the relocations a dry run counted fit now? Each stream fills its
+ * open segment, then takes free segments (the reserve included), each of
+ * which holds at least its size less the header and one record's worth of
+ * waste at its end.
  */
-static uint64_t cold_room(struct so_log *lg)
+static bool fits(struct so_log *lg, const struct pass *ps)
 {
-	uint64_t a = open_room(lg, LOG_COLD), b = open_room(lg, LOG_FROZEN), nfree = log_free_count(lg);
-	if (!nfree)
-		return SO_MIN(a, b);
-	return a + b + (nfree - 1) * (lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE);
+	uint64_t per = lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE, segs = 0;
+	static const int rs[2] = {LOG_COLD, LOG_FROZEN};
+	for (int i = 0; i < 2; i++) {
+		uint64_t room = open_room(lg, rs[i]), need = ps->need[rs[i]];
+		if (need > room)
+			segs += (need - room + per - 1) / per;
+	}
+	return segs <= log_free_count(lg);
 }
 
-/* Walk the victim's records: a dry run (need != NULL) or the real relocation. */
-static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf, uint64_t fill, uint64_t *need)
+/* Walk the victim's records: a dry run or the real relocation. */
+static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf, uint64_t fill, struct pass *ps)
 {
 	struct so_log *lg = &st->log;
 	struct rec r;
@@ -291,36 +314,43 @@ static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf,
 			pos += REC_ALIGN;
 			continue;
 		}
-		if ((err = clean_rec(st, v, &r, buf + pos, sz, log_addr16(lg, v->segno, pos), need)) < 0)
+		if ((err = clean_rec(st, v, &r, buf + pos, sz, log_addr16(lg, v->segno, pos), ps)) < 0)
 			return err;
 		pos += sz;
 	}
 	return 0;
 }
 
-/* Returns 0 (cleaned), 1 (skipped: would not fit now; *need says how much it needs), or an error. */
+/*
+ * Returns 0 (cleaned), 1 (skipped: would not fit now; *need says how much
+ * it needs), or an error.
+ */
 static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t *need)
 {
 	struct so_log *lg = &st->log;
+	struct pass ps = {.dry = true, .frozen_below = space_frozen_below(st)};
 	int err;
 
 	*need = 0;
 	if ((err = log_read_seg(lg, v, st->clean_buf, v->fill)) < 0)
 		return err;
 	/*
-	 * A dry run costs a walk over the records but no I/O; needed only when
-	 * the room left could be too small (a split ZERO record can need more
-	 * than it occupied, so "fill" is not a bound: allow for it).
+	 * A dry run costs a walk over the records but no I/O. Needed unless
+	 * there is plenty of room: both streams may take two new segments each
+	 * (a split ZERO record can need more than it occupied, but not more
+	 * than a segment and a quarter).
 	 */
-	uint64_t room = cold_room(lg);
-	if (room < v->fill + v->fill / 4) {
-		if ((err = walk(st, v, st->clean_buf, v->fill, need)) < 0)
+	if (log_free_count(lg) < 4) {
+		if ((err = walk(st, v, st->clean_buf, v->fill, &ps)) < 0)
 			return err;
-		if (*need > room)
+		for (int i = 0; i < LOG_NSTREAMS; i++)
+			*need += ps.need[i];
+		if (!fits(lg, &ps))
 			return 1;
 	}
+	ps.dry = false;
 	__atomic_store_n(&lg->cold_stamp, __atomic_load_n(&v->max_seq, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-	if ((err = walk(st, v, st->clean_buf, v->fill, NULL)) < 0)
+	if ((err = walk(st, v, st->clean_buf, v->fill, &ps)) < 0)
 		return err;
 	uint64_t live = __atomic_load_n(&v->live, __ATOMIC_ACQUIRE);
 	if (live)

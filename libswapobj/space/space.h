@@ -34,11 +34,12 @@ bool space_want_clean(struct so_log *lg);
 int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n);
 
 /*
- * Stream for a record the cleaner relocates: FROZEN if it was written
- * longer ago than the same horizon, COLD otherwise. Records caught young by
- * the cleaner are mostly pages about to be rewritten; old ones mostly stay.
+ * Records the cleaner relocates go to FROZEN if their seq is below this
+ * (written longer ago than the same horizon), to COLD otherwise. Records
+ * caught young by the cleaner are mostly pages about to be rewritten; old
+ * ones mostly stay.
  */
-int space_reloc_stream(struct swapobj_store *st, uint64_t seq);
+uint64_t space_frozen_below(struct swapobj_store *st);
 
 /* Live bytes o is charged in the usage table: its mapped pages and its CREATE record. Caller holds o->lock. */
 uint64_t space_obj_charge(const struct so_obj *o);

@@ -34,10 +34,10 @@ static uint64_t horizon(struct swapobj_store *st)
 	return SO_MAX(__atomic_load_n(&st->ix.pages, __ATOMIC_RELAXED), (uint64_t)4096);
 }
 
-int space_reloc_stream(struct swapobj_store *st, uint64_t seq)
+uint64_t space_frozen_below(struct swapobj_store *st)
 {
-	uint64_t now = __atomic_load_n(&st->log.next_seq, __ATOMIC_RELAXED);
-	return now > seq && now - seq > horizon(st) ? LOG_FROZEN : LOG_COLD;
+	uint64_t now = __atomic_load_n(&st->log.next_seq, __ATOMIC_RELAXED), h = horizon(st);
+	return now > h ? now - h : 0;
 }
 
 int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n)
