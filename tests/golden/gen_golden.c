@@ -154,10 +154,13 @@ int main(int argc, char **argv)
 	swapobj_key k, pre;
 	uint8_t p[PG];
 	remove(argv[1]);
-	fo.size = 10 << 20;
+	fo.size = 24 << 20; /* 23 segments: room for the reserve, open segments and checkpoints */
 	fo.segment_size = 1 << 20;
 	ck(swapobj_format(paths, 1, &fo), "format");
-	ck(swapobj_store_open(&st, paths, 1, NULL), "open");
+	/* No automatic checkpoints: the one taken below is the image's newest, with a tail after it. */
+	struct swapobj_open_opts op = SWAPOBJ_OPEN_OPTS_INIT;
+	op.checkpoint_bytes = UINT64_MAX;
+	ck(swapobj_store_open(&st, paths, 1, &op), "open");
 
 	/* 0: data, zero and fill pages, a partial last page; rewritten pages (dead records to clean). */
 	swapobj_key_anon(&k, 1, 100);
@@ -221,6 +224,16 @@ int main(int argc, char **argv)
 	}
 	struct mobj *big = create(&k, SWAPOBJ_CLASS_SWAP, 0, 0);
 	write_pages(big, 9, 0, 64, 1);
+	/* 10: renamed (a RENAME record names it now), with aux data; then a checkpoint, and a tail after it. */
+	swapobj_key_anon(&k, 1, 200);
+	struct mobj *rn = create(&k, SWAPOBJ_CLASS_SWAP, 0, 0);
+	write_pages(rn, 10, 0, 3, 1);
+	ck(swapobj_obj_set_aux(rn->h, "golden aux", 10), "aux");
+	swapobj_key_anon(&k, 1, 201);
+	ck(swapobj_rename(st, &rn->key, &k, 0), "rename");
+	rn->key = k;
+	ck(swapobj_store_checkpoint(st), "checkpoint");
+	write_pages(rn, 10, 1, 1, 2);
 	/* More garbage, then a cleaner pass: live records move to the cold stream. */
 	write_pages(big, 9, 0, 32, 2);
 	ck(swapobj_store_sync(st), "sync");
@@ -245,7 +258,7 @@ int main(int argc, char **argv)
 			die("asprintf", SWAPOBJ_ENOMEM);
 	}
 	qsort(lines, (size_t)nl, sizeof(*lines), line_cmp);
-	ck(swapobj_store_open(&st, paths, 1, NULL), "reopen");
+	ck(swapobj_store_open(&st, paths, 1, &op), "reopen");
 	int bad = 0;
 	for (int i = 0; i < nobj; i++) {
 		struct mobj *m = &objs[i];
