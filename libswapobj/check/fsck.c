@@ -99,8 +99,8 @@ const char *fsck_sev_name(enum fsck_sev s)
 
 const char *fsck_type_name(int type)
 {
-	static const char *const names[] = {"?",        "SEGHDR", "DATA",       "CREATE", "PUNCH",
-	                                    "TRUNCATE", "DELETE", "INVALIDATE", "SYNC"};
+	static const char *const names[] = {"?",      "SEGHDR",     "DATA", "CREATE", "PUNCH",  "TRUNCATE",
+	                                    "DELETE", "INVALIDATE", "SYNC", "AUX",    "RENAME", "CKPT"};
 	return type >= 0 && (unsigned)type < SO_ARRAY_SIZE(names) ? names[type] : "?";
 }
 
@@ -232,7 +232,7 @@ static int plan_zap(struct fsck *f, uint64_t addr16, uint64_t ticket, enum fsck_
 /* Devices and superblocks                                             */
 /* ------------------------------------------------------------------ */
 
-static uint64_t seg_devoff(const struct fsck *f, uint32_t segno, unsigned *dev)
+uint64_t fsck_seg_devoff(const struct fsck *f, uint32_t segno, unsigned *dev)
 {
 	unsigned d = fsck_dev_of(f, segno);
 	*dev = d;
@@ -268,7 +268,7 @@ static int check_superblocks(struct fsck *f)
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(f->paths[j], d->path) == 0)
 				return so_err(SWAPOBJ_EINVAL, "device %s given twice", d->path);
-		if ((err = io_open(&d->io, d->path, !f->repair, false, !(f->opts.flags & FSCK_DIRECT), true)) < 0)
+		if ((err = io_open(&d->io, d->path, !f->rw, false, !(f->opts.flags & FSCK_DIRECT), true)) < 0)
 			return err;
 		d->open = true;
 		d->raw = so_alloc_aligned(SO_MEM_OTHER, SO_SB_COPIES * SO_SB_SIZE);
@@ -290,7 +290,7 @@ static int check_superblocks(struct fsck *f)
 			return so_err(SWAPOBJ_EFORMAT,
 			              "%s: not a usable swapobj store device: superblock copy 0: %s; copy 1: %s",
 			              d->path, d->sb_msg[0], d->sb_msg[1]);
-		if (d->sb.ro_compat && f->repair)
+		if (d->sb.ro_compat && f->rw)
 			return so_err(
 			    SWAPOBJ_EFORMAT,
 			    "%s: unknown read-only-compatible features 0x%llx: this version may check (-n) but not "
@@ -407,7 +407,7 @@ static int check_superblocks(struct fsck *f)
 static int read_seg(struct fsck *f, struct io_dev *devs, uint32_t segno, uint8_t *buf, uint32_t *len)
 {
 	unsigned d;
-	uint64_t off = seg_devoff(f, segno, &d);
+	uint64_t off = fsck_seg_devoff(f, segno, &d);
 	if (!devs[d].direct) {
 		/*
 		 * Buffered: keep the kernel reading about RD_AHEAD_BYTES ahead of us
@@ -417,7 +417,7 @@ static int read_seg(struct fsck *f, struct io_dev *devs, uint32_t segno, uint8_t
 		uint32_t ahead = SO_MAX(2u, RD_AHEAD_BYTES / f->seg_size);
 		for (uint64_t a = segno ? segno + ahead : 1; a <= segno + ahead && a < f->nsegs; a++) {
 			unsigned d2;
-			uint64_t off2 = seg_devoff(f, (uint32_t)a, &d2);
+			uint64_t off2 = fsck_seg_devoff(f, (uint32_t)a, &d2);
 			posix_fadvise(devs[d2].fd, (off_t)off2, f->seg_size, POSIX_FADV_WILLNEED);
 		}
 	}
@@ -521,6 +521,9 @@ static uint64_t resync(const struct fsck *f, const uint8_t *buf, uint32_t len, u
 
 static int add_key(struct fsck *f, const uint8_t *enc, uint32_t len, uint64_t *off)
 {
+	*off = f->nkeys;
+	if (!len)
+		return 0;
 	if (f->nkeys + len > f->capkeys) {
 		uint64_t ncap = SO_MAX(f->capkeys * 2, f->nkeys + len + 4096);
 		uint8_t *p = so_realloc(SO_MEM_OTHER, f->keys, ncap);
@@ -530,7 +533,6 @@ static int add_key(struct fsck *f, const uint8_t *enc, uint32_t len, uint64_t *o
 		f->capkeys = ncap;
 	}
 	memcpy(f->keys + f->nkeys, enc, len);
-	*off = f->nkeys;
 	f->nkeys += len;
 	return 0;
 }
@@ -568,22 +570,53 @@ static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_
 		f->durable_seq = SO_MAX(f->durable_seq, so_get_le64(r->payload));
 		f->gen_hw = SO_MAX(f->gen_hw, so_get_le64(r->payload + 8));
 		return 0;
-	case REC_CREATE: {
+	case REC_CREATE:
+	case REC_RENAME: {
+		struct name_rec nr;
+		uint64_t aux_off;
+		if (name_rec_decode(r->payload, r->payload_len, &nr, NULL) < 0)
+			return 0; /* cannot happen: rec_decode checked the payload */
+		if (r->type == REC_RENAME && r->lpos) {
+			/* The object the rename replaced is gone, whatever becomes of the rename (replay's rule). */
+			f->max_oid = SO_MAX(f->max_oid, r->lpos);
+			if ((err = fsck_grow((void **)&f->deletes, &f->capdeletes, f->ndeletes, sizeof(*f->deletes))) <
+			    0)
+				return err;
+			f->deletes[f->ndeletes++] = r->lpos;
+		}
 		if ((err = fsck_grow((void **)&f->creates, &f->capcreates, f->ncreates, sizeof(*f->creates))) < 0)
 			return err;
 		struct fsck_create *c = &f->creates[f->ncreates];
 		c->oid = r->oid;
 		c->seq = r->seq;
 		c->addr16 = addr16;
-		c->version = so_get_le64(r->payload + CREATE_VERSION);
+		c->version = nr.version;
 		c->bytes = sz;
-		c->key_len = so_get_le16(r->payload + CREATE_KEYLEN);
-		c->cls = r->payload[CREATE_CLASS];
-		c->flags = r->payload[CREATE_FLAGS];
-		if ((err = add_key(f, r->payload + CREATE_KEY, c->key_len, &c->key_off)) < 0)
+		c->key_len = nr.keylen;
+		c->aux_len = nr.auxlen;
+		c->cls = nr.cls;
+		c->flags = nr.flags;
+		c->type = r->type;
+		/* The key, then the aux data right after it. */
+		if ((err = add_key(f, nr.keyenc, nr.keylen, &c->key_off)) < 0 ||
+		    (err = add_key(f, nr.aux, nr.auxlen, &aux_off)) < 0)
 			return err;
 		f->ncreates++;
 		return add_ent(f, r, addr16, false);
+	}
+	case REC_AUX: {
+		if ((err = fsck_grow((void **)&f->auxs, &f->capauxs, f->nauxs, sizeof(*f->auxs))) < 0)
+			return err;
+		struct fsck_aux *a = &f->auxs[f->nauxs];
+		a->oid = r->oid;
+		a->seq = r->seq;
+		a->addr16 = addr16;
+		a->bytes = sz;
+		a->len = r->payload_len;
+		if ((err = add_key(f, r->payload, r->payload_len, &a->data_off)) < 0)
+			return err;
+		f->nauxs++;
+		return 0;
 	}
 	case REC_DATA:
 	case REC_PUNCH:
@@ -606,13 +639,12 @@ static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_
 		return 0;
 	}
 	default:
-		if (!fsck_ckpt_record(f, r, addr16)) {
-			if (f->unmodelled++ == 0)
-				fsck_report_at(f, FSCK_INDEX, FSCK_WARN, addr16, r->type, r->oid, r->seq, 0,
-				               "records of type %u are not known to this checker; the index check may "
-				               "report differences",
-				               r->type);
-		}
+		/* Checkpoint pieces belong in checkpoint segments (scan_records hands those over). */
+		if (f->unmodelled++ == 0)
+			fsck_report_at(f, FSCK_INDEX, FSCK_WARN, addr16, r->type, r->oid, r->seq, 0,
+			               "records of type %u (%s) are not expected here; the index check may "
+			               "report differences",
+			               r->type, fsck_type_name(r->type));
 		return 0;
 	}
 }
@@ -654,6 +686,8 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 	uint32_t sz;
 	uint64_t prev_seq = 0;
 	struct fsck_rkey prev = {0, 0, 0, 0};
+	/* A checkpoint segment: its records are checked, never replayed (fsck_ckpt.c judges its damage). */
+	bool ck = f->seg_stream[segno] == SEG_STREAM_CKPT;
 	int err;
 	while (pos + REC_HDR_LEN <= len) {
 		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / EXT_UNIT;
@@ -684,6 +718,24 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				a.sev = FSCK_WARN;
 				if ((err = fsck_plan(f, &a)) < 0)
 					return err;
+			}
+			if (ck) {
+				f->res->records++;
+				f->res->records_by_type[r.type < FSCK_NTYPES ? r.type : 0]++;
+				if (v == REC_BAD_CSUM) {
+					f->res->damaged_payloads++;
+					err = fsck_ckpt_damage(f, segno, gen, addr16, sz,
+					                       "checkpoint piece with a payload checksum mismatch");
+				} else if (!fsck_ckpt_record(f, &r, addr16)) {
+					char what[64];
+					snprintf(what, sizeof(what), "a %s record, which does not belong there",
+					         fsck_type_name(r.type));
+					err = fsck_ckpt_damage(f, segno, gen, addr16, sz, what);
+				}
+				if (err < 0)
+					return err;
+				pos += sz;
+				continue;
 			}
 			if (v == REC_OK) {
 				f->res->records++;
@@ -753,6 +805,16 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 		}
 		if (!model) {
 			cen->records++;
+			if (!p)
+				break;
+			pos = p;
+			continue;
+		}
+		if (ck) {
+			f->res->damaged_headers++;
+			if ((err = fsck_ckpt_damage(f, segno, gen, addr16, (uint32_t)((p ? p : len) - pos),
+			                            "damaged record header")) < 0)
+				return err;
 			if (!p)
 				break;
 			pos = p;
@@ -835,6 +897,12 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	if (magic != REC_MAGIC && !restorable && !follows)
 		return 0; /* junk in a free segment: whatever the device held before it was formatted */
 	uint64_t addr16 = ((uint64_t)segno << f->seg_shift) / EXT_UNIT;
+	if (follows && r2.type == REC_CKPT) {
+		/* A checkpoint segment: replay never reads it; a body that uses it is damaged (fsck_ckpt.c). */
+		f->res->damaged_headers++;
+		return fsck_ckpt_damage(f, segno, r2.seg_gen, addr16, REC_HDR_LEN + SEGHDR_LEN,
+		                        "damaged segment header of a checkpoint segment");
+	}
 	struct fsck_action a = {0};
 	a.addr16 = addr16;
 	if (!follows) {
@@ -890,7 +958,7 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	h.lpos = segno;
 	h.seg_gen = gen;
 	uint32_t stream = so_get_le32(buf + REC_HDR_LEN);
-	so_put_le32(a.hdr + REC_HDR_LEN, stream <= 1 ? stream : 0);
+	so_put_le32(a.hdr + REC_HDR_LEN, stream < SEG_STREAM_CKPT ? stream : 0);
 	so_put_le32(a.hdr + REC_HDR_LEN + 4, 0);
 	memcpy(a.hdr + REC_HDR_LEN + 8, buf + REC_HDR_LEN + 8, 8);
 	rec_seal(a.hdr, &h, f->seed);
@@ -901,6 +969,7 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	/* After the rebuild the library replays these records: so does the model. */
 	f->seg_state[segno] = SEGS_RESTORED;
 	f->seg_gen[segno] = gen;
+	f->seg_stream[segno] = (uint8_t)(stream < SEG_STREAM_CKPT ? stream : 0);
 	f->res->segments_used++;
 	return scan_records(f, segno, buf, len, gen, REC_HDR_LEN + SEGHDR_LEN, true, NULL);
 }
@@ -950,7 +1019,7 @@ static int scan_log(struct fsck *f)
 		f->res->bytes_read += sl->len;
 		if (sl->err < 0) {
 			unsigned d;
-			uint64_t off = seg_devoff(f, (uint32_t)s, &d);
+			uint64_t off = fsck_seg_devoff(f, (uint32_t)s, &d);
 			fsck_report(f, FSCK_SEGHDR, FSCK_ERROR, (int)d, (int64_t)s, 0, 0, 0, 0, 0,
 			            "cannot read segment %llu (device offset %llu): %s", (unsigned long long)s,
 			            (unsigned long long)off, sl->msg);
@@ -1032,7 +1101,7 @@ static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
 	}
 	/* An illegible region between relocated copies whose originals are intact, in the cleaner's stream. */
 	uint32_t segno = fsck_segno_of(f, inc->addr16);
-	if (f->seg_stream[segno] != 1 || (!inc->prev.type && !inc->next.type))
+	if (!fsck_cleaner_stream(f->seg_stream[segno]) || (!inc->prev.type && !inc->next.type))
 		return false;
 	return (!inc->prev.type || copies(f, &inc->prev) >= 2) && (!inc->next.type || copies(f, &inc->next) >= 2);
 }
@@ -1191,7 +1260,7 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 	uint32_t segno = fsck_segno_of(f, addr16);
 	unsigned d;
 	uint64_t segoff = fsck_segoff_of(f, addr16);
-	uint64_t base = seg_devoff(f, segno, &d);
+	uint64_t base = fsck_seg_devoff(f, segno, &d);
 	uint64_t bstart = SO_ROUND_DOWN(segoff, IO_ALIGN);
 	uint32_t in = (uint32_t)(segoff - bstart);
 	int err = io_pread(&f->devs[d].io, blk, IO_ALIGN, base + bstart);
@@ -1338,6 +1407,7 @@ static void fsck_free(struct fsck *f)
 	so_free(SO_MEM_OTHER, f->ents);
 	so_free(SO_MEM_OTHER, f->creates);
 	so_free(SO_MEM_OTHER, f->deletes);
+	so_free(SO_MEM_OTHER, f->auxs);
 	so_free(SO_MEM_OTHER, f->invals);
 	so_free(SO_MEM_OTHER, f->keys);
 	so_free(SO_MEM_OTHER, f->incs);
@@ -1363,6 +1433,8 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	f.opts = opts ? *opts : def;
 	f.res = out;
 	f.repair = f.opts.flags & FSCK_REPAIR;
+	/* Discarding checkpoints writes the slots, even without -y. */
+	f.rw = f.repair || (f.opts.flags & FSCK_REBUILD);
 	f.paths = paths;
 	f.ndevs = npaths;
 	f.t0 = so_now_ns();
@@ -1381,7 +1453,7 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	if ((err = fsck_checkpoints(&f)) < 0)
 		goto done;
 	/* A check opens the store read-only alongside the scan; a repair must first write. */
-	if (!f.repair && !(f.opts.flags & FSCK_SERIAL) && pthread_create(&opener, NULL, lib_open_main, &f) == 0)
+	if (!f.rw && !(f.opts.flags & FSCK_SERIAL) && pthread_create(&opener, NULL, lib_open_main, &f) == 0)
 		opener_started = true;
 	err = scan_log(&f);
 	if (opener_started) {
@@ -1393,12 +1465,15 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	if ((err = judge_incidents(&f)) < 0)
 		goto done;
 	if (!f.repair) {
+		if (f.rw)
+			close_devs(&f); /* the library's open needs the locks */
 		if (!f.st && f.open_err == 0)
 			lib_open(&f, false);
 		if (f.open_err < 0)
 			report_open_failure(&f);
 		fsck_progress(&f, "index", 0, 1);
 		err = fsck_model(&f);
+		fsck_ckpt_crosscheck(&f);
 		goto done;
 	}
 	/* Repair: plan from the records, write, then compare with what the library now builds. */
@@ -1412,6 +1487,7 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 		report_open_failure(&f);
 	else if ((err = fsck_model(&f)) < 0)
 		goto done;
+	fsck_ckpt_crosscheck(&f);
 	lib_close(&f);
 	if (f.open_err == 0 && f.need_rw_open) {
 		if ((err = repair_through_library(&f)) < 0)

@@ -96,7 +96,7 @@ struct fsck_result {
 	uint64_t durable_seq; /* highest durable point named by a SYNC record */
 	uint64_t objects, pages, live_bytes;
 	uint64_t scan_ns, total_ns;
-	char checkpoint[120]; /* what the checkpoint phase found, one line */
+	char checkpoint[160]; /* what the checkpoint phase found, one line */
 	/* what was found */
 	uint64_t errors, warnings, infos;
 	uint64_t fixed_errors, fixed_warnings;
