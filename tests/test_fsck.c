@@ -300,6 +300,8 @@ START_TEST(test_fsck__clean_store_is_clean_and_counted)
 	fsck_result_free(&r);
 	/* A repair of a clean store writes nothing; the serial mode finds the same. */
 	ck_assert_int_eq(run(FSCK_REPAIR, &r), 0);
+	if (r.modified || r.errors)
+		dump(&r);
 	ck_assert(!r.modified && r.errors == 0);
 	fsck_result_free(&r);
 	ck_assert_int_eq(run(FSCK_SERIAL | FSCK_DIRECT, &r), 0);

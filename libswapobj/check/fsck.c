@@ -1297,6 +1297,8 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 	if ((err = io_pwrite(&f->devs[d].io, blk, IO_ALIGN, base + bstart)) < 0)
 		return err;
 	f->res->modified = true;
+	if (f->seg_stream[segno] != SEG_STREAM_CKPT)
+		f->log_modified = true;
 	return 0;
 }
 
@@ -1480,6 +1482,9 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	if ((err = fsck_model(&f)) < 0)
 		goto done;
 	if ((err = run_actions(&f, false)) < 0)
+		goto done;
+	/* A checkpoint may name records the repair retired: the next open must replay the whole log. */
+	if (f.log_modified && (err = fsck_ckpt_discard(&f)) < 0)
 		goto done;
 	close_devs(&f);
 	lib_open(&f, false);

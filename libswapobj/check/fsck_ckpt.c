@@ -83,17 +83,21 @@ static bool decode_slot(struct fsck *f, const uint8_t *blk, struct fsck_slot *s)
 /* Check the body slot s names (img: a segment buffer). 0 intact, 1 damaged (s->why set), or an I/O error. */
 static int verify_body(struct fsck *f, struct fsck_slot *s, uint64_t body_csum, uint8_t *img)
 {
-	XXH3_state_t hs;
-	uint8_t head[80], tail[8];
+	uint8_t *body = so_alloc(SO_MEM_OTHER, s->body_bytes);
 	uint64_t off = 0;
-	XXH3_64bits_reset_withSeed(&hs, f->seed);
+	int ret = 1;
+	if (!body)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory for a %llu-byte checkpoint body",
+		              (unsigned long long)s->body_bytes);
 	for (uint32_t i = 0; i < s->nsegs; i++) {
 		unsigned d;
 		uint64_t devoff = fsck_seg_devoff(f, s->segs[i], &d);
 		int err = io_pread(&f->devs[d].io, img, f->seg_size, devoff);
-		if (err < 0)
-			return so_err_ctx(err, "reading segment %u of checkpoint %llu", s->segs[i],
-			                  (unsigned long long)s->no);
+		if (err < 0) {
+			ret = so_err_ctx(err, "reading segment %u of checkpoint %llu", s->segs[i],
+			                 (unsigned long long)s->no);
+			goto out;
+		}
 		struct rec r;
 		uint32_t sz;
 		if (rec_decode(img, f->seg_size, f->seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
@@ -102,7 +106,7 @@ static int verify_body(struct fsck *f, struct fsck_slot *s, uint64_t body_csum, 
 			         "segment %u (generation %u) no longer holds it: its segment header is damaged or of "
 			         "another use",
 			         s->segs[i], s->gens[i]);
-			return 1;
+			goto out;
 		}
 		uint64_t pos = sz;
 		while (off < s->body_bytes && pos + REC_HDR_LEN <= f->seg_size) {
@@ -114,17 +118,9 @@ static int verify_body(struct fsck *f, struct fsck_slot *s, uint64_t body_csum, 
 				snprintf(s->why, sizeof(s->why),
 				         "segment %u offset %llu: a %s record that is no piece %llu of this body", s->segs[i],
 				         (unsigned long long)pos, fsck_type_name(r.type), (unsigned long long)off);
-				return 1;
+				goto out;
 			}
-			XXH3_64bits_update(&hs, r.payload, r.payload_len);
-			/* The body's header and end magic, wherever the chunks split them. */
-			uint64_t end = off + r.payload_len, tail0 = s->body_bytes - sizeof(tail);
-			if (off < sizeof(head))
-				memcpy(head + off, r.payload, SO_MIN(sizeof(head), end) - off);
-			if (end > tail0) {
-				uint64_t lo = SO_MAX(off, tail0);
-				memcpy(tail + (lo - tail0), r.payload + (lo - off), end - lo);
-			}
+			memcpy(body + off, r.payload, r.payload_len);
 			off += r.payload_len;
 			pos += sz;
 		}
@@ -134,29 +130,33 @@ static int verify_body(struct fsck *f, struct fsck_slot *s, uint64_t body_csum, 
 			         "missing piece)",
 			         s->segs[i], (unsigned long long)pos, (unsigned long long)off,
 			         (unsigned long long)s->body_bytes);
-			return 1;
+			goto out;
 		}
 	}
 	if (off != s->body_bytes) {
 		snprintf(s->why, sizeof(s->why), "the body holds %llu bytes, the slot says %llu", (unsigned long long)off,
 		         (unsigned long long)s->body_bytes);
-		return 1;
+		goto out;
 	}
-	if (XXH3_64bits_digest(&hs) != body_csum) {
+	if (so_hash64(body, s->body_bytes, f->seed) != body_csum) {
 		snprintf(s->why, sizeof(s->why), "body checksum mismatch");
-		return 1;
+		goto out;
 	}
-	if (so_get_le64(head) != CKPT_BODY_MAGIC || so_get_le32(head + 8) != CKPT_VERSION ||
-	    so_get_le32(head + 12) != f->nsegs || so_get_le64(head + 16) != s->no ||
-	    so_get_le64(head + 24) != s->cut_seq || so_get_le64(tail) != CKPT_END_MAGIC) {
+	const uint8_t *tail = body + s->body_bytes - 8;
+	if (so_get_le64(body) != CKPT_BODY_MAGIC || so_get_le32(body + 8) != CKPT_VERSION ||
+	    so_get_le32(body + 12) != f->nsegs || so_get_le64(body + 16) != s->no ||
+	    so_get_le64(body + 24) != s->cut_seq || so_get_le64(tail) != CKPT_END_MAGIC) {
 		snprintf(s->why, sizeof(s->why),
 		         "the body's checksums match but its header or end does not (magic, version, %u segments, "
 		         "checkpoint %llu, cut %llu)",
-		         so_get_le32(head + 12), (unsigned long long)so_get_le64(head + 16),
-		         (unsigned long long)so_get_le64(head + 24));
-		return 1;
+		         so_get_le32(body + 12), (unsigned long long)so_get_le64(body + 16),
+		         (unsigned long long)so_get_le64(body + 24));
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	so_free(SO_MEM_OTHER, body);
+	return ret;
 }
 
 static int clear_slot(struct fsck *f, unsigned i)
@@ -250,6 +250,15 @@ int fsck_checkpoints(struct fsck *f)
 out:
 	so_free_aligned(SO_MEM_BUFFER, img, f->seg_size);
 	return err;
+}
+
+int fsck_ckpt_discard(struct fsck *f)
+{
+	int err;
+	for (unsigned i = 0; i < 2; i++)
+		if (f->slots[i].state != CKCHK_EMPTY && !f->slots[i].cleared && (err = clear_slot(f, i)) < 0)
+			return err;
+	return 0;
 }
 
 /* The slot whose checkpoint body uses segment segno at generation gen, or -1. */

@@ -174,6 +174,7 @@ struct fsck {
 	struct fsck_lost *lost;
 	size_t nlost, caplost;
 	bool need_rw_open; /* key conflicts or lost pages: the library must fix them */
+	bool log_modified; /* the repair wrote to a segment replay reads (not a checkpoint segment) */
 
 	/* the checkpoint slots (fsck_ckpt.c) */
 	struct fsck_slot slots[2];
@@ -250,6 +251,12 @@ bool fsck_ckpt_record(struct fsck *f, const struct rec *r, uint64_t addr16);
  * checkpoint body already reported damaged, and plans its retirement.
  */
 int fsck_ckpt_damage(struct fsck *f, uint32_t segno, uint32_t gen, uint64_t addr16, uint32_t len, const char *what);
+/*
+ * Zero both slots (the repair changed what replay reads from the log: a
+ * checkpoint taken before may name records it retired). The next open
+ * replays the whole log; its next close writes a fresh checkpoint.
+ */
+int fsck_ckpt_discard(struct fsck *f);
 /* With the library's store open (f->st): did it load the checkpoint the slots say it should? */
 void fsck_ckpt_crosscheck(struct fsck *f);
 

@@ -536,6 +536,55 @@ static const char *slot_str(const struct fsck *f, extslot s, char *buf, size_t l
 	return buf;
 }
 
+/*
+ * Copies of one record. The cleaner relocates records keeping their seq, so
+ * a record may have several intact copies; which one the library uses
+ * depends on how it built its index (a full replay takes the highest
+ * address, a checkpoint the one that was live at its cut, and segments the
+ * checkpoint says were freed are not read again). Any intact copy is the
+ * same record: the comparison accepts the library's choice, and the usage
+ * recount then charges the copy the library uses.
+ */
+static void move_charge(struct fsck *f, uint64_t from16, uint64_t to16, uint64_t bytes)
+{
+	f->seg_live[fsck_segno_of(f, from16)] -= bytes;
+	f->seg_live[fsck_segno_of(f, to16)] += bytes;
+}
+
+static bool name_copy(const struct fsck *f, const struct live *l, const struct fsck_create *c, uint64_t addr16)
+{
+	for (size_t i = l->first; i < l->first + l->ncreates; i++)
+		if (f->creates[i].seq == c->seq && f->creates[i].addr16 == addr16 && f->creates[i].bytes == c->bytes)
+			return true;
+	return false;
+}
+
+static bool aux_copy(const struct fsck *f, const struct fsck_aux *a, uint64_t addr16)
+{
+	for (const struct fsck_aux *x = a; x < f->auxs + f->nauxs && x->oid == a->oid && x->seq == a->seq; x++)
+		if (x->addr16 == addr16 && x->bytes == a->bytes)
+			return true;
+	return false;
+}
+
+/* An intact copy of ents[w] (a DATA record mapping page pg) at the slot s? */
+static bool data_copy(const struct fsck *f, size_t w, uint64_t pg, extslot s)
+{
+	const struct fsck_ent *e = &f->ents[w];
+	size_t lo = w, hi = w;
+	while (lo > 0 && f->ents[lo - 1].oid == e->oid && f->ents[lo - 1].seq == e->seq)
+		lo--;
+	while (hi + 1 < f->nents && f->ents[hi + 1].oid == e->oid && f->ents[hi + 1].seq == e->seq)
+		hi++;
+	for (size_t i = lo; i <= hi; i++) {
+		const struct fsck_ent *x = &f->ents[i];
+		if (x->type == REC_DATA && !x->damaged && ent_slot(x) == s && x->lpos / PG <= pg &&
+		    pg < x->lpos / PG + x->len / PG)
+			return true;
+	}
+	return false;
+}
+
 /* Compare one live object of the model with the library's. Returns the differences found. */
 static unsigned compare_object(struct fsck *f, struct model *m, const struct live *l, uint64_t size, size_t nmapped)
 {
@@ -571,6 +620,15 @@ static unsigned compare_object(struct fsck *f, struct model *m, const struct liv
 	uint32_t aux_len = l->aux ? l->aux->len : c->aux_len;
 	uint64_t aux_addr = l->aux ? l->aux->addr16 : 0;
 	uint32_t aux_bytes = l->aux ? l->aux->bytes : 0;
+	if (l->aux && o->aux_addr != aux_addr && aux_copy(f, l->aux, o->aux_addr)) {
+		move_charge(f, aux_addr, o->aux_addr, aux_bytes);
+		aux_addr = o->aux_addr;
+	}
+	uint64_t create_addr = c->addr16;
+	if (o->create_addr != create_addr && name_copy(f, l, c, o->create_addr)) {
+		move_charge(f, create_addr, o->create_addr, c->bytes);
+		create_addr = o->create_addr;
+	}
 	if (o->aux_len != aux_len || (aux_len && (!o->aux || memcmp(o->aux, aux, aux_len) != 0)) ||
 	    o->aux_addr != aux_addr || o->aux_bytes != aux_bytes) {
 		fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, l->oid, 0, 0,
@@ -582,7 +640,7 @@ static unsigned compare_object(struct fsck *f, struct model *m, const struct liv
 		diffs++;
 	}
 	if (o->cls != c->cls || o->flags != c->flags || o->version != c->version || o->size != size ||
-	    o->create_addr != c->addr16 || o->create_bytes != c->bytes) {
+	    o->create_addr != create_addr || o->create_bytes != c->bytes) {
 		fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, l->oid, 0, 0,
 		            "object %llu %s: index has class %u flags %u version %llu size %llu create record %llu/%u; "
 		            "the records give %u %u %llu %llu %llu/%u",
@@ -601,6 +659,10 @@ static unsigned compare_object(struct fsck *f, struct model *m, const struct liv
 		uint64_t mp = i < nmapped ? m->mapped[i].pg : UINT64_MAX;
 		extslot ms = i < nmapped ? ent_slot(&f->ents[m->mapped[i].ent]) : 0;
 		uint64_t lp = have ? pg : UINT64_MAX;
+		if (lp == mp && slot != ms && data_copy(f, m->mapped[i].ent, mp, slot)) {
+			move_charge(f, extslot_addr(ms), extslot_addr(slot), slot_charge(ms));
+			ms = slot;
+		}
 		if (lp == mp && slot == ms) {
 			i++;
 		} else {
