@@ -1254,16 +1254,29 @@ static int reopen_devs(struct fsck *f)
 	return 0;
 }
 
-/* Read-modify-write of the 4 KiB block holding byte addr16*16 + delta. */
+/*
+ * Read-modify-write of the blocks holding the bytes an action changes or
+ * checks: a record header (which may straddle two 4 KiB blocks), a few
+ * bytes of padding, a segment header. blk holds 2 * IO_ALIGN bytes.
+ */
 static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action *a, uint8_t *blk)
 {
 	uint32_t segno = fsck_segno_of(f, addr16);
 	unsigned d;
 	uint64_t segoff = fsck_segoff_of(f, addr16);
 	uint64_t base = fsck_seg_devoff(f, segno, &d);
-	uint64_t bstart = SO_ROUND_DOWN(segoff, IO_ALIGN);
-	uint32_t in = (uint32_t)(segoff - bstart);
-	int err = io_pread(&f->devs[d].io, blk, IO_ALIGN, base + bstart);
+	uint64_t from = a->kind == ACT_PADDING ? segoff + a->from : segoff;
+	uint64_t to = a->kind == ACT_PADDING  ? from + a->len
+	              : a->kind == ACT_SEGHDR ? segoff + sizeof(a->hdr)
+	                                      : segoff + REC_HDR_LEN;
+	uint64_t bstart = SO_ROUND_DOWN(from, IO_ALIGN);
+	uint64_t blen = SO_MIN(SO_ROUND_UP(to, IO_ALIGN), (uint64_t)f->seg_size) - bstart;
+	if (blen > 2 * IO_ALIGN || to > f->seg_size)
+		return so_err(SWAPOBJ_EINVAL, "repair of %llu bytes at segment %u offset %llu: out of range",
+		              (unsigned long long)(to - from), segno, (unsigned long long)from);
+	/* blk + in: the record (or segment) start, for the actions other than ACT_PADDING (in may be < 0 there) */
+	int64_t in = (int64_t)segoff - (int64_t)bstart;
+	int err = io_pread(&f->devs[d].io, blk, blen, base + bstart);
 	if (err < 0)
 		return err;
 	switch (a->kind) {
@@ -1288,13 +1301,13 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 		so_put_le32(blk + in + RH_MAGIC, 0);
 		break;
 	case ACT_PADDING:
-		memset(blk + in + a->from, 0, a->len);
+		memset(blk + (from - bstart), 0, a->len);
 		break;
 	case ACT_SEGHDR:
 		memcpy(blk, a->hdr, sizeof(a->hdr));
 		break;
 	}
-	if ((err = io_pwrite(&f->devs[d].io, blk, IO_ALIGN, base + bstart)) < 0)
+	if ((err = io_pwrite(&f->devs[d].io, blk, blen, base + bstart)) < 0)
 		return err;
 	f->res->modified = true;
 	if (f->seg_stream[segno] != SEG_STREAM_CKPT)
@@ -1305,7 +1318,7 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 /* Carry out the planned writes of kind filter (0: all but ACT_ZAP_CHECKED), then sync. */
 static int run_actions(struct fsck *f, bool checked)
 {
-	uint8_t *blk = so_alloc_aligned(SO_MEM_BUFFER, IO_ALIGN);
+	uint8_t *blk = so_alloc_aligned(SO_MEM_BUFFER, 2 * IO_ALIGN);
 	int err = 0;
 	if (!blk)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory");
@@ -1325,7 +1338,7 @@ static int run_actions(struct fsck *f, bool checked)
 	for (unsigned d = 0; d < f->ndevs && err == 0; d++)
 		if (f->devs[d].open)
 			err = io_sync(&f->devs[d].io);
-	so_free_aligned(SO_MEM_BUFFER, blk, IO_ALIGN);
+	so_free_aligned(SO_MEM_BUFFER, blk, 2 * IO_ALIGN);
 	return err;
 }
 

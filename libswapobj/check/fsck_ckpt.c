@@ -55,8 +55,8 @@ static bool decode_slot(struct fsck *f, const uint8_t *blk, struct fsck_slot *s)
 	}
 	uint32_t nsegs = so_get_le32(blk + CS_NSEGS);
 	if (so_get_le32(blk + CS_VERSION) != CKPT_VERSION || nsegs == 0 || nsegs > CKPT_MAX_SEGS) {
-		snprintf(s->why, sizeof(s->why), "version %u, %u segments: out of range",
-		         so_get_le32(blk + CS_VERSION), nsegs);
+		snprintf(s->why, sizeof(s->why), "version %u, %u segments: out of range", so_get_le32(blk + CS_VERSION),
+		         nsegs);
 		return false;
 	}
 	s->no = so_get_le64(blk + CS_CKPT_NO);
@@ -116,8 +116,9 @@ static int verify_body(struct fsck *f, struct fsck_slot *s, uint64_t body_csum, 
 			if (r.type != REC_CKPT || r.seg_gen != s->gens[i] || r.seq != s->no ||
 			    r.obj_size != s->body_bytes || r.lpos != off || r.payload_len > s->body_bytes - off) {
 				snprintf(s->why, sizeof(s->why),
-				         "segment %u offset %llu: a %s record that is no piece %llu of this body", s->segs[i],
-				         (unsigned long long)pos, fsck_type_name(r.type), (unsigned long long)off);
+				         "segment %u offset %llu: a %s record that is no piece %llu of this body",
+				         s->segs[i], (unsigned long long)pos, fsck_type_name(r.type),
+				         (unsigned long long)off);
 				goto out;
 			}
 			memcpy(body + off, r.payload, r.payload_len);
@@ -134,8 +135,8 @@ static int verify_body(struct fsck *f, struct fsck_slot *s, uint64_t body_csum, 
 		}
 	}
 	if (off != s->body_bytes) {
-		snprintf(s->why, sizeof(s->why), "the body holds %llu bytes, the slot says %llu", (unsigned long long)off,
-		         (unsigned long long)s->body_bytes);
+		snprintf(s->why, sizeof(s->why), "the body holds %llu bytes, the slot says %llu",
+		         (unsigned long long)off, (unsigned long long)s->body_bytes);
 		goto out;
 	}
 	if (so_hash64(body, s->body_bytes, f->seed) != body_csum) {
@@ -218,10 +219,10 @@ int fsck_checkpoints(struct fsck *f)
 			                        "checkpoint slot %u is damaged (%s); opens ignore it%s", i, s->why,
 			                        f->repair ? "; cleared" : "");
 		else if (s->state == CKCHK_BAD_BODY)
-			s->ticket = fsck_report(f, FSCK_CHECKPOINT, FSCK_ERROR, 0, -1, CKPT_SLOT_OFF(i), 0, 0, 0, 0,
-			                        "checkpoint %llu (slot %u, %s) is damaged: %s; opens fall back past it%s",
-			                        (unsigned long long)s->no, i, role, s->why,
-			                        f->repair ? "; its slot cleared" : "");
+			s->ticket = fsck_report(
+			    f, FSCK_CHECKPOINT, FSCK_ERROR, 0, -1, CKPT_SLOT_OFF(i), 0, 0, 0, 0,
+			    "checkpoint %llu (slot %u, %s) is damaged: %s; opens fall back past it%s",
+			    (unsigned long long)s->no, i, role, s->why, f->repair ? "; its slot cleared" : "");
 	}
 	bool rebuild = f->opts.flags & FSCK_REBUILD;
 	for (unsigned i = 0; i < 2; i++) {
