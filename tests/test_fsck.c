@@ -1060,9 +1060,14 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("fsck");
-	TCase *tc = tcase_create("fsck");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, tu_long() ? 7200 : 600);
+	/* Three cases, so that CK_RUN_CASE=flips or =powercut runs one long campaign alone. */
+	TCase *tc = tcase_create("fsck"), *flips = tcase_create("flips"), *cuts = tcase_create("powercut");
+	TCase *all[] = {tc, flips, cuts};
+	for (int i = 0; i < 3; i++) {
+		tcase_add_checked_fixture(all[i], setup, teardown);
+		tcase_set_timeout(all[i], tu_long() ? 7200 : 600);
+		suite_add_tcase(s, all[i]);
+	}
 	tcase_add_test(tc, test_fsck__clean_store_is_clean_and_counted);
 	tcase_add_test(tc, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other);
 	tcase_add_test(tc, test_fsck__damaged_live_page_is_reported_then_punched);
@@ -1073,9 +1078,8 @@ int main(void)
 	tcase_add_test(tc, test_fsck__truncated_or_foreign_device_is_an_operational_error);
 	tcase_add_test(tc, test_fsck__store_in_use_is_busy);
 	tcase_add_test(tc, test_fsck__cli_exit_codes_follow_e2fsck);
-	tcase_add_test(tc, test_fsck__power_cut_leaves_torn_writes_not_errors);
-	tcase_add_test(tc, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported);
-	suite_add_tcase(s, tc);
+	tcase_add_test(cuts, test_fsck__power_cut_leaves_torn_writes_not_errors);
+	tcase_add_test(flips, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

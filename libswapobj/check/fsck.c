@@ -495,9 +495,10 @@ static bool hdr_restorable(const struct fsck *f, const uint8_t *p, uint32_t *gen
 	return true;
 }
 
-static struct fsck_rkey rkey_of(const struct rec *r)
+static struct fsck_rkey rkey_of(const struct rec *r, bool intact)
 {
-	struct fsck_rkey k = {r->seq, r->oid, r->type == REC_DATA || r->type == REC_PUNCH ? r->lpos : 0, r->type};
+	struct fsck_rkey k = {r->seq, r->oid, r->type == REC_DATA || r->type == REC_PUNCH ? r->lpos : 0, r->type,
+	                      intact};
 	return k;
 }
 
@@ -512,7 +513,7 @@ static uint64_t resync(const struct fsck *f, const uint8_t *buf, uint32_t len, u
 			continue;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.type != REC_SEGHDR) {
-			*next = rkey_of(&r);
+			*next = rkey_of(&r, v == REC_OK);
 			return pos;
 		}
 	}
@@ -653,7 +654,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 	struct rec r;
 	uint32_t sz;
 	uint64_t prev_seq = 0;
-	struct fsck_rkey prev = {0, 0, 0, 0};
+	struct fsck_rkey prev = {0, 0, 0, 0, 0};
 	int err;
 	while (pos + REC_HDR_LEN <= len) {
 		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / EXT_UNIT;
@@ -693,7 +694,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) <
 				    0)
 					return err;
-				f->rkeys[f->nrkeys++] = rkey_of(&r);
+				f->rkeys[f->nrkeys++] = rkey_of(&r, true);
 			} else {
 				f->res->damaged_payloads++;
 				if (r.type == REC_DATA && (err = add_ent(f, &r, addr16, true)) < 0)
@@ -715,7 +716,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				}
 			}
 			prev_seq = r.seq;
-			prev = rkey_of(&r);
+			prev = rkey_of(&r, v == REC_OK);
 			pos += sz;
 			continue;
 		}
@@ -734,7 +735,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 			pos = p;
 			continue;
 		}
-		struct fsck_rkey next = {0, 0, 0, 0};
+		struct fsck_rkey next = {0, 0, 0, 0, 0};
 		uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &next);
 		bool magic_ok = magic == REC_MAGIC;
 		bool restorable = !magic_ok && hdr_restorable(f, buf + pos, &rgen, &plen) && rgen == gen;
@@ -1024,7 +1025,7 @@ static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
 {
 	if (inc->kind == INC_PAYLOAD || (inc->legible && inc->type)) {
 		struct fsck_rkey k = {inc->seq, inc->oid,
-		                      inc->type == REC_DATA || inc->type == REC_PUNCH ? inc->lpos : 0, inc->type};
+		                      inc->type == REC_DATA || inc->type == REC_PUNCH ? inc->lpos : 0, inc->type, 0};
 		if (copies(f, &k))
 			return true;
 		if (inc->kind == INC_PAYLOAD || !inc->hint)
@@ -1034,7 +1035,9 @@ static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
 	uint32_t segno = fsck_segno_of(f, inc->addr16);
 	if (f->seg_stream[segno] != 1 || (!inc->prev.type && !inc->next.type))
 		return false;
-	return (!inc->prev.type || copies(f, &inc->prev) >= 2) && (!inc->next.type || copies(f, &inc->next) >= 2);
+	/* A neighbour has another intact copy: beside itself if it is intact, at all if it is damaged too. */
+	return (!inc->prev.type || copies(f, &inc->prev) >= 1u + inc->prev.intact) &&
+	       (!inc->next.type || copies(f, &inc->next) >= 1u + inc->next.intact);
 }
 
 /* Verdicts on what the scan found, now that the durable point is known. */

@@ -64,7 +64,8 @@ enum inc_kind {
 /* What names a record, so that copies of it (the cleaner's relocations keep the seq) can be found. */
 struct fsck_rkey {
 	uint64_t seq, oid, lpos;
-	uint8_t type; /* 0: none */
+	uint8_t type;   /* 0: none */
+	uint8_t intact; /* this instance passed its payload checksum */
 };
 
 struct fsck_incident {
