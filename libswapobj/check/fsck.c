@@ -722,12 +722,11 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 		}
 		uint32_t magic = so_get_le32(buf + pos + RH_MAGIC), rgen, plen;
 		if (magic == 0) {
-			/* A record or region retired by a repair (or by replay: a torn write), or the end. */
-			if (hdr_restorable(f, buf + pos, &rgen, &plen) && rgen == gen && plen <= len &&
-			    pos + rec_size(plen) <= len) {
-				pos += rec_size(plen);
-				continue;
-			}
+			/*
+			 * A record or region retired by a repair (or by replay: a torn
+			 * write), or the end. Searched past the way replay does, never
+			 * skipped by a length it names: what replay finds, the model has.
+			 */
 			struct fsck_rkey nk;
 			uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &nk);
 			if (!p)
