@@ -407,6 +407,28 @@ START_TEST(test_fsck__damaged_record_header_is_reported_and_retired)
 }
 END_TEST
 
+START_TEST(test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored)
+{
+	struct known kn = populate();
+	/* Live single-copy pages 6, 7, 8 of A: one bit of the payload checksum, the header checksum, the magic. */
+	static const unsigned field_bit[3] = {RH_CSUM * 8 + 13, RH_HDR_CSUM * 8 + 2, RH_MAGIC * 8 + 30};
+	for (unsigned i = 0; i < 3; i++) {
+		uint64_t off = find_record(REC_DATA, kn.oid_a, (6 + i) * PG, NULL);
+		tu_flip_bit(img, off * 8 + field_bit[i]);
+		struct fsck_result r;
+		ck_assert_int_eq(run(0, &r), 0);
+		ck_assert_msg(r.errors >= 1, "field %u: not reported", i);
+		bool noted = false;
+		for (uint64_t j = 0; j < r.nproblems; j++)
+			noted = noted || strstr(r.problems[j].msg, "a repair restores it");
+		ck_assert_msg(noted, "field %u: the check does not say the record can be restored", i);
+		fsck_result_free(&r);
+		repair_ok();
+		expect_page(6 + i, 1); /* the data itself, not a punched hole */
+	}
+}
+END_TEST
+
 START_TEST(test_fsck__damaged_segment_header_is_rebuilt)
 {
 	struct known kn = populate();
@@ -1073,6 +1095,7 @@ int main(void)
 	tcase_add_test(tc, test_fsck__damaged_live_page_is_reported_then_punched);
 	tcase_add_test(tc, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept);
 	tcase_add_test(tc, test_fsck__damaged_record_header_is_reported_and_retired);
+	tcase_add_test(tc, test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored);
 	tcase_add_test(tc, test_fsck__damaged_segment_header_is_rebuilt);
 	tcase_add_test(tc, test_fsck__torn_write_after_the_durable_point_is_a_warning);
 	tcase_add_test(tc, test_fsck__truncated_or_foreign_device_is_an_operational_error);

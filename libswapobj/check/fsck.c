@@ -636,6 +636,107 @@ static void hint_fields(const uint8_t *p, struct fsck_incident *inc)
 	inc->lpos = so_get_le64(p + RH_LPOS);
 }
 
+/*
+ * A record intact but for one flipped bit in its magic or in one of its
+ * checksum fields: the bytes it protects check out against the field with
+ * that bit put back (a real change of the protected bytes would differ from
+ * the stored value in about half of its bits, not in one). Returns the byte
+ * offset of the field to rewrite (0 magic, RH_HDR_CSUM, RH_CSUM), its length
+ * in *flen and the corrected record header in fixed; -1 if none.
+ */
+static int one_bit_off(const struct fsck *f, const uint8_t *p, size_t avail, uint8_t fixed[REC_HDR_LEN], uint32_t *flen)
+{
+	if (avail < REC_HDR_LEN)
+		return -1;
+	memcpy(fixed, p, REC_HDR_LEN);
+	uint32_t magic = so_get_le32(p + RH_MAGIC);
+	uint32_t hc = (uint32_t)so_hash64(p, RH_HDR_CSUM, f->seed), stored_hc = so_get_le32(p + RH_HDR_CSUM);
+	int field = -1;
+	if (magic != REC_MAGIC && __builtin_popcount(magic ^ REC_MAGIC) == 1) {
+		so_put_le32(fixed + RH_MAGIC, REC_MAGIC);
+		if ((uint32_t)so_hash64(fixed, RH_HDR_CSUM, f->seed) != stored_hc)
+			return -1;
+		field = RH_MAGIC;
+		*flen = 4;
+	} else if (magic == REC_MAGIC && hc != stored_hc) {
+		if (__builtin_popcount(hc ^ stored_hc) != 1)
+			return -1;
+		so_put_le32(fixed + RH_HDR_CSUM, hc);
+		field = RH_HDR_CSUM;
+		*flen = 4;
+	}
+	/* The header is right now (or was): is only the payload checksum one bit off? */
+	uint32_t plen = so_get_le32(fixed + RH_PAYLOAD_LEN);
+	if (plen && plen <= SWAPOBJ_SEGMENT_MAX && (size_t)REC_HDR_LEN + plen <= avail) {
+		uint64_t pc = so_hash64(p + REC_HDR_LEN, plen, f->seed), stored_pc = so_get_le64(fixed + RH_CSUM);
+		if (pc != stored_pc) {
+			if (field >= 0 || __builtin_popcountll(pc ^ stored_pc) != 1)
+				return -1; /* two fields damaged, or the payload itself */
+			so_put_le64(fixed + RH_CSUM, pc);
+			field = RH_CSUM;
+			*flen = 8;
+		}
+	}
+	return field;
+}
+
+static const char *field_name(int field)
+{
+	return field == RH_MAGIC ? "magic" : field == RH_HDR_CSUM ? "header checksum" : "payload checksum";
+}
+
+/* A record of the segment's current use whose header is intact: checked, and collected for the model. */
+static int take_record(struct fsck *f, uint64_t addr16, const uint8_t *rec, uint32_t gen, const struct rec *r,
+                       uint32_t sz, bool intact, uint64_t *prev_seq, struct fsck_rkey *prev)
+{
+	int err;
+	uint32_t pad_from = REC_HDR_LEN + r->payload_len;
+	if (!all_zero(rec + pad_from, sz - pad_from)) {
+		uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r->type, r->oid, r->seq, r->lpos,
+		                            "non-zero padding after the payload");
+		struct fsck_action a = {0};
+		a.kind = ACT_PADDING;
+		a.addr16 = addr16;
+		a.from = (uint16_t)pad_from;
+		a.len = (uint16_t)(sz - pad_from);
+		a.ticket = t;
+		a.sev = FSCK_WARN;
+		if ((err = fsck_plan(f, &a)) < 0)
+			return err;
+	}
+	if (intact) {
+		f->res->records++;
+		f->res->records_by_type[r->type < FSCK_NTYPES ? r->type : 0]++;
+		if ((err = collect(f, r, addr16, sz)) < 0)
+			return err;
+		if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) < 0)
+			return err;
+		f->rkeys[f->nrkeys++] = rkey_of(r, true);
+	} else {
+		f->res->damaged_payloads++;
+		if (r->type == REC_DATA && (err = add_ent(f, r, addr16, true)) < 0)
+			return err;
+		if (r->type != REC_DATA) {
+			struct fsck_incident inc = {0};
+			inc.kind = INC_PAYLOAD;
+			inc.addr16 = addr16;
+			inc.prev_seq = *prev_seq;
+			inc.prev = *prev;
+			inc.type = r->type;
+			inc.oid = r->oid;
+			inc.seq = r->seq;
+			inc.lpos = r->lpos;
+			inc.len = sz;
+			inc.gen = gen;
+			if ((err = add_incident(f, &inc)) < 0)
+				return err;
+		}
+	}
+	*prev_seq = r->seq;
+	*prev = rkey_of(r, intact);
+	return 0;
+}
+
 /* What scan_records found in a segment (for a damaged header's report). */
 struct seg_census {
 	uint64_t records, data;
@@ -655,10 +756,60 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 	uint32_t sz;
 	uint64_t prev_seq = 0;
 	struct fsck_rkey prev = {0, 0, 0, 0, 0};
-	int err;
+	int err = 0;
+	uint8_t *fixbuf = NULL;
 	while (pos + REC_HDR_LEN <= len) {
 		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / EXT_UNIT;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
+		uint8_t fixed[REC_HDR_LEN];
+		uint32_t flen;
+		int field = v == REC_OK || !model ? -1 : one_bit_off(f, buf + pos, len - pos, fixed, &flen);
+		if (field >= 0 && so_get_le32(fixed + RH_SEG_GEN) == gen) {
+			/*
+			 * Exactly one bit off in a magic or checksum field: a repair puts it
+			 * back (and the record counts as intact from then on); a check
+			 * notes it, then reports the damage as replay now meets it.
+			 */
+			uint64_t rs = rec_size(so_get_le32(fixed + RH_PAYLOAD_LEN));
+			if (f->repair && rs <= len - pos) {
+				if (!fixbuf && !(fixbuf = so_alloc(SO_MEM_OTHER, f->seg_size))) {
+					err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+					goto out;
+				}
+				memcpy(fixbuf, buf + pos, rs);
+				memcpy(fixbuf, fixed, REC_HDR_LEN);
+				enum rec_verdict v2 = rec_decode(fixbuf, rs, f->seed, true, &r, &sz);
+				if (v2 == REC_OK && r.type != REC_SEGHDR) {
+					uint64_t t = fsck_report_at(
+					    f, FSCK_REC_HEADER, FSCK_ERROR, addr16, r.type, r.oid, r.seq, r.lpos,
+					    "%s of object %llu: one bit of its %s is flipped; the "
+					    "record is otherwise intact",
+					    fsck_type_name(r.type), (unsigned long long)r.oid, field_name(field));
+					struct fsck_action a = {0};
+					a.kind = ACT_FIELD;
+					a.addr16 = addr16;
+					a.from = (uint16_t)field;
+					a.len = (uint16_t)flen;
+					memcpy(a.hdr, fixed + field, flen);
+					a.ticket = t;
+					a.sev = FSCK_ERROR;
+					if ((err = fsck_plan(f, &a)) < 0)
+						goto out;
+					/* From here on the record is read from fixbuf. */
+					if ((err = take_record(f, addr16, fixbuf, gen, &r, sz, true, &prev_seq,
+					                       &prev)) < 0)
+						goto out;
+					pos += sz;
+					continue;
+				}
+			} else if (!f->repair) {
+				fsck_report_at(f, FSCK_REC_HEADER, FSCK_INFO, addr16, fixed[RH_TYPE],
+				               so_get_le64(fixed + RH_OID), so_get_le64(fixed + RH_SEQ),
+				               so_get_le64(fixed + RH_LPOS),
+				               "only one bit of this record's %s is flipped: a repair restores it",
+				               field_name(field));
+			}
+		}
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == gen && r.type != REC_SEGHDR) {
 			if (!model) {
 				cen->records++;
@@ -672,51 +823,8 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				pos += sz;
 				continue;
 			}
-			uint32_t pad_from = REC_HDR_LEN + r.payload_len;
-			if (!all_zero(buf + pos + pad_from, sz - pad_from)) {
-				uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r.type, r.oid,
-				                            r.seq, r.lpos, "non-zero padding after the payload");
-				struct fsck_action a = {0};
-				a.kind = ACT_PADDING;
-				a.addr16 = addr16;
-				a.from = (uint16_t)pad_from;
-				a.len = (uint16_t)(sz - pad_from);
-				a.ticket = t;
-				a.sev = FSCK_WARN;
-				if ((err = fsck_plan(f, &a)) < 0)
-					return err;
-			}
-			if (v == REC_OK) {
-				f->res->records++;
-				f->res->records_by_type[r.type < FSCK_NTYPES ? r.type : 0]++;
-				if ((err = collect(f, &r, addr16, sz)) < 0)
-					return err;
-				if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) <
-				    0)
-					return err;
-				f->rkeys[f->nrkeys++] = rkey_of(&r, true);
-			} else {
-				f->res->damaged_payloads++;
-				if (r.type == REC_DATA && (err = add_ent(f, &r, addr16, true)) < 0)
-					return err;
-				if (r.type != REC_DATA) {
-					struct fsck_incident inc = {0};
-					inc.kind = INC_PAYLOAD;
-					inc.addr16 = addr16;
-					inc.prev_seq = prev_seq;
-					inc.prev = prev;
-					inc.type = r.type;
-					inc.oid = r.oid;
-					inc.seq = r.seq;
-					inc.lpos = r.lpos;
-					inc.len = sz;
-					inc.gen = gen;
-					if ((err = add_incident(f, &inc)) < 0)
-						return err;
-				}
-			}
-			prev_seq = r.seq;
-			prev = rkey_of(&r, v == REC_OK);
+			if ((err = take_record(f, addr16, buf + pos, gen, &r, sz, v == REC_OK, &prev_seq, &prev)) < 0)
+				goto out;
 			pos += sz;
 			continue;
 		}
@@ -788,15 +896,18 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 			                   fsck_type_name(buf[pos + RH_TYPE]), rec_verdict_str(v));
 			f->res->damaged_headers++;
 			if ((err = plan_zap(f, addr16, t, FSCK_ERROR)) < 0)
-				return err;
+				goto out;
 		} else if ((err = add_incident(f, &inc)) < 0) {
-			return err;
+			goto out;
 		}
 		if (!p)
 			break;
 		pos = p;
 	}
-	return 0;
+	err = 0;
+out:
+	so_free(SO_MEM_OTHER, fixbuf);
+	return err;
 }
 
 /*
@@ -1225,6 +1336,9 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 		break;
 	case ACT_SEGHDR:
 		memcpy(blk, a->hdr, sizeof(a->hdr));
+		break;
+	case ACT_FIELD:
+		memcpy(blk + in + a->from, a->hdr, a->len);
 		break;
 	}
 	if ((err = io_pwrite(&f->devs[d].io, blk, IO_ALIGN, base + bstart)) < 0)

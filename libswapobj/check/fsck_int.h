@@ -87,6 +87,7 @@ enum act_kind {
 	ACT_PADDING,     /* zero the padding [addr16*16 + from, + len) */
 	ACT_SEGHDR,      /* write a rebuilt segment header (hdr) at the start of segment segno */
 	ACT_ZAP_CHECKED, /* ACT_ZAP after re-reading: only if the record there still has seq/oid and the segment gen */
+	ACT_FIELD,       /* write hdr[0, len) at byte from of the record (a magic or checksum field one bit off) */
 };
 
 struct fsck_action {
