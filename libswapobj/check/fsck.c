@@ -39,6 +39,8 @@
  *
  * Repairs drop what is damaged and nothing else:
  *  - a bad superblock copy is rewritten from the good one;
+ *  - a record intact but for one flipped bit in its magic, header checksum
+ *    or payload checksum is restored (one_bit_off);
  *  - a damaged record or region is retired: its magic is cleared (replay,
  *    the cleaner and a later check then skip it as they skip torn writes);
  *  - a live page whose record is damaged is punched (a PUNCH record through
