@@ -39,6 +39,8 @@
  *
  * Repairs drop what is damaged and nothing else:
  *  - a bad superblock copy is rewritten from the good one;
+ *  - a record intact but for one flipped bit in its magic, header checksum
+ *    or payload checksum is restored (one_bit_off);
  *  - a damaged record or region is retired: its magic is cleared (replay,
  *    the cleaner and a later check then skip it as they skip torn writes);
  *  - a live page whose record is damaged is punched (a PUNCH record through
@@ -495,9 +497,10 @@ static bool hdr_restorable(const struct fsck *f, const uint8_t *p, uint32_t *gen
 	return true;
 }
 
-static struct fsck_rkey rkey_of(const struct rec *r)
+static struct fsck_rkey rkey_of(const struct rec *r, bool intact)
 {
-	struct fsck_rkey k = {r->seq, r->oid, r->type == REC_DATA || r->type == REC_PUNCH ? r->lpos : 0, r->type};
+	struct fsck_rkey k = {r->seq, r->oid, r->type == REC_DATA || r->type == REC_PUNCH ? r->lpos : 0, r->type,
+	                      intact};
 	return k;
 }
 
@@ -512,7 +515,7 @@ static uint64_t resync(const struct fsck *f, const uint8_t *buf, uint32_t len, u
 			continue;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.type != REC_SEGHDR) {
-			*next = rkey_of(&r);
+			*next = rkey_of(&r, v == REC_OK);
 			return pos;
 		}
 	}
@@ -667,6 +670,125 @@ static void hint_fields(const uint8_t *p, struct fsck_incident *inc)
 	inc->lpos = so_get_le64(p + RH_LPOS);
 }
 
+/*
+ * A record intact but for one flipped bit in its magic or in one of its
+ * checksum fields: the bytes it protects check out against the field with
+ * that bit put back (a real change of the protected bytes would differ from
+ * the stored value in about half of its bits, not in one). Returns the byte
+ * offset of the field to rewrite (0 magic, RH_HDR_CSUM, RH_CSUM), its length
+ * in *flen and the corrected record header in fixed; -1 if none.
+ */
+static int one_bit_off(const struct fsck *f, const uint8_t *p, size_t avail, uint8_t fixed[REC_HDR_LEN], uint32_t *flen)
+{
+	if (avail < REC_HDR_LEN)
+		return -1;
+	memcpy(fixed, p, REC_HDR_LEN);
+	uint32_t magic = so_get_le32(p + RH_MAGIC);
+	uint32_t hc = (uint32_t)so_hash64(p, RH_HDR_CSUM, f->seed), stored_hc = so_get_le32(p + RH_HDR_CSUM);
+	int field = -1;
+	if (magic != REC_MAGIC && __builtin_popcount(magic ^ REC_MAGIC) == 1) {
+		so_put_le32(fixed + RH_MAGIC, REC_MAGIC);
+		if ((uint32_t)so_hash64(fixed, RH_HDR_CSUM, f->seed) != stored_hc)
+			return -1;
+		field = RH_MAGIC;
+		*flen = 4;
+	} else if (magic == REC_MAGIC && hc != stored_hc) {
+		if (__builtin_popcount(hc ^ stored_hc) != 1)
+			return -1;
+		so_put_le32(fixed + RH_HDR_CSUM, hc);
+		field = RH_HDR_CSUM;
+		*flen = 4;
+	}
+	/* The header is right now (or was): is only the payload checksum one bit off? */
+	uint32_t plen = so_get_le32(fixed + RH_PAYLOAD_LEN);
+	if (plen && plen <= SWAPOBJ_SEGMENT_MAX && (size_t)REC_HDR_LEN + plen <= avail) {
+		uint64_t pc = so_hash64(p + REC_HDR_LEN, plen, f->seed), stored_pc = so_get_le64(fixed + RH_CSUM);
+		if (pc != stored_pc) {
+			if (field >= 0 || __builtin_popcountll(pc ^ stored_pc) != 1)
+				return -1; /* two fields damaged, or the payload itself */
+			so_put_le64(fixed + RH_CSUM, pc);
+			field = RH_CSUM;
+			*flen = 8;
+		}
+	}
+	return field;
+}
+
+static const char *field_name(int field)
+{
+	return field == RH_MAGIC ? "magic" : field == RH_HDR_CSUM ? "header checksum" : "payload checksum";
+}
+
+/* A record of the segment's current use whose header is intact: checked, and collected for the model. */
+static int take_record(struct fsck *f, uint64_t addr16, const uint8_t *rec, uint32_t gen, const struct rec *r,
+                       uint32_t sz, bool intact, uint64_t *prev_seq, struct fsck_rkey *prev)
+{
+	int err;
+	uint32_t pad_from = REC_HDR_LEN + r->payload_len;
+	if (!all_zero(rec + pad_from, sz - pad_from)) {
+		uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r->type, r->oid, r->seq, r->lpos,
+		                            "non-zero padding after the payload");
+		struct fsck_action a = {0};
+		a.kind = ACT_PADDING;
+		a.addr16 = addr16;
+		a.from = (uint16_t)pad_from;
+		a.len = (uint16_t)(sz - pad_from);
+		a.ticket = t;
+		a.sev = FSCK_WARN;
+		if ((err = fsck_plan(f, &a)) < 0)
+			return err;
+	}
+	uint32_t segno = fsck_segno_of(f, addr16);
+	if (f->seg_stream[segno] == SEG_STREAM_CKPT) {
+		/* Checked, not replayed: fsck_ckpt.c verified the bodies the slots name. */
+		f->res->records++;
+		f->res->records_by_type[r->type < FSCK_NTYPES ? r->type : 0]++;
+		if (!intact) {
+			f->res->damaged_payloads++;
+			return fsck_ckpt_damage(f, segno, gen, addr16, sz,
+			                        "checkpoint piece with a payload checksum mismatch");
+		}
+		if (!fsck_ckpt_record(f, r, addr16)) {
+			char what[64];
+			snprintf(what, sizeof(what), "a %s record, which does not belong there",
+			         fsck_type_name(r->type));
+			return fsck_ckpt_damage(f, segno, gen, addr16, sz, what);
+		}
+		return 0;
+	}
+	if (intact) {
+		f->res->records++;
+		f->res->records_by_type[r->type < FSCK_NTYPES ? r->type : 0]++;
+		if ((err = collect(f, r, addr16, sz)) < 0)
+			return err;
+		if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) < 0)
+			return err;
+		f->rkeys[f->nrkeys++] = rkey_of(r, true);
+	} else {
+		f->res->damaged_payloads++;
+		if (r->type == REC_DATA && (err = add_ent(f, r, addr16, true)) < 0)
+			return err;
+		if (r->type != REC_DATA) {
+			struct fsck_incident inc = {0};
+			inc.kind = INC_PAYLOAD;
+			inc.addr16 = addr16;
+			inc.prev_seq = *prev_seq;
+			inc.prev = *prev;
+			inc.type = r->type;
+			inc.oid = r->oid;
+			inc.seq = r->seq;
+			inc.lpos = r->lpos;
+			inc.len = sz;
+			inc.gen = gen;
+			if ((err = add_incident(f, &inc)) < 0)
+				return err;
+		}
+	}
+	*prev_seq = r->seq;
+	*prev = rkey_of(r, intact);
+	return 0;
+}
+
 /* What scan_records found in a segment (for a damaged header's report). */
 struct seg_census {
 	uint64_t records, data;
@@ -685,13 +807,64 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 	struct rec r;
 	uint32_t sz;
 	uint64_t prev_seq = 0;
-	struct fsck_rkey prev = {0, 0, 0, 0};
+	struct fsck_rkey prev = {0, 0, 0, 0, 0};
 	/* A checkpoint segment: its records are checked, never replayed (fsck_ckpt.c judges its damage). */
 	bool ck = f->seg_stream[segno] == SEG_STREAM_CKPT;
-	int err;
+	int err = 0;
+	uint8_t *fixbuf = NULL;
 	while (pos + REC_HDR_LEN <= len) {
 		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / EXT_UNIT;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
+		uint8_t fixed[REC_HDR_LEN];
+		uint32_t flen;
+		/* Not in checkpoint segments: a damaged body is discarded as a whole (fsck_ckpt.c). */
+		int field = v == REC_OK || !model || ck ? -1 : one_bit_off(f, buf + pos, len - pos, fixed, &flen);
+		if (field >= 0 && so_get_le32(fixed + RH_SEG_GEN) == gen) {
+			/*
+			 * Exactly one bit off in a magic or checksum field: a repair puts it
+			 * back (and the record counts as intact from then on); a check
+			 * notes it, then reports the damage as replay now meets it.
+			 */
+			uint64_t rs = rec_size(so_get_le32(fixed + RH_PAYLOAD_LEN));
+			if (f->repair && rs <= len - pos) {
+				if (!fixbuf && !(fixbuf = so_alloc(SO_MEM_OTHER, f->seg_size))) {
+					err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+					goto out;
+				}
+				memcpy(fixbuf, buf + pos, rs);
+				memcpy(fixbuf, fixed, REC_HDR_LEN);
+				enum rec_verdict v2 = rec_decode(fixbuf, rs, f->seed, true, &r, &sz);
+				if (v2 == REC_OK && r.type != REC_SEGHDR) {
+					uint64_t t = fsck_report_at(
+					    f, FSCK_REC_HEADER, FSCK_ERROR, addr16, r.type, r.oid, r.seq, r.lpos,
+					    "%s of object %llu: one bit of its %s is flipped; the "
+					    "record is otherwise intact",
+					    fsck_type_name(r.type), (unsigned long long)r.oid, field_name(field));
+					struct fsck_action a = {0};
+					a.kind = ACT_FIELD;
+					a.addr16 = addr16;
+					a.from = (uint16_t)field;
+					a.len = (uint16_t)flen;
+					memcpy(a.hdr, fixed + field, flen);
+					a.ticket = t;
+					a.sev = FSCK_ERROR;
+					if ((err = fsck_plan(f, &a)) < 0)
+						goto out;
+					/* From here on the record is read from fixbuf. */
+					if ((err = take_record(f, addr16, fixbuf, gen, &r, sz, true, &prev_seq,
+					                       &prev)) < 0)
+						goto out;
+					pos += sz;
+					continue;
+				}
+			} else if (!f->repair) {
+				fsck_report_at(f, FSCK_REC_HEADER, FSCK_INFO, addr16, fixed[RH_TYPE],
+				               so_get_le64(fixed + RH_OID), so_get_le64(fixed + RH_SEQ),
+				               so_get_le64(fixed + RH_LPOS),
+				               "only one bit of this record's %s is flipped: a repair restores it",
+				               field_name(field));
+			}
+		}
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == gen && r.type != REC_SEGHDR) {
 			if (!model) {
 				cen->records++;
@@ -705,80 +878,18 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				pos += sz;
 				continue;
 			}
-			uint32_t pad_from = REC_HDR_LEN + r.payload_len;
-			if (!all_zero(buf + pos + pad_from, sz - pad_from)) {
-				uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r.type, r.oid,
-				                            r.seq, r.lpos, "non-zero padding after the payload");
-				struct fsck_action a = {0};
-				a.kind = ACT_PADDING;
-				a.addr16 = addr16;
-				a.from = (uint16_t)pad_from;
-				a.len = (uint16_t)(sz - pad_from);
-				a.ticket = t;
-				a.sev = FSCK_WARN;
-				if ((err = fsck_plan(f, &a)) < 0)
-					return err;
-			}
-			if (ck) {
-				f->res->records++;
-				f->res->records_by_type[r.type < FSCK_NTYPES ? r.type : 0]++;
-				if (v == REC_BAD_CSUM) {
-					f->res->damaged_payloads++;
-					err = fsck_ckpt_damage(f, segno, gen, addr16, sz,
-					                       "checkpoint piece with a payload checksum mismatch");
-				} else if (!fsck_ckpt_record(f, &r, addr16)) {
-					char what[64];
-					snprintf(what, sizeof(what), "a %s record, which does not belong there",
-					         fsck_type_name(r.type));
-					err = fsck_ckpt_damage(f, segno, gen, addr16, sz, what);
-				}
-				if (err < 0)
-					return err;
-				pos += sz;
-				continue;
-			}
-			if (v == REC_OK) {
-				f->res->records++;
-				f->res->records_by_type[r.type < FSCK_NTYPES ? r.type : 0]++;
-				if ((err = collect(f, &r, addr16, sz)) < 0)
-					return err;
-				if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) <
-				    0)
-					return err;
-				f->rkeys[f->nrkeys++] = rkey_of(&r);
-			} else {
-				f->res->damaged_payloads++;
-				if (r.type == REC_DATA && (err = add_ent(f, &r, addr16, true)) < 0)
-					return err;
-				if (r.type != REC_DATA) {
-					struct fsck_incident inc = {0};
-					inc.kind = INC_PAYLOAD;
-					inc.addr16 = addr16;
-					inc.prev_seq = prev_seq;
-					inc.prev = prev;
-					inc.type = r.type;
-					inc.oid = r.oid;
-					inc.seq = r.seq;
-					inc.lpos = r.lpos;
-					inc.len = sz;
-					inc.gen = gen;
-					if ((err = add_incident(f, &inc)) < 0)
-						return err;
-				}
-			}
-			prev_seq = r.seq;
-			prev = rkey_of(&r);
+			if ((err = take_record(f, addr16, buf + pos, gen, &r, sz, v == REC_OK, &prev_seq, &prev)) < 0)
+				goto out;
 			pos += sz;
 			continue;
 		}
 		uint32_t magic = so_get_le32(buf + pos + RH_MAGIC), rgen, plen;
 		if (magic == 0) {
-			/* A record or region retired by a repair (or by replay: a torn write), or the end. */
-			if (hdr_restorable(f, buf + pos, &rgen, &plen) && rgen == gen && plen <= len &&
-			    pos + rec_size(plen) <= len) {
-				pos += rec_size(plen);
-				continue;
-			}
+			/*
+			 * A record or region retired by a repair (or by replay: a torn
+			 * write), or the end. Searched past the way replay does, never
+			 * skipped by a length it names: what replay finds, the model has.
+			 */
 			struct fsck_rkey nk;
 			uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &nk);
 			if (!p)
@@ -786,7 +897,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 			pos = p;
 			continue;
 		}
-		struct fsck_rkey next = {0, 0, 0, 0};
+		struct fsck_rkey next = {0, 0, 0, 0, 0};
 		uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &next);
 		bool magic_ok = magic == REC_MAGIC;
 		bool restorable = !magic_ok && hdr_restorable(f, buf + pos, &rgen, &plen) && rgen == gen;
@@ -814,7 +925,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 			f->res->damaged_headers++;
 			if ((err = fsck_ckpt_damage(f, segno, gen, addr16, (uint32_t)((p ? p : len) - pos),
 			                            "damaged record header")) < 0)
-				return err;
+				goto out;
 			if (!p)
 				break;
 			pos = p;
@@ -850,15 +961,18 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 			                   fsck_type_name(buf[pos + RH_TYPE]), rec_verdict_str(v));
 			f->res->damaged_headers++;
 			if ((err = plan_zap(f, addr16, t, FSCK_ERROR)) < 0)
-				return err;
+				goto out;
 		} else if ((err = add_incident(f, &inc)) < 0) {
-			return err;
+			goto out;
 		}
 		if (!p)
 			break;
 		pos = p;
 	}
-	return 0;
+	err = 0;
+out:
+	so_free(SO_MEM_OTHER, fixbuf);
+	return err;
 }
 
 /*
@@ -1093,7 +1207,7 @@ static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
 {
 	if (inc->kind == INC_PAYLOAD || (inc->legible && inc->type)) {
 		struct fsck_rkey k = {inc->seq, inc->oid,
-		                      inc->type == REC_DATA || inc->type == REC_PUNCH ? inc->lpos : 0, inc->type};
+		                      inc->type == REC_DATA || inc->type == REC_PUNCH ? inc->lpos : 0, inc->type, 0};
 		if (copies(f, &k))
 			return true;
 		if (inc->kind == INC_PAYLOAD || !inc->hint)
@@ -1103,7 +1217,9 @@ static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
 	uint32_t segno = fsck_segno_of(f, inc->addr16);
 	if (!fsck_cleaner_stream(f->seg_stream[segno]) || (!inc->prev.type && !inc->next.type))
 		return false;
-	return (!inc->prev.type || copies(f, &inc->prev) >= 2) && (!inc->next.type || copies(f, &inc->next) >= 2);
+	/* A neighbour has another intact copy: beside itself if it is intact, at all if it is damaged too. */
+	return (!inc->prev.type || copies(f, &inc->prev) >= 1u + inc->prev.intact) &&
+	       (!inc->next.type || copies(f, &inc->next) >= 1u + inc->next.intact);
 }
 
 /* Verdicts on what the scan found, now that the durable point is known. */
@@ -1305,6 +1421,9 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 		break;
 	case ACT_SEGHDR:
 		memcpy(blk, a->hdr, sizeof(a->hdr));
+		break;
+	case ACT_FIELD:
+		memcpy(blk + in + a->from, a->hdr, a->len);
 		break;
 	}
 	if ((err = io_pwrite(&f->devs[d].io, blk, blen, base + bstart)) < 0)

@@ -85,7 +85,8 @@ enum inc_kind {
 /* What names a record, so that copies of it (the cleaner's relocations keep the seq) can be found. */
 struct fsck_rkey {
 	uint64_t seq, oid, lpos;
-	uint8_t type; /* 0: none */
+	uint8_t type;   /* 0: none */
+	uint8_t intact; /* this instance passed its payload checksum */
 };
 
 struct fsck_incident {
@@ -107,6 +108,7 @@ enum act_kind {
 	ACT_PADDING,     /* zero the padding [addr16*16 + from, + len) */
 	ACT_SEGHDR,      /* write a rebuilt segment header (hdr) at the start of segment segno */
 	ACT_ZAP_CHECKED, /* ACT_ZAP after re-reading: only if the record there still has seq/oid and the segment gen */
+	ACT_FIELD,       /* write hdr[0, len) at byte from of the record (a magic or checksum field one bit off) */
 };
 
 struct fsck_action {
