@@ -5,18 +5,27 @@
  * The model follows the replay rules of docs/FORMAT.md with its own code
  * and data structures (sorted arrays, an interval sweep), so that a bug in
  * replay, the extent map or the usage accounting shows up as a difference:
- *  - an object lives iff its newest CREATE is not ephemeral, no DELETE
- *    names it and no INVALIDATE of a prefix of its key is newer; keys are
- *    then settled in object-id order as replay settles them (a key taken
- *    twice: the newer CREATE wins; a key that is a prefix of another live
- *    key, or has one as a prefix: the later object loses);
+ *  - an object lives iff its newest name record (CREATE or RENAME) is not
+ *    ephemeral, no DELETE names it, no RENAME replaced it (a RENAME's lpos)
+ *    and no INVALIDATE of a prefix of its key is newer. The live ones take
+ *    their keys in the order of their newest name record's seq; one that
+ *    clashes with an object placed before (the same key, under an object
+ *    that is no directory, or keys under it while it is none) goes back to
+ *    its previous name record (an undone RENAME) or, with none, is dropped;
+ *  - aux data: the newest AUX record if newer than the name record the
+ *    object lives by, else that record's aux;
  *  - a page maps to its newest DATA record unless a newer PUNCH covers it
  *    or a newer TRUNCATE cut it off; among copies of one record (the same
- *    seq), an intact one beats a damaged one, then the higher address wins;
- *  - the size is that of the object's newest record;
- *  - a segment's live bytes are the bytes of the CREATE records and of the
- *    page records (per page: the record for DATA and FILL, 16 bytes for a
- *    ZERO page) that live objects use in it.
+ *    seq), an intact one beats a damaged one, then the higher address wins
+ *    (a full replay's choice; the comparison accepts any intact copy the
+ *    library maps, as an index loaded from a checkpoint keeps the copy that
+ *    was live at its cut);
+ *  - the size is that of the object's newest record (name records newer
+ *    than the one it lives by do not count);
+ *  - a segment's live bytes are the bytes of the name and AUX records and
+ *    of the page records (per page: the record for DATA and FILL, 16 bytes
+ *    for a ZERO page) that live objects use in it; checkpoint segments hold
+ *    none.
  * Memory: the scan's tables plus, per object, its pages while it is checked.
  */
 #include <stdio.h>
