@@ -166,6 +166,23 @@ SWAPOBJ_API int swapobj_format(const char *const *paths, unsigned npaths, const 
 /* Flags for swapobj_open_opts.flags */
 #define SWAPOBJ_OPEN_RDONLY 0x1u    /* no writes, no background threads; the log is replayed in memory only */
 #define SWAPOBJ_OPEN_NO_DIRECT 0x2u /* use buffered I/O even where O_DIRECT works */
+/*
+ * No background cleaning: the caller drives it with swapobj_store_clean()
+ * (an embedding VM monitor that schedules its own work, say). A write that
+ * needs a new segment while none is free gets SWAPOBJ_ENOSPC at once rather
+ * than waiting: a caller that never cleans sees ENOSPC once the store has
+ * been written through once, never a hang. Invalidated prefixes are freed
+ * by swapobj_store_clean() too. Write-out still runs in the background.
+ */
+#define SWAPOBJ_OPEN_MANUAL_CLEAN 0x4u
+/*
+ * Discard segments once they are free and their erasure is durable:
+ * fallocate(PUNCH_HOLE) on files, BLKDISCARD on block devices (SSDs, thin
+ * volumes get the space back). A device that refuses is simply not
+ * discarded again. Off by default: on files it costs a block allocation
+ * when the segment is reused.
+ */
+#define SWAPOBJ_OPEN_DISCARD 0x8u
 
 #define SWAPOBJ_OPEN_OPTS_VERSION 1
 struct swapobj_open_opts {
@@ -227,12 +244,21 @@ SWAPOBJ_API int swapobj_store_sync(swapobj_store *st);
 SWAPOBJ_API int swapobj_store_checkpoint(swapobj_store *st);
 
 /**
- * Run the cleaner now on up to max_segments victim segments (0 = as many as
- * are worth cleaning), relocating their live data and freeing them. The
- * background cleaner does the same on its own when free space runs low; this
- * lets a caller force it. Returns the number of segments freed.
+ * Run the cleaner now, bounded: with max_segments > 0, clean that many
+ * victim segments (fewer if no segment has anything to gain), even if space
+ * is plentiful; with 0, clean until the store has a free segment ready for
+ * writers, visiting each segment at most once. Victims are chosen by
+ * cost-benefit (emptiness weighed by the age of their data); their live
+ * data is relocated and the victims freed, durably (the call syncs). Also
+ * frees up to 65536 objects of invalidated prefixes per call. The
+ * background cleaner does the same on its own unless the store was opened
+ * with SWAPOBJ_OPEN_MANUAL_CLEAN. Returns the number of segments freed.
+ * Errors: SWAPOBJ_EROFS, SWAPOBJ_EIO, SWAPOBJ_ENOMEM, SWAPOBJ_EINVAL.
  */
 SWAPOBJ_API int swapobj_store_clean(swapobj_store *st, unsigned max_segments);
+
+/* Buckets of swapobj_store_stat.util_histogram. */
+#define SWAPOBJ_UTIL_BUCKETS 10
 
 struct swapobj_store_stat {
 	uint64_t capacity_bytes; /* segment space on all devices */
@@ -262,6 +288,26 @@ struct swapobj_store_stat {
 	uint32_t checkpoint_fallbacks; /* damaged checkpoints the open had to skip */
 	uint64_t checkpoints_written;  /* since open */
 	uint64_t checkpoint_bytes;     /* size of the newest checkpoint */
+	/*
+	 * Space accounting. live_bytes counts record bytes (a 4 KiB page is a
+	 * 4160-byte record; an all-zero page counts 16 bytes, a repeated-word
+	 * page 80). Byte figures below are segment space unless said otherwise.
+	 */
+	uint64_t usable_bytes;       /* live bytes the store accepts: capacity minus the reserve and one open
+	                                segment per stream, in whole records. Writes that would take live_bytes
+	                                past it fail with SWAPOBJ_ENOSPC; up to it, overwrites never do */
+	uint64_t reserved_bytes;     /* free segments only the cleaner (and deletes) may use */
+	uint64_t dead_bytes;         /* in used segments, bytes no record the index references occupies:
+	                                what cleaning can win back */
+	uint64_t live_swap_bytes;    /* live_bytes of SWAP objects */
+	uint64_t live_cache_bytes;   /* live_bytes of CACHE objects */
+	uint64_t segments_used;      /* holding records (sealed, open, being cleaned) */
+	uint64_t segments_erased;    /* freed and marked erased since open */
+	uint64_t segments_discarded; /* of those, discarded (SWAPOBJ_OPEN_DISCARD) */
+	/* Used segments by live bytes / segment size: [0,10%), [10,20%), ..., [90,100%]. */
+	uint64_t util_histogram[SWAPOBJ_UTIL_BUCKETS];
+	uint32_t manual_clean; /* 1 if opened with SWAPOBJ_OPEN_MANUAL_CLEAN */
+	uint32_t discard;      /* 1 if opened with SWAPOBJ_OPEN_DISCARD */
 };
 
 /** Space and activity figures. Never fails on a valid store. */
@@ -339,13 +385,25 @@ SWAPOBJ_API int swapobj_obj_close(swapobj_obj *obj);
 
 /* Flags for swapobj_obj_read */
 #define SWAPOBJ_READ_VERIFY_ONLY 0x0u /* reserved; reads always verify checksums */
+/*
+ * Exclusive read (swap-in that frees the swap slot): return the data and,
+ * in the same call, release the pages read, as swapobj_obj_punch would:
+ * they read as a hole afterwards and their space goes back to the cleaner
+ * at once (durably once synced). Only whole pages inside [off, off+len) are
+ * released; partial pages at the edges are read but kept. The object size
+ * does not change. Needs a writable store (SWAPOBJ_EROFS otherwise).
+ */
+#define SWAPOBJ_READ_EXCLUSIVE 0x1u
 
 /**
  * Read up to len bytes at off into buf. Holes read as zeros. Returns the
  * bytes read: less than len only at the end of the object, 0 at or past it.
  * The data is checksum-verified: a damaged record gives SWAPOBJ_ECORRUPT
  * (the message names device, segment and offset), never wrong bytes.
- * Errors: SWAPOBJ_ECORRUPT, SWAPOBJ_EIO, SWAPOBJ_ESTALE, SWAPOBJ_EINVAL.
+ * flags: 0 or SWAPOBJ_READ_EXCLUSIVE. With SWAPOBJ_READ_EXCLUSIVE, an
+ * error means nothing was released (buf may hold the data all the same).
+ * Errors: SWAPOBJ_ECORRUPT, SWAPOBJ_EIO, SWAPOBJ_ESTALE, SWAPOBJ_EINVAL,
+ * and with SWAPOBJ_READ_EXCLUSIVE SWAPOBJ_EROFS, SWAPOBJ_ENOSPC.
  */
 SWAPOBJ_API int64_t swapobj_obj_read(swapobj_obj *obj, void *buf, size_t len, uint64_t off, unsigned flags);
 
@@ -370,7 +428,12 @@ SWAPOBJ_API int64_t swapobj_obj_next_data(swapobj_obj *obj, uint64_t off, int ho
  * written atomically: after a crash a page holds its old or its new content,
  * never a mix. All-zero pages take no data space; pages of one repeated
  * 8-byte word store only the word. Returns len, or a shorter count if the
- * store filled up part way (then the first pages were written).
+ * store filled up part way (then the first pages were written). The store
+ * is full when live data would pass swapobj_store_stat's usable_bytes;
+ * below that, a write waits for the background cleaner when it must, and
+ * gets SWAPOBJ_ENOSPC only with manual cleaning (see
+ * SWAPOBJ_OPEN_MANUAL_CLEAN) or if tombstones that must be kept fill the
+ * store.
  * Errors: SWAPOBJ_ENOSPC, SWAPOBJ_EFBIG, SWAPOBJ_ESTALE, SWAPOBJ_EROFS,
  * SWAPOBJ_EIO, SWAPOBJ_EINVAL.
  */

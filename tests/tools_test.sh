@@ -39,6 +39,13 @@ contains "mkfs reports capacity" "$dir/out" "formatted 2 devices"
 check "stat json" 0 "$tools/swapobj-stat" --json "$dir/b.img" "$dir/a.img"
 contains "stat json devices" "$dir/out" '"devices":2'
 contains "stat json segments" "$dir/out" '"segments":62'
+contains "stat json usable" "$dir/out" '"usable_bytes":'
+contains "stat json histogram" "$dir/out" '"util_histogram":\[0,0,0,0,0,0,0,0,0,0\]'
+contains "stat json classes" "$dir/out" '"live_swap_bytes":0,"live_cache_bytes":0'
+check "stat text" 0 "$tools/swapobj-stat" "$dir/b.img" "$dir/a.img"
+contains "stat text usable" "$dir/out" "^usable "
+contains "stat text dead" "$dir/out" "^dead "
+contains "stat text histogram" "$dir/out" "^utilization .*90-100%:0"
 check "stat one device of two" 1 "$tools/swapobj-stat" "$dir/a.img"
 contains "stat missing device message" "$dir/err" "store of 2 devices"
 head -c 4194304 /dev/urandom >"$dir/junk.img"
@@ -49,6 +56,22 @@ check "demo small" 0 "$tools/swapobj-demo" -s 128M -m 4 -r "$dir/demo.img"
 contains "demo passes" "$dir/out" "all checks passed"
 check "demo bad mib" 2 "$tools/swapobj-demo" -m 0 "$dir/demo.img"
 check "demo keep image" 0 "$tools/swapobj-demo" -s 128M -m 2 "$dir/kept.img"
+check "stat after demo" 0 "$tools/swapobj-stat" --json "$dir/kept.img"
+# live = swap + cache, the used segments are all in the histogram, live fits in usable
+field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$dir/out"; }
+hist=$(sed -n 's/.*"util_histogram":\[\([0-9,]*\)\].*/\1/p' "$dir/out" | tr ',' '+')
+if [ "$(field live_bytes)" -gt 0 ] &&
+	[ "$(field live_bytes)" -eq $(($(field live_swap_bytes) + $(field live_cache_bytes))) ] &&
+	[ $((hist)) -eq "$(field segments_used)" ] &&
+	[ "$(field segments_used)" -eq $(($(field segments) - $(field segments_free))) ] &&
+	[ "$(field live_bytes)" -le "$(field usable_bytes)" ] &&
+	[ "$(field usable_bytes)" -lt "$(field capacity_bytes)" ]; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1))
+	echo "FAIL: stat json figures inconsistent"
+	sed 's/^/  | /' "$dir/out"
+fi
 check "dump segments" 0 "$tools/swapobj-dump" "$dir/kept.img"
 contains "dump shows segments" "$dir/out" "segment "
 check "dump records json" 0 "$tools/swapobj-dump" -r -j "$dir/kept.img"

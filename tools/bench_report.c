@@ -27,7 +27,8 @@ struct mrow {
 };
 
 #define CHURN_ROWS(v, name)                                                                                            \
-	{"churn", v "_live", name ": % of capacity live", 0, F_F1, 0},                                                 \
+	{"churn", v "_live", name ": % of usable live", 0, F_F1, 0},                                                   \
+	    {"churn", v "_raw", name ": % of raw capacity live", 0, F_F1, 0},                                          \
 	    {"churn", v "_wa", name ": WA, own count", -1, F_F3, 0},                                                   \
 	    {"churn", v "_wa_blk", name ": WA, block device", -1, F_F3, 0},                                            \
 	    {"churn", v "_pps", name ": overwrites/s", +1, F_COUNT, 1},                                                \
@@ -302,8 +303,8 @@ static void print_wl(const struct report *rp, const struct report_wl *w, FILE *f
 	}
 	if (strcmp(w->name, "churn") == 0)
 		fprintf(f,
-		        "   textbook greedy cleaning, uniform writes (Desnoyers 2012, WA ~ (1+r)/(2r), r = free/live): "
-		        "80%% full 2.50, 90%% full 5.00\n");
+		        "   textbook greedy cleaning, uniform writes (Desnoyers 2012, WA ~ (1+r)/(2r), r = free/live, "
+		        "free = usable - live): 80%% utilization 2.50, 90%% 5.00\n");
 	uint64_t verified = 0;
 	for (int c = 0; c < nc; c++)
 		for (unsigned i = 0; i < w->sys[cols[c]].nruns; i++)

@@ -74,7 +74,7 @@ struct bench_cfg {
 	const char *corpus_path, *json, *plot, *swapobjfs;
 	uint32_t segment;
 	uint64_t inval_objects, seq_io, churn_size;
-	double churn_factor;
+	double churn_factor, churn_warmup;
 	bool churn_fill[2]; /* 80%, 90% */
 	int zstd_level, zram_id;
 	bool quiet;
@@ -573,31 +573,69 @@ static void churn_where(const char *phase, uint64_t i, uint64_t n)
 	snprintf(bench_errbuf, sizeof(bench_errbuf), "%s", m);
 }
 
+/*
+ * Pages the churn workload keeps live at fill% utilization: utilization is
+ * live bytes / usable capacity of a libswapobj store of --churn-size (its
+ * swapobj_store_stat usable_bytes: capacity minus the cleaner's reserve and
+ * one open segment per stream), a page being a 4160-byte record. Every
+ * system gets the same pages. Found once by formatting a scratch store.
+ */
+#define CHURN_REC_BYTES 4160u
+static uint64_t churn_usable, churn_capacity;
+
+static int churn_probe(const char *dir)
+{
+	if (churn_usable)
+		return 0;
+	char *path = NULL;
+	if (asprintf(&path, "%s/probe.img", dir) < 0)
+		path = NULL;
+	const char *paths[1] = {path};
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	struct swapobj_store_stat ss;
+	swapobj_store *st;
+	int err;
+	if (!path)
+		return bench_err("out of memory");
+	fo.size = cfg.churn_size;
+	fo.segment_size = churn_segment();
+	oo.flags = SWAPOBJ_OPEN_RDONLY;
+	if ((err = swapobj_format(paths, 1, &fo)) == 0 && (err = swapobj_store_open(&st, paths, 1, &oo)) == 0) {
+		swapobj_store_stat(st, &ss);
+		swapobj_store_close(st);
+		churn_usable = ss.usable_bytes;
+		churn_capacity = ss.capacity_bytes;
+	}
+	unlink(path);
+	free(path);
+	if (err < 0)
+		return bench_err("libswapobj probe store: %s", swapobj_errmsg());
+	return 0;
+}
+
 static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 {
 	const struct store_ops *o = ops_of(x->sys);
-	uint64_t cap_pages = cfg.churn_size / BPG;
-	uint64_t maxl = cap_pages * churn_var[v].fill / 100;
-	struct store_params p = base_params(x, maxl, cfg.churn_size);
+	if (churn_probe(x->dir) < 0)
+		return -1;
+	uint64_t l = churn_usable / CHURN_REC_BYTES * churn_var[v].fill / 100;
+	struct store_params p = base_params(x, l, cfg.churn_size);
 	p.segment_size = churn_segment();
 	struct store *s = NULL;
 	struct store_stats s0, s1;
 	uint32_t *ord = NULL, *lat = NULL;
-	uint16_t *gen = NULL, *gen_old = NULL;
+	uint16_t *gen = NULL;
 	char k[RR_KEY];
 	int rc = -1;
 	if (o->create(&s, &p) < 0)
 		goto done;
-	o->stats(s, &s0);
-	uint64_t l = (uint64_t)(s0.capacity_bytes / BPG) * churn_var[v].fill / 100;
-	if (l > maxl)
-		l = maxl;
+	uint64_t warm = (uint64_t)((double)l * cfg.churn_warmup);
 	uint64_t w = (uint64_t)((double)l * cfg.churn_factor);
 	ord = bench_perm(l, 0xca7 + v + 16 * (uint64_t)(x->round + 1));
 	lat = malloc((w ? w : 1) * sizeof(*lat));
 	gen = calloc(l, sizeof(*gen));
-	gen_old = calloc(l, sizeof(*gen_old));
-	if (!ord || !lat || !gen || !gen_old) {
+	if (!ord || !lat || !gen) {
 		bench_err("out of memory");
 		goto done;
 	}
@@ -610,12 +648,19 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 	}
 	if ((o->thread_done && o->thread_done(s, 0) < 0) || o->sync(s) < 0)
 		goto done;
-	o->stats(s, &s0);
-	int64_t blk0 = bench_blk_sectors_written(x->dir);
 	/* ord doubles as the hot list: its first tenth is hot. */
 	uint64_t hot = l / 10 ? l / 10 : 1, rs = 0x9e37 + v + (uint64_t)x->round * 1000003u;
-	uint64_t t0 = bench_now_ns();
-	for (uint64_t i = 0; i < w; i++) {
+	int64_t blk0 = -1;
+	uint64_t t0 = 0;
+	/* Warm-up overwrites first (not measured): the store reaches its steady state of cleaning. */
+	for (uint64_t i = 0; i < warm + w; i++) {
+		if (i == warm) {
+			if ((o->thread_done && o->thread_done(s, 0) < 0) || o->sync(s) < 0)
+				goto done;
+			o->stats(s, &s0);
+			blk0 = bench_blk_sectors_written(x->dir);
+			t0 = bench_now_ns();
+		}
 		rs = bench_mix64(rs + 0x9e3779b97f4a7c15ull);
 		uint64_t kk;
 		if (!churn_var[v].hot)
@@ -630,10 +675,12 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 		const uint8_t *page = page_at(obj, pg, gen[kk]);
 		uint64_t a = bench_now_ns();
 		if (o->write(s, 0, obj, pg, page, 1) < 0) {
-			churn_where("overwriting", i, w);
+			churn_where(i < warm ? "warming up" : "overwriting", i < warm ? i : i - warm,
+			            i < warm ? warm : w);
 			goto done;
 		}
-		lat[i] = (uint32_t)(bench_now_ns() - a);
+		if (i >= warm)
+			lat[i - warm] = (uint32_t)(bench_now_ns() - a);
 		if (interrupted)
 			goto done;
 	}
@@ -654,7 +701,9 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 		rr_set(r, k, (double)(blk1 - blk0) * 512 / user);
 	}
 	snprintf(k, sizeof(k), "%s_live", churn_var[v].key);
-	rr_set(r, k, (double)l * BPG / s0.capacity_bytes * 100);
+	rr_set(r, k, (double)l * CHURN_REC_BYTES / (double)churn_usable * 100);
+	snprintf(k, sizeof(k), "%s_raw", churn_var[v].key);
+	rr_set(r, k, (double)l * BPG / (double)churn_capacity * 100);
 	rr_latency(r, churn_var[v].key, lat, w);
 	/* verification: every page holds its last generation */
 	uint32_t *all = bench_perm(l, 0);
@@ -674,7 +723,6 @@ done:
 	free(ord);
 	free(lat);
 	free(gen);
-	free(gen_old);
 	return rc;
 }
 
@@ -1631,7 +1679,8 @@ static void usage(FILE *f)
 	        "  -P, --plot DIR          write SVG charts (throughput bars, latency CDFs)\n"
 	        "      --segment SIZE      libswapobj segment size (default: the library's)\n"
 	        "      --churn-size SIZE   store size for churn (default: --size, at least 64M)\n"
-	        "      --churn-factor X    overwrites per live page in churn (default 2)\n"
+	        "      --churn-factor X    measured overwrites per live page in churn (default 2)\n"
+	        "      --churn-warmup X    unmeasured overwrites per live page before them (default 2)\n"
 	        "      --churn-fill LIST   fill levels for churn, 80 and/or 90 (default 80,90)\n"
 	        "      --inval-objects N   objects under the invalidated prefix (default 1000000)\n"
 	        "      --seq-io SIZE       call size in the sequential workload (default 256K)\n"
@@ -1730,6 +1779,7 @@ enum {
 	OPT_SEGMENT,
 	OPT_CHURN_SIZE,
 	OPT_CHURN_FACTOR,
+	OPT_CHURN_WARMUP,
 	OPT_CHURN_FILL,
 	OPT_INVAL,
 	OPT_SEQ_IO,
@@ -1764,6 +1814,7 @@ int main(int argc, char **argv)
 	                                         {"segment", required_argument, 0, OPT_SEGMENT},
 	                                         {"churn-size", required_argument, 0, OPT_CHURN_SIZE},
 	                                         {"churn-factor", required_argument, 0, OPT_CHURN_FACTOR},
+	                                         {"churn-warmup", required_argument, 0, OPT_CHURN_WARMUP},
 	                                         {"churn-fill", required_argument, 0, OPT_CHURN_FILL},
 	                                         {"inval-objects", required_argument, 0, OPT_INVAL},
 	                                         {"seq-io", required_argument, 0, OPT_SEQ_IO},
@@ -1785,6 +1836,7 @@ int main(int argc, char **argv)
 	cfg.inval_objects = 1000000;
 	cfg.seq_io = 256 << 10;
 	cfg.churn_factor = 2;
+	cfg.churn_warmup = 2;
 	cfg.churn_fill[0] = cfg.churn_fill[1] = true;
 	cfg.zstd_level = -1;
 	cfg.zram_id = -1;
@@ -1861,6 +1913,15 @@ int main(int argc, char **argv)
 			cfg.churn_factor = strtod(optarg, &end);
 			if (*end || !(cfg.churn_factor > 0 && cfg.churn_factor <= 100)) {
 				fprintf(stderr, "%s: bad --churn-factor '%s'\n", prog, optarg);
+				return TOOL_EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_CHURN_WARMUP: {
+			char *end;
+			cfg.churn_warmup = strtod(optarg, &end);
+			if (*end || !(cfg.churn_warmup >= 0 && cfg.churn_warmup <= 100)) {
+				fprintf(stderr, "%s: bad --churn-warmup '%s'\n", prog, optarg);
 				return TOOL_EXIT_USAGE;
 			}
 			break;
@@ -2006,13 +2067,14 @@ static void set_detail(struct report_wl *w, enum wl i)
 	case WL_CHURN:
 		snprintf(
 		    w->detail, sizeof(w->detail),
-		    "a %s store (libswapobj: %u MiB segments) filled to %s%% of its capacity, then %.1fx the "
-		    "live pages overwritten one per call, 90/10 hot/cold or uniform; WA counts the overwrite phase",
+		    "a %s store (libswapobj: %u MiB segments) filled to %s%% utilization (live bytes / libswapobj's "
+		    "usable capacity, a page = a 4160-byte record; same pages for every system), %.1fx the live pages "
+		    "overwritten one per call unmeasured, then %.1fx measured (WA, latency), 90/10 hot/cold or uniform",
 		    tool_human(cfg.churn_size, b, sizeof(b)), churn_segment() >> 20,
 		    cfg.churn_fill[0] && cfg.churn_fill[1] ? "80%/90"
 		    : cfg.churn_fill[0]                    ? "80"
 		                                           : "90",
-		    cfg.churn_factor);
+		    cfg.churn_warmup, cfg.churn_factor);
 		break;
 	case WL_RESTART:
 		snprintf(w->detail, sizeof(w->detail),

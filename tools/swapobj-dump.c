@@ -108,8 +108,8 @@ static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_
 				return TOOL_EXIT_FAIL;
 			}
 			if (rec_decode(buf, IO_ALIGN, seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
-			    r.lpos != segno)
-				continue; /* free */
+			    r.lpos != segno || (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED))
+				continue; /* free (never used, or erased after cleaning) */
 			if (io_pread(&devs[d].io, buf, seg_size, devoff) < 0) {
 				fprintf(stderr, "%s: %s\n", prog, swapobj_errmsg());
 				so_free_aligned(SO_MEM_OTHER, buf, seg_size);

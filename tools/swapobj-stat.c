@@ -17,7 +17,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: %s [OPTIONS] DEVICE...\n"
-	        "Show capacity, used, live and free space, objects, pages and segments of a store.\n"
+	        "Show capacity, usable, used, live (per class), dead and free space, the segment\n"
+	        "utilization histogram, objects, pages and segments of a store.\n"
 	        "The store is opened read-only; its log is replayed in memory (nothing is written).\n"
 	        "A store held open by another process (e.g. mounted) reports 'store is in use'.\n\n"
 	        "  -j, --json     machine-readable output\n"
@@ -57,25 +58,44 @@ int main(int argc, char **argv)
 	swapobj_store_stat(st, &s);
 	swapobj_store_close(st);
 	double per_page = s.pages ? (double)s.index_bytes / (double)s.pages : 0.0;
+	/* Since this open: a read-only open writes nothing, so both are 0 here; kept for symmetry with the API. */
+	double wa = s.user_bytes_written ? (double)s.device_bytes_written / (double)s.user_bytes_written : 0.0;
 	if (json) {
 		printf("{\"capacity_bytes\":%" PRIu64 ",\"used_bytes\":%" PRIu64 ",\"live_bytes\":%" PRIu64
 		       ",\"free_bytes\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"pages\":%" PRIu64
 		       ",\"segment_size\":%u,\"devices\":%u,\"segments\":%" PRIu64 ",\"segments_free\":%" PRIu64
 		       ",\"index_bytes\":%" PRIu64
-		       ",\"index_bytes_per_page\":%.3f,\"replay_ms\":%.3f,\"next_seq\":%" PRIu64 ",\"direct_io\":%s}\n",
+		       ",\"index_bytes_per_page\":%.3f,\"replay_ms\":%.3f,\"next_seq\":%" PRIu64 ",\"direct_io\":%s",
 		       s.capacity_bytes, s.used_bytes, s.live_bytes, s.free_bytes, s.objects, s.pages, s.segment_size,
 		       s.ndevices, s.segments, s.segments_free, s.index_bytes, per_page, s.replay_ns / 1e6, s.next_seq,
 		       s.direct_io ? "true" : "false");
+		printf(",\"usable_bytes\":%" PRIu64 ",\"reserved_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64
+		       ",\"live_swap_bytes\":%" PRIu64 ",\"live_cache_bytes\":%" PRIu64 ",\"segments_used\":%" PRIu64
+		       ",\"user_bytes_written\":%" PRIu64 ",\"device_bytes_written\":%" PRIu64
+		       ",\"write_amplification\":%.3f,\"util_histogram\":[",
+		       s.usable_bytes, s.reserved_bytes, s.dead_bytes, s.live_swap_bytes, s.live_cache_bytes,
+		       s.segments_used, s.user_bytes_written, s.device_bytes_written, wa);
+		for (unsigned i = 0; i < SWAPOBJ_UTIL_BUCKETS; i++)
+			printf("%s%" PRIu64, i ? "," : "", s.util_histogram[i]);
+		printf("]}\n");
 		return TOOL_EXIT_OK;
 	}
-	char b[6][32];
+	char b[9][32];
 	printf("capacity      %s (%u device%s, %" PRIu64 " segments of %s)\n", tool_human(s.capacity_bytes, b[0], 32),
 	       s.ndevices, s.ndevices > 1 ? "s" : "", s.segments, tool_human(s.segment_size, b[1], 32));
-	printf("used          %s in %" PRIu64 " segments\n", tool_human(s.used_bytes, b[2], 32),
-	       s.segments - s.segments_free);
-	printf("live          %s (%.1f%% of used)\n", tool_human(s.live_bytes, b[3], 32),
-	       s.used_bytes ? 100.0 * (double)s.live_bytes / (double)s.used_bytes : 0.0);
+	printf("usable        %s (what live data may fill: capacity less the cleaner's reserve of %s, its\n"
+	       "              lookahead segment and one open segment per stream)\n",
+	       tool_human(s.usable_bytes, b[6], 32), tool_human(s.reserved_bytes, b[7], 32));
+	printf("used          %s in %" PRIu64 " segments\n", tool_human(s.used_bytes, b[2], 32), s.segments_used);
+	printf("live          %s (%.1f%% of usable; swap %s, cache %s)\n", tool_human(s.live_bytes, b[3], 32),
+	       s.usable_bytes ? 100.0 * (double)s.live_bytes / (double)s.usable_bytes : 0.0,
+	       tool_human(s.live_swap_bytes, b[8], 32), tool_human(s.live_cache_bytes, b[5], 32));
+	printf("dead          %s (cleaning wins it back)\n", tool_human(s.dead_bytes, b[8], 32));
 	printf("free          %s in %" PRIu64 " segments\n", tool_human(s.free_bytes, b[4], 32), s.segments_free);
+	printf("utilization   ");
+	for (unsigned i = 0; i < SWAPOBJ_UTIL_BUCKETS; i++)
+		printf("%s%u-%u%%:%" PRIu64, i ? " " : "", i * 10, i * 10 + 10, s.util_histogram[i]);
+	printf("  (used segments by live share)\n");
 	printf("objects       %" PRIu64 "\n", s.objects);
 	printf("pages         %" PRIu64 "\n", s.pages);
 	printf("index memory  %s (%.2f bytes per page)\n", tool_human(s.index_bytes, b[5], 32), per_page);

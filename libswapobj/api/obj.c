@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "space.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -162,19 +163,24 @@ struct page_src {
 /*
  * Write [off, off+len) of o: in batches that never cross a 64-page chunk,
  * so that a sequential writer's records land back to back per chunk and
- * the extent map keeps one run per chunk. Returns bytes written; *errp
- * gets the error that stopped it (0 if none).
+ * the extent map keeps one run per chunk. Each batch goes to the stream
+ * space_stream_for picks from the pages' current copies. Returns bytes
+ * written; *errp gets the error that stopped it (0 if none), *full is set
+ * if that error is the store being full (live data would pass the usable
+ * capacity) rather than no segment being free at the moment.
  */
 static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uint8_t *buf, size_t len, uint64_t off,
-                           int *errp)
+                           int *errp, bool *full)
 {
 	struct so_log *lg = &st->log;
 	_Alignas(16) uint8_t merged[2][PG];
 	struct page_src pages[CHUNK_PAGES];
-	extslot slots[CHUNK_PAGES];
+	extslot slots[CHUNK_PAGES], olds[CHUNK_PAGES];
 	uint64_t end = off + len, done = 0;
+	uint64_t charge0 = space_obj_charge(o);
 	int err = 0;
 
+	*full = false;
 	while (off + done < end) {
 		uint64_t pos = off + done;
 		uint64_t pg0 = pos / PG;
@@ -198,6 +204,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 				src = m;
 			}
 			pages[i].src = src;
+			olds[i] = extmap_get(&o->map, pg0 + i);
 			if (so_page_is_zero(src)) {
 				pages[i].kind = EXT_ZERO;
 				if (i == 0 || pages[i - 1].kind != EXT_ZERO) {
@@ -215,8 +222,23 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 			}
 		}
 
+		/* Live bytes may not pass the usable capacity (racy by a batch per writer: usable has slack). */
+		uint64_t grow = 0, shrink = 0;
+		for (uint32_t i = 0; i < npg; i++) {
+			grow += slot_charge(extslot_make((enum ext_kind)pages[i].kind, 0));
+			shrink += slot_charge(olds[i]);
+		}
+		if (grow > shrink &&
+		    __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + (grow - shrink) > lg->usable) {
+			err = so_err(SWAPOBJ_ENOSPC, "store is full: %llu bytes live, %llu usable",
+			             (unsigned long long)__atomic_load_n(&lg->live_total, __ATOMIC_RELAXED),
+			             (unsigned long long)lg->usable);
+			*full = true;
+			goto out;
+		}
+		int stream = space_stream_for(st, olds, npg);
 		struct log_resv rv;
-		if ((err = log_reserve(lg, LOG_HOT, total, 0, &rv)) < 0)
+		if ((err = log_reserve(lg, stream, total, 0, &rv)) < 0)
 			goto out;
 		uint64_t seq = log_next_seq(lg, nrec), seq0 = seq;
 		uint32_t cur = 0;
@@ -254,7 +276,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 		}
 		log_note(lg, rv.seg, o->oid, seq0);
 		log_note(lg, rv.seg, o->oid, seq - 1);
-		log_commit(lg, LOG_HOT, &rv);
+		log_commit(lg, stream, &rv);
 
 		uint64_t before = extmap_pages(&o->map);
 		struct log_rel rel = {lg, o->oid};
@@ -273,6 +295,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 	}
 out:
 	*errp = err;
+	space_class_account(st, o, charge0);
 	__atomic_add_fetch(&lg->user_bytes, done, __ATOMIC_RELAXED);
 	return (int64_t)done;
 }
@@ -280,13 +303,15 @@ out:
 int64_t obj_write_locked(struct swapobj_store *st, struct so_obj *o, const uint8_t *buf, size_t len, uint64_t off)
 {
 	int err;
-	int64_t n = write_pages(st, o, buf, len, off, &err);
+	bool full;
+	int64_t n = write_pages(st, o, buf, len, off, &err, &full);
 	return n > 0 || err == 0 ? n : err;
 }
 
 int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t off)
 {
-	int err, tries = 0;
+	int err;
+	bool need_seg = false, full;
 	size_t total = 0;
 	if ((err = check_data(h)) < 0)
 		return err;
@@ -298,7 +323,7 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 	struct swapobj_store *st = h->st;
 	struct so_obj *o = h->o;
 	while (total < len) {
-		if ((err = log_space_wait(&st->log, len - total)) < 0)
+		if ((err = log_space_wait(&st->log, len - total, need_seg)) < 0)
 			break;
 		pthread_mutex_lock(&o->lock);
 		if (obj_is_dead(&st->ix, o)) {
@@ -306,11 +331,18 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 			err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
 			break;
 		}
-		int64_t n = write_pages(st, o, (const uint8_t *)buf + total, len - total, off + total, &err);
+		int64_t n = write_pages(st, o, (const uint8_t *)buf + total, len - total, off + total, &err, &full);
 		pthread_mutex_unlock(&o->lock);
 		total += (size_t)n;
-		if (err == SWAPOBJ_ENOSPC && (n > 0 || ++tries < 3))
-			continue; /* the open segment filled: wait for space again */
+		if (err == SWAPOBJ_ENOSPC && !full) {
+			/*
+			 * No segment could be taken just now: wait for the cleaner (it
+			 * says ENOSPC if it cannot free one; log_space_wait never spins:
+			 * with need_seg it returns only once a segment is there).
+			 */
+			need_seg = n == 0;
+			continue;
+		}
 		if (err < 0)
 			break;
 	}
@@ -321,12 +353,45 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 /* Read                                                                */
 /* ------------------------------------------------------------------ */
 
+static int log_tombstone(struct swapobj_store *st, struct so_obj *o, uint8_t type, uint64_t lpos, uint64_t len,
+                         uint64_t new_size);
+
+/* Drop whole pages [first, last) of o from the index, with their charges (o->lock held). */
+static void drop_pages(struct swapobj_store *st, struct so_obj *o, uint64_t first, uint64_t last)
+{
+	uint64_t charge = space_obj_charge(o), before = extmap_pages(&o->map);
+	struct log_rel rel = {&st->log, o->oid};
+	extmap_clear(&o->map, first, last - first, log_slot_released, &rel);
+	pages_account(st, before, extmap_pages(&o->map));
+	space_class_account(st, o, charge);
+}
+
+/*
+ * The release half of an exclusive read of [off, end): the whole pages in
+ * it become a hole, exactly as a punch (one PUNCH record, so the release
+ * is as durable as a punch, and the cleaner treats it the same). The
+ * record may use the cleaner's reserve: it frees space. Caller holds
+ * o->lock and has read the data.
+ */
+static int release_read(struct swapobj_store *st, struct so_obj *o, uint64_t off, uint64_t end)
+{
+	uint64_t first = (off + PG - 1) / PG, last = end / PG, p;
+	extslot s;
+	int err;
+	if (first >= last || !extmap_next(&o->map, first, &p, &s) || p >= last)
+		return 0;
+	if ((err = log_tombstone(st, o, REC_PUNCH, first * PG, (last - first) * PG, o->size)) < 0)
+		return err;
+	drop_pages(st, o, first, last);
+	return 0;
+}
+
 int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, unsigned flags)
 {
 	int err;
 	if ((err = check_data(h)) < 0)
 		return err;
-	if ((!buf && len) || flags != 0)
+	if ((!buf && len) || (flags & ~SWAPOBJ_READ_EXCLUSIVE))
 		return so_err(SWAPOBJ_EINVAL, buf ? "unknown read flags" : "NULL buffer");
 	if (len > INT64_MAX)
 		len = INT64_MAX;
@@ -337,6 +402,8 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 	uint8_t *bounce = bounce_get();
 	if (!bounce)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory for a read buffer");
+	if ((flags & SWAPOBJ_READ_EXCLUSIVE) && (err = log_check_writable(lg)) < 0)
+		return err;
 
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {
@@ -396,6 +463,8 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 		}
 	}
 	err = 0;
+	if (flags & SWAPOBJ_READ_EXCLUSIVE)
+		err = release_read(st, o, off, end);
 done:
 	pthread_mutex_unlock(&o->lock);
 	return err < 0 ? err : (int64_t)len;
@@ -453,7 +522,7 @@ int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
 	 * cleaner a chance first. If the store is truly full we go on anyway:
 	 * whole-page punches need only a tombstone, which may use the reserve.
 	 */
-	(void)log_space_wait(&st->log, (off % PG || (off + len) % PG) ? 2 * REC_DATA_SIZE : IO_ALIGN);
+	(void)log_space_wait(&st->log, (off % PG || (off + len) % PG) ? 2 * REC_DATA_SIZE : IO_ALIGN, false);
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
@@ -469,15 +538,12 @@ int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
 	}
 	if ((err = zero_partial(st, o, off, first * PG)) < 0 || (err = zero_partial(st, o, last * PG, end)) < 0)
 		goto done;
-	uint64_t p, before;
+	uint64_t p;
 	extslot s;
 	if (first < last && extmap_next(&o->map, first, &p, &s) && p < last) {
 		if ((err = log_tombstone(st, o, REC_PUNCH, first * PG, (last - first) * PG, o->size)) < 0)
 			goto done;
-		before = extmap_pages(&o->map);
-		struct log_rel rel = {&st->log, o->oid};
-		extmap_clear(&o->map, first, last - first, log_slot_released, &rel);
-		pages_account(st, before, extmap_pages(&o->map));
+		drop_pages(st, o, first, last);
 	}
 done:
 	pthread_mutex_unlock(&o->lock);
@@ -495,7 +561,7 @@ int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
 	struct so_obj *o = h->o;
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
-	(void)log_space_wait(&st->log, REC_DATA_SIZE); /* the last page may be rewritten; see punch */
+	(void)log_space_wait(&st->log, REC_DATA_SIZE, false); /* the last page may be rewritten; see punch */
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
@@ -508,10 +574,8 @@ int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
 		goto done;
 	if ((err = log_tombstone(st, o, REC_TRUNCATE, size, 0, size)) < 0)
 		goto done;
-	uint64_t from = (size + PG - 1) / PG, before = extmap_pages(&o->map);
-	struct log_rel rel = {&st->log, o->oid};
-	extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &rel);
-	pages_account(st, before, extmap_pages(&o->map));
+	uint64_t from = (size + PG - 1) / PG;
+	drop_pages(st, o, from, EXTMAP_PGOFF_LIMIT);
 	o->size = size;
 done:
 	pthread_mutex_unlock(&o->lock);
@@ -529,6 +593,12 @@ int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *
 	uint64_t addr;
 	int err;
 	uint32_t plen = name_rec_encode(payload, o->cls, o->flags, o->version, key, o->aux, o->aux_len);
+	struct so_log *lg = &st->log;
+	if (!o->create_addr && __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + rec_size(plen) > lg->usable)
+		return so_err(SWAPOBJ_ENOSPC, "store is full: %llu bytes live, %llu usable",
+		              (unsigned long long)__atomic_load_n(&lg->live_total, __ATOMIC_RELAXED),
+		              (unsigned long long)lg->usable);
+	uint64_t charge = space_obj_charge(o);
 	r.type = type;
 	r.oid = o->oid;
 	r.lpos = victim;
@@ -542,6 +612,7 @@ int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *
 	o->create_addr = addr;
 	o->create_bytes = bytes;
 	o->create_seq = r.seq;
+	space_class_account(st, o, charge);
 	if (r.seq > o->meta_seq) {
 		o->meta_addr = addr;
 		o->meta_seq = r.seq;
@@ -559,6 +630,7 @@ int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *
 
 void obj_release_data(struct swapobj_store *st, struct so_obj *o)
 {
+	uint64_t charge = space_obj_charge(o);
 	uint64_t before = extmap_pages(&o->map);
 	struct log_rel rel = {&st->log, o->oid};
 	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
@@ -570,6 +642,7 @@ void obj_release_data(struct swapobj_store *st, struct so_obj *o)
 		log_rec_died(&st->log, o->aux_addr, o->aux_bytes, o->oid);
 	o->aux_addr = 0;
 	o->aux_bytes = 0;
+	space_class_account(st, o, charge);
 }
 
 int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
@@ -652,9 +725,12 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 		return err;
 	ix = &st->ix;
 
+	bool wait_space = false;
 	for (int attempt = 0;; attempt++) {
-		if (create && (err = log_space_wait(&st->log, 2 * IO_ALIGN)) < 0)
+		/* Only a retry after ENOSPC waits: opening an existing object needs no space, even with O_CREATE. */
+		if (wait_space && (err = log_space_wait(&st->log, 2 * IO_ALIGN, true)) < 0)
 			return err;
+		wait_space = false;
 		pthread_rwlock_wrlock(&ix->lock);
 		struct ns_node *n = ns_lookup(&ix->ns, key, key->ncomp);
 		if (n && ns_node_is_object(n)) {
@@ -743,6 +819,7 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 			obj_put(o);
 			o = NULL;
 			if (err == SWAPOBJ_ENOSPC && attempt < 3) {
+				wait_space = true;
 				/* The open segment filled up: wait for the cleaner and try again. */
 				pthread_rwlock_unlock(&ix->lock);
 				continue;
@@ -782,7 +859,7 @@ int swapobj_obj_delete(swapobj_obj *h)
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
 	/* Let the cleaner make room first (no lock held); if it cannot, DELETE may use the reserve. */
-	(void)log_space_wait(&st->log, IO_ALIGN);
+	(void)log_space_wait(&st->log, IO_ALIGN, false);
 	pthread_mutex_lock(&h->o->lock);
 	if (obj_is_dead(&st->ix, h->o))
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
@@ -813,7 +890,7 @@ int swapobj_obj_set_pin(swapobj_obj *h, int pinned)
 		return err;
 	struct swapobj_store *st = h->st;
 	struct so_obj *o = h->o;
-	if ((err = log_check_writable(&st->log)) < 0 || (err = log_space_wait(&st->log, IO_ALIGN)) < 0)
+	if ((err = log_check_writable(&st->log)) < 0 || (err = log_space_wait(&st->log, IO_ALIGN, false)) < 0)
 		return err;
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&st->ix, o)) {

@@ -112,7 +112,7 @@ int swapobj_rename(swapobj_store *st, const swapobj_key *from, const swapobj_key
 
 	for (int attempt = 0;; attempt++) {
 		struct so_obj *m, *v = NULL;
-		if ((err = log_space_wait(&st->log, 2 * IO_ALIGN + NAME_REC_MAX)) < 0)
+		if ((err = log_space_wait(&st->log, 2 * IO_ALIGN + NAME_REC_MAX, false)) < 0)
 			return err;
 		/* Find the two objects, then lock them (object locks come before the index lock). */
 		pthread_rwlock_rdlock(&ix->lock);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "space.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -75,13 +76,6 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
-/* Start cleaning when free segments drop below this. */
-static uint64_t low_water(const struct swapobj_store *st)
-{
-	uint64_t n = st->log.nsegs / 16;
-	return SO_MAX(n, (uint64_t)LOG_RESERVE_SEGS + 3);
-}
-
 /* Is a checkpoint due: enough log volume, or enough time with anything written? */
 static bool ckpt_due(struct swapobj_store *st)
 {
@@ -97,7 +91,7 @@ static void *maint_main(void *arg)
 	while (bg_wait(st, &st->maint_cv, &st->maint_req)) {
 		while (reaper_run(st, 4096) > 0)
 			;
-		if (log_free_count(&st->log) < low_water(st))
+		if (space_want_clean(&st->log))
 			cleaner_run(st, 0, false);
 		/* A failure is sticky only for I/O errors; ENOSPC/ENOMEM just mean a longer replay. */
 		if (ckpt_due(st) && ckpt_write(st) < 0)
@@ -111,6 +105,10 @@ static int start_threads(struct swapobj_store *st)
 	int rc;
 	if ((rc = pthread_create(&st->flusher, NULL, flusher_main, st)) != 0)
 		return so_err(SWAPOBJ_ENOMEM, "cannot start flusher thread: %s", strerror(rc));
+	if (st->manual_clean) {
+		st->threads_started = true;
+		return 0;
+	}
 	if ((rc = pthread_create(&st->maint, NULL, maint_main, st)) != 0) {
 		pthread_mutex_lock(&st->bg_mu);
 		st->stop = true;
@@ -132,8 +130,10 @@ static void stop_threads(struct swapobj_store *st)
 	pthread_cond_broadcast(&st->flush_cv);
 	pthread_cond_broadcast(&st->maint_cv);
 	pthread_mutex_unlock(&st->bg_mu);
+	/* The cleaner first: it may still need write-out (it also writes out by itself when buffers run short). */
+	if (!st->manual_clean)
+		pthread_join(st->maint, NULL);
 	pthread_join(st->flusher, NULL);
-	pthread_join(st->maint, NULL);
 	st->threads_started = false;
 }
 
@@ -186,7 +186,8 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	if (opts->version != SWAPOBJ_OPEN_OPTS_VERSION)
 		return so_err(SWAPOBJ_EINVAL, "open options version %u unknown (use SWAPOBJ_OPEN_OPTS_INIT)",
 		              opts->version);
-	if (opts->flags & ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT))
+	if (opts->flags &
+	    ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT | SWAPOBJ_OPEN_MANUAL_CLEAN | SWAPOBJ_OPEN_DISCARD))
 		return so_err(SWAPOBJ_EINVAL, "unknown open flags 0x%x", opts->flags);
 	st = so_zalloc(SO_MEM_OTHER, sizeof(*st));
 	if (!st)
@@ -199,6 +200,7 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	oidmap_init(&st->tombs);
 	st->rdonly = opts->flags & SWAPOBJ_OPEN_RDONLY;
+	st->manual_clean = opts->flags & SWAPOBJ_OPEN_MANUAL_CLEAN;
 	if ((err = log_open(&st->log, paths, npaths, st->rdonly, opts->flags & SWAPOBJ_OPEN_NO_DIRECT)) < 0) {
 		pthread_mutex_destroy(&st->bg_mu);
 		pthread_cond_destroy(&st->flush_cv);
@@ -231,8 +233,9 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	st->ckpt_every_ns = 30ull * 1000000000ull;
 	st->ckpt_dev_bytes = log_device_bytes(&st->log);
 	st->ckpt_ns = so_now_ns();
+	st->log.manual_clean = st->manual_clean;
+	st->log.discard = (opts->flags & SWAPOBJ_OPEN_DISCARD) != 0;
 	if (!st->rdonly) {
-		st->log.low_water = low_water(st);
 		st->log.kick = store_kick;
 		st->log.kick_ctx = st;
 		if ((err = start_threads(st)) < 0) {
@@ -298,9 +301,8 @@ int swapobj_store_clean(swapobj_store *st, unsigned max_segments)
 		return so_err(SWAPOBJ_EINVAL, "NULL store");
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
-	while (reaper_run(st, 1u << 16) > 0)
-		;
-	return cleaner_run(st, max_segments, true);
+	reaper_run(st, 1u << 16); /* bounded: a huge invalidated prefix is freed over several calls */
+	return cleaner_run(st, max_segments, max_segments > 0);
 }
 
 int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
@@ -316,15 +318,32 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	pthread_mutex_lock(&lg->mu);
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		const struct log_seg *s = &lg->segs[i];
-		out->live_bytes += __atomic_load_n(&s->live, __ATOMIC_RELAXED);
-		if (s->state == SEG_FREE)
+		uint64_t live = __atomic_load_n(&s->live, __ATOMIC_RELAXED);
+		out->live_bytes += live;
+		/* READY segments hold nothing but their header: free space set aside for the next open. */
+		if (s->state == SEG_FREE || s->state == SEG_READY) {
 			out->segments_free++;
-		else if (s->state == SEG_OPEN)
+			continue;
+		}
+		if (s->state == SEG_OPEN)
 			out->segments_open++;
+		out->segments_used++;
+		uint64_t hold = s->state == SEG_OPEN ? s->fill : lg->seg_size;
+		out->dead_bytes += hold > SEGHDR_REC_SIZE + live ? hold - SEGHDR_REC_SIZE - live : 0;
+		unsigned b = (unsigned)(live * SWAPOBJ_UTIL_BUCKETS / lg->seg_size);
+		out->util_histogram[b < SWAPOBJ_UTIL_BUCKETS ? b : SWAPOBJ_UTIL_BUCKETS - 1]++;
 	}
 	pthread_mutex_unlock(&lg->mu);
 	out->free_bytes = out->segments_free * lg->seg_size;
 	out->used_bytes = out->capacity_bytes - out->free_bytes;
+	out->usable_bytes = log_usable(lg);
+	out->reserved_bytes = (uint64_t)SO_MIN((uint64_t)LOG_RESERVE_SEGS, out->segments_free) * lg->seg_size;
+	out->live_swap_bytes = space_class_live(st, SWAPOBJ_CLASS_SWAP);
+	out->live_cache_bytes = space_class_live(st, SWAPOBJ_CLASS_CACHE);
+	out->segments_erased = __atomic_load_n(&lg->segs_erased, __ATOMIC_RELAXED);
+	out->segments_discarded = __atomic_load_n(&lg->segs_discarded, __ATOMIC_RELAXED);
+	out->manual_clean = st->manual_clean;
+	out->discard = lg->discard;
 	pthread_rwlock_rdlock(&st->ix.lock);
 	out->objects = oidmap_count(&st->ix.oids);
 	pthread_rwlock_unlock(&st->ix.lock);
@@ -368,7 +387,7 @@ int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix)
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
 	/* Let the cleaner make room first (no lock held); if it cannot, the record may use the reserve. */
-	(void)log_space_wait(&st->log, IO_ALIGN);
+	(void)log_space_wait(&st->log, IO_ALIGN, false);
 	ix = &st->ix;
 	pthread_rwlock_wrlock(&ix->lock);
 	struct ns_node *n = ns_lookup(&ix->ns, prefix, prefix->ncomp);

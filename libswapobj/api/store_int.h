@@ -47,8 +47,10 @@ struct swapobj_store {
 	uint32_t ckpt_loaded;         /* the open started from a checkpoint */
 	uint32_t ckpt_fallbacks;      /* damaged checkpoints the open skipped */
 
-	pthread_mutex_t clean_mu; /* one cleaner at a time */
+	pthread_mutex_t clean_mu; /* one cleaner (or reaper) at a time */
 	uint8_t *clean_buf;       /* seg_size, aligned; guarded by clean_mu */
+	bool manual_clean;        /* SWAPOBJ_OPEN_MANUAL_CLEAN: no maintenance thread */
+	uint64_t live_cls[3];     /* atomic: live bytes per class (index = enum swapobj_class), space/usage.c */
 };
 
 struct swapobj_obj {

@@ -76,7 +76,7 @@
 #define REC_HDR_LEN 64u
 
 enum rec_type {
-	REC_SEGHDR = 1,     /* payload SEGHDR_LEN: stream u32, reserved u32, opened ns u64 */
+	REC_SEGHDR = 1,     /* payload SEGHDR_LEN (SEGHDR_*); header seq = the use's age stamp */
 	REC_DATA = 2,       /* payload: page (4096), fill word (8), or none (ZERO) */
 	REC_CREATE = 3,     /* payload: CREATE_* fields then the key encoding */
 	REC_PUNCH = 4,      /* payload 8: length in bytes (page multiple) from lpos */
@@ -96,6 +96,17 @@ enum rec_type {
 #define REC_F_KNOWN (REC_F_ZERO | REC_F_FILL)
 
 #define SEGHDR_LEN 16u
+#define SEGHDR_STREAM 0 /* 4 stream of the use: 0 HOT, 1 COLD (relocations), 2 WARM */
+#define SEGHDR_FLAGS 4  /* 4 SEGHDR_F_* (zero in stores written before the flags existed) */
+#define SEGHDR_OPENED 8 /* 8 wall-clock time the use began, ns since the epoch */
+/*
+ * ERASED: the segment is free. Written (with a new generation) once the
+ * segment's cleaning is durable, so its old records stop being replayable
+ * and a reopen counts it free without reading further. No record follows.
+ * Readers that predate the flag see an empty segment, which is free too.
+ */
+#define SEGHDR_F_ERASED 0x1u
+#define SEGHDR_F_KNOWN SEGHDR_F_ERASED
 /* SEGHDR stream values: 0..14 append streams (HOT user writes, the cleaner's streams), 15 CKPT (checkpoint bodies, never replayed). */
 #define SEG_STREAM_CKPT 15u
 /*

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -69,10 +70,34 @@ static int posix_sync(struct io_dev *d)
 	return 0;
 }
 
+static int posix_discard(struct io_dev *d, uint64_t off, uint64_t len)
+{
+	int rc;
+	if (d->no_discard)
+		return 1;
+	if (d->is_blk) {
+		uint64_t range[2] = {off, len};
+		rc = ioctl(d->fd, BLKDISCARD, range);
+	} else {
+		rc = fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	}
+	if (rc == 0) {
+		__atomic_add_fetch(&d->discards, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EINVAL || errno == ENOSYS) {
+		d->no_discard = true; /* the file system or device cannot: a hint only, never an error */
+		return 1;
+	}
+	return so_err(SWAPOBJ_EIO, "%s: discard of %llu bytes at %llu failed: %s", d->path, (unsigned long long)len,
+	              (unsigned long long)off, strerror(errno));
+}
+
 const struct io_ops io_posix_ops = {
     .pread = posix_pread,
     .pwrite = posix_pwrite,
     .sync = posix_sync,
+    .discard = posix_discard,
 };
 
 int io_open(struct io_dev *d, const char *path, bool rdonly, bool create, bool no_direct, bool lock)

@@ -23,6 +23,13 @@ struct io_ops {
 	int (*pread)(struct io_dev *d, void *buf, size_t len, uint64_t off);
 	int (*pwrite)(struct io_dev *d, const void *buf, size_t len, uint64_t off);
 	int (*sync)(struct io_dev *d);
+	/*
+	 * Optional (NULL: not supported). Tell the device that [off, off+len)
+	 * holds nothing of value; it may read back as zeros or as its old bytes.
+	 * SWAPOBJ_ENOTSUP-like failures are reported as 1 (unsupported here),
+	 * real I/O errors as a negative code.
+	 */
+	int (*discard)(struct io_dev *d, uint64_t off, uint64_t len);
 };
 
 struct io_dev {
@@ -36,6 +43,8 @@ struct io_dev {
 	void *hook_priv;        /* for an interposed backend */
 	uint64_t bytes_written; /* atomic: bytes submitted by pwrite */
 	uint64_t syncs;         /* atomic: successful sync calls (tests assert on it) */
+	uint64_t discards;      /* atomic: successful discard calls */
+	bool no_discard;        /* the device refused a discard once: do not try again */
 };
 
 /* The plain POSIX backend. */
@@ -62,6 +71,15 @@ static inline int io_pwrite(struct io_dev *d, const void *buf, size_t len, uint6
 static inline int io_sync(struct io_dev *d)
 {
 	return d->ops->sync(d);
+}
+/*
+ * Discard a range (whole IO_ALIGN blocks): fallocate(PUNCH_HOLE|KEEP_SIZE)
+ * on files, BLKDISCARD on block devices. Returns 0 done, 1 not supported by
+ * this device or backend (nothing happened), or a negative error.
+ */
+static inline int io_discard(struct io_dev *d, uint64_t off, uint64_t len)
+{
+	return d->ops->discard ? d->ops->discard(d, off, len) : 1;
 }
 
 /*

@@ -17,6 +17,10 @@
  *     cleaner's tombstone decisions must count them.
  *  4. A cleaned segment (FREEING) becomes FREE only after a sync that began
  *     after it was cleaned, so its relocated records are durable first.
+ *     Only then is its ERASED header written (and the rest discarded, with
+ *     the discard option): the erasure never races ahead of the relocation.
+ *     Its summary is emptied only once the erasure is durable (a later
+ *     sync): until then its old records may still be replayed.
  *  5. Writers of a stream reserve under ls->mu in epoch ls->epoch and copy
  *     outside it; a flush flips the epoch and waits for the old epoch's
  *     copies to finish, after which everything reserved before is complete.
@@ -91,9 +95,10 @@ int log_format(const char *const *paths, unsigned npaths, const struct swapobj_f
 		nsegs[opened] = (uint32_t)n;
 		total += n;
 	}
-	if (total < LOG_RESERVE_SEGS + 5) {
+	/* Room for the reserve, the lookahead, an open segment per stream, and data. */
+	if (total < LOG_MIN_SEGS) {
 		err = so_err(SWAPOBJ_EINVAL, "store would have %llu segments; need at least %u (use smaller segments)",
-		             (unsigned long long)total, LOG_RESERVE_SEGS + 5);
+		             (unsigned long long)total, LOG_MIN_SEGS);
 		goto done;
 	}
 	if (total * (uint64_t)seg_size / EXT_UNIT > EXT_ADDR_MAX) {
@@ -236,7 +241,8 @@ int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool 
 	lg->segs = so_zalloc(SO_MEM_OTHER, lg->nsegs * sizeof(*lg->segs));
 	lg->blooms = so_zalloc(SO_MEM_OTHER, lg->nsegs * SEG_BLOOM_BYTES);
 	lg->freeq = so_alloc(SO_MEM_OTHER, lg->nsegs * sizeof(*lg->freeq));
-	if (!lg->segs || !lg->blooms || !lg->freeq) {
+	lg->erase_list = so_alloc(SO_MEM_OTHER, lg->nsegs * sizeof(*lg->erase_list));
+	if (!lg->segs || !lg->blooms || !lg->freeq || !lg->erase_list) {
 		err =
 		    so_err(SWAPOBJ_ENOMEM, "out of memory for a table of %llu segments", (unsigned long long)lg->nsegs);
 		goto fail_lg;
@@ -262,6 +268,7 @@ int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool 
 	lg->next_seq = 1;
 	lg->next_gen = 1;
 	lg->ckpt_keep_seq = UINT64_MAX;
+	lg->usable = log_usable(lg);
 	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
 	return 0;
 
@@ -271,9 +278,11 @@ fail_lg:
 	so_free(SO_MEM_OTHER, lg->segs);
 	so_free(SO_MEM_OTHER, lg->blooms);
 	so_free(SO_MEM_OTHER, lg->freeq);
+	so_free(SO_MEM_OTHER, lg->erase_list);
 	lg->segs = NULL;
 	lg->blooms = NULL;
 	lg->freeq = NULL;
+	lg->erase_list = NULL;
 fail:
 	for (unsigned i = 0; i < opened; i++)
 		io_close(&tmp[i]);
@@ -298,6 +307,7 @@ void log_close(struct so_log *lg)
 	so_free(SO_MEM_OTHER, lg->segs);
 	so_free(SO_MEM_OTHER, lg->blooms);
 	so_free(SO_MEM_OTHER, lg->freeq);
+	so_free(SO_MEM_OTHER, lg->erase_list);
 	pthread_mutex_destroy(&lg->mu);
 	pthread_cond_destroy(&lg->space_cv);
 	pthread_rwlock_destroy(&lg->buf_lock);
@@ -379,8 +389,10 @@ void log_rec_died(struct so_log *lg, uint64_t addr16, uint32_t bytes, uint64_t o
 	uint32_t a, b;
 	if (!s)
 		return;
-	if (bytes)
+	if (bytes) {
 		__atomic_sub_fetch(&s->live, bytes, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&lg->live_total, bytes, __ATOMIC_RELAXED);
+	}
 	bloom_bits(oid, &a, &b);
 	__atomic_or_fetch(&s->bloom[a / 8], (uint8_t)(1u << (a % 8)), __ATOMIC_RELAXED);
 	__atomic_or_fetch(&s->bloom[b / 8], (uint8_t)(1u << (b % 8)), __ATOMIC_RELAXED);
@@ -409,7 +421,9 @@ bool log_older_exists(struct so_log *lg, const struct log_seg *except, uint64_t 
 void log_seg_free_locked(struct so_log *lg, struct log_seg *s)
 {
 	s->state = SEG_FREE;
-	__atomic_store_n(&s->live, 0, __ATOMIC_RELAXED);
+	uint64_t left = __atomic_exchange_n(&s->live, 0, __ATOMIC_RELAXED);
+	if (left) /* only a damaged store gets here with live bytes: keep the total consistent */
+		__atomic_sub_fetch(&lg->live_total, left, __ATOMIC_RELAXED);
 	s->fill = 0;
 	s->written = 0;
 	lg->freeq[(lg->freeq_head + lg->freeq_len) % lg->nsegs] = s->segno;
@@ -424,17 +438,37 @@ uint64_t log_free_count(struct so_log *lg)
 	return n;
 }
 
-void log_encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst)
+static void encode_seghdr(struct so_log *lg, const struct log_seg *s, uint32_t flags, uint8_t *dst)
 {
 	struct rec r = {0};
 	r.type = REC_SEGHDR;
 	r.payload_len = SEGHDR_LEN;
 	r.lpos = s->segno;
 	r.seg_gen = s->gen;
-	so_put_le32(dst + REC_HDR_LEN, s->stream);
-	so_put_le32(dst + REC_HDR_LEN + 4, 0);
-	so_put_le64(dst + REC_HDR_LEN + 8, s->hdr_ns);
+	r.seq = s->hdr_seq; /* the age stamp: not a record sequence number (SEGHDRs are never replayed) */
+	so_put_le32(dst + REC_HDR_LEN + SEGHDR_STREAM, s->stream);
+	so_put_le32(dst + REC_HDR_LEN + SEGHDR_FLAGS, flags);
+	so_put_le64(dst + REC_HDR_LEN + SEGHDR_OPENED, s->hdr_ns);
 	rec_seal(dst, &r, lg->seed);
+}
+
+void log_encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst)
+{
+	encode_seghdr(lg, s, 0, dst);
+}
+
+/* Empty a segment's summary (mu held): its old records can no longer be replayed. */
+static void summary_reset_locked(struct log_seg *s)
+{
+	/* Atomic stores: the cleaner reads summaries without a lock (log_older_exists). */
+	__atomic_store_n(&s->tomb_bytes, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->tomb_need, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->max_seq, 0, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < SEG_BLOOM_BYTES; i++)
+		__atomic_store_n(&s->bloom[i], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->dead_any, 0, __ATOMIC_RELAXED);
+	s->known = 1;
 }
 
 /*
@@ -454,7 +488,7 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	 * which needs room to relocate before it can free anything. An urgent
 	 * tombstone may dig into them but never takes the last one.
 	 */
-	uint64_t keep = stream == LOG_COLD ? 0 : urgent ? 1 : LOG_RESERVE_SEGS;
+	uint64_t keep = log_stream_is_reloc(stream) ? 0 : urgent ? 1 : LOG_RESERVE_SEGS;
 	if (lg->freeq_len <= keep) {
 		pthread_mutex_unlock(&lg->mu);
 		if (lg->kick)
@@ -466,17 +500,20 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	lg->freeq_head = (lg->freeq_head + 1) % lg->nsegs;
 	lg->freeq_len--;
 	gen = lg->next_gen++;
-	bool low = lg->freeq_len < lg->low_water;
 	pthread_mutex_unlock(&lg->mu);
-	if (low && lg->kick)
+	/* The maintenance thread decides whether the cleaner must run (space_want_clean). */
+	if (lg->kick)
 		lg->kick(lg->kick_ctx, LOG_KICK_CLEAN);
 
 	struct log_seg tmp = *s;
 	tmp.gen = gen;
 	tmp.stream = (uint8_t)stream;
 	tmp.hdr_ns = so_wall_ns();
+	/* User data is as old as now; relocated data as old as the victim it comes from. */
+	uint64_t cold = __atomic_load_n(&lg->cold_stamp, __ATOMIC_RELAXED);
+	tmp.hdr_seq = log_stream_is_reloc(stream) && cold ? cold : __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	memset(blk, 0, sizeof(blk));
-	log_encode_seghdr(lg, &tmp, blk);
+	encode_seghdr(lg, &tmp, 0, blk);
 	struct io_dev *d = &lg->devs[s->dev];
 	if ((err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s))) < 0 || (err = io_sync(d)) < 0) {
 		pthread_mutex_lock(&lg->mu);
@@ -488,38 +525,33 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	s->gen = gen;
 	s->stream = (uint8_t)stream;
 	s->hdr_ns = tmp.hdr_ns;
+	s->hdr_seq = tmp.hdr_seq;
 	s->state = SEG_READY;
+	s->erase = ERASE_NONE;
 	__atomic_store_n(&s->live, 0, __ATOMIC_RELAXED);
 	s->fill = SEGHDR_REC_SIZE;
 	s->written = 0;
-	s->tomb_bytes = 0;
-	__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->max_seq, 0, __ATOMIC_RELAXED);
-	/* Atomic stores: the cleaner reads summaries without a lock (log_older_exists). */
-	for (unsigned i = 0; i < SEG_BLOOM_BYTES; i++)
-		__atomic_store_n(&s->bloom[i], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->dead_any, 0, __ATOMIC_RELAXED);
+	summary_reset_locked(s);
+	s->tomb_seen = tmp.hdr_seq;
 	pthread_mutex_unlock(&lg->mu);
 	*out = s;
 	return 0;
 }
 
-static void summary_reset_locked(struct log_seg *s)
-{
-	__atomic_store_n(&s->live, 0, __ATOMIC_RELAXED);
-	s->tomb_bytes = 0;
-	__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->max_seq, 0, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < SEG_BLOOM_BYTES; i++)
-		__atomic_store_n(&s->bloom[i], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->dead_any, 0, __ATOMIC_RELAXED);
-}
-
 int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 {
 	pthread_mutex_lock(&lg->mu);
-	/* Not from the cleaner's reserve: a checkpoint can wait, the cleaner's progress cannot. */
-	if (lg->freeq_len <= LOG_RESERVE_SEGS) {
+	/*
+	 * Not from the cleaner's reserve (a checkpoint can wait, the cleaner's
+	 * progress cannot), and not past the checkpoints' share of the store,
+	 * which log_usable keeps out of what users may fill.
+	 */
+	if (lg->ckpt_segs >= log_ckpt_allow(lg)) {
+		pthread_mutex_unlock(&lg->mu);
+		return so_err(SWAPOBJ_ENOSPC, "checkpoint needs more than its %llu segments",
+		              (unsigned long long)log_ckpt_allow(lg));
+	}
+	if (lg->freeq_len <= LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD) {
 		pthread_mutex_unlock(&lg->mu);
 		return so_err(SWAPOBJ_ENOSPC, "no free segment for a checkpoint (%llu free)",
 		              (unsigned long long)lg->freeq_len);
@@ -536,6 +568,7 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 	s->sealed_ns = so_now_ns();
 	/* Its old records are overwritten by the body: nothing replayable remains. */
 	summary_reset_locked(s);
+	lg->ckpt_segs++;
 	pthread_mutex_unlock(&lg->mu);
 	*out = s;
 	return 0;
@@ -546,6 +579,7 @@ void log_ckpt_release(struct so_log *lg, struct log_seg *s)
 	pthread_mutex_lock(&lg->mu);
 	if (s->state == SEG_SEALED && s->stream == SEG_STREAM_CKPT) {
 		summary_reset_locked(s);
+		lg->ckpt_segs--;
 		log_seg_free_locked(lg, s);
 		pthread_cond_broadcast(&lg->space_cv);
 	}
@@ -642,6 +676,16 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		pthread_mutex_lock(&lg->mu);
 		s = ls->ready;
 		ls->ready = NULL;
+		if (!s && !log_stream_is_reloc(stream)) {
+			/*
+			 * The other user stream's READY segment will do. Its durable
+			 * SEGHDR keeps naming that stream: rewriting block 0 with other
+			 * bytes would break invariant 2, and the name is only informative.
+			 */
+			struct log_stream *other = &lg->streams[stream == LOG_HOT ? LOG_WARM : LOG_HOT];
+			s = other->ready;
+			other->ready = NULL;
+		}
 		pthread_mutex_unlock(&lg->mu);
 		if (!s && (err = prepare_seg(lg, stream, flags & LOG_URGENT, &s)) < 0)
 			break;
@@ -652,7 +696,7 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		pthread_mutex_lock(&lg->mu);
 		s->state = SEG_OPEN;
 		pthread_mutex_unlock(&lg->mu);
-		log_encode_seghdr(lg, s, b->data);
+		encode_seghdr(lg, s, 0, b->data);
 		ls->seg = s;
 		ls->reserved = SEGHDR_REC_SIZE;
 		s->fill = SEGHDR_REC_SIZE;
@@ -677,7 +721,16 @@ void log_commit(struct so_log *lg, int stream, const struct log_resv *r)
 		kick(lg, LOG_KICK_FLUSH);
 }
 
-int log_space_wait(struct so_log *lg, uint64_t len)
+uint64_t log_user_avail(struct so_log *lg)
+{
+	pthread_mutex_lock(&lg->mu);
+	uint64_t n = lg->freeq_len > LOG_RESERVE_SEGS ? lg->freeq_len - LOG_RESERVE_SEGS : 0;
+	n += lg->streams[LOG_HOT].ready != NULL;
+	pthread_mutex_unlock(&lg->mu);
+	return n;
+}
+
+int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 {
 	struct log_stream *ls = &lg->streams[LOG_HOT];
 	int err;
@@ -688,22 +741,27 @@ int log_space_wait(struct so_log *lg, uint64_t len)
 	pthread_mutex_unlock(&lg->mu);
 	for (;;) {
 		/* A hint only (log_reserve decides): room in the open segment, a READY one, or free ones? */
-		pthread_mutex_lock(&ls->mu);
-		bool room = ls->seg && ls->reserved + len + REC_DATA_SIZE <= lg->seg_size;
-		pthread_mutex_unlock(&ls->mu);
+		bool room = false;
+		if (!need_seg) {
+			pthread_mutex_lock(&ls->mu);
+			room = ls->seg && ls->reserved + len + REC_DATA_SIZE <= lg->seg_size;
+			pthread_mutex_unlock(&ls->mu);
+		}
 		pthread_mutex_lock(&lg->mu);
-		room = room || ls->ready || lg->freeq_len > LOG_RESERVE_SEGS;
+		room = room || lg->freeq_len > LOG_RESERVE_SEGS || lg->streams[LOG_HOT].ready;
 		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
 			pthread_mutex_unlock(&lg->mu);
 			break;
 		}
-		if (lg->clean_passes > start_pass + 2 && lg->clean_barren >= 3) {
+		if (lg->manual_clean || !lg->kick) {
+			pthread_mutex_unlock(&lg->mu);
+			return so_err(SWAPOBJ_ENOSPC, "store is full: no free segment (cleaning is manual: run "
+			                              "swapobj_store_clean)");
+		}
+		/* A pass that began after we started waiting ended without freeing anything. */
+		if (lg->clean_stuck > start_pass + 1) {
 			pthread_mutex_unlock(&lg->mu);
 			return so_err(SWAPOBJ_ENOSPC, "store is full: the cleaner cannot free a segment");
-		}
-		if (!lg->kick) {
-			pthread_mutex_unlock(&lg->mu);
-			return so_err(SWAPOBJ_ENOSPC, "store is full");
 		}
 		pthread_mutex_unlock(&lg->mu);
 		kick(lg, LOG_KICK_CLEAN);
@@ -829,7 +887,10 @@ int log_background(struct so_log *lg)
 			did = 1;
 		}
 	}
-	/* Keep one READY segment for user writes so opening one never waits for a sync. */
+	/*
+	 * Keep one READY segment for user writes so opening one never waits for
+	 * a sync. HOT keeps it; WARM takes it when it needs one (log_reserve).
+	 */
 	struct log_stream *hot = &lg->streams[LOG_HOT];
 	pthread_mutex_lock(&lg->mu);
 	bool want = hot->ready == NULL && lg->freeq_len > LOG_RESERVE_SEGS;
@@ -847,12 +908,75 @@ int log_background(struct so_log *lg)
 				/* Lost a race with a foreground open: give the segment back. */
 				pthread_mutex_lock(&lg->mu);
 				log_seg_free_locked(lg, s);
+				s->erase = ERASE_DONE; /* a fresh header and nothing else: nothing to replay */
 				pthread_mutex_unlock(&lg->mu);
 			}
 			did = 1;
 		}
 	}
 	return did;
+}
+
+/*
+ * Free cleaned segments whose relocations were just made durable: write an
+ * ERASED SEGHDR over block 0 (new generation, so the old records stop
+ * belonging to the segment), discard the rest if asked to, then queue them
+ * FREE. They are off the free queue until their header is written, so no
+ * writer can reuse one under the erasure. The erasure is durable after the
+ * next sync (ERASE_WRITTEN -> ARMED -> DONE); until then the summary is kept,
+ * as the old records may still be replayed. A failed header write turns the
+ * store read-only (log_fail) but the segment is freed all the same: it is
+ * free in memory, and on disk it is a cleaned segment, which replay handles.
+ */
+static void erase_segs(struct so_log *lg, const uint32_t *list, uint64_t n)
+{
+	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	for (uint64_t i = 0; i < n; i++) {
+		struct log_seg *s = &lg->segs[list[i]];
+		struct io_dev *d = &lg->devs[s->dev];
+		struct log_seg tmp = *s;
+		bool written = false;
+		pthread_mutex_lock(&lg->mu);
+		tmp.gen = lg->next_gen++;
+		pthread_mutex_unlock(&lg->mu);
+		tmp.hdr_ns = so_wall_ns();
+		tmp.hdr_seq = 0;
+		memset(blk, 0, sizeof(blk));
+		encode_seghdr(lg, &tmp, SEGHDR_F_ERASED, blk);
+		if (!__atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
+			int err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s));
+			if (err < 0)
+				log_fail(lg, err);
+			else
+				written = true;
+		}
+		if (written) {
+			__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&lg->segs_erased, 1, __ATOMIC_RELAXED);
+			/* A hint to the device; a refusal (or failure) only stops further discards there. */
+			if (lg->discard && !d->no_discard) {
+				int rc = io_discard(d, log_seg_devoff(lg, s) + IO_ALIGN, lg->seg_size - IO_ALIGN);
+				if (rc == 0)
+					__atomic_add_fetch(&lg->segs_discarded, 1, __ATOMIC_RELAXED);
+				else
+					d->no_discard = true;
+			}
+		}
+		pthread_mutex_lock(&lg->mu);
+		if (written) {
+			s->gen = tmp.gen;
+			s->hdr_ns = tmp.hdr_ns;
+			s->hdr_seq = 0;
+		}
+		log_seg_free_locked(lg, s);
+		s->erase = written ? ERASE_WRITTEN : ERASE_NONE;
+		pthread_mutex_unlock(&lg->mu);
+	}
+	if (n) {
+		pthread_mutex_lock(&lg->mu);
+		pthread_cond_broadcast(&lg->space_cv);
+		pthread_mutex_unlock(&lg->mu);
+	}
 }
 
 int log_sync(struct so_log *lg)
@@ -863,14 +987,22 @@ int log_sync(struct so_log *lg)
 	pthread_mutex_lock(&lg->sync_mu);
 	if ((err = log_check_writable(lg)) < 0)
 		goto done;
-	/* Segments cleaned before this point may be freed once this sync is durable (invariant 4). */
+	/*
+	 * Segments cleaned before this point may be freed once this sync is
+	 * durable (invariant 4); erasures written before it become durable.
+	 */
 	pthread_mutex_lock(&lg->mu);
-	uint64_t nfreeing = 0;
-	for (uint64_t i = 0; i < lg->nsegs; i++)
-		if (lg->segs[i].state == SEG_FREEING) {
-			lg->segs[i].armed = 1;
+	uint64_t nfreeing = 0, nerase = 0;
+	for (uint64_t i = 0; i < lg->nsegs; i++) {
+		struct log_seg *s = &lg->segs[i];
+		if (s->state == SEG_FREEING) {
+			s->armed = 1;
 			nfreeing++;
+		} else if (s->state == SEG_FREE && s->erase == ERASE_WRITTEN) {
+			s->erase = ERASE_ARMED;
+			nerase++;
 		}
+	}
 	pthread_mutex_unlock(&lg->mu);
 	/*
 	 * Everything with a seq below `snap` is reserved by now (seqs are taken
@@ -900,17 +1032,30 @@ int log_sync(struct so_log *lg)
 		__atomic_store_n(&lg->durable_seq, snap, __ATOMIC_RELEASE);
 		__atomic_store_n(&lg->last_sync_ns, so_now_ns(), __ATOMIC_RELAXED);
 	}
+	if (err == 0 && nerase) {
+		/* Still FREE and not retaken: the old records are gone for good. */
+		pthread_mutex_lock(&lg->mu);
+		for (uint64_t i = 0; i < lg->nsegs; i++) {
+			struct log_seg *s = &lg->segs[i];
+			if (s->state == SEG_FREE && s->erase == ERASE_ARMED) {
+				s->erase = ERASE_DONE;
+				summary_reset_locked(s);
+			}
+		}
+		pthread_mutex_unlock(&lg->mu);
+	}
 	if (err == 0 && nfreeing) {
+		uint64_t n = 0;
 		pthread_mutex_lock(&lg->mu);
 		for (uint64_t i = 0; i < lg->nsegs; i++) {
 			struct log_seg *s = &lg->segs[i];
 			if (s->state == SEG_FREEING && s->armed) {
 				s->armed = 0;
-				log_seg_free_locked(lg, s);
+				lg->erase_list[n++] = s->segno;
 			}
 		}
-		pthread_cond_broadcast(&lg->space_cv);
 		pthread_mutex_unlock(&lg->mu);
+		erase_segs(lg, lg->erase_list, n);
 	}
 done:
 	pthread_mutex_unlock(&lg->sync_mu);
@@ -1002,8 +1147,10 @@ int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, con
 	r->seg_gen = rv.gen;
 	rec_seal(rv.ptr, r, lg->seed);
 	log_note(lg, rv.seg, r->oid, r->seq);
-	if (r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE)
+	if (r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE) {
 		__atomic_add_fetch(&rv.seg->tomb_bytes, rv.len, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&rv.seg->tomb_need, rv.len, __ATOMIC_RELAXED);
+	}
 	log_commit(lg, stream, &rv);
 	if (addr16)
 		*addr16 = rv.addr16;

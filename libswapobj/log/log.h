@@ -14,8 +14,25 @@
  *   CLEANING  the cleaner is relocating its live records
  *   FREEING   cleaned; becomes FREE once the relocated copies are durable
  *
- * Streams: HOT takes user writes, COLD takes the cleaner's relocations, so
- * data that survived cleaning stops sharing segments with new writes.
+ * A FREE segment is also *erased* once a SEGHDR with the ERASED flag (and a
+ * new generation) has been written over its block 0 and synced: from then
+ * on its old records are not replayable and its summary is empty, and a
+ * reopen counts it free without reading it (seg.erase).
+ *
+ * Streams: HOT takes user writes of new data and of pages rewritten soon
+ * after their last write; WARM takes user rewrites of pages whose previous
+ * copy had lived long; COLD takes the cleaner's relocations of records
+ * written recently, FROZEN those of old records (space/space.h decides
+ * both). So data that changes often, data that changes rarely, data caught
+ * young by the cleaner and data that has sat still stop sharing segments
+ * (F2FS's multi-head logging, with temperature told by age).
+ *
+ * Usage table (per segment): live bytes (records the index references,
+ * exact), tombstone bytes, and the age stamp max_seq (the newest sequence
+ * number written into the use: relocated records keep theirs, so a COLD
+ * segment is as old as its data). All of it is derivable at open: live from
+ * the rebuilt index, max_seq from the records or, without reading them,
+ * from the SEGHDR's age stamp (hdr_seq).
  */
 #ifndef SO_LOG_H
 #define SO_LOG_H
@@ -29,15 +46,35 @@
 #include "io.h"
 #include "swapobj.h"
 
-enum { LOG_HOT = 0, LOG_COLD = 1, LOG_NSTREAMS = 2 };
+enum { LOG_HOT = 0, LOG_COLD = 1, LOG_WARM = 2, LOG_FROZEN = 3, LOG_NSTREAMS = 4 };
+/* Streams the cleaner relocates into (any free segment, the reserve included, may be taken). */
+static inline bool log_stream_is_reloc(int stream)
+{
+	return stream == LOG_COLD || stream == LOG_FROZEN;
+}
 #define LOG_BUFS_PER_STREAM 2
 #define SEG_BLOOM_BITS 8192u
 #define SEG_BLOOM_BYTES (SEG_BLOOM_BITS / 8)
-#define LOG_RESERVE_SEGS 3u        /* free segments only the cleaner may take */
-#define LOG_FLUSH_BYTES (1u << 20) /* write out once this much is complete */
+#define LOG_RESERVE_SEGS 2u /* free segments user writes never take (see prepare_seg) */
+/*
+ * The cleaner keeps this many more segments free (or READY) for user
+ * streams: one ready for the next open while the open one fills, the
+ * cleaner producing the next meanwhile. Not usable for live data either.
+ */
+#define LOG_CLEAN_AHEAD 1u
+#define LOG_MIN_SEGS (LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + 4u + 2u) /* segments a store needs at least */
+#define LOG_FLUSH_BYTES (1u << 20)                                  /* write out once this much is complete */
 #define SEGHDR_REC_SIZE (REC_HDR_LEN + SEGHDR_LEN)
+#define SO_LOG_ROUND_DOWN(x, a) (((x) / (a)) * (a))
 
 enum seg_state { SEG_FREE = 0, SEG_READY, SEG_OPEN, SEG_SEALED, SEG_CLEANING, SEG_FREEING };
+/* Erasure of a FREE segment (guarded by log.mu). */
+enum seg_erase {
+	ERASE_NONE = 0, /* old records may still be replayable: summary kept */
+	ERASE_WRITTEN,  /* ERASED SEGHDR written, not yet synced */
+	ERASE_ARMED,    /* a sync that began after the write is in progress */
+	ERASE_DONE      /* durable: old records gone, summary empty */
+};
 
 struct log_buf;
 
@@ -56,6 +93,11 @@ struct log_seg {
 	uint64_t max_seq;
 	uint64_t sealed_ns;
 	uint64_t tomb_bytes; /* atomic: tombstone bytes here (an upper bound of what cleaning must carry on) */
+	uint64_t tomb_need;  /* atomic: tombstone bytes cleaning would carry, as last measured (<= tomb_bytes) */
+	uint64_t tomb_seen;  /* next_seq when tomb_need was measured; the estimate decays from there */
+	uint64_t hdr_seq;    /* age stamp of the use, written in its SEGHDR (see log.h top) */
+	uint8_t erase;       /* enum seg_erase (FREE segments only) */
+	uint8_t known;       /* summary (min/max_seq, tomb_bytes, bloom) covers every record of the use */
 	struct log_buf *buf; /* memory image while OPEN or not yet written out; guarded by buf_lock */
 	uint8_t *bloom;      /* SEG_BLOOM_BYTES bit set of objects with dead records here */
 	uint8_t dead_any;    /* some record here has died */
@@ -109,8 +151,6 @@ struct so_log {
 	uint64_t freeq_head, freeq_len;
 	uint64_t clean_passes; /* cleaner passes completed */
 	uint64_t clean_stuck;  /* value of clean_passes when a pass could free nothing */
-	uint64_t clean_barren; /* consecutive cleaner passes that freed nothing */
-	uint64_t low_water;    /* the cleaner is woken when free segments drop below this */
 
 	uint64_t next_seq;        /* atomic */
 	uint32_t next_gen;        /* under mu */
@@ -134,11 +174,21 @@ struct so_log {
 	 * replayed. UINT64_MAX while no checkpoint exists (atomic).
 	 */
 	uint64_t ckpt_keep_seq;
+	uint64_t ckpt_segs; /* CKPT segments held (under mu); at most log_ckpt_allow */
+	/* space (see space/space.h) */
+	uint64_t live_total;  /* atomic: sum of every segment's live bytes */
+	uint64_t usable;      /* live bytes the store accepts (log_usable) */
+	uint64_t cold_stamp;  /* atomic: age stamp for the next COLD SEGHDR: the victim being cleaned */
+	bool discard;         /* discard segments once they are erased (SWAPOBJ_OPEN_DISCARD) */
+	bool manual_clean;    /* no background cleaner: waits for space fail at once */
+	uint32_t *erase_list; /* nsegs entries: scratch of log_sync (under sync_mu) */
 
 	/* statistics (atomic) */
 	uint64_t user_bytes;
 	uint64_t segs_cleaned;
 	uint64_t bytes_relocated;
+	uint64_t segs_erased;
+	uint64_t segs_discarded;
 };
 
 enum { LOG_KICK_FLUSH = 1, LOG_KICK_CLEAN = 2 };
@@ -188,10 +238,16 @@ static inline uint64_t log_next_seq(struct so_log *lg, uint64_t n)
 }
 /*
  * Wait (without holding object locks) until a user write of about len
- * bytes can find space, kicking the cleaner. SWAPOBJ_ENOSPC if the cleaner
- * cannot free anything.
+ * bytes can find space, kicking the cleaner: room in the open HOT segment
+ * (unless need_seg: the caller found the open segment full) or a segment
+ * a user stream may take. SWAPOBJ_ENOSPC if the cleaner reports that it
+ * cannot free one, or at once with manual cleaning (the caller must run
+ * swapobj_store_clean). Never waits forever: the cleaner always finishes
+ * its pass, and a pass that frees nothing ends the wait.
  */
-int log_space_wait(struct so_log *lg, uint64_t len);
+int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg);
+/* Segments user streams may still take: free ones beyond the reserve plus READY ones. */
+uint64_t log_user_avail(struct so_log *lg);
 
 /* ---- write-out ---- */
 /* Write out complete data of a stream: full blocks only, or everything incl. the partial tail block. */
@@ -229,14 +285,45 @@ int log_sync_devices(struct so_log *lg);
 static inline void log_usage_add(struct so_log *lg, uint64_t addr16, uint32_t bytes)
 {
 	struct log_seg *s = log_seg_of(lg, addr16);
-	if (s && bytes)
+	if (s && bytes) {
 		__atomic_add_fetch(&s->live, bytes, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&lg->live_total, bytes, __ATOMIC_RELAXED);
+	}
 }
 static inline void log_usage_sub(struct so_log *lg, uint64_t addr16, uint32_t bytes)
 {
 	struct log_seg *s = log_seg_of(lg, addr16);
-	if (s && bytes)
+	if (s && bytes) {
 		__atomic_sub_fetch(&s->live, bytes, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&lg->live_total, bytes, __ATOMIC_RELAXED);
+	}
+}
+/* Bytes of records one segment can hold: data records back to back after the SEGHDR. */
+static inline uint64_t log_seg_payload(const struct so_log *lg)
+{
+	return SO_LOG_ROUND_DOWN(lg->seg_size - SEGHDR_REC_SIZE, REC_DATA_SIZE);
+}
+/*
+ * Live bytes the store accepts: every segment but the reserve, the
+ * cleaner's lookahead, one open segment per stream and the checkpoints'
+ * allowance (log_ckpt_allow), each holding
+ * log_seg_payload bytes. With at most this much live, the cleaner can
+ * always free a segment (at worst by compacting every other one), so
+ * overwrites never fail for lack of space.
+ */
+/*
+ * Segments checkpoints may hold: two kept plus one being written, each
+ * sized for an index of ~8 bytes per 4 KiB page of the whole store.
+ */
+static inline uint64_t log_ckpt_allow(const struct so_log *lg)
+{
+	uint64_t per = (lg->nsegs * (uint64_t)lg->seg_size / 512 + lg->seg_size - 1) / lg->seg_size;
+	return 3 * (per ? per : 1);
+}
+static inline uint64_t log_usable(const struct so_log *lg)
+{
+	uint64_t keep = LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + LOG_NSTREAMS + log_ckpt_allow(lg);
+	return lg->nsegs > keep ? (lg->nsegs - keep) * log_seg_payload(lg) : 0;
 }
 /*
  * Live bytes a slot charges to its segment. A ZERO record (64 bytes) may

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 
+#include "space.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -695,6 +696,7 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 	if (rb->bad)
 		return SWAPOBJ_ECORRUPT;
 	__atomic_add_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
+	space_class_account(st, o, 0);
 	return 0;
 }
 

@@ -41,6 +41,7 @@
  */
 #include <stdlib.h>
 
+#include "space.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -278,9 +279,15 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 	if (v != REC_OK || r.type != REC_SEGHDR || r.lpos != s->segno)
 		return 0; /* never used, or its header was torn before it became durable: free */
 	s->gen = r.seg_gen;
-	s->stream = (uint8_t)so_get_le32(r.payload);
-	s->hdr_ns = so_get_le64(r.payload + 8);
+	s->stream = (uint8_t)so_get_le32(r.payload + SEGHDR_STREAM);
+	s->hdr_ns = so_get_le64(r.payload + SEGHDR_OPENED);
+	s->hdr_seq = r.seq;
 	rp->max_gen = SO_MAX(rp->max_gen, s->gen);
+	if (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED) {
+		s->erase = ERASE_DONE; /* free, and nothing in it belongs to the erased use */
+		return 0;
+	}
+	s->known = 1; /* every record is noted below */
 	uint64_t pos = SO_MAX((uint64_t)sz, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos, last_seq = 0;
 	while (pos + REC_HDR_LEN <= lg->seg_size) {
 		v = rec_decode(buf + pos, lg->seg_size - pos, lg->seed, true, &r, &sz);
@@ -318,9 +325,13 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 		}
 		last_seq = r.seq;
 		log_note(lg, s, r.oid, r.seq);
-		if ((r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE ||
-		     r.type == REC_INVALIDATE) &&
-		    tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
+		bool tomb =
+		    r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE || r.type == REC_INVALIDATE;
+		if (tomb) {
+			s->tomb_bytes += sz; /* the cleaner must read this segment before freeing it */
+			s->tomb_need += sz;
+		}
+		if (tomb && tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
 			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
 			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
 		if (r.type == REC_RENAME && r.lpos && v == REC_OK && !tomb_get(rp->st, r.seq))
@@ -336,6 +347,10 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 	s->fill = end;
 	s->written = end;
 	s->sealed_ns = so_now_ns();
+	/* Age: the newest record seen; a use with none is as old as its header says. */
+	if (s->max_seq < s->hdr_seq)
+		s->max_seq = s->hdr_seq;
+	s->tomb_seen = rp->max_seq;
 	return 0;
 }
 
@@ -603,6 +618,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		o->meta_seq = e->seq;
 	}
 	__atomic_add_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
+	space_class_account(st, o, 0);
 	return 0;
 }
 
@@ -612,6 +628,7 @@ static void kill_loaded(struct replay *rp, struct so_obj *o)
 	struct so_log *lg = &rp->st->log;
 	struct so_index *ix = &rp->st->ix;
 	struct log_rel rel = {lg, o->oid};
+	uint64_t charge = space_obj_charge(o);
 	if (o->node)
 		ns_remove(&ix->ns, o->node);
 	oidmap_del(&ix->oids, o->oid);
@@ -620,6 +637,8 @@ static void kill_loaded(struct replay *rp, struct so_obj *o)
 	log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
 	if (o->aux_addr)
 		log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
+	o->create_addr = 0;
+	space_class_account(rp->st, o, charge);
 	o->node = NULL;
 	o->dead = 1;
 	obj_put(o);
@@ -683,6 +702,7 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 	struct so_index *ix = &rp->st->ix;
 	struct log_rel rel = {lg, o->oid};
 	int err;
+	uint64_t charge = space_obj_charge(o);
 	struct rcreate *c = oidmap_get(&rp->creates, o->oid);
 	if (c && c->seq == o->create_seq && c->addr16 != o->create_addr) {
 		/* The cleaner moved the name record after the snapshot was taken. */
@@ -785,6 +805,7 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 			o->meta_seq = e->seq;
 		}
 	}
+	space_class_account(rp->st, o, charge);
 	uint64_t after = extmap_pages(&o->map);
 	if (after >= before)
 		__atomic_add_fetch(&ix->pages, after - before, __ATOMIC_RELAXED);
@@ -861,6 +882,7 @@ int replay_run(struct swapobj_store *st)
 			/* Checkpoint bodies are never replayed; a kept one's segments stay in use. */
 			summary_clear(s);
 			if (ckpt_referenced(st, s->segno, r.seg_gen)) {
+				lg->ckpt_segs++;
 				s->gen = r.seg_gen;
 				s->stream = SEG_STREAM_CKPT;
 				s->hdr_ns = so_get_le64(r.payload + 8);
@@ -994,6 +1016,7 @@ int replay_run(struct swapobj_store *st)
 			if (s->state == SEG_SEALED)
 				__atomic_store_n(&s->min_seq, UINT64_MAX, __ATOMIC_RELAXED);
 			log_seg_free_locked(lg, s);
+			s->erase = ERASE_DONE; /* erased, never used, torn header or header only: nothing to replay */
 		}
 	}
 	pthread_mutex_unlock(&lg->mu);

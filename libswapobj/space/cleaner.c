@@ -1,8 +1,19 @@
 /*
- * cleaner.c - the minimal cleaner (greedy victim choice) and the reaper of
- * invalidated subtrees.
+ * cleaner.c - the cleaner (cost-benefit victim choice, relocation into the
+ * COLD stream) and the reaper of invalidated subtrees.
  *
- * Cleaning a victim segment: read it, and for every record decide:
+ * Victims: among sealed segments written out, the one with the highest
+ * (1-u)*age/(1+u) (Sprite LFS), u = (live + tombstones still needed) / a
+ * segment's payload, age = next seq - the newest seq in the segment
+ * (relocated records keep theirs, so age is the age of the data). Old
+ * segments are worth cleaning at a higher u than young ones: their data
+ * stays put, while a young segment is still emptying by itself. A segment
+ * with nothing left in it is freed first, without reading it when its
+ * summary is known. When there is no free segment to relocate into, the
+ * choice falls back to the least used segment (greedy) so that what is
+ * cleaned fits.
+ *
+ * Cleaning a victim: read it, and for every record decide:
  *   DATA      live pages (the index still points at this record) are copied
  *             to the COLD stream with their original sequence number; a
  *             partly live multi-page ZERO record is split into live runs.
@@ -28,33 +39,61 @@
  *  1. Relocation happens under the object's lock and installs the new
  *     address only if the index still points at the old one, so a
  *     concurrent overwrite always wins.
- *  2. Only one cleaner runs at a time (st->clean_mu). Tombstone decisions
- *     depend on it: the only records with old sequence numbers that appear
- *     while a decision is made are the cleaner's own relocations, which it
- *     has already noted in their segments' summaries.
+ *  2. Only one cleaner runs at a time (st->clean_mu; the reaper takes it
+ *     too). Tombstone decisions depend on it: the only records with old
+ *     sequence numbers that appear while a decision is made are the
+ *     cleaner's own relocations, which it has already noted in their
+ *     segments' summaries.
  *  3. Cleaned segments become FREE only after a sync (log invariant 4).
+ *  4. A pass is bounded: at most max victims (or one per segment), and it
+ *     ends as soon as no victim can gain anything. A pass that ends without
+ *     freeing a segment while user streams have none is recorded as stuck,
+ *     which is what turns a waiting writer's wait into ENOSPC.
  */
+#include <math.h>
+
+#include "space.h"
 #include "store_int.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
 
-/* Copy a sealed record image to the COLD stream, re-stamped for its new segment. */
-static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, uint64_t oid, uint64_t seq,
-                    uint64_t *addr16)
+/*
+ * One victim's pass over its records: a dry run (dry: nothing moves, the
+ * bytes each relocation stream would take are summed in need) or the real
+ * relocation. Both decide streams with the same cut, so the dry run's
+ * figures hold for the real one (records only ever get deader in between).
+ */
+struct pass {
+	bool dry;
+	uint64_t frozen_below; /* records with a lower seq go to FROZEN, the others to COLD */
+	uint64_t need[LOG_NSTREAMS];
+};
+
+static int pass_stream(const struct pass *ps, uint64_t seq)
+{
+	return seq < ps->frozen_below ? LOG_FROZEN : LOG_COLD;
+}
+
+/* Copy a sealed record image to COLD or FROZEN (by its age), re-stamped for its new segment. */
+static int relocate(struct swapobj_store *st, const struct pass *ps, const uint8_t *rec, uint32_t sz, uint64_t oid,
+                    uint64_t seq, uint64_t *addr16)
 {
 	struct so_log *lg = &st->log;
 	struct log_resv rv;
-	int err = log_reserve(lg, LOG_COLD, sz, 0, &rv);
+	int stream = pass_stream(ps, seq);
+	int err = log_reserve(lg, stream, sz, 0, &rv);
 	if (err < 0)
 		return err;
 	memcpy(rv.ptr, rec, sz);
 	rec_restamp(rv.ptr, rv.gen, lg->seed);
 	log_note(lg, rv.seg, oid, seq);
 	uint8_t type = rec[RH_TYPE];
-	if (type == REC_PUNCH || type == REC_TRUNCATE || type == REC_DELETE || type == REC_INVALIDATE)
+	if (type == REC_PUNCH || type == REC_TRUNCATE || type == REC_DELETE || type == REC_INVALIDATE) {
 		__atomic_add_fetch(&rv.seg->tomb_bytes, sz, __ATOMIC_RELAXED);
-	log_commit(lg, LOG_COLD, &rv);
+		__atomic_add_fetch(&rv.seg->tomb_need, sz, __ATOMIC_RELAXED);
+	}
+	log_commit(lg, stream, &rv);
 	__atomic_add_fetch(&lg->bytes_relocated, sz, __ATOMIC_RELAXED);
 	*addr16 = rv.addr16;
 	return 0;
@@ -62,7 +101,7 @@ static int relocate(struct swapobj_store *st, const uint8_t *rec, uint32_t sz, u
 
 /* Relocate the live pages of one DATA record of o (o->lock held). */
 static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct rec *r, const uint8_t *img, uint32_t sz,
-                      uint64_t addr, uint64_t *need)
+                      uint64_t addr, struct pass *ps)
 {
 	struct so_log *lg = &st->log;
 	enum ext_kind kind = r->flags & REC_F_ZERO ? EXT_ZERO : r->flags & REC_F_FILL ? EXT_FILL : EXT_DATA;
@@ -74,11 +113,11 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 	if (kind != EXT_ZERO) {
 		if (extmap_get(&o->map, pg0) != old)
 			return 0;
-		if (need) {
-			*need += sz;
+		if (ps->dry) {
+			ps->need[pass_stream(ps, r->seq)] += sz;
 			return 0;
 		}
-		if ((err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) < 0)
+		if ((err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) < 0)
 			return err;
 		extslot ns = extslot_make(kind, newaddr);
 		log_usage_add(lg, newaddr, slot_charge(ns));
@@ -98,8 +137,8 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		uint64_t j = i + 1;
 		while (j < npg && j - i < 65536 && extmap_get(&o->map, pg0 + j) == old)
 			j++;
-		if (need) {
-			*need += REC_HDR_LEN;
+		if (ps->dry) {
+			ps->need[pass_stream(ps, r->seq)] += REC_HDR_LEN;
 			i = j;
 			continue;
 		}
@@ -109,7 +148,7 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		z.raw_len = (uint32_t)((j - i) * PG);
 		z.payload_len = 0;
 		rec_seal(hdr, &z, lg->seed);
-		if ((err = relocate(st, hdr, REC_HDR_LEN, o->oid, r->seq, &newaddr)) < 0)
+		if ((err = relocate(st, ps, hdr, REC_HDR_LEN, o->oid, r->seq, &newaddr)) < 0)
 			return err;
 		log_usage_add(lg, newaddr, (uint32_t)((j - i) * ZERO_PAGE_CHARGE));
 		extslot slots[64];
@@ -135,8 +174,8 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
  * it may remain; relocated, it is a dead record of its own object too (whose
  * DELETE, if any, must then outlive it).
  */
-static int clean_ident(struct swapobj_store *st, struct log_seg *v, const struct rec *r, const uint8_t *img,
-                       uint32_t sz, uint64_t addr, uint64_t *need)
+static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg *v, const struct rec *r,
+                       const uint8_t *img, uint32_t sz, uint64_t addr, bool need)
 {
 	struct so_log *lg = &st->log;
 	struct so_obj *o = index_get(&st->ix, r->oid);
@@ -148,14 +187,14 @@ static int clean_ident(struct swapobj_store *st, struct log_seg *v, const struct
 		bool alive = !__atomic_load_n(&o->dead, __ATOMIC_ACQUIRE);
 		if (alive && r->type == REC_AUX && o->aux_addr == addr) {
 			live = true;
-			if (!need && (err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) == 0) {
+			if (!need && (err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) == 0) {
 				log_usage_add(lg, newaddr, o->aux_bytes);
 				log_rec_died(lg, addr, o->aux_bytes, o->oid);
 				o->aux_addr = newaddr;
 			}
 		} else if (alive && r->type != REC_AUX && o->create_addr == addr) {
 			live = true;
-			if (!need && (err = relocate(st, img, sz, o->oid, r->seq, &newaddr)) == 0) {
+			if (!need && (err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) == 0) {
 				log_usage_add(lg, newaddr, o->create_bytes);
 				log_rec_died(lg, addr, o->create_bytes, o->oid);
 				o->create_addr = newaddr;
@@ -170,7 +209,7 @@ static int clean_ident(struct swapobj_store *st, struct log_seg *v, const struct
 	}
 	if (live) {
 		if (need)
-			*need += sz;
+			ps->need[pass_stream(ps, r->seq)] += sz;
 		return err;
 	}
 	if (r->type != REC_RENAME || !r->lpos)
@@ -178,16 +217,16 @@ static int clean_ident(struct swapobj_store *st, struct log_seg *v, const struct
 	uint64_t reg = tomb_get(st, r->seq);
 	if (reg && reg != addr)
 		return 0; /* a duplicate: the registered copy elsewhere counts */
-	if (!log_older_exists(lg, v, r->lpos, r->seq)) {
+	if (!log_older_exists(lg, v, r->lpos, r->seq) && !log_ckpt_needs(lg, r->seq)) {
 		if (!need)
 			tomb_set(st, r->seq, 0);
 		return 0;
 	}
 	if (need) {
-		*need += sz;
+		ps->need[pass_stream(ps, r->seq)] += sz;
 		return 0;
 	}
-	if ((err = relocate(st, img, sz, r->oid, r->seq, &newaddr)) < 0)
+	if ((err = relocate(st, ps, img, sz, r->oid, r->seq, &newaddr)) < 0)
 		return err;
 	log_rec_died(lg, newaddr, 0, r->oid);
 	__atomic_add_fetch(&log_seg_of(lg, newaddr)->tomb_bytes, sz, __ATOMIC_RELAXED);
@@ -208,19 +247,21 @@ static bool unreaped(struct swapobj_store *st)
 }
 
 /*
- * Process one record of the victim. With need != NULL nothing is moved: the
- * bytes that would be relocated are added to *need (the same decisions, so
- * the estimate is an upper bound: records only ever get deader).
+ * Process one record of the victim. In a dry run nothing is moved: the
+ * bytes that would be relocated are added to ps->need (the same decisions,
+ * so the estimate is an upper bound: records only ever get deader).
  */
 static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct rec *r, const uint8_t *img, uint32_t sz,
-                     uint64_t addr, uint64_t *need)
+                     uint64_t addr, struct pass *ps)
 {
+	bool need = ps->dry;
 	struct so_log *lg = &st->log;
 	uint64_t newaddr;
 	int err = 0;
-#define RELOCATE(oid_) (need ? (*need += sz, 0) : relocate(st, img, sz, (oid_), r->seq, &newaddr))
+#define RELOCATE(oid_)                                                                                                 \
+	(need ? (ps->need[pass_stream(ps, r->seq)] += sz, 0) : relocate(st, ps, img, sz, (oid_), r->seq, &newaddr))
 	if (r->type == REC_CREATE || r->type == REC_RENAME || r->type == REC_AUX)
-		return clean_ident(st, v, r, img, sz, addr, need);
+		return clean_ident(st, ps, v, r, img, sz, addr, need);
 	bool tomb =
 	    r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE;
 	if (tomb) {
@@ -267,7 +308,7 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	}
 	switch (r->type) {
 	case REC_DATA:
-		err = clean_data(st, o, r, img, sz, addr, need);
+		err = clean_data(st, o, r, img, sz, addr, ps);
 		break;
 	case REC_PUNCH:
 	case REC_TRUNCATE:
@@ -289,21 +330,38 @@ done:
 #undef RELOCATE
 }
 
-/* Bytes the COLD stream can still take without waiting for anything. */
-static uint64_t cold_room(struct so_log *lg)
+/* Room of a relocation stream's open segment. */
+static uint64_t open_room(struct so_log *lg, int stream)
 {
-	struct log_stream *ls = &lg->streams[LOG_COLD];
+	struct log_stream *ls = &lg->streams[stream];
 	uint64_t room = 0;
 	pthread_mutex_lock(&ls->mu);
 	if (ls->seg)
 		room = lg->seg_size - ls->reserved;
 	pthread_mutex_unlock(&ls->mu);
-	/* Each new segment loses its header and, at worst, one record's worth at its end. */
-	return room + log_free_count(lg) * (lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE);
+	return room;
 }
 
-/* Walk the victim's records: a dry run (need != NULL) or the real relocation. */
-static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf, uint64_t fill, uint64_t *need)
+/*
+ * Would the relocations a dry run counted fit now? Each stream fills its
+ * open segment, then takes free segments (the reserve included), each of
+ * which holds at least its size less the header and one record's worth of
+ * waste at its end.
+ */
+static bool fits(struct so_log *lg, const struct pass *ps)
+{
+	uint64_t per = lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE, segs = 0;
+	static const int rs[2] = {LOG_COLD, LOG_FROZEN};
+	for (int i = 0; i < 2; i++) {
+		uint64_t room = open_room(lg, rs[i]), need = ps->need[rs[i]];
+		if (need > room)
+			segs += (need - room + per - 1) / per;
+	}
+	return segs <= log_free_count(lg);
+}
+
+/* Walk the victim's records: a dry run or the real relocation. */
+static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf, uint64_t fill, struct pass *ps)
 {
 	struct so_log *lg = &st->log;
 	struct rec r;
@@ -318,34 +376,43 @@ static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf,
 			pos += REC_ALIGN;
 			continue;
 		}
-		if ((err = clean_rec(st, v, &r, buf + pos, sz, log_addr16(lg, v->segno, pos), need)) < 0)
+		if ((err = clean_rec(st, v, &r, buf + pos, sz, log_addr16(lg, v->segno, pos), ps)) < 0)
 			return err;
 		pos += sz;
 	}
 	return 0;
 }
 
-/* Exact bytes cleaning v would relocate now (a dry run over its records). */
-static int estimate(struct swapobj_store *st, struct log_seg *v, uint64_t *need)
-{
-	int err;
-	*need = 0;
-	if ((err = log_read_seg(&st->log, v, st->clean_buf, v->fill)) < 0)
-		return err;
-	return walk(st, v, st->clean_buf, v->fill, need);
-}
-
-/* Returns 0 (cleaned), 1 (skipped: would not fit now), or an error. */
-static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t need)
+/*
+ * Returns 0 (cleaned), 1 (skipped: would not fit now; *need says how much
+ * it needs), or an error.
+ */
+static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t *need)
 {
 	struct so_log *lg = &st->log;
+	struct pass ps = {.dry = true, .frozen_below = space_frozen_below(st)};
 	int err;
 
-	if (need > cold_room(lg))
-		return 1;
+	*need = 0;
 	if ((err = log_read_seg(lg, v, st->clean_buf, v->fill)) < 0)
 		return err;
-	if ((err = walk(st, v, st->clean_buf, v->fill, NULL)) < 0)
+	/*
+	 * A dry run costs a walk over the records but no I/O. Needed unless
+	 * there is plenty of room: both streams may take two new segments each
+	 * (a split ZERO record can need more than it occupied, but not more
+	 * than a segment and a quarter).
+	 */
+	if (log_free_count(lg) < 4) {
+		if ((err = walk(st, v, st->clean_buf, v->fill, &ps)) < 0)
+			return err;
+		for (int i = 0; i < LOG_NSTREAMS; i++)
+			*need += ps.need[i];
+		if (!fits(lg, &ps))
+			return 1;
+	}
+	ps.dry = false;
+	__atomic_store_n(&lg->cold_stamp, __atomic_load_n(&v->max_seq, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+	if ((err = walk(st, v, st->clean_buf, v->fill, &ps)) < 0)
 		return err;
 	uint64_t live = __atomic_load_n(&v->live, __ATOMIC_ACQUIRE);
 	if (live)
@@ -356,6 +423,7 @@ static int clean_one(struct swapobj_store *st, struct log_seg *v, uint64_t need)
 }
 
 #define SKIP_MAX 64
+#define CLEAN_BATCH 4 /* victims cleaned per sync while free segments are plentiful */
 
 struct skipset {
 	uint32_t segno[SKIP_MAX];
@@ -370,24 +438,53 @@ static bool skipped(const struct skipset *sk, uint32_t segno)
 	return false;
 }
 
-static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const struct skipset *sk)
+/*
+ * Tombstone bytes a segment is believed to still need. Measured by a dry
+ * run (or counted as appended, an upper bound); the belief halves every
+ * time the store writes its own size in records, because tombstones only
+ * ever stop being needed. A wrong guess costs one dry run, which measures
+ * again.
+ */
+static uint64_t tomb_guess(const struct so_log *lg, const struct log_seg *s, uint64_t now)
+{
+	uint64_t need = __atomic_load_n(&s->tomb_need, __ATOMIC_RELAXED);
+	if (!need)
+		return 0;
+	uint64_t half = SO_MAX((uint64_t)1, lg->nsegs * (log_seg_payload(lg) / REC_DATA_SIZE));
+	uint64_t seen = s->tomb_seen, shift = now > seen ? (now - seen) / half : 0;
+	return shift >= 64 ? 0 : need >> shift;
+}
+
+static struct log_seg *pick_victim(struct swapobj_store *st, const struct skipset *sk, bool greedy)
 {
 	struct so_log *lg = &st->log;
 	struct log_seg *best = NULL;
-	uint64_t best_live = UINT64_MAX;
-	/* Not worth cleaning a segment whose live data would fill a new one. */
-	uint64_t limit = force ? lg->seg_size - lg->seg_size / 64 : lg->seg_size - lg->seg_size / 16;
+	double best_score = -1.0;
+	uint64_t cap = log_seg_payload(lg);
+	uint64_t now = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&lg->mu);
 	pthread_rwlock_rdlock(&lg->buf_lock); /* s->buf is guarded by buf_lock (a leaf) */
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		struct log_seg *s = &lg->segs[i];
-		uint64_t live =
-		    __atomic_load_n(&s->live, __ATOMIC_RELAXED) + __atomic_load_n(&s->tomb_bytes, __ATOMIC_RELAXED);
-		if (s->state != SEG_SEALED || s->buf || live >= limit || live >= best_live || skipped(sk, s->segno) ||
-		    s->stream == SEG_STREAM_CKPT)
+		if (s->state != SEG_SEALED || s->buf || skipped(sk, s->segno) || s->stream == SEG_STREAM_CKPT)
 			continue;
-		best = s;
-		best_live = live;
+		uint64_t used = __atomic_load_n(&s->live, __ATOMIC_RELAXED) + tomb_guess(lg, s, now);
+		/* Not worth it unless at least one page's worth comes back. */
+		if (used + REC_DATA_SIZE > cap)
+			continue;
+		double score;
+		if (used == 0) {
+			score = HUGE_VAL; /* nothing to move */
+		} else {
+			double u = (double)used / (double)cap;
+			uint64_t newest = __atomic_load_n(&s->max_seq, __ATOMIC_RELAXED);
+			double age = (double)(now > newest ? now - newest : 1);
+			score = greedy ? 1.0 - u : (1.0 - u) * age / (1.0 + u);
+		}
+		if (score > best_score) {
+			best = s;
+			best_score = score;
+		}
 	}
 	pthread_rwlock_unlock(&lg->buf_lock);
 	if (best)
@@ -396,104 +493,97 @@ static struct log_seg *pick_victim(struct swapobj_store *st, bool force, const s
 	return best;
 }
 
+/* Victim v leaves CLEANING: to FREEING once cleaned, back to SEALED otherwise. */
+static void victim_done(struct so_log *lg, struct log_seg *v, bool cleaned)
+{
+	pthread_mutex_lock(&lg->mu);
+	v->state = cleaned ? SEG_FREEING : SEG_SEALED;
+	pthread_mutex_unlock(&lg->mu);
+}
+
 int cleaner_run(struct swapobj_store *st, unsigned max, bool force)
 {
 	struct so_log *lg = &st->log;
-	int err = 0, freed = 0, barren = 0;
-	unsigned done = 0;
+	int err = 0, freed = 0;
+	unsigned done = 0, pending = 0;
+	bool stuck = false;
 	struct skipset sk = {.n = 0};
 
 	if (lg->rdonly)
 		return 0;
-	/*
-	 * Budget: at most one sweep over the store, and stop after two batches
-	 * that freed no more segments than they consumed: relocated data fills
-	 * segments that could otherwise be picked again, forever.
-	 */
+	/* Budget: at most one victim per segment (at 100% full, freeing one may take compacting them all). */
 	uint64_t budget = max ? max : lg->nsegs;
 	pthread_mutex_lock(&st->clean_mu);
 	if (!st->clean_buf && !(st->clean_buf = so_alloc_aligned(SO_MEM_BUFFER, lg->seg_size))) {
 		err = so_err(SWAPOBJ_ENOMEM, "out of memory for the cleaner's buffer");
 		goto out;
 	}
-	while (done < budget && barren < 2) {
-		if (!force && log_free_count(lg) >= 2 * (LOG_RESERVE_SEGS + 3) + lg->nsegs / 16)
+	while (done < budget) {
+		/* Cleaned victims free up at the next sync: count them as free already. */
+		if (!force && log_user_avail(lg) + pending >= SPACE_CLEAN_AHEAD)
 			break;
-		uint64_t before = log_free_count(lg);
-		/* Clean at most two victims per sync: the relocation reserve is small. */
-		unsigned batch = 0;
-		for (; batch < 2 && done < budget; batch++, done++) {
-			if (batch == 1 && log_free_count(lg) < 2)
-				break; /* the first victim may need all the room there is */
+		/* With no free segment left to relocate into, clean what fits: the emptiest. */
+		bool greedy = log_free_count(lg) == 0;
+		struct log_seg *v = pick_victim(st, &sk, greedy);
+		if (!v) {
+			stuck = pending == 0;
+			break;
+		}
+		uint64_t now = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&v->live, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_load_n(&v->tomb_bytes, __ATOMIC_RELAXED) == 0 && v->known) {
 			/*
-			 * Costs are estimates (tombstone bytes are an upper bound): weigh the
-			 * two cheapest candidates by an exact dry run, clean the better one,
-			 * and refresh the other's estimate.
+			 * Nothing live and no tombstone: nothing to read. It may hold the
+			 * newest SYNC record, so make the sync that frees it write one.
 			 */
-			struct log_seg *v = pick_victim(st, force, &sk);
-			if (!v)
-				break;
-			struct log_seg *alt = pick_victim(st, force, &sk);
-			uint64_t need = 0, need_alt = 0;
-			err = estimate(st, v, &need);
-			if (err == 0 && alt && estimate(st, alt, &need_alt) == 0 && need_alt < need) {
-				struct log_seg *t = v;
-				v = alt;
-				alt = t;
-				uint64_t n = need;
-				need = need_alt;
-				need_alt = n;
+			__atomic_store_n(&lg->sync_logged_seq, 0, __ATOMIC_RELAXED);
+			victim_done(lg, v, true);
+		} else {
+			uint64_t need = 0;
+			err = clean_one(st, v, &need);
+			if (err == 1) {
+				/* Does not fit now: remember what it needs, try the next best. */
+				uint64_t live = __atomic_load_n(&v->live, __ATOMIC_RELAXED);
+				__atomic_store_n(&v->tomb_need, need > live ? need - live : 0, __ATOMIC_RELAXED);
+				v->tomb_seen = now;
 			}
-			if (alt) {
-				uint64_t live_alt = __atomic_load_n(&alt->live, __ATOMIC_RELAXED);
-				if (need_alt)
-					__atomic_store_n(&alt->tomb_bytes,
-					                 need_alt > live_alt ? need_alt - live_alt : 0,
-					                 __ATOMIC_RELAXED);
-				pthread_mutex_lock(&lg->mu);
-				alt->state = SEG_SEALED;
-				pthread_mutex_unlock(&lg->mu);
-			}
-			if (err == 0)
-				err = clean_one(st, v, need);
-			pthread_mutex_lock(&lg->mu);
-			v->state = err != 0 ? SEG_SEALED : SEG_FREEING;
-			pthread_mutex_unlock(&lg->mu);
+			victim_done(lg, v, err == 0);
 			if (err == 1 || err == SWAPOBJ_ECORRUPT) {
-				/* Does not fit now, or damaged: try the next best victim instead. */
-				if (sk.n < SKIP_MAX)
-					sk.segno[sk.n++] = v->segno;
+				if (sk.n == SKIP_MAX) {
+					stuck = pending == 0;
+					err = 0;
+					break;
+				}
+				sk.segno[sk.n++] = v->segno;
 				err = 0;
-				batch--;
 				continue;
 			}
 			if (err < 0)
 				break;
-			__atomic_add_fetch(&lg->segs_cleaned, 1, __ATOMIC_RELAXED);
 		}
-		if (batch == 0)
-			break;
+		done++;
+		pending++;
+		__atomic_add_fetch(&lg->segs_cleaned, 1, __ATOMIC_RELAXED);
+		/* Sync when the batch is full, or when the room to relocate into runs short. */
+		if (pending >= CLEAN_BATCH || log_free_count(lg) <= 1) {
+			if ((err = log_sync(lg)) < 0)
+				break;
+			freed += (int)pending;
+			pending = 0;
+		}
+	}
+	if (pending && err == 0) {
 		int serr = log_sync(lg);
-		if (serr < 0) {
+		if (serr == 0)
+			freed += (int)pending;
+		else
 			err = serr;
-			break;
-		}
-		uint64_t after = log_free_count(lg);
-		if (after > before)
-			freed += (int)(after - before);
-		barren = after > before ? 0 : barren + 1;
-		if (err < 0)
-			break;
 	}
 out:
 	pthread_mutex_lock(&lg->mu);
 	lg->clean_passes++;
-	if (freed == 0) {
+	if (freed == 0 && (stuck || err < 0))
 		lg->clean_stuck = lg->clean_passes;
-		lg->clean_barren++;
-	} else {
-		lg->clean_barren = 0;
-	}
 	pthread_cond_broadcast(&lg->space_cv);
 	pthread_mutex_unlock(&lg->mu);
 	pthread_mutex_unlock(&st->clean_mu);
@@ -529,6 +619,8 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 {
 	struct so_index *ix = &st->ix;
 	size_t total = 0;
+	/* Serialised with the cleaner, so a recount of the usage table never sees an object half reaped. */
+	pthread_mutex_lock(&st->clean_mu);
 	while (total < budget) {
 		struct reap_ctx rc = {.ix = ix, .n = 0};
 		pthread_rwlock_wrlock(&ix->lock);
@@ -550,5 +642,6 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 		}
 		total += rc.n ? rc.n : 1;
 	}
+	pthread_mutex_unlock(&st->clean_mu);
 	return total;
 }
