@@ -93,7 +93,7 @@ static struct known populate(void)
 	swapobj_store *st;
 	swapobj_key k;
 	uint8_t p[PG];
-	fo.size = 12 << 20;
+	fo.size = 24 << 20; /* the space manager keeps ~10 segments back */
 	fo.segment_size = 1 << 20;
 	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
 	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
@@ -470,12 +470,17 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 			_exit(1);
 		for (uint64_t i = 1; i < 300; i++) {
 			tu_fill_page(p, 9, i, 1);
-			if (swapobj_obj_write(o, p, PG, i * PG) != PG)
+			if (swapobj_obj_write(o, p, PG, i * PG) != PG) {
+				fprintf(stderr, "torn-write child: write %llu: %s\n", (unsigned long long)i,
+				        swapobj_errmsg());
 				_exit(1);
+			}
 		}
 		/* Out to the device, not synced, no SYNC record naming it: then the process dies. */
-		if (log_flush(&st->log, LOG_HOT, true) < 0)
+		if (log_flush(&st->log, LOG_HOT, true) < 0) {
+			fprintf(stderr, "torn-write child: flush: %s\n", swapobj_errmsg());
 			_exit(1);
+		}
 		_exit(0);
 	}
 	int status;
