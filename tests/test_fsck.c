@@ -93,7 +93,7 @@ static struct known populate(void)
 	swapobj_store *st;
 	swapobj_key k;
 	uint8_t p[PG];
-	fo.size = 12 << 20;
+	fo.size = 24 << 20; /* the space manager keeps ~10 segments back */
 	fo.segment_size = 1 << 20;
 	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
 	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
@@ -300,6 +300,8 @@ START_TEST(test_fsck__clean_store_is_clean_and_counted)
 	fsck_result_free(&r);
 	/* A repair of a clean store writes nothing; the serial mode finds the same. */
 	ck_assert_int_eq(run(FSCK_REPAIR, &r), 0);
+	if (r.modified || r.errors)
+		dump(&r);
 	ck_assert(!r.modified && r.errors == 0);
 	fsck_result_free(&r);
 	ck_assert_int_eq(run(FSCK_SERIAL | FSCK_DIRECT, &r), 0);
@@ -407,6 +409,28 @@ START_TEST(test_fsck__damaged_record_header_is_reported_and_retired)
 }
 END_TEST
 
+START_TEST(test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored)
+{
+	struct known kn = populate();
+	/* Live single-copy pages 6, 7, 8 of A: one bit of the payload checksum, the header checksum, the magic. */
+	static const unsigned field_bit[3] = {RH_CSUM * 8 + 13, RH_HDR_CSUM * 8 + 2, RH_MAGIC * 8 + 30};
+	for (unsigned i = 0; i < 3; i++) {
+		uint64_t off = find_record(REC_DATA, kn.oid_a, (6 + i) * PG, NULL);
+		tu_flip_bit(img, off * 8 + field_bit[i]);
+		struct fsck_result r;
+		ck_assert_int_eq(run(0, &r), 0);
+		ck_assert_msg(r.errors >= 1, "field %u: not reported", i);
+		bool noted = false;
+		for (uint64_t j = 0; j < r.nproblems; j++)
+			noted = noted || strstr(r.problems[j].msg, "a repair restores it");
+		ck_assert_msg(noted, "field %u: the check does not say the record can be restored", i);
+		fsck_result_free(&r);
+		repair_ok();
+		expect_page(6 + i, 1); /* the data itself, not a punched hole */
+	}
+}
+END_TEST
+
 START_TEST(test_fsck__damaged_segment_header_is_rebuilt)
 {
 	struct known kn = populate();
@@ -446,12 +470,17 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 			_exit(1);
 		for (uint64_t i = 1; i < 300; i++) {
 			tu_fill_page(p, 9, i, 1);
-			if (swapobj_obj_write(o, p, PG, i * PG) != PG)
+			if (swapobj_obj_write(o, p, PG, i * PG) != PG) {
+				fprintf(stderr, "torn-write child: write %llu: %s\n", (unsigned long long)i,
+				        swapobj_errmsg());
 				_exit(1);
+			}
 		}
 		/* Out to the device, not synced, no SYNC record naming it: then the process dies. */
-		if (log_flush(&st->log, LOG_HOT, true) < 0)
+		if (log_flush(&st->log, LOG_HOT, true) < 0) {
+			fprintf(stderr, "torn-write child: flush: %s\n", swapobj_errmsg());
 			_exit(1);
+		}
 		_exit(0);
 	}
 	int status;
@@ -577,6 +606,85 @@ static long ext_find(const struct extents *x, uint64_t off)
 	return lo < x->n && x->e[lo].off <= off ? (long)lo : -1;
 }
 
+static void fs_key(swapobj_key *k, const char *a, const char *b, const char *c)
+{
+	swapobj_key_init(k);
+	ck_assert_int_eq(swapobj_key_push(k, a, strlen(a)), 0);
+	if (b)
+		ck_assert_int_eq(swapobj_key_push(k, b, strlen(b)), 0);
+	if (c)
+		ck_assert_int_eq(swapobj_key_push(k, c, strlen(c)), 0);
+}
+
+static swapobj_obj *mk_aux(swapobj_store *st, const swapobj_key *k, unsigned flags, const char *aux)
+{
+	swapobj_obj *o;
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	oo.flags = SWAPOBJ_O_CREATE | flags;
+	oo.aux = aux;
+	oo.aux_len = aux ? strlen(aux) : 0;
+	ck_assert_msg(swapobj_obj_open(&o, st, k, &oo) == 0, "create: %s", swapobj_errmsg());
+	return o;
+}
+
+/*
+ * What a file system front end leaves: directory objects, aux data given
+ * at create and replaced later, renames (to a free key, replacing an
+ * object, into another directory), and a checkpoint in the middle, so that
+ * the library's index comes from a checkpoint plus a tail holding renames
+ * and aux records. Live afterwards: dirs fs, fs/d, fs/e; fs/e/c (was fs/d/b,
+ * 3 pages, aux "b2"); fs/d/z (1 page, aux "z"); fs/d/y (renamed over nothing).
+ */
+static void populate_fs(swapobj_store *st)
+{
+	swapobj_key k, k2;
+	char big[300];
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	fs_key(&k, "fs", NULL, NULL);
+	swapobj_obj_close(mk_aux(st, &k, SWAPOBJ_O_DIR, "root"));
+	fs_key(&k, "fs", "d", NULL);
+	swapobj_obj *d = mk_aux(st, &k, SWAPOBJ_O_DIR, NULL);
+	ck_assert_int_eq(swapobj_obj_set_aux(d, "mode=0755", 9), 0);
+	swapobj_obj_close(d);
+	fs_key(&k, "fs", "d", "a");
+	swapobj_obj *a = mk_aux(st, &k, 0, "a1");
+	for (uint64_t i = 0; i < 2; i++)
+		put(a, i, 40, 1);
+	fs_key(&k, "fs", "d", "b");
+	swapobj_obj *b = mk_aux(st, &k, 0, NULL);
+	for (uint64_t i = 0; i < 3; i++)
+		put(b, i, 41, 1);
+	ck_assert_int_eq(swapobj_obj_set_aux(b, big, strlen(big)), 0);
+	fs_key(&k, "fs", "d", "x");
+	swapobj_obj *x = mk_aux(st, &k, 0, "x");
+	put(x, 0, 42, 1);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	/* After the checkpoint: a rename to a free key, one replacing an object, one into another directory. */
+	fs_key(&k, "fs", "d", "a");
+	fs_key(&k2, "fs", "d", "c");
+	ck_assert_int_eq(swapobj_rename(st, &k, &k2, 0), 0);
+	fs_key(&k, "fs", "d", "b");
+	ck_assert_int_eq(swapobj_rename(st, &k, &k2, 0), 0); /* replaces the old fs/d/a */
+	ck_assert_int_eq(swapobj_obj_set_aux(b, "b2", 2), 0);
+	fs_key(&k, "fs", "e", NULL);
+	swapobj_obj_close(mk_aux(st, &k, SWAPOBJ_O_DIR, NULL));
+	fs_key(&k, "fs", "e", "c");
+	ck_assert_int_eq(swapobj_rename(st, &k2, &k, 0), 0);
+	fs_key(&k, "fs", "d", "x");
+	fs_key(&k2, "fs", "d", "y");
+	ck_assert_int_eq(swapobj_rename(st, &k, &k2, SWAPOBJ_RENAME_NOREPLACE), 0);
+	ck_assert_int_eq(swapobj_obj_set_aux(x, NULL, 0), 0);
+	fs_key(&k, "fs", "d", "z");
+	swapobj_obj *z = mk_aux(st, &k, 0, "z");
+	put(z, 0, 43, 1);
+	swapobj_obj_close(z);
+	swapobj_obj_close(a);
+	swapobj_obj_close(b);
+	swapobj_obj_close(x);
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+}
+
 /*
  * A busier store: overwrites, zero and fill pages, punches, truncation, a
  * delete, a prefix invalidation, re-pinning, a version replacement, and the
@@ -602,6 +710,7 @@ static void populate_busy(uint64_t seed)
 			swapobj_key_fscache(&k, "cell", 4, i == 3 ? "f1" : "f2", 2);
 		o[i] = mk(st, &k, i == 4 ? SWAPOBJ_O_PIN : 0);
 	}
+	populate_fs(st);
 	for (int round = 0; round < 4; round++) {
 		for (int n = 0; n < 120; n++) {
 			int i = (int)tu_rng_below(&rng, 5);
@@ -644,6 +753,83 @@ static void populate_busy(uint64_t seed)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
+static void make_fs_store(void)
+{
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	swapobj_store *st;
+	fo.size = 12 << 20;
+	fo.segment_size = 1 << 20;
+	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	populate_fs(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+
+static void open_close(void)
+{
+	swapobj_store *st;
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+
+/* Directory objects, aux data and renames: the model equals the index from a checkpoint and from the whole log. */
+START_TEST(test_fsck__fs_store_with_checkpoints_checks_clean)
+{
+	make_fs_store();
+	struct fsck_result r;
+	ck_assert_int_eq(run(0, &r), 0);
+	if (r.errors || r.warnings)
+		dump(&r);
+	ck_assert_uint_eq(r.errors + r.warnings, 0);
+	ck_assert_uint_eq(r.objects, 6); /* fs, fs/d, fs/e, fs/e/c, fs/d/y, fs/d/z */
+	ck_assert_uint_eq(r.pages, 3 + 1 + 1);
+	ck_assert_uint_gt(r.records_by_type[REC_RENAME], 0);
+	ck_assert_uint_gt(r.records_by_type[REC_AUX], 0);
+	ck_assert_uint_gt(r.records_by_type[REC_CKPT], 0);
+	ck_assert_msg(strstr(r.checkpoint, " ok"), "%s", r.checkpoint);
+	fsck_result_free(&r);
+	/* Discard the checkpoints: the library replays the whole log, and agrees again. */
+	ck_assert_int_eq(run(FSCK_REBUILD, &r), 0);
+	ck_assert(r.modified && r.errors + r.warnings == 0);
+	ck_assert_msg(strstr(r.checkpoint, "discarded"), "%s", r.checkpoint);
+	fsck_result_free(&r);
+	assert_clean("after --rebuild");
+	/* A checkpoint taken after a full replay (a close takes one only if something was written). */
+	swapobj_store *st;
+	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	ck_assert_int_eq(run(0, &r), 0);
+	ck_assert_uint_eq(r.errors + r.warnings, 0);
+	ck_assert_msg(strstr(r.checkpoint, " ok"), "%s", r.checkpoint);
+	fsck_result_free(&r);
+}
+END_TEST
+
+/* A damaged slot or body, newer or older: an error; -y clears the slot, and the store checks clean. */
+START_TEST(test_fsck__damaged_checkpoint_is_reported_and_cleared)
+{
+	struct fsck_result r;
+	make_fs_store(); /* checkpoint 1 in slot 1, 2 (at the close) in slot 0 */
+	/* A piece of the newest checkpoint's body (the highest checkpoint number, before any is rewritten). */
+	uint64_t off = find_record(REC_CKPT, 0, 0, NULL);
+	tu_flip_bit(img, (off + REC_HDR_LEN + 10) * 8 + 3);
+	check_reports(FSCK_CHECKPOINT, FSCK_ERROR, &r);
+	fsck_result_free(&r);
+	repair_ok();
+	open_close();
+	assert_clean("after the next open");
+	for (unsigned sl = 0; sl < 2; sl++) {
+		tu_flip_bit(img, (CKPT_SLOT_OFF(sl) + 100) * 8 + sl);
+		check_reports(FSCK_CHECKPOINT, FSCK_ERROR, &r);
+		fsck_result_free(&r);
+		repair_ok();
+		open_close();
+		assert_clean("after the next open");
+	}
+}
+END_TEST
+
 /* Keep the image of a failing flip for a post-mortem (the scratch directory is removed). */
 static void save_failure(const uint8_t *base, size_t len, uint64_t bit)
 {
@@ -682,11 +868,14 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 			off = x.e[i].off + b;
 		} else if (where < 6) {
 			off = tu_rng_below(&rng, SO_SB_COPIES * SO_SB_SIZE);
+		} else if (where < 7) {
+			/* a checkpoint slot (in use or empty: either way the flip shows) */
+			off = CKPT_SLOT_OFF(0) + tu_rng_below(&rng, 2 * CKPT_SLOT_SIZE);
 		} else {
 			off = tu_rng_below(&rng, len);
 		}
 		uint64_t bit = off * 8 + tu_rng_below(&rng, 8);
-		bool must = off < SO_SB_COPIES * SO_SB_SIZE || ext_find(&x, off) >= 0;
+		bool must = off < CKPT_SLOT_OFF(0) + 2 * CKPT_SLOT_SIZE || ext_find(&x, off) >= 0;
 		tu_write_file(img, base, len);
 		tu_flip_bit(img, bit);
 		struct fsck_result r;
@@ -700,7 +889,10 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 		if (must && !rep)
 			ck_abort_msg("seed %llu flip %llu: bit %llu (byte %llu, in %s) was not reported",
 			             (unsigned long long)seed, (unsigned long long)it, (unsigned long long)bit,
-			             (unsigned long long)off, off < 8192 ? "a superblock" : "a record");
+			             (unsigned long long)off,
+			             off < CKPT_SLOT_OFF(0)                        ? "a superblock"
+			             : off < CKPT_SLOT_OFF(0) + 2 * CKPT_SLOT_SIZE ? "a checkpoint slot"
+			                                                           : "a record");
 		in_rec += must;
 		reported += rep;
 		fsck_result_free(&r);
@@ -1060,22 +1252,29 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("fsck");
-	TCase *tc = tcase_create("fsck");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, tu_long() ? 7200 : 600);
+	/* Three cases, so that CK_RUN_CASE=flips or =powercut runs one long campaign alone. */
+	TCase *tc = tcase_create("fsck"), *flips = tcase_create("flips"), *cuts = tcase_create("powercut");
+	TCase *all[] = {tc, flips, cuts};
+	for (int i = 0; i < 3; i++) {
+		tcase_add_checked_fixture(all[i], setup, teardown);
+		tcase_set_timeout(all[i], tu_long() ? 7200 : 600);
+		suite_add_tcase(s, all[i]);
+	}
 	tcase_add_test(tc, test_fsck__clean_store_is_clean_and_counted);
+	tcase_add_test(tc, test_fsck__fs_store_with_checkpoints_checks_clean);
+	tcase_add_test(tc, test_fsck__damaged_checkpoint_is_reported_and_cleared);
 	tcase_add_test(tc, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other);
 	tcase_add_test(tc, test_fsck__damaged_live_page_is_reported_then_punched);
 	tcase_add_test(tc, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept);
 	tcase_add_test(tc, test_fsck__damaged_record_header_is_reported_and_retired);
+	tcase_add_test(tc, test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored);
 	tcase_add_test(tc, test_fsck__damaged_segment_header_is_rebuilt);
 	tcase_add_test(tc, test_fsck__torn_write_after_the_durable_point_is_a_warning);
 	tcase_add_test(tc, test_fsck__truncated_or_foreign_device_is_an_operational_error);
 	tcase_add_test(tc, test_fsck__store_in_use_is_busy);
 	tcase_add_test(tc, test_fsck__cli_exit_codes_follow_e2fsck);
-	tcase_add_test(tc, test_fsck__power_cut_leaves_torn_writes_not_errors);
-	tcase_add_test(tc, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported);
-	suite_add_tcase(s, tc);
+	tcase_add_test(cuts, test_fsck__power_cut_leaves_torn_writes_not_errors);
+	tcase_add_test(flips, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -1539,7 +1539,8 @@ static int run_fsck(struct run_ctx *x, struct run_result *r)
 	}
 	/* A store of about 1.1x the data, filled front to back and closed. */
 	uint64_t seg = cfg.segment ? cfg.segment : SWAPOBJ_SEGMENT_DEFAULT;
-	uint64_t cap = (n * BPG + n * BPG / 10 + 8 * seg + seg - 1) / seg * seg;
+	/* The space manager keeps reserve, stream and checkpoint segments back (log_usable): 16 covers them. */
+	uint64_t cap = (n * BPG + n * BPG / 10 + 16 * seg + seg - 1) / seg * seg;
 	const struct store_ops *o = ops_of(x->sys);
 	struct store_params p = base_params(x, n, cap);
 	struct store *s = NULL;

@@ -39,6 +39,8 @@
  *
  * Repairs drop what is damaged and nothing else:
  *  - a bad superblock copy is rewritten from the good one;
+ *  - a record intact but for one flipped bit in its magic, header checksum
+ *    or payload checksum is restored (one_bit_off);
  *  - a damaged record or region is retired: its magic is cleared (replay,
  *    the cleaner and a later check then skip it as they skip torn writes);
  *  - a live page whose record is damaged is punched (a PUNCH record through
@@ -99,8 +101,8 @@ const char *fsck_sev_name(enum fsck_sev s)
 
 const char *fsck_type_name(int type)
 {
-	static const char *const names[] = {"?",        "SEGHDR", "DATA",       "CREATE", "PUNCH",
-	                                    "TRUNCATE", "DELETE", "INVALIDATE", "SYNC"};
+	static const char *const names[] = {"?",      "SEGHDR",     "DATA", "CREATE", "PUNCH",  "TRUNCATE",
+	                                    "DELETE", "INVALIDATE", "SYNC", "AUX",    "RENAME", "CKPT"};
 	return type >= 0 && (unsigned)type < SO_ARRAY_SIZE(names) ? names[type] : "?";
 }
 
@@ -232,7 +234,7 @@ static int plan_zap(struct fsck *f, uint64_t addr16, uint64_t ticket, enum fsck_
 /* Devices and superblocks                                             */
 /* ------------------------------------------------------------------ */
 
-static uint64_t seg_devoff(const struct fsck *f, uint32_t segno, unsigned *dev)
+uint64_t fsck_seg_devoff(const struct fsck *f, uint32_t segno, unsigned *dev)
 {
 	unsigned d = fsck_dev_of(f, segno);
 	*dev = d;
@@ -268,7 +270,7 @@ static int check_superblocks(struct fsck *f)
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(f->paths[j], d->path) == 0)
 				return so_err(SWAPOBJ_EINVAL, "device %s given twice", d->path);
-		if ((err = io_open(&d->io, d->path, !f->repair, false, !(f->opts.flags & FSCK_DIRECT), true)) < 0)
+		if ((err = io_open(&d->io, d->path, !f->rw, false, !(f->opts.flags & FSCK_DIRECT), true)) < 0)
 			return err;
 		d->open = true;
 		d->raw = so_alloc_aligned(SO_MEM_OTHER, SO_SB_COPIES * SO_SB_SIZE);
@@ -290,7 +292,7 @@ static int check_superblocks(struct fsck *f)
 			return so_err(SWAPOBJ_EFORMAT,
 			              "%s: not a usable swapobj store device: superblock copy 0: %s; copy 1: %s",
 			              d->path, d->sb_msg[0], d->sb_msg[1]);
-		if (d->sb.ro_compat && f->repair)
+		if (d->sb.ro_compat && f->rw)
 			return so_err(
 			    SWAPOBJ_EFORMAT,
 			    "%s: unknown read-only-compatible features 0x%llx: this version may check (-n) but not "
@@ -407,7 +409,7 @@ static int check_superblocks(struct fsck *f)
 static int read_seg(struct fsck *f, struct io_dev *devs, uint32_t segno, uint8_t *buf, uint32_t *len)
 {
 	unsigned d;
-	uint64_t off = seg_devoff(f, segno, &d);
+	uint64_t off = fsck_seg_devoff(f, segno, &d);
 	if (!devs[d].direct) {
 		/*
 		 * Buffered: keep the kernel reading about RD_AHEAD_BYTES ahead of us
@@ -417,7 +419,7 @@ static int read_seg(struct fsck *f, struct io_dev *devs, uint32_t segno, uint8_t
 		uint32_t ahead = SO_MAX(2u, RD_AHEAD_BYTES / f->seg_size);
 		for (uint64_t a = segno ? segno + ahead : 1; a <= segno + ahead && a < f->nsegs; a++) {
 			unsigned d2;
-			uint64_t off2 = seg_devoff(f, (uint32_t)a, &d2);
+			uint64_t off2 = fsck_seg_devoff(f, (uint32_t)a, &d2);
 			posix_fadvise(devs[d2].fd, (off_t)off2, f->seg_size, POSIX_FADV_WILLNEED);
 		}
 	}
@@ -495,9 +497,10 @@ static bool hdr_restorable(const struct fsck *f, const uint8_t *p, uint32_t *gen
 	return true;
 }
 
-static struct fsck_rkey rkey_of(const struct rec *r)
+static struct fsck_rkey rkey_of(const struct rec *r, bool intact)
 {
-	struct fsck_rkey k = {r->seq, r->oid, r->type == REC_DATA || r->type == REC_PUNCH ? r->lpos : 0, r->type};
+	struct fsck_rkey k = {r->seq, r->oid, r->type == REC_DATA || r->type == REC_PUNCH ? r->lpos : 0, r->type,
+	                      intact};
 	return k;
 }
 
@@ -512,7 +515,7 @@ static uint64_t resync(const struct fsck *f, const uint8_t *buf, uint32_t len, u
 			continue;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.type != REC_SEGHDR) {
-			*next = rkey_of(&r);
+			*next = rkey_of(&r, v == REC_OK);
 			return pos;
 		}
 	}
@@ -521,6 +524,9 @@ static uint64_t resync(const struct fsck *f, const uint8_t *buf, uint32_t len, u
 
 static int add_key(struct fsck *f, const uint8_t *enc, uint32_t len, uint64_t *off)
 {
+	*off = f->nkeys;
+	if (!len)
+		return 0;
 	if (f->nkeys + len > f->capkeys) {
 		uint64_t ncap = SO_MAX(f->capkeys * 2, f->nkeys + len + 4096);
 		uint8_t *p = so_realloc(SO_MEM_OTHER, f->keys, ncap);
@@ -530,7 +536,6 @@ static int add_key(struct fsck *f, const uint8_t *enc, uint32_t len, uint64_t *o
 		f->capkeys = ncap;
 	}
 	memcpy(f->keys + f->nkeys, enc, len);
-	*off = f->nkeys;
 	f->nkeys += len;
 	return 0;
 }
@@ -568,22 +573,53 @@ static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_
 		f->durable_seq = SO_MAX(f->durable_seq, so_get_le64(r->payload));
 		f->gen_hw = SO_MAX(f->gen_hw, so_get_le64(r->payload + 8));
 		return 0;
-	case REC_CREATE: {
+	case REC_CREATE:
+	case REC_RENAME: {
+		struct name_rec nr;
+		uint64_t aux_off;
+		if (name_rec_decode(r->payload, r->payload_len, &nr, NULL) < 0)
+			return 0; /* cannot happen: rec_decode checked the payload */
+		if (r->type == REC_RENAME && r->lpos) {
+			/* The object the rename replaced is gone, whatever becomes of the rename (replay's rule). */
+			f->max_oid = SO_MAX(f->max_oid, r->lpos);
+			if ((err = fsck_grow((void **)&f->deletes, &f->capdeletes, f->ndeletes, sizeof(*f->deletes))) <
+			    0)
+				return err;
+			f->deletes[f->ndeletes++] = r->lpos;
+		}
 		if ((err = fsck_grow((void **)&f->creates, &f->capcreates, f->ncreates, sizeof(*f->creates))) < 0)
 			return err;
 		struct fsck_create *c = &f->creates[f->ncreates];
 		c->oid = r->oid;
 		c->seq = r->seq;
 		c->addr16 = addr16;
-		c->version = so_get_le64(r->payload + CREATE_VERSION);
+		c->version = nr.version;
 		c->bytes = sz;
-		c->key_len = so_get_le16(r->payload + CREATE_KEYLEN);
-		c->cls = r->payload[CREATE_CLASS];
-		c->flags = r->payload[CREATE_FLAGS];
-		if ((err = add_key(f, r->payload + CREATE_KEY, c->key_len, &c->key_off)) < 0)
+		c->key_len = nr.keylen;
+		c->aux_len = nr.auxlen;
+		c->cls = nr.cls;
+		c->flags = nr.flags;
+		c->type = r->type;
+		/* The key, then the aux data right after it. */
+		if ((err = add_key(f, nr.keyenc, nr.keylen, &c->key_off)) < 0 ||
+		    (err = add_key(f, nr.aux, nr.auxlen, &aux_off)) < 0)
 			return err;
 		f->ncreates++;
 		return add_ent(f, r, addr16, false);
+	}
+	case REC_AUX: {
+		if ((err = fsck_grow((void **)&f->auxs, &f->capauxs, f->nauxs, sizeof(*f->auxs))) < 0)
+			return err;
+		struct fsck_aux *a = &f->auxs[f->nauxs];
+		a->oid = r->oid;
+		a->seq = r->seq;
+		a->addr16 = addr16;
+		a->bytes = sz;
+		a->len = r->payload_len;
+		if ((err = add_key(f, r->payload, r->payload_len, &a->data_off)) < 0)
+			return err;
+		f->nauxs++;
+		return 0;
 	}
 	case REC_DATA:
 	case REC_PUNCH:
@@ -606,13 +642,12 @@ static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_
 		return 0;
 	}
 	default:
-		if (!fsck_ckpt_record(f, r, addr16)) {
-			if (f->unmodelled++ == 0)
-				fsck_report_at(f, FSCK_INDEX, FSCK_WARN, addr16, r->type, r->oid, r->seq, 0,
-				               "records of type %u are not known to this checker; the index check may "
-				               "report differences",
-				               r->type);
-		}
+		/* Checkpoint pieces belong in checkpoint segments (scan_records hands those over). */
+		if (f->unmodelled++ == 0)
+			fsck_report_at(f, FSCK_INDEX, FSCK_WARN, addr16, r->type, r->oid, r->seq, 0,
+			               "records of type %u (%s) are not expected here; the index check may "
+			               "report differences",
+			               r->type, fsck_type_name(r->type));
 		return 0;
 	}
 }
@@ -635,6 +670,125 @@ static void hint_fields(const uint8_t *p, struct fsck_incident *inc)
 	inc->lpos = so_get_le64(p + RH_LPOS);
 }
 
+/*
+ * A record intact but for one flipped bit in its magic or in one of its
+ * checksum fields: the bytes it protects check out against the field with
+ * that bit put back (a real change of the protected bytes would differ from
+ * the stored value in about half of its bits, not in one). Returns the byte
+ * offset of the field to rewrite (0 magic, RH_HDR_CSUM, RH_CSUM), its length
+ * in *flen and the corrected record header in fixed; -1 if none.
+ */
+static int one_bit_off(const struct fsck *f, const uint8_t *p, size_t avail, uint8_t fixed[REC_HDR_LEN], uint32_t *flen)
+{
+	if (avail < REC_HDR_LEN)
+		return -1;
+	memcpy(fixed, p, REC_HDR_LEN);
+	uint32_t magic = so_get_le32(p + RH_MAGIC);
+	uint32_t hc = (uint32_t)so_hash64(p, RH_HDR_CSUM, f->seed), stored_hc = so_get_le32(p + RH_HDR_CSUM);
+	int field = -1;
+	if (magic != REC_MAGIC && __builtin_popcount(magic ^ REC_MAGIC) == 1) {
+		so_put_le32(fixed + RH_MAGIC, REC_MAGIC);
+		if ((uint32_t)so_hash64(fixed, RH_HDR_CSUM, f->seed) != stored_hc)
+			return -1;
+		field = RH_MAGIC;
+		*flen = 4;
+	} else if (magic == REC_MAGIC && hc != stored_hc) {
+		if (__builtin_popcount(hc ^ stored_hc) != 1)
+			return -1;
+		so_put_le32(fixed + RH_HDR_CSUM, hc);
+		field = RH_HDR_CSUM;
+		*flen = 4;
+	}
+	/* The header is right now (or was): is only the payload checksum one bit off? */
+	uint32_t plen = so_get_le32(fixed + RH_PAYLOAD_LEN);
+	if (plen && plen <= SWAPOBJ_SEGMENT_MAX && (size_t)REC_HDR_LEN + plen <= avail) {
+		uint64_t pc = so_hash64(p + REC_HDR_LEN, plen, f->seed), stored_pc = so_get_le64(fixed + RH_CSUM);
+		if (pc != stored_pc) {
+			if (field >= 0 || __builtin_popcountll(pc ^ stored_pc) != 1)
+				return -1; /* two fields damaged, or the payload itself */
+			so_put_le64(fixed + RH_CSUM, pc);
+			field = RH_CSUM;
+			*flen = 8;
+		}
+	}
+	return field;
+}
+
+static const char *field_name(int field)
+{
+	return field == RH_MAGIC ? "magic" : field == RH_HDR_CSUM ? "header checksum" : "payload checksum";
+}
+
+/* A record of the segment's current use whose header is intact: checked, and collected for the model. */
+static int take_record(struct fsck *f, uint64_t addr16, const uint8_t *rec, uint32_t gen, const struct rec *r,
+                       uint32_t sz, bool intact, uint64_t *prev_seq, struct fsck_rkey *prev)
+{
+	int err;
+	uint32_t pad_from = REC_HDR_LEN + r->payload_len;
+	if (!all_zero(rec + pad_from, sz - pad_from)) {
+		uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r->type, r->oid, r->seq, r->lpos,
+		                            "non-zero padding after the payload");
+		struct fsck_action a = {0};
+		a.kind = ACT_PADDING;
+		a.addr16 = addr16;
+		a.from = (uint16_t)pad_from;
+		a.len = (uint16_t)(sz - pad_from);
+		a.ticket = t;
+		a.sev = FSCK_WARN;
+		if ((err = fsck_plan(f, &a)) < 0)
+			return err;
+	}
+	uint32_t segno = fsck_segno_of(f, addr16);
+	if (f->seg_stream[segno] == SEG_STREAM_CKPT) {
+		/* Checked, not replayed: fsck_ckpt.c verified the bodies the slots name. */
+		f->res->records++;
+		f->res->records_by_type[r->type < FSCK_NTYPES ? r->type : 0]++;
+		if (!intact) {
+			f->res->damaged_payloads++;
+			return fsck_ckpt_damage(f, segno, gen, addr16, sz,
+			                        "checkpoint piece with a payload checksum mismatch");
+		}
+		if (!fsck_ckpt_record(f, r, addr16)) {
+			char what[64];
+			snprintf(what, sizeof(what), "a %s record, which does not belong there",
+			         fsck_type_name(r->type));
+			return fsck_ckpt_damage(f, segno, gen, addr16, sz, what);
+		}
+		return 0;
+	}
+	if (intact) {
+		f->res->records++;
+		f->res->records_by_type[r->type < FSCK_NTYPES ? r->type : 0]++;
+		if ((err = collect(f, r, addr16, sz)) < 0)
+			return err;
+		if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) < 0)
+			return err;
+		f->rkeys[f->nrkeys++] = rkey_of(r, true);
+	} else {
+		f->res->damaged_payloads++;
+		if (r->type == REC_DATA && (err = add_ent(f, r, addr16, true)) < 0)
+			return err;
+		if (r->type != REC_DATA) {
+			struct fsck_incident inc = {0};
+			inc.kind = INC_PAYLOAD;
+			inc.addr16 = addr16;
+			inc.prev_seq = *prev_seq;
+			inc.prev = *prev;
+			inc.type = r->type;
+			inc.oid = r->oid;
+			inc.seq = r->seq;
+			inc.lpos = r->lpos;
+			inc.len = sz;
+			inc.gen = gen;
+			if ((err = add_incident(f, &inc)) < 0)
+				return err;
+		}
+	}
+	*prev_seq = r->seq;
+	*prev = rkey_of(r, intact);
+	return 0;
+}
+
 /* What scan_records found in a segment (for a damaged header's report). */
 struct seg_census {
 	uint64_t records, data;
@@ -653,11 +807,64 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 	struct rec r;
 	uint32_t sz;
 	uint64_t prev_seq = 0;
-	struct fsck_rkey prev = {0, 0, 0, 0};
-	int err;
+	struct fsck_rkey prev = {0, 0, 0, 0, 0};
+	/* A checkpoint segment: its records are checked, never replayed (fsck_ckpt.c judges its damage). */
+	bool ck = f->seg_stream[segno] == SEG_STREAM_CKPT;
+	int err = 0;
+	uint8_t *fixbuf = NULL;
 	while (pos + REC_HDR_LEN <= len) {
 		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / EXT_UNIT;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
+		uint8_t fixed[REC_HDR_LEN];
+		uint32_t flen;
+		/* Not in checkpoint segments: a damaged body is discarded as a whole (fsck_ckpt.c). */
+		int field = v == REC_OK || !model || ck ? -1 : one_bit_off(f, buf + pos, len - pos, fixed, &flen);
+		if (field >= 0 && so_get_le32(fixed + RH_SEG_GEN) == gen) {
+			/*
+			 * Exactly one bit off in a magic or checksum field: a repair puts it
+			 * back (and the record counts as intact from then on); a check
+			 * notes it, then reports the damage as replay now meets it.
+			 */
+			uint64_t rs = rec_size(so_get_le32(fixed + RH_PAYLOAD_LEN));
+			if (f->repair && rs <= len - pos) {
+				if (!fixbuf && !(fixbuf = so_alloc(SO_MEM_OTHER, f->seg_size))) {
+					err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+					goto out;
+				}
+				memcpy(fixbuf, buf + pos, rs);
+				memcpy(fixbuf, fixed, REC_HDR_LEN);
+				enum rec_verdict v2 = rec_decode(fixbuf, rs, f->seed, true, &r, &sz);
+				if (v2 == REC_OK && r.type != REC_SEGHDR) {
+					uint64_t t = fsck_report_at(
+					    f, FSCK_REC_HEADER, FSCK_ERROR, addr16, r.type, r.oid, r.seq, r.lpos,
+					    "%s of object %llu: one bit of its %s is flipped; the "
+					    "record is otherwise intact",
+					    fsck_type_name(r.type), (unsigned long long)r.oid, field_name(field));
+					struct fsck_action a = {0};
+					a.kind = ACT_FIELD;
+					a.addr16 = addr16;
+					a.from = (uint16_t)field;
+					a.len = (uint16_t)flen;
+					memcpy(a.hdr, fixed + field, flen);
+					a.ticket = t;
+					a.sev = FSCK_ERROR;
+					if ((err = fsck_plan(f, &a)) < 0)
+						goto out;
+					/* From here on the record is read from fixbuf. */
+					if ((err = take_record(f, addr16, fixbuf, gen, &r, sz, true, &prev_seq,
+					                       &prev)) < 0)
+						goto out;
+					pos += sz;
+					continue;
+				}
+			} else if (!f->repair) {
+				fsck_report_at(f, FSCK_REC_HEADER, FSCK_INFO, addr16, fixed[RH_TYPE],
+				               so_get_le64(fixed + RH_OID), so_get_le64(fixed + RH_SEQ),
+				               so_get_le64(fixed + RH_LPOS),
+				               "only one bit of this record's %s is flipped: a repair restores it",
+				               field_name(field));
+			}
+		}
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == gen && r.type != REC_SEGHDR) {
 			if (!model) {
 				cen->records++;
@@ -671,62 +878,18 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				pos += sz;
 				continue;
 			}
-			uint32_t pad_from = REC_HDR_LEN + r.payload_len;
-			if (!all_zero(buf + pos + pad_from, sz - pad_from)) {
-				uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r.type, r.oid,
-				                            r.seq, r.lpos, "non-zero padding after the payload");
-				struct fsck_action a = {0};
-				a.kind = ACT_PADDING;
-				a.addr16 = addr16;
-				a.from = (uint16_t)pad_from;
-				a.len = (uint16_t)(sz - pad_from);
-				a.ticket = t;
-				a.sev = FSCK_WARN;
-				if ((err = fsck_plan(f, &a)) < 0)
-					return err;
-			}
-			if (v == REC_OK) {
-				f->res->records++;
-				f->res->records_by_type[r.type < FSCK_NTYPES ? r.type : 0]++;
-				if ((err = collect(f, &r, addr16, sz)) < 0)
-					return err;
-				if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) <
-				    0)
-					return err;
-				f->rkeys[f->nrkeys++] = rkey_of(&r);
-			} else {
-				f->res->damaged_payloads++;
-				if (r.type == REC_DATA && (err = add_ent(f, &r, addr16, true)) < 0)
-					return err;
-				if (r.type != REC_DATA) {
-					struct fsck_incident inc = {0};
-					inc.kind = INC_PAYLOAD;
-					inc.addr16 = addr16;
-					inc.prev_seq = prev_seq;
-					inc.prev = prev;
-					inc.type = r.type;
-					inc.oid = r.oid;
-					inc.seq = r.seq;
-					inc.lpos = r.lpos;
-					inc.len = sz;
-					inc.gen = gen;
-					if ((err = add_incident(f, &inc)) < 0)
-						return err;
-				}
-			}
-			prev_seq = r.seq;
-			prev = rkey_of(&r);
+			if ((err = take_record(f, addr16, buf + pos, gen, &r, sz, v == REC_OK, &prev_seq, &prev)) < 0)
+				goto out;
 			pos += sz;
 			continue;
 		}
 		uint32_t magic = so_get_le32(buf + pos + RH_MAGIC), rgen, plen;
 		if (magic == 0) {
-			/* A record or region retired by a repair (or by replay: a torn write), or the end. */
-			if (hdr_restorable(f, buf + pos, &rgen, &plen) && rgen == gen && plen <= len &&
-			    pos + rec_size(plen) <= len) {
-				pos += rec_size(plen);
-				continue;
-			}
+			/*
+			 * A record or region retired by a repair (or by replay: a torn
+			 * write), or the end. Searched past the way replay does, never
+			 * skipped by a length it names: what replay finds, the model has.
+			 */
 			struct fsck_rkey nk;
 			uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &nk);
 			if (!p)
@@ -734,7 +897,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 			pos = p;
 			continue;
 		}
-		struct fsck_rkey next = {0, 0, 0, 0};
+		struct fsck_rkey next = {0, 0, 0, 0, 0};
 		uint64_t p = resync(f, buf, len, pos + REC_ALIGN, gen, &next);
 		bool magic_ok = magic == REC_MAGIC;
 		bool restorable = !magic_ok && hdr_restorable(f, buf + pos, &rgen, &plen) && rgen == gen;
@@ -753,6 +916,16 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 		}
 		if (!model) {
 			cen->records++;
+			if (!p)
+				break;
+			pos = p;
+			continue;
+		}
+		if (ck) {
+			f->res->damaged_headers++;
+			if ((err = fsck_ckpt_damage(f, segno, gen, addr16, (uint32_t)((p ? p : len) - pos),
+			                            "damaged record header")) < 0)
+				goto out;
 			if (!p)
 				break;
 			pos = p;
@@ -788,15 +961,18 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 			                   fsck_type_name(buf[pos + RH_TYPE]), rec_verdict_str(v));
 			f->res->damaged_headers++;
 			if ((err = plan_zap(f, addr16, t, FSCK_ERROR)) < 0)
-				return err;
+				goto out;
 		} else if ((err = add_incident(f, &inc)) < 0) {
-			return err;
+			goto out;
 		}
 		if (!p)
 			break;
 		pos = p;
 	}
-	return 0;
+	err = 0;
+out:
+	so_free(SO_MEM_OTHER, fixbuf);
+	return err;
 }
 
 /*
@@ -835,6 +1011,12 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	if (magic != REC_MAGIC && !restorable && !follows)
 		return 0; /* junk in a free segment: whatever the device held before it was formatted */
 	uint64_t addr16 = ((uint64_t)segno << f->seg_shift) / EXT_UNIT;
+	if (follows && r2.type == REC_CKPT) {
+		/* A checkpoint segment: replay never reads it; a body that uses it is damaged (fsck_ckpt.c). */
+		f->res->damaged_headers++;
+		return fsck_ckpt_damage(f, segno, r2.seg_gen, addr16, REC_HDR_LEN + SEGHDR_LEN,
+		                        "damaged segment header of a checkpoint segment");
+	}
 	struct fsck_action a = {0};
 	a.addr16 = addr16;
 	if (!follows) {
@@ -890,7 +1072,7 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	h.lpos = segno;
 	h.seg_gen = gen;
 	uint32_t stream = so_get_le32(buf + REC_HDR_LEN);
-	so_put_le32(a.hdr + REC_HDR_LEN, stream <= 1 ? stream : 0);
+	so_put_le32(a.hdr + REC_HDR_LEN, stream < SEG_STREAM_CKPT ? stream : 0);
 	so_put_le32(a.hdr + REC_HDR_LEN + 4, 0);
 	memcpy(a.hdr + REC_HDR_LEN + 8, buf + REC_HDR_LEN + 8, 8);
 	rec_seal(a.hdr, &h, f->seed);
@@ -901,6 +1083,7 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	/* After the rebuild the library replays these records: so does the model. */
 	f->seg_state[segno] = SEGS_RESTORED;
 	f->seg_gen[segno] = gen;
+	f->seg_stream[segno] = (uint8_t)(stream < SEG_STREAM_CKPT ? stream : 0);
 	f->res->segments_used++;
 	return scan_records(f, segno, buf, len, gen, REC_HDR_LEN + SEGHDR_LEN, true, NULL);
 }
@@ -950,7 +1133,7 @@ static int scan_log(struct fsck *f)
 		f->res->bytes_read += sl->len;
 		if (sl->err < 0) {
 			unsigned d;
-			uint64_t off = seg_devoff(f, (uint32_t)s, &d);
+			uint64_t off = fsck_seg_devoff(f, (uint32_t)s, &d);
 			fsck_report(f, FSCK_SEGHDR, FSCK_ERROR, (int)d, (int64_t)s, 0, 0, 0, 0, 0,
 			            "cannot read segment %llu (device offset %llu): %s", (unsigned long long)s,
 			            (unsigned long long)off, sl->msg);
@@ -1024,7 +1207,7 @@ static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
 {
 	if (inc->kind == INC_PAYLOAD || (inc->legible && inc->type)) {
 		struct fsck_rkey k = {inc->seq, inc->oid,
-		                      inc->type == REC_DATA || inc->type == REC_PUNCH ? inc->lpos : 0, inc->type};
+		                      inc->type == REC_DATA || inc->type == REC_PUNCH ? inc->lpos : 0, inc->type, 0};
 		if (copies(f, &k))
 			return true;
 		if (inc->kind == INC_PAYLOAD || !inc->hint)
@@ -1032,9 +1215,11 @@ static bool redundant(const struct fsck *f, const struct fsck_incident *inc)
 	}
 	/* An illegible region between relocated copies whose originals are intact, in the cleaner's stream. */
 	uint32_t segno = fsck_segno_of(f, inc->addr16);
-	if (f->seg_stream[segno] != 1 || (!inc->prev.type && !inc->next.type))
+	if (!fsck_cleaner_stream(f->seg_stream[segno]) || (!inc->prev.type && !inc->next.type))
 		return false;
-	return (!inc->prev.type || copies(f, &inc->prev) >= 2) && (!inc->next.type || copies(f, &inc->next) >= 2);
+	/* A neighbour has another intact copy: beside itself if it is intact, at all if it is damaged too. */
+	return (!inc->prev.type || copies(f, &inc->prev) >= 1u + inc->prev.intact) &&
+	       (!inc->next.type || copies(f, &inc->next) >= 1u + inc->next.intact);
 }
 
 /* Verdicts on what the scan found, now that the durable point is known. */
@@ -1185,16 +1370,29 @@ static int reopen_devs(struct fsck *f)
 	return 0;
 }
 
-/* Read-modify-write of the 4 KiB block holding byte addr16*16 + delta. */
+/*
+ * Read-modify-write of the blocks holding the bytes an action changes or
+ * checks: a record header (which may straddle two 4 KiB blocks), a few
+ * bytes of padding, a segment header. blk holds 2 * IO_ALIGN bytes.
+ */
 static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action *a, uint8_t *blk)
 {
 	uint32_t segno = fsck_segno_of(f, addr16);
 	unsigned d;
 	uint64_t segoff = fsck_segoff_of(f, addr16);
-	uint64_t base = seg_devoff(f, segno, &d);
-	uint64_t bstart = SO_ROUND_DOWN(segoff, IO_ALIGN);
-	uint32_t in = (uint32_t)(segoff - bstart);
-	int err = io_pread(&f->devs[d].io, blk, IO_ALIGN, base + bstart);
+	uint64_t base = fsck_seg_devoff(f, segno, &d);
+	uint64_t from = a->kind == ACT_PADDING ? segoff + a->from : segoff;
+	uint64_t to = a->kind == ACT_PADDING  ? from + a->len
+	              : a->kind == ACT_SEGHDR ? segoff + sizeof(a->hdr)
+	                                      : segoff + REC_HDR_LEN;
+	uint64_t bstart = SO_ROUND_DOWN(from, IO_ALIGN);
+	uint64_t blen = SO_MIN(SO_ROUND_UP(to, IO_ALIGN), (uint64_t)f->seg_size) - bstart;
+	if (blen > 2 * IO_ALIGN || to > f->seg_size)
+		return so_err(SWAPOBJ_EINVAL, "repair of %llu bytes at segment %u offset %llu: out of range",
+		              (unsigned long long)(to - from), segno, (unsigned long long)from);
+	/* blk + in: the record (or segment) start, for the actions other than ACT_PADDING (in may be < 0 there) */
+	int64_t in = (int64_t)segoff - (int64_t)bstart;
+	int err = io_pread(&f->devs[d].io, blk, blen, base + bstart);
 	if (err < 0)
 		return err;
 	switch (a->kind) {
@@ -1219,22 +1417,27 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 		so_put_le32(blk + in + RH_MAGIC, 0);
 		break;
 	case ACT_PADDING:
-		memset(blk + in + a->from, 0, a->len);
+		memset(blk + (from - bstart), 0, a->len);
 		break;
 	case ACT_SEGHDR:
 		memcpy(blk, a->hdr, sizeof(a->hdr));
 		break;
+	case ACT_FIELD:
+		memcpy(blk + in + a->from, a->hdr, a->len);
+		break;
 	}
-	if ((err = io_pwrite(&f->devs[d].io, blk, IO_ALIGN, base + bstart)) < 0)
+	if ((err = io_pwrite(&f->devs[d].io, blk, blen, base + bstart)) < 0)
 		return err;
 	f->res->modified = true;
+	if (f->seg_stream[segno] != SEG_STREAM_CKPT)
+		f->log_modified = true;
 	return 0;
 }
 
 /* Carry out the planned writes of kind filter (0: all but ACT_ZAP_CHECKED), then sync. */
 static int run_actions(struct fsck *f, bool checked)
 {
-	uint8_t *blk = so_alloc_aligned(SO_MEM_BUFFER, IO_ALIGN);
+	uint8_t *blk = so_alloc_aligned(SO_MEM_BUFFER, 2 * IO_ALIGN);
 	int err = 0;
 	if (!blk)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory");
@@ -1254,7 +1457,7 @@ static int run_actions(struct fsck *f, bool checked)
 	for (unsigned d = 0; d < f->ndevs && err == 0; d++)
 		if (f->devs[d].open)
 			err = io_sync(&f->devs[d].io);
-	so_free_aligned(SO_MEM_BUFFER, blk, IO_ALIGN);
+	so_free_aligned(SO_MEM_BUFFER, blk, 2 * IO_ALIGN);
 	return err;
 }
 
@@ -1338,6 +1541,7 @@ static void fsck_free(struct fsck *f)
 	so_free(SO_MEM_OTHER, f->ents);
 	so_free(SO_MEM_OTHER, f->creates);
 	so_free(SO_MEM_OTHER, f->deletes);
+	so_free(SO_MEM_OTHER, f->auxs);
 	so_free(SO_MEM_OTHER, f->invals);
 	so_free(SO_MEM_OTHER, f->keys);
 	so_free(SO_MEM_OTHER, f->incs);
@@ -1363,6 +1567,8 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	f.opts = opts ? *opts : def;
 	f.res = out;
 	f.repair = f.opts.flags & FSCK_REPAIR;
+	/* Discarding checkpoints writes the slots, even without -y. */
+	f.rw = f.repair || (f.opts.flags & FSCK_REBUILD);
 	f.paths = paths;
 	f.ndevs = npaths;
 	f.t0 = so_now_ns();
@@ -1381,7 +1587,7 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	if ((err = fsck_checkpoints(&f)) < 0)
 		goto done;
 	/* A check opens the store read-only alongside the scan; a repair must first write. */
-	if (!f.repair && !(f.opts.flags & FSCK_SERIAL) && pthread_create(&opener, NULL, lib_open_main, &f) == 0)
+	if (!f.rw && !(f.opts.flags & FSCK_SERIAL) && pthread_create(&opener, NULL, lib_open_main, &f) == 0)
 		opener_started = true;
 	err = scan_log(&f);
 	if (opener_started) {
@@ -1393,12 +1599,15 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	if ((err = judge_incidents(&f)) < 0)
 		goto done;
 	if (!f.repair) {
+		if (f.rw)
+			close_devs(&f); /* the library's open needs the locks */
 		if (!f.st && f.open_err == 0)
 			lib_open(&f, false);
 		if (f.open_err < 0)
 			report_open_failure(&f);
 		fsck_progress(&f, "index", 0, 1);
 		err = fsck_model(&f);
+		fsck_ckpt_crosscheck(&f);
 		goto done;
 	}
 	/* Repair: plan from the records, write, then compare with what the library now builds. */
@@ -1406,12 +1615,16 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 		goto done;
 	if ((err = run_actions(&f, false)) < 0)
 		goto done;
+	/* A checkpoint may name records the repair retired: the next open must replay the whole log. */
+	if (f.log_modified && (err = fsck_ckpt_discard(&f)) < 0)
+		goto done;
 	close_devs(&f);
 	lib_open(&f, false);
 	if (f.open_err < 0)
 		report_open_failure(&f);
 	else if ((err = fsck_model(&f)) < 0)
 		goto done;
+	fsck_ckpt_crosscheck(&f);
 	lib_close(&f);
 	if (f.open_err == 0 && f.need_rw_open) {
 		if ((err = repair_through_library(&f)) < 0)

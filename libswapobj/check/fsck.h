@@ -6,7 +6,8 @@
  *   1. superblocks   both copies of every device: magic, version, checksum,
  *                    geometry, zero tail, identical copies, devices of one
  *                    store with contiguous segment numbers;
- *   2. checkpoints   fsck_checkpoints() (fsck_ckpt.c): this format has none;
+ *   2. checkpoints   fsck_checkpoints() (fsck_ckpt.c): both slots and the
+ *                    bodies they name, re-verified from FORMAT.md;
  *   3. log           every segment header and every record: header and
  *                    payload checksums, structure, padding, damaged regions,
  *                    torn tails;
@@ -30,7 +31,7 @@
 #include <stdint.h>
 
 #define FSCK_REPAIR 0x1u  /* -y: fix what is damaged (opens the devices read-write) */
-#define FSCK_REBUILD 0x2u /* --rebuild: discard checkpoints so the next open replays the whole log */
+#define FSCK_REBUILD 0x2u /* --rebuild: discard checkpoints so the next open replays the whole log (writes) */
 #define FSCK_DIRECT 0x4u  /* O_DIRECT reads (default: buffered with read-ahead, shared with the library's open) */
 #define FSCK_SERIAL 0x8u  /* no helper threads (library open after the scan, no reader thread) */
 
@@ -96,7 +97,7 @@ struct fsck_result {
 	uint64_t durable_seq; /* highest durable point named by a SYNC record */
 	uint64_t objects, pages, live_bytes;
 	uint64_t scan_ns, total_ns;
-	char checkpoint[120]; /* what the checkpoint phase found, one line */
+	char checkpoint[160]; /* what the checkpoint phase found, one line */
 	/* what was found */
 	uint64_t errors, warnings, infos;
 	uint64_t fixed_errors, fixed_warnings;

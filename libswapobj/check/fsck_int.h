@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 
+#include "ckpt.h"
 #include "format.h"
 #include "fsck.h"
 #include "io.h"
@@ -36,13 +37,33 @@ struct fsck_ent {
 	uint8_t won;     /* model: maps at least one live page */
 };
 
-/* Every valid CREATE record (the newest per object is chosen after the scan). */
+/* Every valid name record, CREATE or RENAME (the newest per object is chosen after the scan). */
 struct fsck_create {
 	uint64_t oid, seq, addr16, version;
-	uint64_t key_off; /* into fsck.keys */
+	uint64_t key_off; /* into fsck.keys: key_len bytes of key encoding, then aux_len bytes of aux data */
 	uint32_t bytes;   /* on-disk size of the record */
+	uint32_t aux_len;
 	uint16_t key_len;
 	uint8_t cls, flags;
+	uint8_t type; /* REC_CREATE or REC_RENAME */
+};
+
+/* Every valid AUX record. */
+struct fsck_aux {
+	uint64_t oid, seq, addr16;
+	uint64_t data_off; /* into fsck.keys */
+	uint32_t bytes, len;
+};
+
+/* What the checkpoint phase found in one slot. */
+struct fsck_slot {
+	uint8_t state; /* enum ckchk_state */
+	bool cleared;  /* zeroed by the repair */
+	uint64_t no, cut_seq, body_bytes;
+	uint64_t ticket; /* of its problem, UINT64_MAX if none */
+	uint32_t nsegs;
+	uint32_t segs[CKPT_MAX_SEGS], gens[CKPT_MAX_SEGS];
+	char why[200]; /* what is wrong with it */
 };
 
 struct fsck_inval {
@@ -64,7 +85,8 @@ enum inc_kind {
 /* What names a record, so that copies of it (the cleaner's relocations keep the seq) can be found. */
 struct fsck_rkey {
 	uint64_t seq, oid, lpos;
-	uint8_t type; /* 0: none */
+	uint8_t type;   /* 0: none */
+	uint8_t intact; /* this instance passed its payload checksum */
 };
 
 struct fsck_incident {
@@ -86,6 +108,7 @@ enum act_kind {
 	ACT_PADDING,     /* zero the padding [addr16*16 + from, + len) */
 	ACT_SEGHDR,      /* write a rebuilt segment header (hdr) at the start of segment segno */
 	ACT_ZAP_CHECKED, /* ACT_ZAP after re-reading: only if the record there still has seq/oid and the segment gen */
+	ACT_FIELD,       /* write hdr[0, len) at byte from of the record (a magic or checksum field one bit off) */
 };
 
 struct fsck_action {
@@ -110,6 +133,7 @@ struct fsck {
 	struct fsck_opts opts;
 	struct fsck_result *res;
 	bool repair;
+	bool rw; /* devices opened read-write (repair, or discarding checkpoints) */
 	unsigned ndevs;
 	const char *const *paths;
 	struct fsck_dev devs[SWAPOBJ_MAX_DEVICES]; /* in device-index order once the superblocks are read */
@@ -121,7 +145,7 @@ struct fsck {
 
 	/* segments */
 	uint32_t *seg_gen;   /* generation of the current use (0: free) */
-	uint8_t *seg_stream; /* stream its segment header names (0 hot, 1 cold) */
+	uint8_t *seg_stream; /* stream its segment header names (0 hot, 1..14 the cleaner's, 15 checkpoint bodies) */
 	uint8_t *seg_state;  /* SEGS_* */
 	uint64_t *seg_live;  /* model: live bytes per segment (usage recount) */
 
@@ -130,8 +154,10 @@ struct fsck {
 	size_t nents, capents;
 	struct fsck_create *creates;
 	size_t ncreates, capcreates;
-	uint64_t *deletes;
+	uint64_t *deletes; /* DELETE records, and the objects RENAME records replaced */
 	size_t ndeletes, capdeletes;
+	struct fsck_aux *auxs;
+	size_t nauxs, capauxs;
 	struct fsck_inval *invals;
 	size_t ninvals, capinvals;
 	uint8_t *keys;
@@ -150,6 +176,10 @@ struct fsck {
 	struct fsck_lost *lost;
 	size_t nlost, caplost;
 	bool need_rw_open; /* key conflicts or lost pages: the library must fix them */
+	bool log_modified; /* the repair wrote to a segment replay reads (not a checkpoint segment) */
+
+	/* the checkpoint slots (fsck_ckpt.c) */
+	struct fsck_slot slots[2];
 
 	/* fsck_model.c's state, kept between its passes */
 	void *model;
@@ -199,12 +229,37 @@ unsigned fsck_dev_of(const struct fsck *f, uint32_t segno);
 int fsck_model(struct fsck *f);
 void fsck_model_free(struct fsck *f);
 
+/* Device offset of global segment segno, *dev its device index. */
+uint64_t fsck_seg_devoff(const struct fsck *f, uint32_t segno, unsigned *dev);
+
+/* Streams a segment header names: 0 HOT, 1..14 the cleaner's, SEG_STREAM_CKPT. */
+static inline bool fsck_cleaner_stream(uint8_t stream)
+{
+	return stream >= 1 && stream < SEG_STREAM_CKPT;
+}
+
 /* fsck_ckpt.c: the checkpoint phase (after the superblocks, before the log scan). */
 int fsck_checkpoints(struct fsck *f);
 /*
- * A valid record of a type the log scan does not handle itself (checkpoint
- * records of a later format). Returns true if the checkpoint phase took it.
+ * A valid record in a checkpoint segment (f->seg_stream == SEG_STREAM_CKPT).
+ * Returns true if it is a checkpoint record (verified with its body by
+ * fsck_checkpoints), false if it does not belong there.
  */
 bool fsck_ckpt_record(struct fsck *f, const struct rec *r, uint64_t addr16);
+/*
+ * Damage found by the scan in a checkpoint segment of generation gen (a
+ * record or region at addr16, len bytes, or the segment header when
+ * addr16 is the segment's start). Reports it unless it is part of a
+ * checkpoint body already reported damaged, and plans its retirement.
+ */
+int fsck_ckpt_damage(struct fsck *f, uint32_t segno, uint32_t gen, uint64_t addr16, uint32_t len, const char *what);
+/*
+ * Zero both slots (the repair changed what replay reads from the log: a
+ * checkpoint taken before may name records it retired). The next open
+ * replays the whole log; its next close writes a fresh checkpoint.
+ */
+int fsck_ckpt_discard(struct fsck *f);
+/* With the library's store open (f->st): did it load the checkpoint the slots say it should? */
+void fsck_ckpt_crosscheck(struct fsck *f);
 
 #endif

@@ -5,18 +5,27 @@
  * The model follows the replay rules of docs/FORMAT.md with its own code
  * and data structures (sorted arrays, an interval sweep), so that a bug in
  * replay, the extent map or the usage accounting shows up as a difference:
- *  - an object lives iff its newest CREATE is not ephemeral, no DELETE
- *    names it and no INVALIDATE of a prefix of its key is newer; keys are
- *    then settled in object-id order as replay settles them (a key taken
- *    twice: the newer CREATE wins; a key that is a prefix of another live
- *    key, or has one as a prefix: the later object loses);
+ *  - an object lives iff its newest name record (CREATE or RENAME) is not
+ *    ephemeral, no DELETE names it, no RENAME replaced it (a RENAME's lpos)
+ *    and no INVALIDATE of a prefix of its key is newer. The live ones take
+ *    their keys in the order of their newest name record's seq; one that
+ *    clashes with an object placed before (the same key, under an object
+ *    that is no directory, or keys under it while it is none) goes back to
+ *    its previous name record (an undone RENAME) or, with none, is dropped;
+ *  - aux data: the newest AUX record if newer than the name record the
+ *    object lives by, else that record's aux;
  *  - a page maps to its newest DATA record unless a newer PUNCH covers it
  *    or a newer TRUNCATE cut it off; among copies of one record (the same
- *    seq), an intact one beats a damaged one, then the higher address wins;
- *  - the size is that of the object's newest record;
- *  - a segment's live bytes are the bytes of the CREATE records and of the
- *    page records (per page: the record for DATA and FILL, 16 bytes for a
- *    ZERO page) that live objects use in it.
+ *    seq), an intact one beats a damaged one, then the higher address wins
+ *    (a full replay's choice; the comparison accepts any intact copy the
+ *    library maps, as an index loaded from a checkpoint keeps the copy that
+ *    was live at its cut);
+ *  - the size is that of the object's newest record (name records newer
+ *    than the one it lives by do not count);
+ *  - a segment's live bytes are the bytes of the name and AUX records and
+ *    of the page records (per page: the record for DATA and FILL, 16 bytes
+ *    for a ZERO page) that live objects use in it; checkpoint segments hold
+ *    none.
  * Memory: the scan's tables plus, per object, its pages while it is checked.
  */
 #include <stdio.h>
@@ -32,8 +41,11 @@
 
 struct live {
 	uint64_t oid;
-	const struct fsck_create *c;
-	bool alive; /* false once it lost its key to another object */
+	const struct fsck_create *c;      /* the name record it lives by */
+	const struct fsck_create *newest; /* its newest name record (c, unless a rename was undone) */
+	size_t first, ncreates;           /* its name records: f->creates[first, first + ncreates) */
+	const struct fsck_aux *aux;       /* its newest AUX record, if newer than c (else c carries the aux) */
+	bool alive;                       /* false if it lost its key to an older object */
 };
 
 /* Hash set of keys or key prefixes (component bytes of an encoding, and the component count). */
@@ -236,74 +248,153 @@ static int tomb_cmp(const void *a, const void *b)
 /* Which objects live                                                  */
 /* ------------------------------------------------------------------ */
 
+static int aux_cmp(const void *a, const void *b)
+{
+	const struct fsck_aux *x = a, *y = b;
+	if (x->oid != y->oid)
+		return x->oid < y->oid ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq > y->seq ? -1 : 1;                   /* newest first */
+	return x->addr16 < y->addr16 ? -1 : x->addr16 > y->addr16; /* replay keeps the copy it met first */
+}
+
+static const struct model *order_model; /* for live_seq_cmp (qsort has no context argument) */
+
+static int live_seq_cmp(const void *a, const void *b)
+{
+	const struct live *x = &order_model->live[*(const uint32_t *)a], *y = &order_model->live[*(const uint32_t *)b];
+	return x->c->seq < y->c->seq ? -1 : x->c->seq > y->c->seq;
+}
+
+/*
+ * Would key (ncomp nc, directory or not) conflict with the objects placed
+ * so far? The namespace's rules: the same key, a proper prefix naming an
+ * object that is no directory, or other keys below a key that is none.
+ */
+static bool key_conflicts(const struct model *m, struct ktab *objs, struct ktab *prefs, const uint8_t *key,
+                          uint32_t key_len, bool isdir)
+{
+	uint8_t nc = key[0];
+	for (uint32_t k = 1; k < nc; k++) {
+		struct kslot *o = ktab_find(objs, key + 1, prefix_len(key, k), (uint8_t)k, false, NONE);
+		if (o && o->val != NONE && !(m->live[o->val].c->flags & CREATE_F_DIR))
+			return true;
+	}
+	struct kslot *s = ktab_find(objs, key + 1, key_len - 1u, nc, false, NONE);
+	if (s && s->val != NONE)
+		return true;
+	struct kslot *pk = ktab_find(prefs, key + 1, key_len - 1u, nc, false, 0);
+	return pk && pk->val > 0 && !isdir;
+}
+
+/* The object's newest name record older than seq (the highest-addressed copy, as replay reads them back). */
+static const struct fsck_create *older_name(const struct fsck *f, const struct live *l, uint64_t seq)
+{
+	const struct fsck_create *best = NULL;
+	for (size_t i = l->first; i < l->first + l->ncreates; i++) {
+		const struct fsck_create *c = &f->creates[i];
+		if (c->seq >= seq)
+			continue;
+		if (!best || c->seq > best->seq || (c->seq == best->seq && c->addr16 > best->addr16))
+			best = c;
+	}
+	return best;
+}
+
+/*
+ * Replay's rules (recovery/replay.c): an object lives iff its newest name
+ * record (CREATE or RENAME) exists, no DELETE names it, no RENAME replaced
+ * it, it is not ephemeral and no newer INVALIDATE covers its key. The live
+ * ones take their keys in the order of their newest name record's seq; one
+ * that conflicts with an object placed before goes back through its older
+ * name records (a RENAME that was never synced is undone); with none left
+ * (or an ephemeral one) it is dropped.
+ */
 static int decide_live(struct fsck *f, struct model *m)
 {
 	struct ktab objs = {0}, prefs = {0};
+	uint32_t *order = NULL;
 	int err;
 	if (f->ncreates)
 		qsort(f->creates, f->ncreates, sizeof(*f->creates), create_cmp);
 	if (f->ndeletes)
 		qsort(f->deletes, f->ndeletes, sizeof(*f->deletes), u64_cmp);
+	if (f->nauxs)
+		qsort(f->auxs, f->nauxs, sizeof(*f->auxs), aux_cmp);
 	m->live = so_alloc(SO_MEM_OTHER, (f->ncreates + 1) * sizeof(*m->live));
-	if (!m->live)
-		return so_err(SWAPOBJ_ENOMEM, "out of memory");
+	order = so_alloc(SO_MEM_OTHER, (f->ncreates + 1) * sizeof(*order));
+	if (!m->live || !order) {
+		err = so_err(SWAPOBJ_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((err = ktab_init(&objs, f->ncreates)) < 0 ||
 	    (err = ktab_init(&prefs, f->ncreates * SWAPOBJ_KEY_MAX_COMPONENTS)) < 0)
 		goto out;
-	for (size_t i = 0; i < f->ncreates; i++) {
+	for (size_t i = 0, j; i < f->ncreates; i = j) {
 		const struct fsck_create *c = &f->creates[i];
-		if (i > 0 && f->creates[i - 1].oid == c->oid)
-			continue; /* an older CREATE of the same object */
+		for (j = i; j < f->ncreates && f->creates[j].oid == c->oid; j++)
+			;
 		if ((f->ndeletes && bsearch(&c->oid, f->deletes, f->ndeletes, sizeof(*f->deletes), u64_cmp)) ||
 		    (c->flags & CREATE_F_EPHEMERAL) || invalidated(f, c))
 			continue;
-		const uint8_t *key = f->keys + c->key_off;
-		uint8_t nc = key[0];
-		char ks[120];
 		struct live *l = &m->live[m->nlive];
 		l->oid = c->oid;
-		l->c = c;
+		l->c = l->newest = c;
+		l->first = i;
+		l->ncreates = j - i;
+		l->aux = NULL;
 		l->alive = false;
-		size_t idx = m->nlive++;
-		/* A proper prefix of the key names an object, or the key is a prefix of others: the later loses. */
-		bool clash = false;
-		for (uint32_t k = 1; k < nc && !clash; k++) {
-			struct kslot *o = ktab_find(&objs, key + 1, prefix_len(key, k), (uint8_t)k, false, NONE);
-			clash = o && o->val != NONE;
+		order[m->nlive] = (uint32_t)m->nlive;
+		m->nlive++;
+	}
+	order_model = m;
+	if (m->nlive > 1)
+		qsort(order, m->nlive, sizeof(*order), live_seq_cmp);
+	for (size_t oi = 0; oi < m->nlive; oi++) {
+		struct live *l = &m->live[order[oi]];
+		const struct fsck_create *c = l->c;
+		char ks[120], ks2[120];
+		for (;;) {
+			const uint8_t *key = f->keys + c->key_off;
+			if (!key_conflicts(m, &objs, &prefs, key, c->key_len, c->flags & CREATE_F_DIR))
+				break;
+			/* Replay goes back to the name record before (one a newer INVALIDATE covers does not count). */
+			const struct fsck_create *o = c;
+			do
+				o = older_name(f, l, o->seq);
+			while (o && invalidated(f, o));
+			c = o;
+			if (!c || (c->flags & CREATE_F_EPHEMERAL))
+				break;
 		}
-		struct kslot *pk = ktab_find(&prefs, key + 1, c->key_len - 1u, nc, false, 0);
-		clash = clash || (pk && pk->val > 0);
-		if (clash) {
-			fsck_report_at(f, FSCK_KEY_CONFLICT, FSCK_ERROR, c->addr16, REC_CREATE, c->oid, c->seq, 0,
-			               "object %llu %s: its key clashes with another live object's (one is a prefix of "
-			               "the other); replay drops it",
-			               (unsigned long long)c->oid, key_str(key, c->key_len, ks, sizeof(ks)));
+		const struct fsck_create *n = l->newest;
+		key_str(f->keys + n->key_off, n->key_len, ks, sizeof(ks));
+		if (!c || (c->flags & CREATE_F_EPHEMERAL)) {
+			fsck_report_at(f, FSCK_KEY_CONFLICT, FSCK_ERROR, n->addr16, n->type, n->oid, n->seq, 0,
+			               "object %llu %s: its key clashes with an older live object's (the same key, or "
+			               "one under an object that is no directory, or keys under one that is none); "
+			               "replay drops it",
+			               (unsigned long long)n->oid, ks);
 			f->need_rw_open = true;
 			continue;
 		}
+		if (c != n) {
+			fsck_report_at(f, FSCK_KEY_CONFLICT, FSCK_ERROR, n->addr16, n->type, n->oid, n->seq, 0,
+			               "object %llu: its name %s clashes with an older live object's; replay undoes "
+			               "the %s and keeps its earlier name %s",
+			               (unsigned long long)n->oid, ks, n->type == REC_RENAME ? "rename" : "name record",
+			               key_str(f->keys + c->key_off, c->key_len, ks2, sizeof(ks2)));
+			f->need_rw_open = true;
+			l->c = c;
+		}
+		const uint8_t *key = f->keys + c->key_off;
+		uint8_t nc = key[0];
 		struct kslot *s = ktab_find(&objs, key + 1, c->key_len - 1u, nc, true, NONE);
 		if (!s) {
 			err = so_err(SWAPOBJ_ENOMEM, "key table full");
 			goto out;
 		}
-		if (s->val != NONE) {
-			/* Two live objects claim the key: the newer CREATE wins. */
-			struct live *other = &m->live[s->val];
-			struct live *loser = other->c->seq > c->seq ? l : other;
-			fsck_report_at(f, FSCK_KEY_CONFLICT, FSCK_ERROR, loser->c->addr16, REC_CREATE, loser->oid,
-			               loser->c->seq, 0,
-			               "objects %llu and %llu both claim key %s; the newer CREATE wins, replay drops "
-			               "object %llu",
-			               (unsigned long long)other->oid, (unsigned long long)c->oid,
-			               key_str(key, c->key_len, ks, sizeof(ks)), (unsigned long long)loser->oid);
-			f->need_rw_open = true;
-			if (loser == l)
-				continue;
-			other->alive = false;
-			for (uint32_t k = 1; k < nc; k++)
-				ktab_find(&prefs, key + 1, prefix_len(key, k), (uint8_t)k, false, 0)->val--;
-		}
-		s->val = (uint32_t)idx;
+		s->val = (uint32_t)(l - m->live);
 		l->alive = true;
 		for (uint32_t k = 1; k < nc; k++) {
 			struct kslot *p = ktab_find(&prefs, key + 1, prefix_len(key, k), (uint8_t)k, true, 0);
@@ -313,6 +404,18 @@ static int decide_live(struct fsck *f, struct model *m)
 			}
 			p->val++;
 		}
+		/* Aux data: the newest AUX record if newer than the name record, else the name record's. */
+		struct fsck_aux key_a = {.oid = l->oid, .seq = UINT64_MAX, .addr16 = 0};
+		size_t lo = 0, hi = f->nauxs;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (aux_cmp(&f->auxs[mid], &key_a) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < f->nauxs && f->auxs[lo].oid == l->oid && f->auxs[lo].seq > c->seq)
+			l->aux = &f->auxs[lo];
 	}
 	m->alive_oids = so_alloc(SO_MEM_OTHER, (m->nlive + 1) * sizeof(*m->alive_oids));
 	if (!m->alive_oids) {
@@ -324,6 +427,7 @@ static int decide_live(struct fsck *f, struct model *m)
 			m->alive_oids[m->nalive++] = m->live[i].oid;
 	err = 0;
 out:
+	so_free(SO_MEM_OTHER, order);
 	ktab_free(&objs);
 	ktab_free(&prefs);
 	return err;
@@ -441,6 +545,55 @@ static const char *slot_str(const struct fsck *f, extslot s, char *buf, size_t l
 	return buf;
 }
 
+/*
+ * Copies of one record. The cleaner relocates records keeping their seq, so
+ * a record may have several intact copies; which one the library uses
+ * depends on how it built its index (a full replay takes the highest
+ * address, a checkpoint the one that was live at its cut, and segments the
+ * checkpoint says were freed are not read again). Any intact copy is the
+ * same record: the comparison accepts the library's choice, and the usage
+ * recount then charges the copy the library uses.
+ */
+static void move_charge(struct fsck *f, uint64_t from16, uint64_t to16, uint64_t bytes)
+{
+	f->seg_live[fsck_segno_of(f, from16)] -= bytes;
+	f->seg_live[fsck_segno_of(f, to16)] += bytes;
+}
+
+static bool name_copy(const struct fsck *f, const struct live *l, const struct fsck_create *c, uint64_t addr16)
+{
+	for (size_t i = l->first; i < l->first + l->ncreates; i++)
+		if (f->creates[i].seq == c->seq && f->creates[i].addr16 == addr16 && f->creates[i].bytes == c->bytes)
+			return true;
+	return false;
+}
+
+static bool aux_copy(const struct fsck *f, const struct fsck_aux *a, uint64_t addr16)
+{
+	for (const struct fsck_aux *x = a; x < f->auxs + f->nauxs && x->oid == a->oid && x->seq == a->seq; x++)
+		if (x->addr16 == addr16 && x->bytes == a->bytes)
+			return true;
+	return false;
+}
+
+/* An intact copy of ents[w] (a DATA record mapping page pg) at the slot s? */
+static bool data_copy(const struct fsck *f, size_t w, uint64_t pg, extslot s)
+{
+	const struct fsck_ent *e = &f->ents[w];
+	size_t lo = w, hi = w;
+	while (lo > 0 && f->ents[lo - 1].oid == e->oid && f->ents[lo - 1].seq == e->seq)
+		lo--;
+	while (hi + 1 < f->nents && f->ents[hi + 1].oid == e->oid && f->ents[hi + 1].seq == e->seq)
+		hi++;
+	for (size_t i = lo; i <= hi; i++) {
+		const struct fsck_ent *x = &f->ents[i];
+		if (x->type == REC_DATA && !x->damaged && ent_slot(x) == s && x->lpos / PG <= pg &&
+		    pg < x->lpos / PG + x->len / PG)
+			return true;
+	}
+	return false;
+}
+
 /* Compare one live object of the model with the library's. Returns the differences found. */
 static unsigned compare_object(struct fsck *f, struct model *m, const struct live *l, uint64_t size, size_t nmapped)
 {
@@ -471,8 +624,32 @@ static unsigned compare_object(struct fsck *f, struct model *m, const struct liv
 		            o->node ? key_str(enc, elen, b1, sizeof(b1)) : "(unlinked)", ks);
 		diffs++;
 	}
+	/* Aux data: from the newest AUX record if it is newer than the name record, else the name record's. */
+	const uint8_t *aux = l->aux ? f->keys + l->aux->data_off : key + c->key_len;
+	uint32_t aux_len = l->aux ? l->aux->len : c->aux_len;
+	uint64_t aux_addr = l->aux ? l->aux->addr16 : 0;
+	uint32_t aux_bytes = l->aux ? l->aux->bytes : 0;
+	if (l->aux && o->aux_addr != aux_addr && aux_copy(f, l->aux, o->aux_addr)) {
+		move_charge(f, aux_addr, o->aux_addr, aux_bytes);
+		aux_addr = o->aux_addr;
+	}
+	uint64_t create_addr = c->addr16;
+	if (o->create_addr != create_addr && name_copy(f, l, c, o->create_addr)) {
+		move_charge(f, create_addr, o->create_addr, c->bytes);
+		create_addr = o->create_addr;
+	}
+	if (o->aux_len != aux_len || (aux_len && (!o->aux || memcmp(o->aux, aux, aux_len) != 0)) ||
+	    o->aux_addr != aux_addr || o->aux_bytes != aux_bytes) {
+		fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, l->oid, 0, 0,
+		            "object %llu %s: index has %u bytes of aux data%s (record %llu/%u); the records give %u "
+		            "bytes (record %llu/%u)",
+		            (unsigned long long)l->oid, ks, o->aux_len,
+		            o->aux_len == aux_len && aux_len ? " that differ" : "", (unsigned long long)o->aux_addr,
+		            o->aux_bytes, aux_len, (unsigned long long)aux_addr, aux_bytes);
+		diffs++;
+	}
 	if (o->cls != c->cls || o->flags != c->flags || o->version != c->version || o->size != size ||
-	    o->create_addr != c->addr16 || o->create_bytes != c->bytes) {
+	    o->create_addr != create_addr || o->create_bytes != c->bytes) {
 		fsck_report(f, FSCK_INDEX, FSCK_ERROR, -1, -1, 0, 0, l->oid, 0, 0,
 		            "object %llu %s: index has class %u flags %u version %llu size %llu create record %llu/%u; "
 		            "the records give %u %u %llu %llu %llu/%u",
@@ -491,6 +668,10 @@ static unsigned compare_object(struct fsck *f, struct model *m, const struct liv
 		uint64_t mp = i < nmapped ? m->mapped[i].pg : UINT64_MAX;
 		extslot ms = i < nmapped ? ent_slot(&f->ents[m->mapped[i].ent]) : 0;
 		uint64_t lp = have ? pg : UINT64_MAX;
+		if (lp == mp && slot != ms && data_copy(f, m->mapped[i].ent, mp, slot)) {
+			move_charge(f, extslot_addr(ms), extslot_addr(slot), slot_charge(ms));
+			ms = slot;
+		}
 		if (lp == mp && slot == ms) {
 			i++;
 		} else {
@@ -582,11 +763,21 @@ int fsck_model(struct fsck *f)
 		size_t nmapped;
 		if ((err = object_pages(f, m, a, e, &nmapped)) < 0)
 			goto out;
-		/* a >= e cannot happen: the newest CREATE is among the entries */
-		uint64_t size = e > a ? f->ents[e - 1].obj_size : 0;
+		/*
+		 * The size is that of the newest record, not counting name records
+		 * newer than the one it lives by (an undone rename). a >= e cannot
+		 * happen: the name record is among the entries.
+		 */
+		size_t last = e;
+		while (last > a && (f->ents[last - 1].type == REC_CREATE || f->ents[last - 1].type == REC_RENAME) &&
+		       f->ents[last - 1].seq > l->c->seq)
+			last--;
+		uint64_t size = last > a ? f->ents[last - 1].obj_size : 0;
 		objects++;
 		pages += nmapped;
 		f->seg_live[fsck_segno_of(f, l->c->addr16)] += l->c->bytes;
+		if (l->aux)
+			f->seg_live[fsck_segno_of(f, l->aux->addr16)] += l->aux->bytes;
 		for (size_t i = 0; i < nmapped; i++) {
 			struct fsck_ent *pe = &f->ents[m->mapped[i].ent];
 			f->seg_live[fsck_segno_of(f, pe->addr16)] += slot_charge(ent_slot(pe));

@@ -181,6 +181,18 @@ static void read_all(const char *const *paths)
 	swapobj_store_close(st);
 }
 
+/* FUZZ_VERBOSE=1: what each pass of the checker found (for reproducing a finding). */
+static void show(const char *pass, const struct fsck_result *r)
+{
+	if (!getenv("FUZZ_VERBOSE"))
+		return;
+	for (uint64_t i = 0; i < r->nproblems; i++)
+		fprintf(stderr, "%s: %s %s seg %lld off %llu%s: %s\n", pass, fsck_sev_name(r->problems[i].sev),
+		        fsck_kind_name(r->problems[i].kind), (long long)r->problems[i].segno,
+		        (unsigned long long)r->problems[i].off, r->problems[i].fixed ? " [fixed]" : "",
+		        r->problems[i].msg);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -221,11 +233,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fsck_result r;
 	fo.flags = (mode & 4) ? 0 : FSCK_SERIAL;
 	fsck_run(paths, 1, &fo, &r);
+	show("check", &r);
 	fsck_result_free(&r);
 	read_all(paths);
 	if (mode & 2) {
 		fo.flags |= FSCK_REPAIR;
 		int err = fsck_run(paths, 1, &fo, &r);
+		show("repair", &r);
 		uint64_t left = fsck_errors_left(&r);
 		fsck_result_free(&r);
 		if (err == 0 && left == 0) {
