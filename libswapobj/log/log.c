@@ -953,14 +953,6 @@ static void erase_segs(struct so_log *lg, const uint32_t *list, uint64_t n)
 		if (written) {
 			__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
 			__atomic_add_fetch(&lg->segs_erased, 1, __ATOMIC_RELAXED);
-			/* A hint to the device; a refusal (or failure) only stops further discards there. */
-			if (lg->discard && !d->no_discard) {
-				int rc = io_discard(d, log_seg_devoff(lg, s) + IO_ALIGN, lg->seg_size - IO_ALIGN);
-				if (rc == 0)
-					__atomic_add_fetch(&lg->segs_discarded, 1, __ATOMIC_RELAXED);
-				else
-					d->no_discard = true;
-			}
 		}
 		pthread_mutex_lock(&lg->mu);
 		if (written) {
@@ -1040,6 +1032,23 @@ int log_sync(struct so_log *lg)
 			if (s->state == SEG_FREE && s->erase == ERASE_ARMED) {
 				s->erase = ERASE_DONE;
 				summary_reset_locked(s);
+				/*
+				 * Discard only now that the erasure is durable: discarding
+				 * under a header that a crash could still undo would leave
+				 * an old header over zeros, which a checkpoint taken in
+				 * between still describes as holding records. Under mu, so
+				 * the segment cannot be retaken meanwhile. A hint to the
+				 * device; a refusal (or failure) stops further discards.
+				 */
+				struct io_dev *d = &lg->devs[s->dev];
+				if (lg->discard && !d->no_discard) {
+					int rc =
+					    io_discard(d, log_seg_devoff(lg, s) + IO_ALIGN, lg->seg_size - IO_ALIGN);
+					if (rc == 0)
+						__atomic_add_fetch(&lg->segs_discarded, 1, __ATOMIC_RELAXED);
+					else
+						d->no_discard = true;
+				}
 			}
 		}
 		pthread_mutex_unlock(&lg->mu);

@@ -909,10 +909,20 @@ int replay_run(struct swapobj_store *st)
 				s->sealed_ns = so_now_ns();
 				continue;
 			}
+			if (hdr_ok && r.seg_gen < c->gen) {
+				/*
+				 * The header the table knows (an erasure written before the
+				 * capture) did not survive the crash: what is left is the
+				 * segment's earlier use, all dead by then. Free; not tail.
+				 */
+				s->gen = r.seg_gen;
+				continue;
+			}
 			if (hdr_ok && r.seg_gen == c->gen)
 				start = c->fill; /* open at the cut: what follows the fill is tail */
 			else
-				summary_clear(s); /* reused after the cut (or never used): all of it is tail */
+				summary_clear(
+				    s); /* re-headed after the capture (newer generation): all of it is tail */
 		}
 		if (!hdr_ok)
 			continue;
