@@ -194,7 +194,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r.flags = 0;
 			payload[CREATE_CLASS] = d[10] & 1 ? SWAPOBJ_CLASS_CACHE : SWAPOBJ_CLASS_SWAP;
 			payload[CREATE_FLAGS] = d[2] & CREATE_F_KNOWN;
-			so_put_le32(payload + CREATE_RESERVED, 0);
+			so_put_le32(payload + CREATE_AUXLEN, 0); /* no aux data */
 			so_put_le64(payload + CREATE_VERSION, d[11] % 4);
 			plen = key_of(d[10] >> 1, payload + CREATE_KEY);
 			so_put_le16(payload + CREATE_KEYLEN, (uint16_t)plen);
