@@ -63,7 +63,7 @@ static void build(const char *img)
 	swapobj_store *st;
 	swapobj_key k, pre;
 	uint8_t p[PG];
-	fo.size = 10 << 20;
+	fo.size = 20 << 20; /* the reserve, open segments and checkpoints leave room for the seed objects */
 	fo.segment_size = 1 << 20;
 	ck(swapobj_format(paths, 1, &fo), "format");
 	ck(swapobj_store_open(&st, paths, 1, NULL), "open");
