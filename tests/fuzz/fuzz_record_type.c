@@ -59,9 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		case REC_CREATE:
+			/* Name record: the key, then aux_len bytes of aux data. */
 			if (o.payload_len < CREATE_KEY ||
-			    key_decode(o.payload + CREATE_KEY, o.payload_len - CREATE_KEY, &k) != 0 ||
-			    key_check(&k, 1) != 0)
+			    so_get_le16(o.payload + CREATE_KEYLEN) > o.payload_len - CREATE_KEY ||
+			    key_decode(o.payload + CREATE_KEY, so_get_le16(o.payload + CREATE_KEYLEN), &k) != 0 ||
+			    key_check(&k, 1) != 0 || so_get_le32(o.payload + CREATE_AUXLEN) > AUX_MAX)
 				abort();
 			break;
 		case REC_INVALIDATE:
