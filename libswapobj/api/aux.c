@@ -28,7 +28,8 @@ int swapobj_obj_set_aux(swapobj_obj *h, const void *data, size_t len)
 		return so_err(SWAPOBJ_EINVAL, "aux data of %zu bytes (at most %u, not NULL)", len, SWAPOBJ_AUX_MAX);
 	struct swapobj_store *st = h->st;
 	struct so_obj *o = h->o;
-	if ((err = log_check_writable(&st->log)) < 0 || (err = log_space_wait(&st->log, rec_size((uint32_t)len), false)) < 0)
+	if ((err = log_check_writable(&st->log)) < 0 ||
+	    (err = log_space_wait(&st->log, rec_size((uint32_t)len), false)) < 0)
 		return err;
 	/* Allocate first: once the record is logged the index must take it. */
 	if (len && !(copy = so_alloc(SO_MEM_INDEX, len)))

@@ -36,16 +36,16 @@ struct swapobj_store {
 
 	/* Checkpoints (recovery/ckpt.c), guarded by ckpt_mu. */
 	pthread_mutex_t ckpt_mu;
-	struct ckpt_ref ckpts[2];     /* [0] newest, [1] the one before; no == 0: none */
-	uint64_t ckpt_dev_bytes;      /* device bytes written when the last checkpoint was taken */
-	uint64_t ckpt_ns;             /* when (so_now_ns) */
-	uint64_t ckpt_every_bytes;    /* take one after this much log volume ... */
-	uint64_t ckpt_every_ns;       /* ... or this much time with anything written */
-	uint64_t ckpts_written;       /* since open (atomic) */
-	uint64_t ckpt_last_bytes;     /* body size of the last one written or loaded */
-	uint64_t replay_tail_bytes;   /* bytes of log the open replayed */
-	uint32_t ckpt_loaded;         /* the open started from a checkpoint */
-	uint32_t ckpt_fallbacks;      /* damaged checkpoints the open skipped */
+	struct ckpt_ref ckpts[2];   /* [0] newest, [1] the one before; no == 0: none */
+	uint64_t ckpt_dev_bytes;    /* device bytes written when the last checkpoint was taken */
+	uint64_t ckpt_ns;           /* when (so_now_ns) */
+	uint64_t ckpt_every_bytes;  /* take one after this much log volume ... */
+	uint64_t ckpt_every_ns;     /* ... or this much time with anything written */
+	uint64_t ckpts_written;     /* since open (atomic) */
+	uint64_t ckpt_last_bytes;   /* body size of the last one written or loaded */
+	uint64_t replay_tail_bytes; /* bytes of log the open replayed */
+	uint32_t ckpt_loaded;       /* the open started from a checkpoint */
+	uint32_t ckpt_fallbacks;    /* damaged checkpoints the open skipped */
 
 	pthread_mutex_t clean_mu; /* one cleaner (or reaper) at a time */
 	uint8_t *clean_buf;       /* seg_size, aligned; guarded by clean_mu */

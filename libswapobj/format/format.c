@@ -197,7 +197,8 @@ static enum rec_verdict rec_check_payload(const struct rec *r)
 	case REC_SYNC:
 		return r->payload_len == 16 ? REC_OK : REC_BAD_PAYLOAD;
 	case REC_CKPT:
-		return r->payload_len > 0 && r->oid == 0 && r->lpos < r->obj_size && r->payload_len <= r->obj_size - r->lpos
+		return r->payload_len > 0 && r->oid == 0 && r->lpos < r->obj_size &&
+		               r->payload_len <= r->obj_size - r->lpos
 		           ? REC_OK
 		           : REC_BAD_PAYLOAD;
 	case REC_INVALIDATE: {

@@ -90,9 +90,9 @@ enum rec_type {
 	REC_TYPE_MAX = 11
 };
 
-#define REC_F_ZERO 0x01 /* DATA: pages are all zero; no payload */
+#define REC_F_ZERO 0x01        /* DATA: pages are all zero; no payload */
 #define REC_ZERO_MAX_PAGES 64u /* DATA ZERO: at most this many pages (writers batch 64-page chunks) */
-#define REC_F_FILL 0x02 /* DATA: one page of a repeated 8-byte word; payload is the word */
+#define REC_F_FILL 0x02        /* DATA: one page of a repeated 8-byte word; payload is the word */
 #define REC_F_KNOWN (REC_F_ZERO | REC_F_FILL)
 
 #define SEGHDR_LEN 16u
@@ -107,7 +107,8 @@ enum rec_type {
  */
 #define SEGHDR_F_ERASED 0x1u
 #define SEGHDR_F_KNOWN SEGHDR_F_ERASED
-/* SEGHDR stream values: 0..14 append streams (HOT user writes, the cleaner's streams), 15 CKPT (checkpoint bodies, never replayed). */
+/* SEGHDR stream values: 0..14 append streams (HOT user writes, the cleaner's streams), 15 CKPT (checkpoint bodies,
+ * never replayed). */
 #define SEG_STREAM_CKPT 15u
 /*
  * CREATE and RENAME payload (a "name record": the object's whole identity).
@@ -142,16 +143,16 @@ enum rec_type {
 #define CKPT_SLOT_OFF(i) (8192u + 4096u * (i))
 #define CKPT_SLOT_SIZE 4096u
 #define CKPT_SLOT_MAGIC 0x31305450434b4f53ull /* "SOKCPT01" little-endian */
-#define CS_MAGIC 0       /* 8  CKPT_SLOT_MAGIC */
-#define CS_VERSION 8     /* 4  1 */
-#define CS_NSEGS 12      /* 4  segments holding the body, 1..CKPT_MAX_SEGS */
-#define CS_CKPT_NO 16    /* 8  checkpoint number, 1, 2, ... */
-#define CS_CUT_SEQ 24    /* 8  every record with a lower seq is reflected in the body */
-#define CS_BODY_BYTES 32 /* 8  length of the body */
-#define CS_BODY_CSUM 40  /* 8  XXH3-64 of the body, seed = store seed */
-#define CS_RESERVED 48   /* 16 zero */
-#define CS_SEGS 64       /* 8 * nsegs: u32 global segno, u32 generation */
-#define CS_CSUM 4088     /* 8  XXH3-64 of bytes [0,4088), seed = store seed */
+#define CS_MAGIC 0                            /* 8  CKPT_SLOT_MAGIC */
+#define CS_VERSION 8                          /* 4  1 */
+#define CS_NSEGS 12                           /* 4  segments holding the body, 1..CKPT_MAX_SEGS */
+#define CS_CKPT_NO 16                         /* 8  checkpoint number, 1, 2, ... */
+#define CS_CUT_SEQ 24                         /* 8  every record with a lower seq is reflected in the body */
+#define CS_BODY_BYTES 32                      /* 8  length of the body */
+#define CS_BODY_CSUM 40                       /* 8  XXH3-64 of the body, seed = store seed */
+#define CS_RESERVED 48                        /* 16 zero */
+#define CS_SEGS 64                            /* 8 * nsegs: u32 global segno, u32 generation */
+#define CS_CSUM 4088                          /* 8  XXH3-64 of bytes [0,4088), seed = store seed */
 #define CKPT_MAX_SEGS ((CS_CSUM - CS_SEGS) / 8u)
 #define CKPT_BODY_MAGIC 0x59444f42544b4f53ull /* "SOKTBODY" */
 #define CKPT_END_MAGIC 0x21444e45544b4f53ull  /* "SOKTEND!" */
