@@ -1177,8 +1177,16 @@ static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 	ck_assert_uint_gt(total, 50);
 	struct tu_rng r;
 	tu_rng_init(&r, seed0 ^ 0xdecaf);
+	/* To chase a failure: SPACE_CUT_SEED and SPACE_CUT_AT replay that one cut (timing permitting). */
+	const char *only_seed = getenv("SPACE_CUT_SEED"), *only_at = getenv("SPACE_CUT_AT");
+	if (only_seed && only_at)
+		npoints = 1;
 	for (uint64_t i = 0; i < npoints; i++) {
 		uint64_t seed = seed0 + i % 5, cut = 1 + tu_rng_below(&r, total + total / 4);
+		if (only_seed && only_at) {
+			seed = strtoull(only_seed, NULL, 0);
+			cut = strtoull(only_at, NULL, 0);
+		}
 		cs_reset(base, cut);
 		cworkload(seed, nops, flags);
 		cs_crash_image(&r);

@@ -447,6 +447,26 @@ static void encode_seghdr(struct so_log *lg, const struct log_seg *s, uint32_t f
 	rec_seal(dst, &r, lg->seed);
 }
 
+/*
+ * Put a new SEGHDR over block 0 of s, keeping the block's other bytes: the
+ * write then changes only the header's sector, so a torn write leaves either
+ * the old header (every old record still there) or the new one (none of
+ * them belongs to the segment any more), never some old records without
+ * others. A tombstone must never vanish while a record it shadows stays.
+ */
+static int write_header(struct so_log *lg, const struct log_seg *hdr, uint32_t flags)
+{
+	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	struct io_dev *d = &lg->devs[hdr->dev];
+	uint64_t off = log_seg_devoff(lg, hdr);
+	int err;
+	if ((err = io_pread(d, blk, IO_ALIGN, off)) < 0)
+		return err;
+	memset(blk, 0, SEGHDR_REC_SIZE);
+	encode_seghdr(lg, hdr, flags, blk);
+	return io_pwrite(d, blk, IO_ALIGN, off);
+}
+
 /* Empty a segment's summary (mu held): its old records can no longer be replayed. */
 static void summary_reset_locked(struct log_seg *s)
 {
@@ -467,7 +487,6 @@ static void summary_reset_locked(struct log_seg *s)
  */
 static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_seg **out)
 {
-	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
 	struct log_seg *s;
 	uint32_t gen;
 	int err;
@@ -502,10 +521,8 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	/* User data is as old as now; relocated data as old as the victim it comes from. */
 	uint64_t cold = __atomic_load_n(&lg->cold_stamp, __ATOMIC_RELAXED);
 	tmp.hdr_seq = log_stream_is_reloc(stream) && cold ? cold : __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
-	memset(blk, 0, sizeof(blk));
-	encode_seghdr(lg, &tmp, 0, blk);
 	struct io_dev *d = &lg->devs[s->dev];
-	if ((err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s))) < 0 || (err = io_sync(d)) < 0) {
+	if ((err = write_header(lg, &tmp, 0)) < 0 || (err = io_sync(d)) < 0) {
 		pthread_mutex_lock(&lg->mu);
 		log_seg_free_locked(lg, s); /* still holds (possibly) its old content; summary kept */
 		pthread_mutex_unlock(&lg->mu);
@@ -854,63 +871,76 @@ int log_background(struct so_log *lg)
 /*
  * Free cleaned segments whose relocations were just made durable: write an
  * ERASED SEGHDR over block 0 (new generation, so the old records stop
- * belonging to the segment), discard the rest if asked to, then queue them
- * FREE. They are off the free queue until their header is written, so no
- * writer can reuse one under the erasure. The erasure is durable after the
- * next sync (ERASE_WRITTEN -> ARMED -> DONE); until then the summary is kept,
- * as the old records may still be replayed. A failed header write turns the
- * store read-only (log_fail) but the segment is freed all the same: it is
- * free in memory, and on disk it is a cleaned segment, which replay handles.
+ * belonging to the segment), then queue them FREE. They are off the free
+ * queue until then, so no writer can reuse one under the erasure. The
+ * erasure is durable after the next sync (ERASE_WRITTEN -> ARMED -> DONE);
+ * until then the summary is kept, as the old records may still be replayed.
+ *
+ * Discarding needs the erasure durable first: a discard may land in part
+ * (sectors), and a segment whose old header survived with some records gone
+ * could replay a dead record without the tombstone that shadowed it. So
+ * with the discard option the headers are synced here (one extra sync per
+ * batch of freed segments), then the rest of each segment is discarded.
+ *
+ * A failed header write turns the store read-only (log_fail) but the
+ * segment is freed all the same: it is free in memory, and on disk it is a
+ * cleaned segment, which replay handles.
  */
 static void erase_segs(struct so_log *lg, const uint32_t *list, uint64_t n)
 {
-	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	uint64_t nwritten = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		struct log_seg *s = &lg->segs[list[i]];
-		struct io_dev *d = &lg->devs[s->dev];
 		struct log_seg tmp = *s;
-		bool written = false;
 		pthread_mutex_lock(&lg->mu);
 		tmp.gen = lg->next_gen++;
 		pthread_mutex_unlock(&lg->mu);
 		tmp.hdr_ns = so_wall_ns();
 		tmp.hdr_seq = 0;
-		memset(blk, 0, sizeof(blk));
-		encode_seghdr(lg, &tmp, SEGHDR_F_ERASED, blk);
-		if (!__atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
-			int err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s));
-			if (err < 0)
-				log_fail(lg, err);
-			else
-				written = true;
+		if (__atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE))
+			continue;
+		int err = write_header(lg, &tmp, SEGHDR_F_ERASED);
+		if (err < 0) {
+			log_fail(lg, err);
+			continue;
 		}
-		if (written) {
-			__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
-			__atomic_add_fetch(&lg->segs_erased, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&lg->segs_erased, 1, __ATOMIC_RELAXED);
+		nwritten++;
+		pthread_mutex_lock(&lg->mu);
+		s->gen = tmp.gen;
+		s->hdr_ns = tmp.hdr_ns;
+		s->hdr_seq = 0;
+		s->erase = ERASE_WRITTEN; /* still FREEING: nobody else looks */
+		pthread_mutex_unlock(&lg->mu);
+	}
+	bool durable = false;
+	if (lg->discard && nwritten && log_sync_devices(lg) == 0) {
+		durable = true;
+		for (uint64_t i = 0; i < n; i++) {
+			struct log_seg *s = &lg->segs[list[i]];
+			struct io_dev *d = &lg->devs[s->dev];
+			if (s->erase != ERASE_WRITTEN || d->no_discard)
+				continue;
 			/* A hint to the device; a refusal (or failure) only stops further discards there. */
-			if (lg->discard && !d->no_discard) {
-				int rc = io_discard(d, log_seg_devoff(lg, s) + IO_ALIGN, lg->seg_size - IO_ALIGN);
-				if (rc == 0)
-					__atomic_add_fetch(&lg->segs_discarded, 1, __ATOMIC_RELAXED);
-				else
-					d->no_discard = true;
-			}
+			if (io_discard(d, log_seg_devoff(lg, s) + IO_ALIGN, lg->seg_size - IO_ALIGN) == 0)
+				__atomic_add_fetch(&lg->segs_discarded, 1, __ATOMIC_RELAXED);
+			else
+				d->no_discard = true;
 		}
-		pthread_mutex_lock(&lg->mu);
-		if (written) {
-			s->gen = tmp.gen;
-			s->hdr_ns = tmp.hdr_ns;
-			s->hdr_seq = 0;
-		}
+	}
+	pthread_mutex_lock(&lg->mu);
+	for (uint64_t i = 0; i < n; i++) {
+		struct log_seg *s = &lg->segs[list[i]];
+		uint8_t erase = s->erase == ERASE_WRITTEN ? (durable ? ERASE_DONE : ERASE_WRITTEN) : ERASE_NONE;
 		log_seg_free_locked(lg, s);
-		s->erase = written ? ERASE_WRITTEN : ERASE_NONE;
-		pthread_mutex_unlock(&lg->mu);
+		s->erase = erase;
+		if (erase == ERASE_DONE)
+			summary_reset_locked(s);
 	}
-	if (n) {
-		pthread_mutex_lock(&lg->mu);
+	if (n)
 		pthread_cond_broadcast(&lg->space_cv);
-		pthread_mutex_unlock(&lg->mu);
-	}
+	pthread_mutex_unlock(&lg->mu);
 }
 
 int log_sync(struct so_log *lg)
