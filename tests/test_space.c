@@ -842,7 +842,7 @@ static int cs_tick(void)
 	if (cs.cut)
 		return -1;
 	if (++cs.ops == cs.cut_at) {
-		cs.cut = 1;
+		__atomic_store_n(&cs.cut, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
 	return 0;
@@ -1100,7 +1100,7 @@ out:
 	for (int o = 0; o < CNOBJ; o++)
 		if (h[o])
 			swapobj_obj_close(h[o]);
-	if (swapobj_store_close(st) == 0 && !cs.cut)
+	if (swapobj_store_close(st) == 0 && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED))
 		cack_sync();
 }
 

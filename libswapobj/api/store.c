@@ -230,7 +230,7 @@ int swapobj_store_close(swapobj_store *st)
 	if (!st)
 		return so_err(SWAPOBJ_EINVAL, "NULL store");
 	/* Twice: the second sync makes durable the SYNC record naming what the first made durable. */
-	if (!st->rdonly && !st->log.sticky_err && (err = log_sync(&st->log)) == 0)
+	if (!st->rdonly && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE) && (err = log_sync(&st->log)) == 0)
 		err = log_sync(&st->log);
 	stop_threads(st);
 	st->log.kick = NULL;
