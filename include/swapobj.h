@@ -156,7 +156,9 @@ struct swapobj_format_opts {
 /**
  * Format a new store on one or more files or block devices (paths, npaths
  * in 1..SWAPOBJ_MAX_DEVICES). Regular files are created if missing. Each
- * device needs room for its superblocks and at least 4 segments.
+ * device needs room for its superblocks and at least 2 segments, the store
+ * at least 9 in all (the cleaner's reserve and lookahead, one open segment
+ * per log stream, and room for data).
  * Destroys whatever the devices held.
  * Errors: SWAPOBJ_EINVAL (bad options, device too small), SWAPOBJ_EIO
  * (cannot open, size or write a device), SWAPOBJ_ENOMEM.

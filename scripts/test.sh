@@ -38,11 +38,7 @@ bash scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DSWAPOBJ_SANITIZE=thr
 
 if [ -x build-ci/tools/swapobj-bench ] && [ -f tests/bench_smoke.sh ]; then
 	step "swapobj-bench smoke run"
-	# Churn at 80% full only: at 90% of raw capacity a small store has no room
-	# left beside the cleaner's reserve and the open segments, and the minimal
-	# cleaner answers ENOSPC (reported as a failure by the full benchmark runs;
-	# issue 5 brings honest usable capacity and a cost-benefit cleaner).
-	SWAPOBJ_BENCH_SMOKE_ARGS="--churn-fill 80 ${SWAPOBJ_BENCH_SMOKE_ARGS:-}" sh tests/bench_smoke.sh build-ci
+	sh tests/bench_smoke.sh build-ci
 fi
 if command -v clang >/dev/null 2>&1; then
 	step "fuzzing: clang + libFuzzer build, every target briefly"

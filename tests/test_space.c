@@ -843,7 +843,7 @@ static int cs_tick(void)
 	if (cs.cut)
 		return -1;
 	if (++cs.ops == cs.cut_at) {
-		cs.cut = 1;
+		__atomic_store_n(&cs.cut, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
 	return 0;
@@ -1101,7 +1101,7 @@ out:
 	for (int o = 0; o < CNOBJ; o++)
 		if (h[o])
 			swapobj_obj_close(h[o]);
-	if (swapobj_store_close(st) == 0 && !cs.cut)
+	if (swapobj_store_close(st) == 0 && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED))
 		cack_sync();
 }
 
@@ -1178,8 +1178,16 @@ static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 	ck_assert_uint_gt(total, 50);
 	struct tu_rng r;
 	tu_rng_init(&r, seed0 ^ 0xdecaf);
+	/* To chase a failure: SPACE_CUT_SEED and SPACE_CUT_AT replay that one cut (timing permitting). */
+	const char *only_seed = getenv("SPACE_CUT_SEED"), *only_at = getenv("SPACE_CUT_AT");
+	if (only_seed && only_at)
+		npoints = 1;
 	for (uint64_t i = 0; i < npoints; i++) {
 		uint64_t seed = seed0 + i % 5, cut = 1 + tu_rng_below(&r, total + total / 4);
+		if (only_seed && only_at) {
+			seed = strtoull(only_seed, NULL, 0);
+			cut = strtoull(only_at, NULL, 0);
+		}
 		cs_reset(base, cut);
 		cworkload(seed, nops, flags);
 		cs_crash_image(&r);

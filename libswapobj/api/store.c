@@ -263,13 +263,15 @@ int swapobj_store_close(swapobj_store *st)
 	 * sync twice: the second makes durable the SYNC record naming what the
 	 * first made durable.
 	 */
-	if (!st->rdonly && !st->log.sticky_err && st->ckpt_every_bytes != UINT64_MAX &&
+	if (!st->rdonly && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE) &&
+	    st->ckpt_every_bytes != UINT64_MAX &&
 	    log_device_bytes(&st->log) != st->ckpt_dev_bytes) {
 		err = ckpt_write(st);
 		if (err == SWAPOBJ_ENOSPC || err == SWAPOBJ_ENOMEM)
 			err = 0;
 	}
-	if (err == 0 && !st->rdonly && !st->log.sticky_err && (err = log_sync(&st->log)) == 0)
+	if (err == 0 && !st->rdonly && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE) &&
+	    (err = log_sync(&st->log)) == 0)
 		err = log_sync(&st->log);
 	st->log.kick = NULL;
 	store_free(st);

@@ -457,6 +457,26 @@ void log_encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst)
 	encode_seghdr(lg, s, 0, dst);
 }
 
+/*
+ * Put a new SEGHDR over block 0 of s, keeping the block's other bytes: the
+ * write then changes only the header's sector, so a torn write leaves either
+ * the old header (every old record still there) or the new one (none of
+ * them belongs to the segment any more), never some old records without
+ * others. A tombstone must never vanish while a record it shadows stays.
+ */
+static int write_header(struct so_log *lg, const struct log_seg *hdr, uint32_t flags)
+{
+	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	struct io_dev *d = &lg->devs[hdr->dev];
+	uint64_t off = log_seg_devoff(lg, hdr);
+	int err;
+	if ((err = io_pread(d, blk, IO_ALIGN, off)) < 0)
+		return err;
+	memset(blk, 0, SEGHDR_REC_SIZE);
+	encode_seghdr(lg, hdr, flags, blk);
+	return io_pwrite(d, blk, IO_ALIGN, off);
+}
+
 /* Empty a segment's summary (mu held): its old records can no longer be replayed. */
 static void summary_reset_locked(struct log_seg *s)
 {
@@ -477,7 +497,6 @@ static void summary_reset_locked(struct log_seg *s)
  */
 static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_seg **out)
 {
-	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
 	struct log_seg *s;
 	uint32_t gen;
 	int err;
@@ -512,10 +531,8 @@ static int prepare_seg(struct so_log *lg, int stream, bool urgent, struct log_se
 	/* User data is as old as now; relocated data as old as the victim it comes from. */
 	uint64_t cold = __atomic_load_n(&lg->cold_stamp, __ATOMIC_RELAXED);
 	tmp.hdr_seq = log_stream_is_reloc(stream) && cold ? cold : __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
-	memset(blk, 0, sizeof(blk));
-	encode_seghdr(lg, &tmp, 0, blk);
 	struct io_dev *d = &lg->devs[s->dev];
-	if ((err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s))) < 0 || (err = io_sync(d)) < 0) {
+	if ((err = write_header(lg, &tmp, 0)) < 0 || (err = io_sync(d)) < 0) {
 		pthread_mutex_lock(&lg->mu);
 		log_seg_free_locked(lg, s); /* still holds (possibly) its old content; summary kept */
 		pthread_mutex_unlock(&lg->mu);
@@ -566,10 +583,35 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 	s->fill = SEGHDR_REC_SIZE;
 	s->written = 0;
 	s->sealed_ns = so_now_ns();
-	/* Its old records are overwritten by the body: nothing replayable remains. */
-	summary_reset_locked(s);
 	lg->ckpt_segs++;
+	bool erased = s->erase == ERASE_DONE;
+	if (erased)
+		summary_reset_locked(s);
 	pthread_mutex_unlock(&lg->mu);
+	if (!erased) {
+		/*
+		 * Old records of the segment may still be replayable (its erasure is
+		 * not durable yet). The body is written in one go and a crash may
+		 * tear it, leaving the old header over some old records but not
+		 * others, which can replay a record without the tombstone that
+		 * shadowed it. So make the new header durable first (changing only
+		 * its sector); only then do the old records stop counting.
+		 */
+		struct io_dev *d = &lg->devs[s->dev];
+		int err = write_header(lg, s, 0);
+		if (err == 0)
+			err = io_sync(d);
+		pthread_mutex_lock(&lg->mu);
+		if (err < 0) {
+			lg->ckpt_segs--;
+			log_seg_free_locked(lg, s); /* summary kept: it may hold old records */
+			pthread_mutex_unlock(&lg->mu);
+			return log_fail(lg, err);
+		}
+		s->erase = ERASE_DONE;
+		summary_reset_locked(s);
+		pthread_mutex_unlock(&lg->mu);
+	}
 	*out = s;
 	return 0;
 }
@@ -581,6 +623,7 @@ void log_ckpt_release(struct so_log *lg, struct log_seg *s)
 		summary_reset_locked(s);
 		lg->ckpt_segs--;
 		log_seg_free_locked(lg, s);
+		s->erase = ERASE_DONE; /* checkpoint records are never replayed */
 		pthread_cond_broadcast(&lg->space_cv);
 	}
 	pthread_mutex_unlock(&lg->mu);
@@ -920,55 +963,76 @@ int log_background(struct so_log *lg)
 /*
  * Free cleaned segments whose relocations were just made durable: write an
  * ERASED SEGHDR over block 0 (new generation, so the old records stop
- * belonging to the segment), discard the rest if asked to, then queue them
- * FREE. They are off the free queue until their header is written, so no
- * writer can reuse one under the erasure. The erasure is durable after the
- * next sync (ERASE_WRITTEN -> ARMED -> DONE); until then the summary is kept,
- * as the old records may still be replayed. A failed header write turns the
- * store read-only (log_fail) but the segment is freed all the same: it is
- * free in memory, and on disk it is a cleaned segment, which replay handles.
+ * belonging to the segment), then queue them FREE. They are off the free
+ * queue until then, so no writer can reuse one under the erasure. The
+ * erasure is durable after the next sync (ERASE_WRITTEN -> ARMED -> DONE);
+ * until then the summary is kept, as the old records may still be replayed.
+ *
+ * Discarding needs the erasure durable first: a discard may land in part
+ * (sectors), and a segment whose old header survived with some records gone
+ * could replay a dead record without the tombstone that shadowed it. So
+ * with the discard option the headers are synced here (one extra sync per
+ * batch of freed segments), then the rest of each segment is discarded.
+ *
+ * A failed header write turns the store read-only (log_fail) but the
+ * segment is freed all the same: it is free in memory, and on disk it is a
+ * cleaned segment, which replay handles.
  */
 static void erase_segs(struct so_log *lg, const uint32_t *list, uint64_t n)
 {
-	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	uint64_t nwritten = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		struct log_seg *s = &lg->segs[list[i]];
-		struct io_dev *d = &lg->devs[s->dev];
 		struct log_seg tmp = *s;
-		bool written = false;
 		pthread_mutex_lock(&lg->mu);
 		tmp.gen = lg->next_gen++;
 		pthread_mutex_unlock(&lg->mu);
 		tmp.hdr_ns = so_wall_ns();
 		tmp.hdr_seq = 0;
-		memset(blk, 0, sizeof(blk));
-		encode_seghdr(lg, &tmp, SEGHDR_F_ERASED, blk);
-		if (!__atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
-			int err = io_pwrite(d, blk, IO_ALIGN, log_seg_devoff(lg, s));
-			if (err < 0)
-				log_fail(lg, err);
+		if (__atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE))
+			continue;
+		int err = write_header(lg, &tmp, SEGHDR_F_ERASED);
+		if (err < 0) {
+			log_fail(lg, err);
+			continue;
+		}
+		__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&lg->segs_erased, 1, __ATOMIC_RELAXED);
+		nwritten++;
+		pthread_mutex_lock(&lg->mu);
+		s->gen = tmp.gen;
+		s->hdr_ns = tmp.hdr_ns;
+		s->hdr_seq = 0;
+		s->erase = ERASE_WRITTEN; /* still FREEING: nobody else looks */
+		pthread_mutex_unlock(&lg->mu);
+	}
+	bool durable = false;
+	if (lg->discard && nwritten && log_sync_devices(lg) == 0) {
+		durable = true;
+		for (uint64_t i = 0; i < n; i++) {
+			struct log_seg *s = &lg->segs[list[i]];
+			struct io_dev *d = &lg->devs[s->dev];
+			if (s->erase != ERASE_WRITTEN || d->no_discard)
+				continue;
+			/* A hint to the device; a refusal (or failure) only stops further discards there. */
+			if (io_discard(d, log_seg_devoff(lg, s) + IO_ALIGN, lg->seg_size - IO_ALIGN) == 0)
+				__atomic_add_fetch(&lg->segs_discarded, 1, __ATOMIC_RELAXED);
 			else
-				written = true;
+				d->no_discard = true;
 		}
-		if (written) {
-			__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
-			__atomic_add_fetch(&lg->segs_erased, 1, __ATOMIC_RELAXED);
-		}
-		pthread_mutex_lock(&lg->mu);
-		if (written) {
-			s->gen = tmp.gen;
-			s->hdr_ns = tmp.hdr_ns;
-			s->hdr_seq = 0;
-		}
+	}
+	pthread_mutex_lock(&lg->mu);
+	for (uint64_t i = 0; i < n; i++) {
+		struct log_seg *s = &lg->segs[list[i]];
+		uint8_t erase = s->erase == ERASE_WRITTEN ? (durable ? ERASE_DONE : ERASE_WRITTEN) : ERASE_NONE;
 		log_seg_free_locked(lg, s);
-		s->erase = written ? ERASE_WRITTEN : ERASE_NONE;
-		pthread_mutex_unlock(&lg->mu);
+		s->erase = erase;
+		if (erase == ERASE_DONE)
+			summary_reset_locked(s);
 	}
-	if (n) {
-		pthread_mutex_lock(&lg->mu);
+	if (n)
 		pthread_cond_broadcast(&lg->space_cv);
-		pthread_mutex_unlock(&lg->mu);
-	}
+	pthread_mutex_unlock(&lg->mu);
 }
 
 int log_sync(struct so_log *lg)
@@ -1032,23 +1096,6 @@ int log_sync(struct so_log *lg)
 			if (s->state == SEG_FREE && s->erase == ERASE_ARMED) {
 				s->erase = ERASE_DONE;
 				summary_reset_locked(s);
-				/*
-				 * Discard only now that the erasure is durable: discarding
-				 * under a header that a crash could still undo would leave
-				 * an old header over zeros, which a checkpoint taken in
-				 * between still describes as holding records. Under mu, so
-				 * the segment cannot be retaken meanwhile. A hint to the
-				 * device; a refusal (or failure) stops further discards.
-				 */
-				struct io_dev *d = &lg->devs[s->dev];
-				if (lg->discard && !d->no_discard) {
-					int rc =
-					    io_discard(d, log_seg_devoff(lg, s) + IO_ALIGN, lg->seg_size - IO_ALIGN);
-					if (rc == 0)
-						__atomic_add_fetch(&lg->segs_discarded, 1, __ATOMIC_RELAXED);
-					else
-						d->no_discard = true;
-				}
 			}
 		}
 		pthread_mutex_unlock(&lg->mu);
