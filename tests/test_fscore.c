@@ -178,6 +178,40 @@ static int list(swapobj_store *st, const char *path, char *out, size_t cap)
 	return rc < 0 ? rc : n;
 }
 
+/*
+ * Retire (clear the magic of) every record of the image of type `type` and
+ * object oid: what a crash does to a record whose write tore.
+ */
+static int zap(uint8_t type, uint64_t oid)
+{
+	int fd = open(img, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	uint8_t *buf = malloc(SEG), uuid[16];
+	struct sb_info sb;
+	ck_assert_int_eq(pread(fd, buf, SO_SB_SIZE, 0), SO_SB_SIZE);
+	ck_assert_int_eq(sb_decode(buf, SO_SB_SIZE, &sb), 0);
+	memcpy(uuid, sb.uuid, 16);
+	uint64_t seed = store_seed(uuid);
+	int n = 0;
+	for (uint32_t s = 0; s < sb.nsegs; s++) {
+		uint64_t base = sb.data_start + (uint64_t)s * SEG;
+		ck_assert_int_eq(pread(fd, buf, SEG, (off_t)base), SEG);
+		for (uint64_t pos = 0; pos + REC_HDR_LEN <= SEG; pos += REC_ALIGN) {
+			struct rec r;
+			uint32_t sz;
+			if (rec_decode(buf + pos, SEG - pos, seed, true, &r, &sz) != REC_OK || r.type != type ||
+			    r.oid != oid)
+				continue;
+			uint8_t z[4] = {0};
+			ck_assert_int_eq(pwrite(fd, z, 4, (off_t)(base + pos)), 4);
+			n++;
+		}
+	}
+	close(fd);
+	free(buf);
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
@@ -749,43 +783,114 @@ START_TEST(test_rename__then_delete_then_clean_then_reopen_resurrects_nothing)
 }
 END_TEST
 
+/*
+ * The replaced objects' dead records stay in a segment the cleaner leaves
+ * alone (almost all live), while the segment holding the RENAMEs, whose
+ * moved objects are deleted too, is cleaned: the RENAMEs must be carried
+ * along as the replaced objects' tombstones, or those come back on reopen.
+ */
+START_TEST(test_rename__replaced_objects_stay_gone_while_their_old_records_remain)
+{
+	swapobj_store *st = mkstore(13 << 20);
+	enum { N = 8 };
+	uint8_t p[PG];
+	for (int i = 0; i < N; i++) {
+		char pv[16], pm[16];
+		snprintf(pv, sizeof(pv), "v/%d", i);
+		snprintf(pm, sizeof(pm), "m/%d", i);
+		swapobj_obj_close(mk(st, pv, 0));
+		swapobj_obj_close(mk(st, pm, 0));
+	}
+	/* Fill the rest of the first segment with data that stays live. */
+	swapobj_obj *keep = mk(st, "keep", 0);
+	fill(keep, 5, 256); /* 251 pages fit after the CREATEs: the rest spills over */
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	for (int i = 0; i < N; i++) {
+		char pv[16], pm[16];
+		snprintf(pv, sizeof(pv), "v/%d", i);
+		snprintf(pm, sizeof(pm), "m/%d", i);
+		ck_assert_int_eq(ren(st, pm, pv, 0), 0);
+		ck_assert_int_eq(del(st, pv), 0);
+	}
+	swapobj_obj *churn = mk(st, "churn", 0);
+	for (int n = 0; n < 4000; n++) {
+		tu_fill_page(p, 9, (uint64_t)n, 1);
+		ck_assert_int_eq(swapobj_obj_write(churn, p, PG, (uint64_t)(n % 16) * PG), PG);
+		if (n % 500 == 499)
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	}
+	swapobj_obj_close(churn);
+	swapobj_obj_close(keep);
+	for (int round = 0; round < 2; round++) {
+		st = reopen(st);
+		char l[64];
+		ck_assert_int_eq(list(st, "", l, sizeof(l)), 2);
+		ck_assert_msg(strstr(l, "keep:O") && strstr(l, "churn:O"), "root holds %s", l);
+		check_fill(st, "keep", 5, 256);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/*
+ * A renamed object killed by invalidating its new prefix: its CREATE under
+ * the old key sits in a segment the cleaner leaves alone, its RENAME in one
+ * that gets cleaned. It must not come back under the old key. Round 0: the
+ * reaper logs its DELETE; round 1: that DELETE is lost (retired in the
+ * image), so replay must queue it again.
+ */
+START_TEST(test_rename__an_invalidated_renamed_object_does_not_come_back_under_its_old_key)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		swapobj_store *st = mkstore(13 << 20);
+		uint8_t p[PG];
+		swapobj_obj *m = mk(st, "old/m", 0), *keep = mk(st, "keep", 0);
+		fill(keep, 5, 256); /* the rest of the first segment: stays live */
+		ck_assert_int_eq(swapobj_obj_set_aux(m, "m", 1), 0);
+		uint64_t idm = id_of(st, "old/m");
+		ck_assert_int_eq(swapobj_store_sync(st), 0);
+		ck_assert_int_eq(ren(st, "old/m", "new/m", 0), 0);
+		swapobj_key k = kp("new");
+		ck_assert_int_eq(swapobj_invalidate(st, &k), 0);
+		ck_assert_int_ge(swapobj_store_clean(st, 1), 0); /* reaps now */
+		if (variant == 1) {
+			swapobj_obj_close(m);
+			swapobj_obj_close(keep);
+			ck_assert_int_eq(swapobj_store_close(st), 0);
+			ck_assert_int_eq(zap(REC_DELETE, idm), 1);
+			st = reopen(NULL);
+			keep = mk(st, "keep", 0);
+			m = NULL;
+		}
+		swapobj_obj *churn = mk(st, "churn", 0);
+		for (int n = 0; n < 4000; n++) {
+			tu_fill_page(p, 9, (uint64_t)n, 1);
+			ck_assert_int_eq(swapobj_obj_write(churn, p, PG, (uint64_t)(n % 16) * PG), PG);
+			if (n % 500 == 499)
+				ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		}
+		swapobj_obj_close(churn);
+		swapobj_obj_close(keep);
+		if (m)
+			swapobj_obj_close(m);
+		for (int round = 0; round < 2; round++) {
+			st = reopen(st);
+			ck_assert_msg(try_open(st, "old/m") == SWAPOBJ_ENOENT, "variant %d: back under the old key",
+			              variant);
+			ck_assert_int_eq(try_open(st, "new/m"), SWAPOBJ_ENOENT);
+			struct swapobj_store_stat ss;
+			swapobj_store_stat(st, &ss);
+			ck_assert_uint_eq(ss.objects, 2);
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		}
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Replay after lost records                                           */
 /* ------------------------------------------------------------------ */
-
-/*
- * Retire (clear the magic of) every record of the image of type `type` and
- * object oid: what a crash does to a record whose write tore.
- */
-static int zap(uint8_t type, uint64_t oid)
-{
-	int fd = open(img, O_RDWR);
-	ck_assert_int_ge(fd, 0);
-	uint8_t *buf = malloc(SEG), uuid[16];
-	struct sb_info sb;
-	ck_assert_int_eq(pread(fd, buf, SO_SB_SIZE, 0), SO_SB_SIZE);
-	ck_assert_int_eq(sb_decode(buf, SO_SB_SIZE, &sb), 0);
-	memcpy(uuid, sb.uuid, 16);
-	uint64_t seed = store_seed(uuid);
-	int n = 0;
-	for (uint32_t s = 0; s < sb.nsegs; s++) {
-		uint64_t base = sb.data_start + (uint64_t)s * SEG;
-		ck_assert_int_eq(pread(fd, buf, SEG, (off_t)base), SEG);
-		for (uint64_t pos = 0; pos + REC_HDR_LEN <= SEG; pos += REC_ALIGN) {
-			struct rec r;
-			uint32_t sz;
-			if (rec_decode(buf + pos, SEG - pos, seed, true, &r, &sz) != REC_OK || r.type != type ||
-			    r.oid != oid)
-				continue;
-			uint8_t z[4] = {0};
-			ck_assert_int_eq(pwrite(fd, z, 4, (off_t)(base + pos)), 4);
-			n++;
-		}
-	}
-	close(fd);
-	free(buf);
-	return n;
-}
 
 START_TEST(test_replay__a_rename_is_all_or_nothing)
 {
@@ -933,6 +1038,8 @@ int main(void)
 	tcase_add_test(tc, test_rename__error_cases);
 	tcase_add_test(tc, test_rename__replaces_the_target_and_makes_its_handles_stale);
 	tcase_add_test(tc, test_rename__then_delete_then_clean_then_reopen_resurrects_nothing);
+	tcase_add_test(tc, test_rename__replaced_objects_stay_gone_while_their_old_records_remain);
+	tcase_add_test(tc, test_rename__an_invalidated_renamed_object_does_not_come_back_under_its_old_key);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("replay");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -552,8 +552,8 @@ int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *
 	o->aux_addr = 0;
 	o->aux_bytes = 0;
 	o->aux_seq = r.seq;
-	if (victim)
-		tomb_set(st, r.seq, addr); /* it is also the victim's tombstone (see cleaner.c) */
+	if (type == REC_RENAME)
+		tomb_set(st, r.seq, addr); /* a RENAME is also a tombstone (see cleaner.c) */
 	return 0;
 }
 

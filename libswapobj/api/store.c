@@ -145,6 +145,9 @@ uint64_t tomb_get(struct swapobj_store *st, uint64_t seq)
 
 static void store_free(struct swapobj_store *st)
 {
+	for (size_t i = 0; i < st->ndoomed; i++)
+		obj_put(st->doomed[i]); /* still in the oid table, which holds no reference of its own */
+	so_free(SO_MEM_INDEX, st->doomed);
 	oidmap_destroy(&st->tombs);
 	pthread_mutex_destroy(&st->tomb_mu);
 	index_destroy(&st->ix, NULL, NULL);
@@ -279,7 +282,7 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	out->free_bytes = out->segments_free * lg->seg_size;
 	out->used_bytes = out->capacity_bytes - out->free_bytes;
 	pthread_rwlock_rdlock(&st->ix.lock);
-	out->objects = oidmap_count(&st->ix.oids);
+	out->objects = oidmap_count(&st->ix.oids) - st->ndoomed;
 	pthread_rwlock_unlock(&st->ix.lock);
 	out->pages = __atomic_load_n(&st->ix.pages, __ATOMIC_RELAXED);
 	out->user_bytes_written = __atomic_load_n(&lg->user_bytes, __ATOMIC_RELAXED);

@@ -33,6 +33,15 @@ struct swapobj_store {
 	pthread_mutex_t tomb_mu;
 	struct oidmap tombs;
 
+	/*
+	 * Objects dropped by a prefix invalidation that had been renamed, waiting
+	 * for the reaper to log a DELETE of each (see reaper_run in cleaner.c).
+	 * Until then they stay in the oid table with their name record live.
+	 * Guarded by ix.lock; each entry holds a reference.
+	 */
+	struct so_obj **doomed;
+	size_t ndoomed, cap_doomed;
+
 	pthread_mutex_t clean_mu; /* one cleaner at a time */
 	uint8_t *clean_buf;       /* seg_size, aligned; guarded by clean_mu */
 };
@@ -46,6 +55,8 @@ struct swapobj_obj {
 int cleaner_run(struct swapobj_store *st, unsigned max, bool force);
 /* Free detached subtrees (bounded work); returns objects freed. */
 size_t reaper_run(struct swapobj_store *st, size_t budget);
+/* Queue o (reference passed) for the reaper's DELETE; caller holds ix.lock (write). */
+int doomed_push(struct swapobj_store *st, struct so_obj *o);
 /* recovery/replay.c: rebuild the index from the log. */
 int replay_run(struct swapobj_store *st);
 

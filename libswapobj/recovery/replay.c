@@ -18,6 +18,10 @@
  *    losing RENAME is undone (the object goes back to its previous name
  *    record, re-logged as a CREATE after replay); any other loser is dropped
  *    and a DELETE for it logged after replay. (FORMAT.md, Replay step 3.)
+ *    An object dropped by an INVALIDATE that has older name records on disk
+ *    is queued for the reaper, which logs a DELETE of it: they may carry
+ *    another key, which the INVALIDATE does not cover (see reaper_run in
+ *    cleaner.c).
  * 3. Apply each live object's records in sequence order through the same
  *    extent-map operations the live paths use, so the highest sequence
  *    number wins per page whatever order segments were read in. The size
@@ -256,9 +260,8 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf)
 		    tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
 			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
 			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
-		if (r.type == REC_RENAME && r.lpos && v == REC_OK && !tomb_get(rp->st, r.seq))
-			/* A RENAME is also its victim's tombstone; the first copy, as collect() keeps as name record.
-			 */
+		if (r.type == REC_RENAME && v == REC_OK && !tomb_get(rp->st, r.seq))
+			/* A RENAME is also a tombstone: the first copy, the one collect() keeps as name record. */
 			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
 		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
 			return err;
@@ -429,11 +432,45 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	struct ns_node *leaf;
 	int err;
 
+	/*
+	 * renamed: name records under another key may be on disk. Without
+	 * reading them, any older name record counts (a pin re-logs a CREATE
+	 * under the same key; after a rename the RENAME may be gone already).
+	 */
 	swapobj_key key;
+	bool renamed = false;
+	for (size_t i = 0; i < n; i++)
+		renamed |= (ents[i].type == REC_CREATE || ents[i].type == REC_RENAME) && c && ents[i].seq != c->seq;
 	if (c && key_decode(c->keyenc, c->keylen, &key) < 0)
 		c = NULL; /* cannot happen: the payload passed its checksum and structure checks */
-	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c->seq, &key)) {
+	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL)) {
 		mark_dead(rp, oid, c, ents, n);
+		return 0;
+	}
+	if (invalidated(rp, c->seq, &key)) {
+		mark_dead(rp, oid, c, ents, n);
+		if (!renamed)
+			return 0;
+		/*
+		 * It may have name records under a key the INVALIDATE misses: as if
+		 * just reaped, it waits (name record live) for the reaper's DELETE.
+		 * Not logged here: the store may be too full before cleaning.
+		 */
+		struct so_obj *d = obj_new(oid);
+		if (!d)
+			return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+		d->renamed = 1;
+		d->dead = 1;
+		d->flags = c->flags;
+		d->create_addr = c->addr16;
+		d->create_seq = d->aux_seq = c->seq;
+		d->create_bytes = c->bytes;
+		if ((err = oidmap_put(&ix->oids, oid, d)) < 0 || (err = doomed_push(st, d)) < 0) {
+			oidmap_del(&ix->oids, oid);
+			obj_put(d);
+			return err;
+		}
+		log_usage_add(lg, d->create_addr, d->create_bytes);
 		return 0;
 	}
 	struct log_rel rel = {lg, oid};
@@ -442,6 +479,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
 	o->cls = c->cls;
 	o->flags = c->flags;
+	o->renamed = renamed;
 	o->version = c->version;
 	o->create_addr = c->addr16;
 	o->create_seq = c->seq;
