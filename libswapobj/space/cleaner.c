@@ -555,9 +555,12 @@ int doomed_push(struct swapobj_store *st, struct so_obj *o)
 static size_t reap_doomed(struct swapobj_store *st)
 {
 	size_t done = 0;
+	/* One at a time (the user's swapobj_store_clean and the maintenance thread both reap). */
+	pthread_mutex_lock(&st->clean_mu);
 	for (;;) {
-		pthread_rwlock_wrlock(&st->ix.lock);
-		struct so_obj *o = st->ndoomed ? st->doomed[--st->ndoomed] : NULL;
+		pthread_rwlock_rdlock(&st->ix.lock);
+		size_t i = st->ndoomed;
+		struct so_obj *o = i ? st->doomed[i - 1] : NULL;
 		pthread_rwlock_unlock(&st->ix.lock);
 		if (!o)
 			break;
@@ -572,17 +575,17 @@ static size_t reap_doomed(struct swapobj_store *st)
 			obj_release_data(st, o);
 		}
 		pthread_mutex_unlock(&o->lock);
-		pthread_rwlock_wrlock(&st->ix.lock);
-		if (err == 0)
-			oidmap_del(&st->ix.oids, o->oid);
-		else
-			st->doomed[st->ndoomed++] = o; /* its slot is still there: try again on a later run */
-		pthread_rwlock_unlock(&st->ix.lock);
 		if (err < 0)
-			break;
+			break; /* stays queued, records live: tried again on a later run */
+		/* Out of the queue and the oid table at once, so that the object count never sees it half gone. */
+		pthread_rwlock_wrlock(&st->ix.lock);
+		st->doomed[i - 1] = st->doomed[--st->ndoomed]; /* only appended to meanwhile */
+		oidmap_del(&st->ix.oids, o->oid);
+		pthread_rwlock_unlock(&st->ix.lock);
 		obj_put(o); /* the index's reference */
 		done++;
 	}
+	pthread_mutex_unlock(&st->clean_mu);
 	return done;
 }
 
