@@ -15,6 +15,15 @@
  * The workload overwrites a small store many times, so the cleaner relocates
  * data while the power is cut.
  *
+ * Alongside, a small file-system-like namespace under "fs" (files, directory
+ * objects, renames with and without a replaced target, deletes, aux data) is
+ * checked against a model of names: after the cut every name holds the
+ * object it held at the last acknowledged sync or one it held since (so a
+ * rename target is never empty when its old and new states both had an
+ * object), each object's aux and page are as synced or a later version, and
+ * no object alive at the sync is lost unless it was deleted or replaced
+ * since.
+ *
  * SWAPOBJ_SEED moves the seeds; SWAPOBJ_LONG=1 multiplies the cut points by
  * 100 (CI runs 1,000). A failure prints the seed and the cut point.
  */
@@ -177,15 +186,9 @@ struct pstate {
 };
 
 static struct pstate pages[NOBJ][NPAGES];
-static uint32_t next_ver = 1;
-static int objs_synced; /* the objects' creation was acknowledged by a sync */
 
-static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver)
-{
-	tu_fill_page(p, (uint64_t)obj, pg, ver);
-	memcpy(p + 64, &ver, 4);
-}
-
+static void ns_ack_sync(void);
+static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver);
 static void ack_sync(void)
 {
 	for (int o = 0; o < NOBJ; o++)
@@ -194,6 +197,287 @@ static void ack_sync(void)
 			pages[o][p].dirty = pages[o][p].zeroed = 0;
 			pages[o][p].maxver = 0;
 		}
+	ns_ack_sync();
+}
+static uint32_t next_ver = 1;
+static int objs_synced; /* the objects' creation was acknowledged by a sync */
+
+/* ---- the "fs" namespace model ---- */
+
+/* Name slots: 0-2 and 5-7 hold files, 3 and 4 directory objects; 5, 6 lie under 3 and 7 under 4. */
+#define NSLOTS 8
+#define MAXIDENT 512
+#define MAXHIST 64
+static const char *const slot_path[NSLOTS] = {"a", "b", "c", "D", "E", "D/x", "D/y", "E/x"};
+static const int slot_dir[NSLOTS] = {0, 0, 0, 1, 1, 0, 0, 0};
+
+struct nslot {
+	uint32_t cur, synced;   /* object ident at the name now / at the last acknowledged sync (0: none) */
+	uint32_t hist[MAXHIST]; /* idents the name held since that sync (0: none) */
+	unsigned nhist;
+};
+
+struct ident {
+	uint8_t isdir, alive, synced_alive, removed; /* removed: deleted or replaced since the sync */
+	struct pstate aux, page;                     /* aux version and page 0 version, as for pages */
+	swapobj_obj *h;
+};
+
+static struct nslot slots[NSLOTS];
+static struct ident idents[MAXIDENT];
+static uint32_t next_ident;
+static uint64_t ns_done[6]; /* completed namespace operations by kind, over the whole sweep */
+
+static void ns_hist(int s, uint32_t id)
+{
+	ck_assert_uint_lt(slots[s].nhist, MAXHIST);
+	slots[s].hist[slots[s].nhist++] = id;
+}
+
+static void ns_ack_sync(void)
+{
+	for (int s = 0; s < NSLOTS; s++) {
+		slots[s].synced = slots[s].cur;
+		slots[s].nhist = 0;
+	}
+	for (uint32_t i = 1; i < next_ident; i++) {
+		struct ident *d = &idents[i];
+		d->synced_alive = d->alive;
+		d->removed = 0;
+		d->aux.synced = d->aux.cur;
+		d->page.synced = d->page.cur;
+		d->aux.dirty = d->page.dirty = 0;
+		d->aux.maxver = d->page.maxver = 0;
+	}
+}
+
+static swapobj_key fs_key(int s)
+{
+	swapobj_key k;
+	char buf[8];
+	swapobj_key_init(&k);
+	swapobj_key_push(&k, "fs", 2);
+	snprintf(buf, sizeof(buf), "%s", slot_path[s]);
+	for (char *c = strtok(buf, "/"); c; c = strtok(NULL, "/"))
+		swapobj_key_push(&k, c, strlen(c));
+	return k;
+}
+
+static int aux_of(char *buf, uint32_t id, uint32_t ver)
+{
+	return snprintf(buf, 32, "u=%u v=%u", id, ver);
+}
+
+static int slot_has_children(int s)
+{
+	for (int c = 5; c < NSLOTS; c++)
+		if (slots[c].cur && ((s == 3 && c < 7) || (s == 4 && c == 7)))
+			return 1;
+	return 0;
+}
+
+/* A random slot of the kind wanted whose cur satisfies want_full (1: has an object, 0: empty). */
+static int pick_slot(struct tu_rng *r, int dir, int want_full)
+{
+	int c[NSLOTS], n = 0;
+	for (int s = 0; s < NSLOTS; s++)
+		if (slot_dir[s] == dir && (slots[s].cur != 0) == want_full)
+			c[n++] = s;
+	return n ? c[tu_rng_below(r, (uint64_t)n)] : -1;
+}
+
+static void ns_close_all(void)
+{
+	for (uint32_t i = 1; i < next_ident; i++)
+		if (idents[i].h) {
+			swapobj_obj_close(idents[i].h);
+			idents[i].h = NULL;
+		}
+}
+
+/*
+ * One namespace operation. The model records each state the operation may
+ * leave behind before issuing it (it may land even if the call fails at the
+ * cut). Returns 0, or -1 if the call failed: the power is out.
+ */
+static int ns_op(swapobj_store *st, struct tu_rng *r)
+{
+	uint64_t kind = tu_rng_below(r, 100);
+	char aux[32];
+	int err = 0;
+	if (kind < 25) { /* create a file, or a directory object */
+		int dir = tu_rng_below(r, 4) == 0, s = pick_slot(r, dir, 0);
+		if (s < 0 || next_ident == MAXIDENT)
+			return 0;
+		uint32_t id = next_ident++;
+		struct ident *d = &idents[id];
+		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+		swapobj_key k = fs_key(s);
+		memset(d, 0, sizeof(*d));
+		d->isdir = (uint8_t)dir;
+		d->aux.cur = d->aux.maxver = 1;
+		d->aux.dirty = 1;
+		ns_hist(s, id);
+		oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL | (dir ? SWAPOBJ_O_DIR : 0);
+		oo.aux = aux;
+		oo.aux_len = (size_t)aux_of(aux, id, 1);
+		if ((err = swapobj_obj_open(&d->h, st, &k, &oo)) == 0) {
+			d->alive = 1;
+			slots[s].cur = id;
+		}
+	} else if (kind < 40) { /* write page 0 of a file */
+		int s = pick_slot(r, 0, 1);
+		uint8_t buf[PG];
+		if (s < 0)
+			return 0;
+		struct ident *d = &idents[slots[s].cur];
+		uint32_t v = next_ver++;
+		page_of(buf, 1000 + (int)slots[s].cur, 0, v);
+		d->page.dirty = 1;
+		d->page.maxver = v;
+		if ((err = (int)swapobj_obj_write(d->h, buf, PG, 0)) == PG) {
+			d->page.cur = v;
+			err = 0;
+		}
+	} else if (kind < 55) { /* set aux */
+		int s = (int)tu_rng_below(r, NSLOTS);
+		if (!slots[s].cur)
+			return 0;
+		uint32_t id = slots[s].cur;
+		struct ident *d = &idents[id];
+		uint32_t v = d->aux.maxver > d->aux.cur ? d->aux.maxver + 1 : d->aux.cur + 1;
+		d->aux.dirty = 1;
+		d->aux.maxver = v;
+		if ((err = swapobj_obj_set_aux(d->h, aux, (size_t)aux_of(aux, id, v))) == 0)
+			d->aux.cur = v;
+	} else if (kind < 70) { /* rename a file to another file name, replacing what is there */
+		int from = pick_slot(r, 0, 1), to = (int)tu_rng_below(r, NSLOTS);
+		if (from < 0 || slot_dir[to] || to == from)
+			return 0;
+		uint32_t id = slots[from].cur, victim = slots[to].cur;
+		swapobj_key kf = fs_key(from), kt = fs_key(to);
+		ns_hist(from, 0);
+		ns_hist(to, id);
+		if (victim)
+			idents[victim].removed = 1;
+		if ((err = swapobj_rename(st, &kf, &kt, 0)) == 0) {
+			slots[from].cur = 0;
+			slots[to].cur = id;
+			if (victim)
+				idents[victim].alive = 0;
+		}
+	} else if (kind < 82) { /* delete a file, or an empty directory object */
+		int s = (int)tu_rng_below(r, NSLOTS);
+		if (!slots[s].cur || (slot_dir[s] && slot_has_children(s)))
+			return 0;
+		struct ident *d = &idents[slots[s].cur];
+		ns_hist(s, 0);
+		d->removed = 1;
+		if ((err = swapobj_obj_delete(d->h)) == 0) {
+			d->alive = 0;
+			slots[s].cur = 0;
+		}
+	} else { /* rename a directory object without children to the other directory name */
+		int from = tu_rng_below(r, 2) ? 3 : 4, to = 7 - from;
+		uint32_t id = slots[from].cur, victim = slots[to].cur;
+		if (!id || slot_has_children(from) || slot_has_children(to))
+			return 0; /* would be refused: ENOTSUP, or EISDIR / ENOTEMPTY at the target */
+		swapobj_key kf = fs_key(from), kt = fs_key(to);
+		ns_hist(from, 0);
+		ns_hist(to, id);
+		if (victim)
+			idents[victim].removed = 1;
+		if ((err = swapobj_rename(st, &kf, &kt, 0)) == 0) {
+			slots[from].cur = 0;
+			slots[to].cur = id;
+			if (victim)
+				idents[victim].alive = 0;
+		}
+	}
+	if (err < 0 && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED))
+		ck_abort_msg("namespace operation %llu failed without a power cut: %s", (unsigned long long)kind,
+		             swapobj_errmsg());
+	if (err == 0)
+		ns_done[kind < 25 ? 0 : kind < 40 ? 1 : kind < 55 ? 2 : kind < 70 ? 3 : kind < 82 ? 4 : 5]++;
+	return err < 0 ? -1 : 0;
+}
+
+/* Is version v allowed for a pstate-like record (v 0: the initial state)? */
+static int version_ok(const struct pstate *ps, uint32_t v)
+{
+	return v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver);
+}
+
+static void ns_verify(swapobj_store *st, uint64_t seed, uint64_t cut)
+{
+	uint8_t found[MAXIDENT] = {0};
+	for (int s = 0; s < NSLOTS; s++) {
+		swapobj_key k = fs_key(s);
+		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+		swapobj_obj *h;
+		uint32_t id = 0, v = 0;
+		char aux[64] = {0};
+		oo.data_version = SWAPOBJ_VERSION_ANY;
+		int err = swapobj_obj_open(&h, st, &k, &oo);
+		ck_assert_msg(err == 0 || err == SWAPOBJ_ENOENT || err == SWAPOBJ_EISDIR,
+		              "seed %llu cut %llu: open fs/%s: %s", (unsigned long long)seed, (unsigned long long)cut,
+		              slot_path[s], swapobj_errmsg());
+		if (err == 0) {
+			struct swapobj_obj_stat os;
+			int n = swapobj_obj_get_aux(h, aux, sizeof(aux) - 1);
+			ck_assert_msg(n > 0 && sscanf(aux, "u=%u v=%u", &id, &v) == 2 && id > 0 && id < next_ident,
+			              "seed %llu cut %llu: fs/%s has aux '%s'", (unsigned long long)seed,
+			              (unsigned long long)cut, slot_path[s], aux);
+			ck_assert_int_eq(swapobj_obj_stat(h, &os), 0);
+			struct ident *d = &idents[id];
+			ck_assert_msg(!found[id], "seed %llu cut %llu: object %u found twice", (unsigned long long)seed,
+			              (unsigned long long)cut, id);
+			found[id] = 1;
+			ck_assert_msg(!!(os.flags & SWAPOBJ_O_DIR) == d->isdir, "seed %llu cut %llu: fs/%s type",
+			              (unsigned long long)seed, (unsigned long long)cut, slot_path[s]);
+			ck_assert_msg(version_ok(&d->aux, v),
+			              "seed %llu cut %llu: object %u has aux version %u; synced %u, since up to %u",
+			              (unsigned long long)seed, (unsigned long long)cut, id, v, d->aux.synced,
+			              d->aux.maxver);
+			if (!d->isdir) {
+				uint8_t got[PG], want[PG];
+				uint32_t pv = 0;
+				int64_t rn = swapobj_obj_read(h, got, PG, 0, 0);
+				ck_assert_msg(rn >= 0, "seed %llu cut %llu: read fs/%s: %s", (unsigned long long)seed,
+				              (unsigned long long)cut, slot_path[s], swapobj_errmsg());
+				if (rn == PG) {
+					memcpy(&pv, got + 64, 4);
+					page_of(want, 1000 + (int)id, 0, pv);
+					ck_assert_msg(memcmp(got, want, PG) == 0,
+					              "seed %llu cut %llu: fs/%s page holds garbage",
+					              (unsigned long long)seed, (unsigned long long)cut, slot_path[s]);
+				}
+				ck_assert_msg(
+				    version_ok(&d->page, pv),
+				    "seed %llu cut %llu: object %u page version %u; synced %u, since up to %u",
+				    (unsigned long long)seed, (unsigned long long)cut, id, pv, d->page.synced,
+				    d->page.maxver);
+			}
+			swapobj_obj_close(h);
+		}
+		int ok = id == slots[s].synced;
+		for (unsigned i = 0; i < slots[s].nhist && !ok; i++)
+			ok = slots[s].hist[i] == id;
+		ck_assert_msg(ok,
+		              "seed %llu cut %llu: fs/%s holds object %u; it held %u at the sync, and %u states since",
+		              (unsigned long long)seed, (unsigned long long)cut, slot_path[s], id, slots[s].synced,
+		              slots[s].nhist);
+	}
+	for (uint32_t i = 1; i < next_ident; i++)
+		ck_assert_msg(found[i] || !idents[i].synced_alive || idents[i].removed,
+		              "seed %llu cut %llu: object %u, alive at the sync and not removed since, is lost",
+		              (unsigned long long)seed, (unsigned long long)cut, i);
+}
+
+static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver)
+{
+	tu_fill_page(p, (uint64_t)obj, pg, ver);
+	memcpy(p + 64, &ver, 4);
 }
 
 /* Run the workload until the power is cut (or nops done). Returns ops issued to the device. */
@@ -208,6 +492,9 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 	op.checkpoint_bytes = UINT64_MAX; /* checkpoints only where the workload asks: deterministic I/O */
 	tu_rng_init(&r, seed);
 	memset(pages, 0, sizeof(pages));
+	memset(slots, 0, sizeof(slots));
+	memset(idents, 0, sizeof(idents));
+	next_ident = 1;
 	objs_synced = 0;
 	if (swapobj_store_open(&st, paths, 1, &op) != 0)
 		return cs.ops;
@@ -229,7 +516,7 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 	for (uint64_t i = 0; i < nops && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED); i++) {
 		int o = (int)tu_rng_below(&r, NOBJ);
 		uint64_t kind = tu_rng_below(&r, 100);
-		if (kind < 70) {
+		if (kind < 62) {
 			uint64_t pg = tu_rng_below(&r, NPAGES - 4), n = 1 + tu_rng_below(&r, 4);
 			uint32_t v0 = next_ver;
 			for (uint64_t j = 0; j < n; j++)
@@ -245,7 +532,7 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 			}
 			if (w != (int64_t)(n * PG))
 				break;
-		} else if (kind < 80) {
+		} else if (kind < 70) {
 			uint64_t pg = tu_rng_below(&r, NPAGES - 8), n = 1 + tu_rng_below(&r, 8);
 			for (uint64_t j = 0; j < n; j++)
 				pages[o][pg + j].dirty = pages[o][pg + j].zeroed = 1;
@@ -253,22 +540,26 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 				break;
 			for (uint64_t j = 0; j < n; j++)
 				pages[o][pg + j].cur = 0;
-		} else if (kind < 92) {
+		} else if (kind < 82) {
 			if (swapobj_store_sync(st) != 0)
 				break;
 			ack_sync();
-		} else if (kind < 95) {
+		} else if (kind < 86) {
 			/* A checkpoint syncs the log first: what it covers is acknowledged. */
 			int err = swapobj_store_checkpoint(st);
 			if (err == 0)
 				ack_sync();
 			else if (err != SWAPOBJ_ENOSPC)
 				break;
-		} else {
+		} else if (kind < 89) {
 			if (swapobj_store_clean(st, 1) < 0)
+				break;
+		} else {
+			if (ns_op(st, &r) < 0)
 				break;
 		}
 	}
+	ns_close_all();
 	for (int o = 0; o < NOBJ; o++)
 		swapobj_obj_close(h[o]);
 	if (swapobj_store_close(st) == 0 && !cs.cut)
@@ -327,6 +618,7 @@ static void verify(const char *const *paths, uint64_t seed, uint64_t cut)
 		}
 		swapobj_obj_close(h);
 	}
+	ns_verify(st, seed, cut);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
@@ -374,9 +666,14 @@ START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 		io_set_hook(cs_hook);
 	}
 	io_set_hook(NULL);
-	fprintf(stderr,
-	        "crash sweep: %llu cut points over %llu device operations per run; %llu reopens from a checkpoint\n",
-	        (unsigned long long)npoints, (unsigned long long)total, (unsigned long long)from_ckpt);
+	fprintf(
+	    stderr,
+	    "crash sweep: %llu cut points over %llu device operations per run; %llu reopens from a checkpoint; "
+	    "namespace operations done: %llu creates, %llu writes, %llu aux updates, %llu file renames, %llu deletes, "
+	    "%llu directory renames\n",
+	    (unsigned long long)npoints, (unsigned long long)total, (unsigned long long)from_ckpt,
+	    (unsigned long long)ns_done[0], (unsigned long long)ns_done[1], (unsigned long long)ns_done[2],
+	    (unsigned long long)ns_done[3], (unsigned long long)ns_done[4], (unsigned long long)ns_done[5]);
 	ck_assert_uint_gt(from_ckpt, npoints / 4); /* the sweep must exercise checkpoint recovery */
 	free(cs.durable);
 	free(cs.pend);

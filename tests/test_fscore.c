@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "format.h"
 #include "swapobj.h"
 #include "testutil.h"
+#include "util.h"
 
 #define PG 4096u
 #define SEG (1u << 20)
@@ -185,6 +187,40 @@ static int list(swapobj_store *st, const char *path, char *out, size_t cap)
 	return rc < 0 ? rc : n;
 }
 
+/*
+ * Retire (clear the magic of) every record of the image of type `type` and
+ * object oid: what a crash does to a record whose write tore.
+ */
+static int zap(uint8_t type, uint64_t oid)
+{
+	int fd = open(img, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	uint8_t *buf = malloc(SEG), uuid[16];
+	struct sb_info sb;
+	ck_assert_int_eq(pread(fd, buf, SO_SB_SIZE, 0), SO_SB_SIZE);
+	ck_assert_int_eq(sb_decode(buf, SO_SB_SIZE, &sb), 0);
+	memcpy(uuid, sb.uuid, 16);
+	uint64_t seed = store_seed(uuid);
+	int n = 0;
+	for (uint32_t s = 0; s < sb.nsegs; s++) {
+		uint64_t base = sb.data_start + (uint64_t)s * SEG;
+		ck_assert_int_eq(pread(fd, buf, SEG, (off_t)base), SEG);
+		for (uint64_t pos = 0; pos + REC_HDR_LEN <= SEG; pos += REC_ALIGN) {
+			struct rec r;
+			uint32_t sz;
+			if (rec_decode(buf + pos, SEG - pos, seed, true, &r, &sz) != REC_OK || r.type != type ||
+			    r.oid != oid)
+				continue;
+			uint8_t z[4] = {0};
+			ck_assert_int_eq(pwrite(fd, z, 4, (off_t)(base + pos)), 4);
+			n++;
+		}
+	}
+	close(fd);
+	free(buf);
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
@@ -195,6 +231,86 @@ START_TEST(test_errors__new_codes_have_text_and_errno)
 	ck_assert_int_eq(swapobj_errno(SWAPOBJ_ENOTEMPTY), ENOTEMPTY);
 	ck_assert_int_eq(swapobj_errno(SWAPOBJ_ENOTSUP), EOPNOTSUPP);
 	ck_assert_str_ne(swapobj_strerror(SWAPOBJ_ENOTSUP), "unknown error");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Format                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Seal a record of the given type and payload at buf; returns the verdict of decoding it back. */
+static enum rec_verdict reseal(uint8_t *buf, uint8_t type, uint64_t oid, uint64_t lpos, const uint8_t *payload,
+                               uint32_t plen, struct rec *out)
+{
+	struct rec r = {0};
+	uint32_t sz;
+	r.type = type;
+	r.oid = oid;
+	r.lpos = lpos;
+	r.seq = 7;
+	r.payload_len = plen;
+	memmove(buf + REC_HDR_LEN, payload, plen);
+	rec_seal(buf, &r, 42);
+	return rec_decode(buf, REC_HDR_LEN + NAME_REC_MAX + REC_ALIGN, 42, true, out, &sz);
+}
+
+START_TEST(test_format__name_and_aux_records_round_trip_and_bad_ones_are_rejected)
+{
+	static uint8_t buf[REC_HDR_LEN + NAME_REC_MAX + REC_ALIGN], pl[NAME_REC_MAX], aux[AUX_MAX];
+	struct rec r;
+	struct name_rec nr;
+	swapobj_key k = kp("fs/dir/file"), k2;
+	memset(aux, 0xa5, sizeof(aux));
+	uint32_t n = name_rec_encode(pl, SWAPOBJ_CLASS_CACHE, CREATE_F_DIR | CREATE_F_PIN, 9, &k, aux, AUX_MAX);
+	ck_assert_int_eq(reseal(buf, REC_RENAME, 5, 3, pl, n, &r), REC_OK);
+	ck_assert_int_eq(name_rec_decode(r.payload, r.payload_len, &nr, &k2), 0);
+	ck_assert_uint_eq(nr.auxlen, AUX_MAX);
+	ck_assert_uint_eq(nr.version, 9);
+	ck_assert_uint_eq(nr.flags, CREATE_F_DIR | CREATE_F_PIN);
+	ck_assert(k2.ncomp == 3 && memcmp(k2.buf, "fsdirfile", 9) == 0);
+	ck_assert(memcmp(nr.aux, aux, AUX_MAX) == 0);
+	/* Records written before aux data existed (reserved zero, no aux bytes) read the same. */
+	n = name_rec_encode(pl, SWAPOBJ_CLASS_SWAP, 0, 0, &k, NULL, 0);
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 0, pl, n, &r), REC_OK);
+	/* Impossible header fields for the type. */
+	ck_assert_int_eq(reseal(buf, REC_RENAME, 5, 5, pl, n, &r), REC_BAD_PAYLOAD); /* replaces itself */
+	ck_assert_int_eq(reseal(buf, REC_RENAME, 5, UINT64_MAX, pl, n, &r), REC_BAD_PAYLOAD);
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 3, pl, n, &r), REC_BAD_PAYLOAD); /* only RENAME replaces */
+	ck_assert_int_eq(reseal(buf, REC_RENAME, 0, 3, pl, n, &r), REC_BAD_PAYLOAD);
+	ck_assert_int_eq(reseal(buf, REC_AUX, 5, 0, aux, AUX_MAX, &r), REC_OK);
+	ck_assert_int_eq(reseal(buf, REC_AUX, 5, 0, aux, 0, &r), REC_OK);
+	ck_assert_int_eq(reseal(buf, REC_AUX, 5, 0, pl, AUX_MAX + 1, &r), REC_BAD_PAYLOAD);
+	ck_assert_int_eq(reseal(buf, REC_AUX, 0, 0, aux, 4, &r), REC_BAD_PAYLOAD);
+	/* Lengths that do not add up, unknown flags, oversize aux. */
+	uint8_t bad[NAME_REC_MAX];
+	memcpy(bad, pl, n);
+	so_put_le32(bad + CREATE_AUXLEN, 1);
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 0, bad, n, &r), REC_BAD_PAYLOAD);
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 0, bad, n + 1, &r), REC_OK); /* one aux byte after the key */
+	so_put_le32(bad + CREATE_AUXLEN, AUX_MAX + 1);
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 0, bad, n + AUX_MAX + 1, &r), REC_BAD_PAYLOAD);
+	so_put_le32(bad + CREATE_AUXLEN, UINT32_MAX); /* would wrap a 32-bit sum */
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 0, bad, n, &r), REC_BAD_PAYLOAD);
+	memcpy(bad, pl, n);
+	bad[CREATE_FLAGS] = 0x80;
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 0, bad, n, &r), REC_BAD_PAYLOAD);
+	ck_assert_int_eq(reseal(buf, REC_CREATE, 5, 0, pl, CREATE_KEY - 1, &r), REC_BAD_PAYLOAD);
+	/* Random damage to a valid payload (checksums made to match): rejected or consistent, never a crash. */
+	struct tu_rng rng;
+	tu_rng_init(&rng, tu_seed(5));
+	n = name_rec_encode(pl, SWAPOBJ_CLASS_SWAP, 0, 1, &k, aux, 40);
+	for (int i = 0; i < 20000; i++) {
+		memcpy(bad, pl, n);
+		for (int f = 0; f < 1 + (int)tu_rng_below(&rng, 4); f++)
+			bad[tu_rng_below(&rng, n)] ^= (uint8_t)(1u << tu_rng_below(&rng, 8));
+		uint32_t len = n - (uint32_t)tu_rng_below(&rng, 3);
+		if (reseal(buf, (uint8_t)(tu_rng_below(&rng, 2) ? REC_CREATE : REC_RENAME), 5, 0, bad, len, &r) ==
+		    REC_OK) {
+			ck_assert_int_eq(name_rec_decode(r.payload, r.payload_len, &nr, &k2), 0);
+			ck_assert_uint_eq((uint64_t)CREATE_KEY + nr.keylen + nr.auxlen, r.payload_len);
+			ck_assert_uint_le(nr.auxlen, AUX_MAX);
+		}
+	}
 }
 END_TEST
 
@@ -756,43 +872,311 @@ START_TEST(test_rename__then_delete_then_clean_then_reopen_resurrects_nothing)
 }
 END_TEST
 
+/*
+ * The replaced objects' dead records stay in a segment the cleaner leaves
+ * alone (almost all live), while the segment holding the RENAMEs, whose
+ * moved objects are deleted too, is cleaned: the RENAMEs must be carried
+ * along as the replaced objects' tombstones, or those come back on reopen.
+ */
+START_TEST(test_rename__replaced_objects_stay_gone_while_their_old_records_remain)
+{
+	swapobj_store *st = mkstore(13 << 20);
+	enum { N = 8 };
+	uint8_t p[PG];
+	for (int i = 0; i < N; i++) {
+		char pv[16], pm[16];
+		snprintf(pv, sizeof(pv), "v/%d", i);
+		snprintf(pm, sizeof(pm), "m/%d", i);
+		swapobj_obj_close(mk(st, pv, 0));
+		swapobj_obj_close(mk(st, pm, 0));
+	}
+	/* Fill the rest of the first segment with data that stays live. */
+	swapobj_obj *keep = mk(st, "keep", 0);
+	fill(keep, 5, 256); /* 251 pages fit after the CREATEs: the rest spills over */
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	for (int i = 0; i < N; i++) {
+		char pv[16], pm[16];
+		snprintf(pv, sizeof(pv), "v/%d", i);
+		snprintf(pm, sizeof(pm), "m/%d", i);
+		ck_assert_int_eq(ren(st, pm, pv, 0), 0);
+		ck_assert_int_eq(del(st, pv), 0);
+	}
+	swapobj_obj *churn = mk(st, "churn", 0);
+	for (int n = 0; n < 4000; n++) {
+		tu_fill_page(p, 9, (uint64_t)n, 1);
+		ck_assert_int_eq(swapobj_obj_write(churn, p, PG, (uint64_t)(n % 16) * PG), PG);
+		if (n % 500 == 499)
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	}
+	swapobj_obj_close(churn);
+	swapobj_obj_close(keep);
+	for (int round = 0; round < 2; round++) {
+		st = reopen(st);
+		char l[64];
+		ck_assert_int_eq(list(st, "", l, sizeof(l)), 2);
+		ck_assert_msg(strstr(l, "keep:O") && strstr(l, "churn:O"), "root holds %s", l);
+		check_fill(st, "keep", 5, 256);
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/*
+ * A renamed object killed by invalidating its new prefix: its CREATE under
+ * the old key sits in a segment the cleaner leaves alone, its RENAME in one
+ * that gets cleaned. It must not come back under the old key. Round 0: the
+ * reaper logs its DELETE; round 1: that DELETE is lost (retired in the
+ * image), so replay must queue it again.
+ */
+START_TEST(test_rename__an_invalidated_renamed_object_does_not_come_back_under_its_old_key)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		swapobj_store *st = mkstore(13 << 20);
+		uint8_t p[PG];
+		swapobj_obj *m = mk(st, "old/m", 0), *keep = mk(st, "keep", 0);
+		fill(keep, 5, 256); /* the rest of the first segment: stays live */
+		ck_assert_int_eq(swapobj_obj_set_aux(m, "m", 1), 0);
+		uint64_t idm = id_of(st, "old/m");
+		ck_assert_int_eq(swapobj_store_sync(st), 0);
+		ck_assert_int_eq(ren(st, "old/m", "new/m", 0), 0);
+		swapobj_key k = kp("new");
+		ck_assert_int_eq(swapobj_invalidate(st, &k), 0);
+		ck_assert_int_ge(swapobj_store_clean(st, 1), 0); /* reaps now */
+		if (variant == 1) {
+			swapobj_obj_close(m);
+			swapobj_obj_close(keep);
+			ck_assert_int_eq(swapobj_store_close(st), 0);
+			ck_assert_int_eq(zap(REC_DELETE, idm), 1);
+			st = reopen(NULL);
+			keep = mk(st, "keep", 0);
+			m = NULL;
+		}
+		swapobj_obj *churn = mk(st, "churn", 0);
+		for (int n = 0; n < 4000; n++) {
+			tu_fill_page(p, 9, (uint64_t)n, 1);
+			ck_assert_int_eq(swapobj_obj_write(churn, p, PG, (uint64_t)(n % 16) * PG), PG);
+			if (n % 500 == 499)
+				ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		}
+		swapobj_obj_close(churn);
+		swapobj_obj_close(keep);
+		if (m)
+			swapobj_obj_close(m);
+		for (int round = 0; round < 2; round++) {
+			st = reopen(st);
+			ck_assert_msg(try_open(st, "old/m") == SWAPOBJ_ENOENT, "variant %d: back under the old key",
+			              variant);
+			ck_assert_int_eq(try_open(st, "new/m"), SWAPOBJ_ENOENT);
+			struct swapobj_store_stat ss;
+			swapobj_store_stat(st, &ss);
+			ck_assert_uint_eq(ss.objects, 2);
+			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		}
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+	}
+}
+END_TEST
+
+/*
+ * The same through a checkpoint taken while the renamed object waits for its
+ * DELETE: the checkpoint must carry it as doomed, or the store opened from it
+ * never logs the DELETE, the cleaner drops the dead RENAME, and a later full
+ * replay (both checkpoints lost) brings the object back under its old key.
+ * Also a loaded object renamed and invalidated in the tail.
+ */
+START_TEST(test_rename__an_invalidated_renamed_object_stays_gone_through_a_checkpoint)
+{
+	static const struct swapobj_open_opts manual = {SWAPOBJ_OPEN_OPTS_VERSION, SWAPOBJ_OPEN_MANUAL_CLEAN,
+	                                                UINT64_MAX};
+	for (int variant = 0; variant < 2; variant++) {
+		swapobj_store *st = mkstore(13 << 20);
+		uint8_t p[PG];
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+		ck_assert_int_eq(swapobj_store_open(&st, paths, 1, &manual), 0); /* no reaper behind our back */
+		swapobj_obj *m = mk(st, "old/m", 0), *keep = mk(st, "keep", 0);
+		fill(keep, 5, 256); /* the rest of the first segment: stays live */
+		ck_assert_int_eq(swapobj_obj_set_aux(m, "m", 1), 0);
+		ck_assert_int_eq(swapobj_store_sync(st), 0);
+		if (variant == 1)
+			ck_assert_int_eq(swapobj_store_checkpoint(st), 0); /* m is loaded, renamed in the tail */
+		ck_assert_int_eq(ren(st, "old/m", "new/m", 0), 0);
+		swapobj_key k = kp("new");
+		ck_assert_int_eq(swapobj_invalidate(st, &k), 0);
+		if (variant == 0)
+			ck_assert_int_eq(swapobj_store_checkpoint(st), 0); /* m detached, not reaped */
+		else
+			ck_assert_int_eq(swapobj_store_sync(st), 0);
+		swapobj_obj_close(m);
+		swapobj_obj_close(keep);
+		ck_assert_int_eq(swapobj_store_close(st), 0); /* no checkpoint at close (nor a reap) */
+
+		st = reopen(NULL);
+		struct swapobj_store_stat ss;
+		swapobj_store_stat(st, &ss);
+		ck_assert_uint_eq(ss.from_checkpoint, 1);
+		ck_assert_uint_eq(ss.objects, 1);
+		ck_assert_int_eq(try_open(st, "old/m"), SWAPOBJ_ENOENT);
+		ck_assert_int_eq(try_open(st, "new/m"), SWAPOBJ_ENOENT);
+		swapobj_obj *churn = mk(st, "churn", 0);
+		for (int n = 0; n < 4000; n++) {
+			tu_fill_page(p, 9, (uint64_t)n, 1);
+			ck_assert_int_eq(swapobj_obj_write(churn, p, PG, (uint64_t)(n % 16) * PG), PG);
+			if (n % 500 == 499)
+				ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		}
+		/* Every segment cleaned, the one with the RENAME too (the first, keep's, stays: all live). */
+		ck_assert_int_ge(swapobj_store_clean(st, 64), 0);
+		swapobj_obj_close(churn);
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+
+		/* Both checkpoint slots lost: the whole log is replayed. */
+		int fd = open(img, O_RDWR);
+		ck_assert_int_ge(fd, 0);
+		memset(p, 0, PG);
+		ck_assert_int_eq(pwrite(fd, p, PG, CKPT_SLOT_OFF(0)), PG);
+		ck_assert_int_eq(pwrite(fd, p, PG, CKPT_SLOT_OFF(1)), PG);
+		close(fd);
+		st = reopen(NULL);
+		swapobj_store_stat(st, &ss);
+		ck_assert_uint_eq(ss.from_checkpoint, 0);
+		ck_assert_msg(try_open(st, "old/m") == SWAPOBJ_ENOENT, "variant %d: back under the old key", variant);
+		ck_assert_int_eq(try_open(st, "new/m"), SWAPOBJ_ENOENT);
+		ck_assert_uint_eq(ss.objects, 2);
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+	}
+}
+END_TEST
+
+/* Concurrent renames, replacing renames, writes, aux updates and cleaning. */
+#define TN_KEYS 12
+#define TN_OBJS 8
+struct tshared {
+	swapobj_store *st;
+	swapobj_obj *h[TN_OBJS];
+	int stop, failed;
+	char msg[256];
+};
+
+static void tfail(struct tshared *t, const char *what, int err)
+{
+	if (!__atomic_exchange_n(&t->failed, 1, __ATOMIC_SEQ_CST))
+		snprintf(t->msg, sizeof(t->msg), "%s: %d (%s)", what, err, swapobj_errmsg());
+}
+
+static void *renamer(void *a)
+{
+	struct tshared *t = a;
+	struct tu_rng r;
+	tu_rng_init(&r, (uint64_t)(uintptr_t)&r);
+	for (int n = 0; n < 3000 && !t->failed; n++) {
+		char f[16], to[16];
+		snprintf(f, sizeof(f), "t/%d", (int)tu_rng_below(&r, TN_KEYS));
+		snprintf(to, sizeof(to), "t/%d", (int)tu_rng_below(&r, TN_KEYS));
+		/* Now and then one replaces its target (whose handle then goes stale). */
+		int err = ren(t->st, f, to, n % 16 ? SWAPOBJ_RENAME_NOREPLACE : 0);
+		if (err != 0 && err != SWAPOBJ_ENOENT && err != SWAPOBJ_EEXIST)
+			tfail(t, "rename", err);
+	}
+	return NULL;
+}
+
+static void *scribbler(void *a)
+{
+	struct tshared *t = a;
+	struct tu_rng r;
+	uint8_t p[PG];
+	tu_rng_init(&r, (uint64_t)(uintptr_t)&r);
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE) && !t->failed) {
+		int i = (int)tu_rng_below(&r, TN_OBJS);
+		tu_fill_page(p, (uint64_t)i, 0, 1);
+		int64_t w = swapobj_obj_write(t->h[i], p, PG, tu_rng_below(&r, 8) * PG);
+		if (w != PG && w != SWAPOBJ_ESTALE)
+			tfail(t, "write", (int)w);
+		char aux[16];
+		int n = snprintf(aux, sizeof(aux), "obj %d", i), err = swapobj_obj_set_aux(t->h[i], aux, (size_t)n);
+		if (err != 0 && err != SWAPOBJ_ESTALE)
+			tfail(t, "aux", err);
+		if (tu_rng_below(&r, 200) == 0 && swapobj_store_clean(t->st, 1) < 0)
+			tfail(t, "clean", 0);
+	}
+	return NULL;
+}
+
+START_TEST(test_rename__concurrent_renames_keep_each_object_once_or_replaced)
+{
+	static struct tshared t;
+	pthread_t rn[3], wr[2];
+	memset(&t, 0, sizeof(t));
+	t.st = mkstore(24 << 20);
+	for (int i = 0; i < TN_OBJS; i++) {
+		char path[16];
+		snprintf(path, sizeof(path), "t/%d", i);
+		t.h[i] = mk(t.st, path, 0);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_create(&rn[i], NULL, renamer, &t);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&wr[i], NULL, scribbler, &t);
+	for (int i = 0; i < 3; i++)
+		pthread_join(rn[i], NULL);
+	__atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(wr[i], NULL);
+	ck_assert_msg(!t.failed, "%s", t.msg);
+	for (int round = 0; round < 2; round++) {
+		/* Each object is under exactly one key, its handle follows it, its data and aux are its own. */
+		int seen[TN_OBJS] = {0};
+		for (int k = 0; k < TN_KEYS; k++) {
+			char path[16], aux[16];
+			swapobj_obj *o;
+			snprintf(path, sizeof(path), "t/%d", k);
+			int err = open_flags(t.st, path, 0, &o);
+			if (err == SWAPOBJ_ENOENT)
+				continue;
+			ck_assert_int_eq(err, 0);
+			int n = swapobj_obj_get_aux(o, aux, sizeof(aux) - 1);
+			ck_assert_int_gt(n, 4);
+			aux[n] = 0;
+			int i = atoi(aux + 4);
+			ck_assert(i >= 0 && i < TN_OBJS && !seen[i]);
+			seen[i] = 1;
+			uint8_t p[PG], want[PG];
+			tu_fill_page(want, (uint64_t)i, 0, 1);
+			for (uint64_t pg = 0; pg < 8; pg++)
+				if (swapobj_obj_read(o, p, PG, pg * PG, 0) == PG && p[0])
+					ck_assert_msg(memcmp(p, want, PG) == 0, "object %d page %llu", i,
+					              (unsigned long long)pg);
+			if (round == 0) {
+				struct swapobj_obj_stat a, b;
+				ck_assert_int_eq(swapobj_obj_stat(o, &a), 0);
+				ck_assert_int_eq(swapobj_obj_stat(t.h[i], &b), 0);
+				ck_assert_uint_eq(a.id, b.id);
+			}
+			swapobj_obj_close(o);
+		}
+		int alive = 0;
+		for (int i = 0; i < TN_OBJS; i++) {
+			/* Not found under any key: it was replaced, and its handle says so. */
+			if (round == 0 && !seen[i])
+				ck_assert_int_eq(swapobj_obj_get_aux(t.h[i], NULL, 0), SWAPOBJ_ESTALE);
+			alive += seen[i];
+		}
+		struct swapobj_store_stat ss;
+		swapobj_store_stat(t.st, &ss);
+		ck_assert_uint_eq(ss.objects, (uint64_t)alive);
+		ck_assert_int_gt(alive, 0);
+		if (round == 0)
+			for (int i = 0; i < TN_OBJS; i++)
+				swapobj_obj_close(t.h[i]);
+		t.st = reopen(t.st);
+	}
+	ck_assert_int_eq(swapobj_store_close(t.st), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Replay after lost records                                           */
 /* ------------------------------------------------------------------ */
-
-/*
- * Retire (clear the magic of) every record of the image of type `type` and
- * object oid: what a crash does to a record whose write tore.
- */
-static int zap(uint8_t type, uint64_t oid)
-{
-	int fd = open(img, O_RDWR);
-	ck_assert_int_ge(fd, 0);
-	uint8_t *buf = malloc(SEG), uuid[16];
-	struct sb_info sb;
-	ck_assert_int_eq(pread(fd, buf, SO_SB_SIZE, 0), SO_SB_SIZE);
-	ck_assert_int_eq(sb_decode(buf, SO_SB_SIZE, &sb), 0);
-	memcpy(uuid, sb.uuid, 16);
-	uint64_t seed = store_seed(uuid);
-	int n = 0;
-	for (uint32_t s = 0; s < sb.nsegs; s++) {
-		uint64_t base = sb.data_start + (uint64_t)s * SEG;
-		ck_assert_int_eq(pread(fd, buf, SEG, (off_t)base), SEG);
-		for (uint64_t pos = 0; pos + REC_HDR_LEN <= SEG; pos += REC_ALIGN) {
-			struct rec r;
-			uint32_t sz;
-			if (rec_decode(buf + pos, SEG - pos, seed, true, &r, &sz) != REC_OK || r.type != type ||
-			    r.oid != oid)
-				continue;
-			uint8_t z[4] = {0};
-			ck_assert_int_eq(pwrite(fd, z, 4, (off_t)(base + pos)), 4);
-			n++;
-		}
-	}
-	close(fd);
-	free(buf);
-	return n;
-}
 
 START_TEST(test_replay__a_rename_is_all_or_nothing)
 {
@@ -918,6 +1302,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_errors__new_codes_have_text_and_errno);
+	tcase_add_test(tc, test_format__name_and_aux_records_round_trip_and_bad_ones_are_rejected);
 	tcase_add_test(tc, test_dir__created_at_an_implicit_prefix_it_attaches_there);
 	tcase_add_test(tc, test_dir__keys_go_under_a_directory_object_but_not_under_a_file);
 	tcase_add_test(tc, test_dir__open_flags_on_existing_objects_give_documented_errors);
@@ -940,6 +1325,10 @@ int main(void)
 	tcase_add_test(tc, test_rename__error_cases);
 	tcase_add_test(tc, test_rename__replaces_the_target_and_makes_its_handles_stale);
 	tcase_add_test(tc, test_rename__then_delete_then_clean_then_reopen_resurrects_nothing);
+	tcase_add_test(tc, test_rename__replaced_objects_stay_gone_while_their_old_records_remain);
+	tcase_add_test(tc, test_rename__an_invalidated_renamed_object_does_not_come_back_under_its_old_key);
+	tcase_add_test(tc, test_rename__an_invalidated_renamed_object_stays_gone_through_a_checkpoint);
+	tcase_add_test(tc, test_rename__concurrent_renames_keep_each_object_once_or_replaced);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("replay");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -2,7 +2,8 @@
  * test_model.c - randomized tests against a plain in-memory model.
  *
  * model: thousands of random operations (write, read, punch, truncate,
- *   delete, prefix invalidation, data-version bump, sync, cleaning, reopen)
+ *   delete, prefix invalidation, data-version bump, sync, cleaning, reopen,
+ *   and the file-system calls: rename, aux data, directory objects)
  *   on many objects of a small store, so the cleaner runs under churn; every
  *   read is compared byte for byte with the model, and at the end (and after
  *   every reopen) every object is read back whole.
@@ -37,12 +38,22 @@ struct mobj {
 	uint64_t size;
 	uint8_t *data; /* MAXSIZE bytes; beyond size always zero */
 	swapobj_obj *h;
+	uint32_t aux_len;
+	uint8_t aux[SWAPOBJ_AUX_MAX];
+};
+
+/* Directory objects at the owners' prefixes. */
+struct mdir {
+	int exists;
+	uint32_t aux_len;
+	uint8_t aux[64];
 };
 
 static char *dir, *img;
 static const char *paths[1];
 static uint64_t seed;
 static struct mobj model[NOBJ];
+static struct mdir dirs[NOWNERS];
 static swapobj_store *st;
 static uint8_t scratch[MAXSIZE], scratch2[MAXSIZE];
 
@@ -113,6 +124,110 @@ static void verify_obj(int i)
 	for (uint64_t b = 0; b < model[i].size; b++)
 		MCHECK(scratch[b] == model[i].data[b], "object %d byte %llu: %u != model %u", i, (unsigned long long)b,
 		       scratch[b], model[i].data[b]);
+	n = swapobj_obj_get_aux(model[i].h, scratch, SWAPOBJ_AUX_MAX);
+	MCHECK(n == (int64_t)model[i].aux_len && memcmp(scratch, model[i].aux, model[i].aux_len) == 0,
+	       "object %d aux (%lld bytes, model %u)", i, (long long)n, model[i].aux_len);
+}
+
+/* Open the directory object at an owner's prefix (flags: 0, or O_CREATE for mkdir). */
+static int open_dir(int owner, unsigned flags, swapobj_obj **h)
+{
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_key p;
+	owner_prefix(owner, &p);
+	oo.flags = SWAPOBJ_O_DIR | flags;
+	oo.data_version = SWAPOBJ_VERSION_ANY;
+	return swapobj_obj_open(h, st, &p, &oo);
+}
+
+static void verify_dir(int owner)
+{
+	swapobj_obj *h;
+	int err = open_dir(owner, 0, &h);
+	if (!dirs[owner].exists) {
+		MCHECK(err == SWAPOBJ_ENOENT || err == SWAPOBJ_EISDIR, "owner %d has a directory object (%d)", owner,
+		       err);
+		return;
+	}
+	MCHECK(err == 0, "owner %d directory object missing", owner);
+	int n = swapobj_obj_get_aux(h, scratch, SWAPOBJ_AUX_MAX);
+	MCHECK(n == (int)dirs[owner].aux_len && memcmp(scratch, dirs[owner].aux, dirs[owner].aux_len) == 0,
+	       "owner %d directory aux", owner);
+	swapobj_obj_close(h);
+}
+
+/* Random aux bytes into aux: usually short, sometimes the maximum. */
+static uint32_t gen_aux(struct tu_rng *r, uint8_t *aux, uint32_t cap)
+{
+	uint32_t len = tu_rng_below(r, 8) == 0 ? cap : (uint32_t)tu_rng_below(r, SO_MIN_(cap, 65));
+	for (uint32_t b = 0; b < len; b++)
+		aux[b] = (uint8_t)tu_rng_next(r);
+	return len;
+}
+
+static int owner_has_objects(int owner)
+{
+	for (int j = owner * NVMAS; j < (owner + 1) * NVMAS; j++)
+		if (model[j].exists)
+			return 1;
+	return 0;
+}
+
+/* Rename, aux and directory-object operations. */
+static void fs_op(struct tu_rng *r, int i)
+{
+	struct mobj *m = &model[i];
+	uint64_t kind = tu_rng_below(r, 100);
+	int owner = i / NVMAS;
+	if (kind < 40) { /* rename i to j, replacing j */
+		int j = (int)tu_rng_below(r, NOBJ);
+		swapobj_key ki, kj;
+		if (!m->exists)
+			return;
+		key_of(i, &ki);
+		key_of(j, &kj);
+		MCHECK(swapobj_rename(st, &ki, &kj, 0) == 0, "rename %d to %d", i, j);
+		if (i == j)
+			return;
+		struct mobj *t = &model[j];
+		if (t->h) {
+			MCHECK(!t->exists || swapobj_obj_read(t->h, scratch, 1, 0, 0) == SWAPOBJ_ESTALE,
+			       "handle of replaced %d not stale", j);
+			swapobj_obj_close(t->h);
+		}
+		uint8_t *data = t->data;
+		memcpy(data, m->data, MAXSIZE);
+		*t = *m;
+		t->data = data;
+		m->exists = 0;
+		m->h = NULL;    /* now t's: a handle follows its object */
+	} else if (kind < 75) { /* set aux */
+		if (!m->exists)
+			return;
+		m->aux_len = gen_aux(r, m->aux, SWAPOBJ_AUX_MAX);
+		MCHECK(swapobj_obj_set_aux(m->h, m->aux, m->aux_len) == 0, "set aux %d", i);
+	} else if (kind < 88) { /* mkdir the owner's prefix (or open the existing one), maybe set its aux */
+		swapobj_obj *h;
+		MCHECK(open_dir(owner, SWAPOBJ_O_CREATE, &h) == 0, "mkdir owner %d", owner);
+		if (!dirs[owner].exists)
+			dirs[owner].aux_len = 0;
+		dirs[owner].exists = 1;
+		if (tu_rng_below(r, 2)) {
+			dirs[owner].aux_len = gen_aux(r, dirs[owner].aux, sizeof(dirs[owner].aux));
+			MCHECK(swapobj_obj_set_aux(h, dirs[owner].aux, dirs[owner].aux_len) == 0, "dir aux %d", owner);
+		}
+		swapobj_obj_close(h);
+	} else { /* rmdir */
+		swapobj_obj *h;
+		if (!dirs[owner].exists)
+			return;
+		MCHECK(open_dir(owner, 0, &h) == 0, "open dir %d", owner);
+		int err = swapobj_obj_delete(h);
+		swapobj_obj_close(h);
+		MCHECK(err == (owner_has_objects(owner) ? SWAPOBJ_ENOTEMPTY : 0), "rmdir owner %d returned %d", owner,
+		       err);
+		dirs[owner].exists = err != 0;
+	}
 }
 
 static void verify_all(void)
@@ -129,6 +244,10 @@ static void verify_all(void)
 	uint64_t live = 0;
 	for (int i = 0; i < NOBJ; i++)
 		live += model[i].exists;
+	for (int o = 0; o < NOWNERS; o++) {
+		verify_dir(o);
+		live += dirs[o].exists;
+	}
 	MCHECK(ss.objects == live, "store has %llu objects, model %llu", (unsigned long long)ss.objects,
 	       (unsigned long long)live);
 }
@@ -169,6 +288,7 @@ static void run_model(uint64_t nops, uint64_t seedv)
 	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
 	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
 	memset(model, 0, sizeof(model));
+	memset(dirs, 0, sizeof(dirs));
 	for (int i = 0; i < NOBJ; i++)
 		model[i].data = calloc(1, MAXSIZE);
 
@@ -180,11 +300,14 @@ static void run_model(uint64_t nops, uint64_t seedv)
 			open_handle(i, 1);
 			m->exists = 1;
 			m->size = 0;
+			m->aux_len = 0;
 			memset(m->data, 0, MAXSIZE);
 		}
 		if (m->exists && !m->h)
 			open_handle(i, 0);
-		if (kind < 45) { /* write */
+		if (tu_rng_below(&r, 100) < 8) { /* rename, aux, directory objects */
+			fs_op(&r, i);
+		} else if (kind < 45) { /* write */
 			uint64_t off, len;
 			if (tu_rng_below(&r, 2)) { /* page aligned, 1..16 pages */
 				off = tu_rng_below(&r, MAXPAGES) * PG;
@@ -236,6 +359,8 @@ static void run_model(uint64_t nops, uint64_t seedv)
 			owner_prefix(owner, &p);
 			for (int j = owner * NVMAS; j < (owner + 1) * NVMAS; j++)
 				any |= model[j].exists;
+			any |= dirs[owner].exists;
+			dirs[owner].exists = 0; /* a directory object at the prefix goes too */
 			int err = swapobj_invalidate(st, &p);
 			MCHECK(err == (any ? 0 : SWAPOBJ_ENOENT), "invalidate owner %d returned %d", owner, err);
 			for (int j = owner * NVMAS; j < (owner + 1) * NVMAS; j++) {
@@ -257,6 +382,7 @@ static void run_model(uint64_t nops, uint64_t seedv)
 				       "old version not stale");
 				swapobj_obj_close(old);
 				m->size = 0;
+				m->aux_len = 0;
 				memset(m->data, 0, MAXSIZE);
 			}
 		} else if (kind < 88) {
@@ -284,6 +410,8 @@ static void run_model(uint64_t nops, uint64_t seedv)
 				verify_obj(i);
 		}
 	}
+	/* Invalidated objects count until the background reaper frees them: reap now (clean does). */
+	MCHECK(swapobj_store_clean(st, 1) >= 0, "clean");
 	verify_all();
 	struct swapobj_store_stat ss;
 	swapobj_store_stat(st, &ss);

@@ -586,6 +586,162 @@ START_TEST(test_ns__remove_keeps_ancestors_that_still_have_children)
 }
 END_TEST
 
+/* ---- ns: directory objects --------------------------------------------- */
+
+START_TEST(test_ns__directory_object_attaches_to_an_existing_prefix)
+{
+	struct ns ns;
+	swapobj_key deep, pre;
+	struct ns_node *leaf, *d;
+	CHECK_EQ(ns_init(&ns), 0);
+	tk_chars(&deep, "abc");
+	CHECK_EQ(ns_insert(&ns, &deep, tok(1), &leaf), 0);
+	uint64_t nodes = ns.nnodes, mem = so_mem_used(SO_MEM_INDEX);
+	tk_chars(&pre, "ab");
+	CHECK_EQ(ns_insert_obj(&ns, &pre, tok(2), true, &d), 0);
+	CHECK_PTR_EQ(d, leaf->parent);
+	CHECK_PTR_EQ(d->obj, tok(2));
+	CHECK(ns_node_is_dir(d) && ns_node_is_prefix(d) && ns_node_takes_children(d));
+	CHECK_EQ(ns.nnodes, nodes); /* nothing allocated */
+	CHECK_EQ(so_mem_used(SO_MEM_INDEX), mem);
+	CHECK_EQ(ns.nobjects, 2);
+	CHECK_EQ(ns_check(&ns), 0);
+	/* A second object there, of either kind, is EEXIST; a file at a prefix stays EISDIR. */
+	CHECK_EQ(ns_insert_obj(&ns, &pre, tok(3), true, NULL), SWAPOBJ_EEXIST);
+	tk_chars(&pre, "a");
+	CHECK_EQ(ns_insert_obj(&ns, &pre, tok(3), false, NULL), SWAPOBJ_EISDIR);
+	CHECK_EQ(ns.nobjects, 2);
+	ns_destroy(&ns, NULL, NULL);
+}
+END_TEST
+
+START_TEST(test_ns__keys_go_under_a_directory_object_but_not_under_a_file)
+{
+	struct ns ns;
+	swapobj_key k;
+	struct ns_node *d, *f;
+	CHECK_EQ(ns_init(&ns), 0);
+	tk_chars(&k, "ab");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(1), true, &d), 0);
+	CHECK(ns_node_is_dir(d) && !ns_node_is_prefix(d));
+	tk_chars(&k, "abc");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(2), false, &f), 0);
+	tk_chars(&k, "abde");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(3), true, NULL), 0);
+	tk_chars(&k, "abcd");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(4), true, NULL), SWAPOBJ_ENOTDIR);
+	CHECK(!ns_node_takes_children(f));
+	CHECK_EQ(ns.nobjects, 3);
+	CHECK_EQ(ns_check(&ns), 0);
+	struct reap_count rc = {0, 0};
+	ns_destroy(&ns, count_cb, &rc);
+	CHECK_EQ(rc.objects, 3);
+	CHECK_EQ(rc.token_sum, 2 + 3 + 4);
+}
+END_TEST
+
+START_TEST(test_ns__removing_a_directory_object_with_children_leaves_a_prefix)
+{
+	struct ns ns;
+	swapobj_key k, c;
+	struct ns_node *d, *leaf;
+	CHECK_EQ(ns_init(&ns), 0);
+	uint64_t mem = so_mem_used(SO_MEM_INDEX);
+	tk_chars(&k, "ab");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(1), true, &d), 0);
+	tk_chars(&c, "abc");
+	CHECK_EQ(ns_insert(&ns, &c, tok(2), &leaf), 0);
+	ns_remove(&ns, d);
+	CHECK_PTR_EQ(ns_lookup(&ns, &k, 2), d); /* still there, as a plain prefix */
+	ck_assert_ptr_null(d->obj);
+	CHECK(!d->dir && ns_node_is_prefix(d));
+	CHECK_EQ(ns.nobjects, 1);
+	CHECK_EQ(ns_check(&ns), 0);
+	ns_remove(&ns, leaf); /* now the whole chain goes */
+	ck_assert_ptr_null(ns_lookup(&ns, &k, 1));
+	CHECK_EQ(ns.nnodes, 1);
+	CHECK_EQ(so_mem_used(SO_MEM_INDEX), mem);
+	/* An empty directory object is removed like any leaf. */
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(3), true, &d), 0);
+	ns_remove(&ns, d);
+	CHECK_EQ(ns.nnodes, 1);
+	CHECK_EQ(ns_check(&ns), 0);
+	ns_destroy(&ns, NULL, NULL);
+}
+END_TEST
+
+START_TEST(test_ns__replace_swaps_the_object_in_place)
+{
+	struct ns ns;
+	swapobj_key k;
+	struct ns_node *n;
+	CHECK_EQ(ns_init(&ns), 0);
+	tk_chars(&k, "xy");
+	CHECK_EQ(ns_insert(&ns, &k, tok(1), &n), 0);
+	uint64_t mem = so_mem_used(SO_MEM_INDEX), nodes = ns.nnodes;
+	CHECK_PTR_EQ(ns_replace(&ns, n, tok(2), true), tok(1));
+	CHECK_PTR_EQ(ns_lookup(&ns, &k, 2)->obj, tok(2));
+	CHECK(ns_node_is_dir(n));
+	CHECK_PTR_EQ(ns_replace(&ns, n, tok(3), false), tok(2));
+	CHECK(!ns_node_is_dir(n));
+	CHECK_EQ(ns.nobjects, 1);
+	CHECK_EQ(ns.nnodes, nodes);
+	CHECK_EQ(so_mem_used(SO_MEM_INDEX), mem);
+	CHECK_EQ(ns_check(&ns), 0);
+	ns_destroy(&ns, NULL, NULL);
+}
+END_TEST
+
+START_TEST(test_ns__check_rejects_a_file_with_children_and_a_stray_dir_flag)
+{
+	struct ns ns;
+	swapobj_key k;
+	struct ns_node *d;
+	CHECK_EQ(ns_init(&ns), 0);
+	tk_chars(&k, "ab");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(1), true, &d), 0);
+	tk_chars(&k, "abc");
+	CHECK_EQ(ns_insert(&ns, &k, tok(2), NULL), 0);
+	CHECK_EQ(ns_check(&ns), 0);
+	d->dir = 0; /* a file with children */
+	CHECK_EQ(ns_check(&ns), SWAPOBJ_ECORRUPT);
+	d->dir = 1;
+	d->parent->dir = 1; /* "a": a prefix without an object marked dir */
+	CHECK_EQ(ns_check(&ns), SWAPOBJ_ECORRUPT);
+	d->parent->dir = 0;
+	CHECK_EQ(ns_check(&ns), 0);
+	ns_destroy(&ns, NULL, NULL);
+}
+END_TEST
+
+START_TEST(test_ns__detach_and_reap_hand_over_directory_objects_too)
+{
+	struct ns ns;
+	swapobj_key k;
+	CHECK_EQ(ns_init(&ns), 0);
+	tk_chars(&k, "v");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(1), true, NULL), 0);
+	tk_chars(&k, "vs");
+	CHECK_EQ(ns_insert_obj(&ns, &k, tok(2), true, NULL), 0);
+	tk_chars(&k, "vsz");
+	CHECK_EQ(ns_insert(&ns, &k, tok(3), NULL), 0);
+	tk_chars(&k, "va");
+	CHECK_EQ(ns_insert(&ns, &k, tok(4), NULL), 0);
+	tk_chars(&k, "v");
+	struct ns_node *sub = ns_detach(&ns, &k, 1);
+	ck_assert_ptr_nonnull(sub);
+	CHECK(ns_node_dead(sub));
+	struct reap_count rc = {0, 0};
+	CHECK_EQ(reap_all(&ns, &sub, 1, &rc), 4);
+	CHECK_EQ(rc.objects, 4);
+	CHECK_EQ(rc.token_sum, 2 + 3 + 4 + 5);
+	CHECK_EQ(ns.nobjects, 0);
+	CHECK_EQ(ns.nnodes, 1);
+	CHECK_EQ(ns_check(&ns), 0);
+	ns_destroy(&ns, NULL, NULL);
+}
+END_TEST
+
 /* ---- ns: detach and reap ------------------------------------------------ */
 
 START_TEST(test_ns__detach_of_missing_prefix_returns_null)
@@ -1444,6 +1600,12 @@ static Suite *ns_suite(void)
 	tcase_add_test(tc, test_ns__random_operations_match_a_model);
 	tcase_add_test(tc, test_ns__remove_prunes_empty_ancestors);
 	tcase_add_test(tc, test_ns__remove_keeps_ancestors_that_still_have_children);
+	tcase_add_test(tc, test_ns__directory_object_attaches_to_an_existing_prefix);
+	tcase_add_test(tc, test_ns__keys_go_under_a_directory_object_but_not_under_a_file);
+	tcase_add_test(tc, test_ns__removing_a_directory_object_with_children_leaves_a_prefix);
+	tcase_add_test(tc, test_ns__replace_swaps_the_object_in_place);
+	tcase_add_test(tc, test_ns__check_rejects_a_file_with_children_and_a_stray_dir_flag);
+	tcase_add_test(tc, test_ns__detach_and_reap_hand_over_directory_objects_too);
 	tcase_add_test(tc, test_ns__key_of_round_trips);
 	tcase_add_test(tc, test_ns__sibling_trees_stay_balanced);
 	tcase_add_test(tc, test_ns__memory_per_object_for_a_million_anon_keys);

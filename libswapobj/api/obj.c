@@ -606,8 +606,11 @@ int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *
 	if ((err = log_append(&st->log, LOG_HOT, 0, &r, payload, plen, &addr)) < 0)
 		return err;
 	uint32_t bytes = rec_size(plen);
-	if (o->create_addr)
+	if (o->create_addr) {
 		log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
+		/* An older name record may remain on disk, as replay would see (build_obj in replay.c). */
+		__atomic_store_n(&o->renamed, 1, __ATOMIC_RELAXED);
+	}
 	log_usage_add(&st->log, addr, bytes);
 	o->create_addr = addr;
 	o->create_bytes = bytes;
@@ -623,8 +626,8 @@ int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *
 	o->aux_addr = 0;
 	o->aux_bytes = 0;
 	o->aux_seq = r.seq;
-	if (victim)
-		tomb_set(st, r.seq, addr); /* it is also the victim's tombstone (see cleaner.c) */
+	if (type == REC_RENAME)
+		tomb_set(st, r.seq, addr); /* a RENAME is also a tombstone (see cleaner.c) */
 	return 0;
 }
 

@@ -164,6 +164,7 @@ int swapobj_rename(swapobj_store *st, const swapobj_key *from, const swapobj_key
 		}
 		ns_remove(&ix->ns, nf);
 		m->node = leaf;
+		__atomic_store_n(&m->renamed, 1, __ATOMIC_RELAXED);
 	unlock:
 		pthread_rwlock_unlock(&ix->lock);
 		if (err == 0 && !retry && v) {

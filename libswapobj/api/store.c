@@ -157,6 +157,9 @@ uint64_t tomb_get(struct swapobj_store *st, uint64_t seq)
 
 static void store_free(struct swapobj_store *st)
 {
+	for (size_t i = 0; i < st->ndoomed; i++)
+		obj_put(st->doomed[i]); /* still in the oid table, which holds no reference of its own */
+	so_free(SO_MEM_INDEX, st->doomed);
 	oidmap_destroy(&st->tombs);
 	pthread_mutex_destroy(&st->tomb_mu);
 	index_destroy(&st->ix, NULL, NULL);
@@ -264,8 +267,7 @@ int swapobj_store_close(swapobj_store *st)
 	 * first made durable.
 	 */
 	if (!st->rdonly && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE) &&
-	    st->ckpt_every_bytes != UINT64_MAX &&
-	    log_device_bytes(&st->log) != st->ckpt_dev_bytes) {
+	    st->ckpt_every_bytes != UINT64_MAX && log_device_bytes(&st->log) != st->ckpt_dev_bytes) {
 		err = ckpt_write(st);
 		if (err == SWAPOBJ_ENOSPC || err == SWAPOBJ_ENOMEM)
 			err = 0;
@@ -347,7 +349,7 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	out->manual_clean = st->manual_clean;
 	out->discard = lg->discard;
 	pthread_rwlock_rdlock(&st->ix.lock);
-	out->objects = oidmap_count(&st->ix.oids);
+	out->objects = oidmap_count(&st->ix.oids) - st->ndoomed;
 	pthread_rwlock_unlock(&st->ix.lock);
 	out->pages = __atomic_load_n(&st->ix.pages, __ATOMIC_RELAXED);
 	out->user_bytes_written = __atomic_load_n(&lg->user_bytes, __ATOMIC_RELAXED);

@@ -47,6 +47,15 @@ struct swapobj_store {
 	uint32_t ckpt_loaded;       /* the open started from a checkpoint */
 	uint32_t ckpt_fallbacks;    /* damaged checkpoints the open skipped */
 
+	/*
+	 * Objects dropped by a prefix invalidation that had been renamed, waiting
+	 * for the reaper to log a DELETE of each (see reaper_run in cleaner.c).
+	 * Until then they stay in the oid table with their name record live.
+	 * Guarded by ix.lock; each entry holds a reference.
+	 */
+	struct so_obj **doomed;
+	size_t ndoomed, cap_doomed;
+
 	pthread_mutex_t clean_mu; /* one cleaner (or reaper) at a time */
 	uint8_t *clean_buf;       /* seg_size, aligned; guarded by clean_mu */
 	bool manual_clean;        /* SWAPOBJ_OPEN_MANUAL_CLEAN: no maintenance thread */
@@ -62,8 +71,18 @@ struct swapobj_obj {
 int cleaner_run(struct swapobj_store *st, unsigned max, bool force);
 /* Free detached subtrees (bounded work); returns objects freed. */
 size_t reaper_run(struct swapobj_store *st, size_t budget);
+/* Queue o (reference passed) for the reaper's DELETE; caller holds ix.lock (write). */
+int doomed_push(struct swapobj_store *st, struct so_obj *o);
 /* recovery/replay.c: rebuild the index from the log. */
 int replay_run(struct swapobj_store *st);
+/*
+ * At open: an object dropped by a prefix invalidation that was renamed goes
+ * into the oid table (not the namespace) and the reaper's queue, its name
+ * record live, to have its DELETE logged once the store runs (see
+ * reaper_run in cleaner.c). Used by replay and the checkpoint loader.
+ */
+int replay_doom(struct swapobj_store *st, uint64_t oid, uint8_t cls, uint8_t flags, uint64_t create_addr,
+                uint64_t create_seq, uint32_t create_bytes);
 
 /* Register where the tombstone with this seq lives (0 = forget it). */
 void tomb_set(struct swapobj_store *st, uint64_t seq, uint64_t addr16);

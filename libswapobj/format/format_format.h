@@ -157,5 +157,8 @@ enum rec_type {
 #define CKPT_BODY_MAGIC 0x59444f42544b4f53ull /* "SOKTBODY" */
 #define CKPT_END_MAGIC 0x21444e45544b4f53ull  /* "SOKTEND!" */
 #define CKPT_VERSION 1u
+/* Checkpoint object flags beside CREATE_F_* (FORMAT.md, Checkpoints). */
+#define CKPT_OBJ_RENAMED 0x40 /* older name records, maybe under another key, may remain */
+#define CKPT_OBJ_DOOMED 0x80  /* invalidated, renamed: waits for its DELETE; no key, aux or pages */
 
 #endif

@@ -23,10 +23,11 @@
 struct so_obj {
 	pthread_mutex_t lock;
 	uint64_t oid;
-	uint32_t refs; /* atomic; the index holds one while the object is linked */
-	uint8_t dead;  /* atomic; set once, when deleted, replaced or reaped */
-	uint8_t cls;   /* enum swapobj_class */
-	uint8_t flags; /* CREATE_F_* (CREATE_F_DIR: a directory object, no data) */
+	uint32_t refs;   /* atomic; the index holds one while the object is linked */
+	uint8_t dead;    /* atomic; set once, when deleted, replaced or reaped */
+	uint8_t cls;     /* enum swapobj_class */
+	uint8_t flags;   /* CREATE_F_* (CREATE_F_DIR: a directory object, no data) */
+	uint8_t renamed; /* older name records, maybe under another key, may remain on disk (see reaper_run) */
 	uint64_t version;
 	uint64_t size;
 	uint64_t create_addr; /* addr16 of the live name record (CREATE or RENAME) */

@@ -226,21 +226,41 @@ static void capture_cut(struct swapobj_store *st, struct wbuf *w, uint64_t ckpt_
 		pthread_mutex_unlock(&lg->streams[i].mu);
 }
 
-/* One object (caller holds o->lock; o is alive). */
-static void capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf *w)
+/*
+ * One object (caller holds o->lock). Returns whether it was captured. A
+ * live object is captured whole. A dead one only if it was renamed and its
+ * name record is still live: it was dropped by a prefix invalidation and
+ * waits for the reaper's DELETE (reaper_run in cleaner.c). It is captured as
+ * DOOMED (no key, aux or pages), so that recovery queues it again: without
+ * its DELETE the cleaner would drop its dead RENAME while an older name
+ * record under another key may remain, and a full replay would bring it
+ * back under that key.
+ */
+static bool capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf *w)
 {
 	uint8_t keyenc[KEYENC_MAX];
 	swapobj_key key;
+	uint32_t klen = 0;
+	if (o->flags & CREATE_F_EPHEMERAL)
+		return false; /* ephemeral objects do not survive a restart anyway */
+	/* Under the index lock: the reaper unlinks nodes (and clears o->node) under it. */
 	pthread_rwlock_rdlock(&st->ix.lock);
-	ns_key_of(o->node, &key);
+	bool dead = __atomic_load_n(&o->dead, __ATOMIC_ACQUIRE) || !o->node || ns_node_dead(o->node);
+	if (!dead)
+		ns_key_of(o->node, &key);
 	pthread_rwlock_unlock(&st->ix.lock);
-	uint32_t klen = key_encode(keyenc, &key, key.ncomp);
+	bool renamed = __atomic_load_n(&o->renamed, __ATOMIC_RELAXED);
+	if (dead && (!renamed || !o->create_addr))
+		return false;
+	if (!dead)
+		klen = key_encode(keyenc, &key, key.ncomp);
+	uint8_t flags = o->flags | (renamed ? CKPT_OBJ_RENAMED : 0) | (dead ? CKPT_OBJ_DOOMED : 0);
 
 	wb_u64(w, o->oid);
 	wb_u8(w, o->cls);
-	wb_u8(w, o->flags);
+	wb_u8(w, flags);
 	wb_u16(w, (uint16_t)klen);
-	wb_u32(w, o->aux_len);
+	wb_u32(w, dead ? 0 : o->aux_len);
 	wb_u64(w, o->version);
 	wb_u64(w, o->size);
 	wb_u64(w, o->create_addr);
@@ -252,6 +272,10 @@ static void capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf 
 	wb_u64(w, o->aux_seq);
 	wb_u32(w, o->aux_bytes);
 	wb_bytes(w, keyenc, klen);
+	if (dead) {
+		wb_u64(w, 0); /* no runs: its pages are dead */
+		return true;
+	}
 	wb_bytes(w, o->aux, o->aux_len);
 
 	/* Runs: maximal spans of pages whose records follow each other at the kind's stride. */
@@ -292,6 +316,7 @@ static void capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf 
 	}
 	if (!w->err)
 		so_put_le64(w->p + count_at, nruns);
+	return true;
 }
 
 struct tomb_ent {
@@ -325,11 +350,8 @@ static void capture_rest(struct swapobj_store *st, struct wbuf *w, uint64_t *nob
 	for (size_t i = 0; i < n; i++) {
 		struct so_obj *o = objs[i];
 		pthread_mutex_lock(&o->lock);
-		/* Ephemeral objects do not survive a restart anyway. */
-		if (!w->err && !obj_is_dead(ix, o) && !(o->flags & CREATE_F_EPHEMERAL)) {
-			capture_obj(st, o, w);
+		if (!w->err && capture_obj(st, o, w))
 			nobj++;
-		}
 		pthread_mutex_unlock(&o->lock);
 		obj_put(o);
 	}
@@ -628,16 +650,24 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 	const uint8_t *kenc = rb_take(rb, klen);
 	const uint8_t *aux = rb_take(rb, auxlen);
 	swapobj_key key;
+	bool doomed = flags & CKPT_OBJ_DOOMED;
 	if (rb->bad || oid == 0 || auxlen > AUX_MAX || (cls != SWAPOBJ_CLASS_SWAP && cls != SWAPOBJ_CLASS_CACHE) ||
-	    (flags & ~CREATE_F_KNOWN) || size > SWAPOBJ_MAX_OBJECT_SIZE || !log_seg_of(lg, create_addr) ||
-	    !log_seg_of(lg, meta_addr) || (aux_addr && !log_seg_of(lg, aux_addr)) || key_decode(kenc, klen, &key) < 0 ||
+	    (flags & ~(CREATE_F_KNOWN | CKPT_OBJ_RENAMED | CKPT_OBJ_DOOMED)) || size > SWAPOBJ_MAX_OBJECT_SIZE ||
+	    !log_seg_of(lg, create_addr) || !log_seg_of(lg, meta_addr) || (aux_addr && !log_seg_of(lg, aux_addr)) ||
+	    (doomed ? klen || auxlen || !(flags & CKPT_OBJ_RENAMED) : key_decode(kenc, klen, &key) < 0) ||
 	    oidmap_get(&ix->oids, oid))
 		return SWAPOBJ_ECORRUPT;
+	if (doomed) {
+		if (rb_u64(rb) != 0 || rb->bad)
+			return SWAPOBJ_ECORRUPT;
+		return replay_doom(st, oid, cls, flags & CREATE_F_KNOWN, create_addr, create_seq, create_bytes);
+	}
 	struct so_obj *o = obj_new(oid);
 	if (!o)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory loading a checkpoint");
 	o->cls = cls;
-	o->flags = flags;
+	o->flags = flags & CREATE_F_KNOWN;
+	o->renamed = (flags & CKPT_OBJ_RENAMED) != 0;
 	o->version = version;
 	o->size = size;
 	o->create_addr = create_addr;
@@ -657,7 +687,7 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 		o->aux_len = auxlen;
 	}
 	struct ns_node *leaf;
-	int err = ns_insert_obj(&ix->ns, &key, o, flags & CREATE_F_DIR, &leaf);
+	int err = ns_insert_obj(&ix->ns, &key, o, o->flags & CREATE_F_DIR, &leaf);
 	if (err == 0 && (err = oidmap_put(&ix->oids, oid, o)) < 0)
 		ns_remove(&ix->ns, leaf);
 	if (err < 0) {

@@ -23,6 +23,10 @@
  *    losing RENAME is undone (the object goes back to its previous name
  *    record, re-logged as a CREATE after replay); any other loser is dropped
  *    and a DELETE for it logged after replay. (FORMAT.md, Replay step 3.)
+ *    An object dropped by an INVALIDATE that has older name records on disk
+ *    is queued for the reaper, which logs a DELETE of it: they may carry
+ *    another key, which the INVALIDATE does not cover (see reaper_run in
+ *    cleaner.c).
  * 3. Apply each live object's records in sequence order through the same
  *    extent-map operations the live paths use, so the highest sequence
  *    number wins per page whatever order segments were read in. The size
@@ -94,6 +98,7 @@ struct replay {
 	struct oidmap creates; /* oid -> struct rcreate* (newest name record) */
 	struct oidmap auxs;    /* oid -> struct raux* (newest AUX record) */
 	struct oidmap deleted; /* oid -> (void*)1 */
+	struct oidmap ckkeys;  /* oid -> swapobj_key*: checkpoint key of a loaded object renamed in the tail */
 	struct rinval *invals;
 	size_t ninvals, capinvals;
 	uint64_t max_seq, max_gen, max_oid;
@@ -334,9 +339,8 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 		if (tomb && tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
 			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
 			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
-		if (r.type == REC_RENAME && r.lpos && v == REC_OK && !tomb_get(rp->st, r.seq))
-			/* A RENAME is also its victim's tombstone; the first copy, as collect() keeps as name record.
-			 */
+		if (r.type == REC_RENAME && v == REC_OK && !tomb_get(rp->st, r.seq))
+			/* A RENAME is also a tombstone: the first copy, the one collect() keeps as name record. */
 			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
 		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
 			return err;
@@ -456,8 +460,8 @@ static int set_aux(struct replay *rp, struct so_obj *o, uint64_t name_seq, const
  * identity and aux come from it, *key is its key and *seq its seq; 1 if
  * there is none left, or an error.
  */
-static int older_name(struct replay *rp, struct so_obj *o, const struct rentry *ents, size_t n, uint64_t *seq,
-                      swapobj_key *key)
+static int older_name(struct replay *rp, struct so_obj *o, const struct rentry *ents, size_t n, uint64_t floor,
+                      uint64_t *seq, swapobj_key *key)
 {
 	struct so_log *lg = &rp->st->log;
 	uint32_t maxlen = rec_size(NAME_REC_MAX);
@@ -470,7 +474,7 @@ static int older_name(struct replay *rp, struct so_obj *o, const struct rentry *
 		struct rec r;
 		struct name_rec nr;
 		uint32_t sz;
-		if ((e->type != REC_CREATE && e->type != REC_RENAME) || e->seq >= *seq)
+		if ((e->type != REC_CREATE && e->type != REC_RENAME) || e->seq >= *seq || e->seq <= floor)
 			continue;
 		if ((err = log_read(lg, e->addr16, maxlen, rp->bounce, &p)) < 0)
 			return err;
@@ -501,6 +505,30 @@ static int add_restated(struct replay *rp, uint64_t oid)
 	return err;
 }
 
+int replay_doom(struct swapobj_store *st, uint64_t oid, uint8_t cls, uint8_t flags, uint64_t create_addr,
+                uint64_t create_seq, uint32_t create_bytes)
+{
+	struct so_obj *d = obj_new(oid);
+	int err;
+	if (!d)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+	d->renamed = 1;
+	d->dead = 1;
+	d->cls = cls;
+	d->flags = flags;
+	d->create_addr = create_addr;
+	d->create_seq = d->aux_seq = create_seq;
+	d->create_bytes = create_bytes;
+	if ((err = oidmap_put(&st->ix.oids, oid, d)) < 0 || (err = doomed_push(st, d)) < 0) {
+		oidmap_del(&st->ix.oids, oid);
+		obj_put(d);
+		return err;
+	}
+	log_usage_add(&st->log, create_addr, create_bytes);
+	space_class_account(st, d, 0);
+	return 0;
+}
+
 /* Create the in-memory object for oid and apply its records ents[0..n). */
 static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents, size_t n)
 {
@@ -511,12 +539,39 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 	struct ns_node *leaf;
 	int err;
 
+	/*
+	 * renamed: name records under another key may be on disk. Without
+	 * reading them, any older name record counts (a pin re-logs a CREATE
+	 * under the same key; after a rename the RENAME may be gone already).
+	 */
 	swapobj_key key;
+	bool renamed = false;
+	for (size_t i = 0; i < n; i++)
+		renamed |= (ents[i].type == REC_CREATE || ents[i].type == REC_RENAME) && c && ents[i].seq != c->seq;
 	if (c && key_decode(c->keyenc, c->keylen, &key) < 0)
 		c = NULL; /* cannot happen: the payload passed its checksum and structure checks */
-	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) || invalidated(rp, c->seq, &key)) {
+	/*
+	 * In the tail of a checkpoint, an object it does not have whose newest
+	 * name record is below the cut was dead when the checkpoint was taken
+	 * (every object named before the cut was in the oid table by then): its
+	 * tail records are copies the cleaner kept as tombstones, and the
+	 * DELETE that killed it may be in a segment the tail does not read.
+	 */
+	if (!c || oidmap_get(&rp->deleted, oid) || (c->flags & CREATE_F_EPHEMERAL) ||
+	    (rp->tail && c->seq < rp->cut_seq)) {
 		mark_dead(rp, oid, c, ents, n);
 		return 0;
+	}
+	if (invalidated(rp, c->seq, &key)) {
+		mark_dead(rp, oid, c, ents, n);
+		if (!renamed)
+			return 0;
+		/*
+		 * It may have name records under a key the INVALIDATE misses: as if
+		 * just reaped, it waits (name record live) for the reaper's DELETE.
+		 * Not logged here: the store may be too full before cleaning.
+		 */
+		return replay_doom(st, oid, c->cls, c->flags, c->addr16, c->seq, c->bytes);
 	}
 	struct log_rel rel = {lg, oid};
 	struct so_obj *o = obj_new(oid);
@@ -524,6 +579,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
 	o->cls = c->cls;
 	o->flags = c->flags;
+	o->renamed = renamed;
 	o->version = c->version;
 	o->create_addr = c->addr16;
 	o->create_seq = c->seq;
@@ -546,7 +602,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		 * brought it here was never synced (nor a CREATE re-logged on top).
 		 * A new object has none left: it is dropped.
 		 */
-		int e2 = older_name(rp, o, ents, n, &seq, &key);
+		int e2 = older_name(rp, o, ents, n, 0, &seq, &key);
 		if (e2 < 0) {
 			obj_put(o);
 			return e2;
@@ -623,14 +679,55 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 }
 
 /* Remove an object loaded from the checkpoint that a tail DELETE or INVALIDATE killed. */
-static void kill_loaded(struct replay *rp, struct so_obj *o)
+/*
+ * Drop an object loaded from the checkpoint that a tail record killed. A
+ * renamed one killed by an INVALIDATE (doom) is queued for its DELETE
+ * instead, name record live, as build_obj does (see reaper_run).
+ */
+static int kill_loaded(struct replay *rp, struct so_obj *o, bool doom)
 {
-	struct so_log *lg = &rp->st->log;
-	struct so_index *ix = &rp->st->ix;
+	struct swapobj_store *st = rp->st;
+	struct so_log *lg = &st->log;
+	struct so_index *ix = &st->ix;
 	struct log_rel rel = {lg, o->oid};
 	uint64_t charge = space_obj_charge(o);
 	if (o->node)
 		ns_remove(&ix->ns, o->node);
+	o->node = NULL;
+	struct rcreate *c = oidmap_get(&rp->creates, o->oid);
+	bool newer = c && c->seq > o->create_seq; /* renamed (or re-logged) in the tail */
+	if (doom && (o->renamed || newer) && !o->dead) {
+		int err = doomed_push(st, o);
+		if (err < 0)
+			return err;
+		o->renamed = 1;
+		if (newer) {
+			/* The newest name record is the one to keep until the DELETE. */
+			log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
+			o->create_addr = c->addr16;
+			o->create_seq = c->seq;
+			o->create_bytes = c->bytes;
+			log_usage_add(lg, o->create_addr, o->create_bytes);
+		}
+		__atomic_sub_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
+		extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
+		if (o->aux_addr)
+			log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
+		o->aux_addr = 0;
+		o->aux_bytes = 0;
+		space_class_account(st, o, charge);
+		o->dead = 1;
+		return 0;
+	}
+	if (o->dead) {
+		/* Loaded doomed: its DELETE is in the tail. Out of the reaper's queue (whose reference is the index's).
+		 */
+		for (size_t i = 0; i < st->ndoomed; i++)
+			if (st->doomed[i] == o) {
+				st->doomed[i] = st->doomed[--st->ndoomed];
+				break;
+			}
+	}
 	oidmap_del(&ix->oids, o->oid);
 	__atomic_sub_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
 	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
@@ -638,10 +735,11 @@ static void kill_loaded(struct replay *rp, struct so_obj *o)
 	if (o->aux_addr)
 		log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
 	o->create_addr = 0;
-	space_class_account(rp->st, o, charge);
-	o->node = NULL;
+	o->aux_addr = 0;
+	space_class_account(st, o, charge);
 	o->dead = 1;
 	obj_put(o);
+	return 0;
 }
 
 static int kill_loaded_by_tail(struct replay *rp)
@@ -649,10 +747,11 @@ static int kill_loaded_by_tail(struct replay *rp)
 	struct so_index *ix = &rp->st->ix;
 	uint64_t pos = 0, oid;
 	void *val;
+	int err;
 	while (oidmap_next(&rp->deleted, &pos, &oid, &val)) {
 		struct so_obj *o = oidmap_get(&ix->oids, oid);
-		if (o)
-			kill_loaded(rp, o);
+		if (o && (err = kill_loaded(rp, o, false)) < 0)
+			return err;
 	}
 	if (!rp->ninvals)
 		return 0;
@@ -664,14 +763,26 @@ static int kill_loaded_by_tail(struct replay *rp)
 	while (k < n && oidmap_next(&ix->oids, &pos, &oid, &val)) {
 		struct so_obj *o = val;
 		swapobj_key key;
-		ns_key_of(o->node, &key);
-		if (invalidated(rp, o->create_seq, &key))
+		if (o->dead)
+			continue; /* doomed already */
+		/* By its newest name record, as build_obj: a tail rename may have moved it in or out of the prefix. */
+		struct rcreate *c = oidmap_get(&rp->creates, o->oid);
+		uint64_t seq = o->create_seq;
+		if (c && c->seq > seq) {
+			if (key_decode(c->keyenc, c->keylen, &key) < 0)
+				continue; /* cannot happen: checked when read; apply_loaded reports it */
+			seq = c->seq;
+		} else {
+			ns_key_of(o->node, &key);
+		}
+		if (invalidated(rp, seq, &key))
 			victims[k++] = o;
 	}
-	for (uint64_t i = 0; i < k; i++)
-		kill_loaded(rp, victims[i]);
+	err = 0;
+	for (uint64_t i = 0; i < k && err == 0; i++)
+		err = kill_loaded(rp, victims[i], true);
 	so_free(SO_MEM_OTHER, victims);
-	return 0;
+	return err;
 }
 
 /* A tail AUX record of an object loaded from the checkpoint (AUX records are not in rp->ents). */
@@ -695,6 +806,158 @@ static int apply_loaded_aux(struct replay *rp, struct so_obj *o)
 	return 0;
 }
 
+/*
+ * A loaded object whose newest name record is in the tail is placed, as in
+ * a full replay, when objects are built in the order of their newest name
+ * record; until then it must not hold its checkpoint key, which a newer
+ * object may have taken after the rename (unlink_rekeyed). Its checkpoint
+ * key is kept in rp->ckkeys.
+ */
+static int unlink_rekeyed(struct replay *rp)
+{
+	struct so_index *ix = &rp->st->ix;
+	uint64_t pos = 0, oid;
+	void *val;
+	while (oidmap_next(&ix->oids, &pos, &oid, &val)) {
+		struct so_obj *o = val;
+		struct rcreate *c = oidmap_get(&rp->creates, oid);
+		if (o->dead || !o->node || !c || c->seq <= o->create_seq)
+			continue;
+		swapobj_key *k = so_alloc(SO_MEM_OTHER, sizeof(*k));
+		if (!k)
+			return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+		ns_key_of(o->node, k);
+		int err = oidmap_put(&rp->ckkeys, oid, k);
+		if (err < 0) {
+			so_free(SO_MEM_OTHER, k);
+			return err;
+		}
+		ns_remove(&ix->ns, o->node);
+		o->node = NULL;
+	}
+	return 0;
+}
+
+/* The identity a loaded object had at the cut, to go back to if every tail name record of it loses. */
+struct ident {
+	uint8_t cls, flags;
+	uint64_t version, create_addr, create_seq;
+	uint32_t create_bytes;
+	uint8_t *aux;
+	uint32_t aux_len;
+	uint64_t aux_addr, aux_seq;
+	uint32_t aux_bytes;
+};
+
+static void ident_take(struct ident *id, struct so_obj *o)
+{
+	*id = (struct ident){o->cls, o->flags,   o->version,  o->create_addr, o->create_seq, o->create_bytes,
+	                     o->aux, o->aux_len, o->aux_addr, o->aux_seq,     o->aux_bytes};
+	o->aux = NULL; /* now id's */
+	o->aux_len = 0;
+}
+
+static void ident_put(struct so_obj *o, struct ident *id)
+{
+	so_free(SO_MEM_INDEX, o->aux);
+	o->cls = id->cls;
+	o->flags = id->flags;
+	o->version = id->version;
+	o->create_addr = id->create_addr;
+	o->create_seq = id->create_seq;
+	o->create_bytes = id->create_bytes;
+	o->aux = id->aux;
+	o->aux_len = id->aux_len;
+	o->aux_addr = id->aux_addr;
+	o->aux_seq = id->aux_seq;
+	o->aux_bytes = id->aux_bytes;
+	id->aux = NULL;
+}
+
+static bool key_conflict(int err)
+{
+	return err == SWAPOBJ_EEXIST || err == SWAPOBJ_ENOTDIR || err == SWAPOBJ_EISDIR;
+}
+
+/*
+ * Place a loaded object unlinked by unlink_rekeyed under its newest name
+ * record c, as build_obj does: a key taken by an older claim sends it back
+ * through its older tail name records (that rename was never synced), then
+ * to its checkpoint key; with none left it is dropped as a loser. Returns 0
+ * placed (*placed: the seq of the name record it stands on), 1 dropped, or
+ * an error.
+ */
+static int place_rekeyed(struct replay *rp, struct so_obj *o, const struct rcreate *c, const struct rentry *ents,
+                         size_t n, uint64_t *placed)
+{
+	struct so_log *lg = &rp->st->log;
+	struct so_index *ix = &rp->st->ix;
+	swapobj_key key, *ckkey = oidmap_get(&rp->ckkeys, o->oid);
+	struct ns_node *leaf = NULL;
+	struct ident id;
+	int err;
+	o->renamed = 1; /* an older name record remains either way (see build_obj) */
+	if (!ckkey || key_decode(c->keyenc, c->keylen, &key) < 0)
+		return so_err(SWAPOBJ_ECORRUPT, "bad key in a name record");
+	/* The checkpoint's name and aux records stop counting; those the object ends up with count below. */
+	log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
+	if (o->aux_addr)
+		log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
+	ident_take(&id, o);
+	o->cls = c->cls;
+	o->flags = c->flags;
+	o->version = c->version;
+	o->create_addr = c->addr16;
+	o->create_seq = c->seq;
+	o->create_bytes = c->bytes;
+	uint64_t seq = c->seq;
+	if ((err = set_aux(rp, o, c->seq, c->keyenc + c->keylen, c->auxlen)) < 0)
+		goto out;
+	for (;;) {
+		err = ns_insert_obj(&ix->ns, &key, o, o->flags & CREATE_F_DIR, &leaf);
+		if (!key_conflict(err))
+			break;
+		int e2 = older_name(rp, o, ents, n, id.create_seq, &seq, &key);
+		if (e2 < 0) {
+			err = e2;
+			goto out;
+		}
+		if (e2 == 1)
+			break;
+	}
+	if (key_conflict(err)) {
+		/* Back to where the checkpoint had it, unless taken or invalidated since. */
+		ident_put(o, &id);
+		seq = o->create_seq;
+		err = invalidated(rp, seq, ckkey) ? SWAPOBJ_EEXIST
+		                                  : ns_insert_obj(&ix->ns, ckkey, o, o->flags & CREATE_F_DIR, &leaf);
+	}
+	if (err == 0 && seq != c->seq) {
+		/* Undone: the newer name records are dead, and the name must be restated after replay. */
+		for (size_t i = 0; i < n; i++)
+			if ((ents[i].type == REC_CREATE || ents[i].type == REC_RENAME) && ents[i].seq > seq)
+				log_rec_died(lg, ents[i].addr16, 0, o->oid);
+		if ((err = add_restated(rp, o->oid)) < 0)
+			ns_remove(&ix->ns, leaf);
+	}
+	if (err == 0) {
+		o->node = leaf;
+		*placed = seq;
+	}
+	log_usage_add(lg, o->create_addr, o->create_bytes);
+	if (o->aux_addr)
+		log_usage_add(lg, o->aux_addr, o->aux_bytes);
+	if (key_conflict(err)) {
+		/* Every name lost: dropped, and a DELETE logged after replay (as build_obj does). */
+		uint64_t oid = o->oid;
+		if ((err = kill_loaded(rp, o, false)) == 0 && (err = add_loser(rp, oid)) == 0)
+			err = 1;
+	}
+out:
+	so_free(SO_MEM_INDEX, id.aux);
+	return err;
+}
+
 /* Apply tail records to an object loaded from the checkpoint. */
 static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry *ents, size_t n)
 {
@@ -711,42 +974,14 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 		if (o->meta_addr == o->create_addr)
 			o->meta_addr = c->addr16;
 		o->create_addr = c->addr16;
-	} else if (c && c->seq > o->create_seq) {
-		/* Renamed (or re-logged) after the cut: take the new identity and key. */
-		swapobj_key key, oldkey;
-		if (key_decode(c->keyenc, c->keylen, &key) < 0)
-			return so_err(SWAPOBJ_ECORRUPT, "bad key in a name record");
-		ns_key_of(o->node, &oldkey);
-		struct ns_node *leaf = NULL;
-		ns_remove(&ix->ns, o->node);
-		o->node = NULL;
-		err = ns_insert_obj(&ix->ns, &key, o, c->flags & CREATE_F_DIR, &leaf);
-		if (err == SWAPOBJ_EEXIST || err == SWAPOBJ_ENOTDIR || err == SWAPOBJ_EISDIR) {
-			/* The rename lost to an older claim (it was never synced): stay, and restate the name. */
-			if ((err = ns_insert_obj(&ix->ns, &oldkey, o, o->flags & CREATE_F_DIR, &leaf)) < 0)
-				return err;
-			o->node = leaf;
-			log_rec_died(lg, c->addr16, 0, o->oid);
-			if ((err = add_restated(rp, o->oid)) < 0)
-				return err;
-		} else if (err < 0) {
-			return err;
-		} else {
-			o->node = leaf;
-			log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
-			o->cls = c->cls;
-			o->flags = c->flags;
-			o->version = c->version;
-			o->create_addr = c->addr16;
-			o->create_seq = c->seq;
-			o->create_bytes = c->bytes;
-			log_usage_add(lg, o->create_addr, o->create_bytes);
-			if (o->aux_addr)
-				log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
-			if ((err = set_aux(rp, o, c->seq, c->keyenc + c->keylen, c->auxlen)) < 0)
-				return err;
-			log_usage_add(lg, o->aux_addr, o->aux_bytes);
-		}
+	}
+	if (o->dead)
+		return 0; /* doomed (kill_loaded): only its name record counts, and it waits for its DELETE */
+	uint64_t placed = o->create_seq;
+	if (c && c->seq > o->create_seq) {
+		/* Renamed (or re-logged) after the cut: unlinked by unlink_rekeyed, placed now. */
+		if ((err = place_rekeyed(rp, o, c, ents, n, &placed)) != 0)
+			return err < 0 ? err : 0; /* 1: dropped, a loser */
 	}
 	if ((err = apply_loaded_aux(rp, o)) < 0)
 		return err;
@@ -799,6 +1034,8 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 		default:
 			break;
 		}
+		if ((e->type == REC_CREATE || e->type == REC_RENAME) && e->seq > placed)
+			continue; /* an undone name record: dead, does not give the size */
 		if (e->seq >= o->meta_seq) {
 			o->size = e->obj_size;
 			o->meta_addr = e->addr16;
@@ -847,7 +1084,8 @@ int replay_run(struct swapobj_store *st)
 	rp.st = st;
 	if ((err = oidmap_init(&rp.creates)) < 0)
 		return err;
-	if ((err = oidmap_init(&rp.deleted)) < 0 || (err = oidmap_init(&rp.auxs)) < 0)
+	if ((err = oidmap_init(&rp.deleted)) < 0 || (err = oidmap_init(&rp.auxs)) < 0 ||
+	    (err = oidmap_init(&rp.ckkeys)) < 0)
 		goto out;
 	buf = so_alloc_aligned(SO_MEM_BUFFER, lg->seg_size);
 	if (!buf) {
@@ -968,7 +1206,7 @@ int replay_run(struct swapobj_store *st)
 	rp.ngaps = kept;
 	if (rp.nents)
 		qsort(rp.ents, rp.nents, sizeof(*rp.ents), ent_cmp);
-	if (rp.tail && (err = kill_loaded_by_tail(&rp)) < 0)
+	if (rp.tail && ((err = kill_loaded_by_tail(&rp)) < 0 || (err = unlink_rekeyed(&rp)) < 0))
 		goto out;
 	/* Build objects in increasing seq of their newest name record (the older one wins a conflict). */
 	size_t ngroups = 0;
@@ -1087,5 +1325,9 @@ out:
 		so_free(SO_MEM_OTHER, val);
 	oidmap_destroy(&rp.auxs);
 	oidmap_destroy(&rp.deleted);
+	pos = 0;
+	while (oidmap_next(&rp.ckkeys, &pos, &oid, &val))
+		so_free(SO_MEM_OTHER, val);
+	oidmap_destroy(&rp.ckkeys);
 	return err;
 }

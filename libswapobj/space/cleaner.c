@@ -18,9 +18,9 @@
  *             to the COLD stream with their original sequence number; a
  *             partly live multi-page ZERO record is split into live runs.
  *   CREATE, RENAME
- *             copied if it is its object's current name record; a RENAME
- *             that replaced an object is also that object's tombstone, and
- *             copied like a DELETE while it may shadow a dead record of it.
+ *             copied if it is its object's current name record. A RENAME
+ *             that replaced an object is that object's tombstone, copied
+ *             like a DELETE while it may shadow a dead record of it.
  *   AUX       copied if it is its object's current AUX record.
  *   PUNCH, TRUNCATE
  *             copied if it is its object's newest size-carrying record
@@ -169,10 +169,13 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 
 /*
  * Name records (CREATE, RENAME) and AUX records: live while the object's
- * create_addr / aux_addr point at them. A dead RENAME naming a replaced
- * object (lpos) is kept, as that object's tombstone, while a dead record of
- * it may remain; relocated, it is a dead record of its own object too (whose
- * DELETE, if any, must then outlive it).
+ * create_addr / aux_addr point at them (obj_release_data clears both when
+ * an object goes, which for an invalidated object that was renamed happens
+ * only after the reaper logged its DELETE: see reaper_run).
+ *
+ * A dead RENAME naming a replaced object (lpos) is kept, as that object's
+ * tombstone, while a dead record of it may remain; relocated, it is a dead
+ * record of its own object too (whose DELETE, if any, must outlive it).
  */
 static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg *v, const struct rec *r,
                        const uint8_t *img, uint32_t sz, uint64_t addr, bool need)
@@ -184,15 +187,14 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 	int err = 0;
 	if (o) {
 		pthread_mutex_lock(&o->lock);
-		bool alive = !__atomic_load_n(&o->dead, __ATOMIC_ACQUIRE);
-		if (alive && r->type == REC_AUX && o->aux_addr == addr) {
+		if (r->type == REC_AUX && o->aux_addr == addr) {
 			live = true;
 			if (!need && (err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) == 0) {
 				log_usage_add(lg, newaddr, o->aux_bytes);
 				log_rec_died(lg, addr, o->aux_bytes, o->oid);
 				o->aux_addr = newaddr;
 			}
-		} else if (alive && r->type != REC_AUX && o->create_addr == addr) {
+		} else if (r->type != REC_AUX && o->create_addr == addr) {
 			live = true;
 			if (!need && (err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) == 0) {
 				log_usage_add(lg, newaddr, o->create_bytes);
@@ -200,7 +202,7 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 				o->create_addr = newaddr;
 				if (o->meta_addr == addr)
 					o->meta_addr = newaddr;
-				if (r->type == REC_RENAME && r->lpos)
+				if (r->type == REC_RENAME)
 					tomb_set(st, r->seq, newaddr);
 			}
 		}
@@ -236,12 +238,13 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 
 /*
  * Objects of an invalidated subtree are marked dead (for the tombstone rule)
- * only when the reaper frees them; until then every INVALIDATE is kept.
+ * only when the reaper frees them; until then every INVALIDATE is kept. So
+ * while renamed ones wait for their DELETE (reap_doomed).
  */
 static bool unreaped(struct swapobj_store *st)
 {
 	pthread_rwlock_rdlock(&st->ix.lock);
-	bool any = st->ix.ndetached > 0;
+	bool any = st->ix.ndetached > 0 || st->ndoomed > 0;
 	pthread_rwlock_unlock(&st->ix.lock);
 	return any;
 }
@@ -601,18 +604,83 @@ out:
 struct reap_ctx {
 	struct so_index *ix;
 	struct so_obj *objs[REAP_BATCH];
+	bool doom[REAP_BATCH]; /* renamed: kept in the oid table for its DELETE (decided once, here) */
 	size_t n;
 };
 
-/* Called by ns_reap under ix->lock (write): unlink the object from the index. */
+/* Called by ns_reap under ix->lock (write): unlink the object from the namespace. */
 static void reap_collect(void *c, void *obj)
 {
 	struct reap_ctx *rc = c;
 	struct so_obj *o = obj;
-	oidmap_del(&rc->ix->oids, o->oid);
+	bool doom = __atomic_load_n(&o->renamed, __ATOMIC_RELAXED);
+	if (!doom)
+		oidmap_del(&rc->ix->oids, o->oid); /* a renamed one stays until its DELETE: see below */
 	o->node = NULL;
 	__atomic_store_n(&o->dead, 1, __ATOMIC_RELEASE);
+	rc->doom[rc->n] = doom;
 	rc->objs[rc->n++] = o;
+}
+
+int doomed_push(struct swapobj_store *st, struct so_obj *o)
+{
+	if (st->ndoomed == st->cap_doomed) {
+		size_t cap = st->cap_doomed ? 2 * st->cap_doomed : 16;
+		void *p = so_realloc(SO_MEM_INDEX, st->doomed, cap * sizeof(*st->doomed));
+		if (!p)
+			return so_err(SWAPOBJ_ENOMEM, "out of memory");
+		st->doomed = p;
+		st->cap_doomed = cap;
+	}
+	st->doomed[st->ndoomed++] = o;
+	return 0;
+}
+
+/*
+ * A renamed object may still have name records on disk under its old key,
+ * which the prefix invalidation that killed it (under its new key) does not
+ * cover: once its current name record was gone, replay would bring the
+ * object back under the old key. So it gets a DELETE, logged before its
+ * records die (obj_release_data), which is when the cleaner may start
+ * dropping them; until then it stays in the oid table, so that the cleaner
+ * still finds its name record live. Objects whose DELETE cannot be logged
+ * now (store full or failing) stay queued, records live: never resurrected.
+ */
+static size_t reap_doomed(struct swapobj_store *st)
+{
+	size_t done = 0;
+	/* One at a time (the user's swapobj_store_clean and the maintenance thread both reap). */
+	pthread_mutex_lock(&st->clean_mu);
+	for (;;) {
+		pthread_rwlock_rdlock(&st->ix.lock);
+		size_t i = st->ndoomed;
+		struct so_obj *o = i ? st->doomed[i - 1] : NULL;
+		pthread_rwlock_unlock(&st->ix.lock);
+		if (!o)
+			break;
+		struct rec r = {0};
+		uint64_t addr;
+		r.type = REC_DELETE;
+		r.oid = o->oid;
+		pthread_mutex_lock(&o->lock);
+		int err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &addr);
+		if (err == 0) {
+			tomb_set(st, r.seq, addr);
+			obj_release_data(st, o);
+		}
+		pthread_mutex_unlock(&o->lock);
+		if (err < 0)
+			break; /* stays queued, records live: tried again on a later run */
+		/* Out of the queue and the oid table at once, so that the object count never sees it half gone. */
+		pthread_rwlock_wrlock(&st->ix.lock);
+		st->doomed[i - 1] = st->doomed[--st->ndoomed]; /* only appended to meanwhile */
+		oidmap_del(&st->ix.oids, o->oid);
+		pthread_rwlock_unlock(&st->ix.lock);
+		obj_put(o); /* the index's reference */
+		done++;
+	}
+	pthread_mutex_unlock(&st->clean_mu);
+	return done;
 }
 
 size_t reaper_run(struct swapobj_store *st, size_t budget)
@@ -635,13 +703,22 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 		pthread_rwlock_unlock(&ix->lock);
 		for (size_t i = 0; i < rc.n; i++) {
 			struct so_obj *o = rc.objs[i];
+			if (rc.doom[i]) {
+				/* Without memory to queue it, it stays in the oid table, records live: leaked. */
+				pthread_rwlock_wrlock(&ix->lock);
+				(void)doomed_push(st, o);
+				pthread_rwlock_unlock(&ix->lock);
+				continue;
+			}
 			pthread_mutex_lock(&o->lock);
 			obj_release_data(st, o);
 			pthread_mutex_unlock(&o->lock);
-			obj_put(o);
+			obj_put(o); /* the index's reference */
 		}
 		total += rc.n ? rc.n : 1;
 	}
 	pthread_mutex_unlock(&st->clean_mu);
+	if (!st->log.rdonly)
+		total += reap_doomed(st);
 	return total;
 }
