@@ -174,13 +174,19 @@ static int owner_has_objects(int owner)
 }
 
 /* Rename, aux and directory-object operations. */
+static int trace; /* SWAPOBJ_MODEL_TRACE=1: print every operation */
+
 static void fs_op(struct tu_rng *r, int i)
 {
 	struct mobj *m = &model[i];
 	uint64_t kind = tu_rng_below(r, 100);
 	int owner = i / NVMAS;
+	if (trace)
+		fprintf(stderr, "  fs op %llu on %d\n", (unsigned long long)kind, i);
 	if (kind < 40) { /* rename i to j, replacing j */
 		int j = (int)tu_rng_below(r, NOBJ);
+		if (trace)
+			fprintf(stderr, "  rename %d -> %d\n", i, j);
 		swapobj_key ki, kj;
 		if (!m->exists)
 			return;
@@ -279,6 +285,7 @@ static void run_model(uint64_t nops, uint64_t seedv)
 	struct tu_rng r;
 	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	seed = seedv;
+	trace = getenv("SWAPOBJ_MODEL_TRACE") != NULL;
 	tu_rng_init(&r, seed);
 	dir = tu_mkdtemp("model");
 	img = tu_path(dir, "m.img");
@@ -296,6 +303,9 @@ static void run_model(uint64_t nops, uint64_t seedv)
 		int i = (int)tu_rng_below(&r, NOBJ);
 		struct mobj *m = &model[i];
 		uint64_t kind = tu_rng_below(&r, 100);
+		if (trace)
+			fprintf(stderr, "op %llu: obj %d kind %llu exists %d\n", (unsigned long long)op, i,
+			        (unsigned long long)kind, m->exists);
 		if (!m->exists && kind < 85) {
 			open_handle(i, 1);
 			m->exists = 1;
@@ -403,7 +413,20 @@ static void run_model(uint64_t nops, uint64_t seedv)
 			struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
 			if (tu_rng_below(&r, 2))
 				oo.checkpoint_bytes = UINT64_MAX;
+			if (trace) { /* keep what the open starts from: a failing verify can be replayed by hand */
+				char cmd[1024];
+				snprintf(cmd, sizeof(cmd), "cp '%s' /tmp/swapobj-model-%llu.img", img,
+				         (unsigned long long)seed);
+				if (system(cmd) != 0)
+					fprintf(stderr, "  (could not keep a copy of the image)\n");
+			}
 			MCHECK(swapobj_store_open(&st, paths, 1, &oo) == 0, "reopen");
+			if (trace) {
+				struct swapobj_store_stat ss;
+				swapobj_store_stat(st, &ss);
+				fprintf(stderr, "  reopened: from checkpoint %u, replayed %llu bytes\n",
+				        ss.from_checkpoint, (unsigned long long)ss.replay_bytes);
+			}
 			verify_all();
 		} else { /* verify one whole object */
 			if (m->exists)
