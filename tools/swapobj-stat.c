@@ -65,10 +65,13 @@ int main(int argc, char **argv)
 		       ",\"free_bytes\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"pages\":%" PRIu64
 		       ",\"segment_size\":%u,\"devices\":%u,\"segments\":%" PRIu64 ",\"segments_free\":%" PRIu64
 		       ",\"index_bytes\":%" PRIu64
-		       ",\"index_bytes_per_page\":%.3f,\"replay_ms\":%.3f,\"next_seq\":%" PRIu64 ",\"direct_io\":%s",
+		       ",\"index_bytes_per_page\":%.3f,\"replay_ms\":%.3f,\"next_seq\":%" PRIu64 ",\"direct_io\":%s"
+		       ",\"from_checkpoint\":%s,\"checkpoint_bytes\":%" PRIu64 ",\"checkpoint_fallbacks\":%u"
+		       ",\"replay_bytes\":%" PRIu64,
 		       s.capacity_bytes, s.used_bytes, s.live_bytes, s.free_bytes, s.objects, s.pages, s.segment_size,
 		       s.ndevices, s.segments, s.segments_free, s.index_bytes, per_page, s.replay_ns / 1e6, s.next_seq,
-		       s.direct_io ? "true" : "false");
+		       s.direct_io ? "true" : "false", s.from_checkpoint ? "true" : "false", s.checkpoint_bytes,
+		       s.checkpoint_fallbacks, s.replay_bytes);
 		printf(",\"usable_bytes\":%" PRIu64 ",\"reserved_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64
 		       ",\"live_swap_bytes\":%" PRIu64 ",\"live_cache_bytes\":%" PRIu64 ",\"segments_used\":%" PRIu64
 		       ",\"user_bytes_written\":%" PRIu64 ",\"device_bytes_written\":%" PRIu64
@@ -99,6 +102,12 @@ int main(int argc, char **argv)
 	printf("objects       %" PRIu64 "\n", s.objects);
 	printf("pages         %" PRIu64 "\n", s.pages);
 	printf("index memory  %s (%.2f bytes per page)\n", tool_human(s.index_bytes, b[5], 32), per_page);
-	printf("replay        %.1f ms\n", s.replay_ns / 1e6);
+	if (s.from_checkpoint)
+		printf("replay        %.1f ms: from a checkpoint of %s, then %s of log%s\n", s.replay_ns / 1e6,
+		       tool_human(s.checkpoint_bytes, b[0], 32), tool_human(s.replay_bytes, b[1], 32),
+		       s.checkpoint_fallbacks ? " (the newest checkpoint was damaged: the older one was used)" : "");
+	else
+		printf("replay        %.1f ms: the whole log, %s (no usable checkpoint%s)\n", s.replay_ns / 1e6,
+		       tool_human(s.replay_bytes, b[1], 32), s.checkpoint_fallbacks ? "; damaged ones were skipped" : "");
 	return TOOL_EXIT_OK;
 }
