@@ -206,7 +206,7 @@ static void capture_cut(struct swapobj_store *st, struct wbuf *w, uint64_t ckpt_
 		p[4] = state;
 		p[5] = s->stream;
 		p[6] = dead_any;
-		p[7] = 0;
+		p[7] = s->known; /* the summary below covers every record of the use */
 		so_put_le32(p + 8, (uint32_t)(s->state == SEG_READY ? SEGHDR_REC_SIZE : s->fill));
 		so_put_le32(p + 12, 0);
 		so_put_le64(p + 16, s->hdr_ns);
@@ -759,8 +759,10 @@ static int load_body(struct swapobj_store *st, const uint8_t *body, uint64_t byt
 		c->state = p[4];
 		c->stream = p[5];
 		c->fill = so_get_le32(p + 8);
-		if (c->state > CKSEG_OPEN || c->stream > SEG_STREAM_CKPT || p[6] > 1 || c->fill > lg->seg_size)
+		if (c->state > CKSEG_OPEN || c->stream > SEG_STREAM_CKPT || p[6] > 1 || p[7] > 1 ||
+		    c->fill > lg->seg_size)
 			return SWAPOBJ_ECORRUPT;
+		s->known = p[7]; /* a tail scan of the segment notes every record anyway */
 		s->hdr_ns = so_get_le64(p + 16);
 		s->min_seq = so_get_le64(p + 24);
 		s->max_seq = so_get_le64(p + 32);
