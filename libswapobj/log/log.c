@@ -796,6 +796,12 @@ int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 			pthread_mutex_unlock(&lg->mu);
 			break;
 		}
+		if (lg->hot_preparing) {
+			/* The flusher is readying a segment for user writes: it is room, in a moment. */
+			cv_wait_timed(&lg->space_cv, &lg->mu);
+			pthread_mutex_unlock(&lg->mu);
+			continue;
+		}
 		if (lg->manual_clean || !lg->kick) {
 			pthread_mutex_unlock(&lg->mu);
 			return so_err(SWAPOBJ_ENOSPC, "store is full: no free segment (cleaning is manual: run "
@@ -936,26 +942,27 @@ int log_background(struct so_log *lg)
 	 */
 	struct log_stream *hot = &lg->streams[LOG_HOT];
 	pthread_mutex_lock(&lg->mu);
-	bool want = hot->ready == NULL && lg->freeq_len > LOG_RESERVE_SEGS;
+	bool want = hot->ready == NULL && lg->freeq_len > LOG_RESERVE_SEGS && !lg->hot_preparing;
+	/* Writers that find no free segment meanwhile wait for this one (log_space_wait). */
+	if (want)
+		lg->hot_preparing = true;
 	pthread_mutex_unlock(&lg->mu);
 	if (want) {
-		struct log_seg *s;
-		if (prepare_seg(lg, LOG_HOT, false, &s) == 0) {
-			pthread_mutex_lock(&lg->mu);
-			if (!hot->ready) {
-				hot->ready = s;
-				s = NULL;
-			}
-			pthread_mutex_unlock(&lg->mu);
-			if (s) {
-				/* Lost a race with a foreground open: give the segment back. */
-				pthread_mutex_lock(&lg->mu);
-				log_seg_free_locked(lg, s);
-				s->erase = ERASE_DONE; /* a fresh header and nothing else: nothing to replay */
-				pthread_mutex_unlock(&lg->mu);
-			}
-			did = 1;
+		struct log_seg *s = NULL;
+		bool ok = prepare_seg(lg, LOG_HOT, false, &s) == 0;
+		pthread_mutex_lock(&lg->mu);
+		if (ok && !hot->ready) {
+			hot->ready = s;
+			s = NULL;
+		} else if (ok) {
+			/* Lost a race with a foreground open: give the segment back. */
+			log_seg_free_locked(lg, s);
+			s->erase = ERASE_DONE; /* a fresh header and nothing else: nothing to replay */
 		}
+		lg->hot_preparing = false;
+		pthread_cond_broadcast(&lg->space_cv);
+		pthread_mutex_unlock(&lg->mu);
+		did = ok;
 	}
 	return did;
 }

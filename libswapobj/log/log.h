@@ -181,6 +181,7 @@ struct so_log {
 	uint64_t cold_stamp;  /* atomic: age stamp for the next COLD SEGHDR: the victim being cleaned */
 	bool discard;         /* discard segments once they are erased (SWAPOBJ_OPEN_DISCARD) */
 	bool manual_clean;    /* no background cleaner: waits for space fail at once */
+	bool hot_preparing;   /* the flusher is readying a HOT segment (mu; space_cv on change) */
 	uint32_t *erase_list; /* nsegs entries: scratch of log_sync (under sync_mu) */
 
 	/* statistics (atomic) */
