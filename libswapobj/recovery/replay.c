@@ -696,7 +696,8 @@ static int kill_loaded(struct replay *rp, struct so_obj *o, bool doom)
 	o->node = NULL;
 	struct rcreate *c = oidmap_get(&rp->creates, o->oid);
 	bool newer = c && c->seq > o->create_seq; /* renamed (or re-logged) in the tail */
-	if (doom && (o->renamed || newer) && !o->dead) {
+	doom = doom && (o->renamed || newer) && !o->dead;
+	if (doom) {
 		int err = doomed_push(st, o);
 		if (err < 0)
 			return err;
@@ -709,36 +710,31 @@ static int kill_loaded(struct replay *rp, struct so_obj *o, bool doom)
 			o->create_bytes = c->bytes;
 			log_usage_add(lg, o->create_addr, o->create_bytes);
 		}
-		__atomic_sub_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
-		extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
-		if (o->aux_addr)
-			log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
-		o->aux_addr = 0;
-		o->aux_bytes = 0;
-		space_class_account(st, o, charge);
-		o->dead = 1;
-		return 0;
+	} else {
+		if (o->dead) {
+			/* Loaded doomed: its DELETE is in the tail. Out of the reaper's queue (its reference is the
+			 * index's). */
+			for (size_t i = 0; i < st->ndoomed; i++)
+				if (st->doomed[i] == o) {
+					st->doomed[i] = st->doomed[--st->ndoomed];
+					break;
+				}
+		}
+		oidmap_del(&ix->oids, o->oid);
+		log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
+		o->create_addr = 0;
 	}
-	if (o->dead) {
-		/* Loaded doomed: its DELETE is in the tail. Out of the reaper's queue (whose reference is the index's).
-		 */
-		for (size_t i = 0; i < st->ndoomed; i++)
-			if (st->doomed[i] == o) {
-				st->doomed[i] = st->doomed[--st->ndoomed];
-				break;
-			}
-	}
-	oidmap_del(&ix->oids, o->oid);
+	/* Pages and aux data go either way; a doomed object keeps only its name record. */
 	__atomic_sub_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
 	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
-	log_rec_died(lg, o->create_addr, o->create_bytes, o->oid);
 	if (o->aux_addr)
 		log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
-	o->create_addr = 0;
 	o->aux_addr = 0;
+	o->aux_bytes = 0;
 	space_class_account(st, o, charge);
 	o->dead = 1;
-	obj_put(o);
+	if (!doom)
+		obj_put(o);
 	return 0;
 }
 
