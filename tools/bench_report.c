@@ -307,7 +307,8 @@ static void print_wl(const struct report *rp, const struct report_wl *w, FILE *f
 		        "free = usable - live): 80%% utilization 2.50, 90%% 5.00\n"
 		        "   bound for 90/10 hot/cold (perfect hot/cold separation, spare space split optimally, greedy "
 		        "within each class, LFS steady state u = (u*-1)/ln u*): WA 1.22 at 70%% of the space data can "
-		        "occupy, 1.32 at 75%%, 1.38 at 77%%, 1.48 at 80%%, 1.76 at 85%%, 2.34 at 90%% (docs/PERFORMANCE.md)\n");
+		        "occupy, 1.32 at 75%%, 1.38 at 77%%, 1.48 at 80%%, 1.76 at 85%%, 2.34 at 90%% "
+		        "(docs/PERFORMANCE.md)\n");
 	uint64_t verified = 0;
 	for (int c = 0; c < nc; c++)
 		for (unsigned i = 0; i < w->sys[cols[c]].nruns; i++)

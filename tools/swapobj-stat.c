@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 		       s.checkpoint_fallbacks ? " (the newest checkpoint was damaged: the older one was used)" : "");
 	else
 		printf("replay        %.1f ms: the whole log, %s (no usable checkpoint%s)\n", s.replay_ns / 1e6,
-		       tool_human(s.replay_bytes, b[1], 32), s.checkpoint_fallbacks ? "; damaged ones were skipped" : "");
+		       tool_human(s.replay_bytes, b[1], 32),
+		       s.checkpoint_fallbacks ? "; damaged ones were skipped" : "");
 	return TOOL_EXIT_OK;
 }
