@@ -505,6 +505,20 @@ static int add_restated(struct replay *rp, uint64_t oid)
 	return err;
 }
 
+/* The page kind a DATA entry maps. */
+static enum ext_kind ent_kind(const struct rentry *e)
+{
+	return e->flags & REC_F_ZERO ? EXT_ZERO : e->flags & REC_F_FILL ? EXT_FILL : EXT_DATA;
+}
+
+/* A PUNCH or TRUNCATE entry applied to o's map (the same operation the live paths do). */
+static void apply_tombstone(struct so_obj *o, const struct rentry *e, struct log_rel *rel)
+{
+	uint64_t from = e->type == REC_PUNCH ? e->lpos / PG : (e->obj_size + PG - 1) / PG;
+	uint64_t n = e->type == REC_PUNCH ? e->len / PG : UINT64_MAX - from;
+	extmap_clear(&o->map, from, n, log_slot_released, rel);
+}
+
 int replay_doom(struct swapobj_store *st, uint64_t oid, uint8_t cls, uint8_t flags, uint64_t create_addr,
                 uint64_t create_seq, uint32_t create_bytes)
 {
@@ -643,9 +657,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 			continue; /* an undone name record: dead, does not give the size */
 		switch (e->type) {
 		case REC_DATA: {
-			enum ext_kind k = e->flags & REC_F_ZERO   ? EXT_ZERO
-			                  : e->flags & REC_F_FILL ? EXT_FILL
-			                                          : EXT_DATA;
+			enum ext_kind k = ent_kind(e);
 			uint64_t pg = e->lpos / PG, np = e->len / PG;
 			log_usage_add(lg, e->addr16, (uint32_t)(np * slot_charge(extslot_make(k, e->addr16))));
 			for (uint64_t p = 0; p < np; p += 64) {
@@ -658,13 +670,9 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 			break;
 		}
 		case REC_PUNCH:
-			extmap_clear(&o->map, e->lpos / PG, e->len / PG, log_slot_released, &rel);
+		case REC_TRUNCATE:
+			apply_tombstone(o, e, &rel);
 			break;
-		case REC_TRUNCATE: {
-			uint64_t from = (e->obj_size + PG - 1) / PG;
-			extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &rel);
-			break;
-		}
 		default:
 			break;
 		}
@@ -1005,9 +1013,7 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 		}
 		switch (e->type) {
 		case REC_DATA: {
-			enum ext_kind k = e->flags & REC_F_ZERO   ? EXT_ZERO
-			                  : e->flags & REC_F_FILL ? EXT_FILL
-			                                          : EXT_DATA;
+			enum ext_kind k = ent_kind(e);
 			uint64_t pg = e->lpos / PG, np = e->len / PG;
 			extslot sl = extslot_make(k, e->addr16);
 			for (uint64_t p = 0; p < np; p++) {
@@ -1020,13 +1026,9 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 			break;
 		}
 		case REC_PUNCH:
-			extmap_clear(&o->map, e->lpos / PG, e->len / PG, log_slot_released, &rel);
+		case REC_TRUNCATE:
+			apply_tombstone(o, e, &rel);
 			break;
-		case REC_TRUNCATE: {
-			uint64_t from = (e->obj_size + PG - 1) / PG;
-			extmap_clear(&o->map, from, UINT64_MAX - from, log_slot_released, &rel);
-			break;
-		}
 		default:
 			break;
 		}
