@@ -13,7 +13,7 @@
 
 #include "ckpt.h"
 #include "format_format.h"
-#include "store_int.h"
+#include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
 

@@ -14,9 +14,9 @@
 #include "testutil.h"
 #include "util.h"
 
-#define DATA_U (REC_DATA_SIZE / EXT_UNIT)
-#define ZERO_U (REC_ZERO_SIZE / EXT_UNIT)
-#define FILL_U ((REC_FILL_SIZE + EXT_UNIT - 1) / EXT_UNIT)
+#define DATA_U (REC_DATA_SIZE / ADDR_UNIT)
+#define ZERO_U (REC_ZERO_SIZE / ADDR_UNIT)
+#define FILL_U ((REC_FILL_SIZE + ADDR_UNIT - 1) / ADDR_UNIT)
 
 static extslot D(uint64_t a)
 {
@@ -49,15 +49,15 @@ static extslot F(uint64_t a)
 
 /* ---- callback recorder ------------------------------------------------------- */
 
-struct rec {
+struct released {
 	size_t n, cap;
 	uint64_t *pg;
 	extslot *old;
 };
 
-static void rec_cb(void *ctx, uint64_t pgoff, extslot old)
+static void released_cb(void *ctx, uint64_t pgoff, extslot old)
 {
-	struct rec *r = ctx;
+	struct released *r = ctx;
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 64;
 		r->pg = realloc(r->pg, r->cap * sizeof(*r->pg));
@@ -68,7 +68,7 @@ static void rec_cb(void *ctx, uint64_t pgoff, extslot old)
 	r->old[r->n++] = old;
 }
 
-static void rec_free(struct rec *r)
+static void released_free(struct released *r)
 {
 	free(r->pg);
 	free(r->old);
@@ -190,22 +190,22 @@ END_TEST
 START_TEST(test_extmap__callbacks_report_exactly_the_replaced_slots)
 {
 	struct extmap m;
-	struct rec r = {0};
+	struct released r = {0};
 	struct log l = {1 << 20};
 	extslot s[8], t[8];
 
 	extmap_init(&m);
 	lay_data(s, 8, &l);
-	ck_assert_int_eq(extmap_set(&m, 100, 8, s, rec_cb, &r), 0);
+	ck_assert_int_eq(extmap_set(&m, 100, 8, s, released_cb, &r), 0);
 	ck_assert_uint_eq(r.n, 0); /* nothing was mapped before */
 
 	/* Same slot for 100 and 101, a new one for 102, a hole for 103, and 108 was a hole already. */
 	memcpy(t, s, sizeof(t));
 	t[2] = D(5);
 	t[3] = EXT_NONE;
-	ck_assert_int_eq(extmap_set(&m, 100, 4, t, rec_cb, &r), 0);
+	ck_assert_int_eq(extmap_set(&m, 100, 4, t, released_cb, &r), 0);
 	extslot h = EXT_NONE;
-	ck_assert_int_eq(extmap_set(&m, 108, 1, &h, rec_cb, &r), 0);
+	ck_assert_int_eq(extmap_set(&m, 108, 1, &h, released_cb, &r), 0);
 	ck_assert_uint_eq(r.n, 2);
 	ck_assert_uint_eq(r.pg[0], 102);
 	ck_assert_uint_eq(r.old[0], s[2]);
@@ -213,7 +213,7 @@ START_TEST(test_extmap__callbacks_report_exactly_the_replaced_slots)
 	ck_assert_uint_eq(r.old[1], s[3]);
 
 	r.n = 0;
-	extmap_clear(&m, 101, 3, rec_cb, &r); /* 101, 102 mapped; 103 a hole */
+	extmap_clear(&m, 101, 3, released_cb, &r); /* 101, 102 mapped; 103 a hole */
 	ck_assert_uint_eq(r.n, 2);
 	ck_assert_uint_eq(r.pg[0], 101);
 	ck_assert_uint_eq(r.old[0], s[1]);
@@ -221,7 +221,7 @@ START_TEST(test_extmap__callbacks_report_exactly_the_replaced_slots)
 	ck_assert_uint_eq(r.old[1], D(5));
 
 	r.n = 0;
-	extmap_destroy(&m, rec_cb, &r);
+	extmap_destroy(&m, released_cb, &r);
 	ck_assert_uint_eq(r.n, 5);
 	ck_assert_uint_eq(r.pg[0], 100);
 	ck_assert_uint_eq(r.old[0], s[0]);
@@ -230,7 +230,7 @@ START_TEST(test_extmap__callbacks_report_exactly_the_replaced_slots)
 		ck_assert_uint_eq(r.old[i], s[3 + i]);
 	}
 	ck_assert_uint_eq(extmap_mem(&m), 0);
-	rec_free(&r);
+	released_free(&r);
 }
 END_TEST
 
@@ -384,7 +384,7 @@ START_TEST(test_extmap__clearing_inside_a_run_keeps_the_other_pages)
 {
 	struct extmap m;
 	struct log l = {1000};
-	struct rec r = {0};
+	struct released r = {0};
 	extslot s[64], more[64];
 	uint64_t mem;
 
@@ -396,10 +396,10 @@ START_TEST(test_extmap__clearing_inside_a_run_keeps_the_other_pages)
 
 	/* Clearing must not allocate: make every allocation fail while clearing. */
 	extmap_inject_enomem(0);
-	extmap_clear(&m, 128 + 10, 1, rec_cb, &r);
-	extmap_clear(&m, 128 + 20, 6, rec_cb, &r);
-	extmap_clear(&m, 128 + 0, 1, rec_cb, &r);
-	extmap_clear(&m, 128 + 47, 1, rec_cb, &r);
+	extmap_clear(&m, 128 + 10, 1, released_cb, &r);
+	extmap_clear(&m, 128 + 20, 6, released_cb, &r);
+	extmap_clear(&m, 128 + 0, 1, released_cb, &r);
+	extmap_clear(&m, 128 + 47, 1, released_cb, &r);
 	extmap_inject_enomem(-1);
 	ck_assert_uint_eq(extmap_mem(&m), mem);
 	ck_assert_uint_eq(r.n, 9);
@@ -423,7 +423,7 @@ START_TEST(test_extmap__clearing_inside_a_run_keeps_the_other_pages)
 	ck_assert_uint_eq(extmap_get(&m, 128 + 10), s[10]);
 	ASSERT_VALID(&m);
 	extmap_destroy(&m, NULL, NULL);
-	rec_free(&r);
+	released_free(&r);
 }
 END_TEST
 
@@ -431,7 +431,7 @@ START_TEST(test_extmap__overwriting_one_page_of_a_run_changes_only_that_page)
 {
 	struct extmap m;
 	struct log l = {77777};
-	struct rec r = {0};
+	struct released r = {0};
 	extslot s[256], nw;
 
 	extmap_init(&m);
@@ -442,7 +442,7 @@ START_TEST(test_extmap__overwriting_one_page_of_a_run_changes_only_that_page)
 		unsigned p = (unsigned)(k * 37 + 5) % 256;
 		nw = k % 3 == 2 ? F(9000000 + k) : D(9000000 + (uint64_t)k * DATA_U * 3);
 		r.n = 0;
-		ck_assert_int_eq(extmap_set(&m, p, 1, &nw, rec_cb, &r), 0);
+		ck_assert_int_eq(extmap_set(&m, p, 1, &nw, released_cb, &r), 0);
 		ck_assert_uint_eq(r.n, 1);
 		ck_assert_uint_eq(r.pg[0], p);
 		ck_assert_uint_eq(r.old[0], s[p]);
@@ -454,7 +454,7 @@ START_TEST(test_extmap__overwriting_one_page_of_a_run_changes_only_that_page)
 	ck_assert_uint_lt(extmap_mem(&m), 4 * 400);
 	ck_assert_uint_eq(extmap_pages(&m), 256);
 	extmap_destroy(&m, NULL, NULL);
-	rec_free(&r);
+	released_free(&r);
 }
 END_TEST
 
@@ -511,14 +511,14 @@ START_TEST(test_extmap__holes_written_through_set_free_empty_chunks)
 {
 	struct extmap m;
 	struct log l = {64};
-	struct rec r = {0};
+	struct released r = {0};
 	extslot s[64], none[64] = {0};
 
 	extmap_init(&m);
 	/* A run chunk, unmapped by a set of holes. */
 	lay_data(s, 64, &l);
 	set_ok(&m, 640, 64, s);
-	ck_assert_int_eq(extmap_set(&m, 640, 64, none, rec_cb, &r), 0);
+	ck_assert_int_eq(extmap_set(&m, 640, 64, none, released_cb, &r), 0);
 	ck_assert_uint_eq(r.n, 64);
 	ck_assert_uint_eq(extmap_mem(&m), 0);
 	ck_assert_uint_eq(extmap_pages(&m), 0);
@@ -535,7 +535,7 @@ START_TEST(test_extmap__holes_written_through_set_free_empty_chunks)
 	set_ok(&m, 640 + 60, 2, none);
 	ASSERT_VALID(&m);
 	r.n = 0;
-	ck_assert_int_eq(extmap_set(&m, 640 + 62, 2, none, rec_cb, &r), 0);
+	ck_assert_int_eq(extmap_set(&m, 640 + 62, 2, none, released_cb, &r), 0);
 	ck_assert_uint_eq(r.n, 2);
 	ck_assert_uint_eq(r.old[1], s[63]);
 	ck_assert_uint_eq(extmap_mem(&m), 0);
@@ -558,7 +558,7 @@ START_TEST(test_extmap__holes_written_through_set_free_empty_chunks)
 	ck_assert_uint_eq(extmap_mem(&m), 0);
 	ASSERT_VALID(&m);
 	extmap_destroy(&m, NULL, NULL);
-	rec_free(&r);
+	released_free(&r);
 }
 END_TEST
 
@@ -572,7 +572,7 @@ START_TEST(test_extmap__huge_sparse_offsets_work)
 	extslot s;
 
 	extmap_init(&m);
-	s = D(EXT_ADDR_MAX - DATA_U);
+	s = D(ADDR_MAX - DATA_U);
 	set_ok(&m, top, 1, &s);
 	ck_assert_uint_eq(extmap_get(&m, top), s);
 	ck_assert_uint_eq(extmap_get(&m, top - 1), EXT_NONE);
@@ -585,7 +585,7 @@ START_TEST(test_extmap__huge_sparse_offsets_work)
 	set_ok(&m, tib, 1, &s);
 	ck_assert_uint_eq(extmap_get(&m, 0), Z(3));
 	ck_assert_uint_eq(extmap_get(&m, tib), F(4));
-	ck_assert_uint_eq(extmap_get(&m, top), D(EXT_ADDR_MAX - DATA_U));
+	ck_assert_uint_eq(extmap_get(&m, top), D(ADDR_MAX - DATA_U));
 	ck_assert_int_eq(extmap_next(&m, 1, &pg, &s), 1);
 	ck_assert_uint_eq(pg, tib);
 	ck_assert_int_eq(extmap_next(&m, tib + 1, &pg, &s), 1);
@@ -607,7 +607,7 @@ END_TEST
 START_TEST(test_extmap__clear_with_huge_npages_truncates)
 {
 	struct extmap m;
-	struct rec r = {0};
+	struct released r = {0};
 	extslot s;
 	uint64_t pgs[] = {0, 1, 63, 64, 4095, 4096, 1ull << 20, 1ull << 30, EXTMAP_PGOFF_LIMIT - 1};
 	const unsigned n = sizeof(pgs) / sizeof(pgs[0]);
@@ -617,7 +617,7 @@ START_TEST(test_extmap__clear_with_huge_npages_truncates)
 		s = D(1000 * i + 1);
 		set_ok(&m, pgs[i], 1, &s);
 	}
-	extmap_clear(&m, 4096, UINT64_MAX - 4096, rec_cb, &r);
+	extmap_clear(&m, 4096, UINT64_MAX - 4096, released_cb, &r);
 	ck_assert_uint_eq(r.n, 4);
 	for (unsigned i = 0; i < 4; i++)
 		ck_assert_uint_eq(r.pg[i], pgs[5 + i]);
@@ -633,7 +633,7 @@ START_TEST(test_extmap__clear_with_huge_npages_truncates)
 	ck_assert_uint_eq(extmap_mem(&m), 0);
 	ASSERT_VALID(&m);
 	extmap_destroy(&m, NULL, NULL);
-	rec_free(&r);
+	released_free(&r);
 }
 END_TEST
 
@@ -890,7 +890,7 @@ END_TEST
 START_TEST(test_extmap__failed_allocation_changes_nothing)
 {
 	struct extmap m;
-	struct rec r = {0};
+	struct released r = {0};
 	struct log l = {500};
 	extslot s[8], x;
 	uint64_t mem;
@@ -915,7 +915,7 @@ START_TEST(test_extmap__failed_allocation_changes_nothing)
 			x = F(1000 + k);
 			r.n = 0;
 			extmap_inject_enomem(budget);
-			int err = extmap_set(&m, pages[k], 1, &x, rec_cb, &r);
+			int err = extmap_set(&m, pages[k], 1, &x, released_cb, &r);
 			extmap_inject_enomem(-1);
 			if (err == 0) {
 				/* Enough budget: undo, so the next round starts from the same map. */
@@ -934,7 +934,7 @@ START_TEST(test_extmap__failed_allocation_changes_nothing)
 	}
 	ck_assert_uint_le(extmap_mem(&m), mem + 64);
 	extmap_destroy(&m, NULL, NULL);
-	rec_free(&r);
+	released_free(&r);
 }
 END_TEST
 
@@ -1142,7 +1142,7 @@ static void expect_cb(const struct model *md, struct expect *e, unsigned i, exts
 	}
 }
 
-static void compare_cb(const struct model *md, const struct expect *e, const struct rec *r)
+static void compare_cb(const struct model *md, const struct expect *e, const struct released *r)
 {
 	EXPECT(r->n == e->n, "seed %llu: %zu callbacks, expected %u", (unsigned long long)md->seed, r->n, e->n);
 	for (unsigned k = 0; k < e->n; k++)
@@ -1153,7 +1153,7 @@ static void compare_cb(const struct model *md, const struct expect *e, const str
 }
 
 static void model_clear(struct model *md, struct extmap *m, struct tu_rng *rng, bool enomem, unsigned lo, unsigned whi,
-                        struct expect *e, struct rec *r)
+                        struct expect *e, struct released *r)
 {
 	bool huge = tu_rng_below(rng, 10) == 0, far = lo >= W0 && lo < W0 + WF;
 	unsigned hi = huge  ? NM
@@ -1168,7 +1168,7 @@ static void model_clear(struct model *md, struct extmap *m, struct tu_rng *rng, 
 	}
 	if (enomem)
 		extmap_inject_enomem(0); /* clearing must not need memory */
-	extmap_clear(m, pg, npages, rec_cb, r);
+	extmap_clear(m, pg, npages, released_cb, r);
 	extmap_inject_enomem(-1);
 	EXPECT(extmap_mem(m) <= mem, "seed %llu: clearing allocated", (unsigned long long)md->seed);
 	compare_cb(md, e, r);
@@ -1181,7 +1181,7 @@ static void model_clear(struct model *md, struct extmap *m, struct tu_rng *rng, 
  * callbacks must name exactly the pages that changed.
  */
 static int model_step(struct model *md, struct extmap *m, struct tu_rng *rng, bool enomem, struct expect *e,
-                      struct rec *r)
+                      struct released *r)
 {
 	static extslot s[NM];
 	unsigned op = (unsigned)tu_rng_below(rng, 100), win = (unsigned)tu_rng_below(rng, 8), wlo, whi, lo, n;
@@ -1237,7 +1237,7 @@ static int model_step(struct model *md, struct extmap *m, struct tu_rng *rng, bo
 	}
 	if (enomem && tu_rng_below(rng, 3) == 0)
 		extmap_inject_enomem((long)tu_rng_below(rng, 6));
-	err = extmap_set(m, model_pg(md, lo), n, s, rec_cb, r);
+	err = extmap_set(m, model_pg(md, lo), n, s, released_cb, r);
 	extmap_inject_enomem(-1);
 	EXPECT(err == 0 || (enomem && err == SWAPOBJ_ENOMEM), "seed %llu: extmap_set returned %d",
 	       (unsigned long long)md->seed, err);
@@ -1258,7 +1258,7 @@ static uint64_t model_run(uint64_t seed, uint64_t ops, bool enomem)
 {
 	struct model *md = malloc(sizeof(*md));
 	struct expect *e = malloc(sizeof(*e));
-	struct rec r = {0};
+	struct released r = {0};
 	struct tu_rng rng;
 	struct extmap m;
 	uint64_t before = so_mem_used(SO_MEM_INDEX), failures = 0;
@@ -1281,7 +1281,7 @@ static uint64_t model_run(uint64_t seed, uint64_t ops, bool enomem)
 	}
 	model_compare_all(md, &m);
 	r.n = 0;
-	extmap_destroy(&m, rec_cb, &r);
+	extmap_destroy(&m, released_cb, &r);
 	ck_assert_uint_eq(so_mem_used(SO_MEM_INDEX), before);
 	for (size_t k = 0, i = 0; k < r.n; k++, i++) {
 		while (i < NM && !md->s[i])
@@ -1289,7 +1289,7 @@ static uint64_t model_run(uint64_t seed, uint64_t ops, bool enomem)
 		EXPECT(i < NM && r.pg[k] == model_pg(md, i) && r.old[k] == md->s[i],
 		       "seed %llu: destroy reported page %llu", (unsigned long long)seed, (unsigned long long)r.pg[k]);
 	}
-	rec_free(&r);
+	released_free(&r);
 	free(e);
 	free(md);
 	return failures;

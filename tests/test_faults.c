@@ -30,7 +30,7 @@
 
 #include "fsck.h"
 #include "io.h"
-#include "store_int.h"
+#include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"

@@ -25,7 +25,7 @@
 #include "format.h"
 #include "fsck.h"
 #include "io.h"
-#include "store_int.h"
+#include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"

@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "objrec.h"
 #include "space.h"
-#include "store_int.h"
+#include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"
@@ -158,7 +159,7 @@ START_TEST(test_space__writes_charge_record_bytes_by_kind_and_class)
 	ck_assert_int_eq(swapobj_obj_write(a, zero, sizeof(zero), 20 * PG), (int64_t)sizeof(zero));
 	ck_assert_int_eq(swapobj_obj_write(a, fill, sizeof(fill), 30 * PG), (int64_t)sizeof(fill));
 	struct swapobj_store_stat s = stat_of(st);
-	ck_assert_uint_eq(s.live_bytes, create + 10 * REC_DATA_SIZE + 3 * ZERO_PAGE_CHARGE + 2 * REC_FILL_SIZE);
+	ck_assert_uint_eq(s.live_bytes, create + 10 * REC_DATA_SIZE + 3 * EXT_ZERO_CHARGE + 2 * REC_FILL_SIZE);
 	ck_assert_uint_eq(s.live_swap_bytes, s.live_bytes);
 	ck_assert_uint_eq(s.live_cache_bytes, 0);
 	swapobj_obj *c = obj_cls(st, 2, SWAPOBJ_CLASS_CACHE, 5);
@@ -216,7 +217,7 @@ START_TEST(test_space__punch_truncate_delete_release_exactly_what_they_drop)
 	check_usage(st);
 	expect(a, 29, 1, 1);
 	uint64_t before_delete = stat_of(st).live_bytes;
-	uint64_t a_bytes = space_obj_charge(a->o);
+	uint64_t a_bytes = objrec_charge(a->o);
 	ck_assert_int_eq(swapobj_obj_delete(a), 0);
 	ck_assert_uint_eq(stat_of(st).live_bytes, before_delete - a_bytes);
 	check_usage(st);

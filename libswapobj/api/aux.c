@@ -13,7 +13,7 @@
  * invalidation it cannot bring the object back (replay decides liveness from
  * name records only), so it needs no index lock, only the object's.
  */
-#include "store_int.h"
+#include "api_int.h"
 #include "util.h"
 
 int swapobj_obj_set_aux(swapobj_obj *h, const void *data, size_t len)

@@ -19,8 +19,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "api_int.h"
+#include "objrec.h"
 #include "space.h"
-#include "store_int.h"
+#include "tombreg.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
@@ -75,14 +77,6 @@ static int check_data(swapobj_obj *h)
 	if (err == 0 && (h->o->flags & CREATE_F_DIR))
 		err = so_err(SWAPOBJ_EISDIR, "a directory object holds no data");
 	return err;
-}
-
-static void pages_account(struct swapobj_store *st, uint64_t before, uint64_t after)
-{
-	if (after > before)
-		__atomic_add_fetch(&st->ix.pages, after - before, __ATOMIC_RELAXED);
-	else if (before > after)
-		__atomic_sub_fetch(&st->ix.pages, before - after, __ATOMIC_RELAXED);
 }
 
 static int corrupt(struct swapobj_store *st, uint64_t addr16, const char *what)
@@ -177,7 +171,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 	struct page_src pages[CHUNK_PAGES];
 	extslot slots[CHUNK_PAGES], olds[CHUNK_PAGES];
 	uint64_t end = off + len, done = 0;
-	uint64_t charge0 = space_obj_charge(o);
+	uint64_t charge0 = objrec_charge(o);
 	int err = 0;
 
 	*full = false;
@@ -225,8 +219,8 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 		/* Live bytes may not pass the usable capacity (racy by a batch per writer: usable has slack). */
 		uint64_t grow = 0, shrink = 0;
 		for (uint32_t i = 0; i < npg; i++) {
-			grow += slot_charge(extslot_make((enum ext_kind)pages[i].kind, 0));
-			shrink += slot_charge(olds[i]);
+			grow += extslot_charge(extslot_make((enum ext_kind)pages[i].kind, 0));
+			shrink += extslot_charge(olds[i]);
 		}
 		if (grow > shrink &&
 		    __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + (grow - shrink) > lg->usable) {
@@ -267,10 +261,10 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 			r.raw_len = n * PG;
 			r.obj_size = SO_MAX(o->size, SO_MIN(batch_end, (pg0 + i + n) * PG));
 			uint32_t sz = rec_seal(dst, &r, lg->seed);
-			last_addr = rv.addr16 + cur / EXT_UNIT;
+			last_addr = rv.addr16 + cur / ADDR_UNIT;
 			for (uint32_t j = 0; j < n; j++)
 				slots[i + j] = extslot_make((enum ext_kind)pages[i].kind, last_addr);
-			log_usage_add(lg, last_addr, n * slot_charge(slots[i]));
+			log_usage_add(lg, last_addr, n * extslot_charge(slots[i]));
 			cur += sz;
 			i += n;
 		}
@@ -279,9 +273,9 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 		log_commit(lg, stream, &rv);
 
 		uint64_t before = extmap_pages(&o->map);
-		struct log_rel rel = {lg, o->oid};
-		err = extmap_set(&o->map, pg0, npg, slots, log_slot_released, &rel);
-		pages_account(st, before, extmap_pages(&o->map));
+		struct objrec_rel rel = {lg, o->oid};
+		err = extmap_set(&o->map, pg0, npg, slots, objrec_slot_released, &rel);
+		index_pages_account(&st->ix, before, extmap_pages(&o->map));
 		if (err < 0) {
 			/* Records are in the log but the index could not take them: stop writing. */
 			log_fail(lg, err);
@@ -295,7 +289,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 	}
 out:
 	*errp = err;
-	space_class_account(st, o, charge0);
+	objrec_account(st, o, charge0);
 	__atomic_add_fetch(&lg->user_bytes, done, __ATOMIC_RELAXED);
 	return (int64_t)done;
 }
@@ -359,11 +353,11 @@ static int log_tombstone(struct swapobj_store *st, struct so_obj *o, uint8_t typ
 /* Drop whole pages [first, last) of o from the index, with their charges (o->lock held). */
 static void drop_pages(struct swapobj_store *st, struct so_obj *o, uint64_t first, uint64_t last)
 {
-	uint64_t charge = space_obj_charge(o), before = extmap_pages(&o->map);
-	struct log_rel rel = {&st->log, o->oid};
-	extmap_clear(&o->map, first, last - first, log_slot_released, &rel);
-	pages_account(st, before, extmap_pages(&o->map));
-	space_class_account(st, o, charge);
+	uint64_t charge = objrec_charge(o), before = extmap_pages(&o->map);
+	struct objrec_rel rel = {&st->log, o->oid};
+	extmap_clear(&o->map, first, last - first, objrec_slot_released, &rel);
+	index_pages_account(&st->ix, before, extmap_pages(&o->map));
+	objrec_account(st, o, charge);
 }
 
 /*
@@ -442,7 +436,7 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 		struct log_seg *seg = log_seg_of(lg, a0);
 		while (cnt < READ_BATCH && (pg + cnt) * PG < end) {
 			extslot nx = extmap_get(&o->map, pg + cnt);
-			uint64_t want = a0 + (uint64_t)cnt * (REC_DATA_SIZE / EXT_UNIT);
+			uint64_t want = a0 + (uint64_t)cnt * (REC_DATA_SIZE / ADDR_UNIT);
 			if (extslot_kind(nx) != EXT_DATA || extslot_addr(nx) != want || log_seg_of(lg, want) != seg)
 				break;
 			cnt++;
@@ -452,7 +446,7 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 			goto done;
 		for (uint32_t i = 0; i < cnt; i++) {
 			const uint8_t *payload;
-			extslot si = extslot_make(EXT_DATA, a0 + (uint64_t)i * (REC_DATA_SIZE / EXT_UNIT));
+			extslot si = extslot_make(EXT_DATA, a0 + (uint64_t)i * (REC_DATA_SIZE / ADDR_UNIT));
 			if ((err = check_rec(st, o, pg + i, si, rec + (size_t)i * REC_DATA_SIZE, REC_DATA_SIZE,
 			                     &payload)) < 0)
 				goto done;
@@ -489,7 +483,7 @@ static int log_tombstone(struct swapobj_store *st, struct so_obj *o, uint8_t typ
 	so_put_le64(payload, len);
 	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, type == REC_PUNCH ? 8 : 0, &addr)) < 0)
 		return err;
-	tomb_set(st, r.seq, addr);
+	tombreg_set(st, r.seq, addr);
 	o->meta_addr = addr;
 	o->meta_seq = r.seq;
 	return 0;
@@ -586,68 +580,6 @@ done:
 /* Open, create, delete                                                */
 /* ------------------------------------------------------------------ */
 
-int obj_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_key *key, uint8_t type, uint64_t victim)
-{
-	uint8_t payload[NAME_REC_MAX];
-	struct rec r = {0};
-	uint64_t addr;
-	int err;
-	uint32_t plen = name_rec_encode(payload, o->cls, o->flags, o->version, key, o->aux, o->aux_len);
-	struct so_log *lg = &st->log;
-	if (!o->create_addr && __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + rec_size(plen) > lg->usable)
-		return so_err(SWAPOBJ_ENOSPC, "store is full: %llu bytes live, %llu usable",
-		              (unsigned long long)__atomic_load_n(&lg->live_total, __ATOMIC_RELAXED),
-		              (unsigned long long)lg->usable);
-	uint64_t charge = space_obj_charge(o);
-	r.type = type;
-	r.oid = o->oid;
-	r.lpos = victim;
-	r.obj_size = o->size;
-	if ((err = log_append(&st->log, LOG_HOT, 0, &r, payload, plen, &addr)) < 0)
-		return err;
-	uint32_t bytes = rec_size(plen);
-	if (o->create_addr) {
-		log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
-		/* An older name record may remain on disk, as replay would see (build_obj in replay.c). */
-		__atomic_store_n(&o->renamed, 1, __ATOMIC_RELAXED);
-	}
-	log_usage_add(&st->log, addr, bytes);
-	o->create_addr = addr;
-	o->create_bytes = bytes;
-	o->create_seq = r.seq;
-	space_class_account(st, o, charge);
-	if (r.seq > o->meta_seq) {
-		o->meta_addr = addr;
-		o->meta_seq = r.seq;
-	}
-	/* The new name record carries the aux data: an AUX record holding it is superseded. */
-	if (o->aux_addr)
-		log_rec_died(&st->log, o->aux_addr, o->aux_bytes, o->oid);
-	o->aux_addr = 0;
-	o->aux_bytes = 0;
-	o->aux_seq = r.seq;
-	if (type == REC_RENAME)
-		tomb_set(st, r.seq, addr); /* a RENAME is also a tombstone (see cleaner.c) */
-	return 0;
-}
-
-void obj_release_data(struct swapobj_store *st, struct so_obj *o)
-{
-	uint64_t charge = space_obj_charge(o);
-	uint64_t before = extmap_pages(&o->map);
-	struct log_rel rel = {&st->log, o->oid};
-	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
-	pages_account(st, before, 0);
-	if (o->create_addr)
-		log_rec_died(&st->log, o->create_addr, o->create_bytes, o->oid);
-	o->create_addr = 0;
-	if (o->aux_addr)
-		log_rec_died(&st->log, o->aux_addr, o->aux_bytes, o->oid);
-	o->aux_addr = 0;
-	o->aux_bytes = 0;
-	space_class_account(st, o, charge);
-}
-
 int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
 {
 	struct rec r = {0};
@@ -665,7 +597,7 @@ int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
 		pthread_rwlock_unlock(&st->ix.lock);
 		return err;
 	}
-	tomb_set(st, r.seq, taddr);
+	tombreg_set(st, r.seq, taddr);
 	bool linked = o->node != NULL;
 	if (linked) {
 		ns_remove(&st->ix.ns, o->node);
@@ -674,7 +606,7 @@ int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
 	}
 	pthread_rwlock_unlock(&st->ix.lock);
 	__atomic_store_n(&o->dead, 1, __ATOMIC_RELEASE);
-	obj_release_data(st, o);
+	objrec_release(st, o);
 	if (linked)
 		obj_put(o); /* the index's reference */
 	return 0;
@@ -816,7 +748,7 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 			goto unlock;
 		}
 		o->node = leaf;
-		if ((err = obj_log_name(st, o, key, REC_CREATE, 0)) < 0) {
+		if ((err = objrec_log_name(st, o, key, REC_CREATE, 0)) < 0) {
 			ns_remove(&ix->ns, leaf);
 			oidmap_del(&ix->oids, o->oid);
 			obj_put(o);
@@ -916,7 +848,7 @@ int swapobj_obj_set_pin(swapobj_obj *h, int pinned)
 	ns_key_of(o->node, &key);
 	uint8_t old = o->flags;
 	o->flags = want;
-	if ((err = obj_log_name(st, o, &key, REC_CREATE, 0)) < 0)
+	if ((err = objrec_log_name(st, o, &key, REC_CREATE, 0)) < 0)
 		o->flags = old;
 	pthread_rwlock_unlock(&st->ix.lock);
 done:

@@ -18,7 +18,9 @@
  * and the tree is changed. Every step that can fail (allocating the new
  * key's nodes) comes before the record is logged; after it nothing can.
  */
-#include "store_int.h"
+#include "api_int.h"
+#include "objrec.h"
+#include "tombreg.h"
 #include "util.h"
 
 /* k lies strictly under p (p is a proper prefix of k). */
@@ -149,7 +151,7 @@ int swapobj_rename(swapobj_store *st, const swapobj_key *from, const swapobj_key
 				goto unlock;
 			undo_insert = true;
 		}
-		if ((err = obj_log_name(st, m, to, REC_RENAME, v ? v->oid : 0)) < 0) {
+		if ((err = objrec_log_name(st, m, to, REC_RENAME, v ? v->oid : 0)) < 0) {
 			if (undo_insert)
 				ns_remove(&ix->ns, leaf);
 			if (err == SWAPOBJ_ENOSPC && attempt < 3)
@@ -169,7 +171,7 @@ int swapobj_rename(swapobj_store *st, const swapobj_key *from, const swapobj_key
 		pthread_rwlock_unlock(&ix->lock);
 		if (err == 0 && !retry && v) {
 			__atomic_store_n(&v->dead, 1, __ATOMIC_RELEASE);
-			obj_release_data(st, v);
+			objrec_release(st, v);
 		}
 		unlock_pair(m, v);
 		if (err == 0 && !retry && v)

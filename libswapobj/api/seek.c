@@ -7,7 +7,7 @@
  * that asked for it (a file system has no way to tell it from a hole it
  * must report, and keeping it so makes the answer not depend on content).
  */
-#include "store_int.h"
+#include "api_int.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE

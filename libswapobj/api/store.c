@@ -9,8 +9,12 @@
 #include <errno.h>
 #include <time.h>
 
+#include "api_int.h"
+#include "ckpt.h"
+#include "objrec.h"
+#include "replay.h"
+#include "tombreg.h"
 #include "space.h"
-#include "store_int.h"
 #include "util.h"
 
 #define BG_TICK_MS 100
@@ -135,24 +139,6 @@ static void stop_threads(struct swapobj_store *st)
 		pthread_join(st->maint, NULL);
 	pthread_join(st->flusher, NULL);
 	st->threads_started = false;
-}
-
-void tomb_set(struct swapobj_store *st, uint64_t seq, uint64_t addr16)
-{
-	pthread_mutex_lock(&st->tomb_mu);
-	if (addr16)
-		oidmap_put(&st->tombs, seq, (void *)(uintptr_t)addr16); /* ENOMEM: only costs a duplicate later */
-	else
-		oidmap_del(&st->tombs, seq);
-	pthread_mutex_unlock(&st->tomb_mu);
-}
-
-uint64_t tomb_get(struct swapobj_store *st, uint64_t seq)
-{
-	pthread_mutex_lock(&st->tomb_mu);
-	uint64_t a = (uint64_t)(uintptr_t)oidmap_get(&st->tombs, seq);
-	pthread_mutex_unlock(&st->tomb_mu);
-	return a;
 }
 
 static void store_free(struct swapobj_store *st)
@@ -342,8 +328,8 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	out->used_bytes = out->capacity_bytes - out->free_bytes;
 	out->usable_bytes = log_usable(lg);
 	out->reserved_bytes = (uint64_t)SO_MIN((uint64_t)LOG_RESERVE_SEGS, out->segments_free) * lg->seg_size;
-	out->live_swap_bytes = space_class_live(st, SWAPOBJ_CLASS_SWAP);
-	out->live_cache_bytes = space_class_live(st, SWAPOBJ_CLASS_CACHE);
+	out->live_swap_bytes = objrec_class_live(st, SWAPOBJ_CLASS_SWAP);
+	out->live_cache_bytes = objrec_class_live(st, SWAPOBJ_CLASS_CACHE);
 	out->segments_erased = __atomic_load_n(&lg->segs_erased, __ATOMIC_RELAXED);
 	out->segments_discarded = __atomic_load_n(&lg->segs_discarded, __ATOMIC_RELAXED);
 	out->manual_clean = st->manual_clean;
@@ -415,7 +401,7 @@ int swapobj_invalidate(swapobj_store *st, const swapobj_key *prefix)
 	uint64_t taddr;
 	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, payload, plen, &taddr)) < 0)
 		goto done;
-	tomb_set(st, r.seq, taddr);
+	tombreg_set(st, r.seq, taddr);
 	struct ns_node *sub = ns_detach(&ix->ns, prefix, prefix->ncomp);
 	ix->detached[ix->ndetached++] = sub;
 	__atomic_add_fetch(&ix->inval_epoch, 1, __ATOMIC_RELEASE);

@@ -60,7 +60,7 @@
 #include <stdlib.h>
 
 #include "fsck_int.h"
-#include "store_int.h"
+#include "store_types.h"
 #include "util.h"
 
 #define RD_NBUF 3                  /* segment buffers of the reader thread */
@@ -813,7 +813,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 	int err = 0;
 	uint8_t *fixbuf = NULL;
 	while (pos + REC_HDR_LEN <= len) {
-		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / EXT_UNIT;
+		uint64_t addr16 = (((uint64_t)segno << f->seg_shift) + pos) / ADDR_UNIT;
 		enum rec_verdict v = rec_decode(buf + pos, len - pos, f->seed, true, &r, &sz);
 		uint8_t fixed[REC_HDR_LEN];
 		uint32_t flen;
@@ -1010,7 +1010,7 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	bool follows = (v2 == REC_OK || v2 == REC_BAD_CSUM) && r2.type != REC_SEGHDR;
 	if (magic != REC_MAGIC && !restorable && !follows)
 		return 0; /* junk in a free segment: whatever the device held before it was formatted */
-	uint64_t addr16 = ((uint64_t)segno << f->seg_shift) / EXT_UNIT;
+	uint64_t addr16 = ((uint64_t)segno << f->seg_shift) / ADDR_UNIT;
 	if (follows && r2.type == REC_CKPT) {
 		/* A checkpoint segment: replay never reads it; a body that uses it is damaged (fsck_ckpt.c). */
 		f->res->damaged_headers++;

@@ -39,7 +39,7 @@
 #include <stdio.h>
 
 #include "fsck_int.h"
-#include "store_int.h"
+#include "store_types.h"
 #include "util.h"
 
 /* Decode slot i (blk: its 4 KiB). Fills s; false (s->why set) if damaged. */

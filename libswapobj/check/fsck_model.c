@@ -32,7 +32,7 @@
 #include <stdlib.h>
 
 #include "fsck_int.h"
-#include "store_int.h"
+#include "store_types.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
@@ -696,7 +696,7 @@ static unsigned compare_object(struct fsck *f, struct model *m, const struct liv
 		extslot ms = i < nmapped ? ent_slot(&f->ents[m->mapped[i].ent]) : 0;
 		uint64_t lp = have ? pg : UINT64_MAX;
 		if (lp == mp && slot != ms && data_copy(f, m->mapped[i].ent, mp, slot)) {
-			move_charge(f, extslot_addr(ms), extslot_addr(slot), slot_charge(ms));
+			move_charge(f, extslot_addr(ms), extslot_addr(slot), extslot_charge(ms));
 			ms = slot;
 		}
 		if (lp == mp && slot == ms) {
@@ -807,7 +807,7 @@ int fsck_model(struct fsck *f)
 			f->seg_live[fsck_segno_of(f, l->aux->addr16)] += l->aux->bytes;
 		for (size_t i = 0; i < nmapped; i++) {
 			struct fsck_ent *pe = &f->ents[m->mapped[i].ent];
-			f->seg_live[fsck_segno_of(f, pe->addr16)] += slot_charge(ent_slot(pe));
+			f->seg_live[fsck_segno_of(f, pe->addr16)] += extslot_charge(ent_slot(pe));
 			if (!first)
 				continue;
 			pe->won = 1;

@@ -44,6 +44,23 @@ struct rec {
 	const uint8_t *payload;
 };
 
+/*
+ * The store's address space: a record is named by its global address in
+ * ADDR_UNIT-byte units (global segment number * segment size + offset in
+ * segment). ADDR_BITS of 16-byte units span 1 PiB; the extent map packs an
+ * address into a slot (index/extslot.h), the checkpoint stores it as is.
+ */
+#define ADDR_UNIT 16u
+#define ADDR_BITS 46
+#define ADDR_MAX ((1ull << ADDR_BITS) - 1)
+_Static_assert(REC_HDR_LEN % ADDR_UNIT == 0 && REC_ALIGN % ADDR_UNIT == 0, "records start on address units");
+
+/* On-disk sizes of the page records (records laid back to back are recognised by them). */
+#define REC_DATA_SIZE (REC_HDR_LEN + SWAPOBJ_PAGE_SIZE) /* header + page: 4160 bytes = 260 units */
+#define REC_ZERO_SIZE REC_HDR_LEN                       /* header only, may cover several pages */
+#define REC_FILL_SIZE (REC_HDR_LEN + 16u)               /* header + one 16-byte word block */
+_Static_assert(REC_DATA_SIZE % REC_ALIGN == 0 && REC_FILL_SIZE % REC_ALIGN == 0, "page records need no padding");
+
 /* Total on-disk bytes of a record with this payload (header + padded payload). */
 static inline uint32_t rec_size(uint32_t payload_len)
 {

@@ -100,8 +100,8 @@ _Static_assert(sizeof(struct extmap) <= 48, "struct extmap is embedded in every 
 #define MAX_HEIGHT 6
 #define MALLOC_OVERHEAD 8 /* what util.c adds to malloc_usable_size */
 
-#define DATA_UNITS (REC_DATA_SIZE / EXT_UNIT)
-#define ZERO_UNITS (REC_ZERO_SIZE / EXT_UNIT)
+#define DATA_UNITS (REC_DATA_SIZE / ADDR_UNIT)
+#define ZERO_UNITS (REC_ZERO_SIZE / ADDR_UNIT)
 
 #define SLOT_BYTES 6
 #define ENT_BYTES 7
@@ -209,7 +209,7 @@ static inline struct node *nptr(uintptr_t t)
 /* Holes are 0; any other slot must fit the 48 bits chunks store. */
 static inline extslot slot_norm(extslot s)
 {
-	assert((s >> (EXT_ADDR_BITS + 2)) == 0);
+	assert((s >> (ADDR_BITS + 2)) == 0);
 	return extslot_kind(s) == EXT_NONE ? EXT_NONE : s;
 }
 
@@ -359,7 +359,7 @@ struct run {
 static void run_decode(const uint8_t *c, struct run *r)
 {
 	uint64_t h = ld64(c);
-	r->base = h & EXT_ADDR_MAX;
+	r->base = h & ADDR_MAX;
 	r->first = (unsigned)(h >> 46) & 63;
 	r->last = (unsigned)(h >> 52) & 63;
 	r->zn = (unsigned)(h >> 58);
@@ -1459,8 +1459,8 @@ static void check_run(struct check_state *st, uint64_t ci, const uint8_t *c)
 	CHECK(st, r.P || r.nx, "extmap inv 4: chunk %llu is empty", (unsigned long long)ci);
 	run_expand(&r, rs);
 	for (uint64_t mk = r.P; mk; mk &= mk - 1) {
-		CHECK(st, extslot_addr(rs[ctz(mk)]) <= EXT_ADDR_MAX,
-		      "extmap inv 4: chunk %llu page %u address overflows", (unsigned long long)ci, ctz(mk));
+		CHECK(st, extslot_addr(rs[ctz(mk)]) <= ADDR_MAX, "extmap inv 4: chunk %llu page %u address overflows",
+		      (unsigned long long)ci, ctz(mk));
 		CHECK(st, run_slot(&r, ctz(mk)) == rs[ctz(mk)], "extmap: chunk %llu page %u popcount address wrong",
 		      (unsigned long long)ci, ctz(mk));
 		check_slot(st, ci, ctz(mk), rs[ctz(mk)]);

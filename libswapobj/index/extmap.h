@@ -68,7 +68,7 @@ void extmap_destroy(struct extmap *m, extmap_cb cb, void *ctx);
  * cb(ctx, page, old) is called (cb may be NULL) before the page changes.
  *
  * Requires pgoff + n <= EXTMAP_PGOFF_LIMIT, n <= 2^20 is the expected range
- * (larger works), and every slot's address <= EXT_ADDR_MAX (asserted).
+ * (larger works), and every slot's address <= ADDR_MAX (asserted).
  *
  * Returns 0, or SWAPOBJ_ENOMEM when an allocation failed. On ENOMEM each page
  * maps to either its old or its new slot (callbacks have been made exactly

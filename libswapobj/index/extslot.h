@@ -4,9 +4,8 @@
  * A slot names the on-disk record that holds the page's current state.
  * Layout (in memory a uint64_t; packed to 48 bits inside extent maps):
  *   bits 0..1   kind: EXT_NONE (hole), EXT_DATA, EXT_ZERO, EXT_FILL
- *   bits 2..47  address of the record, in 16-byte units, in the store's
- *               global address space (global segment number * segment size
- *               + offset in segment). 46 bits of 16 bytes = 1 PiB.
+ *   bits 2..47  address of the record in the store's address space
+ *               (format.h: ADDR_BITS bits of ADDR_UNIT bytes).
  * A DATA page's record is REC_DATA_SIZE bytes (header + page). A ZERO record
  * is header-only and may cover several consecutive pages: each of those
  * pages' slots then holds the same address. A FILL record is header + one
@@ -20,19 +19,20 @@
 
 #include <stdint.h>
 
+#include "format.h"
+
 typedef uint64_t extslot;
 
 enum ext_kind { EXT_NONE = 0, EXT_DATA = 1, EXT_ZERO = 2, EXT_FILL = 3 };
 
-#define EXT_ADDR_BITS 46
-#define EXT_ADDR_MAX ((1ull << EXT_ADDR_BITS) - 1)
-#define EXT_UNIT 16u /* bytes per address unit */
-
-/* Record sizes the extent map uses to recognise records laid back to back. */
-#define REC_HDR_SIZE 64u
-#define REC_DATA_SIZE (REC_HDR_SIZE + 4096u) /* 4160 bytes = 260 units */
-#define REC_ZERO_SIZE REC_HDR_SIZE           /* 64 bytes = 4 units */
-#define REC_FILL_SIZE (REC_HDR_SIZE + 16u)   /* 80 bytes = 5 units */
+/*
+ * Live bytes a slot charges to its segment in the usage table. A ZERO record
+ * (64 bytes) may cover several pages; each zero page is charged 16 bytes,
+ * its share of a record covering 4 pages. Charges only need to be
+ * consistent (the same for add and release) for the table to balance; this
+ * keeps segments full of live zero records from looking empty to the cleaner.
+ */
+#define EXT_ZERO_CHARGE 16u
 
 static inline extslot extslot_make(enum ext_kind kind, uint64_t addr16)
 {
@@ -50,6 +50,13 @@ static inline uint64_t extslot_addr(extslot s)
 static inline uint32_t extslot_rec_bytes(enum ext_kind k)
 {
 	return k == EXT_DATA ? REC_DATA_SIZE : k == EXT_FILL ? REC_FILL_SIZE : k == EXT_ZERO ? REC_ZERO_SIZE : 0;
+}
+
+/* Live bytes the slot charges to its record's segment (EXT_ZERO_CHARGE per zero page). */
+static inline uint32_t extslot_charge(extslot s)
+{
+	enum ext_kind k = extslot_kind(s);
+	return k == EXT_ZERO ? EXT_ZERO_CHARGE : extslot_rec_bytes(k);
 }
 
 #endif

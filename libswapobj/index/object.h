@@ -88,4 +88,13 @@ struct so_obj *index_get(struct so_index *ix, uint64_t oid);
  */
 bool obj_is_dead(struct so_index *ix, struct so_obj *o);
 
+/* The store's page count changed from before to after pages (an object's map grew or shrank). */
+static inline void index_pages_account(struct so_index *ix, uint64_t before, uint64_t after)
+{
+	if (after > before)
+		__atomic_add_fetch(&ix->pages, after - before, __ATOMIC_RELAXED);
+	else if (before > after)
+		__atomic_sub_fetch(&ix->pages, before - after, __ATOMIC_RELAXED);
+}
+
 #endif

@@ -101,7 +101,7 @@ int log_format(const char *const *paths, unsigned npaths, const struct swapobj_f
 		             (unsigned long long)total, LOG_MIN_SEGS);
 		goto done;
 	}
-	if (total * (uint64_t)seg_size / EXT_UNIT > EXT_ADDR_MAX) {
+	if (total * (uint64_t)seg_size / ADDR_UNIT > ADDR_MAX) {
 		err = so_err(SWAPOBJ_EINVAL, "store of %llu bytes exceeds the 1 PiB address space",
 		             (unsigned long long)(total * seg_size));
 		goto done;
@@ -1134,7 +1134,7 @@ int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounc
 	struct log_seg *s = log_seg_of(lg, addr16);
 	if (!s)
 		return so_err(SWAPOBJ_ECORRUPT, "record address %llu is beyond the store",
-		              (unsigned long long)(addr16 * EXT_UNIT));
+		              (unsigned long long)(addr16 * ADDR_UNIT));
 	uint64_t off = log_seg_off(lg, addr16);
 	uint32_t len = (uint32_t)SO_MIN((uint64_t)maxlen, lg->seg_size - off);
 	pthread_rwlock_rdlock(&lg->buf_lock);
@@ -1218,11 +1218,4 @@ int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, con
 	if (addr16)
 		*addr16 = rv.addr16;
 	return 0;
-}
-
-void log_slot_released(void *ctx, uint64_t pgoff, extslot old)
-{
-	struct log_rel *rel = ctx;
-	(void)pgoff;
-	log_rec_died(rel->lg, extslot_addr(old), slot_charge(old), rel->oid);
 }

@@ -41,7 +41,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "extslot.h"
 #include "format.h"
 #include "io.h"
 #include "swapobj.h"
@@ -203,16 +202,16 @@ void log_close(struct so_log *lg);
 /* ---- addresses ---- */
 static inline uint64_t log_addr16(const struct so_log *lg, uint32_t segno, uint64_t off)
 {
-	return (((uint64_t)segno << lg->seg_shift) + off) / EXT_UNIT;
+	return (((uint64_t)segno << lg->seg_shift) + off) / ADDR_UNIT;
 }
 static inline struct log_seg *log_seg_of(const struct so_log *lg, uint64_t addr16)
 {
-	uint64_t segno = (addr16 * EXT_UNIT) >> lg->seg_shift;
+	uint64_t segno = (addr16 * ADDR_UNIT) >> lg->seg_shift;
 	return segno < lg->nsegs ? &lg->segs[segno] : NULL;
 }
 static inline uint64_t log_seg_off(const struct so_log *lg, uint64_t addr16)
 {
-	return (addr16 * EXT_UNIT) & (lg->seg_size - 1);
+	return (addr16 * ADDR_UNIT) & (lg->seg_size - 1);
 }
 /* Byte offset of a segment on its device. */
 uint64_t log_seg_devoff(const struct so_log *lg, const struct log_seg *s);
@@ -326,20 +325,6 @@ static inline uint64_t log_usable(const struct so_log *lg)
 	uint64_t keep = LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + LOG_NSTREAMS + log_ckpt_allow(lg);
 	return lg->nsegs > keep ? (lg->nsegs - keep) * log_seg_payload(lg) : 0;
 }
-/*
- * Live bytes a slot charges to its segment. A ZERO record (64 bytes) may
- * cover several pages; each zero page is charged 16 bytes, its share of a
- * record covering 4 pages. Charges only need to be consistent (the same
- * for add and release) for the table to balance; this keeps segments full
- * of live zero records from looking empty to the cleaner.
- */
-#define ZERO_PAGE_CHARGE 16u
-static inline uint32_t slot_charge(extslot s)
-{
-	enum ext_kind k = extslot_kind(s);
-	return k == EXT_DATA ? REC_DATA_SIZE : k == EXT_FILL ? REC_FILL_SIZE : k == EXT_ZERO ? ZERO_PAGE_CHARGE : 0;
-}
-
 /* ---- segments for the cleaner and replay ---- */
 /* Mark segment FREE and queue it (caller holds mu). */
 void log_seg_free_locked(struct so_log *lg, struct log_seg *s);
@@ -387,13 +372,5 @@ int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, con
  * newer tombstone of oid must outlive (see log_older_exists).
  */
 void log_rec_died(struct so_log *lg, uint64_t addr16, uint32_t bytes, uint64_t oid);
-
-/* extmap callback context: which object's slots are being released. */
-struct log_rel {
-	struct so_log *lg;
-	uint64_t oid;
-};
-/* extmap callback: a slot was replaced or cleared; ctx is a struct log_rel. */
-void log_slot_released(void *ctx, uint64_t pgoff, extslot old);
 
 #endif

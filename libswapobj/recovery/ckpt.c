@@ -4,8 +4,12 @@
  */
 #include <stdlib.h>
 
+#include "ckpt.h"
+#include "objrec.h"
+#include "replay.h"
 #include "space.h"
-#include "store_int.h"
+#include "store_types.h"
+#include "tombreg.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
@@ -15,7 +19,7 @@ enum { RUN_DATA = 1, RUN_ZERO = 2, RUN_FILL = 3 };
 
 static uint64_t run_stride(unsigned kind)
 {
-	return kind == RUN_DATA ? REC_DATA_SIZE / EXT_UNIT : kind == RUN_FILL ? REC_FILL_SIZE / EXT_UNIT : 0;
+	return kind == RUN_DATA ? REC_DATA_SIZE / ADDR_UNIT : kind == RUN_FILL ? REC_FILL_SIZE / ADDR_UNIT : 0;
 }
 
 static unsigned run_kind_of(enum ext_kind k)
@@ -707,7 +711,7 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 		uint64_t addr = prev_addr + (uint64_t)unzigzag(rb_var(rb));
 		uint64_t stride = run_stride(kind);
 		if (rb->bad || kind < RUN_DATA || kind > RUN_FILL || n == 0 || pg < next_pg ||
-		    pg >= EXTMAP_PGOFF_LIMIT || n > EXTMAP_PGOFF_LIMIT - pg || addr > EXT_ADDR_MAX ||
+		    pg >= EXTMAP_PGOFF_LIMIT || n > EXTMAP_PGOFF_LIMIT - pg || addr > ADDR_MAX ||
 		    !log_seg_of(lg, addr) || !log_seg_of(lg, addr + (n - 1) * stride))
 			return SWAPOBJ_ECORRUPT;
 		enum ext_kind k = ext_kind_of(kind);
@@ -715,7 +719,7 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 			uint32_t cnt = (uint32_t)SO_MIN((uint64_t)64, n - p);
 			for (uint32_t j = 0; j < cnt; j++) {
 				slots[j] = extslot_make(k, addr + (p + j) * stride);
-				log_usage_add(lg, extslot_addr(slots[j]), slot_charge(slots[j]));
+				log_usage_add(lg, extslot_addr(slots[j]), extslot_charge(slots[j]));
 			}
 			if ((err = extmap_set(&o->map, pg + p, cnt, slots, NULL, NULL)) < 0)
 				return err;
@@ -726,7 +730,7 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 	if (rb->bad)
 		return SWAPOBJ_ECORRUPT;
 	__atomic_add_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
-	space_class_account(st, o, 0);
+	objrec_account(st, o, 0);
 	return 0;
 }
 
@@ -788,7 +792,7 @@ static int load_body(struct swapobj_store *st, const uint8_t *body, uint64_t byt
 		uint64_t seq = rb_u64(&rb), addr = rb_u64(&rb);
 		if (!log_seg_of(lg, addr))
 			return SWAPOBJ_ECORRUPT;
-		tomb_set(st, seq, addr);
+		tombreg_set(st, seq, addr);
 	}
 	if (rb_u64(&rb) != CKPT_END_MAGIC || rb.bad || rb.pos != bytes)
 		return SWAPOBJ_ECORRUPT;

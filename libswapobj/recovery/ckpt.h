@@ -31,17 +31,7 @@
 
 #include <stdint.h>
 
-#include "format_format.h"
-
-struct swapobj_store;
-
-/* A checkpoint referenced by a slot. no == 0: none. */
-struct ckpt_ref {
-	uint64_t no, cut_seq;
-	uint32_t nsegs;
-	uint32_t segs[CKPT_MAX_SEGS];
-	uint32_t gens[CKPT_MAX_SEGS];
-};
+#include "store_types.h"
 
 /* What recovery needs from the segment table of the loaded checkpoint. */
 enum { CKSEG_FREE = 0, CKSEG_SEALED = 1, CKSEG_OPEN = 2 };

@@ -45,8 +45,12 @@
  */
 #include <stdlib.h>
 
+#include "ckpt.h"
+#include "objrec.h"
+#include "replay.h"
 #include "space.h"
-#include "store_int.h"
+#include "store_types.h"
+#include "tombreg.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
@@ -336,12 +340,12 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 			s->tomb_bytes += sz; /* the cleaner must read this segment before freeing it */
 			s->tomb_need += sz;
 		}
-		if (tomb && tomb_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
+		if (tomb && tombreg_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
 			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
-			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
-		if (r.type == REC_RENAME && v == REC_OK && !tomb_get(rp->st, r.seq))
+			tombreg_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
+		if (r.type == REC_RENAME && v == REC_OK && !tombreg_get(rp->st, r.seq))
 			/* A RENAME is also a tombstone: the first copy, the one collect() keeps as name record. */
-			tomb_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
+			tombreg_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
 		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
 			return err;
 		pos += sz;
@@ -512,11 +516,11 @@ static enum ext_kind ent_kind(const struct rentry *e)
 }
 
 /* A PUNCH or TRUNCATE entry applied to o's map (the same operation the live paths do). */
-static void apply_tombstone(struct so_obj *o, const struct rentry *e, struct log_rel *rel)
+static void apply_tombstone(struct so_obj *o, const struct rentry *e, struct objrec_rel *rel)
 {
 	uint64_t from = e->type == REC_PUNCH ? e->lpos / PG : (e->obj_size + PG - 1) / PG;
 	uint64_t n = e->type == REC_PUNCH ? e->len / PG : UINT64_MAX - from;
-	extmap_clear(&o->map, from, n, log_slot_released, rel);
+	extmap_clear(&o->map, from, n, objrec_slot_released, rel);
 }
 
 int replay_doom(struct swapobj_store *st, uint64_t oid, uint8_t cls, uint8_t flags, uint64_t create_addr,
@@ -533,13 +537,13 @@ int replay_doom(struct swapobj_store *st, uint64_t oid, uint8_t cls, uint8_t fla
 	d->create_addr = create_addr;
 	d->create_seq = d->aux_seq = create_seq;
 	d->create_bytes = create_bytes;
-	if ((err = oidmap_put(&st->ix.oids, oid, d)) < 0 || (err = doomed_push(st, d)) < 0) {
+	if ((err = oidmap_put(&st->ix.oids, oid, d)) < 0 || (err = objrec_doom(st, d)) < 0) {
 		oidmap_del(&st->ix.oids, oid);
 		obj_put(d);
 		return err;
 	}
 	log_usage_add(&st->log, create_addr, create_bytes);
-	space_class_account(st, d, 0);
+	objrec_account(st, d, 0);
 	return 0;
 }
 
@@ -587,7 +591,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		 */
 		return replay_doom(st, oid, c->cls, c->flags, c->addr16, c->seq, c->bytes);
 	}
-	struct log_rel rel = {lg, oid};
+	struct objrec_rel rel = {lg, oid};
 	struct so_obj *o = obj_new(oid);
 	if (!o)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
@@ -659,12 +663,12 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		case REC_DATA: {
 			enum ext_kind k = ent_kind(e);
 			uint64_t pg = e->lpos / PG, np = e->len / PG;
-			log_usage_add(lg, e->addr16, (uint32_t)(np * slot_charge(extslot_make(k, e->addr16))));
+			log_usage_add(lg, e->addr16, (uint32_t)(np * extslot_charge(extslot_make(k, e->addr16))));
 			for (uint64_t p = 0; p < np; p += 64) {
 				uint32_t cnt = (uint32_t)SO_MIN((uint64_t)64, np - p);
 				for (uint32_t j = 0; j < cnt; j++)
 					slots[j] = extslot_make(k, e->addr16);
-				if ((err = extmap_set(&o->map, pg + p, cnt, slots, log_slot_released, &rel)) < 0)
+				if ((err = extmap_set(&o->map, pg + p, cnt, slots, objrec_slot_released, &rel)) < 0)
 					return err;
 			}
 			break;
@@ -682,7 +686,7 @@ static int build_obj(struct replay *rp, uint64_t oid, const struct rentry *ents,
 		o->meta_seq = e->seq;
 	}
 	__atomic_add_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
-	space_class_account(st, o, 0);
+	objrec_account(st, o, 0);
 	return 0;
 }
 
@@ -697,8 +701,8 @@ static int kill_loaded(struct replay *rp, struct so_obj *o, bool doom)
 	struct swapobj_store *st = rp->st;
 	struct so_log *lg = &st->log;
 	struct so_index *ix = &st->ix;
-	struct log_rel rel = {lg, o->oid};
-	uint64_t charge = space_obj_charge(o);
+	struct objrec_rel rel = {lg, o->oid};
+	uint64_t charge = objrec_charge(o);
 	if (o->node)
 		ns_remove(&ix->ns, o->node);
 	o->node = NULL;
@@ -706,7 +710,7 @@ static int kill_loaded(struct replay *rp, struct so_obj *o, bool doom)
 	bool newer = c && c->seq > o->create_seq; /* renamed (or re-logged) in the tail */
 	doom = doom && (o->renamed || newer) && !o->dead;
 	if (doom) {
-		int err = doomed_push(st, o);
+		int err = objrec_doom(st, o);
 		if (err < 0)
 			return err;
 		o->renamed = 1;
@@ -734,12 +738,12 @@ static int kill_loaded(struct replay *rp, struct so_obj *o, bool doom)
 	}
 	/* Pages and aux data go either way; a doomed object keeps only its name record. */
 	__atomic_sub_fetch(&ix->pages, extmap_pages(&o->map), __ATOMIC_RELAXED);
-	extmap_clear(&o->map, 0, UINT64_MAX, log_slot_released, &rel);
+	extmap_clear(&o->map, 0, UINT64_MAX, objrec_slot_released, &rel);
 	if (o->aux_addr)
 		log_rec_died(lg, o->aux_addr, o->aux_bytes, o->oid);
 	o->aux_addr = 0;
 	o->aux_bytes = 0;
-	space_class_account(st, o, charge);
+	objrec_account(st, o, charge);
 	o->dead = 1;
 	if (!doom)
 		obj_put(o);
@@ -967,9 +971,9 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 {
 	struct so_log *lg = &rp->st->log;
 	struct so_index *ix = &rp->st->ix;
-	struct log_rel rel = {lg, o->oid};
+	struct objrec_rel rel = {lg, o->oid};
 	int err;
-	uint64_t charge = space_obj_charge(o);
+	uint64_t charge = objrec_charge(o);
 	struct rcreate *c = oidmap_get(&rp->creates, o->oid);
 	if (c && c->seq == o->create_seq && c->addr16 != o->create_addr) {
 		/* The cleaner moved the name record after the snapshot was taken. */
@@ -1019,8 +1023,8 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 			for (uint64_t p = 0; p < np; p++) {
 				if (extmap_get(&o->map, pg + p) == sl)
 					continue; /* the snapshot already has it */
-				log_usage_add(lg, e->addr16, slot_charge(sl));
-				if ((err = extmap_set(&o->map, pg + p, 1, &sl, log_slot_released, &rel)) < 0)
+				log_usage_add(lg, e->addr16, extslot_charge(sl));
+				if ((err = extmap_set(&o->map, pg + p, 1, &sl, objrec_slot_released, &rel)) < 0)
 					return err;
 			}
 			break;
@@ -1040,7 +1044,7 @@ static int apply_loaded(struct replay *rp, struct so_obj *o, const struct rentry
 			o->meta_seq = e->seq;
 		}
 	}
-	space_class_account(rp->st, o, charge);
+	objrec_account(rp->st, o, charge);
 	uint64_t after = extmap_pages(&o->map);
 	if (after >= before)
 		__atomic_add_fetch(&ix->pages, after - before, __ATOMIC_RELAXED);
@@ -1289,7 +1293,7 @@ int replay_run(struct swapobj_store *st)
 			r.oid = rp.losers[i];
 			uint64_t taddr;
 			if ((err = log_append(lg, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) == 0)
-				tomb_set(st, r.seq, taddr);
+				tombreg_set(st, r.seq, taddr);
 		}
 	/* Undone renames: restate each object's name, so that no later replay takes the RENAME again. */
 	if (!lg->rdonly)
@@ -1297,7 +1301,7 @@ int replay_run(struct swapobj_store *st)
 			struct so_obj *o = oidmap_get(&st->ix.oids, rp.restated[i]);
 			swapobj_key key;
 			ns_key_of(o->node, &key);
-			err = obj_log_name(st, o, &key, REC_CREATE, 0);
+			err = objrec_log_name(st, o, &key, REC_CREATE, 0);
 		}
 	if (err == 0 && (rp.nlosers || rp.nrestated) && !lg->rdonly)
 		err = log_sync(lg);

@@ -52,8 +52,10 @@
  */
 #include <math.h>
 
+#include "objrec.h"
 #include "space.h"
-#include "store_int.h"
+#include "store_types.h"
+#include "tombreg.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
@@ -120,9 +122,9 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		if ((err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) < 0)
 			return err;
 		extslot ns = extslot_make(kind, newaddr);
-		log_usage_add(lg, newaddr, slot_charge(ns));
-		struct log_rel rel = {lg, o->oid};
-		if ((err = extmap_set(&o->map, pg0, 1, &ns, log_slot_released, &rel)) < 0)
+		log_usage_add(lg, newaddr, extslot_charge(ns));
+		struct objrec_rel rel = {lg, o->oid};
+		if ((err = extmap_set(&o->map, pg0, 1, &ns, objrec_slot_released, &rel)) < 0)
 			return log_fail(lg, err);
 		if (o->meta_addr == addr)
 			o->meta_addr = newaddr;
@@ -150,14 +152,14 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		rec_seal(hdr, &z, lg->seed);
 		if ((err = relocate(st, ps, hdr, REC_HDR_LEN, o->oid, r->seq, &newaddr)) < 0)
 			return err;
-		log_usage_add(lg, newaddr, (uint32_t)((j - i) * ZERO_PAGE_CHARGE));
+		log_usage_add(lg, newaddr, (uint32_t)((j - i) * EXT_ZERO_CHARGE));
 		extslot slots[64];
 		for (uint64_t p = i; p < j; p += 64) {
 			uint32_t n = (uint32_t)SO_MIN((uint64_t)64, j - p);
 			for (uint32_t k = 0; k < n; k++)
 				slots[k] = extslot_make(EXT_ZERO, newaddr);
-			struct log_rel rel = {lg, o->oid};
-			if ((err = extmap_set(&o->map, pg0 + p, n, slots, log_slot_released, &rel)) < 0)
+			struct objrec_rel rel = {lg, o->oid};
+			if ((err = extmap_set(&o->map, pg0 + p, n, slots, objrec_slot_released, &rel)) < 0)
 				return log_fail(lg, err);
 		}
 		if (o->meta_addr == addr)
@@ -169,7 +171,7 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 
 /*
  * Name records (CREATE, RENAME) and AUX records: live while the object's
- * create_addr / aux_addr point at them (obj_release_data clears both when
+ * create_addr / aux_addr point at them (objrec_release clears both when
  * an object goes, which for an invalidated object that was renamed happens
  * only after the reaper logged its DELETE: see reaper_run).
  *
@@ -203,7 +205,7 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 				if (o->meta_addr == addr)
 					o->meta_addr = newaddr;
 				if (r->type == REC_RENAME)
-					tomb_set(st, r->seq, newaddr);
+					tombreg_set(st, r->seq, newaddr);
 			}
 		}
 		pthread_mutex_unlock(&o->lock);
@@ -216,12 +218,12 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 	}
 	if (r->type != REC_RENAME || !r->lpos)
 		return 0;
-	uint64_t reg = tomb_get(st, r->seq);
+	uint64_t reg = tombreg_get(st, r->seq);
 	if (reg && reg != addr)
 		return 0; /* a duplicate: the registered copy elsewhere counts */
 	if (!log_older_exists(lg, v, r->lpos, r->seq) && !log_ckpt_needs(lg, r->seq)) {
 		if (!need)
-			tomb_set(st, r->seq, 0);
+			tombreg_set(st, r->seq, 0);
 		return 0;
 	}
 	if (need) {
@@ -232,7 +234,7 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 		return err;
 	log_rec_died(lg, newaddr, 0, r->oid);
 	__atomic_add_fetch(&log_seg_of(lg, newaddr)->tomb_bytes, sz, __ATOMIC_RELAXED);
-	tomb_set(st, r->seq, newaddr);
+	tombreg_set(st, r->seq, newaddr);
 	return 0;
 }
 
@@ -268,11 +270,11 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	bool tomb =
 	    r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE;
 	if (tomb) {
-		uint64_t reg = tomb_get(st, r->seq);
+		uint64_t reg = tombreg_get(st, r->seq);
 		if (reg && reg != addr)
 			return 0; /* a duplicate: the registered copy elsewhere counts */
 		if (!reg && !need)
-			tomb_set(st, r->seq, addr);
+			tombreg_set(st, r->seq, addr);
 	}
 
 	switch (r->type) {
@@ -288,11 +290,11 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 		if (log_older_exists(lg, v, r->type == REC_DELETE ? r->oid : 0, r->seq) ||
 		    (r->type == REC_INVALIDATE && unreaped(st)) || log_ckpt_needs(lg, r->seq)) {
 			if ((err = RELOCATE(r->type == REC_DELETE ? r->oid : 0)) == 0 && !need)
-				tomb_set(st, r->seq, newaddr);
+				tombreg_set(st, r->seq, newaddr);
 			return err;
 		}
 		if (!need)
-			tomb_set(st, r->seq, 0);
+			tombreg_set(st, r->seq, 0);
 		return 0;
 	default:
 		break;
@@ -300,13 +302,13 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	struct so_obj *o = index_get(&st->ix, r->oid);
 	if (!o) {
 		if (tomb && !need)
-			tomb_set(st, r->seq, 0);
+			tombreg_set(st, r->seq, 0);
 		return 0; /* no such live object: DELETE/INVALIDATE tombstones cover its records */
 	}
 	pthread_mutex_lock(&o->lock);
 	if (__atomic_load_n(&o->dead, __ATOMIC_ACQUIRE)) {
 		if (tomb && !need)
-			tomb_set(st, r->seq, 0);
+			tombreg_set(st, r->seq, 0);
 		goto done;
 	}
 	switch (r->type) {
@@ -318,11 +320,11 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 		if (o->meta_addr == addr || log_older_exists(lg, v, r->oid, r->seq) || log_ckpt_needs(lg, r->seq)) {
 			if ((err = RELOCATE(o->oid)) < 0 || need)
 				break;
-			tomb_set(st, r->seq, newaddr);
+			tombreg_set(st, r->seq, newaddr);
 			if (o->meta_addr == addr)
 				o->meta_addr = newaddr;
 		} else if (!need) {
-			tomb_set(st, r->seq, 0);
+			tombreg_set(st, r->seq, 0);
 		}
 		break;
 	}
@@ -622,26 +624,12 @@ static void reap_collect(void *c, void *obj)
 	rc->objs[rc->n++] = o;
 }
 
-int doomed_push(struct swapobj_store *st, struct so_obj *o)
-{
-	if (st->ndoomed == st->cap_doomed) {
-		size_t cap = st->cap_doomed ? 2 * st->cap_doomed : 16;
-		void *p = so_realloc(SO_MEM_INDEX, st->doomed, cap * sizeof(*st->doomed));
-		if (!p)
-			return so_err(SWAPOBJ_ENOMEM, "out of memory");
-		st->doomed = p;
-		st->cap_doomed = cap;
-	}
-	st->doomed[st->ndoomed++] = o;
-	return 0;
-}
-
 /*
  * A renamed object may still have name records on disk under its old key,
  * which the prefix invalidation that killed it (under its new key) does not
  * cover: once its current name record was gone, replay would bring the
  * object back under the old key. So it gets a DELETE, logged before its
- * records die (obj_release_data), which is when the cleaner may start
+ * records die (objrec_release), which is when the cleaner may start
  * dropping them; until then it stays in the oid table, so that the cleaner
  * still finds its name record live. Objects whose DELETE cannot be logged
  * now (store full or failing) stay queued, records live: never resurrected.
@@ -665,8 +653,8 @@ static size_t reap_doomed(struct swapobj_store *st)
 		pthread_mutex_lock(&o->lock);
 		int err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &addr);
 		if (err == 0) {
-			tomb_set(st, r.seq, addr);
-			obj_release_data(st, o);
+			tombreg_set(st, r.seq, addr);
+			objrec_release(st, o);
 		}
 		pthread_mutex_unlock(&o->lock);
 		if (err < 0)
@@ -706,12 +694,12 @@ size_t reaper_run(struct swapobj_store *st, size_t budget)
 			if (rc.doom[i]) {
 				/* Without memory to queue it, it stays in the oid table, records live: leaked. */
 				pthread_rwlock_wrlock(&ix->lock);
-				(void)doomed_push(st, o);
+				(void)objrec_doom(st, o);
 				pthread_rwlock_unlock(&ix->lock);
 				continue;
 			}
 			pthread_mutex_lock(&o->lock);
-			obj_release_data(st, o);
+			objrec_release(st, o);
 			pthread_mutex_unlock(&o->lock);
 			obj_put(o); /* the index's reference */
 		}

@@ -1,7 +1,8 @@
 /*
  * space.h - the space manager: where user writes go, when and what to
- * clean, per-class accounting, and a recount of the usage table from the
- * index (the check that the table is exact).
+ * clean, the reaper of detached subtrees, and a recount of the usage table
+ * from the index (the check that the table is exact). Per-object and
+ * per-class charges are kept below, in core/objrec.h.
  *
  * The usage table itself (live bytes, tombstone bytes, age stamp per
  * segment) lives in log/log.h; cleaner.c relocates, usage.c decides and
@@ -11,10 +12,10 @@
 #define SO_SPACE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "log.h"
-#include "object.h"
+#include "store_types.h"
 
 struct swapobj_store;
 
@@ -41,13 +42,6 @@ int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n);
  */
 uint64_t space_frozen_below(struct swapobj_store *st);
 
-/* Live bytes o is charged in the usage table: its mapped pages and its CREATE record. Caller holds o->lock. */
-uint64_t space_obj_charge(const struct so_obj *o);
-/* o's charge changed from before to space_obj_charge(o): move its class total (o->lock held). */
-void space_class_account(struct swapobj_store *st, const struct so_obj *o, uint64_t before);
-/* Charge of one class in bytes, as kept by space_class_account. */
-uint64_t space_class_live(struct swapobj_store *st, unsigned cls);
-
 /*
  * Recount the usage table from the index: seg_live[nsegs] gets every
  * segment's live bytes, cls_live[0..3) every class's (index = class), as
@@ -61,5 +55,14 @@ int space_recount(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_liv
  * agree, SWAPOBJ_ECORRUPT with a message naming the first difference.
  */
 int space_check(struct swapobj_store *st);
+
+/*
+ * space/cleaner.c: clean up to max victims (0 = while worthwhile; force:
+ * even when not worthwhile, for manual cleaning). Returns segments freed or
+ * a negative error.
+ */
+int cleaner_run(struct swapobj_store *st, unsigned max, bool force);
+/* Free detached subtrees and log the DELETEs of doomed objects (bounded work); returns objects freed. */
+size_t reaper_run(struct swapobj_store *st, size_t budget);
 
 #endif

@@ -8,13 +8,14 @@
  * segment, a slot replaced or cleared (overwrite, punch, truncate, delete,
  * invalidation once reaped, version replacement, exclusive read,
  * relocation) uncharges it through the extent map's callback. The class
- * totals follow the same changes per object (space_class_account). The
+ * totals follow the same changes per object (objrec_account). The
  * recount walks the index and rebuilds both, so a test (or fsck) can
  * assert that the table is exact.
  */
 #include "space.h"
 
-#include "store_int.h"
+#include "objrec.h"
+#include "store_types.h"
 #include "util.h"
 
 bool space_want_clean(struct so_log *lg)
@@ -60,29 +61,6 @@ int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n)
 	return known && 2 * old_ones > known ? LOG_WARM : LOG_HOT;
 }
 
-uint64_t space_obj_charge(const struct so_obj *o)
-{
-	uint64_t c = extmap_pages_kind(&o->map, EXT_DATA) * REC_DATA_SIZE +
-	             extmap_pages_kind(&o->map, EXT_FILL) * REC_FILL_SIZE +
-	             extmap_pages_kind(&o->map, EXT_ZERO) * ZERO_PAGE_CHARGE;
-	if (o->create_addr)
-		c += o->create_bytes;
-	return c;
-}
-
-void space_class_account(struct swapobj_store *st, const struct so_obj *o, uint64_t before)
-{
-	uint64_t after = space_obj_charge(o);
-	if (after != before && o->cls < SO_ARRAY_SIZE(st->live_cls))
-		__atomic_add_fetch(&st->live_cls[o->cls], after - before,
-		                   __ATOMIC_RELAXED); /* modular: may be a decrease */
-}
-
-uint64_t space_class_live(struct swapobj_store *st, unsigned cls)
-{
-	return cls < SO_ARRAY_SIZE(st->live_cls) ? __atomic_load_n(&st->live_cls[cls], __ATOMIC_RELAXED) : 0;
-}
-
 int space_recount(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_live[3])
 {
 	struct so_log *lg = &st->log;
@@ -125,8 +103,8 @@ int space_recount(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_liv
 		while (extmap_next(&o->map, pg, &p, &slot)) {
 			struct log_seg *s = log_seg_of(lg, extslot_addr(slot));
 			if (s)
-				seg_live[s->segno] += slot_charge(slot);
-			cls_live[cls] += slot_charge(slot);
+				seg_live[s->segno] += extslot_charge(slot);
+			cls_live[cls] += extslot_charge(slot);
 			pg = p + 1;
 		}
 		if (o->create_addr) {
@@ -172,10 +150,10 @@ int space_check(struct swapobj_store *st)
 		goto done;
 	}
 	for (unsigned c = 1; c < 3; c++)
-		if (cls[c] != space_class_live(st, c)) {
+		if (cls[c] != objrec_class_live(st, c)) {
 			err = so_err(SWAPOBJ_ECORRUPT,
 			             "usage table: class %u says %llu live bytes, the index references %llu", c,
-			             (unsigned long long)space_class_live(st, c), (unsigned long long)cls[c]);
+			             (unsigned long long)objrec_class_live(st, c), (unsigned long long)cls[c]);
 			goto done;
 		}
 done:
