@@ -54,7 +54,7 @@ static inline bool log_stream_is_reloc(int stream)
 #define LOG_BUFS_PER_STREAM 2
 #define SEG_BLOOM_BITS 8192u
 #define SEG_BLOOM_BYTES (SEG_BLOOM_BITS / 8)
-#define LOG_RESERVE_SEGS 2u /* free segments user writes never take (see prepare_seg) */
+#define LOG_RESERVE_SEGS 2u /* free segments user writes never take (see log_seg_prepare) */
 /*
  * The cleaner keeps this many more segments free (or READY) for user
  * streams: one ready for the next open while the open one fills, the
