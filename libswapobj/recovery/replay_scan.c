@@ -1,0 +1,327 @@
+/*
+ * replay_scan.c - step 1 of replay (replay.c): read every segment whose
+ * block 0 holds a valid SEGHDR (with a checkpoint: only the tail) and
+ * collect its records; damaged regions are searched past and remembered.
+ */
+#include <stdlib.h>
+
+#include "ckpt.h"
+#include "objrec.h"
+#include "replay_int.h"
+#include "space.h"
+#include "tombreg.h"
+#include "util.h"
+
+static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint32_t sz, bool damaged)
+{
+	int err;
+	rp->max_seq = SO_MAX(rp->max_seq, r->seq);
+	rp->max_oid = SO_MAX(rp->max_oid, r->oid);
+	switch (r->type) {
+	case REC_SYNC:
+		rp->durable_seq = SO_MAX(rp->durable_seq, so_get_le64(r->payload));
+		rp->gen_hw = SO_MAX(rp->gen_hw, so_get_le64(r->payload + 8));
+		return 0;
+	case REC_CREATE:
+	case REC_RENAME: {
+		struct rcreate *c = oidmap_get(&rp->creates, r->oid);
+		struct name_rec nr;
+		if (name_rec_decode(r->payload, r->payload_len, &nr, NULL) < 0)
+			return 0; /* cannot happen: rec_decode checked the payload */
+		if (r->type == REC_RENAME && r->lpos) {
+			/* The object it replaced is gone, whatever else happens to this record. */
+			rp->max_oid = SO_MAX(rp->max_oid, r->lpos);
+			if ((err = oidmap_put(&rp->deleted, r->lpos, (void *)1)) < 0)
+				return err;
+		}
+		if (c && c->seq >= r->seq) {
+			log_rec_died(&rp->st->log, addr16, 0, r->oid); /* an older name record of the object */
+			break;
+		}
+		if (c)
+			log_rec_died(&rp->st->log, c->addr16, 0, r->oid);
+		if (!c || c->keylen + c->auxlen != nr.keylen + nr.auxlen) {
+			struct rcreate *n = so_realloc(SO_MEM_OTHER, c, sizeof(*c) + nr.keylen + nr.auxlen);
+			if (!n)
+				return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+			c = n;
+			if ((err = oidmap_put(&rp->creates, r->oid, c)) < 0) {
+				oidmap_del(&rp->creates, r->oid);
+				so_free(SO_MEM_OTHER, c);
+				return err;
+			}
+		}
+		c->seq = r->seq;
+		c->addr16 = addr16;
+		c->bytes = sz;
+		c->cls = nr.cls;
+		c->flags = nr.flags;
+		c->version = nr.version;
+		c->keylen = nr.keylen;
+		c->auxlen = nr.auxlen;
+		memcpy(c->keyenc, nr.keyenc, nr.keylen);
+		memcpy(c->keyenc + nr.keylen, nr.aux, nr.auxlen);
+		break; /* an entry too: it may be the newest size-carrying record */
+	}
+	case REC_AUX: {
+		struct raux *a = oidmap_get(&rp->auxs, r->oid);
+		if (a && a->seq >= r->seq) {
+			log_rec_died(&rp->st->log, addr16, 0, r->oid);
+			return 0;
+		}
+		if (a)
+			log_rec_died(&rp->st->log, a->addr16, 0, r->oid);
+		if (!a || a->len != r->payload_len) {
+			struct raux *n = so_realloc(SO_MEM_OTHER, a, sizeof(*a) + r->payload_len);
+			if (!n)
+				return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
+			a = n;
+			if ((err = oidmap_put(&rp->auxs, r->oid, a)) < 0) {
+				oidmap_del(&rp->auxs, r->oid);
+				so_free(SO_MEM_OTHER, a);
+				return err;
+			}
+		}
+		a->seq = r->seq;
+		a->addr16 = addr16;
+		a->bytes = sz;
+		a->len = r->payload_len;
+		memcpy(a->data, r->payload, r->payload_len);
+		return 0;
+	}
+	case REC_DELETE:
+		return oidmap_put(&rp->deleted, r->oid, (void *)1);
+	case REC_INVALIDATE:
+		if ((err = replay_grow((void **)&rp->invals, &rp->capinvals, rp->ninvals, sizeof(*rp->invals))) < 0)
+			return err;
+		rp->invals[rp->ninvals].seq = r->seq;
+		key_decode(r->payload, r->payload_len, &rp->invals[rp->ninvals].prefix);
+		rp->ninvals++;
+		return 0;
+	default:
+		break;
+	}
+	/* CREATE too: it may be the newest size-carrying record. */
+	if ((err = replay_grow((void **)&rp->ents, &rp->cap, rp->nents, sizeof(*rp->ents))) < 0)
+		return err;
+	struct rentry *e = &rp->ents[rp->nents++];
+	e->oid = r->oid;
+	e->seq = r->seq;
+	e->lpos = r->lpos;
+	e->len = r->type == REC_DATA ? r->raw_len : r->type == REC_PUNCH ? so_get_le64(r->payload) : 0;
+	e->addr16 = addr16;
+	e->obj_size = r->obj_size;
+	e->type = r->type;
+	e->flags = r->flags;
+	e->damaged = damaged;
+	return 0;
+}
+/*
+ * Do the bytes at p look like a record of generation gen whose header is
+ * damaged (magic present, or a header that checks out once its magic is put
+ * back)? *hint_seq = the seq it names if the header checks out, else 0.
+ * Zero magic: the end of the records, or a record already retired.
+ */
+static bool gap_looks_like_record(const struct so_log *lg, const uint8_t *p, uint32_t gen, uint64_t *hint_seq)
+{
+	uint8_t tmp[REC_HDR_LEN];
+	uint32_t magic = so_get_le32(p + RH_MAGIC);
+	if (magic == 0)
+		return false;
+	memcpy(tmp, p, REC_HDR_LEN);
+	so_put_le32(tmp + RH_MAGIC, REC_MAGIC);
+	bool csum = (uint32_t)so_hash64(tmp, RH_HDR_CSUM, lg->seed) == so_get_le32(tmp + RH_HDR_CSUM);
+	if (magic != REC_MAGIC && !csum)
+		return false;
+	if (csum && so_get_le32(tmp + RH_SEG_GEN) != gen)
+		return false; /* intact, of an earlier use of the segment */
+	/* Its seq only counts if the header checks out: a damaged seq field must not make it look torn. */
+	*hint_seq = csum ? so_get_le64(tmp + RH_SEQ) : 0;
+	return true;
+}
+static int add_gap(struct replay *rp, uint64_t addr16, uint64_t prev_seq, uint64_t hint_seq, uint32_t gen)
+{
+	int err = replay_grow((void **)&rp->gaps, &rp->capgaps, rp->ngaps, sizeof(*rp->gaps));
+	if (err == 0)
+		rp->gaps[rp->ngaps++] = (struct rgap){addr16, prev_seq, hint_seq, gen};
+	return err;
+}
+/* Scan one segment from offset start (0: all of it); buf holds seg_size bytes. */
+static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t start)
+{
+	struct so_log *lg = &rp->st->log;
+	struct rec r;
+	uint32_t sz;
+	int err;
+
+	enum rec_verdict v = rec_decode(buf, lg->seg_size, lg->seed, true, &r, &sz);
+	if (v != REC_OK || r.type != REC_SEGHDR || r.lpos != s->segno)
+		return 0; /* never used, or its header was torn before it became durable: free */
+	s->gen = r.seg_gen;
+	s->stream = (uint8_t)so_get_le32(r.payload + SEGHDR_STREAM);
+	s->hdr_ns = so_get_le64(r.payload + SEGHDR_OPENED);
+	s->hdr_seq = r.seq;
+	rp->max_gen = SO_MAX(rp->max_gen, s->gen);
+	if (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED) {
+		s->erase = ERASE_DONE; /* free, and nothing in it belongs to the erased use */
+		return 0;
+	}
+	s->known = 1; /* every record is noted below */
+	uint64_t pos = SO_MAX((uint64_t)sz, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos, last_seq = 0;
+	while (pos + REC_HDR_LEN <= lg->seg_size) {
+		v = rec_decode(buf + pos, lg->seg_size - pos, lg->seed, true, &r, &sz);
+		bool ours = (v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR;
+		if (ours && v == REC_BAD_CSUM && r.type != REC_DATA) {
+			/* A damaged CREATE/PUNCH/...: its payload cannot be used. Torn or damage: decided later. */
+			if ((err = add_gap(rp, log_addr16(lg, s->segno, pos), last_seq, r.seq, s->gen)) < 0)
+				return err;
+			last_seq = r.seq;
+			pos += sz;
+			end = pos;
+			continue;
+		}
+		if (!ours) {
+			/* End of this use's records, or a damaged header: look for a later valid record. */
+			uint64_t p = pos + REC_ALIGN;
+			for (; p + REC_HDR_LEN <= lg->seg_size; p += REC_ALIGN) {
+				if (so_get_le32(buf + p + RH_MAGIC) != REC_MAGIC ||
+				    so_get_le32(buf + p + RH_SEG_GEN) != s->gen)
+					continue;
+				enum rec_verdict v2 = rec_decode(buf + p, lg->seg_size - p, lg->seed, true, &r, &sz);
+				if ((v2 == REC_OK || v2 == REC_BAD_CSUM) && r.type != REC_SEGHDR)
+					break;
+			}
+			uint64_t hint = 0;
+			bool found = p + REC_HDR_LEN <= lg->seg_size;
+			bool looks = gap_looks_like_record(lg, buf + pos, s->gen, &hint);
+			if ((found && so_get_le32(buf + pos + RH_MAGIC) != 0) || (!found && looks))
+				if ((err = add_gap(rp, log_addr16(lg, s->segno, pos), last_seq, hint, s->gen)) < 0)
+					return err;
+			if (!found)
+				break;
+			pos = p;
+			continue;
+		}
+		last_seq = r.seq;
+		log_note(lg, s, r.oid, r.seq);
+		bool tomb =
+		    r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE || r.type == REC_INVALIDATE;
+		if (tomb) {
+			s->tomb_bytes += sz; /* the cleaner must read this segment before freeing it */
+			s->tomb_need += sz;
+		}
+		if (tomb && tombreg_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
+			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
+			tombreg_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
+		if (r.type == REC_RENAME && v == REC_OK && !tombreg_get(rp->st, r.seq))
+			/* A RENAME is also a tombstone: the first copy, the one collect() keeps as name record. */
+			tombreg_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
+		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
+			return err;
+		pos += sz;
+		end = pos;
+	}
+	s->state = SEG_SEALED;
+	s->fill = end;
+	s->written = end;
+	s->sealed_ns = so_now_ns();
+	/* Age: the newest record seen; a use with none is as old as its header says. */
+	if (s->max_seq < s->hdr_seq)
+		s->max_seq = s->hdr_seq;
+	s->tomb_seen = rp->max_seq;
+	return 0;
+}
+/* Is ckpt segment s (with generation gen) named by a checkpoint the open keeps? */
+static bool ckpt_referenced(const struct swapobj_store *st, uint32_t segno, uint32_t gen)
+{
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < st->ckpts[k].nsegs; i++)
+			if (st->ckpts[k].no && st->ckpts[k].segs[i] == segno && st->ckpts[k].gens[i] == gen)
+				return true;
+	return false;
+}
+static void summary_clear(struct log_seg *s)
+{
+	s->min_seq = UINT64_MAX;
+	s->max_seq = 0;
+	s->tomb_bytes = 0;
+	s->dead_any = 0;
+	memset(s->bloom, 0, SEG_BLOOM_BYTES);
+}
+
+int replay_scan(struct replay *rp, const struct ckpt_loaded *ck)
+{
+	struct swapobj_store *st = rp->st;
+	struct so_log *lg = &st->log;
+	int err = 0;
+	uint8_t *buf = so_alloc_aligned(SO_MEM_BUFFER, lg->seg_size);
+	if (!buf)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory for a segment buffer");
+	for (uint64_t i = 0; i < lg->nsegs; i++) {
+		struct log_seg *s = &lg->segs[i];
+		if ((err = io_pread(&lg->devs[s->dev], buf, IO_ALIGN, log_seg_devoff(lg, s))) < 0)
+			goto out;
+		struct rec r;
+		uint32_t sz;
+		bool hdr_ok = rec_decode(buf, IO_ALIGN, lg->seed, true, &r, &sz) == REC_OK && r.type == REC_SEGHDR &&
+		              r.lpos == s->segno;
+		if (hdr_ok)
+			rp->max_gen = SO_MAX(rp->max_gen, r.seg_gen);
+		if (hdr_ok && so_get_le32(r.payload) == SEG_STREAM_CKPT) {
+			/* Checkpoint bodies are never replayed; a kept one's segments stay in use. */
+			summary_clear(s);
+			if (ckpt_referenced(st, s->segno, r.seg_gen)) {
+				lg->ckpt_segs++;
+				s->gen = r.seg_gen;
+				s->stream = SEG_STREAM_CKPT;
+				s->hdr_ns = so_get_le64(r.payload + 8);
+				s->state = SEG_SEALED;
+				s->fill = lg->seg_size;
+				s->written = lg->seg_size;
+				s->sealed_ns = so_now_ns();
+			}
+			continue;
+		}
+		uint64_t start = 0;
+		if (rp->tail) {
+			const struct ckpt_seg *c = &ck->segs[i];
+			if (hdr_ok && r.seg_gen == c->gen && c->state == CKSEG_FREE) {
+				s->gen = c->gen; /* old content, all dead: free, its summary (loaded) kept */
+				continue;
+			}
+			if (hdr_ok && r.seg_gen == c->gen && c->state == CKSEG_SEALED) {
+				s->gen = c->gen;
+				s->stream = c->stream;
+				s->state = SEG_SEALED;
+				s->fill = c->fill;
+				s->written = c->fill;
+				s->sealed_ns = so_now_ns();
+				continue;
+			}
+			if (hdr_ok && r.seg_gen < c->gen) {
+				/*
+				 * The header the table knows (an erasure written before the
+				 * capture) did not survive the crash: what is left is the
+				 * segment's earlier use, all dead by then. Free; not tail.
+				 */
+				s->gen = r.seg_gen;
+				continue;
+			}
+			if (hdr_ok && r.seg_gen == c->gen)
+				start = c->fill; /* open at the cut: what follows the fill is tail */
+			else
+				summary_clear(
+				    s); /* re-headed after the capture (newer generation): all of it is tail */
+		}
+		if (!hdr_ok)
+			continue;
+		if ((err = io_pread(&lg->devs[s->dev], buf, lg->seg_size, log_seg_devoff(lg, s))) < 0)
+			goto out;
+		st->replay_tail_bytes += lg->seg_size;
+		if ((err = scan_seg(rp, s, buf, start)) < 0)
+			goto out;
+	}
+out:
+	so_free_aligned(SO_MEM_BUFFER, buf, lg->seg_size);
+	return err;
+}
