@@ -1,6 +1,10 @@
 /*
  * fsck_int.h - state shared by the checker's files:
- *   fsck.c        driver, superblocks, the log scan, repairs
+ *   fsck.c        the driver, reports, the library's view
+ *   fsck_super.c  devices and superblocks
+ *   fsck_scan.c   the log scan
+ *   fsck_judge.c  verdicts once the durable point is known
+ *   fsck_repair.c the repairs
  *   fsck_model.c  the independent index model and its comparison with the
  *                 library's index
  *   fsck_ckpt.c   the checkpoint phase
@@ -207,6 +211,29 @@ uint64_t fsck_report_at(struct fsck *f, enum fsck_kind kind, enum fsck_sev sev, 
 void fsck_progress(struct fsck *f, const char *phase, uint64_t done, uint64_t total);
 int fsck_plan(struct fsck *f, const struct fsck_action *a);
 int fsck_grow(void **arr, size_t *cap, size_t n, size_t elem);
+
+/* fsck.c: plan to retire (zap) the record at addr16, fixing ticket's problem at sev when done. */
+int fsck_plan_zap(struct fsck *f, uint64_t addr16, uint64_t ticket, enum fsck_sev sev);
+/* fsck.c: the library's view: open the store (read-only, or read-write for repairs) in f->lib. */
+void fsck_lib_open(struct fsck *f, bool rw);
+void fsck_lib_close(struct fsck *f);
+/* fsck.c: report why the library could not open the store. */
+void fsck_report_open_failure(struct fsck *f);
+
+/* fsck_super.c: phase 1. Open every device, read and decode both superblock copies, order the devices. */
+int fsck_superblocks(struct fsck *f);
+void fsck_close_devs(struct fsck *f);
+/* fsck_super.c: are the n bytes at p all zero? */
+bool fsck_all_zero(const uint8_t *p, size_t n);
+/* fsck_scan.c: phase 3, the log scan. */
+int fsck_scan_log(struct fsck *f);
+/* fsck_judge.c: phase 4, verdicts on what the scan found, now that the durable point is known. */
+int fsck_judge(struct fsck *f);
+/* fsck_repair.c: phase 5. */
+int fsck_reopen_devs(struct fsck *f);
+/* Carry out the planned writes (checked: only the zaps of records checked after the library's repair), then sync. */
+int fsck_run_actions(struct fsck *f, bool checked);
+int fsck_repair_through_library(struct fsck *f);
 
 static inline uint32_t fsck_segno_of(const struct fsck *f, uint64_t addr16)
 {
