@@ -231,7 +231,7 @@ static int invalidate_dir(fuse_req_t req, struct fs *fs, struct fs_node *n)
 		}
 		fs_node_put(fs, v[i]);
 	}
-	if (cnt > 0) {
+	if (cnt >= 0) { /* allocated even when nothing was below */
 		free(v);
 		free(child);
 	}
