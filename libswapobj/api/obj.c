@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "api_int.h"
+#include "invariants.h"
 #include "objrec.h"
 #include "space.h"
 #include "tombreg.h"
@@ -326,6 +327,7 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 			break;
 		}
 		int64_t n = write_pages(st, o, (const uint8_t *)buf + total, len - total, off + total, &err, &full);
+		inv_obj(st, o, "write");
 		pthread_mutex_unlock(&o->lock);
 		total += (size_t)n;
 		if (err == SWAPOBJ_ENOSPC && !full) {
@@ -457,8 +459,10 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 		}
 	}
 	err = 0;
-	if (flags & SWAPOBJ_READ_EXCLUSIVE)
+	if (flags & SWAPOBJ_READ_EXCLUSIVE) {
 		err = release_read(st, o, off, end);
+		inv_obj(st, o, "exclusive read");
+	}
 done:
 	pthread_mutex_unlock(&o->lock);
 	return err < 0 ? err : (int64_t)len;
@@ -538,6 +542,7 @@ int swapobj_obj_punch(swapobj_obj *h, uint64_t off, uint64_t len)
 		if ((err = log_tombstone(st, o, REC_PUNCH, first * PG, (last - first) * PG, o->size)) < 0)
 			goto done;
 		drop_pages(st, o, first, last);
+		inv_obj(st, o, "punch");
 	}
 done:
 	pthread_mutex_unlock(&o->lock);
@@ -571,6 +576,7 @@ int swapobj_obj_truncate(swapobj_obj *h, uint64_t size)
 	uint64_t from = (size + PG - 1) / PG;
 	drop_pages(st, o, from, EXTMAP_PGOFF_LIMIT);
 	o->size = size;
+	inv_obj(st, o, "truncate");
 done:
 	pthread_mutex_unlock(&o->lock);
 	return err;

@@ -19,6 +19,7 @@
  * key's nodes) comes before the record is logged; after it nothing can.
  */
 #include "api_int.h"
+#include "invariants.h"
 #include "objrec.h"
 #include "tombreg.h"
 #include "util.h"
@@ -167,6 +168,7 @@ int swapobj_rename(swapobj_store *st, const swapobj_key *from, const swapobj_key
 		ns_remove(&ix->ns, nf);
 		m->node = leaf;
 		__atomic_store_n(&m->renamed, 1, __ATOMIC_RELAXED);
+		inv_ns(st, "rename");
 	unlock:
 		pthread_rwlock_unlock(&ix->lock);
 		if (err == 0 && !retry && v) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "api_int.h"
+#include "invariants.h"
 #include "ckpt.h"
 #include "objrec.h"
 #include "replay.h"
@@ -214,6 +215,7 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	if ((err = replay_run(st)) < 0)
 		goto fail;
 	st->replay_ns = so_now_ns() - t0;
+	inv_store(st, "open");
 	/* Default: a checkpoint per 256 MiB of log (less on small stores, never under 32 MiB) or 30 s. */
 	uint64_t cap = st->log.nsegs * st->log.seg_size;
 	st->ckpt_every_bytes = opts->checkpoint_bytes
@@ -262,6 +264,7 @@ int swapobj_store_close(swapobj_store *st)
 	    (err = log_sync(&st->log)) == 0)
 		err = log_sync(&st->log);
 	st->log.kick = NULL;
+	inv_store(st, "close");
 	store_free(st);
 	return err;
 }

@@ -307,6 +307,27 @@ int replay_scan(struct replay *rp, const struct ckpt_loaded *ck)
 				s->gen = r.seg_gen;
 				continue;
 			}
+			if (!hdr_ok && c->state != CKSEG_FREE) {
+				/*
+				 * The header of a segment the checkpoint has in use is
+				 * damaged (media damage, or an erasure written after the
+				 * cut, torn: it keeps the old records). The loaded index
+				 * and usage table still reference its records, so it must
+				 * not go free and be overwritten: keep it sealed at the
+				 * noted fill, for reads and the cleaner (which checks each
+				 * record's generation, not the header), and count the
+				 * damage. Records appended after the cut are not replayed,
+				 * as a full replay skips such a segment whole.
+				 */
+				s->gen = c->gen;
+				s->stream = c->stream;
+				s->state = SEG_SEALED;
+				s->fill = c->fill;
+				s->written = c->fill;
+				s->sealed_ns = so_now_ns();
+				rp->corrupt_regions++;
+				continue;
+			}
 			if (hdr_ok && r.seg_gen == c->gen)
 				start = c->fill; /* open at the cut: what follows the fill is tail */
 			else

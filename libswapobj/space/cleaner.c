@@ -52,6 +52,7 @@
  */
 #include <math.h>
 
+#include "invariants.h"
 #include "objrec.h"
 #include "space.h"
 #include "store_types.h"
@@ -314,6 +315,7 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	switch (r->type) {
 	case REC_DATA:
 		err = clean_data(st, o, r, img, sz, addr, ps);
+		inv_obj(st, o, "relocation");
 		break;
 	case REC_PUNCH:
 	case REC_TRUNCATE:

@@ -113,6 +113,11 @@ int space_recount(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_liv
 				seg_live[s->segno] += o->create_bytes;
 			cls_live[cls] += o->create_bytes;
 		}
+		if (o->aux_addr) { /* charged to its segment, not to the class (objrec_charge) */
+			struct log_seg *s = log_seg_of(lg, o->aux_addr);
+			if (s)
+				seg_live[s->segno] += o->aux_bytes;
+		}
 		pthread_mutex_unlock(&o->lock);
 	}
 out:
