@@ -57,10 +57,17 @@ fi
 mnt=$(mktemp -d "${TMPDIR:-/tmp}/swapobj-demo-mnt.XXXXXX")
 pid=
 cleanup() {
+	cd / # not inside the mount, or the unmount finds it busy
 	if mountpoint -q "$mnt" 2>/dev/null; then
+		echo "demo: unmounting $mnt" >&2
 		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
 	fi
 	if [ -n "$pid" ]; then
+		# Unmounted, the daemon closes the store and exits by itself.
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
@@ -110,7 +117,8 @@ echo "\$ getfattr -d -m - '$file'   # stored attributes (user.*, trusted.*)"
 getfattr -d -m - -- "$file" || true
 echo "\$ getfattr -n swapobj.<name> '$file'   # the virtual ones"
 for a in class version pin ephemeral stored_bytes pages extents; do
-	printf '%-22s %s\n' "swapobj.$a" "$(getfattr --only-values -n "swapobj.$a" -- "$file")"
+	v=$(getfattr --only-values -n "swapobj.$a" -- "$file")
+	printf '%-22s %s\n' "swapobj.$a" "$v"
 done
 
 echo
