@@ -101,13 +101,15 @@ fi
 cd "$mnt"
 echo
 echo "\$ cd $mnt; ls -lR | head -40"
-ls -lR | head -40
+listing=$(ls -lR) # not piped into head: with pipefail, ls killed by SIGPIPE would fail the demo
+head -40 <<<"$listing"
 echo "($(find . -type f | wc -l) files, $(find . -mindepth 1 -type d | wc -l) directories)"
 
 # The swapobj.* attributes are virtual and deliberately not listed by
 # listxattr (so that cp -a and rsync -X do not copy them), so getfattr -d
 # shows only stored attributes; the virtual ones are read by name.
-file=$(find . -type f -size +0 | sort | head -1)
+files=$(find . -type f -size +0 | sort)
+file=${files%%$'\n'*}
 if [ -z "$file" ]; then
 	echo "demo: the mounted store shows no non-empty file" >&2
 	exit 1
