@@ -1,6 +1,11 @@
 /*
- * fsnode.c - the node table: nodeids the kernel holds, found by
- * (parent, component) so that a key has exactly one nodeid at a time.
+ * fsnode.c - nodes: the table of nodeids the kernel holds, found by
+ * (parent, component) so that a key has exactly one nodeid at a time; and
+ * each node's attributes, kept in its object's aux data (fsattr.h).
+ *
+ * Attributes changed by the data path (times) are only marked dirty and
+ * written lazily (fs_node_flush: at close, fsync, when the node is freed,
+ * at unmount); attribute changes (fs_node_set_attr) are written at once.
  *
  * Invariants (under fs->tlock):
  *  1. A hashed node is reachable from the bucket of hash(parent, name), and
@@ -19,7 +24,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "fs.h"
+#include "fsnode.h"
 
 static size_t bucket_of(struct fs *fs, struct fs_node *parent, const uint8_t *name, size_t len)
 {
@@ -324,6 +329,187 @@ long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node **
 	*out = v;
 	*is_child = c;
 	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attributes                                                                */
+/* ------------------------------------------------------------------------ */
+
+void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir)
+{
+	memset(a, 0, sizeof(*a));
+	a->mode = dir ? (S_IFDIR | fs->o.dmode) : (S_IFREG | fs->o.fmode);
+	a->uid = fs->o.uid;
+	a->gid = fs->o.gid;
+	a->atime = a->mtime = a->ctime = fs->mount_time;
+}
+
+/*
+ * Load n's attributes from its object's aux (n->obj set, n not yet shared).
+ * No aux: defaults; aux we cannot read: defaults, and the node is
+ * "foreign" so that we never overwrite what a newer swapobjfs wrote.
+ */
+int fs_node_load(struct fs *fs, struct fs_node *n, bool dir)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	struct swapobj_obj_stat os;
+	int rc = swapobj_obj_stat(n->obj, &os);
+	if (rc < 0)
+		return fs_errno(rc);
+	n->ino = os.id + FS_INO_OBJ_BASE;
+	rc = swapobj_obj_get_aux(n->obj, buf, sizeof(buf));
+	if (rc < 0)
+		return fs_errno(rc);
+	fs_attr_default(fs, &n->attr, dir);
+	if (rc == 0)
+		return 0;
+	struct fsattr a;
+	int err = (size_t)rc > sizeof(buf) ? -EINVAL : fsattr_decode(&a, buf, (size_t)rc);
+	if (err == 0 && (S_ISDIR(a.mode) != dir)) {
+		fsattr_free(&a);
+		err = -EINVAL;
+	}
+	if (err < 0) {
+		if (err != -ENOMEM)
+			n->foreign = true;
+		return err == -ENOMEM ? err : 0;
+	}
+	n->attr = a;
+	n->has_aux = true;
+	return 0;
+}
+
+int fs_node_flush(struct fs *fs, struct fs_node *n)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	int rc = 0;
+	pthread_rwlock_rdlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->dirty && n->obj && !n->foreign && !n->stale && !fs->o.readonly) {
+		int len = fsattr_encode(&n->attr, buf, sizeof(buf));
+		rc = len < 0 ? len : swapobj_obj_set_aux(n->obj, buf, (size_t)len);
+		if (rc == 0) {
+			n->dirty = false;
+			n->has_aux = true;
+		} else if (rc == SWAPOBJ_ESTALE) {
+			n->dirty = false;
+			rc = 0;
+		} else if (rc < -1000 || rc > 0) {
+			rc = -EIO;
+		} else if (len >= 0) {
+			rc = fs_errno(rc);
+		}
+	}
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	return rc;
+}
+
+void fs_node_release_obj(struct fs *fs, struct fs_node *n)
+{
+	fs_node_flush(fs, n);
+	pthread_rwlock_wrlock(&n->olock);
+	if (n->obj)
+		swapobj_obj_close(n->obj);
+	n->obj = NULL;
+	pthread_rwlock_unlock(&n->olock);
+}
+
+/* Write a (n's new attributes) to aux now; on success they replace n->attr. Caller holds olock. */
+static int node_store_attr_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	int len = fsattr_encode(a, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	int rc = swapobj_obj_set_aux(n->obj, buf, (size_t)len);
+	if (rc < 0)
+		return fs_errno(rc);
+	fsattr_free(&n->attr);
+	n->attr = *a;
+	n->has_aux = true;
+	n->dirty = false;
+	return 0;
+}
+
+/*
+ * Make implicit directory n a directory object carrying attributes a.
+ * Caller holds n->olock exclusive.
+ */
+int fs_materialize_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	swapobj_key key;
+	uint8_t buf[FSATTR_AUX_MAX];
+	int err = fs_node_key(fs, n, NULL, 0, &key);
+	if (err < 0)
+		return err;
+	int len = fsattr_encode(a, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
+	oo.aux = buf;
+	oo.aux_len = (size_t)len;
+	swapobj_obj *obj;
+	int rc = swapobj_obj_open(&obj, fs->st, &key, &oo);
+	if (rc < 0)
+		return fs_errno(rc);
+	n->obj = obj;
+	fsattr_free(&n->attr);
+	n->attr = *a;
+	n->has_aux = true;
+	n->dirty = false;
+	return 0;
+}
+
+/* Replace n's attributes by a, in aux (making a directory object if n is implicit). Takes the locks. */
+int fs_node_set_attr(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	int err;
+	if (n == &fs->root) {
+		fsattr_free(a);
+		return -EPERM; /* the root has no key, so nowhere to keep attributes */
+	}
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->stale)
+		err = -ESTALE;
+	else if (n->foreign)
+		err = -EOPNOTSUPP;
+	else if (fs->o.readonly)
+		err = -EROFS;
+	else if (!n->obj)
+		err = fs_materialize_locked(fs, n, a);
+	else
+		err = node_store_attr_locked(fs, n, a);
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	if (err < 0)
+		fsattr_free(a);
+	return err;
+}
+
+/* A copy of n's attributes to edit. */
+int fs_node_attr_copy(struct fs_node *n, struct fsattr *a)
+{
+	pthread_mutex_lock(&n->alock);
+	int err = fsattr_copy(a, &n->attr);
+	pthread_mutex_unlock(&n->alock);
+	return err;
+}
+
+bool fs_node_is_stale(struct fs_node *n)
+{
+	pthread_mutex_lock(&n->alock);
+	bool s = n->stale;
+	pthread_mutex_unlock(&n->alock);
+	return s;
+}
+
+void fs_node_drop_stale(struct fs *fs, struct fs_node *n)
+{
+	fs_node_unhash(fs, n);
+	fs_node_release_obj(fs, n);
 }
 
 void fs_node_flush_all(struct fs *fs)

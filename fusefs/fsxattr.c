@@ -21,7 +21,10 @@
 #include <sys/xattr.h>
 #include <syslog.h>
 
-#include "fs.h"
+#include "fsnode.h"
+#include "fsnotify.h"
+#include "fsops.h"
+#include "fsutil.h"
 
 #define SO_PREFIX "swapobj."
 #define SO_PREFIX_LEN 8
