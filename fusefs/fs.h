@@ -58,8 +58,8 @@ struct fs_opts {
  * Locking: fs->tlock guards the table fields (parent, name, hnext, hashed,
  * nlookup, refs). n->olock guards the object handle: data operations hold
  * it shared while they use obj, replacing or closing the handle takes it
- * exclusive. n->alock guards the attribute fields. Order: tlock is never
- * held while calling the library; olock before alock.
+ * exclusive. n->alock guards the attribute fields. Order: olock, alock,
+ * tlock; tlock is never held while calling the library.
  */
 struct fs_node {
 	/* table (fs->tlock) */

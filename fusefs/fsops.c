@@ -218,9 +218,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err = fs_name_to_comp(fs, p, name, false, comp, &len, &cookie);
 	if (err == 0)
 		err = fs_child_get(fs, p, comp, len, cookie, &n);
-	if (err == -ENAMETOOLONG)
-		err = -ENOENT; /* past the key limits: no such key can exist */
-	if (err < 0)
+	if (err < 0) /* ENAMETOOLONG too, past the key limits: as local file systems answer */
 		fs_reply_err(req, err);
 	else
 		reply_entry_node(req, fs, n);

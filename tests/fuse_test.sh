@@ -140,6 +140,8 @@ check "mv of a full directory (EXDEV, copied)" bash -c \
 	"mkdir -p $t/full/sub && echo 1 > $t/full/sub/x && mv $t/full $t/moved && [ \$(cat $t/moved/sub/x) = 1 ] && [ ! -e $t/full ]"
 mkdir -p "$mnt/errnos"
 check "errno of unsupported operations" env FUSEFS_DIR_DEPTH=1 "$ops" errnos "$mnt/errnos"
+mkdir -p "$mnt/namelen"
+check "ENAMETOOLONG from every operation (name, depth, key bytes)" env FUSEFS_DIR_DEPTH=1 "$ops" namelen "$mnt/namelen"
 check "fallocate: punch, zero range, keep size" "$ops" falloc "$t"
 check "user xattrs" "$ops" xattr "$t"
 check "hostile names through the mount" bash -c "mkdir $mnt/names && $ops names $mnt/names $seed 500"
@@ -271,8 +273,10 @@ check_fails "unmounted by SIGTERM" mounted
 check "mount" do_mount
 check "write and fsync" "$ops" writesync "$mnt/basic/durable" 9 8
 check "write without fsync" bash -c "head -c 1M /dev/urandom > $mnt/basic/maybe"
-kill -9 "$daemon_pid"
-wait "$daemon_pid" 2>/dev/null
+{
+	kill -9 "$daemon_pid"
+	wait "$daemon_pid"
+} 2>/dev/null
 daemon_pid=
 check "dead mount unmounts" bash -c "fusermount3 -u $mnt || umount -l $mnt"
 check "remount after kill -9" do_mount

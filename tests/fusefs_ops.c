@@ -13,6 +13,7 @@
  *   lib-checkkeys IMAGE SEED N their names through the mount: see `mnt-checkkeys`
  *   mnt-checkkeys DIR SEED N   every library key has exactly one path, with its content
  *   lib-checknames IMAGE SEED N  keys made by `names` are the decoded components
+ *   namelen DIR                a too long name or key: ENAMETOOLONG from every operation
  *   readdir-stable DIR         listing under concurrent creates/deletes sees stable entries once
  *   concurrent DIR NPROC       processes writing the same and different files
  *   writesync FILE SEED MIB    write a pattern and fsync
@@ -147,7 +148,7 @@ static int cmd_errnos(const char *dir)
 	if (depth_ok) {
 		EXPECT_ERR(mkdir(deep, 0755), ENAMETOOLONG);
 		EXPECT_ERR(open(deep, O_CREAT | O_RDWR, 0644), ENAMETOOLONG);
-		EXPECT_ERR(stat(deep, &st), ENOENT);
+		EXPECT_ERR(stat(deep, &st), ENAMETOOLONG);
 	}
 	char longname[300];
 	memset(longname, 'x', 256);
@@ -756,6 +757,130 @@ static int cmd_pattern(const char *file, uint64_t seed, unsigned mib, int write_
 	return failures != 0;
 }
 
+/* ---- names past the limits ---- */
+
+/*
+ * Every operation on bad (a path whose last component, or whose key, is
+ * too long) fails with ENAMETOOLONG. ok is an existing file in the same
+ * directory, for the two-name operations.
+ */
+static void expect_too_long(const char *bad, const char *ok, const char *what)
+{
+	struct stat st;
+	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+	char buf[64];
+	int before = failures;
+	EXPECT_ERR(stat(bad, &st), ENAMETOOLONG);
+	EXPECT_ERR(lstat(bad, &st), ENAMETOOLONG);
+	EXPECT_ERR(access(bad, F_OK), ENAMETOOLONG);
+	EXPECT_ERR(open(bad, O_RDONLY), ENAMETOOLONG);
+	EXPECT_ERR(open(bad, O_CREAT | O_RDWR, 0644), ENAMETOOLONG);
+	EXPECT_ERR(mkdir(bad, 0755), ENAMETOOLONG);
+	EXPECT_ERR(mknod(bad, S_IFIFO | 0644, 0), ENAMETOOLONG);
+	EXPECT_ERR(symlink("target", bad), ENAMETOOLONG);
+	EXPECT_ERR(link(ok, bad), ENAMETOOLONG);
+	EXPECT_ERR(chmod(bad, 0600), ENAMETOOLONG);
+	EXPECT_ERR(chown(bad, 1, 1), ENAMETOOLONG);
+	EXPECT_ERR(lchown(bad, 1, 1), ENAMETOOLONG);
+	EXPECT_ERR(truncate(bad, 0), ENAMETOOLONG);
+	EXPECT_ERR(utimensat(AT_FDCWD, bad, ts, 0), ENAMETOOLONG);
+	EXPECT_ERR(rename(bad, ok), ENAMETOOLONG);
+	EXPECT_ERR(rename(ok, bad), ENAMETOOLONG);
+	EXPECT_ERR(rmdir(bad), ENAMETOOLONG);
+	EXPECT_ERR(unlink(bad), ENAMETOOLONG);
+	EXPECT_ERR(readlink(bad, buf, sizeof(buf)), ENAMETOOLONG);
+	EXPECT_ERR(setxattr(bad, "user.x", "1", 1, 0), ENAMETOOLONG);
+	EXPECT_ERR(getxattr(bad, "user.x", buf, sizeof(buf)), ENAMETOOLONG);
+	EXPECT_ERR(listxattr(bad, buf, sizeof(buf)), ENAMETOOLONG);
+	if (failures != before)
+		fail("(%s)", what);
+}
+
+/*
+ * namelen DIR: a 256-byte component, a 17th component and a key of more
+ * than 1024 bytes give ENAMETOOLONG from every operation; the longest
+ * allowed of each works. FUSEFS_DIR_DEPTH: components of DIR below the
+ * mount's root.
+ */
+static int cmd_namelen(const char *dir)
+{
+	char name[300], p[8192], q[8192], ok[8192];
+	const char *lvl = getenv("FUSEFS_DIR_DEPTH");
+	int base = lvl ? atoi(lvl) : 0;
+	/* a component of 256 bytes; 255 is fine */
+	snprintf(ok, sizeof(ok), "%s/n_ok", dir);
+	int fd = open(ok, O_CREAT | O_RDWR, 0644);
+	if (fd < 0) {
+		fail("create %s: %s", ok, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	memset(name, 'n', 256);
+	name[256] = 0;
+	expect_too_long(path(dir, name), ok, "a 256-byte name");
+	name[255] = 0;
+	EXPECT_OK(mkdir(path(dir, name), 0755));
+	EXPECT_OK(rmdir(path(dir, name)));
+
+	/* a 17th component */
+	snprintf(p, sizeof(p), "%s/n_deep", dir);
+	for (int i = base + 1; i <= 16; i++) {
+		if (mkdir(p, 0755) < 0) {
+			fail("mkdir at depth %d: %s", i, strerror(errno));
+			return 1;
+		}
+		if (i < 16)
+			strcat(p, "/d");
+	}
+	snprintf(q, sizeof(q), "%s/f", p);
+	snprintf(ok, sizeof(ok), "%s/../n_ok16", p);
+	if ((fd = open(ok, O_CREAT | O_RDWR, 0644)) < 0)
+		fail("a file at depth 16: %s", strerror(errno));
+	else
+		close(fd);
+	expect_too_long(q, ok, "a 17th component");
+
+	/* more than 1024 key bytes: 255-byte components as deep as they go, then
+	 * the longest name that still fits and one byte more */
+	memset(name, 'L', 255);
+	name[255] = 0;
+	snprintf(p, sizeof(p), "%s/n_bytes", dir);
+	EXPECT_OK(mkdir(p, 0755));
+	for (;;) {
+		snprintf(q, sizeof(q), "%s/%s", p, name);
+		if (mkdir(q, 0755) < 0) {
+			if (errno != ENAMETOOLONG)
+				fail("mkdir of long components: %s", strerror(errno));
+			break;
+		}
+		strcpy(p, q);
+	}
+	size_t fit = 0;
+	for (size_t l = 1; l <= 255; l++) {
+		memset(name, 'b', l);
+		name[l] = 0;
+		snprintf(q, sizeof(q), "%s/%s", p, name);
+		if (mkdir(q, 0755) < 0)
+			break;
+		EXPECT_OK(rmdir(q));
+		fit = l;
+	}
+	if (fit == 0 || fit == 255) {
+		fail("no key-length limit found below %s (fit %zu)", p, fit);
+		return 1;
+	}
+	snprintf(ok, sizeof(ok), "%s/%.*s", p, (int)fit, name);
+	if ((fd = open(ok, O_CREAT | O_RDWR, 0644)) < 0)
+		fail("the longest key that fits: %s", strerror(errno));
+	else
+		close(fd);
+	memset(name, 'b', fit + 1);
+	name[fit + 1] = 0;
+	snprintf(q, sizeof(q), "%s/%s", p, name);
+	expect_too_long(q, ok, "a key of 1025 bytes");
+	return failures != 0;
+}
+
 /* memhog MIB: fill MIB of anonymous memory with a pattern, then read it back twice (swap-in under a memory limit). */
 static int cmd_memhog(unsigned mib)
 {
@@ -835,6 +960,8 @@ int main(int argc, char **argv)
 		return cmd_mnt_checkkeys(argv[2], seed, n);
 	if (!strcmp(cmd, "lib-checknames") && argc == 6)
 		return cmd_lib_checknames(argv[2], seed, n, argv[5]);
+	if (!strcmp(cmd, "namelen"))
+		return cmd_namelen(argv[2]);
 	if (!strcmp(cmd, "readdir-stable"))
 		return cmd_readdir_stable(argv[2]);
 	if (!strcmp(cmd, "concurrent") && argc == 4)
