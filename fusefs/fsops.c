@@ -130,6 +130,7 @@ static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
 		st->st_mtim = n->attr.mtime;
 		st->st_ctim = n->attr.ctime;
 		st->st_blksize = BLKSIZE;
+		st->st_rdev = (dev_t)n->attr.rdev;
 		if (S_ISDIR(n->attr.mode)) {
 			st->st_nlink = 2;
 			st->st_size = PG;
@@ -320,10 +321,11 @@ done:
 
 /*
  * Create the object parent/name of type mode (S_IFREG, S_IFDIR, S_IFLNK
- * with target link), attributes included atomically. Returns the node with
- * a ref.
+ * with target link, S_IFIFO, S_IFSOCK, S_IFCHR and S_IFBLK with rdev: an
+ * object without data), attributes included atomically. Returns the node
+ * with a ref.
  */
-static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, const char *link,
+static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, const char *link, dev_t rdev,
                      struct fs_node **out)
 {
 	struct fs *fs = fs_of(req);
@@ -345,6 +347,8 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if ((err = fs_node_key(fs, p, comp, len, &key)) < 0)
 		return err;
 	attr_new(req, p, &a, mode);
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		a.rdev = (uint64_t)rdev;
 	if (link && (err = fsattr_set_link(&a, link, strlen(link))) < 0) {
 		fsattr_free(&a);
 		return err;
@@ -390,12 +394,12 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct fs_node *n;
-	if (!S_ISREG(mode)) {
-		/* devices, FIFOs and sockets have no object form */
-		fs_reply_err(req, -EPERM);
+	mode_t t = mode & S_IFMT;
+	if (t != S_IFREG && t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR && t != S_IFBLK) {
+		fs_reply_err(req, -EINVAL);
 		return;
 	}
-	int err = make_node(req, parent, name, mode, NULL, &n);
+	int err = make_node(req, parent, name, t | (mode & 07777), NULL, rdev, &n);
 	if (err < 0)
 		fs_reply_err(req, err);
 	else
@@ -405,7 +409,7 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs_node *n;
-	int err = make_node(req, parent, name, S_IFDIR | (mode & 07777), NULL, &n);
+	int err = make_node(req, parent, name, S_IFDIR | (mode & 07777), NULL, 0, &n);
 	if (err < 0)
 		fs_reply_err(req, err);
 	else
@@ -415,7 +419,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *n;
-	int err = make_node(req, parent, name, S_IFLNK | 0777, link, &n);
+	int err = make_node(req, parent, name, S_IFLNK | 0777, link, 0, &n);
 	if (err < 0)
 		fs_reply_err(req, err);
 	else
@@ -592,7 +596,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
 	struct fuse_entry_param e;
-	int err = make_node(req, parent, name, S_IFREG | (mode & 07777), NULL, &n);
+	int err = make_node(req, parent, name, S_IFREG | (mode & 07777), NULL, 0, &n);
 	if (err < 0) {
 		fs_reply_err(req, err);
 		return;

@@ -148,6 +148,13 @@ check "hostile names through the mount" bash -c "mkdir $mnt/names && $ops names 
 check "store figures on the root" bash -c "$ops getx $mnt swapobj.store | grep -q 'capacity_bytes=.*buffer_bytes='"
 check "statfs" bash -c "df -B1 $mnt | tail -1 | awk '{exit !(\$2 > 1900000000 && \$2 <= 2147483648)}'"
 
+# ---- FIFOs, sockets, device nodes ----
+sp=$mnt/special
+mkdir "$sp"
+check "FIFO, socket, character and block device nodes" "$ops" special "$sp"
+check "a FIFO carries data" timeout 10 bash -c "echo through > $sp/fifo & read -r l < $sp/fifo; [ \"\$l\" = through ]"
+eq "find sees their types" "$(cd "$sp" && find . -type p -o -type s -o -type c -o -type b | sort | tr '\n' ' ')" "./blk ./chr ./fifo ./sock "
+
 # ---- data path: a 4 KiB page is one page in the store, holes are holes ----
 check "one page written" bash -c "dd if=/dev/urandom of=$t/page bs=4096 seek=2 count=1 conv=notrunc status=none"
 eq "it is one page in the store" "$("$ops" getx "$t/page" swapobj.pages)" "1"
@@ -263,6 +270,9 @@ eq "dir xattr persists" "$("$ops" getx "$t/xadir" user.dir)" "d"
 eq "version persists" "$("$ops" getx "$x/obj" swapobj.version)" "10"
 check_fails "ephemeral file does not survive a remount" test -e "$x/eph"
 check "model files still readable" bash -c "cat $mnt/model/* > /dev/null"
+eq "special files persist" "$(cd "$sp" && find . -type p -o -type s -o -type c -o -type b | sort | tr '\n' ' ')" "./blk ./chr ./fifo ./sock "
+eq "device numbers persist" "$(stat -c '%t:%T' "$sp/chr" "$sp/blk" | tr '\n' ' ')" "1:3 103:11170 "
+eq "modes persist" "$(stat -c %a "$sp/fifo")" "640"
 
 # ---- clean shutdown on SIGTERM ----
 check "SIGTERM" kill -TERM "$daemon_pid"

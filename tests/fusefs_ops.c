@@ -14,6 +14,7 @@
  *   mnt-checkkeys DIR SEED N   every library key has exactly one path, with its content
  *   lib-checknames IMAGE SEED N  keys made by `names` are the decoded components
  *   namelen DIR                a too long name or key: ENAMETOOLONG from every operation
+ *   special DIR                FIFO, socket, character and block device nodes
  *   readdir-stable DIR         listing under concurrent creates/deletes sees stable entries once
  *   concurrent DIR NPROC       processes writing the same and different files
  *   writesync FILE SEED MIB    write a pattern and fsync
@@ -29,8 +30,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -110,8 +113,6 @@ static int cmd_errnos(const char *dir)
 	close(fd);
 	EXPECT_OK(mkdir(d, 0755));
 	EXPECT_ERR(link(f, path(dir, "e_link")), EPERM);
-	EXPECT_ERR(mknod(path(dir, "e_fifo"), S_IFIFO | 0644, 0), EPERM);
-	EXPECT_ERR(mknod(path(dir, "e_chr"), S_IFCHR | 0644, makedev(1, 3)), EPERM);
 	EXPECT_OK(mknod(path(dir, "e_reg"), S_IFREG | 0600, 0));
 	EXPECT_ERR(renameat2(AT_FDCWD, f, AT_FDCWD, d, RENAME_EXCHANGE), EINVAL);
 	EXPECT_ERR(renameat2(AT_FDCWD, f, AT_FDCWD, path(dir, "e_reg"), RENAME_NOREPLACE), EEXIST);
@@ -881,6 +882,48 @@ static int cmd_namelen(const char *dir)
 	return failures != 0;
 }
 
+/* ---- FIFOs, sockets, devices ---- */
+
+/* special DIR: make a FIFO, a socket (bind), a character and a block device; check their types. */
+static int cmd_special(const char *dir)
+{
+	struct stat st;
+	EXPECT_OK(mkfifo(path(dir, "fifo"), 0640));
+	EXPECT_OK(mknod(path(dir, "chr"), S_IFCHR | 0600, makedev(1, 3)));
+	EXPECT_OK(mknod(path(dir, "blk"), S_IFBLK | 0600, makedev(259, 70000)));
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path(dir, "sock"));
+	if (strlen(path(dir, "sock")) >= sizeof(sa.sun_path))
+		fail("socket path too long for the test");
+	EXPECT_OK(bind(s, (struct sockaddr *)&sa, sizeof(sa)));
+	EXPECT_OK(listen(s, 1));
+	/* the bound socket answers through its node on the mount */
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	EXPECT_OK(connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+	close(c);
+	close(s);
+	static const struct {
+		const char *name;
+		mode_t type;
+		dev_t rdev;
+	} want[] = {{"fifo", S_IFIFO, 0}, {"chr", S_IFCHR, 0}, {"blk", S_IFBLK, 0}, {"sock", S_IFSOCK, 0}};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (lstat(path(dir, want[i].name), &st) < 0 || (st.st_mode & S_IFMT) != want[i].type)
+			fail("%s: %s, mode %o", want[i].name, strerror(errno), st.st_mode);
+	}
+	if (stat(path(dir, "chr"), &st) < 0 || st.st_rdev != makedev(1, 3))
+		fail("chr: rdev %u:%u", major(st.st_rdev), minor(st.st_rdev));
+	if (stat(path(dir, "blk"), &st) < 0 || st.st_rdev != makedev(259, 70000))
+		fail("blk: rdev %u:%u", major(st.st_rdev), minor(st.st_rdev));
+	/* no data: the FIFO is a kernel pipe, the device is not opened (nodev) */
+	EXPECT_ERR(truncate(path(dir, "fifo"), 10), EINVAL);
+	EXPECT_ERR(link(path(dir, "fifo"), path(dir, "fifo2")), EPERM);
+	return failures != 0;
+}
+
 /* memhog MIB: fill MIB of anonymous memory with a pattern, then read it back twice (swap-in under a memory limit). */
 static int cmd_memhog(unsigned mib)
 {
@@ -962,6 +1005,8 @@ int main(int argc, char **argv)
 		return cmd_lib_checknames(argv[2], seed, n, argv[5]);
 	if (!strcmp(cmd, "namelen"))
 		return cmd_namelen(argv[2]);
+	if (!strcmp(cmd, "special"))
+		return cmd_special(argv[2]);
 	if (!strcmp(cmd, "readdir-stable"))
 		return cmd_readdir_stable(argv[2]);
 	if (!strcmp(cmd, "concurrent") && argc == 4)
