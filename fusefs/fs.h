@@ -78,10 +78,13 @@ struct fs_node {
 	swapobj_obj *obj; /* file, symlink or directory object; NULL for an implicit directory */
 
 	pthread_mutex_t alock;
-	bool stale;   /* deleted, replaced or invalidated: operations get ESTALE */
-	bool dirty;   /* attr changed since it was last written to aux */
-	bool has_aux; /* attr came from (or has been written to) aux */
-	bool foreign; /* aux is not ours (unknown version): attributes are read-only */
+	bool stale;      /* deleted, replaced or invalidated: operations get ESTALE */
+	bool dirty;      /* attr changed since it was last written to aux */
+	bool has_aux;    /* attr came from (or has been written to) aux */
+	bool foreign;    /* aux is not ours (unknown version): attributes are read-only */
+	bool nsub_valid; /* nsub counts the subdirectories (directories; kept up to date once counted) */
+	uint32_t nsub;
+	uint32_t nsub_gen; /* bumped by every change, so that a count racing with one is not kept */
 	uint64_t ino;
 	struct fsattr attr;
 };

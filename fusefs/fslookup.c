@@ -196,3 +196,24 @@ void fs_keep_parent(struct fs *fs, struct fs_node *p)
 	}
 	pthread_rwlock_unlock(&p->olock);
 }
+
+uint32_t fs_dir_nlink(struct fs *fs, struct fs_node *n)
+{
+	uint32_t count, gen;
+	if (fs_node_subdirs_get(n, &count, &gen))
+		return 2 + count;
+	swapobj_key key;
+	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent d;
+	int rc;
+	if (fs_node_key(fs, n, NULL, 0, &key) < 0)
+		return 2;
+	count = 0;
+	/* a child is a PREFIX exactly when it is a directory (keys never lie under a file) */
+	while ((rc = swapobj_list_next(fs->st, &key, &c, &d)) > 0)
+		if (d.type == SWAPOBJ_DT_PREFIX && count < UINT32_MAX - 2)
+			count++;
+	if (rc == 0 || rc == SWAPOBJ_ENOENT)
+		fs_node_subdirs_set(n, count, gen);
+	return 2 + count;
+}

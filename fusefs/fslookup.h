@@ -33,4 +33,10 @@ int fs_child_get(struct fs *fs, struct fs_node *p, const uint8_t *comp, size_t l
  */
 void fs_keep_parent(struct fs *fs, struct fs_node *p);
 
+/*
+ * st_nlink of directory n: 2 + its subdirectories. Counted by listing the
+ * first time, then kept up to date by the handlers (fs_node_subdirs_add).
+ */
+uint32_t fs_dir_nlink(struct fs *fs, struct fs_node *n);
+
 #endif

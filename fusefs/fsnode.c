@@ -332,6 +332,51 @@ long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node **
 }
 
 /* ------------------------------------------------------------------------ */
+/* Subdirectory counts                                                       */
+/* ------------------------------------------------------------------------ */
+
+void fs_node_subdirs_add(struct fs_node *n, int delta)
+{
+	pthread_mutex_lock(&n->alock);
+	n->nsub_gen++;
+	if (n->nsub_valid) {
+		if (delta < 0 && n->nsub < (uint32_t)-delta)
+			n->nsub_valid = false; /* out of step: count again */
+		else
+			n->nsub = (uint32_t)((int64_t)n->nsub + delta);
+	}
+	pthread_mutex_unlock(&n->alock);
+}
+
+void fs_node_subdirs_forget(struct fs_node *n)
+{
+	pthread_mutex_lock(&n->alock);
+	n->nsub_gen++;
+	n->nsub_valid = false;
+	pthread_mutex_unlock(&n->alock);
+}
+
+bool fs_node_subdirs_get(struct fs_node *n, uint32_t *count, uint32_t *gen)
+{
+	pthread_mutex_lock(&n->alock);
+	bool valid = n->nsub_valid;
+	*count = n->nsub;
+	*gen = n->nsub_gen;
+	pthread_mutex_unlock(&n->alock);
+	return valid;
+}
+
+void fs_node_subdirs_set(struct fs_node *n, uint32_t count, uint32_t gen)
+{
+	pthread_mutex_lock(&n->alock);
+	if (n->nsub_gen == gen) { /* nothing changed while counting */
+		n->nsub = count;
+		n->nsub_valid = true;
+	}
+	pthread_mutex_unlock(&n->alock);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Attributes                                                                */
 /* ------------------------------------------------------------------------ */
 

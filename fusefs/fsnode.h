@@ -52,6 +52,16 @@ long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node **
 /* Write every node's unsaved attributes (at unmount). */
 void fs_node_flush_all(struct fs *fs);
 
+/* ---- subdirectory counts (st_nlink of directories), kept once counted ---- */
+/* A directory gained (delta > 0) or lost subdirectories. */
+void fs_node_subdirs_add(struct fs_node *n, int delta);
+/* The count is no longer known (many changed at once). */
+void fs_node_subdirs_forget(struct fs_node *n);
+/* The count if known (true); *gen to pass to fs_node_subdirs_set after counting. */
+bool fs_node_subdirs_get(struct fs_node *n, uint32_t *count, uint32_t *gen);
+/* Keep a count made by listing, unless the directory changed since fs_node_subdirs_get gave gen. */
+void fs_node_subdirs_set(struct fs_node *n, uint32_t count, uint32_t gen);
+
 /* ---- attributes ---- */
 /* The attributes of the root, of implicit directories and of objects without any. */
 void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir);

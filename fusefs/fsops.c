@@ -116,6 +116,10 @@ static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
 	struct swapobj_obj_stat os;
 	memset(st, 0, sizeof(*st));
 	memset(&os, 0, sizeof(os));
+	pthread_mutex_lock(&n->alock);
+	bool dir = S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&n->alock);
+	uint32_t dir_nlink = dir ? fs_dir_nlink(fs, n) : 0; /* may list the directory: before the locks */
 	pthread_rwlock_rdlock(&n->olock);
 	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : 0;
 	pthread_mutex_lock(&n->alock);
@@ -132,7 +136,7 @@ static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
 		st->st_blksize = BLKSIZE;
 		st->st_rdev = (dev_t)n->attr.rdev;
 		if (S_ISDIR(n->attr.mode)) {
-			st->st_nlink = 2;
+			st->st_nlink = dir_nlink ? dir_nlink : 2; /* 0: the mode changed to a directory meanwhile */
 			st->st_size = PG;
 		} else if (S_ISLNK(n->attr.mode)) {
 			st->st_nlink = 1;
@@ -386,8 +390,11 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	fresh->attr = a;
 	fresh->has_aux = true;
 	fresh->ino = os.id + FS_INO_OBJ_BASE;
+	fresh->nsub_valid = S_ISDIR(mode); /* a new directory has no subdirectory */
 	*out = fs_node_insert(fs, p, fresh);
 	touch_dir(p);
+	if (S_ISDIR(mode))
+		fs_node_subdirs_add(p, 1);
 	return 0;
 }
 
@@ -490,6 +497,8 @@ static int remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool
 	if (err < 0)
 		goto done;
 	fs_node_drop_stale(fs, n);
+	if (dir)
+		fs_node_subdirs_add(p, -1);
 	touch_dir(p);
 	fs_keep_parent(fs, p);
 done:
@@ -542,17 +551,29 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	    !memcmp(from.buf, to.buf, from.nbytes))
 		goto done; /* same name: nothing to do */
 	victim = fs_node_find(fs, np, ncomp, nlen);
-	int rc = swapobj_rename(fs->st, &from, &to, (flags & RENAME_NOREPLACE) ? SWAPOBJ_RENAME_NOREPLACE : 0);
-	if (rc == SWAPOBJ_ENOTSUP) {
-		/* a directory with entries, or one that exists only through them:
-		 * mv copies and deletes instead */
-		err = -EXDEV;
-		goto done;
+	pthread_mutex_lock(&n->alock);
+	bool isdir = S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&n->alock);
+	bool victim_dir = false;
+	if (victim && victim != n) {
+		pthread_mutex_lock(&victim->alock);
+		victim_dir = S_ISDIR(victim->attr.mode);
+		pthread_mutex_unlock(&victim->alock);
 	}
-	if ((err = fs_errno(rc)) < 0)
+	int rc = swapobj_rename(fs->st, &from, &to, (flags & RENAME_NOREPLACE) ? SWAPOBJ_RENAME_NOREPLACE : 0);
+	err = rc == SWAPOBJ_ENOTSUP ? -EXDEV : fs_errno(rc); /* ENOTSUP: a directory with entries, or
+	                                                      * one that exists only through them: mv
+	                                                      * copies and deletes instead */
+	if (err < 0)
 		goto done;
 	if (victim && victim != n)
 		fs_node_drop_stale(fs, victim);
+	if (isdir && p != np) {
+		fs_node_subdirs_add(p, -1);
+		fs_node_subdirs_add(np, 1);
+	}
+	if (victim_dir)
+		fs_node_subdirs_add(np, -1);
 	fs_node_move(fs, n, np, ncomp, nlen);
 	n->cookie = ncookie;
 	/* The handle follows the object; reopen by the new key if the library

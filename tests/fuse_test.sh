@@ -111,6 +111,7 @@ check "library keys: one path each, with content" "$ops" mnt-checkkeys "$mnt/lib
 eq "implicit dir mode" "$(stat -c %A "$mnt/anon")" "drwxr-xr-x"
 eq "big-endian numbers escaped" "$(ls "$mnt/anon")" "%00%00%00%00%00%00%00%01"
 eq "anon page readable" "$(wc -c <"$mnt/anon/%00%00%00%00%00%00%00%01/%00%00%00%00%00%00%00%02")" "4096"
+eq "implicit directory nlink: 2 + its subdirectories" "$(stat -c %h "$mnt/anon")" "3"
 
 t=$mnt/basic
 check "mkdir" mkdir "$t"
@@ -147,6 +148,31 @@ check "user xattrs" "$ops" xattr "$t"
 check "hostile names through the mount" bash -c "mkdir $mnt/names && $ops names $mnt/names $seed 500"
 check "store figures on the root" bash -c "$ops getx $mnt swapobj.store | grep -q 'capacity_bytes=.*buffer_bytes='"
 check "statfs" bash -c "df -B1 $mnt | tail -1 | awk '{exit !(\$2 > 1900000000 && \$2 <= 2147483648)}'"
+
+# ---- directory link counts: 2 + subdirectories (find's leaf optimisation) ----
+# every directory under $1 has st_nlink 2 + its subdirectories
+nlink_all_ok() {
+	find "$1" -type d -print0 | while IFS= read -r -d '' d; do
+		want=$((2 + $(find "$d" -mindepth 1 -maxdepth 1 -type d -printf x | wc -c)))
+		got=$(stat -c %h "$d")
+		[ "$got" = "$want" ] || { echo "$d: nlink $got, want $want"; exit 1; }
+	done
+}
+nl=$mnt/nlink
+mkdir -p "$nl/a" "$nl/b"
+eq "nlink after mkdir" "$(stat -c %h "$nl")" "4"
+touch "$nl/f"
+eq "files do not count" "$(stat -c %h "$nl")" "4"
+rmdir "$nl/a"
+eq "nlink after rmdir" "$(stat -c %h "$nl")" "3"
+mv "$nl/b" "$nl/c"
+eq "nlink after a rename in place" "$(stat -c %h "$nl")" "3"
+mkdir "$nl/e" && mv "$nl/c" "$nl/e/"
+eq "nlink of the old parent after a move" "$(stat -c %h "$nl")" "3"
+eq "nlink of the new parent after a move" "$(stat -c %h "$nl/e")" "3"
+mkdir "$nl/x" "$nl/y" && mv -T "$nl/x" "$nl/y"
+eq "nlink after a directory replaced an empty one" "$(stat -c %h "$nl")" "4"
+check "every directory, the root and implicit ones included" nlink_all_ok "$mnt"
 
 # ---- FIFOs, sockets, device nodes ----
 sp=$mnt/special
@@ -273,6 +299,7 @@ check "model files still readable" bash -c "cat $mnt/model/* > /dev/null"
 eq "special files persist" "$(cd "$sp" && find . -type p -o -type s -o -type c -o -type b | sort | tr '\n' ' ')" "./blk ./chr ./fifo ./sock "
 eq "device numbers persist" "$(stat -c '%t:%T' "$sp/chr" "$sp/blk" | tr '\n' ' ')" "1:3 103:11170 "
 eq "modes persist" "$(stat -c %a "$sp/fifo")" "640"
+check "directory link counts after a remount (counted from the store)" nlink_all_ok "$mnt"
 
 # ---- clean shutdown on SIGTERM ----
 check "SIGTERM" kill -TERM "$daemon_pid"
