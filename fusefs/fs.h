@@ -60,6 +60,12 @@ struct fs_opts {
  * it shared while they use obj, replacing or closing the handle takes it
  * exclusive. n->alock guards the attribute fields. Order: olock, alock,
  * tlock; tlock is never held while calling the library.
+ *
+ * An open file whose name is removed (unlink, rename over it) becomes an
+ * orphan: its object is renamed to FS_ORPHAN_COMP/<object id>, a key the
+ * namespace never shows, the node leaves the table, and the object is
+ * deleted when the last handle is released (or the node is freed). Orphans
+ * a crash left behind are deleted at the next mount.
  */
 struct fs_node {
 	/* table (fs->tlock) */
@@ -82,6 +88,8 @@ struct fs_node {
 	bool dirty;      /* attr changed since it was last written to aux */
 	bool has_aux;    /* attr came from (or has been written to) aux */
 	bool foreign;    /* aux is not ours (unknown version): attributes are read-only */
+	bool orphan;     /* unlinked while open: the object lives under the orphan prefix (also under tlock) */
+	uint32_t nopen;  /* open file handles the kernel holds (open, create minus release) */
 	bool nsub_valid; /* nsub counts the subdirectories (directories; kept up to date once counted) */
 	uint32_t nsub;
 	uint32_t nsub_gen; /* bumped by every change, so that a count racing with one is not kept */

@@ -81,7 +81,8 @@ static int resolve_digest(struct fs *fs, const swapobj_key *dirkey, const struct
  * The component a name under p stands for. for_create: a name that is not
  * any component's canonical name is EINVAL (it would alias another key), a
  * digest name that names nothing is EINVAL too (it cannot be made); for a
- * lookup both are simply ENOENT.
+ * lookup both are simply ENOENT. The orphan prefix is neither found nor
+ * made.
  */
 int fs_name_to_comp(struct fs *fs, struct fs_node *p, const char *name, bool for_create, uint8_t *comp, size_t *len,
                     uint64_t *cookie)
@@ -93,6 +94,8 @@ int fs_name_to_comp(struct fs *fs, struct fs_node *p, const char *name, bool for
 	if (fsname_decode(&d, name) < 0)
 		return for_create ? -EINVAL : -ENOENT;
 	if (d.kind == FSNAME_PLAIN) {
+		if (fs_is_orphan_comp(fs, p, d.comp, d.len))
+			return for_create ? -EINVAL : -ENOENT; /* hidden, and not to be made */
 		memcpy(comp, d.comp, d.len);
 		*len = d.len;
 		return 0;
@@ -211,7 +214,8 @@ uint32_t fs_dir_nlink(struct fs *fs, struct fs_node *n)
 	count = 0;
 	/* a child is a PREFIX exactly when it is a directory (keys never lie under a file) */
 	while ((rc = swapobj_list_next(fs->st, &key, &c, &d)) > 0)
-		if (d.type == SWAPOBJ_DT_PREFIX && count < UINT32_MAX - 2)
+		if (d.type == SWAPOBJ_DT_PREFIX && !fs_is_orphan_comp(fs, n, d.name, d.name_len) &&
+		    count < UINT32_MAX - 2)
 			count++;
 	if (rc == 0 || rc == SWAPOBJ_ENOENT)
 		fs_node_subdirs_set(n, count, gen);

@@ -18,6 +18,7 @@
  * handle happens after the node left the table.
  */
 #include <errno.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,9 @@ int fs_node_key(struct fs *fs, struct fs_node *n, const uint8_t *comp, size_t co
 	int err = 0;
 	swapobj_key_init(key);
 	pthread_mutex_lock(&fs->tlock);
-	for (const struct fs_node *p = n; p && p != &fs->root; p = p->parent) {
+	if (n->orphan)
+		err = -ESTALE; /* its name is gone; its key is no business of the caller's */
+	for (const struct fs_node *p = n; !err && p && p != &fs->root; p = p->parent) {
 		if (depth == SWAPOBJ_KEY_MAX_COMPONENTS) {
 			err = -ENAMETOOLONG;
 			break;
@@ -332,6 +335,185 @@ long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node **
 }
 
 /* ------------------------------------------------------------------------ */
+/* Open files and orphans                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Delete an orphan's object (its last user is gone). */
+static void orphan_delete(swapobj_obj *obj)
+{
+	int rc = swapobj_obj_delete(obj);
+	if (rc < 0 && rc != SWAPOBJ_ESTALE)
+		fs_log(LOG_WARNING, "could not delete an unlinked file (removed at the next mount): %s",
+		       swapobj_errmsg());
+}
+
+static void orphan_prefix(swapobj_key *key)
+{
+	swapobj_key_init(key);
+	swapobj_key_push(key, FS_ORPHAN_COMP, FS_ORPHAN_COMP_LEN);
+}
+
+bool fs_is_orphan_comp(struct fs *fs, struct fs_node *parent, const uint8_t *comp, size_t len)
+{
+	return parent == &fs->root && len == FS_ORPHAN_COMP_LEN && !memcmp(comp, FS_ORPHAN_COMP, len);
+}
+
+int fs_node_open(struct fs *fs, struct fs_node *n)
+{
+	int err = 0;
+	pthread_rwlock_rdlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (!n->obj || n->stale)
+		err = -ESTALE;
+	else
+		n->nopen++;
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	return err;
+}
+
+void fs_node_close(struct fs *fs, struct fs_node *n)
+{
+	pthread_mutex_lock(&n->alock);
+	bool orphan = n->orphan;
+	if (!orphan && n->nopen > 0)
+		n->nopen--;
+	pthread_mutex_unlock(&n->alock);
+	if (!orphan)
+		return;
+	/* exclusive: no read or write is using the object, and an open of the
+	 * same inode (through /proc/PID/fd) waits and then finds it stale */
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->nopen > 0)
+		n->nopen--;
+	bool last = n->nopen == 0 && !n->stale && !fs->o.readonly;
+	n->stale |= last;
+	pthread_mutex_unlock(&n->alock);
+	if (last && n->obj) {
+		orphan_delete(n->obj);
+		swapobj_obj_close(n->obj);
+		n->obj = NULL;
+	}
+	pthread_rwlock_unlock(&n->olock);
+}
+
+/*
+ * Move n's object (named key) to the orphan prefix and take n out of the
+ * table. Caller holds n->olock exclusive. 0 or -errno.
+ */
+static int orphan_locked(struct fs *fs, struct fs_node *n, const swapobj_key *key)
+{
+	struct swapobj_obj_stat os;
+	swapobj_key okey;
+	int rc = swapobj_obj_stat(n->obj, &os);
+	if (rc < 0)
+		return fs_errno(rc);
+	orphan_prefix(&okey);
+	swapobj_key_push_u64(&okey, os.id); /* unique while the object lives */
+	rc = swapobj_rename(fs->st, key, &okey, SWAPOBJ_RENAME_NOREPLACE);
+	if (rc < 0)
+		return fs_errno(rc);
+	pthread_mutex_lock(&n->alock);
+	pthread_mutex_lock(&fs->tlock);
+	n->orphan = true;
+	if (n->hashed)
+		unlink_bucket(fs, n);
+	pthread_mutex_unlock(&fs->tlock);
+	n->attr.ctime = fs_now();
+	pthread_mutex_unlock(&n->alock);
+	return 0;
+}
+
+int fs_node_remove_file(struct fs *fs, struct fs_node *n, const swapobj_key *key)
+{
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	bool open = n->nopen > 0 && n->obj && !n->stale;
+	pthread_mutex_unlock(&n->alock);
+	if (open) {
+		int err = orphan_locked(fs, n, key);
+		if (err == 0) {
+			pthread_rwlock_unlock(&n->olock);
+			return 0;
+		}
+		fs_log(LOG_WARNING, "unlinked file kept open could not be kept (its descriptors get ESTALE): %s",
+		       strerror(-err));
+	}
+	int rc = swapobj_delete(fs->st, key);
+	pthread_rwlock_unlock(&n->olock);
+	if (rc == SWAPOBJ_EISDIR || rc == SWAPOBJ_ENOTEMPTY)
+		return -EISDIR;
+	if (rc < 0)
+		return fs_errno(rc);
+	fs_node_drop_stale(fs, n);
+	return 0;
+}
+
+int fs_node_orphan_if_open(struct fs *fs, struct fs_node *n, const swapobj_key *key)
+{
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	bool open = n->nopen > 0 && n->obj && !n->stale && !S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&n->alock);
+	int err = open ? orphan_locked(fs, n, key) : 0;
+	pthread_rwlock_unlock(&n->olock);
+	if (err < 0) {
+		fs_log(LOG_WARNING, "file replaced while open could not be kept (its descriptors get ESTALE): %s",
+		       strerror(-err));
+		return 0;
+	}
+	return open;
+}
+
+int fs_node_unorphan(struct fs *fs, struct fs_node *n, struct fs_node *parent, const uint8_t *comp, size_t len,
+                     const swapobj_key *key)
+{
+	struct swapobj_obj_stat os;
+	swapobj_key okey;
+	pthread_rwlock_wrlock(&n->olock);
+	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : SWAPOBJ_ESTALE;
+	if (rc == 0) {
+		orphan_prefix(&okey);
+		swapobj_key_push_u64(&okey, os.id);
+		rc = swapobj_rename(fs->st, &okey, key, SWAPOBJ_RENAME_NOREPLACE);
+	}
+	if (rc == 0) {
+		pthread_mutex_lock(&n->alock);
+		pthread_mutex_lock(&fs->tlock);
+		n->orphan = false;
+		pthread_mutex_unlock(&fs->tlock);
+		pthread_mutex_unlock(&n->alock);
+	}
+	pthread_rwlock_unlock(&n->olock);
+	if (rc < 0)
+		return fs_errno(rc);
+	fs_node_move(fs, n, parent, comp, len);
+	return 0;
+}
+
+void fs_orphans_reap(struct fs *fs)
+{
+	swapobj_key key;
+	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent d;
+	unsigned long count = 0;
+	if (fs->o.readonly)
+		return;
+	orphan_prefix(&key);
+	while (swapobj_list_next(fs->st, &key, &c, &d) > 0)
+		count++;
+	if (count == 0)
+		return;
+	int rc = swapobj_invalidate(fs->st, &key);
+	if (rc < 0 && rc != SWAPOBJ_ENOENT)
+		fs_log(LOG_WARNING, "could not delete %lu files unlinked while open before a crash: %s", count,
+		       swapobj_errmsg());
+	else
+		fs_log(LOG_NOTICE, "deleted %lu files unlinked while open before a crash", count);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Subdirectory counts                                                       */
 /* ------------------------------------------------------------------------ */
 
@@ -430,7 +612,7 @@ int fs_node_flush(struct fs *fs, struct fs_node *n)
 	int rc = 0;
 	pthread_rwlock_rdlock(&n->olock);
 	pthread_mutex_lock(&n->alock);
-	if (n->dirty && n->obj && !n->foreign && !n->stale && !fs->o.readonly) {
+	if (n->dirty && n->obj && !n->foreign && !n->stale && !n->orphan && !fs->o.readonly) {
 		int len = fsattr_encode(&n->attr, buf, sizeof(buf));
 		rc = len < 0 ? len : swapobj_obj_set_aux(n->obj, buf, (size_t)len);
 		if (rc == 0) {
@@ -454,6 +636,12 @@ void fs_node_release_obj(struct fs *fs, struct fs_node *n)
 {
 	fs_node_flush(fs, n);
 	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	bool doomed = n->orphan && !n->stale && !fs->o.readonly;
+	n->stale |= doomed;
+	pthread_mutex_unlock(&n->alock);
+	if (n->obj && doomed)
+		orphan_delete(n->obj);
 	if (n->obj)
 		swapobj_obj_close(n->obj);
 	n->obj = NULL;

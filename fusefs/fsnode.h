@@ -11,6 +11,13 @@
 
 #define FS_INO_OBJ_BASE 2            /* object ids map to st_ino id + 2 (1 is the root) */
 #define FS_INO_IMPLICIT (1ull << 63) /* implicit directories: hash of the key, top bit set */
+/*
+ * The first component of the orphan prefix: files unlinked while open live
+ * under it until their last handle is released. A NUL byte first, so no
+ * program naming its keys in text collides; the namespace never shows it.
+ */
+#define FS_ORPHAN_COMP "\0swapobjfs.orphans"
+#define FS_ORPHAN_COMP_LEN (sizeof(FS_ORPHAN_COMP) - 1)
 
 /* ---- the table ---- */
 int fs_table_init(struct fs *fs);
@@ -51,6 +58,27 @@ void fs_node_move(struct fs *fs, struct fs_node *n, struct fs_node *parent, cons
 long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node ***out, bool **is_child);
 /* Write every node's unsaved attributes (at unmount). */
 void fs_node_flush_all(struct fs *fs);
+
+/* ---- open files and orphans ---- */
+/* Is (parent, comp) the orphan prefix (to be hidden from the namespace)? */
+bool fs_is_orphan_comp(struct fs *fs, struct fs_node *parent, const uint8_t *comp, size_t len);
+/* Count an open handle of n (open, create); -ESTALE if n's object is gone. */
+int fs_node_open(struct fs *fs, struct fs_node *n);
+/* The kernel released a handle of n; the last one of an orphan deletes its object. */
+void fs_node_close(struct fs *fs, struct fs_node *n);
+/*
+ * Remove file n, named key: delete its object, or, while it is open, make
+ * it an orphan (if that fails: delete it, its handles then get ESTALE).
+ * 0 or -errno; n is out of the table either way.
+ */
+int fs_node_remove_file(struct fs *fs, struct fs_node *n, const swapobj_key *key);
+/* Before a rename replaces file n (named key): if it is open, make it an orphan. 1 if so, else 0. */
+int fs_node_orphan_if_open(struct fs *fs, struct fs_node *n, const swapobj_key *key);
+/* Undo fs_node_orphan_if_open (the rename failed): n is named key, (parent, comp), again. */
+int fs_node_unorphan(struct fs *fs, struct fs_node *n, struct fs_node *parent, const uint8_t *comp, size_t len,
+                     const swapobj_key *key);
+/* At mount: delete the orphans a crash left (logged). */
+void fs_orphans_reap(struct fs *fs);
 
 /* ---- subdirectory counts (st_nlink of directories), kept once counted ---- */
 /* A directory gained (delta > 0) or lost subdirectories. */

@@ -142,7 +142,7 @@ static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
 			st->st_nlink = 1;
 			st->st_size = n->attr.link_len;
 		} else {
-			st->st_nlink = 1;
+			st->st_nlink = n->orphan ? 0 : 1;
 			st->st_size = (off_t)os.size;
 			st->st_blocks = (blkcnt_t)((os.stored_bytes + 511) / 512);
 		}
@@ -206,6 +206,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	else
 		fs->o.writeback = 0;
 	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	fs_orphans_reap(fs); /* before the first request: nothing can be open */
 }
 
 static void fs_destroy(void *userdata)
@@ -489,16 +490,18 @@ static int remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool
 		err = fs_has_children(fs, &key) > 0 ? -ENOTEMPTY : -ENOENT;
 		goto done;
 	}
-	int rc = swapobj_delete(fs->st, &key);
-	if (rc == SWAPOBJ_EISDIR || rc == SWAPOBJ_ENOTEMPTY)
-		err = dir ? -ENOTEMPTY : -EISDIR;
-	else
-		err = fs_errno(rc);
-	if (err < 0)
-		goto done;
-	fs_node_drop_stale(fs, n);
-	if (dir)
+	if (!dir) {
+		/* kept as an orphan while open */
+		if ((err = fs_node_remove_file(fs, n, &key)) < 0)
+			goto done;
+	} else {
+		int rc = swapobj_delete(fs->st, &key);
+		err = rc == SWAPOBJ_EISDIR || rc == SWAPOBJ_ENOTEMPTY ? -ENOTEMPTY : fs_errno(rc);
+		if (err < 0)
+			goto done;
+		fs_node_drop_stale(fs, n);
 		fs_node_subdirs_add(p, -1);
+	}
 	touch_dir(p);
 	fs_keep_parent(fs, p);
 done:
@@ -554,19 +557,26 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	pthread_mutex_lock(&n->alock);
 	bool isdir = S_ISDIR(n->attr.mode);
 	pthread_mutex_unlock(&n->alock);
-	bool victim_dir = false;
+	bool victim_dir = false, victim_orphaned = false;
 	if (victim && victim != n) {
 		pthread_mutex_lock(&victim->alock);
 		victim_dir = S_ISDIR(victim->attr.mode);
 		pthread_mutex_unlock(&victim->alock);
+		/* an open file being replaced is kept as an orphan, moved away
+		 * first (between the two renames the target name is absent) */
+		if (!isdir && !victim_dir && !(flags & RENAME_NOREPLACE))
+			victim_orphaned = fs_node_orphan_if_open(fs, victim, &to) > 0;
 	}
 	int rc = swapobj_rename(fs->st, &from, &to, (flags & RENAME_NOREPLACE) ? SWAPOBJ_RENAME_NOREPLACE : 0);
 	err = rc == SWAPOBJ_ENOTSUP ? -EXDEV : fs_errno(rc); /* ENOTSUP: a directory with entries, or
 	                                                      * one that exists only through them: mv
 	                                                      * copies and deletes instead */
+	if (err < 0 && victim_orphaned && fs_node_unorphan(fs, victim, np, ncomp, nlen, &to) < 0)
+		fs_log(LOG_WARNING, "rename failed, and the open file it was to replace could not be put back: %s",
+		       swapobj_errmsg());
 	if (err < 0)
 		goto done;
-	if (victim && victim != n)
+	if (victim && victim != n && !victim_orphaned)
 		fs_node_drop_stale(fs, victim);
 	if (isdir && p != np) {
 		fs_node_subdirs_add(p, -1);
@@ -623,13 +633,17 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	err = node_entry(fs, n, &e);
+	if (err == 0)
+		err = fs_node_open(fs, n);
 	if (err < 0) {
 		fs_reply_err(req, err);
 	} else {
 		fill_open(fs, fi);
 		fs_node_lookup_inc(fs, n);
-		if (fuse_reply_create(req, &e, fi) < 0)
+		if (fuse_reply_create(req, &e, fi) < 0) { /* interrupted: no release will come */
+			fs_node_close(fs, n);
 			fs_node_forget(fs, n, 1);
+		}
 	}
 	fs_node_put(fs, n);
 }
@@ -652,12 +666,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 	}
 	pthread_rwlock_unlock(&n->olock);
+	if (err == 0)
+		err = fs_node_open(fs, n); /* counted: unlinked while open, the file is kept */
 	if (err < 0) {
 		fs_reply_err(req, err);
 		return;
 	}
 	fill_open(fs, fi);
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) < 0)
+		fs_node_close(fs, n); /* interrupted: no release will come */
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -722,7 +739,9 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	fs_node_flush(fs, fs_node_of(fs, ino));
+	struct fs_node *n = fs_node_of(fs, ino);
+	fs_node_flush(fs, n);
+	fs_node_close(fs, n); /* the last handle of an unlinked file deletes it */
 	fuse_reply_err(req, 0);
 }
 
@@ -977,6 +996,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 			if (rc < 0 && rc != SWAPOBJ_ENOENT && pos == 0)
 				err = fs_errno(rc);
 			break;
+		}
+		if (fs_is_orphan_comp(fs, dir, ent.name, ent.name_len)) {
+			cur = next; /* files unlinked while open: never shown */
+			continue;
 		}
 		fsname_encode(name, ent.name, ent.name_len, ent.cookie);
 		off_t eoff = cookie_off(ent.cookie);

@@ -143,6 +143,8 @@ mkdir -p "$mnt/errnos"
 check "errno of unsupported operations" env FUSEFS_DIR_DEPTH=1 "$ops" errnos "$mnt/errnos"
 mkdir -p "$mnt/namelen"
 check "ENAMETOOLONG from every operation (name, depth, key bytes)" env FUSEFS_DIR_DEPTH=1 "$ops" namelen "$mnt/namelen"
+mkdir -p "$mnt/ul"
+check "unlinked or replaced while open (default cache)" "$ops" unlinked "$mnt/ul" "$mnt"
 check "fallocate: punch, zero range, keep size" "$ops" falloc "$t"
 check "user xattrs" "$ops" xattr "$t"
 check "hostile names through the mount" bash -c "mkdir $mnt/names && $ops names $mnt/names $seed 500"
@@ -320,6 +322,29 @@ check "remount after kill -9" do_mount
 check "fsync'd data intact" "$ops" verify "$mnt/basic/durable" 9 8
 check "earlier data intact" "$ops" verify "$mnt/basic/persist" 5 3
 check "unmount" do_umount
+
+# ---- writeback cache: unlinked while open; kill -9 with an unlinked file open ----
+check "mount -o writeback" do_mount -o writeback
+mkdir -p "$mnt/ulwb"
+check "unlinked or replaced while open (writeback cache)" "$ops" unlinked "$mnt/ulwb" "$mnt"
+"$ops" holdopen "$mnt/ulwb/held" >"$tmp/held.out" 2>&1 &
+holder=$!
+for _ in $(seq 100); do grep -q ready "$tmp/held.out" && break; sleep 0.05; done
+check "a file unlinked while open, synced" grep -q ready "$tmp/held.out"
+{
+	kill -9 "$daemon_pid"
+	wait "$daemon_pid"
+	kill -9 "$holder"
+	wait "$holder"
+} 2>/dev/null
+daemon_pid=
+check "dead mount unmounts" bash -c "fusermount3 -u $mnt || umount -l $mnt"
+eq "the orphan survived the crash" "$("$ops" lib-orphans "$img")" "1"
+check "remount" do_mount
+check "orphans deleted at mount" grep -q "deleted 1 files unlinked while open before a crash" "$tmp/daemon.log"
+eq "nothing of it in the namespace" "$(ls -A "$mnt/ulwb")" ""
+check "unmount" do_umount
+eq "no orphan left in the store" "$("$ops" lib-orphans "$img")" "0"
 
 # ---- mount -t fuse.swapobjfs: mount(8) -> mount.fuse3 -> swapobjfs from the default PATH ----
 # mount(8) drops PATH, so the shell mount.fuse3 runs finds swapobjfs only where it is

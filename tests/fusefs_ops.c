@@ -13,6 +13,9 @@
  *   lib-checkkeys IMAGE SEED N their names through the mount: see `mnt-checkkeys`
  *   mnt-checkkeys DIR SEED N   every library key has exactly one path, with its content
  *   lib-checknames IMAGE SEED N  keys made by `names` are the decoded components
+ *   unlinked DIR ROOT          files unlinked or replaced while open keep working, then go
+ *   holdopen FILE              create, unlink, fsync, print "ready" and wait with it open
+ *   lib-orphans IMAGE          print the number of orphans (unlinked open files) in the store
  *   namelen DIR                a too long name or key: ENAMETOOLONG from every operation
  *   special DIR                FIFO, socket, character and block device nodes
  *   readdir-stable DIR         listing under concurrent creates/deletes sees stable entries once
@@ -758,6 +761,189 @@ static int cmd_pattern(const char *file, uint64_t seed, unsigned mib, int write_
 	return failures != 0;
 }
 
+/* ---- files unlinked or replaced while open ---- */
+
+/* The store's object count, from swapobj.store on the mount's root (-1 if unreadable). */
+static long store_objects(const char *root)
+{
+	char v[4096];
+	ssize_t n = getxattr(root, "swapobj.store", v, sizeof(v) - 1);
+	if (n < 0)
+		return -1;
+	v[n] = 0;
+	const char *o = strstr(v, " objects=");
+	return o ? strtol(o + 9, NULL, 10) : -1;
+}
+
+/* Wait (up to 5 s: release reaches the daemon after close returns) for the object count. */
+static void expect_objects(const char *root, long want, const char *what)
+{
+	long got = -1;
+	for (int i = 0; i < 500 && (got = store_objects(root)) != want; i++)
+		usleep(10000);
+	if (got != want)
+		fail("%s: the store holds %ld objects, want %ld", what, got, want);
+}
+
+static int file_is(const char *p, const uint8_t *want, size_t len)
+{
+	uint8_t got[PG];
+	int fd = open(p, O_RDONLY);
+	ssize_t r = fd < 0 ? -1 : read(fd, got, sizeof(got));
+	if (fd >= 0)
+		close(fd);
+	return r == (ssize_t)len && !memcmp(got, want, len);
+}
+
+static int dir_has(const char *dir, const char *prefix)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * unlinked DIR ROOT: a file unlinked while open keeps working through its
+ * descriptor (read, write, fstat, ftruncate, fchmod, fsync), is invisible,
+ * does not block a new file of its name, and is deleted at the last close;
+ * the same for a file replaced by rename while open. ROOT is the mount's
+ * root (object counts).
+ */
+static int cmd_unlinked(const char *dir, const char *root)
+{
+	enum { LEN = 3 * 65536 };
+	static uint8_t a[LEN], b[LEN], got[LEN];
+	struct stat st;
+	pattern(a, LEN, 11, 0);
+	pattern(b, LEN, 12, 0);
+	long base = store_objects(root);
+	if (base < 0)
+		fail("no object count on %s", root);
+	char f[8192], g[8192], h[8192];
+	snprintf(f, sizeof(f), "%s/u_file", dir);
+	snprintf(g, sizeof(g), "%s/u_target", dir);
+	snprintf(h, sizeof(h), "%s/u_source", dir);
+	int fd = open(f, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd < 0) {
+		fail("create %s: %s", f, strerror(errno));
+		return 1;
+	}
+	if (pwrite(fd, a, LEN, 0) != LEN)
+		fail("write before unlink: %s", strerror(errno));
+	EXPECT_OK(unlink(f));
+	EXPECT_ERR(stat(f, &st), ENOENT);
+	if (dir_has(dir, "u_file"))
+		fail("an unlinked file is listed");
+	/* everything through the descriptor */
+	if (fstat(fd, &st) < 0 || st.st_nlink != 0 || st.st_size != LEN)
+		fail("fstat after unlink: %s, nlink %lu size %ld", strerror(errno), (unsigned long)st.st_nlink,
+		     (long)st.st_size);
+	if (pwrite(fd, b, LEN, LEN) != LEN)
+		fail("write after unlink: %s", strerror(errno));
+	if (pread(fd, got, LEN, 0) != LEN || memcmp(got, a, LEN))
+		fail("read after unlink: %s", strerror(errno));
+	if (pread(fd, got, LEN, LEN) != LEN || memcmp(got, b, LEN))
+		fail("read of what was written after unlink: %s", strerror(errno));
+	EXPECT_OK(ftruncate(fd, 1000));
+	if (fstat(fd, &st) < 0 || st.st_size != 1000)
+		fail("ftruncate after unlink: size %ld", (long)st.st_size);
+	if (pread(fd, got, LEN, 0) != 1000 || memcmp(got, a, 1000))
+		fail("read after ftruncate");
+	EXPECT_OK(fchmod(fd, 0600));
+	if (fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0600)
+		fail("fchmod after unlink");
+	EXPECT_OK(fsync(fd));
+	/* a new file of the same name is another file */
+	int fd2 = open(f, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd2 < 0 || pwrite(fd2, b, 100, 0) != 100)
+		fail("new file of the unlinked name: %s", strerror(errno));
+	if (pread(fd, got, 100, 0) != 100 || memcmp(got, a, 100))
+		fail("the unlinked file changed with the new one");
+	if (fd2 >= 0)
+		close(fd2);
+	if (store_objects(root) != base + 2)
+		fail("%ld objects with the new file and the orphan, want %ld", store_objects(root), base + 2);
+	/* the root never shows the orphans */
+	if (dir_has(root, "%00"))
+		fail("the root lists the orphans");
+	EXPECT_ERR(stat(path(root, "%00swapobjfs.orphans"), &st), ENOENT);
+	EXPECT_ERR(mkdir(path(root, "%00swapobjfs.orphans"), 0755), EINVAL);
+	if (close(fd) < 0)
+		fail("close of the unlinked file: %s", strerror(errno));
+	expect_objects(root, base + 1, "unlinked file closed");
+
+	/* rename over an open file: its descriptor keeps the old content */
+	fd = open(g, O_CREAT | O_EXCL | O_RDWR, 0644);
+	fd2 = open(h, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd < 0 || fd2 < 0 || pwrite(fd, a, 4000, 0) != 4000 || pwrite(fd2, b, 3000, 0) != 3000)
+		fail("rename setup: %s", strerror(errno));
+	close(fd2);
+	EXPECT_OK(rename(h, g));
+	if (pread(fd, got, LEN, 0) != 4000 || memcmp(got, a, 4000))
+		fail("the replaced file's descriptor lost its content");
+	if (pwrite(fd, b, 10, 0) != 10)
+		fail("write to the replaced file: %s", strerror(errno));
+	if (fstat(fd, &st) < 0 || st.st_nlink != 0)
+		fail("the replaced file: nlink %lu", (unsigned long)st.st_nlink);
+	if (!file_is(g, b, 3000))
+		fail("the target name does not hold the source");
+	expect_objects(root, base + 3, "replaced file open");
+	if (close(fd) < 0)
+		fail("close of the replaced file: %s", strerror(errno));
+	expect_objects(root, base + 2, "replaced file closed");
+	/* unlinked while not open: gone at once */
+	EXPECT_OK(unlink(f));
+	EXPECT_OK(unlink(g));
+	expect_objects(root, base, "all removed");
+	return failures != 0;
+}
+
+/*
+ * holdopen FILE: create FILE, write, unlink it, fsync (the orphan is
+ * durable), print "ready", then wait to be killed with the file open.
+ */
+static int cmd_holdopen(const char *file)
+{
+	uint8_t b[PG];
+	pattern(b, PG, 5, 0);
+	int fd = open(file, O_CREAT | O_RDWR, 0644);
+	if (fd < 0 || write(fd, b, PG) != PG || unlink(file) < 0 || fsync(fd) < 0) {
+		fail("holdopen %s: %s", file, strerror(errno));
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* lib-orphans IMAGE: print how many orphans the store holds (store not mounted). */
+static int cmd_lib_orphans(const char *image)
+{
+	swapobj_store *st;
+	swapobj_key k;
+	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent d;
+	unsigned n = 0;
+	if (open_store(&st, image) < 0)
+		return 1;
+	swapobj_key_init(&k);
+	swapobj_key_push(&k, "\0swapobjfs.orphans", 18);
+	int rc;
+	while ((rc = swapobj_list_next(st, &k, &c, &d)) > 0)
+		n++;
+	if (rc < 0 && rc != SWAPOBJ_ENOENT)
+		fail("listing the orphans: %s", swapobj_errmsg());
+	swapobj_store_close(st);
+	printf("%u\n", n);
+	return failures != 0;
+}
+
 /* ---- names past the limits ---- */
 
 /*
@@ -1003,6 +1189,12 @@ int main(int argc, char **argv)
 		return cmd_mnt_checkkeys(argv[2], seed, n);
 	if (!strcmp(cmd, "lib-checknames") && argc == 6)
 		return cmd_lib_checknames(argv[2], seed, n, argv[5]);
+	if (!strcmp(cmd, "unlinked") && argc == 4)
+		return cmd_unlinked(argv[2], argv[3]);
+	if (!strcmp(cmd, "holdopen"))
+		return cmd_holdopen(argv[2]);
+	if (!strcmp(cmd, "lib-orphans"))
+		return cmd_lib_orphans(argv[2]);
 	if (!strcmp(cmd, "namelen"))
 		return cmd_namelen(argv[2]);
 	if (!strcmp(cmd, "special"))
