@@ -1,6 +1,15 @@
 /*
- * fs.h - swapobjfs internals shared by the node table (fsnode.c), the FUSE
- * handlers (fsops.c) and the daemon (swapobjfs.c).
+ * fs.h - the state every part of swapobjfs shares: options, the node, the
+ * mounted file system. Declarations only of data; the functions are in the
+ * header of the file that owns them. Layers, each using only those below:
+ *
+ *   swapobjfs.c                 main: options, daemonizing, the session
+ *   fsops.c, fsxattr.c          FUSE handlers (fsops.h)
+ *   fslookup.c                  names to nodes: probing keys, resolving names
+ *   fsnotify.c                  kernel invalidations from their own thread
+ *   fsnode.c                    nodes and their attributes in aux (fsnode.h)
+ *   fsname.c, fsattr.c          names and attribute records (pure)
+ *   fsutil.c                    logging, errno mapping, the clock
  *
  * swapobjfs uses only the public libswapobj API. Inside the daemon errors
  * are negative errno values: that is what every FUSE reply carries; library
@@ -49,8 +58,14 @@ struct fs_opts {
  * Locking: fs->tlock guards the table fields (parent, name, hnext, hashed,
  * nlookup, refs). n->olock guards the object handle: data operations hold
  * it shared while they use obj, replacing or closing the handle takes it
- * exclusive. n->alock guards the attribute fields. Order: tlock is never
- * held while calling the library; olock before alock.
+ * exclusive. n->alock guards the attribute fields. Order: olock, alock,
+ * tlock; tlock is never held while calling the library.
+ *
+ * An open file whose name is removed (unlink, rename over it) becomes an
+ * orphan: its object is renamed to FS_ORPHAN_COMP/<object id>, a key the
+ * namespace never shows, the node leaves the table, and the object is
+ * deleted when the last handle is released (or the node is freed). Orphans
+ * a crash left behind are deleted at the next mount.
  */
 struct fs_node {
 	/* table (fs->tlock) */
@@ -69,10 +84,15 @@ struct fs_node {
 	swapobj_obj *obj; /* file, symlink or directory object; NULL for an implicit directory */
 
 	pthread_mutex_t alock;
-	bool stale;   /* deleted, replaced or invalidated: operations get ESTALE */
-	bool dirty;   /* attr changed since it was last written to aux */
-	bool has_aux; /* attr came from (or has been written to) aux */
-	bool foreign; /* aux is not ours (unknown version): attributes are read-only */
+	bool stale;      /* deleted, replaced or invalidated: operations get ESTALE */
+	bool dirty;      /* attr changed since it was last written to aux */
+	bool has_aux;    /* attr came from (or has been written to) aux */
+	bool foreign;    /* aux is not ours (unknown version): attributes are read-only */
+	bool orphan;     /* unlinked while open: the object lives under the orphan prefix (also under tlock) */
+	uint32_t nopen;  /* open file handles the kernel holds (open, create minus release) */
+	bool nsub_valid; /* nsub counts the subdirectories (directories; kept up to date once counted) */
+	uint32_t nsub;
+	uint32_t nsub_gen; /* bumped by every change, so that a count racing with one is not kept */
 	uint64_t ino;
 	struct fsattr attr;
 };
@@ -94,83 +114,5 @@ struct fs {
 
 	struct fs_notify *notify;
 };
-
-/* ---- fsnode.c ---- */
-int fs_table_init(struct fs *fs);
-/* Release every node and the table (at unmount, after the last request). */
-void fs_table_destroy(struct fs *fs);
-struct fs_node *fs_node_of(struct fs *fs, fuse_ino_t ino);
-fuse_ino_t fs_nodeid(struct fs *fs, struct fs_node *n);
-/* Key of n (plus component comp if comp_len > 0). -ENAMETOOLONG past the key limits. */
-int fs_node_key(struct fs *fs, struct fs_node *n, const uint8_t *comp, size_t comp_len, swapobj_key *key);
-/*
- * The hashed node (parent, comp) with a ref taken, or NULL.
- */
-struct fs_node *fs_node_find(struct fs *fs, struct fs_node *parent, const uint8_t *comp, size_t len);
-/*
- * Install fresh: if (parent, comp) already has a node, that one is returned
- * (with a ref) and fresh is freed; otherwise fresh is hashed (with a ref for
- * the caller).
- */
-struct fs_node *fs_node_insert(struct fs *fs, struct fs_node *parent, struct fs_node *fresh);
-struct fs_node *fs_node_new(struct fs *fs, const uint8_t *comp, size_t len);
-/* Free a node that was never inserted (closing its handle). */
-void fs_node_discard(struct fs *fs, struct fs_node *n);
-void fs_node_get(struct fs *fs, struct fs_node *n);
-/* Drop a ref (freeing the node once nothing holds it). */
-void fs_node_put(struct fs *fs, struct fs_node *n);
-/* Kernel reference counting. */
-void fs_node_lookup_inc(struct fs *fs, struct fs_node *n);
-void fs_node_forget(struct fs *fs, struct fs_node *n, uint64_t nlookup);
-/* Take n out of the table (its key no longer names it) and mark it stale. */
-void fs_node_unhash(struct fs *fs, struct fs_node *n);
-/* Move n to (parent, comp) after a rename. */
-void fs_node_move(struct fs *fs, struct fs_node *n, struct fs_node *parent, const uint8_t *comp, size_t len);
-/*
- * Collect, with a ref each, the hashed nodes strictly below dir (all of
- * them; dir's own children are flagged in *is_child). Returns the count or
- * -ENOMEM; *out is malloc'd.
- */
-long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node ***out, bool **is_child);
-/* Write every node's unsaved attributes (at unmount). */
-void fs_node_flush_all(struct fs *fs);
-
-/* ---- fsops.c ---- */
-extern const struct fuse_lowlevel_ops fs_ops;
-int fs_errno(int swapobj_err);
-void fs_reply_err(fuse_req_t req, int err);
-struct timespec fs_now(void);
-/* The calling worker thread's FS_IO_MAX buffer (NULL without memory). */
-uint8_t *fs_iobuf(void);
-void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir);
-/* Copy of n's attributes, to edit and pass to fs_node_set_attr. */
-int fs_node_attr_copy(struct fs_node *n, struct fsattr *a);
-/* Replace n's attributes by *a (consumed), written to aux at once. */
-int fs_node_set_attr(struct fs *fs, struct fs_node *n, struct fsattr *a);
-/* Make implicit directory n a directory object with attributes *a (consumed on success). Caller holds olock exclusive.
- */
-int fs_materialize_locked(struct fs *fs, struct fs_node *n, struct fsattr *a);
-bool fs_node_is_stale(struct fs_node *n);
-/* Unhash n, mark it stale, close its handle. */
-void fs_node_drop_stale(struct fs *fs, struct fs_node *n);
-/* Close the node's handle (under olock) after writing unsaved attributes. */
-void fs_node_release_obj(struct fs *fs, struct fs_node *n);
-/* Write unsaved attributes to aux; 0 or -errno. */
-int fs_node_flush(struct fs *fs, struct fs_node *n);
-
-/* ---- fsxattr.c ---- */
-void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
-void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
-void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
-void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
-
-/* ---- fsnotify.c ---- */
-int fs_notify_start(struct fs *fs);
-void fs_notify_stop(struct fs *fs);
-/* Queue "drop the dentry (parent, name)" for the kernel. */
-void fs_notify_entry(struct fs *fs, fuse_ino_t parent, const char *name);
-
-/* Log a message (stderr in the foreground, syslog when daemonized). */
-void fs_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

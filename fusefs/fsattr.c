@@ -10,6 +10,7 @@
 #include "fsattr.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,9 +83,20 @@ int fsattr_copy(struct fsattr *dst, const struct fsattr *src)
 	return 0;
 }
 
+static bool is_device(uint32_t mode)
+{
+	return S_ISCHR(mode) || S_ISBLK(mode);
+}
+
+/* Bytes before the tail: the header, and rdev for a device. */
+static size_t head_size(uint32_t mode)
+{
+	return FSATTR_HDR + (is_device(mode) ? FSATTR_RDEV_LEN : 0);
+}
+
 size_t fsattr_size(const struct fsattr *a)
 {
-	return FSATTR_HDR + a->tail_len;
+	return head_size(a->mode) + a->tail_len;
 }
 
 /* Walk the xattr entries of a tail; checks every bound. Returns 0 or -EINVAL. */
@@ -130,20 +142,29 @@ int fsattr_decode(struct fsattr *a, const void *aux, size_t len)
 	a->link_len = get16(p + 52);
 	a->nxattr = get16(p + 54);
 	uint32_t t = S_IFMT & a->mode;
-	if (t != S_IFREG && t != S_IFDIR && t != S_IFLNK)
+	if (t != S_IFREG && t != S_IFDIR && t != S_IFLNK && t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR &&
+	    t != S_IFBLK)
 		return -EINVAL;
 	if ((t == S_IFLNK) != (a->link_len > 0))
 		return -EINVAL;
-	size_t tail = len - FSATTR_HDR;
+	/* the rdev field is there exactly for devices: a flipped type or flag cannot shift the tail unnoticed */
+	if (is_device(t) != ((p[3] & FSATTR_F_RDEV) != 0))
+		return -EINVAL;
+	size_t head = head_size(t);
+	if (len < head)
+		return -EINVAL;
+	if (is_device(t))
+		a->rdev = get64(p + FSATTR_HDR);
+	size_t tail = len - head;
 	if (a->link_len > tail)
 		return -EINVAL;
-	if (walk_check(p + FSATTR_HDR + a->link_len, tail - a->link_len, a->nxattr) < 0)
+	if (walk_check(p + head + a->link_len, tail - a->link_len, a->nxattr) < 0)
 		return -EINVAL;
 	if (tail) {
 		a->tail = malloc(tail);
 		if (!a->tail)
 			return -ENOMEM;
-		memcpy(a->tail, p + FSATTR_HDR, tail);
+		memcpy(a->tail, p + head, tail);
 		a->tail_len = (uint32_t)tail;
 	}
 	return 0;
@@ -158,7 +179,7 @@ int fsattr_encode(const struct fsattr *a, void *buf, size_t cap)
 	p[0] = 'S';
 	p[1] = 'F';
 	p[2] = FSATTR_VERSION;
-	p[3] = 0;
+	p[3] = is_device(a->mode) ? FSATTR_F_RDEV : 0;
 	put32(p + 4, a->mode);
 	put32(p + 8, a->uid);
 	put32(p + 12, a->gid);
@@ -167,8 +188,11 @@ int fsattr_encode(const struct fsattr *a, void *buf, size_t cap)
 	put_ts(p + 40, &a->ctime);
 	put16(p + 52, a->link_len);
 	put16(p + 54, a->nxattr);
+	size_t head = head_size(a->mode);
+	if (is_device(a->mode))
+		put64(p + FSATTR_HDR, a->rdev);
 	if (a->tail_len)
-		memcpy(p + FSATTR_HDR, a->tail, a->tail_len);
+		memcpy(p + head, a->tail, a->tail_len);
 	return (int)len;
 }
 

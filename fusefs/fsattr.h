@@ -7,8 +7,10 @@
  *   off size field
  *     0    2 magic "SF" (0x53 0x46)
  *     2    1 version (1)
- *     3    1 flags (0; readers ignore bits they do not know)
- *     4    4 st_mode, file type bits included (S_IFREG, S_IFDIR, S_IFLNK)
+ *     3    1 flags: bit 0 FSATTR_F_RDEV (see below); readers ignore bits
+ *              they do not know
+ *     4    4 st_mode, file type bits included (S_IFREG, S_IFDIR, S_IFLNK,
+ *              S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK)
  *     8    4 uid
  *    12    4 gid
  *    16   12 atime: s64 seconds, u32 nanoseconds
@@ -16,8 +18,14 @@
  *    40   12 ctime
  *    52    2 link_len: bytes of symlink target that follow (0 unless S_IFLNK)
  *    54    2 nxattr: extended attributes that follow the target
- *    56    . target bytes, then nxattr entries of
+ *    56    8 rdev: only with FSATTR_F_RDEV, which is set exactly for
+ *              character and block devices (st_rdev as the kernel gives it)
+ *    56/64 . target bytes, then nxattr entries of
  *              u8 name_len (1..255), u16 value_len, name (no NUL), value
+ *
+ * FIFOs, sockets and device nodes were added without a new version: a
+ * reader that predates them rejects such a record by its file type (and so
+ * never misreads the rdev field as the target).
  *
  * The whole record is at most FSATTR_AUX_MAX (3072) bytes, the library's
  * aux limit: that bounds symlink targets and extended attributes together.
@@ -36,12 +44,15 @@
 #define FSATTR_AUX_MAX 3072u
 #define FSATTR_HDR 56u
 #define FSATTR_XATTR_HDR 3u /* per entry: name_len, value_len */
+#define FSATTR_RDEV_LEN 8u  /* the rdev field of device records */
+#define FSATTR_F_RDEV 0x01u
 /* Longest symlink target: everything after the header. */
 #define FSATTR_LINK_MAX (FSATTR_AUX_MAX - FSATTR_HDR)
 
 struct fsattr {
 	uint32_t mode; /* st_mode with type */
 	uint32_t uid, gid;
+	uint64_t rdev; /* device number of S_IFCHR, S_IFBLK; 0 otherwise */
 	struct timespec atime, mtime, ctime;
 	uint16_t link_len; /* symlink target bytes at the start of tail */
 	uint16_t nxattr;

@@ -1,6 +1,11 @@
 /*
- * fsnode.c - the node table: nodeids the kernel holds, found by
- * (parent, component) so that a key has exactly one nodeid at a time.
+ * fsnode.c - nodes: the table of nodeids the kernel holds, found by
+ * (parent, component) so that a key has exactly one nodeid at a time; and
+ * each node's attributes, kept in its object's aux data (fsattr.h).
+ *
+ * Attributes changed by the data path (times) are only marked dirty and
+ * written lazily (fs_node_flush: at close, fsync, when the node is freed,
+ * at unmount); attribute changes (fs_node_set_attr) are written at once.
  *
  * Invariants (under fs->tlock):
  *  1. A hashed node is reachable from the bucket of hash(parent, name), and
@@ -13,13 +18,14 @@
  * handle happens after the node left the table.
  */
 #include <errno.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "fs.h"
+#include "fsnode.h"
 
 static size_t bucket_of(struct fs *fs, struct fs_node *parent, const uint8_t *name, size_t len)
 {
@@ -87,7 +93,9 @@ int fs_node_key(struct fs *fs, struct fs_node *n, const uint8_t *comp, size_t co
 	int err = 0;
 	swapobj_key_init(key);
 	pthread_mutex_lock(&fs->tlock);
-	for (const struct fs_node *p = n; p && p != &fs->root; p = p->parent) {
+	if (n->orphan)
+		err = -ESTALE; /* its name is gone; its key is no business of the caller's */
+	for (const struct fs_node *p = n; !err && p && p != &fs->root; p = p->parent) {
 		if (depth == SWAPOBJ_KEY_MAX_COMPONENTS) {
 			err = -ENAMETOOLONG;
 			break;
@@ -324,6 +332,417 @@ long fs_node_collect_below(struct fs *fs, struct fs_node *dir, struct fs_node **
 	*out = v;
 	*is_child = c;
 	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open files and orphans                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Delete an orphan's object (its last user is gone). */
+static void orphan_delete(swapobj_obj *obj)
+{
+	int rc = swapobj_obj_delete(obj);
+	if (rc < 0 && rc != SWAPOBJ_ESTALE)
+		fs_log(LOG_WARNING, "could not delete an unlinked file (removed at the next mount): %s",
+		       swapobj_errmsg());
+}
+
+static void orphan_prefix(swapobj_key *key)
+{
+	swapobj_key_init(key);
+	swapobj_key_push(key, FS_ORPHAN_COMP, FS_ORPHAN_COMP_LEN);
+}
+
+bool fs_is_orphan_comp(struct fs *fs, struct fs_node *parent, const uint8_t *comp, size_t len)
+{
+	return parent == &fs->root && len == FS_ORPHAN_COMP_LEN && !memcmp(comp, FS_ORPHAN_COMP, len);
+}
+
+int fs_node_open(struct fs *fs, struct fs_node *n)
+{
+	int err = 0;
+	pthread_rwlock_rdlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (!n->obj || n->stale)
+		err = -ESTALE;
+	else
+		n->nopen++;
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	return err;
+}
+
+void fs_node_close(struct fs *fs, struct fs_node *n)
+{
+	pthread_mutex_lock(&n->alock);
+	bool orphan = n->orphan;
+	if (!orphan && n->nopen > 0)
+		n->nopen--;
+	pthread_mutex_unlock(&n->alock);
+	if (!orphan)
+		return;
+	/* exclusive: no read or write is using the object, and an open of the
+	 * same inode (through /proc/PID/fd) waits and then finds it stale */
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->nopen > 0)
+		n->nopen--;
+	bool last = n->nopen == 0 && !n->stale && !fs->o.readonly;
+	n->stale |= last;
+	pthread_mutex_unlock(&n->alock);
+	if (last && n->obj) {
+		orphan_delete(n->obj);
+		swapobj_obj_close(n->obj);
+		n->obj = NULL;
+	}
+	pthread_rwlock_unlock(&n->olock);
+}
+
+/*
+ * Move n's object (named key) to the orphan prefix and take n out of the
+ * table. Caller holds n->olock exclusive. 0 or -errno.
+ */
+static int orphan_locked(struct fs *fs, struct fs_node *n, const swapobj_key *key)
+{
+	struct swapobj_obj_stat os;
+	swapobj_key okey;
+	int rc = swapobj_obj_stat(n->obj, &os);
+	if (rc < 0)
+		return fs_errno(rc);
+	orphan_prefix(&okey);
+	swapobj_key_push_u64(&okey, os.id); /* unique while the object lives */
+	rc = swapobj_rename(fs->st, key, &okey, SWAPOBJ_RENAME_NOREPLACE);
+	if (rc < 0)
+		return fs_errno(rc);
+	pthread_mutex_lock(&n->alock);
+	pthread_mutex_lock(&fs->tlock);
+	n->orphan = true;
+	if (n->hashed)
+		unlink_bucket(fs, n);
+	pthread_mutex_unlock(&fs->tlock);
+	n->attr.ctime = fs_now();
+	pthread_mutex_unlock(&n->alock);
+	return 0;
+}
+
+int fs_node_remove_file(struct fs *fs, struct fs_node *n, const swapobj_key *key)
+{
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	bool open = n->nopen > 0 && n->obj && !n->stale;
+	pthread_mutex_unlock(&n->alock);
+	if (open) {
+		int err = orphan_locked(fs, n, key);
+		if (err == 0) {
+			pthread_rwlock_unlock(&n->olock);
+			return 0;
+		}
+		fs_log(LOG_WARNING, "unlinked file kept open could not be kept (its descriptors get ESTALE): %s",
+		       strerror(-err));
+	}
+	int rc = swapobj_delete(fs->st, key);
+	pthread_rwlock_unlock(&n->olock);
+	if (rc == SWAPOBJ_EISDIR || rc == SWAPOBJ_ENOTEMPTY)
+		return -EISDIR;
+	if (rc < 0)
+		return fs_errno(rc);
+	fs_node_drop_stale(fs, n);
+	return 0;
+}
+
+int fs_node_orphan_if_open(struct fs *fs, struct fs_node *n, const swapobj_key *key)
+{
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	bool open = n->nopen > 0 && n->obj && !n->stale && !S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&n->alock);
+	int err = open ? orphan_locked(fs, n, key) : 0;
+	pthread_rwlock_unlock(&n->olock);
+	if (err < 0) {
+		fs_log(LOG_WARNING, "file replaced while open could not be kept (its descriptors get ESTALE): %s",
+		       strerror(-err));
+		return 0;
+	}
+	return open;
+}
+
+int fs_node_unorphan(struct fs *fs, struct fs_node *n, struct fs_node *parent, const uint8_t *comp, size_t len,
+                     const swapobj_key *key)
+{
+	struct swapobj_obj_stat os;
+	swapobj_key okey;
+	pthread_rwlock_wrlock(&n->olock);
+	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : SWAPOBJ_ESTALE;
+	if (rc == 0) {
+		orphan_prefix(&okey);
+		swapobj_key_push_u64(&okey, os.id);
+		rc = swapobj_rename(fs->st, &okey, key, SWAPOBJ_RENAME_NOREPLACE);
+	}
+	if (rc == 0) {
+		pthread_mutex_lock(&n->alock);
+		pthread_mutex_lock(&fs->tlock);
+		n->orphan = false;
+		pthread_mutex_unlock(&fs->tlock);
+		pthread_mutex_unlock(&n->alock);
+	}
+	pthread_rwlock_unlock(&n->olock);
+	if (rc < 0)
+		return fs_errno(rc);
+	fs_node_move(fs, n, parent, comp, len);
+	return 0;
+}
+
+void fs_orphans_reap(struct fs *fs)
+{
+	swapobj_key key;
+	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent d;
+	unsigned long count = 0;
+	if (fs->o.readonly)
+		return;
+	orphan_prefix(&key);
+	while (swapobj_list_next(fs->st, &key, &c, &d) > 0)
+		count++;
+	if (count == 0)
+		return;
+	int rc = swapobj_invalidate(fs->st, &key);
+	if (rc < 0 && rc != SWAPOBJ_ENOENT)
+		fs_log(LOG_WARNING, "could not delete %lu files unlinked while open before a crash: %s", count,
+		       swapobj_errmsg());
+	else
+		fs_log(LOG_NOTICE, "deleted %lu files unlinked while open before a crash", count);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Subdirectory counts                                                       */
+/* ------------------------------------------------------------------------ */
+
+void fs_node_subdirs_add(struct fs_node *n, int delta)
+{
+	pthread_mutex_lock(&n->alock);
+	n->nsub_gen++;
+	if (n->nsub_valid) {
+		if (delta < 0 && n->nsub < (uint32_t)-delta)
+			n->nsub_valid = false; /* out of step: count again */
+		else
+			n->nsub = (uint32_t)((int64_t)n->nsub + delta);
+	}
+	pthread_mutex_unlock(&n->alock);
+}
+
+void fs_node_subdirs_forget(struct fs_node *n)
+{
+	pthread_mutex_lock(&n->alock);
+	n->nsub_gen++;
+	n->nsub_valid = false;
+	pthread_mutex_unlock(&n->alock);
+}
+
+bool fs_node_subdirs_get(struct fs_node *n, uint32_t *count, uint32_t *gen)
+{
+	pthread_mutex_lock(&n->alock);
+	bool valid = n->nsub_valid;
+	*count = n->nsub;
+	*gen = n->nsub_gen;
+	pthread_mutex_unlock(&n->alock);
+	return valid;
+}
+
+void fs_node_subdirs_set(struct fs_node *n, uint32_t count, uint32_t gen)
+{
+	pthread_mutex_lock(&n->alock);
+	if (n->nsub_gen == gen) { /* nothing changed while counting */
+		n->nsub = count;
+		n->nsub_valid = true;
+	}
+	pthread_mutex_unlock(&n->alock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attributes                                                                */
+/* ------------------------------------------------------------------------ */
+
+void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir)
+{
+	memset(a, 0, sizeof(*a));
+	a->mode = dir ? (S_IFDIR | fs->o.dmode) : (S_IFREG | fs->o.fmode);
+	a->uid = fs->o.uid;
+	a->gid = fs->o.gid;
+	a->atime = a->mtime = a->ctime = fs->mount_time;
+}
+
+/*
+ * Load n's attributes from its object's aux (n->obj set, n not yet shared).
+ * No aux: defaults; aux we cannot read: defaults, and the node is
+ * "foreign" so that we never overwrite what a newer swapobjfs wrote.
+ */
+int fs_node_load(struct fs *fs, struct fs_node *n, bool dir)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	struct swapobj_obj_stat os;
+	int rc = swapobj_obj_stat(n->obj, &os);
+	if (rc < 0)
+		return fs_errno(rc);
+	n->ino = os.id + FS_INO_OBJ_BASE;
+	rc = swapobj_obj_get_aux(n->obj, buf, sizeof(buf));
+	if (rc < 0)
+		return fs_errno(rc);
+	fs_attr_default(fs, &n->attr, dir);
+	if (rc == 0)
+		return 0;
+	struct fsattr a;
+	int err = (size_t)rc > sizeof(buf) ? -EINVAL : fsattr_decode(&a, buf, (size_t)rc);
+	if (err == 0 && (S_ISDIR(a.mode) != dir)) {
+		fsattr_free(&a);
+		err = -EINVAL;
+	}
+	if (err < 0) {
+		if (err != -ENOMEM)
+			n->foreign = true;
+		return err == -ENOMEM ? err : 0;
+	}
+	n->attr = a;
+	n->has_aux = true;
+	return 0;
+}
+
+int fs_node_flush(struct fs *fs, struct fs_node *n)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	int rc = 0;
+	pthread_rwlock_rdlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->dirty && n->obj && !n->foreign && !n->stale && !n->orphan && !fs->o.readonly) {
+		int len = fsattr_encode(&n->attr, buf, sizeof(buf));
+		rc = len < 0 ? len : swapobj_obj_set_aux(n->obj, buf, (size_t)len);
+		if (rc == 0) {
+			n->dirty = false;
+			n->has_aux = true;
+		} else if (rc == SWAPOBJ_ESTALE) {
+			n->dirty = false;
+			rc = 0;
+		} else if (rc < -1000 || rc > 0) {
+			rc = -EIO;
+		} else if (len >= 0) {
+			rc = fs_errno(rc);
+		}
+	}
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	return rc;
+}
+
+void fs_node_release_obj(struct fs *fs, struct fs_node *n)
+{
+	fs_node_flush(fs, n);
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	bool doomed = n->orphan && !n->stale && !fs->o.readonly;
+	n->stale |= doomed;
+	pthread_mutex_unlock(&n->alock);
+	if (n->obj && doomed)
+		orphan_delete(n->obj);
+	if (n->obj)
+		swapobj_obj_close(n->obj);
+	n->obj = NULL;
+	pthread_rwlock_unlock(&n->olock);
+}
+
+/* Write a (n's new attributes) to aux now; on success they replace n->attr. Caller holds olock. */
+static int node_store_attr_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	uint8_t buf[FSATTR_AUX_MAX];
+	int len = fsattr_encode(a, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	int rc = swapobj_obj_set_aux(n->obj, buf, (size_t)len);
+	if (rc < 0)
+		return fs_errno(rc);
+	fsattr_free(&n->attr);
+	n->attr = *a;
+	n->has_aux = true;
+	n->dirty = false;
+	return 0;
+}
+
+/*
+ * Make implicit directory n a directory object carrying attributes a.
+ * Caller holds n->olock exclusive.
+ */
+int fs_materialize_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	swapobj_key key;
+	uint8_t buf[FSATTR_AUX_MAX];
+	int err = fs_node_key(fs, n, NULL, 0, &key);
+	if (err < 0)
+		return err;
+	int len = fsattr_encode(a, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
+	oo.aux = buf;
+	oo.aux_len = (size_t)len;
+	swapobj_obj *obj;
+	int rc = swapobj_obj_open(&obj, fs->st, &key, &oo);
+	if (rc < 0)
+		return fs_errno(rc);
+	n->obj = obj;
+	fsattr_free(&n->attr);
+	n->attr = *a;
+	n->has_aux = true;
+	n->dirty = false;
+	return 0;
+}
+
+/* Replace n's attributes by a, in aux (making a directory object if n is implicit). Takes the locks. */
+int fs_node_set_attr(struct fs *fs, struct fs_node *n, struct fsattr *a)
+{
+	int err;
+	if (n == &fs->root) {
+		fsattr_free(a);
+		return -EPERM; /* the root has no key, so nowhere to keep attributes */
+	}
+	pthread_rwlock_wrlock(&n->olock);
+	pthread_mutex_lock(&n->alock);
+	if (n->stale)
+		err = -ESTALE;
+	else if (n->foreign)
+		err = -EOPNOTSUPP;
+	else if (fs->o.readonly)
+		err = -EROFS;
+	else if (!n->obj)
+		err = fs_materialize_locked(fs, n, a);
+	else
+		err = node_store_attr_locked(fs, n, a);
+	pthread_mutex_unlock(&n->alock);
+	pthread_rwlock_unlock(&n->olock);
+	if (err < 0)
+		fsattr_free(a);
+	return err;
+}
+
+/* A copy of n's attributes to edit. */
+int fs_node_attr_copy(struct fs_node *n, struct fsattr *a)
+{
+	pthread_mutex_lock(&n->alock);
+	int err = fsattr_copy(a, &n->attr);
+	pthread_mutex_unlock(&n->alock);
+	return err;
+}
+
+bool fs_node_is_stale(struct fs_node *n)
+{
+	pthread_mutex_lock(&n->alock);
+	bool s = n->stale;
+	pthread_mutex_unlock(&n->alock);
+	return s;
+}
+
+void fs_node_drop_stale(struct fs *fs, struct fs_node *n)
+{
+	fs_node_unhash(fs, n);
+	fs_node_release_obj(fs, n);
 }
 
 void fs_node_flush_all(struct fs *fs)

@@ -19,7 +19,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "fsnotify.h"
+#include "fsutil.h"
 
 struct fs_notify_item {
 	struct fs_notify_item *next;

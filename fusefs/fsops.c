@@ -36,50 +36,21 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "fs.h"
+#include "fslookup.h"
+#include "fsnode.h"
+#include "fsnotify.h"
+#include "fsops.h"
+#include "fsutil.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
 #define BLKSIZE (128u * 1024) /* st_blksize: what cp and stdio use per call */
 #define RELATIME_SECS (24 * 3600)
-#define INO_OBJ_BASE 2            /* object ids map to st_ino id + 2 (1 is the root) */
-#define INO_IMPLICIT (1ull << 63) /* implicit directories: hash of the key, top bit set */
 #define MIN_U64(a, b) ((a) < (b) ? (a) : (b))
 #define MAX_U64(a, b) ((a) > (b) ? (a) : (b))
 
 static struct fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-struct timespec fs_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return t;
-}
-
-int fs_errno(int err)
-{
-	switch (err) {
-	case 0:
-		return 0;
-	case SWAPOBJ_EIO:
-	case SWAPOBJ_ECORRUPT:
-	case SWAPOBJ_EFORMAT:
-		fs_log(LOG_ERR, "%s", swapobj_errmsg());
-		return -EIO;
-	case SWAPOBJ_ENOTSUP:
-		return -EOPNOTSUPP;
-	default: {
-		int e = swapobj_errno(err);
-		return e ? -e : -EIO;
-	}
-	}
-}
-
-void fs_reply_err(fuse_req_t req, int err)
-{
-	fuse_reply_err(req, err < 0 ? -err : err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -113,15 +84,6 @@ uint8_t *fs_iobuf(void)
 /* Attributes                                                                */
 /* ------------------------------------------------------------------------ */
 
-void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir)
-{
-	memset(a, 0, sizeof(*a));
-	a->mode = dir ? (S_IFDIR | fs->o.dmode) : (S_IFREG | fs->o.fmode);
-	a->uid = fs->o.uid;
-	a->gid = fs->o.gid;
-	a->atime = a->mtime = a->ctime = fs->mount_time;
-}
-
 /* Attributes for something made by the caller of req under parent p. */
 static void attr_new(fuse_req_t req, struct fs_node *p, struct fsattr *a, mode_t mode)
 {
@@ -149,99 +111,15 @@ static void touch_dir(struct fs_node *p)
 	pthread_mutex_unlock(&p->alock);
 }
 
-/*
- * Load n's attributes from its object's aux (n->obj set, n not yet shared).
- * No aux: defaults; aux we cannot read: defaults, and the node is
- * "foreign" so that we never overwrite what a newer swapobjfs wrote.
- */
-static int node_load(struct fs *fs, struct fs_node *n, bool dir)
-{
-	uint8_t buf[FSATTR_AUX_MAX];
-	struct swapobj_obj_stat os;
-	int rc = swapobj_obj_stat(n->obj, &os);
-	if (rc < 0)
-		return fs_errno(rc);
-	n->ino = os.id + INO_OBJ_BASE;
-	rc = swapobj_obj_get_aux(n->obj, buf, sizeof(buf));
-	if (rc < 0)
-		return fs_errno(rc);
-	fs_attr_default(fs, &n->attr, dir);
-	if (rc == 0)
-		return 0;
-	struct fsattr a;
-	int err = (size_t)rc > sizeof(buf) ? -EINVAL : fsattr_decode(&a, buf, (size_t)rc);
-	if (err == 0 && (S_ISDIR(a.mode) != dir)) {
-		fsattr_free(&a);
-		err = -EINVAL;
-	}
-	if (err < 0) {
-		if (err != -ENOMEM)
-			n->foreign = true;
-		return err == -ENOMEM ? err : 0;
-	}
-	n->attr = a;
-	n->has_aux = true;
-	return 0;
-}
-
-int fs_node_flush(struct fs *fs, struct fs_node *n)
-{
-	uint8_t buf[FSATTR_AUX_MAX];
-	int rc = 0;
-	pthread_rwlock_rdlock(&n->olock);
-	pthread_mutex_lock(&n->alock);
-	if (n->dirty && n->obj && !n->foreign && !n->stale && !fs->o.readonly) {
-		int len = fsattr_encode(&n->attr, buf, sizeof(buf));
-		rc = len < 0 ? len : swapobj_obj_set_aux(n->obj, buf, (size_t)len);
-		if (rc == 0) {
-			n->dirty = false;
-			n->has_aux = true;
-		} else if (rc == SWAPOBJ_ESTALE) {
-			n->dirty = false;
-			rc = 0;
-		} else if (rc < -1000 || rc > 0) {
-			rc = -EIO;
-		} else if (len >= 0) {
-			rc = fs_errno(rc);
-		}
-	}
-	pthread_mutex_unlock(&n->alock);
-	pthread_rwlock_unlock(&n->olock);
-	return rc;
-}
-
-void fs_node_release_obj(struct fs *fs, struct fs_node *n)
-{
-	fs_node_flush(fs, n);
-	pthread_rwlock_wrlock(&n->olock);
-	if (n->obj)
-		swapobj_obj_close(n->obj);
-	n->obj = NULL;
-	pthread_rwlock_unlock(&n->olock);
-}
-
-/* Write a (n's new attributes) to aux now; on success they replace n->attr. Caller holds olock. */
-static int node_store_attr_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
-{
-	uint8_t buf[FSATTR_AUX_MAX];
-	int len = fsattr_encode(a, buf, sizeof(buf));
-	if (len < 0)
-		return len;
-	int rc = swapobj_obj_set_aux(n->obj, buf, (size_t)len);
-	if (rc < 0)
-		return fs_errno(rc);
-	fsattr_free(&n->attr);
-	n->attr = *a;
-	n->has_aux = true;
-	n->dirty = false;
-	return 0;
-}
-
 static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
 {
 	struct swapobj_obj_stat os;
 	memset(st, 0, sizeof(*st));
 	memset(&os, 0, sizeof(os));
+	pthread_mutex_lock(&n->alock);
+	bool dir = S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&n->alock);
+	uint32_t dir_nlink = dir ? fs_dir_nlink(fs, n) : 0; /* may list the directory: before the locks */
 	pthread_rwlock_rdlock(&n->olock);
 	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : 0;
 	pthread_mutex_lock(&n->alock);
@@ -256,14 +134,15 @@ static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
 		st->st_mtim = n->attr.mtime;
 		st->st_ctim = n->attr.ctime;
 		st->st_blksize = BLKSIZE;
+		st->st_rdev = (dev_t)n->attr.rdev;
 		if (S_ISDIR(n->attr.mode)) {
-			st->st_nlink = 2;
+			st->st_nlink = dir_nlink ? dir_nlink : 2; /* 0: the mode changed to a directory meanwhile */
 			st->st_size = PG;
 		} else if (S_ISLNK(n->attr.mode)) {
 			st->st_nlink = 1;
 			st->st_size = n->attr.link_len;
 		} else {
-			st->st_nlink = 1;
+			st->st_nlink = n->orphan ? 0 : 1;
 			st->st_size = (off_t)os.size;
 			st->st_blocks = (blkcnt_t)((os.stored_bytes + 511) / 512);
 		}
@@ -302,208 +181,6 @@ static void reply_entry_node(fuse_req_t req, struct fs *fs, struct fs_node *n)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Keys, names and nodes                                                     */
-/* ------------------------------------------------------------------------ */
-
-enum probe_kind { PROBE_NONE, PROBE_FILE, PROBE_DIROBJ, PROBE_IMPLICIT };
-
-/* What key names in the store; opens the object if it is one. */
-static int probe(struct fs *fs, const swapobj_key *key, swapobj_obj **obj)
-{
-	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
-	struct swapobj_obj_stat os;
-	oo.data_version = SWAPOBJ_VERSION_ANY;
-	*obj = NULL;
-	if (key->ncomp == 0)
-		return PROBE_IMPLICIT;
-	int rc = swapobj_obj_open(obj, fs->st, key, &oo);
-	if (rc == 0) {
-		rc = swapobj_obj_stat(*obj, &os);
-		if (rc < 0) {
-			swapobj_obj_close(*obj);
-			*obj = NULL;
-			return rc == SWAPOBJ_ESTALE ? PROBE_NONE : fs_errno(rc);
-		}
-		return (os.flags & SWAPOBJ_O_DIR) ? PROBE_DIROBJ : PROBE_FILE;
-	}
-	if (rc == SWAPOBJ_EISDIR)
-		return PROBE_IMPLICIT;
-	if (rc == SWAPOBJ_ENOENT || rc == SWAPOBJ_ENOTDIR || rc == SWAPOBJ_ESTALE)
-		return PROBE_NONE;
-	return fs_errno(rc);
-}
-
-/* Does prefix key have any child? 1, 0, or -errno. */
-static int has_children(struct fs *fs, const swapobj_key *key)
-{
-	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
-	struct swapobj_dirent d;
-	int rc = swapobj_list_next(fs->st, key, &c, &d);
-	if (rc == SWAPOBJ_ENOENT || rc == SWAPOBJ_ENOTDIR)
-		return 0;
-	return rc < 0 ? fs_errno(rc) : rc;
-}
-
-/*
- * Find the digest-named child of dirkey (the name carries the listing
- * cookie, so this is a seek plus the few siblings sharing that cookie).
- */
-static int resolve_digest(struct fs *fs, const swapobj_key *dirkey, const struct fsname_decoded *d, uint8_t *comp,
-                          size_t *len)
-{
-	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
-	struct swapobj_dirent ent;
-	c.started = 1;
-	c.hash = d->cookie;
-	c.name_len = 0; /* before every name with that cookie */
-	for (;;) {
-		int rc = swapobj_list_next(fs->st, dirkey, &c, &ent);
-		if (rc <= 0 || ent.cookie != d->cookie)
-			return rc < 0 && rc != SWAPOBJ_ENOENT ? fs_errno(rc) : -ENOENT;
-		if (fsname_needs_digest(ent.name, ent.name_len) &&
-		    fsname_digest_hash(ent.name, ent.name_len) == d->hash) {
-			memcpy(comp, ent.name, ent.name_len);
-			*len = ent.name_len;
-			return 0;
-		}
-	}
-}
-
-/*
- * The component a name under p stands for. for_create: a name that is not
- * any component's canonical name is EINVAL (it would alias another key), a
- * digest name that names nothing is EINVAL too (it cannot be made); for a
- * lookup both are simply ENOENT.
- */
-static int name_to_comp(struct fs *fs, struct fs_node *p, const char *name, bool for_create, uint8_t *comp, size_t *len,
-                        uint64_t *cookie)
-{
-	struct fsname_decoded d;
-	*cookie = 0;
-	if (strlen(name) > FSNAME_MAX)
-		return -ENAMETOOLONG;
-	if (fsname_decode(&d, name) < 0)
-		return for_create ? -EINVAL : -ENOENT;
-	if (d.kind == FSNAME_PLAIN) {
-		memcpy(comp, d.comp, d.len);
-		*len = d.len;
-		return 0;
-	}
-	swapobj_key dk;
-	int err = fs_node_key(fs, p, NULL, 0, &dk);
-	if (err < 0)
-		return err;
-	err = resolve_digest(fs, &dk, &d, comp, len);
-	*cookie = d.cookie;
-	if (err == -ENOENT && for_create)
-		return -EINVAL;
-	return err;
-}
-
-bool fs_node_is_stale(struct fs_node *n)
-{
-	pthread_mutex_lock(&n->alock);
-	bool s = n->stale;
-	pthread_mutex_unlock(&n->alock);
-	return s;
-}
-
-void fs_node_drop_stale(struct fs *fs, struct fs_node *n)
-{
-	fs_node_unhash(fs, n);
-	fs_node_release_obj(fs, n);
-}
-
-static bool node_alive(struct fs *fs, struct fs_node *n)
-{
-	if (fs_node_is_stale(n))
-		return false;
-	struct swapobj_obj_stat os;
-	pthread_rwlock_rdlock(&n->olock);
-	bool ok = !n->obj || swapobj_obj_stat(n->obj, &os) == 0;
-	pthread_rwlock_unlock(&n->olock);
-	return ok;
-}
-
-/* The node of child comp of p, made from the store if the table has none; with a ref. */
-static int child_get(struct fs *fs, struct fs_node *p, const uint8_t *comp, size_t len, uint64_t cookie,
-                     struct fs_node **out)
-{
-	struct fs_node *n = fs_node_find(fs, p, comp, len);
-	if (n) {
-		if (node_alive(fs, n)) {
-			*out = n;
-			return 0;
-		}
-		fs_node_drop_stale(fs, n);
-		fs_node_put(fs, n);
-	}
-	swapobj_key key;
-	int err = fs_node_key(fs, p, comp, len, &key);
-	if (err < 0)
-		return err;
-	swapobj_obj *obj;
-	int kind = probe(fs, &key, &obj);
-	if (kind < 0)
-		return kind;
-	if (kind == PROBE_NONE)
-		return -ENOENT;
-	struct fs_node *fresh = fs_node_new(fs, comp, len);
-	if (!fresh) {
-		if (obj)
-			swapobj_obj_close(obj);
-		return -ENOMEM;
-	}
-	fresh->cookie = cookie;
-	fresh->obj = obj;
-	if (kind == PROBE_IMPLICIT) {
-		fs_attr_default(fs, &fresh->attr, true);
-		fresh->ino = (XXH3_64bits(key.buf, key.nbytes) ^ key.ncomp) | INO_IMPLICIT;
-	} else if ((err = node_load(fs, fresh, kind == PROBE_DIROBJ)) < 0) {
-		fs_node_discard(fs, fresh);
-		return err;
-	}
-	*out = fs_node_insert(fs, p, fresh);
-	return 0;
-}
-
-/*
- * After p lost an entry: if p is an implicit directory that is now empty,
- * make it a directory object so that it does not vanish under the shell
- * that just emptied it (rm a/b/last must leave a/b).
- */
-static void keep_parent(struct fs *fs, struct fs_node *p)
-{
-	if (p == &fs->root)
-		return;
-	pthread_rwlock_wrlock(&p->olock);
-	if (!p->obj && !fs_node_is_stale(p)) {
-		swapobj_key key;
-		uint8_t buf[FSATTR_AUX_MAX];
-		if (fs_node_key(fs, p, NULL, 0, &key) == 0 && has_children(fs, &key) == 0) {
-			pthread_mutex_lock(&p->alock);
-			int len = fsattr_encode(&p->attr, buf, sizeof(buf));
-			pthread_mutex_unlock(&p->alock);
-			struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
-			oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
-			oo.aux = buf;
-			oo.aux_len = len > 0 ? (size_t)len : 0;
-			int rc = swapobj_obj_open(&p->obj, fs->st, &key, &oo);
-			if (rc < 0) {
-				p->obj = NULL;
-				fs_log(LOG_WARNING, "could not keep emptied directory: %s", swapobj_errmsg());
-			} else {
-				pthread_mutex_lock(&p->alock);
-				p->has_aux = true;
-				p->dirty = false;
-				pthread_mutex_unlock(&p->alock);
-			}
-		}
-	}
-	pthread_rwlock_unlock(&p->olock);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -529,6 +206,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	else
 		fs->o.writeback = 0;
 	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	fs_orphans_reap(fs); /* before the first request: nothing can be open */
 }
 
 static void fs_destroy(void *userdata)
@@ -543,12 +221,10 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	uint8_t comp[FSNAME_MAX];
 	size_t len;
 	uint64_t cookie;
-	int err = name_to_comp(fs, p, name, false, comp, &len, &cookie);
+	int err = fs_name_to_comp(fs, p, name, false, comp, &len, &cookie);
 	if (err == 0)
-		err = child_get(fs, p, comp, len, cookie, &n);
-	if (err == -ENAMETOOLONG)
-		err = -ENOENT; /* past the key limits: no such key can exist */
-	if (err < 0)
+		err = fs_child_get(fs, p, comp, len, cookie, &n);
+	if (err < 0) /* ENAMETOOLONG too, past the key limits: as local file systems answer */
 		fs_reply_err(req, err);
 	else
 		reply_entry_node(req, fs, n);
@@ -583,72 +259,6 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 /* ------------------------------------------------------------------------ */
 /* Attributes: setattr                                                       */
 /* ------------------------------------------------------------------------ */
-
-/*
- * Make implicit directory n a directory object carrying attributes a.
- * Caller holds n->olock exclusive.
- */
-int fs_materialize_locked(struct fs *fs, struct fs_node *n, struct fsattr *a)
-{
-	swapobj_key key;
-	uint8_t buf[FSATTR_AUX_MAX];
-	int err = fs_node_key(fs, n, NULL, 0, &key);
-	if (err < 0)
-		return err;
-	int len = fsattr_encode(a, buf, sizeof(buf));
-	if (len < 0)
-		return len;
-	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
-	oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
-	oo.aux = buf;
-	oo.aux_len = (size_t)len;
-	swapobj_obj *obj;
-	int rc = swapobj_obj_open(&obj, fs->st, &key, &oo);
-	if (rc < 0)
-		return fs_errno(rc);
-	n->obj = obj;
-	fsattr_free(&n->attr);
-	n->attr = *a;
-	n->has_aux = true;
-	n->dirty = false;
-	return 0;
-}
-
-/* Replace n's attributes by a, in aux (making a directory object if n is implicit). Takes the locks. */
-int fs_node_set_attr(struct fs *fs, struct fs_node *n, struct fsattr *a)
-{
-	int err;
-	if (n == &fs->root) {
-		fsattr_free(a);
-		return -EPERM; /* the root has no key, so nowhere to keep attributes */
-	}
-	pthread_rwlock_wrlock(&n->olock);
-	pthread_mutex_lock(&n->alock);
-	if (n->stale)
-		err = -ESTALE;
-	else if (n->foreign)
-		err = -EOPNOTSUPP;
-	else if (fs->o.readonly)
-		err = -EROFS;
-	else if (!n->obj)
-		err = fs_materialize_locked(fs, n, a);
-	else
-		err = node_store_attr_locked(fs, n, a);
-	pthread_mutex_unlock(&n->alock);
-	pthread_rwlock_unlock(&n->olock);
-	if (err < 0)
-		fsattr_free(a);
-	return err;
-}
-
-/* A copy of n's attributes to edit. */
-int fs_node_attr_copy(struct fs_node *n, struct fsattr *a)
-{
-	pthread_mutex_lock(&n->alock);
-	int err = fsattr_copy(a, &n->attr);
-	pthread_mutex_unlock(&n->alock);
-	return err;
-}
 
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
@@ -716,10 +326,11 @@ done:
 
 /*
  * Create the object parent/name of type mode (S_IFREG, S_IFDIR, S_IFLNK
- * with target link), attributes included atomically. Returns the node with
- * a ref.
+ * with target link, S_IFIFO, S_IFSOCK, S_IFCHR and S_IFBLK with rdev: an
+ * object without data), attributes included atomically. Returns the node
+ * with a ref.
  */
-static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, const char *link,
+static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, const char *link, dev_t rdev,
                      struct fs_node **out)
 {
 	struct fs *fs = fs_of(req);
@@ -734,13 +345,15 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return -EROFS;
 	if (fs_node_is_stale(p))
 		return -ENOENT;
-	if ((err = name_to_comp(fs, p, name, true, comp, &len, &cookie)) < 0)
+	if ((err = fs_name_to_comp(fs, p, name, true, comp, &len, &cookie)) < 0)
 		return err;
 	if (cookie)
 		return -EEXIST; /* a digest name resolved: the entry exists */
 	if ((err = fs_node_key(fs, p, comp, len, &key)) < 0)
 		return err;
 	attr_new(req, p, &a, mode);
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		a.rdev = (uint64_t)rdev;
 	if (link && (err = fsattr_set_link(&a, link, strlen(link))) < 0) {
 		fsattr_free(&a);
 		return err;
@@ -777,21 +390,24 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	fresh->obj = obj;
 	fresh->attr = a;
 	fresh->has_aux = true;
-	fresh->ino = os.id + INO_OBJ_BASE;
+	fresh->ino = os.id + FS_INO_OBJ_BASE;
+	fresh->nsub_valid = S_ISDIR(mode); /* a new directory has no subdirectory */
 	*out = fs_node_insert(fs, p, fresh);
 	touch_dir(p);
+	if (S_ISDIR(mode))
+		fs_node_subdirs_add(p, 1);
 	return 0;
 }
 
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct fs_node *n;
-	if (!S_ISREG(mode)) {
-		/* devices, FIFOs and sockets have no object form */
-		fs_reply_err(req, -EPERM);
+	mode_t t = mode & S_IFMT;
+	if (t != S_IFREG && t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR && t != S_IFBLK) {
+		fs_reply_err(req, -EINVAL);
 		return;
 	}
-	int err = make_node(req, parent, name, mode, NULL, &n);
+	int err = make_node(req, parent, name, t | (mode & 07777), NULL, rdev, &n);
 	if (err < 0)
 		fs_reply_err(req, err);
 	else
@@ -801,7 +417,7 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs_node *n;
-	int err = make_node(req, parent, name, S_IFDIR | (mode & 07777), NULL, &n);
+	int err = make_node(req, parent, name, S_IFDIR | (mode & 07777), NULL, 0, &n);
 	if (err < 0)
 		fs_reply_err(req, err);
 	else
@@ -811,7 +427,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct fs_node *n;
-	int err = make_node(req, parent, name, S_IFLNK | 0777, link, &n);
+	int err = make_node(req, parent, name, S_IFLNK | 0777, link, 0, &n);
 	if (err < 0)
 		fs_reply_err(req, err);
 	else
@@ -853,9 +469,9 @@ static int remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool
 	int err;
 	if (fs->o.readonly)
 		return -EROFS;
-	if ((err = name_to_comp(fs, p, name, false, comp, &len, &cookie)) < 0)
+	if ((err = fs_name_to_comp(fs, p, name, false, comp, &len, &cookie)) < 0)
 		return err;
-	if ((err = child_get(fs, p, comp, len, cookie, &n)) < 0)
+	if ((err = fs_child_get(fs, p, comp, len, cookie, &n)) < 0)
 		return err;
 	if ((err = fs_node_key(fs, p, comp, len, &key)) < 0)
 		goto done;
@@ -871,19 +487,23 @@ static int remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool
 	pthread_rwlock_unlock(&n->olock);
 	if (implicit) {
 		/* exists only through its children */
-		err = has_children(fs, &key) > 0 ? -ENOTEMPTY : -ENOENT;
+		err = fs_has_children(fs, &key) > 0 ? -ENOTEMPTY : -ENOENT;
 		goto done;
 	}
-	int rc = swapobj_delete(fs->st, &key);
-	if (rc == SWAPOBJ_EISDIR || rc == SWAPOBJ_ENOTEMPTY)
-		err = dir ? -ENOTEMPTY : -EISDIR;
-	else
-		err = fs_errno(rc);
-	if (err < 0)
-		goto done;
-	fs_node_drop_stale(fs, n);
+	if (!dir) {
+		/* kept as an orphan while open */
+		if ((err = fs_node_remove_file(fs, n, &key)) < 0)
+			goto done;
+	} else {
+		int rc = swapobj_delete(fs->st, &key);
+		err = rc == SWAPOBJ_EISDIR || rc == SWAPOBJ_ENOTEMPTY ? -ENOTEMPTY : fs_errno(rc);
+		if (err < 0)
+			goto done;
+		fs_node_drop_stale(fs, n);
+		fs_node_subdirs_add(p, -1);
+	}
 	touch_dir(p);
-	keep_parent(fs, p);
+	fs_keep_parent(fs, p);
 done:
 	fs_node_put(fs, n);
 	return err;
@@ -918,15 +538,15 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		err = -EROFS;
 		goto done;
 	}
-	if ((err = name_to_comp(fs, p, name, false, comp, &len, &cookie)) < 0)
+	if ((err = fs_name_to_comp(fs, p, name, false, comp, &len, &cookie)) < 0)
 		goto done;
-	if ((err = name_to_comp(fs, np, newname, true, ncomp, &nlen, &ncookie)) < 0)
+	if ((err = fs_name_to_comp(fs, np, newname, true, ncomp, &nlen, &ncookie)) < 0)
 		goto done;
 	if (fs_node_is_stale(np)) {
 		err = -ENOENT;
 		goto done;
 	}
-	if ((err = child_get(fs, p, comp, len, cookie, &n)) < 0)
+	if ((err = fs_child_get(fs, p, comp, len, cookie, &n)) < 0)
 		goto done;
 	if ((err = fs_node_key(fs, p, comp, len, &from)) < 0 || (err = fs_node_key(fs, np, ncomp, nlen, &to)) < 0)
 		goto done;
@@ -934,17 +554,36 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	    !memcmp(from.buf, to.buf, from.nbytes))
 		goto done; /* same name: nothing to do */
 	victim = fs_node_find(fs, np, ncomp, nlen);
-	int rc = swapobj_rename(fs->st, &from, &to, (flags & RENAME_NOREPLACE) ? SWAPOBJ_RENAME_NOREPLACE : 0);
-	if (rc == SWAPOBJ_ENOTSUP) {
-		/* a directory with entries, or one that exists only through them:
-		 * mv copies and deletes instead */
-		err = -EXDEV;
-		goto done;
+	pthread_mutex_lock(&n->alock);
+	bool isdir = S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&n->alock);
+	bool victim_dir = false, victim_orphaned = false;
+	if (victim && victim != n) {
+		pthread_mutex_lock(&victim->alock);
+		victim_dir = S_ISDIR(victim->attr.mode);
+		pthread_mutex_unlock(&victim->alock);
+		/* an open file being replaced is kept as an orphan, moved away
+		 * first (between the two renames the target name is absent) */
+		if (!isdir && !victim_dir && !(flags & RENAME_NOREPLACE))
+			victim_orphaned = fs_node_orphan_if_open(fs, victim, &to) > 0;
 	}
-	if ((err = fs_errno(rc)) < 0)
+	int rc = swapobj_rename(fs->st, &from, &to, (flags & RENAME_NOREPLACE) ? SWAPOBJ_RENAME_NOREPLACE : 0);
+	err = rc == SWAPOBJ_ENOTSUP ? -EXDEV : fs_errno(rc); /* ENOTSUP: a directory with entries, or
+	                                                      * one that exists only through them: mv
+	                                                      * copies and deletes instead */
+	if (err < 0 && victim_orphaned && fs_node_unorphan(fs, victim, np, ncomp, nlen, &to) < 0)
+		fs_log(LOG_WARNING, "rename failed, and the open file it was to replace could not be put back: %s",
+		       swapobj_errmsg());
+	if (err < 0)
 		goto done;
-	if (victim && victim != n)
+	if (victim && victim != n && !victim_orphaned)
 		fs_node_drop_stale(fs, victim);
+	if (isdir && p != np) {
+		fs_node_subdirs_add(p, -1);
+		fs_node_subdirs_add(np, 1);
+	}
+	if (victim_dir)
+		fs_node_subdirs_add(np, -1);
 	fs_node_move(fs, n, np, ncomp, nlen);
 	n->cookie = ncookie;
 	/* The handle follows the object; reopen by the new key if the library
@@ -966,7 +605,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	touch_dir(p);
 	if (np != p)
 		touch_dir(np);
-	keep_parent(fs, p);
+	fs_keep_parent(fs, p);
 done:
 	fs_node_put(fs, n);
 	fs_node_put(fs, victim);
@@ -988,19 +627,23 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fs *fs = fs_of(req);
 	struct fs_node *n;
 	struct fuse_entry_param e;
-	int err = make_node(req, parent, name, S_IFREG | (mode & 07777), NULL, &n);
+	int err = make_node(req, parent, name, S_IFREG | (mode & 07777), NULL, 0, &n);
 	if (err < 0) {
 		fs_reply_err(req, err);
 		return;
 	}
 	err = node_entry(fs, n, &e);
+	if (err == 0)
+		err = fs_node_open(fs, n);
 	if (err < 0) {
 		fs_reply_err(req, err);
 	} else {
 		fill_open(fs, fi);
 		fs_node_lookup_inc(fs, n);
-		if (fuse_reply_create(req, &e, fi) < 0)
+		if (fuse_reply_create(req, &e, fi) < 0) { /* interrupted: no release will come */
+			fs_node_close(fs, n);
 			fs_node_forget(fs, n, 1);
+		}
 	}
 	fs_node_put(fs, n);
 }
@@ -1023,12 +666,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 	}
 	pthread_rwlock_unlock(&n->olock);
+	if (err == 0)
+		err = fs_node_open(fs, n); /* counted: unlinked while open, the file is kept */
 	if (err < 0) {
 		fs_reply_err(req, err);
 		return;
 	}
 	fill_open(fs, fi);
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) < 0)
+		fs_node_close(fs, n); /* interrupted: no release will come */
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -1093,7 +739,9 @@ static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	fs_node_flush(fs, fs_node_of(fs, ino));
+	struct fs_node *n = fs_node_of(fs, ino);
+	fs_node_flush(fs, n);
+	fs_node_close(fs, n); /* the last handle of an unlinked file deletes it */
 	fuse_reply_err(req, 0);
 }
 
@@ -1276,11 +924,11 @@ static void entry_info(struct fs *fs, struct fs_node *dir, const swapobj_key *di
 	uint8_t buf[FSATTR_AUX_MAX];
 	if (swapobj_key_push(&key, ent->name, ent->name_len) < 0)
 		return;
-	st->st_ino = (XXH3_64bits(key.buf, key.nbytes) ^ key.ncomp) | INO_IMPLICIT;
-	int kind = probe(fs, &key, &obj);
+	st->st_ino = (XXH3_64bits(key.buf, key.nbytes) ^ key.ncomp) | FS_INO_IMPLICIT;
+	int kind = fs_probe(fs, &key, &obj);
 	if (obj && swapobj_obj_stat(obj, &os) == 0)
-		st->st_ino = os.id + INO_OBJ_BASE;
-	if (kind == PROBE_FILE) {
+		st->st_ino = os.id + FS_INO_OBJ_BASE;
+	if (kind == FS_PROBE_FILE) {
 		int len = swapobj_obj_get_aux(obj, buf, sizeof(buf));
 		struct fsattr a;
 		if (len > 0 && (size_t)len <= sizeof(buf) && fsattr_decode(&a, buf, (size_t)len) == 0) {
@@ -1349,6 +997,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 				err = fs_errno(rc);
 			break;
 		}
+		if (fs_is_orphan_comp(fs, dir, ent.name, ent.name_len)) {
+			cur = next; /* files unlinked while open: never shown */
+			continue;
+		}
 		fsname_encode(name, ent.name, ent.name_len, ent.cookie);
 		off_t eoff = cookie_off(ent.cookie);
 		if (plus) {
@@ -1358,7 +1010,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 			struct fs_node *n;
 			struct fuse_entry_param e;
 			uint64_t ck = fsname_needs_digest(ent.name, ent.name_len) ? ent.cookie : 0;
-			if (child_get(fs, dir, ent.name, ent.name_len, ck, &n) < 0) {
+			if (fs_child_get(fs, dir, ent.name, ent.name_len, ck, &n) < 0) {
 				cur = next; /* vanished meanwhile */
 				continue;
 			}

@@ -21,7 +21,10 @@
 #include <sys/xattr.h>
 #include <syslog.h>
 
-#include "fs.h"
+#include "fsnode.h"
+#include "fsnotify.h"
+#include "fsops.h"
+#include "fsutil.h"
 
 #define SO_PREFIX "swapobj."
 #define SO_PREFIX_LEN 8
@@ -219,6 +222,7 @@ static int invalidate_dir(fuse_req_t req, struct fs *fs, struct fs_node *n)
 		fsattr_free(&saved);
 	if (rc < 0 && rc != SWAPOBJ_ENOENT)
 		return err;
+	fs_node_subdirs_forget(n); /* none left: counted again when asked */
 	struct fs_node **v;
 	bool *child;
 	long cnt = fs_node_collect_below(fs, n, &v, &child);

@@ -31,27 +31,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "fsnode.h"
+#include "fsnotify.h"
+#include "fsops.h"
+#include "fsutil.h"
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
 #endif
-
-static int log_to_syslog;
-
-void fs_log(int prio, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (log_to_syslog) {
-		vsyslog(prio, fmt, ap);
-	} else {
-		fprintf(stderr, "swapobjfs: ");
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
-}
 
 enum { KEY_HELP, KEY_VERSION, KEY_DEVICE, KEY_RO, KEY_NOATIME };
 
@@ -208,8 +195,7 @@ static void daemon_verdict(int ok, const char *msg)
 			if (nul > 2)
 				close(nul);
 		}
-		log_to_syslog = 1;
-		openlog("swapobjfs", LOG_PID, LOG_DAEMON);
+		fs_log_to_syslog();
 	}
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf), "%c%s", ok ? '0' : '1', ok ? "" : msg);

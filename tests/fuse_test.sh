@@ -111,6 +111,7 @@ check "library keys: one path each, with content" "$ops" mnt-checkkeys "$mnt/lib
 eq "implicit dir mode" "$(stat -c %A "$mnt/anon")" "drwxr-xr-x"
 eq "big-endian numbers escaped" "$(ls "$mnt/anon")" "%00%00%00%00%00%00%00%01"
 eq "anon page readable" "$(wc -c <"$mnt/anon/%00%00%00%00%00%00%00%01/%00%00%00%00%00%00%00%02")" "4096"
+eq "implicit directory nlink: 2 + its subdirectories" "$(stat -c %h "$mnt/anon")" "3"
 
 t=$mnt/basic
 check "mkdir" mkdir "$t"
@@ -140,11 +141,47 @@ check "mv of a full directory (EXDEV, copied)" bash -c \
 	"mkdir -p $t/full/sub && echo 1 > $t/full/sub/x && mv $t/full $t/moved && [ \$(cat $t/moved/sub/x) = 1 ] && [ ! -e $t/full ]"
 mkdir -p "$mnt/errnos"
 check "errno of unsupported operations" env FUSEFS_DIR_DEPTH=1 "$ops" errnos "$mnt/errnos"
+mkdir -p "$mnt/namelen"
+check "ENAMETOOLONG from every operation (name, depth, key bytes)" env FUSEFS_DIR_DEPTH=1 "$ops" namelen "$mnt/namelen"
+mkdir -p "$mnt/ul"
+check "unlinked or replaced while open (default cache)" "$ops" unlinked "$mnt/ul" "$mnt"
 check "fallocate: punch, zero range, keep size" "$ops" falloc "$t"
 check "user xattrs" "$ops" xattr "$t"
 check "hostile names through the mount" bash -c "mkdir $mnt/names && $ops names $mnt/names $seed 500"
 check "store figures on the root" bash -c "$ops getx $mnt swapobj.store | grep -q 'capacity_bytes=.*buffer_bytes='"
 check "statfs" bash -c "df -B1 $mnt | tail -1 | awk '{exit !(\$2 > 1900000000 && \$2 <= 2147483648)}'"
+
+# ---- directory link counts: 2 + subdirectories (find's leaf optimisation) ----
+# every directory under $1 has st_nlink 2 + its subdirectories
+nlink_all_ok() {
+	find "$1" -type d -print0 | while IFS= read -r -d '' d; do
+		want=$((2 + $(find "$d" -mindepth 1 -maxdepth 1 -type d -printf x | wc -c)))
+		got=$(stat -c %h "$d")
+		[ "$got" = "$want" ] || { echo "$d: nlink $got, want $want"; exit 1; }
+	done
+}
+nl=$mnt/nlink
+mkdir -p "$nl/a" "$nl/b"
+eq "nlink after mkdir" "$(stat -c %h "$nl")" "4"
+touch "$nl/f"
+eq "files do not count" "$(stat -c %h "$nl")" "4"
+rmdir "$nl/a"
+eq "nlink after rmdir" "$(stat -c %h "$nl")" "3"
+mv "$nl/b" "$nl/c"
+eq "nlink after a rename in place" "$(stat -c %h "$nl")" "3"
+mkdir "$nl/e" && mv "$nl/c" "$nl/e/"
+eq "nlink of the old parent after a move" "$(stat -c %h "$nl")" "3"
+eq "nlink of the new parent after a move" "$(stat -c %h "$nl/e")" "3"
+mkdir "$nl/x" "$nl/y" && mv -T "$nl/x" "$nl/y"
+eq "nlink after a directory replaced an empty one" "$(stat -c %h "$nl")" "4"
+check "every directory, the root and implicit ones included" nlink_all_ok "$mnt"
+
+# ---- FIFOs, sockets, device nodes ----
+sp=$mnt/special
+mkdir "$sp"
+check "FIFO, socket, character and block device nodes" "$ops" special "$sp"
+check "a FIFO carries data" timeout 10 bash -c "echo through > $sp/fifo & read -r l < $sp/fifo; [ \"\$l\" = through ]"
+eq "find sees their types" "$(cd "$sp" && find . -type p -o -type s -o -type c -o -type b | sort | tr '\n' ' ')" "./blk ./chr ./fifo ./sock "
 
 # ---- data path: a 4 KiB page is one page in the store, holes are holes ----
 check "one page written" bash -c "dd if=/dev/urandom of=$t/page bs=4096 seek=2 count=1 conv=notrunc status=none"
@@ -261,6 +298,10 @@ eq "dir xattr persists" "$("$ops" getx "$t/xadir" user.dir)" "d"
 eq "version persists" "$("$ops" getx "$x/obj" swapobj.version)" "10"
 check_fails "ephemeral file does not survive a remount" test -e "$x/eph"
 check "model files still readable" bash -c "cat $mnt/model/* > /dev/null"
+eq "special files persist" "$(cd "$sp" && find . -type p -o -type s -o -type c -o -type b | sort | tr '\n' ' ')" "./blk ./chr ./fifo ./sock "
+eq "device numbers persist" "$(stat -c '%t:%T' "$sp/chr" "$sp/blk" | tr '\n' ' ')" "1:3 103:11170 "
+eq "modes persist" "$(stat -c %a "$sp/fifo")" "640"
+check "directory link counts after a remount (counted from the store)" nlink_all_ok "$mnt"
 
 # ---- clean shutdown on SIGTERM ----
 check "SIGTERM" kill -TERM "$daemon_pid"
@@ -271,14 +312,39 @@ check_fails "unmounted by SIGTERM" mounted
 check "mount" do_mount
 check "write and fsync" "$ops" writesync "$mnt/basic/durable" 9 8
 check "write without fsync" bash -c "head -c 1M /dev/urandom > $mnt/basic/maybe"
-kill -9 "$daemon_pid"
-wait "$daemon_pid" 2>/dev/null
+{
+	kill -9 "$daemon_pid"
+	wait "$daemon_pid"
+} 2>/dev/null
 daemon_pid=
 check "dead mount unmounts" bash -c "fusermount3 -u $mnt || umount -l $mnt"
 check "remount after kill -9" do_mount
 check "fsync'd data intact" "$ops" verify "$mnt/basic/durable" 9 8
 check "earlier data intact" "$ops" verify "$mnt/basic/persist" 5 3
 check "unmount" do_umount
+
+# ---- writeback cache: unlinked while open; kill -9 with an unlinked file open ----
+check "mount -o writeback" do_mount -o writeback
+mkdir -p "$mnt/ulwb"
+check "unlinked or replaced while open (writeback cache)" "$ops" unlinked "$mnt/ulwb" "$mnt"
+"$ops" holdopen "$mnt/ulwb/held" >"$tmp/held.out" 2>&1 &
+holder=$!
+for _ in $(seq 100); do grep -q ready "$tmp/held.out" && break; sleep 0.05; done
+check "a file unlinked while open, synced" grep -q ready "$tmp/held.out"
+{
+	kill -9 "$daemon_pid"
+	wait "$daemon_pid"
+	kill -9 "$holder"
+	wait "$holder"
+} 2>/dev/null
+daemon_pid=
+check "dead mount unmounts" bash -c "fusermount3 -u $mnt || umount -l $mnt"
+eq "the orphan survived the crash" "$("$ops" lib-orphans "$img")" "1"
+check "remount" do_mount
+check "orphans deleted at mount" grep -q "deleted 1 files unlinked while open before a crash" "$tmp/daemon.log"
+eq "nothing of it in the namespace" "$(ls -A "$mnt/ulwb")" ""
+check "unmount" do_umount
+eq "no orphan left in the store" "$("$ops" lib-orphans "$img")" "0"
 
 # ---- mount -t fuse.swapobjfs: mount(8) -> mount.fuse3 -> swapobjfs from the default PATH ----
 # mount(8) drops PATH, so the shell mount.fuse3 runs finds swapobjfs only where it is

@@ -8,7 +8,10 @@
  * and zero-range (with and without KEEP_SIZE), reads and writes through a
  * shared mmap, O_DIRECT reads and writes, fsync, close and reopen (through
  * a fresh descriptor, so the kernel's caches are crossed), SEEK_DATA and
- * SEEK_HOLE (checked as properties: what they skip must read as zeros).
+ * SEEK_HOLE (checked as properties: what they skip must read as zeros),
+ * unlink of the open file or rename of a copy over it (every operation then
+ * goes on through the descriptor of the unlinked file, until a reopen
+ * writes the model to a new file of that name and closes the old one).
  * After every operation that returns data the bytes are compared with the
  * model; every 64 operations each file is read back whole.
  *
@@ -71,18 +74,56 @@ struct file {
 	int fd;
 	uint8_t *data; /* model, MAXSIZE bytes */
 	uint64_t size;
+	int unlinked; /* fd is a file without a name (or another file has the name) */
 };
 
 static struct file files[NFILES];
 static uint8_t *buf, *dbuf; /* dbuf: aligned for O_DIRECT */
 
+/* Write the model of f into a new file at p (which must not exist); returns its descriptor. */
+static int write_copy(struct file *f, const char *p)
+{
+	int fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (fd < 0 || (f->size && pwrite(fd, f->data, f->size, 0) != (ssize_t)f->size))
+		die("copy of %s to %s: %s", f->path, p, strerror(errno));
+	return fd;
+}
+
 static void reopen(struct file *f)
 {
+	int nfd = -1;
+	if (f->unlinked) { /* give the name a file with the model's content */
+		if (unlink(f->path) < 0 && errno != ENOENT)
+			die("unlink %s: %s", f->path, strerror(errno));
+		nfd = write_copy(f, f->path);
+		f->unlinked = 0;
+	}
 	if (f->fd >= 0 && close(f->fd) < 0)
 		die("close %s: %s", f->path, strerror(errno));
-	f->fd = open(f->path, O_RDWR);
+	f->fd = nfd >= 0 ? nfd : open(f->path, O_RDWR);
 	if (f->fd < 0)
 		die("open %s: %s", f->path, strerror(errno));
+}
+
+/* Take the name from the open file: unlink it, or rename a copy over it. */
+static void op_unlink_open(struct file *f)
+{
+	if (f->unlinked)
+		return;
+	if (below(2)) {
+		if (unlink(f->path) < 0)
+			die("unlink open %s: %s", f->path, strerror(errno));
+	} else {
+		char tmp[4200];
+		snprintf(tmp, sizeof(tmp), "%s.new", f->path);
+		close(write_copy(f, tmp));
+		if (rename(tmp, f->path) < 0)
+			die("rename over open %s: %s", f->path, strerror(errno));
+	}
+	struct stat st;
+	if (fstat(f->fd, &st) < 0 || st.st_nlink != 0)
+		die("fstat of unlinked %s: %s, nlink %ju", f->path, strerror(errno), (uintmax_t)st.st_nlink);
+	f->unlinked = 1;
 }
 
 static void fill(uint8_t *p, size_t len)
@@ -203,7 +244,10 @@ static void op_mmap(struct file *f)
 
 static void op_direct(struct file *f)
 {
-	int fd = open(f->path, O_RDWR | O_DIRECT);
+	char p[64];
+	/* an unlinked file is opened again through /proc: a second handle of an orphan */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", f->fd);
+	int fd = open(f->unlinked ? p : f->path, O_RDWR | O_DIRECT);
 	if (fd < 0)
 		die("open O_DIRECT %s: %s", f->path, strerror(errno));
 	uint64_t off = below(MAXSIZE / PG) * PG, len = (1 + below(64)) * PG;
@@ -316,7 +360,8 @@ int main(int argc, char **argv)
 		             : op < 86 ? 6
 		             : op < 90 ? 7
 		             : op < 96 ? 8
-		                       : 9;
+		             : op < 98 ? 9
+		                       : 10;
 		counts[k]++;
 		switch (k) {
 		case 0:
@@ -344,6 +389,9 @@ int main(int argc, char **argv)
 			if (fsync(f->fd) < 0)
 				die("fsync %s: %s", f->path, strerror(errno));
 			break;
+		case 10:
+			op_unlink_open(f);
+			break;
 		default:
 			reopen(f);
 			break;
@@ -358,8 +406,8 @@ int main(int argc, char **argv)
 		close(files[i].fd);
 	}
 	printf("fusefs_model: %" PRIu64 " operations passed (seed %" PRIu64 "): read %u write %u truncate %u "
-	       "fallocate %u mmap %u direct %u seek %u fsync %u reopen %u\n",
+	       "fallocate %u mmap %u direct %u seek %u fsync %u reopen %u unlink-open %u\n",
 	       nops, seed, counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7],
-	       counts[8] + counts[9]);
+	       counts[8] + counts[9], counts[10]);
 	return 0;
 }

@@ -13,6 +13,11 @@
  *   lib-checkkeys IMAGE SEED N their names through the mount: see `mnt-checkkeys`
  *   mnt-checkkeys DIR SEED N   every library key has exactly one path, with its content
  *   lib-checknames IMAGE SEED N  keys made by `names` are the decoded components
+ *   unlinked DIR ROOT          files unlinked or replaced while open keep working, then go
+ *   holdopen FILE              create, unlink, fsync, print "ready" and wait with it open
+ *   lib-orphans IMAGE          print the number of orphans (unlinked open files) in the store
+ *   namelen DIR                a too long name or key: ENAMETOOLONG from every operation
+ *   special DIR                FIFO, socket, character and block device nodes
  *   readdir-stable DIR         listing under concurrent creates/deletes sees stable entries once
  *   concurrent DIR NPROC       processes writing the same and different files
  *   writesync FILE SEED MIB    write a pattern and fsync
@@ -28,8 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -109,8 +116,6 @@ static int cmd_errnos(const char *dir)
 	close(fd);
 	EXPECT_OK(mkdir(d, 0755));
 	EXPECT_ERR(link(f, path(dir, "e_link")), EPERM);
-	EXPECT_ERR(mknod(path(dir, "e_fifo"), S_IFIFO | 0644, 0), EPERM);
-	EXPECT_ERR(mknod(path(dir, "e_chr"), S_IFCHR | 0644, makedev(1, 3)), EPERM);
 	EXPECT_OK(mknod(path(dir, "e_reg"), S_IFREG | 0600, 0));
 	EXPECT_ERR(renameat2(AT_FDCWD, f, AT_FDCWD, d, RENAME_EXCHANGE), EINVAL);
 	EXPECT_ERR(renameat2(AT_FDCWD, f, AT_FDCWD, path(dir, "e_reg"), RENAME_NOREPLACE), EEXIST);
@@ -147,7 +152,7 @@ static int cmd_errnos(const char *dir)
 	if (depth_ok) {
 		EXPECT_ERR(mkdir(deep, 0755), ENAMETOOLONG);
 		EXPECT_ERR(open(deep, O_CREAT | O_RDWR, 0644), ENAMETOOLONG);
-		EXPECT_ERR(stat(deep, &st), ENOENT);
+		EXPECT_ERR(stat(deep, &st), ENAMETOOLONG);
 	}
 	char longname[300];
 	memset(longname, 'x', 256);
@@ -756,6 +761,355 @@ static int cmd_pattern(const char *file, uint64_t seed, unsigned mib, int write_
 	return failures != 0;
 }
 
+/* ---- files unlinked or replaced while open ---- */
+
+/* The store's object count, from swapobj.store on the mount's root (-1 if unreadable). */
+static long store_objects(const char *root)
+{
+	char v[4096];
+	ssize_t n = getxattr(root, "swapobj.store", v, sizeof(v) - 1);
+	if (n < 0)
+		return -1;
+	v[n] = 0;
+	const char *o = strstr(v, " objects=");
+	return o ? strtol(o + 9, NULL, 10) : -1;
+}
+
+/* Wait (up to 5 s: release reaches the daemon after close returns) for the object count. */
+static void expect_objects(const char *root, long want, const char *what)
+{
+	long got = -1;
+	for (int i = 0; i < 500 && (got = store_objects(root)) != want; i++)
+		usleep(10000);
+	if (got != want)
+		fail("%s: the store holds %ld objects, want %ld", what, got, want);
+}
+
+static int file_is(const char *p, const uint8_t *want, size_t len)
+{
+	uint8_t got[PG];
+	int fd = open(p, O_RDONLY);
+	ssize_t r = fd < 0 ? -1 : read(fd, got, sizeof(got));
+	if (fd >= 0)
+		close(fd);
+	return r == (ssize_t)len && !memcmp(got, want, len);
+}
+
+static int dir_has(const char *dir, const char *prefix)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * unlinked DIR ROOT: a file unlinked while open keeps working through its
+ * descriptor (read, write, fstat, ftruncate, fchmod, fsync), is invisible,
+ * does not block a new file of its name, and is deleted at the last close;
+ * the same for a file replaced by rename while open. ROOT is the mount's
+ * root (object counts).
+ */
+static int cmd_unlinked(const char *dir, const char *root)
+{
+	enum { LEN = 3 * 65536 };
+	static uint8_t a[LEN], b[LEN], got[LEN];
+	struct stat st;
+	pattern(a, LEN, 11, 0);
+	pattern(b, LEN, 12, 0);
+	long base = store_objects(root);
+	if (base < 0)
+		fail("no object count on %s", root);
+	char f[8192], g[8192], h[8192];
+	snprintf(f, sizeof(f), "%s/u_file", dir);
+	snprintf(g, sizeof(g), "%s/u_target", dir);
+	snprintf(h, sizeof(h), "%s/u_source", dir);
+	int fd = open(f, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd < 0) {
+		fail("create %s: %s", f, strerror(errno));
+		return 1;
+	}
+	if (pwrite(fd, a, LEN, 0) != LEN)
+		fail("write before unlink: %s", strerror(errno));
+	EXPECT_OK(unlink(f));
+	EXPECT_ERR(stat(f, &st), ENOENT);
+	if (dir_has(dir, "u_file"))
+		fail("an unlinked file is listed");
+	/* everything through the descriptor */
+	if (fstat(fd, &st) < 0 || st.st_nlink != 0 || st.st_size != LEN)
+		fail("fstat after unlink: %s, nlink %lu size %ld", strerror(errno), (unsigned long)st.st_nlink,
+		     (long)st.st_size);
+	if (pwrite(fd, b, LEN, LEN) != LEN)
+		fail("write after unlink: %s", strerror(errno));
+	if (pread(fd, got, LEN, 0) != LEN || memcmp(got, a, LEN))
+		fail("read after unlink: %s", strerror(errno));
+	if (pread(fd, got, LEN, LEN) != LEN || memcmp(got, b, LEN))
+		fail("read of what was written after unlink: %s", strerror(errno));
+	EXPECT_OK(ftruncate(fd, 1000));
+	if (fstat(fd, &st) < 0 || st.st_size != 1000)
+		fail("ftruncate after unlink: size %ld", (long)st.st_size);
+	if (pread(fd, got, LEN, 0) != 1000 || memcmp(got, a, 1000))
+		fail("read after ftruncate");
+	EXPECT_OK(fchmod(fd, 0600));
+	if (fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0600)
+		fail("fchmod after unlink");
+	EXPECT_OK(fsync(fd));
+	/* a new file of the same name is another file */
+	int fd2 = open(f, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd2 < 0 || pwrite(fd2, b, 100, 0) != 100)
+		fail("new file of the unlinked name: %s", strerror(errno));
+	if (pread(fd, got, 100, 0) != 100 || memcmp(got, a, 100))
+		fail("the unlinked file changed with the new one");
+	if (fd2 >= 0)
+		close(fd2);
+	if (store_objects(root) != base + 2)
+		fail("%ld objects with the new file and the orphan, want %ld", store_objects(root), base + 2);
+	/* the root never shows the orphans */
+	if (dir_has(root, "%00"))
+		fail("the root lists the orphans");
+	EXPECT_ERR(stat(path(root, "%00swapobjfs.orphans"), &st), ENOENT);
+	EXPECT_ERR(mkdir(path(root, "%00swapobjfs.orphans"), 0755), EINVAL);
+	if (close(fd) < 0)
+		fail("close of the unlinked file: %s", strerror(errno));
+	expect_objects(root, base + 1, "unlinked file closed");
+
+	/* rename over an open file: its descriptor keeps the old content */
+	fd = open(g, O_CREAT | O_EXCL | O_RDWR, 0644);
+	fd2 = open(h, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd < 0 || fd2 < 0 || pwrite(fd, a, 4000, 0) != 4000 || pwrite(fd2, b, 3000, 0) != 3000)
+		fail("rename setup: %s", strerror(errno));
+	close(fd2);
+	EXPECT_OK(rename(h, g));
+	if (pread(fd, got, LEN, 0) != 4000 || memcmp(got, a, 4000))
+		fail("the replaced file's descriptor lost its content");
+	if (pwrite(fd, b, 10, 0) != 10)
+		fail("write to the replaced file: %s", strerror(errno));
+	if (fstat(fd, &st) < 0 || st.st_nlink != 0)
+		fail("the replaced file: nlink %lu", (unsigned long)st.st_nlink);
+	if (!file_is(g, b, 3000))
+		fail("the target name does not hold the source");
+	expect_objects(root, base + 3, "replaced file open");
+	if (close(fd) < 0)
+		fail("close of the replaced file: %s", strerror(errno));
+	expect_objects(root, base + 2, "replaced file closed");
+	/* unlinked while not open: gone at once */
+	EXPECT_OK(unlink(f));
+	EXPECT_OK(unlink(g));
+	expect_objects(root, base, "all removed");
+	return failures != 0;
+}
+
+/*
+ * holdopen FILE: create FILE, write, unlink it, fsync (the orphan is
+ * durable), print "ready", then wait to be killed with the file open.
+ */
+static int cmd_holdopen(const char *file)
+{
+	uint8_t b[PG];
+	pattern(b, PG, 5, 0);
+	int fd = open(file, O_CREAT | O_RDWR, 0644);
+	if (fd < 0 || write(fd, b, PG) != PG || unlink(file) < 0 || fsync(fd) < 0) {
+		fail("holdopen %s: %s", file, strerror(errno));
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* lib-orphans IMAGE: print how many orphans the store holds (store not mounted). */
+static int cmd_lib_orphans(const char *image)
+{
+	swapobj_store *st;
+	swapobj_key k;
+	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
+	struct swapobj_dirent d;
+	unsigned n = 0;
+	if (open_store(&st, image) < 0)
+		return 1;
+	swapobj_key_init(&k);
+	swapobj_key_push(&k, "\0swapobjfs.orphans", 18);
+	int rc;
+	while ((rc = swapobj_list_next(st, &k, &c, &d)) > 0)
+		n++;
+	if (rc < 0 && rc != SWAPOBJ_ENOENT)
+		fail("listing the orphans: %s", swapobj_errmsg());
+	swapobj_store_close(st);
+	printf("%u\n", n);
+	return failures != 0;
+}
+
+/* ---- names past the limits ---- */
+
+/*
+ * Every operation on bad (a path whose last component, or whose key, is
+ * too long) fails with ENAMETOOLONG. ok is an existing file in the same
+ * directory, for the two-name operations.
+ */
+static void expect_too_long(const char *bad, const char *ok, const char *what)
+{
+	struct stat st;
+	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+	char buf[64];
+	int before = failures;
+	EXPECT_ERR(stat(bad, &st), ENAMETOOLONG);
+	EXPECT_ERR(lstat(bad, &st), ENAMETOOLONG);
+	EXPECT_ERR(access(bad, F_OK), ENAMETOOLONG);
+	EXPECT_ERR(open(bad, O_RDONLY), ENAMETOOLONG);
+	EXPECT_ERR(open(bad, O_CREAT | O_RDWR, 0644), ENAMETOOLONG);
+	EXPECT_ERR(mkdir(bad, 0755), ENAMETOOLONG);
+	EXPECT_ERR(mknod(bad, S_IFIFO | 0644, 0), ENAMETOOLONG);
+	EXPECT_ERR(symlink("target", bad), ENAMETOOLONG);
+	EXPECT_ERR(link(ok, bad), ENAMETOOLONG);
+	EXPECT_ERR(chmod(bad, 0600), ENAMETOOLONG);
+	EXPECT_ERR(chown(bad, 1, 1), ENAMETOOLONG);
+	EXPECT_ERR(lchown(bad, 1, 1), ENAMETOOLONG);
+	EXPECT_ERR(truncate(bad, 0), ENAMETOOLONG);
+	EXPECT_ERR(utimensat(AT_FDCWD, bad, ts, 0), ENAMETOOLONG);
+	EXPECT_ERR(rename(bad, ok), ENAMETOOLONG);
+	EXPECT_ERR(rename(ok, bad), ENAMETOOLONG);
+	EXPECT_ERR(rmdir(bad), ENAMETOOLONG);
+	EXPECT_ERR(unlink(bad), ENAMETOOLONG);
+	EXPECT_ERR(readlink(bad, buf, sizeof(buf)), ENAMETOOLONG);
+	EXPECT_ERR(setxattr(bad, "user.x", "1", 1, 0), ENAMETOOLONG);
+	EXPECT_ERR(getxattr(bad, "user.x", buf, sizeof(buf)), ENAMETOOLONG);
+	EXPECT_ERR(listxattr(bad, buf, sizeof(buf)), ENAMETOOLONG);
+	if (failures != before)
+		fail("(%s)", what);
+}
+
+/*
+ * namelen DIR: a 256-byte component, a 17th component and a key of more
+ * than 1024 bytes give ENAMETOOLONG from every operation; the longest
+ * allowed of each works. FUSEFS_DIR_DEPTH: components of DIR below the
+ * mount's root.
+ */
+static int cmd_namelen(const char *dir)
+{
+	char name[300], p[8192], q[8192], ok[8192];
+	const char *lvl = getenv("FUSEFS_DIR_DEPTH");
+	int base = lvl ? atoi(lvl) : 0;
+	/* a component of 256 bytes; 255 is fine */
+	snprintf(ok, sizeof(ok), "%s/n_ok", dir);
+	int fd = open(ok, O_CREAT | O_RDWR, 0644);
+	if (fd < 0) {
+		fail("create %s: %s", ok, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	memset(name, 'n', 256);
+	name[256] = 0;
+	expect_too_long(path(dir, name), ok, "a 256-byte name");
+	name[255] = 0;
+	EXPECT_OK(mkdir(path(dir, name), 0755));
+	EXPECT_OK(rmdir(path(dir, name)));
+
+	/* a 17th component */
+	snprintf(p, sizeof(p), "%s/n_deep", dir);
+	for (int i = base + 1; i <= 16; i++) {
+		if (mkdir(p, 0755) < 0) {
+			fail("mkdir at depth %d: %s", i, strerror(errno));
+			return 1;
+		}
+		if (i < 16)
+			strcat(p, "/d");
+	}
+	snprintf(q, sizeof(q), "%s/f", p);
+	snprintf(ok, sizeof(ok), "%s/../n_ok16", p);
+	if ((fd = open(ok, O_CREAT | O_RDWR, 0644)) < 0)
+		fail("a file at depth 16: %s", strerror(errno));
+	else
+		close(fd);
+	expect_too_long(q, ok, "a 17th component");
+
+	/* more than 1024 key bytes: 255-byte components as deep as they go, then
+	 * the longest name that still fits and one byte more */
+	memset(name, 'L', 255);
+	name[255] = 0;
+	snprintf(p, sizeof(p), "%s/n_bytes", dir);
+	EXPECT_OK(mkdir(p, 0755));
+	for (;;) {
+		snprintf(q, sizeof(q), "%s/%s", p, name);
+		if (mkdir(q, 0755) < 0) {
+			if (errno != ENAMETOOLONG)
+				fail("mkdir of long components: %s", strerror(errno));
+			break;
+		}
+		strcpy(p, q);
+	}
+	size_t fit = 0;
+	for (size_t l = 1; l <= 255; l++) {
+		memset(name, 'b', l);
+		name[l] = 0;
+		snprintf(q, sizeof(q), "%s/%s", p, name);
+		if (mkdir(q, 0755) < 0)
+			break;
+		EXPECT_OK(rmdir(q));
+		fit = l;
+	}
+	if (fit == 0 || fit == 255) {
+		fail("no key-length limit found below %s (fit %zu)", p, fit);
+		return 1;
+	}
+	snprintf(ok, sizeof(ok), "%s/%.*s", p, (int)fit, name);
+	if ((fd = open(ok, O_CREAT | O_RDWR, 0644)) < 0)
+		fail("the longest key that fits: %s", strerror(errno));
+	else
+		close(fd);
+	memset(name, 'b', fit + 1);
+	name[fit + 1] = 0;
+	snprintf(q, sizeof(q), "%s/%s", p, name);
+	expect_too_long(q, ok, "a key of 1025 bytes");
+	return failures != 0;
+}
+
+/* ---- FIFOs, sockets, devices ---- */
+
+/* special DIR: make a FIFO, a socket (bind), a character and a block device; check their types. */
+static int cmd_special(const char *dir)
+{
+	struct stat st;
+	EXPECT_OK(mkfifo(path(dir, "fifo"), 0640));
+	EXPECT_OK(mknod(path(dir, "chr"), S_IFCHR | 0600, makedev(1, 3)));
+	EXPECT_OK(mknod(path(dir, "blk"), S_IFBLK | 0600, makedev(259, 70000)));
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path(dir, "sock"));
+	if (strlen(path(dir, "sock")) >= sizeof(sa.sun_path))
+		fail("socket path too long for the test");
+	EXPECT_OK(bind(s, (struct sockaddr *)&sa, sizeof(sa)));
+	EXPECT_OK(listen(s, 1));
+	/* the bound socket answers through its node on the mount */
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	EXPECT_OK(connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+	close(c);
+	close(s);
+	static const struct {
+		const char *name;
+		mode_t type;
+		dev_t rdev;
+	} want[] = {{"fifo", S_IFIFO, 0}, {"chr", S_IFCHR, 0}, {"blk", S_IFBLK, 0}, {"sock", S_IFSOCK, 0}};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (lstat(path(dir, want[i].name), &st) < 0 || (st.st_mode & S_IFMT) != want[i].type)
+			fail("%s: %s, mode %o", want[i].name, strerror(errno), st.st_mode);
+	}
+	if (stat(path(dir, "chr"), &st) < 0 || st.st_rdev != makedev(1, 3))
+		fail("chr: rdev %u:%u", major(st.st_rdev), minor(st.st_rdev));
+	if (stat(path(dir, "blk"), &st) < 0 || st.st_rdev != makedev(259, 70000))
+		fail("blk: rdev %u:%u", major(st.st_rdev), minor(st.st_rdev));
+	/* no data: the FIFO is a kernel pipe, the device is not opened (nodev) */
+	EXPECT_ERR(truncate(path(dir, "fifo"), 10), EINVAL);
+	EXPECT_ERR(link(path(dir, "fifo"), path(dir, "fifo2")), EPERM);
+	return failures != 0;
+}
+
 /* memhog MIB: fill MIB of anonymous memory with a pattern, then read it back twice (swap-in under a memory limit). */
 static int cmd_memhog(unsigned mib)
 {
@@ -835,6 +1189,16 @@ int main(int argc, char **argv)
 		return cmd_mnt_checkkeys(argv[2], seed, n);
 	if (!strcmp(cmd, "lib-checknames") && argc == 6)
 		return cmd_lib_checknames(argv[2], seed, n, argv[5]);
+	if (!strcmp(cmd, "unlinked") && argc == 4)
+		return cmd_unlinked(argv[2], argv[3]);
+	if (!strcmp(cmd, "holdopen"))
+		return cmd_holdopen(argv[2]);
+	if (!strcmp(cmd, "lib-orphans"))
+		return cmd_lib_orphans(argv[2]);
+	if (!strcmp(cmd, "namelen"))
+		return cmd_namelen(argv[2]);
+	if (!strcmp(cmd, "special"))
+		return cmd_special(argv[2]);
 	if (!strcmp(cmd, "readdir-stable"))
 		return cmd_readdir_stable(argv[2]);
 	if (!strcmp(cmd, "concurrent") && argc == 4)
