@@ -142,6 +142,8 @@ void fs_reply_err(fuse_req_t req, int err);
 struct timespec fs_now(void);
 /* The calling worker thread's FS_IO_MAX buffer (NULL without memory). */
 uint8_t *fs_iobuf(void);
+/* How many of those buffers exist (one per worker thread that has read). */
+unsigned fs_iobuf_count(void);
 void fs_attr_default(struct fs *fs, struct fsattr *a, bool dir);
 /* Copy of n's attributes, to edit and pass to fs_node_set_attr. */
 int fs_node_attr_copy(struct fs_node *n, struct fsattr *a);
@@ -163,6 +165,16 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* ---- fsmem.c ---- */
+/* Before the store is opened: thread stack sizes, and with mlock the malloc arenas and thresholds. */
+void fs_mem_prepare(bool mlock);
+/* Lock the daemon's memory (-o mlock; after daemonizing) and ask to be an I/O flusher; failures are logged. */
+void fs_mem_lock(void);
+/* Attributes for a thread of the daemon's own (a deliberate stack size); 0 or -errno. */
+int fs_thread_attr(pthread_attr_t *attr);
+/* The daemon's memory figures on one line (VmLck, VmRSS, stacks, buffers); length or -ERANGE. */
+int fs_mem_stat(char *out, size_t cap);
 
 /* ---- fsnotify.c ---- */
 int fs_notify_start(struct fs *fs);

@@ -88,6 +88,7 @@ void fs_reply_err(fuse_req_t req, int err)
 
 static pthread_key_t iobuf_key;
 static pthread_once_t iobuf_once = PTHREAD_ONCE_INIT;
+static unsigned iobuf_count;
 
 static void iobuf_init(void)
 {
@@ -105,8 +106,14 @@ uint8_t *fs_iobuf(void)
 			return NULL;
 		b = p;
 		pthread_setspecific(iobuf_key, b);
+		__atomic_add_fetch(&iobuf_count, 1, __ATOMIC_RELAXED);
 	}
 	return b;
+}
+
+unsigned fs_iobuf_count(void)
+{
+	return __atomic_load_n(&iobuf_count, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -12,30 +12,25 @@
  *     background threads would not survive a fork;
  *  3. open the store, create the FUSE session, mount;
  *  4. detach (setsid, chdir /, stdio to /dev/null) and report success;
- *  5. -o mlock: lock all memory (after the fork: mlockall is not
- *     inherited), and mark the process an I/O flusher where allowed;
+ *  5. -o mlock: lock memory as it is touched (after the fork: mlockall
+ *     is not inherited), and mark the process an I/O flusher where
+ *     allowed; stack sizes and malloc arenas were bounded before any
+ *     thread existed (fsmem.c), since locked mappings count whole;
  *  6. serve until unmounted or signalled (SIGTERM, SIGINT, SIGHUP), then
  *     unmount, write unsaved attributes, close the store (which syncs).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
-
-#ifndef PR_SET_IO_FLUSHER
-#define PR_SET_IO_FLUSHER 57
-#endif
 
 static int log_to_syslog;
 
@@ -235,23 +230,6 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
-/*
- * Stay out of memory reclaim (kernel swap may go through this mount): lock
- * every page, keep freed heap memory instead of returning it (re-faulting
- * it would need reclaim), and ask for GFP_NOIO-like allocations (needs
- * CAP_SYS_RESOURCE; without it the daemon still works, only warned).
- */
-static void lock_memory(void)
-{
-	mallopt(M_TRIM_THRESHOLD, 256 << 20);
-	mallopt(M_MMAP_THRESHOLD, 64 << 20);
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
-		fs_log(LOG_WARNING, "mlockall: %s (memory is not locked)", strerror(errno));
-	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
-		fs_log(LOG_WARNING, "PR_SET_IO_FLUSHER: %s (reclaim may still wait on this daemon's own I/O)",
-		       strerror(errno));
-}
-
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -310,6 +288,7 @@ int main(int argc, char *argv[])
 	fs->o.clone_fd = co.clone_fd;
 	free(co.mountpoint);
 
+	fs_mem_prepare(fs->o.mlock); /* before any thread: stacks and arenas are sized at creation */
 	if (!fs->o.foreground)
 		daemon_start();
 
@@ -335,7 +314,7 @@ int main(int argc, char *argv[])
 	}
 	daemon_verdict(1, NULL);
 	if (fs->o.mlock)
-		lock_memory();
+		fs_mem_lock();
 
 	if (fs->o.single_thread) {
 		rc = fuse_session_loop(fs->se);
