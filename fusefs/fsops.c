@@ -986,7 +986,16 @@ done:
 
 static void fill_open(struct fs *fs, struct fuse_file_info *fi)
 {
-	fi->direct_io = fs->o.direct_io ? 1 : 0;
+	/*
+	 * An O_DIRECT open (a loop device with direct I/O, under kernel swap)
+	 * bypasses the page cache anyway; FOPEN_DIRECT_IO also keeps its writes
+	 * off the kernel's buffered-write path, which asks us for
+	 * security.capability (one more round trip) before every write. Not
+	 * under the writeback cache: there an O_DIRECT read must first see the
+	 * dirty pages the kernel still holds, which only that path flushes.
+	 */
+	bool odirect = (fi->flags & O_DIRECT) && !fs->o.writeback;
+	fi->direct_io = fs->o.direct_io || odirect ? 1 : 0;
 	fi->keep_cache = fs->o.direct_io ? 0 : 1; /* only the kernel changes data, we invalidate what we change */
 }
 
