@@ -19,9 +19,11 @@
  *  6. serve until unmounted or signalled (SIGTERM, SIGINT, SIGHUP), then
  *     unmount, write unsaved attributes, close the store (which syncs).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,7 @@ static const struct fuse_opt opt_spec[] = {
     FS_OPT("direct_io", direct_io, 1),
     FS_OPT("no_odirect", no_odirect, 1),
     FS_OPT("threads=%u", threads, 0),
+    FS_OPT("rtprio=%u", rtprio, 0),
     FS_OPT("entry_timeout=%lf", entry_timeout, 0),
     FS_OPT("attr_timeout=%lf", attr_timeout, 0),
     FS_OPT("uid=%u", uid, 0),
@@ -134,6 +137,8 @@ static void usage(FILE *f)
 	           "    -o direct_io           no page cache for files (every read and write reaches the store)\n"
 	           "    -o mlock               lock the daemon in memory (kernel swap onto the mount)\n"
 	           "    -o threads=N           worker threads, kept alive (default 8)\n"
+	           "    -o rtprio=N            real-time priority 1..99 for every thread (SCHED_RR; kernel swap\n"
+	           "                           on a busy machine: no waiting behind other processes)\n"
 	           "    -o entry_timeout=S     kernel name cache timeout in seconds (default 1)\n"
 	           "    -o attr_timeout=S      kernel attribute cache timeout in seconds (default 1)\n"
 	           "    -o uid=N,gid=N         owner of the root, implicit directories and objects without\n"
@@ -230,6 +235,38 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * -o rtprio: every thread there is now (main, the library's flusher and
+ * maintenance threads, the invalidation thread) becomes SCHED_RR; libfuse's
+ * workers, started later by the main thread, inherit it. Kernel swap waits
+ * on this daemon: on a busy machine each request would otherwise wait for a
+ * CPU twice (measured: 4 to 10 s of waiting per 10 s swap run, 0.1 to 0.4 s
+ * with SCHED_RR). RR, not FIFO, so that a busy thread of the daemon (the
+ * cleaner) shares its CPU with the others; the kernel's real-time
+ * throttling still leaves the rest of the system a share.
+ */
+static int set_rtprio(unsigned prio)
+{
+	struct sched_param sp = {.sched_priority = (int)prio};
+	int err = 0, n = 0;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
+		if (tid <= 0)
+			continue;
+		if (sched_setscheduler(tid, SCHED_RR, &sp) < 0 && errno != ESRCH) {
+			err = -errno;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	return err < 0 ? err : n > 0 ? 0 : -ESRCH;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -274,6 +311,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "swapobjfs: threads must be 1..256, modes at most 07777, timeouts >= 0\n");
 		goto out;
 	}
+	if (fs->o.rtprio > (unsigned)sched_get_priority_max(SCHED_RR)) {
+		fprintf(stderr, "swapobjfs: rtprio must be 1..%d\n", sched_get_priority_max(SCHED_RR));
+		goto out;
+	}
 	char fsname[PATH_MAX + 16];
 	snprintf(fsname, sizeof(fsname), "-osubtype=swapobjfs,default_permissions,fsname=%s", fs->o.devices[0]);
 	/* commas in the store's path would split the option: fsname is cosmetic, drop them */
@@ -311,6 +352,10 @@ int main(int argc, char *argv[])
 	if (fs_notify_start(fs) < 0) {
 		fuse_session_unmount(fs->se);
 		fail("cannot start the notification thread");
+	}
+	if (fs->o.rtprio && (rc = set_rtprio(fs->o.rtprio)) < 0) {
+		fuse_session_unmount(fs->se);
+		fail("rtprio=%u: %s (needs CAP_SYS_NICE or RLIMIT_RTPRIO)", fs->o.rtprio, strerror(-rc));
 	}
 	daemon_verdict(1, NULL);
 	if (fs->o.mlock)
