@@ -43,6 +43,7 @@ struct fs_opts {
 	int no_odirect; /* SWAPOBJ_OPEN_NO_DIRECT */
 	int clone_fd;
 	unsigned threads; /* worker threads, kept alive (no churn under memory pressure) */
+	unsigned rtprio;  /* SCHED_RR priority of every thread, 0: not real-time */
 	double entry_timeout, attr_timeout;
 	uid_t uid; /* owner of objects without attributes, implicit directories, the root */
 	gid_t gid;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fsnotify.h"
+#include "fsmem.h"
 #include "fsutil.h"
 
 struct fs_notify_item {
@@ -93,7 +94,12 @@ int fs_notify_start(struct fs *fs)
 	pthread_mutex_init(&nt->lock, NULL);
 	pthread_cond_init(&nt->cond, NULL);
 	fs->notify = nt;
-	int rc = pthread_create(&nt->thread, NULL, notify_main, fs);
+	pthread_attr_t attr;
+	int rc = -fs_thread_attr(&attr);
+	if (rc == 0) {
+		rc = pthread_create(&nt->thread, &attr, notify_main, fs);
+		pthread_attr_destroy(&attr);
+	}
 	if (rc) {
 		fs->notify = NULL;
 		free(nt);

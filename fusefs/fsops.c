@@ -40,6 +40,7 @@
 #include "fsnode.h"
 #include "fsnotify.h"
 #include "fsops.h"
+#include "fsmem.h"
 #include "fsutil.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
@@ -51,33 +52,6 @@
 static struct fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Per-thread I/O buffer                                                     */
-/* ------------------------------------------------------------------------ */
-
-static pthread_key_t iobuf_key;
-static pthread_once_t iobuf_once = PTHREAD_ONCE_INIT;
-
-static void iobuf_init(void)
-{
-	pthread_key_create(&iobuf_key, free);
-}
-
-/* FS_IO_MAX bytes, page aligned, allocated once per worker thread. */
-uint8_t *fs_iobuf(void)
-{
-	pthread_once(&iobuf_once, iobuf_init);
-	uint8_t *b = pthread_getspecific(iobuf_key);
-	if (!b) {
-		void *p = NULL;
-		if (posix_memalign(&p, PG, FS_IO_MAX))
-			return NULL;
-		b = p;
-		pthread_setspecific(iobuf_key, b);
-	}
-	return b;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -618,7 +592,16 @@ done:
 
 static void fill_open(struct fs *fs, struct fuse_file_info *fi)
 {
-	fi->direct_io = fs->o.direct_io ? 1 : 0;
+	/*
+	 * An O_DIRECT open (a loop device with direct I/O, under kernel swap)
+	 * bypasses the page cache anyway; FOPEN_DIRECT_IO also keeps its writes
+	 * off the kernel's buffered-write path, which asks us for
+	 * security.capability (one more round trip) before every write. Not
+	 * under the writeback cache: there an O_DIRECT read must first see the
+	 * dirty pages the kernel still holds, which only that path flushes.
+	 */
+	bool odirect = (fi->flags & O_DIRECT) && !fs->o.writeback;
+	fi->direct_io = fs->o.direct_io || odirect ? 1 : 0;
 	fi->keep_cache = fs->o.direct_io ? 0 : 1; /* only the kernel changes data, we invalidate what we change */
 }
 

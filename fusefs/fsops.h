@@ -8,8 +8,6 @@
 #include "fs.h"
 
 extern const struct fuse_lowlevel_ops fs_ops;
-/* The calling worker thread's FS_IO_MAX buffer (NULL without memory). */
-uint8_t *fs_iobuf(void);
 
 /* ---- fsxattr.c ---- */
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);

@@ -6,7 +6,8 @@
  *                     (E2BIG for a value that can never fit, ENOSPC when
  *                     the others leave no room).
  *  swapobj.*          virtual: the object's class, data version, pin,
- *                     persistence and space figures; setting version, pin,
+ *                     persistence and space figures (on the root: the
+ *                     store's, and the daemon's memory); setting version, pin,
  *                     class or ephemeral acts on the object; on a
  *                     directory, swapobj.invalidate drops everything below
  *                     it in O(1). Not listed by listxattr, so that copying
@@ -22,6 +23,7 @@
 #include <syslog.h>
 
 #include "fsnode.h"
+#include "fsmem.h"
 #include "fsnotify.h"
 #include "fsops.h"
 #include "fsutil.h"
@@ -62,6 +64,8 @@ static int so_get(struct fs *fs, struct fs_node *n, const char *attr, char *out)
 		                s.segments, s.segments_free, s.user_bytes_written, s.device_bytes_written,
 		                s.index_bytes, s.buffer_bytes, s.readonly);
 	}
+	if (n == &fs->root && !strcmp(attr, "memory"))
+		return fs_mem_stat(out, VAL_MAX);
 	struct swapobj_obj_stat os;
 	pthread_rwlock_rdlock(&n->olock);
 	pthread_mutex_lock(&n->alock);
@@ -308,7 +312,7 @@ static int so_set(fuse_req_t req, struct fs *fs, struct fs_node *n, const char *
 	}
 	if (!strcmp(attr, "stat") || !strcmp(attr, "stored_bytes") || !strcmp(attr, "pages") ||
 	    !strcmp(attr, "zero_pages") || !strcmp(attr, "fill_pages") || !strcmp(attr, "extents") ||
-	    !strcmp(attr, "id") || !strcmp(attr, "store"))
+	    !strcmp(attr, "id") || !strcmp(attr, "store") || !strcmp(attr, "memory"))
 		return -EPERM; /* read-only figures */
 	return -EOPNOTSUPP;
 }
