@@ -1,8 +1,8 @@
 /*
- * test_faults.c - device errors injected under a store (io_set_hook).
+ * test_faults.c - device errors injected under a store.
  *
- * A fault-injecting backend passes I/O through to the image file and fails
- * exactly one call: the N-th write (EIO, ENOSPC, or a short write that
+ * The fault-injecting backend (io_fault.h) passes I/O through to the image
+ * file and fails exactly one call: the N-th write (EIO, ENOSPC, or a short write that
  * stores part of its data and then fails), the N-th fsync (EIO) or the N-th
  * read (EIO). A random workload with periodic syncs runs over it, for many
  * N. Then:
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "fsck.h"
-#include "io.h"
+#include "io_fault.h"
 #include "store_int.h"
 #include "swapobj.h"
 #include "testutil.h"
@@ -39,94 +39,6 @@
 #define NOBJ 4
 #define NPAGES 192
 #define NOPS 400
-
-/* ------------------------------------------------------------------ */
-/* Fault-injecting backend                                             */
-/* ------------------------------------------------------------------ */
-
-enum fault { F_NONE, F_WRITE_EIO, F_WRITE_ENOSPC, F_WRITE_SHORT, F_SYNC_EIO, F_READ_EIO, F_N };
-static const char *const fault_name[F_N] = {"none",        "write EIO", "write ENOSPC",
-                                            "short write", "fsync EIO", "read EIO"};
-
-static struct {
-	enum fault kind;
-	uint64_t at;                   /* fail the at-th call of the kind's class (1-based) */
-	uint64_t writes, syncs, reads; /* calls so far */
-	int fired;
-} fi;
-static pthread_mutex_t fi_mu = PTHREAD_MUTEX_INITIALIZER;
-static const struct io_ops *real_ops;
-
-/* True if this call is the one to fail. */
-static bool fi_hit(uint64_t *counter, bool ours)
-{
-	pthread_mutex_lock(&fi_mu);
-	bool hit = ++*counter == fi.at && ours && !fi.fired;
-	if (hit)
-		fi.fired = 1;
-	pthread_mutex_unlock(&fi_mu);
-	return hit;
-}
-
-static int fi_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
-{
-	if (fi_hit(&fi.reads, fi.kind == F_READ_EIO))
-		return so_err(SWAPOBJ_EIO, "%s: read of %zu bytes at %llu failed: Input/output error (injected)",
-		              d->path, len, (unsigned long long)off);
-	return real_ops->pread(d, buf, len, off);
-}
-
-static int fi_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
-{
-	bool w = fi.kind == F_WRITE_EIO || fi.kind == F_WRITE_ENOSPC || fi.kind == F_WRITE_SHORT;
-	if (!fi_hit(&fi.writes, w))
-		return real_ops->pwrite(d, buf, len, off);
-	if (fi.kind == F_WRITE_ENOSPC)
-		return so_err(SWAPOBJ_ENOSPC,
-		              "%s: write of %zu bytes at %llu failed: No space left on device (injected)", d->path, len,
-		              (unsigned long long)off);
-	if (fi.kind == F_WRITE_SHORT && len > 512) {
-		/* Part of the data reaches the device (whole 512-byte sectors), then the call fails. */
-		size_t part = len / 2 / 512 * 512;
-		if (part && pwrite(d->fd, buf, part, (off_t)off) != (ssize_t)part)
-			return so_err(SWAPOBJ_EIO, "short write failed for real");
-	}
-	return so_err(SWAPOBJ_EIO, "%s: write of %zu bytes at %llu failed: Input/output error (injected)", d->path, len,
-	              (unsigned long long)off);
-}
-
-static int fi_sync(struct io_dev *d)
-{
-	if (fi_hit(&fi.syncs, fi.kind == F_SYNC_EIO))
-		return so_err(SWAPOBJ_EIO, "%s: fdatasync failed: Input/output error (injected)", d->path);
-	return real_ops->sync(d);
-}
-
-static const struct io_ops fi_ops = {.pread = fi_pread, .pwrite = fi_pwrite, .sync = fi_sync};
-
-static void fi_hook(struct io_dev *d)
-{
-	real_ops = d->ops;
-	d->ops = &fi_ops;
-}
-
-static void fi_arm(enum fault kind, uint64_t at)
-{
-	pthread_mutex_lock(&fi_mu);
-	fi.kind = kind;
-	fi.at = at;
-	fi.writes = fi.syncs = fi.reads = 0;
-	fi.fired = 0;
-	pthread_mutex_unlock(&fi_mu);
-}
-
-static int fi_fired(void)
-{
-	pthread_mutex_lock(&fi_mu);
-	int f = fi.fired;
-	pthread_mutex_unlock(&fi_mu);
-	return f;
-}
 
 /* ------------------------------------------------------------------ */
 /* Workload and model                                                  */
@@ -184,7 +96,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	io_set_hook(NULL);
+	iofault_uninstall();
 	tu_rmdir(dir);
 	free(dir);
 	free(img);
@@ -237,7 +149,7 @@ static void assert_sticky(swapobj_store *st, swapobj_obj **h, const char *ctx)
  * Run the workload with the fault armed. Returns the calls of each class
  * the run made (for calibration), through *counts.
  */
-static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ctx, uint64_t counts[3])
+static void workload(uint64_t seed, enum iofault_kind kind, uint64_t at, const char *ctx, struct iofault_counts *counts)
 {
 	struct tu_rng r;
 	swapobj_store *st;
@@ -249,19 +161,19 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	next_ver = 1;
 	objs_synced = 0;
 	tu_write_file(img, base, base_len);
-	fi_arm(kind, at);
-	io_set_hook(fi_hook);
+	iofault_arm(kind, at);
+	iofault_install();
 	int err = swapobj_store_open(&st, paths, 1, NULL);
 	stats.runs++;
 	if (err != 0) {
-		ck_assert_msg(fi_fired() && device_error(err), "%s: open failed without the fault: %s", ctx,
+		ck_assert_msg(iofault_fired() && device_error(err), "%s: open failed without the fault: %s", ctx,
 		              swapobj_errmsg());
 		stats.open_failed++;
 		goto out;
 	}
-	pthread_mutex_lock(&fi_mu);
-	reads_at_open = fi.reads;
-	pthread_mutex_unlock(&fi_mu);
+	struct iofault_counts at_open;
+	iofault_get_counts(&at_open);
+	reads_at_open = at_open.reads;
 	oo.flags = SWAPOBJ_O_CREATE;
 	int nh = 0;
 	for (; nh < NOBJ; nh++) {
@@ -306,7 +218,7 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 				uint64_t pg = tu_rng_below(&r, NPAGES);
 				int64_t n = swapobj_obj_read(h[o], buf, PG, pg * PG, 0);
 				if (n < 0) {
-					ck_assert_msg(n == SWAPOBJ_EIO && fi_fired(), "%s: read failed: %s", ctx,
+					ck_assert_msg(n == SWAPOBJ_EIO && iofault_fired(), "%s: read failed: %s", ctx,
 					              swapobj_errmsg());
 					stats.failed_calls++;
 					continue; /* a failed read changes nothing */
@@ -327,7 +239,7 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 		} else {
 			int c = swapobj_store_clean(st, 1);
 			err = c < 0 ? c : 0;
-			if (err == SWAPOBJ_EIO && kind == F_READ_EIO)
+			if (err == SWAPOBJ_EIO && kind == IOFAULT_READ_EIO)
 				err = 0; /* the cleaner met the read fault: it gives up this pass, nothing is lost */
 		}
 		if (err)
@@ -335,11 +247,12 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	}
 	if (err) {
 		stats.failed_calls++;
-		ck_assert_msg(fi_fired(), "%s: op %d failed without the fault: %s", ctx, failed_at, swapobj_errmsg());
+		ck_assert_msg(iofault_fired(), "%s: op %d failed without the fault: %s", ctx, failed_at,
+		              swapobj_errmsg());
 		ck_assert_msg(device_error(err), "%s: op %d failed with %d (%s), not a device error", ctx, failed_at,
 		              err, swapobj_errmsg());
 	}
-	if (fi_fired() && kind != F_READ_EIO && nh == NOBJ) {
+	if (iofault_fired() && kind != IOFAULT_READ_EIO && nh == NOBJ) {
 		/* A write or sync failure, here or in a background thread: read-only from now on. */
 		for (int i = 0; i < 200 && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE); i++)
 			usleep(5000);
@@ -351,16 +264,13 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	}
 	for (int i = 0; i < nh; i++)
 		swapobj_obj_close(h[i]);
-	if (swapobj_store_close(st) == 0 && !fi_fired())
+	if (swapobj_store_close(st) == 0 && !iofault_fired())
 		ack_sync();
 out:
-	io_set_hook(NULL);
-	stats.fired += fi_fired();
-	if (counts) {
-		counts[0] = fi.writes;
-		counts[1] = fi.syncs;
-		counts[2] = fi.reads;
-	}
+	iofault_uninstall();
+	stats.fired += iofault_fired();
+	if (counts)
+		iofault_get_counts(counts);
 }
 
 /* Reopened without the fault: acknowledged data intact, nothing garbage, and the checker finds no error. */
@@ -424,17 +334,20 @@ static void verify(const char *ctx)
 	fsck_result_free(&r);
 }
 
-static void sweep(enum fault kind)
+static void sweep(enum iofault_kind kind)
 {
-	uint64_t seed0 = tu_seed(777), counts[3];
+	uint64_t seed0 = tu_seed(777);
+	struct iofault_counts counts;
 	char ctx[160];
 	/* Calibrate: how many calls of each class does a run without faults make? */
 	snprintf(ctx, sizeof(ctx), "seed %llu, no fault", (unsigned long long)seed0);
-	workload(seed0, F_NONE, 0, ctx, counts);
+	workload(seed0, IOFAULT_NONE, 0, ctx, &counts);
 	verify(ctx);
-	uint64_t total = kind == F_SYNC_EIO ? counts[1] : kind == F_READ_EIO ? counts[2] : counts[0];
+	uint64_t total = kind == IOFAULT_SYNC_EIO   ? counts.syncs
+	                 : kind == IOFAULT_READ_EIO ? counts.reads
+	                                            : counts.writes;
 	/* Read faults: a few at open, the rest where the workload reads from the device. */
-	uint64_t first = kind == F_READ_EIO ? reads_at_open : 0;
+	uint64_t first = kind == IOFAULT_READ_EIO ? reads_at_open : 0;
 	ck_assert_uint_gt(total, first + 5);
 	uint64_t npoints = tu_scale(12, 10);
 	struct tu_rng r;
@@ -445,14 +358,14 @@ static void sweep(enum fault kind)
 		uint64_t at = i < 3 ? i + 1 : first + 1 + tu_rng_below(&r, total - first);
 		uint64_t seed = seed0 + i % 3;
 		snprintf(ctx, sizeof(ctx), "seed %llu, %s at call %llu of %llu", (unsigned long long)seed,
-		         fault_name[kind], (unsigned long long)at, (unsigned long long)total);
+		         iofault_kind_name(kind), (unsigned long long)at, (unsigned long long)total);
 		workload(seed, kind, at, ctx, NULL);
 		verify(ctx);
 	}
 	fprintf(stderr,
 	        "%s: %llu runs, fault met in %llu, a call failed in %llu, open failed in %llu, read-only checked "
 	        "in %llu\n",
-	        fault_name[kind], (unsigned long long)stats.runs, (unsigned long long)stats.fired,
+	        iofault_kind_name(kind), (unsigned long long)stats.runs, (unsigned long long)stats.fired,
 	        (unsigned long long)stats.failed_calls, (unsigned long long)stats.open_failed,
 	        (unsigned long long)stats.sticky_checked);
 	ck_assert_uint_gt(stats.fired, npoints / 2);
@@ -460,31 +373,31 @@ static void sweep(enum fault kind)
 
 START_TEST(test_faults__write_eio_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_WRITE_EIO);
+	sweep(IOFAULT_WRITE_EIO);
 }
 END_TEST
 
 START_TEST(test_faults__write_enospc_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_WRITE_ENOSPC);
+	sweep(IOFAULT_WRITE_ENOSPC);
 }
 END_TEST
 
 START_TEST(test_faults__short_write_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_WRITE_SHORT);
+	sweep(IOFAULT_WRITE_SHORT);
 }
 END_TEST
 
 START_TEST(test_faults__fsync_eio_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_SYNC_EIO);
+	sweep(IOFAULT_SYNC_EIO);
 }
 END_TEST
 
 START_TEST(test_faults__read_eio_fails_the_call_and_corrupts_nothing)
 {
-	sweep(F_READ_EIO);
+	sweep(IOFAULT_READ_EIO);
 }
 END_TEST
 

@@ -24,7 +24,7 @@
 
 #include "format.h"
 #include "fsck.h"
-#include "io.h"
+#include "io_fault.h"
 #include "store_int.h"
 #include "swapobj.h"
 #include "testutil.h"
@@ -1040,84 +1040,12 @@ END_TEST
 /* Power cuts                                                          */
 /* ------------------------------------------------------------------ */
 
-/*
- * A power-cut backend (the idea of test_crash.c): writes pass through and
- * are also kept until the next sync; at the N-th write or sync the power
- * goes, and the image becomes what was synced plus each pending write
- * dropped, applied or torn at 512-byte sectors.
- */
-static struct {
-	uint8_t *durable;
-	uint64_t size, ops, cut_at;
-	struct {
-		uint64_t off;
-		size_t len;
-		uint8_t *data;
-	} * pend;
-	size_t npend, cap;
-	int cut;
-} pc;
-static pthread_mutex_t pc_mu = PTHREAD_MUTEX_INITIALIZER;
-static const struct io_ops *pc_real;
-
-static bool pc_tick(void)
+/* Modifying device calls (writes, discards, syncs) of the run so far. */
+static uint64_t dev_ops(void)
 {
-	if (pc.cut || ++pc.ops == pc.cut_at)
-		return pc.cut = 1, true;
-	return false;
-}
-
-static int pc_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&pc_mu);
-	int cut = pc.cut;
-	pthread_mutex_unlock(&pc_mu);
-	return cut ? so_err(SWAPOBJ_EIO, "power cut") : pc_real->pread(d, buf, len, off);
-}
-
-static int pc_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&pc_mu);
-	if (pc_tick()) {
-		pthread_mutex_unlock(&pc_mu);
-		return so_err(SWAPOBJ_EIO, "power cut");
-	}
-	if (pc.npend == pc.cap) {
-		pc.cap = pc.cap ? 2 * pc.cap : 256;
-		pc.pend = realloc(pc.pend, pc.cap * sizeof(*pc.pend));
-	}
-	pc.pend[pc.npend].off = off;
-	pc.pend[pc.npend].len = len;
-	pc.pend[pc.npend].data = malloc(len);
-	memcpy(pc.pend[pc.npend++].data, buf, len);
-	int err = pc_real->pwrite(d, buf, len, off);
-	pthread_mutex_unlock(&pc_mu);
-	return err;
-}
-
-static int pc_sync(struct io_dev *d)
-{
-	(void)d;
-	pthread_mutex_lock(&pc_mu);
-	if (pc_tick()) {
-		pthread_mutex_unlock(&pc_mu);
-		return so_err(SWAPOBJ_EIO, "power cut");
-	}
-	for (size_t i = 0; i < pc.npend; i++) {
-		memcpy(pc.durable + pc.pend[i].off, pc.pend[i].data, pc.pend[i].len);
-		free(pc.pend[i].data);
-	}
-	pc.npend = 0;
-	pthread_mutex_unlock(&pc_mu);
-	return 0;
-}
-
-static const struct io_ops pc_ops = {.pread = pc_pread, .pwrite = pc_pwrite, .sync = pc_sync};
-
-static void pc_hook(struct io_dev *d)
-{
-	pc_real = d->ops;
-	d->ops = &pc_ops;
+	struct iofault_counts c;
+	iofault_get_counts(&c);
+	return c.ops;
 }
 
 /* Writes, rewrites, punches, syncs and cleaner passes until the power goes (or nops are done). */
@@ -1129,7 +1057,7 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 	uint8_t p[4 * PG];
 	tu_rng_init(&r, seed);
 	if (swapobj_store_open(&st, paths, 1, NULL) != 0)
-		return pc.ops;
+		return dev_ops();
 	int n = 0;
 	for (; n < 3; n++) {
 		swapobj_key k;
@@ -1139,7 +1067,7 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 		if (swapobj_obj_open(&h[n], st, &k, &oo) != 0)
 			break;
 	}
-	for (uint64_t i = 0; i < nops && n == 3 && !__atomic_load_n(&pc.cut, __ATOMIC_RELAXED); i++) {
+	for (uint64_t i = 0; i < nops && n == 3 && !iofault_power_is_cut(); i++) {
 		int o = (int)tu_rng_below(&r, 3);
 		uint64_t what = tu_rng_below(&r, 100), pg = tu_rng_below(&r, 60);
 		if (what < 70) {
@@ -1161,7 +1089,7 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 	for (int i = 0; i < n; i++)
 		swapobj_obj_close(h[i]);
 	swapobj_store_close(st);
-	return pc.ops;
+	return dev_ops();
 }
 
 START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
@@ -1172,51 +1100,33 @@ START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
 	size_t len;
 	uint8_t *base = tu_read_file(img, &len);
-	pc.size = len;
-	pc.durable = malloc(len);
 	uint64_t seed0 = tu_seed(31337), npoints = tu_scale(40, 25), torn_seen = 0;
 	struct tu_rng r;
 	tu_rng_init(&r, seed0);
 	/* Calibrate the number of device operations of a whole run. */
-	memcpy(pc.durable, base, len);
-	pc.ops = 0;
-	pc.cut_at = 0;
-	pc.cut = 0;
-	io_set_hook(pc_hook);
+	iofault_power_start(img, base, len, 0);
+	iofault_install();
 	uint64_t total = pc_workload(seed0, 300);
-	io_set_hook(NULL);
+	iofault_uninstall();
 	ck_assert_uint_gt(total, 50);
 	for (uint64_t i = 0; i < npoints; i++) {
 		uint64_t seed = seed0 + i % 5, cut = 1 + tu_rng_below(&r, total);
 		char ctx[96];
 		snprintf(ctx, sizeof(ctx), "seed %llu cut %llu", (unsigned long long)seed, (unsigned long long)cut);
-		tu_write_file(img, base, len);
-		memcpy(pc.durable, base, len);
-		for (size_t j = 0; j < pc.npend; j++)
-			free(pc.pend[j].data);
-		pc.npend = 0;
-		pc.ops = 0;
-		pc.cut = 0;
-		pc.cut_at = cut;
-		io_set_hook(pc_hook);
+		iofault_power_start(img, base, len, cut);
+		iofault_install();
 		pc_workload(seed, 300);
-		io_set_hook(NULL);
+		iofault_uninstall();
 		/* The crashed image: what was synced, and each pending write dropped, applied or torn. */
-		for (size_t j = 0; j < pc.npend; j++) {
-			uint64_t fate = tu_rng_below(&r, 3);
-			for (size_t sct = 0; sct < pc.pend[j].len; sct += 512)
-				if (fate == 1 || (fate == 2 && tu_rng_below(&r, 2)))
-					memcpy(pc.durable + pc.pend[j].off + sct, pc.pend[j].data + sct, 512);
-			free(pc.pend[j].data);
-		}
-		pc.npend = 0;
-		tu_write_file(img, pc.durable, len);
+		iofault_power_restore(img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
 		/* Checked as the crash left it: torn writes are warnings, never errors. */
 		struct fsck_result res;
 		ck_assert_msg(run(FSCK_SERIAL, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
 		if (res.errors) {
 			dump(&res);
-			save_failure(pc.durable, len, cut);
+			uint8_t *crashed = tu_read_file(img, &len);
+			save_failure(crashed, len, cut);
+			free(crashed);
 			ck_abort_msg("%s: the crashed store has errors", ctx);
 		}
 		torn_seen += res.torn;
@@ -1241,10 +1151,7 @@ START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 	}
 	fprintf(stderr, "power cuts: %llu, torn writes reported as such: %llu\n", (unsigned long long)npoints,
 	        (unsigned long long)torn_seen);
-	free(pc.durable);
-	free(pc.pend);
-	pc.pend = NULL;
-	pc.cap = 0;
+	iofault_free();
 	free(base);
 }
 END_TEST

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "io_fault.h"
 #include "space.h"
 #include "store_int.h"
 #include "swapobj.h"
@@ -812,165 +812,6 @@ END_TEST
 /* ------------------------------------------------------------------ */
 
 /*
- * A minimal crash-simulating backend (the scheme of test_crash.c, plus
- * discards): writes and discards pass through to the image and are kept as
- * pending since the last sync; at the N-th write, discard or sync the power
- * is cut, and the image becomes the durable one plus each pending operation
- * dropped, applied whole or torn at 512-byte sectors, in issue order.
- */
-#define SECTOR 512u
-
-struct pending {
-	uint64_t off;
-	size_t len;
-	uint8_t *data; /* NULL: a discard (reads back as zeros) */
-};
-
-static struct {
-	uint8_t *durable;
-	uint64_t size;
-	struct pending *pend;
-	size_t npend, cap;
-	uint64_t ops, cut_at;
-	int cut;
-} cs;
-
-static const struct io_ops *real_ops;
-static pthread_mutex_t cs_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int cs_tick(void)
-{
-	if (cs.cut)
-		return -1;
-	if (++cs.ops == cs.cut_at) {
-		__atomic_store_n(&cs.cut, 1, __ATOMIC_RELAXED);
-		return -1;
-	}
-	return 0;
-}
-
-static void cs_pending(uint64_t off, size_t len, const void *data)
-{
-	if (cs.npend == cs.cap) {
-		cs.cap = cs.cap ? 2 * cs.cap : 256;
-		cs.pend = realloc(cs.pend, cs.cap * sizeof(*cs.pend));
-	}
-	struct pending *p = &cs.pend[cs.npend++];
-	p->off = off;
-	p->len = len;
-	p->data = NULL;
-	if (data) {
-		p->data = malloc(len);
-		memcpy(p->data, data, len);
-	}
-}
-
-static int cs_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&cs_mu);
-	int cut = cs.cut;
-	pthread_mutex_unlock(&cs_mu);
-	if (cut)
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	return real_ops->pread(d, buf, len, off);
-}
-
-static int cs_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	cs_pending(off, len, buf);
-	int err = real_ops->pwrite(d, buf, len, off);
-	pthread_mutex_unlock(&cs_mu);
-	return err;
-}
-
-static int cs_discard(struct io_dev *d, uint64_t off, uint64_t len)
-{
-	static _Alignas(4096) uint8_t zeros[1 << 16];
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	cs_pending(off, (size_t)len, NULL);
-	int err = 0;
-	for (uint64_t o = 0; o < len && err == 0; o += sizeof(zeros)) /* the image reads back zeros */
-		err = real_ops->pwrite(d, zeros, (size_t)SO_MIN((uint64_t)sizeof(zeros), len - o), off + o);
-	pthread_mutex_unlock(&cs_mu);
-	return err;
-}
-
-static int cs_sync(struct io_dev *d)
-{
-	(void)d;
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	for (size_t i = 0; i < cs.npend; i++) {
-		struct pending *p = &cs.pend[i];
-		if (p->data)
-			memcpy(cs.durable + p->off, p->data, p->len);
-		else
-			memset(cs.durable + p->off, 0, p->len);
-		free(p->data);
-	}
-	cs.npend = 0;
-	pthread_mutex_unlock(&cs_mu);
-	return 0;
-}
-
-static const struct io_ops cs_ops = {.pread = cs_pread, .pwrite = cs_pwrite, .sync = cs_sync, .discard = cs_discard};
-
-static void cs_hook(struct io_dev *d)
-{
-	real_ops = d->ops;
-	d->ops = &cs_ops;
-}
-
-static void cs_reset(const uint8_t *base, uint64_t cut_at)
-{
-	for (size_t i = 0; i < cs.npend; i++)
-		free(cs.pend[i].data);
-	cs.npend = 0;
-	cs.ops = 0;
-	cs.cut = 0;
-	cs.cut_at = cut_at;
-	memcpy(cs.durable, base, cs.size);
-	int fd = open(img, O_WRONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pwrite(fd, base, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-}
-
-static void cs_crash_image(struct tu_rng *r)
-{
-	for (size_t i = 0; i < cs.npend; i++) {
-		struct pending *p = &cs.pend[i];
-		uint64_t fate = tu_rng_below(r, 3);
-		for (size_t s = 0; s < p->len; s += SECTOR) {
-			if (fate == 0 || (fate == 2 && tu_rng_below(r, 2)))
-				continue;
-			if (p->data)
-				memcpy(cs.durable + p->off + s, p->data + s, SECTOR);
-			else
-				memset(cs.durable + p->off + s, 0, SECTOR);
-		}
-		free(p->data);
-	}
-	cs.npend = 0;
-	int fd = open(img, O_WRONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pwrite(fd, cs.durable, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-}
-
-/*
  * Model of what may survive. Objects are deleted and recreated (a new
  * incarnation), pages written, punched and read exclusively; the cleaner
  * is forced often. After the cut: a page untouched since the last
@@ -1045,7 +886,7 @@ static void cworkload(uint64_t seed, uint64_t nops, unsigned flags)
 	if (swapobj_store_sync(st) != 0)
 		goto out;
 	cack_sync();
-	for (uint64_t i = 0; i < nops && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED); i++) {
+	for (uint64_t i = 0; i < nops && !iofault_power_is_cut(); i++) {
 		int o = (int)tu_rng_below(&r, CNOBJ);
 		struct cobj *c = &cobjs[o];
 		uint64_t kind = tu_rng_below(&r, 100);
@@ -1101,7 +942,7 @@ out:
 	for (int o = 0; o < CNOBJ; o++)
 		if (h[o])
 			swapobj_obj_close(h[o]);
-	if (swapobj_store_close(st) == 0 && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED))
+	if (swapobj_store_close(st) == 0 && !iofault_power_is_cut())
 		cack_sync();
 }
 
@@ -1158,23 +999,27 @@ static void cverify(uint64_t seed, uint64_t cut)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
+/* Modifying device calls (writes, discards, syncs) of the run so far. */
+static uint64_t dev_ops(void)
+{
+	struct iofault_counts c;
+	iofault_get_counts(&c);
+	return c.ops;
+}
+
 static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 {
 	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	fo.size = 12 * MiB; /* 11 segments: the workload overwrites it many times */
 	fo.segment_size = MiB;
 	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	cs.size = fo.size;
-	cs.durable = malloc(cs.size);
-	uint8_t *base = malloc(cs.size);
-	int fd = open(img, O_RDONLY);
-	ck_assert_int_eq(pread(fd, base, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-	io_set_hook(cs_hook);
+	size_t len;
+	uint8_t *base = tu_read_file(img, &len);
+	iofault_install();
 	uint64_t nops = 500;
-	cs_reset(base, 0);
+	iofault_power_start(img, base, len, 0);
 	cworkload(seed0, nops, flags);
-	uint64_t total = cs.ops;
+	uint64_t total = dev_ops();
 	ck_assert_uint_gt(total, 50);
 	struct tu_rng r;
 	tu_rng_init(&r, seed0 ^ 0xdecaf);
@@ -1188,23 +1033,19 @@ static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 			seed = strtoull(only_seed, NULL, 0);
 			cut = strtoull(only_at, NULL, 0);
 		}
-		cs_reset(base, cut);
+		iofault_power_start(img, base, len, cut);
 		cworkload(seed, nops, flags);
-		cs_crash_image(&r);
-		io_set_hook(NULL);
+		iofault_power_restore(img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
+		iofault_uninstall();
 		cverify(seed, cut);
 		if (i % 4 == 0) /* the first reopen's own writes must not change the verdict */
 			cverify(seed, cut);
-		io_set_hook(cs_hook);
+		iofault_install();
 	}
-	io_set_hook(NULL);
+	iofault_uninstall();
+	iofault_free();
 	fprintf(stderr, "space power cuts (flags 0x%x): %llu cut points over %llu device operations per run\n", flags,
 	        (unsigned long long)npoints, (unsigned long long)total);
-	for (size_t i = 0; i < cs.npend; i++)
-		free(cs.pend[i].data);
-	free(cs.pend);
-	free(cs.durable);
-	memset(&cs, 0, sizeof(cs));
 	free(base);
 }
 

@@ -65,6 +65,11 @@ uint64_t tu_rng_below(struct tu_rng *r, uint64_t n)
 	return n ? tu_rng_next(r) % n : 0;
 }
 
+uint64_t tu_rng_draw(void *rng, uint64_t n)
+{
+	return tu_rng_below(rng, n);
+}
+
 char *tu_mkdtemp(const char *tag)
 {
 	const char *base = getenv("TMPDIR");

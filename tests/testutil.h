@@ -27,6 +27,8 @@ void tu_rng_init(struct tu_rng *r, uint64_t seed);
 uint64_t tu_rng_next(struct tu_rng *r);
 /* Uniform in [0, n). */
 uint64_t tu_rng_below(struct tu_rng *r, uint64_t n);
+/* tu_rng_below for callers that take a generator as (void *, n): rng is a struct tu_rng. */
+uint64_t tu_rng_draw(void *rng, uint64_t n);
 
 /*
  * A fresh scratch directory (under $TMPDIR or /tmp), removed with its
