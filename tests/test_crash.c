@@ -347,7 +347,7 @@ static uint64_t dev_ops(void)
 }
 
 /* Run the workload until the power is cut (or nops done). Returns ops issued to the device. */
-static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops, unsigned flags)
+static uint64_t workload(uint64_t seed, uint64_t nops, unsigned flags)
 {
 	struct tu_rng r;
 	swapobj_store *st;
@@ -363,7 +363,7 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops,
 	memset(idents, 0, sizeof(idents));
 	next_ident = 1;
 	objs_synced = 0;
-	if (swapobj_store_open(&st, paths, 1, &op) != 0)
+	if (swapobj_store_open(&st, tu_paths, 1, &op) != 0)
 		return dev_ops();
 	oo.flags = SWAPOBJ_O_CREATE;
 	for (int o = 0; o < NOBJ; o++) {
@@ -436,11 +436,11 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops,
 
 static uint64_t from_ckpt; /* reopens that started from a checkpoint */
 
-static void verify(const char *const *paths, const char *ctx)
+static void verify(const char *ctx)
 {
 	swapobj_store *st;
 	uint8_t got[PG], want[PG];
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "%s: reopen failed: %s", ctx, swapobj_errmsg());
 	struct swapobj_store_stat ss;
 	swapobj_store_stat(st, &ss);
@@ -486,15 +486,9 @@ static void verify(const char *const *paths, const char *ctx)
 
 START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 {
-	char *dir = tu_mkdtemp("crash");
-	char *img = tu_path(dir, "c.img");
-	const char *paths[1] = {img};
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = 12 << 20; /* 11 segments of 1 MiB: the workload fills it and the cleaner runs */
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
+	tu_format(12 << 20, 1 << 20); /* 11 segments of 1 MiB: the workload fills it and the cleaner runs */
 	size_t len;
-	uint8_t *base = tu_read_file(img, &len);
+	uint8_t *base = tu_read_file(tu_img, &len);
 	iofault_install();
 
 	/* SWAPOBJ_CRASH_POINTS overrides the count (the CI's release stage runs fewer; ASan runs all). */
@@ -507,8 +501,8 @@ START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 	/* Calibrate: how many device operations does an uncut run issue? */
 	for (int f = 0; f < 2; f++) {
 		struct iofault_counts c;
-		iofault_power_start(img, base, len, 0);
-		total[f] = workload(paths, seed0, nops, run_flags[f]);
+		iofault_power_start(tu_img, base, len, 0);
+		total[f] = workload(seed0, nops, run_flags[f]);
 		ck_assert_uint_gt(total[f], 50);
 		iofault_get_counts(&c);
 		discards[f] = c.discards;
@@ -527,20 +521,20 @@ START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 		char ctx[96];
 		snprintf(ctx, sizeof(ctx), "seed %llu cut %llu%s", (unsigned long long)seed, (unsigned long long)cut,
 		         f ? " with discard" : "");
-		iofault_power_start(img, base, len, cut);
-		workload(paths, seed, nops, run_flags[f]);
+		iofault_power_start(tu_img, base, len, cut);
+		workload(seed, nops, run_flags[f]);
 		iofault_get_counts(&c);
 		discard_runs += f;
 		discarded_before_cut += c.discards;
-		iofault_power_restore(img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
+		iofault_power_restore(tu_img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
 		iofault_uninstall();
-		verify(paths, ctx);
+		verify(ctx);
 		/*
 		 * Every 4th cut: verify again after a second reopen. The first
 		 * reopen's syncs must not turn a torn write into "durable damage".
 		 */
 		if (i % 4 == 0)
-			verify(paths, ctx);
+			verify(ctx);
 		iofault_install();
 	}
 	iofault_uninstall();
@@ -558,23 +552,15 @@ START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 	ck_assert_uint_gt(from_ckpt, npoints / 4); /* the sweep must exercise checkpoint recovery */
 	if (discard_runs >= 4)
 		ck_assert_uint_gt(discarded_before_cut, 0); /* and cuts after discards */
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
 	free(base);
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("crash");
-	TCase *tc = tcase_create("crash");
-	tcase_set_timeout(tc, 1800);
-	tcase_add_test(tc, test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_crash = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "long", .timeout = 1800};
+	tu_add(s, test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage, &opts_crash);
+	return tu_run(s, argc, argv);
 }

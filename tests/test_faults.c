@@ -61,8 +61,6 @@ static struct {
 } stats;
 static uint64_t reads_at_open; /* device reads the last open made */
 
-static char *dir, *img;
-static const char *paths[1];
 static uint8_t *base;
 static size_t base_len;
 
@@ -84,22 +82,14 @@ static void ack_sync(void)
 
 static void setup(void)
 {
-	dir = tu_mkdtemp("faults");
-	img = tu_path(dir, "f.img");
-	paths[0] = img;
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = 16 << 20;
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	base = tu_read_file(img, &base_len);
+	tu_store_setup();
+	tu_format(16 << 20, 1 << 20);
+	base = tu_read_file(tu_img, &base_len);
 }
 
 static void teardown(void)
 {
-	iofault_uninstall();
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
+	tu_store_teardown();
 	free(base);
 }
 
@@ -160,10 +150,10 @@ static void workload(uint64_t seed, enum iofault_kind kind, uint64_t at, const c
 	memset(pages, 0, sizeof(pages));
 	next_ver = 1;
 	objs_synced = 0;
-	tu_write_file(img, base, base_len);
+	tu_write_file(tu_img, base, base_len);
 	iofault_arm(kind, at);
 	iofault_install();
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	stats.runs++;
 	if (err != 0) {
 		ck_assert_msg(iofault_fired() && device_error(err), "%s: open failed without the fault: %s", ctx,
@@ -278,7 +268,7 @@ static void verify(const char *ctx)
 {
 	swapobj_store *st;
 	uint8_t got[PG], want[PG];
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "%s: reopen failed: %s", ctx, swapobj_errmsg());
 	for (int o = 0; o < NOBJ; o++) {
 		swapobj_key k;
@@ -315,10 +305,10 @@ static void verify(const char *ctx)
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
 	fo.flags = FSCK_SERIAL;
-	ck_assert_msg(fsck_run(paths, 1, &fo, &r) == 0, "%s: check failed: %s", ctx, swapobj_errmsg());
+	ck_assert_msg(fsck_run(tu_paths, 1, &fo, &r) == 0, "%s: check failed: %s", ctx, swapobj_errmsg());
 	if (r.errors) {
 		size_t len;
-		uint8_t *im = tu_read_file(img, &len);
+		uint8_t *im = tu_read_file(tu_img, &len);
 		char *keep;
 		const char *t = getenv("TMPDIR");
 		if (asprintf(&keep, "%s/swapobj-faults-failed.img", t && *t ? t : "/tmp") < 0)
@@ -401,21 +391,15 @@ START_TEST(test_faults__read_eio_fails_the_call_and_corrupts_nothing)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("faults");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, tu_long() ? 7200 : 900);
-	tcase_add_test(tc, test_faults__write_eio_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__write_enospc_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__short_write_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__fsync_eio_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__read_eio_fails_the_call_and_corrupts_nothing);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_faults = {
+	    .setup = setup, .teardown = teardown, .tags = "long", .timeout = tu_long() ? 7200 : 900};
+	tu_add(s, test_faults__write_eio_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__write_enospc_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__short_write_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__fsync_eio_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__read_eio_fails_the_call_and_corrupts_nothing, &opts_faults);
+	return tu_run(s, argc, argv);
 }

@@ -27,45 +27,13 @@
 #define PG 4096u
 #define MiB (1u << 20)
 
-static char *dir, *img;
-static const char *paths[1];
-
-static void setup(void)
+/* Open options with these flags (valid until the next call). */
+static const struct swapobj_open_opts *with_flags(unsigned flags)
 {
-	dir = tu_mkdtemp("space");
-	img = tu_path(dir, "space.img");
-	paths[0] = img;
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
-}
-
-static swapobj_store *openst(unsigned flags)
-{
-	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
-	swapobj_store *st = NULL;
+	static struct swapobj_open_opts oo;
+	oo = (struct swapobj_open_opts)SWAPOBJ_OPEN_OPTS_INIT;
 	oo.flags = flags;
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, &oo) == 0, "open: %s", swapobj_errmsg());
-	return st;
-}
-
-static swapobj_store *mkstore(uint64_t size, uint32_t segsize, unsigned flags)
-{
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = size;
-	fo.segment_size = segsize;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
-	return openst(flags);
-}
-
-static swapobj_store *reopen(swapobj_store *st, unsigned flags)
-{
-	ck_assert_msg(swapobj_store_close(st) == 0, "close: %s", swapobj_errmsg());
-	return openst(flags);
+	return &oo;
 }
 
 static swapobj_obj *obj_cls(swapobj_store *st, uint64_t id, enum swapobj_class cls, uint64_t version)
@@ -141,7 +109,7 @@ static struct log_seg *seg_of(swapobj_obj *o, uint64_t pg)
 
 START_TEST(test_space__writes_charge_record_bytes_by_kind_and_class)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat s0 = stat_of(st);
 	ck_assert_uint_eq(s0.live_bytes, 0);
 	swapobj_obj *a = obj(st, 1);
@@ -169,7 +137,7 @@ START_TEST(test_space__writes_charge_record_bytes_by_kind_and_class)
 	swapobj_obj_close(a);
 	swapobj_obj_close(c);
 	/* Rebuilt from the log alone, the table is the same. */
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat r = stat_of(st);
 	ck_assert_uint_eq(r.live_bytes, s.live_bytes);
 	ck_assert_uint_eq(r.live_cache_bytes, s.live_cache_bytes);
@@ -180,7 +148,7 @@ END_TEST
 
 START_TEST(test_space__overwrite_moves_the_charge_to_the_new_copy)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 300; p++) /* more than a segment: pages 0.. land in the first one */
 		put(a, p, 1, 1);
@@ -199,7 +167,7 @@ END_TEST
 
 START_TEST(test_space__punch_truncate_delete_release_exactly_what_they_drop)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1), *b = obj(st, 2);
 	for (uint64_t p = 0; p < 40; p++) {
 		put(a, p, 1, 1);
@@ -222,7 +190,7 @@ START_TEST(test_space__punch_truncate_delete_release_exactly_what_they_drop)
 	check_usage(st);
 	swapobj_obj_close(a);
 	swapobj_obj_close(b);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	check_usage(st);
 	ck_assert_uint_eq(stat_of(st).live_bytes, before_delete - a_bytes);
 	swapobj_store_close(st);
@@ -231,7 +199,7 @@ END_TEST
 
 START_TEST(test_space__invalidation_releases_when_reaped_and_version_replacement_at_once)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *v1 = obj_cls(st, 1, SWAPOBJ_CLASS_CACHE, 1);
 	swapobj_obj *keep = obj(st, 2);
 	for (uint64_t p = 0; p < 20; p++) {
@@ -267,7 +235,7 @@ END_TEST
 
 START_TEST(test_space__relocation_moves_charges_into_relocation_streams_only)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 600; p++)
 		put(a, p, 1, 1);
@@ -300,7 +268,7 @@ START_TEST(test_space__relocation_moves_charges_into_relocation_streams_only)
 		ck_assert(s->stream == LOG_HOT || s->stream == LOG_WARM);
 	}
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	check_usage(st);
 	swapobj_store_close(st);
 }
@@ -309,7 +277,7 @@ END_TEST
 /* Random operations of every kind; the table must equal the recount throughout and after reopen. */
 static void random_ops(unsigned flags, uint64_t seed)
 {
-	swapobj_store *st = mkstore(24 * MiB, MiB, flags);
+	swapobj_store *st = tu_mkstore(24 * MiB, MiB, with_flags(flags));
 	struct tu_rng r;
 	enum { NOBJ = 6, NPG = 120 };
 	swapobj_obj *h[NOBJ];
@@ -382,7 +350,7 @@ static void random_ops(unsigned flags, uint64_t seed)
 	uint64_t live = stat_of(st).live_bytes, swap = stat_of(st).live_swap_bytes;
 	for (int i = 0; i < NOBJ; i++)
 		swapobj_obj_close(h[i]);
-	st = reopen(st, flags);
+	st = tu_reopen(st, with_flags(flags));
 	/* Reaping happened or not before the close: compare after both have reaped everything. */
 	swapobj_store_clean(st, 1);
 	check_usage(st);
@@ -404,7 +372,7 @@ END_TEST
 
 START_TEST(test_space__exclusive_read_returns_data_and_frees_space_at_once)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 16; p++)
 		put(a, p, 1, 1);
@@ -438,7 +406,7 @@ END_TEST
 
 START_TEST(test_space__exclusive_read_keeps_partial_edge_pages_and_persists)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 8; p++)
 		put(a, p, 1, 1);
@@ -462,7 +430,7 @@ START_TEST(test_space__exclusive_read_keeps_partial_edge_pages_and_persists)
 	expect(a, 7, 1, 0);
 	ck_assert_int_eq(swapobj_store_sync(st), 0);
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	a = obj(st, 1);
 	expect(a, 1, 1, 1);
 	expect(a, 2, 1, 0);
@@ -477,13 +445,13 @@ END_TEST
 
 START_TEST(test_space__exclusive_read_needs_a_writable_store_and_known_flags)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, 0);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(0));
 	swapobj_obj *a = obj(st, 1);
 	put(a, 0, 1, 1);
 	uint8_t got[PG];
 	ck_assert_int_eq(swapobj_obj_read(a, got, PG, 0, 0x80), SWAPOBJ_EINVAL);
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_RDONLY);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_RDONLY));
 	swapobj_key k;
 	swapobj_key_anon(&k, 7, 1);
 	ck_assert_int_eq(swapobj_obj_open(&a, st, &k, NULL), 0);
@@ -505,7 +473,7 @@ END_TEST
  */
 static void full_store_churn(unsigned flags)
 {
-	swapobj_store *st = mkstore(16 * MiB, MiB, flags); /* 15 segments */
+	swapobj_store *st = tu_mkstore(16 * MiB, MiB, with_flags(flags)); /* 15 segments */
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_gt(s.usable_bytes, 4 * MiB); /* 15 segments less reserve, lookahead, open ones, checkpoints */
 	ck_assert_uint_lt(s.usable_bytes, s.capacity_bytes - 6 * MiB);
@@ -559,7 +527,7 @@ static void full_store_churn(unsigned flags)
 		expect(h[k % NOBJ], k / NOBJ, k % NOBJ, ver[k]);
 	for (int i = 0; i < NOBJ; i++)
 		swapobj_obj_close(h[i]);
-	st = reopen(st, flags);
+	st = tu_reopen(st, with_flags(flags));
 	for (int i = 0; i < NOBJ; i++)
 		h[i] = obj(st, (uint64_t)i);
 	for (uint64_t k = 0; k < npages; k += 7)
@@ -585,7 +553,7 @@ END_TEST
 
 START_TEST(test_space__manual_mode_without_cleaning_gives_enospc_not_a_hang)
 {
-	swapobj_store *st = mkstore(16 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(16 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_eq(s.manual_clean, 1);
@@ -615,7 +583,7 @@ END_TEST
 
 START_TEST(test_space__cost_benefit_cleans_old_segment_before_young_one_of_equal_use)
 {
-	swapobj_store *st = mkstore(64 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(64 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1), *b = obj(st, 2), *c = obj(st, 3);
 	/* Object a fills one segment first (old), then filler ages it, then b fills one (young). */
 	for (uint64_t p = 0; p < 300; p++)
@@ -648,7 +616,7 @@ END_TEST
 
 START_TEST(test_space__tombstone_outlives_the_dead_records_it_shadows)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	/* One segment: x's CREATE and data, then z's (z stays live, so the segment is not cleaned). */
 	swapobj_obj *x = obj(st, 1), *z = obj(st, 2), *y = obj(st, 3), *w = obj(st, 4);
 	for (uint64_t p = 0; p < 100; p++)
@@ -694,7 +662,7 @@ START_TEST(test_space__tombstone_outlives_the_dead_records_it_shadows)
 	swapobj_obj_close(y);
 	swapobj_obj_close(z);
 	swapobj_obj_close(w);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_key k;
 	swapobj_obj *h;
 	swapobj_key_anon(&k, 7, 1);
@@ -713,7 +681,7 @@ END_TEST
 
 START_TEST(test_space__freed_segments_count_free_after_reopen)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 1500; p++)
 		put(a, p, 1, 1);
@@ -722,7 +690,7 @@ START_TEST(test_space__freed_segments_count_free_after_reopen)
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_ge(s.segments_erased, 4);
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat r = stat_of(st);
 	/* Erased segments are free at once; nothing to clean before writing again. */
 	ck_assert_uint_ge(r.segments_free, s.segments_free - 1);
@@ -739,13 +707,13 @@ END_TEST
 static uint64_t file_blocks(void)
 {
 	struct stat sb;
-	ck_assert_int_eq(stat(img, &sb), 0);
+	ck_assert_int_eq(stat(tu_img, &sb), 0);
 	return (uint64_t)sb.st_blocks * 512;
 }
 
 START_TEST(test_space__discard_gives_freed_segments_back_to_the_file_system)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN | SWAPOBJ_OPEN_DISCARD);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN | SWAPOBJ_OPEN_DISCARD));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 1500; p++)
 		put(a, p, 1, 1);
@@ -762,7 +730,7 @@ START_TEST(test_space__discard_gives_freed_segments_back_to_the_file_system)
 		ck_assert_uint_lt(file_blocks(), before - 3 * MiB);
 	}
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_DISCARD);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_DISCARD));
 	a = obj(st, 1);
 	expect(a, 9, 1, 1);
 	expect(a, 10, 1, 0);
@@ -777,7 +745,7 @@ END_TEST
 
 START_TEST(test_space__stat_reports_usable_dead_and_histogram)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_eq(s.segments, 31);
 	/* usable: all but the reserve, the lookahead, one open segment per stream and the checkpoints', in whole
@@ -875,7 +843,7 @@ static void cworkload(uint64_t seed, uint64_t nops, unsigned flags)
 	tu_rng_init(&r, seed);
 	memset(cobjs, 0, sizeof(cobjs));
 	oo.flags = flags;
-	if (swapobj_store_open(&st, paths, 1, &oo) != 0)
+	if (swapobj_store_open(&st, tu_paths, 1, &oo) != 0)
 		return;
 	for (int o = 0; o < CNOBJ; o++) {
 		if (!(h[o] = copen(st, o, 1)))
@@ -950,7 +918,7 @@ static void cverify(uint64_t seed, uint64_t cut)
 {
 	swapobj_store *st;
 	uint8_t got[PG], want[PG];
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "seed %llu cut %llu: reopen failed: %s", (unsigned long long)seed,
 	              (unsigned long long)cut, swapobj_errmsg());
 	for (int o = 0; o < CNOBJ; o++) {
@@ -1009,15 +977,12 @@ static uint64_t dev_ops(void)
 
 static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 {
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = 12 * MiB; /* 11 segments: the workload overwrites it many times */
-	fo.segment_size = MiB;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
+	tu_format(12 * MiB, MiB); /* 11 segments: the workload overwrites it many times */
 	size_t len;
-	uint8_t *base = tu_read_file(img, &len);
+	uint8_t *base = tu_read_file(tu_img, &len);
 	iofault_install();
 	uint64_t nops = 500;
-	iofault_power_start(img, base, len, 0);
+	iofault_power_start(tu_img, base, len, 0);
 	cworkload(seed0, nops, flags);
 	uint64_t total = dev_ops();
 	ck_assert_uint_gt(total, 50);
@@ -1033,9 +998,9 @@ static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 			seed = strtoull(only_seed, NULL, 0);
 			cut = strtoull(only_at, NULL, 0);
 		}
-		iofault_power_start(img, base, len, cut);
+		iofault_power_start(tu_img, base, len, cut);
 		cworkload(seed, nops, flags);
-		iofault_power_restore(img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
+		iofault_power_restore(tu_img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
 		iofault_uninstall();
 		cverify(seed, cut);
 		if (i % 4 == 0) /* the first reopen's own writes must not change the verdict */
@@ -1063,39 +1028,31 @@ START_TEST(test_space__power_cuts_with_manual_cleaning_and_discard)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("space");
-	TCase *tc = tcase_create("space");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 1200);
-	tcase_add_test(tc, test_space__writes_charge_record_bytes_by_kind_and_class);
-	tcase_add_test(tc, test_space__overwrite_moves_the_charge_to_the_new_copy);
-	tcase_add_test(tc, test_space__punch_truncate_delete_release_exactly_what_they_drop);
-	tcase_add_test(tc, test_space__invalidation_releases_when_reaped_and_version_replacement_at_once);
-	tcase_add_test(tc, test_space__relocation_moves_charges_into_relocation_streams_only);
-	tcase_add_test(tc, test_space__table_equals_recount_after_random_operations);
-	tcase_add_test(tc, test_space__exclusive_read_returns_data_and_frees_space_at_once);
-	tcase_add_test(tc, test_space__exclusive_read_keeps_partial_edge_pages_and_persists);
-	tcase_add_test(tc, test_space__exclusive_read_needs_a_writable_store_and_known_flags);
-	tcase_add_test(tc, test_space__store_at_100_percent_churns_without_enospc);
-	tcase_add_test(tc, test_space__manual_cleaning_at_100_percent_needs_the_caller);
-	tcase_add_test(tc, test_space__manual_mode_without_cleaning_gives_enospc_not_a_hang);
-	tcase_add_test(tc, test_space__cost_benefit_cleans_old_segment_before_young_one_of_equal_use);
-	tcase_add_test(tc, test_space__tombstone_outlives_the_dead_records_it_shadows);
-	tcase_add_test(tc, test_space__freed_segments_count_free_after_reopen);
-	tcase_add_test(tc, test_space__discard_gives_freed_segments_back_to_the_file_system);
-	tcase_add_test(tc, test_space__stat_reports_usable_dead_and_histogram);
-	suite_add_tcase(s, tc);
-	TCase *pc = tcase_create("powercut");
-	tcase_add_checked_fixture(pc, setup, teardown);
-	tcase_set_timeout(pc, 1800);
-	tcase_add_test(pc, test_space__power_cuts_while_cleaning_lose_and_resurrect_nothing);
-	tcase_add_test(pc, test_space__power_cuts_with_manual_cleaning_and_discard);
-	suite_add_tcase(s, pc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_space = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "space", .timeout = 1200};
+	const struct tu_case_opts opts_powercut = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "powercut long", .timeout = 1800};
+	tu_add(s, test_space__writes_charge_record_bytes_by_kind_and_class, &opts_space);
+	tu_add(s, test_space__overwrite_moves_the_charge_to_the_new_copy, &opts_space);
+	tu_add(s, test_space__punch_truncate_delete_release_exactly_what_they_drop, &opts_space);
+	tu_add(s, test_space__invalidation_releases_when_reaped_and_version_replacement_at_once, &opts_space);
+	tu_add(s, test_space__relocation_moves_charges_into_relocation_streams_only, &opts_space);
+	tu_add(s, test_space__table_equals_recount_after_random_operations, &opts_space);
+	tu_add(s, test_space__exclusive_read_returns_data_and_frees_space_at_once, &opts_space);
+	tu_add(s, test_space__exclusive_read_keeps_partial_edge_pages_and_persists, &opts_space);
+	tu_add(s, test_space__exclusive_read_needs_a_writable_store_and_known_flags, &opts_space);
+	tu_add(s, test_space__store_at_100_percent_churns_without_enospc, &opts_space);
+	tu_add(s, test_space__manual_cleaning_at_100_percent_needs_the_caller, &opts_space);
+	tu_add(s, test_space__manual_mode_without_cleaning_gives_enospc_not_a_hang, &opts_space);
+	tu_add(s, test_space__cost_benefit_cleans_old_segment_before_young_one_of_equal_use, &opts_space);
+	tu_add(s, test_space__tombstone_outlives_the_dead_records_it_shadows, &opts_space);
+	tu_add(s, test_space__freed_segments_count_free_after_reopen, &opts_space);
+	tu_add(s, test_space__discard_gives_freed_segments_back_to_the_file_system, &opts_space);
+	tu_add(s, test_space__stat_reports_usable_dead_and_histogram, &opts_space);
+	tu_add(s, test_space__power_cuts_while_cleaning_lose_and_resurrect_nothing, &opts_powercut);
+	tu_add(s, test_space__power_cuts_with_manual_cleaning_and_discard, &opts_powercut);
+	return tu_run(s, argc, argv);
 }
