@@ -47,26 +47,13 @@
 /* Workload with a model of what may survive                           */
 /* ------------------------------------------------------------------ */
 
-struct pstate {
-	uint32_t synced; /* version as of the last acknowledged sync (0 = zeros) */
-	uint32_t maxver; /* highest version written since */
-	uint8_t dirty;   /* written or punched since the last acknowledged sync */
-	uint8_t zeroed;  /* punched since the last acknowledged sync */
-	uint32_t cur;    /* current version (0 = zeros) */
-};
-
-static struct pstate pages[NOBJ][NPAGES];
+static struct tu_pstate pages[NOBJ][NPAGES];
 
 static void ns_ack_sync(void);
-static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver);
 static void ack_sync(void)
 {
 	for (int o = 0; o < NOBJ; o++)
-		for (int p = 0; p < NPAGES; p++) {
-			pages[o][p].synced = pages[o][p].cur;
-			pages[o][p].dirty = pages[o][p].zeroed = 0;
-			pages[o][p].maxver = 0;
-		}
+		tu_pstate_ack(pages[o], NPAGES);
 	ns_ack_sync();
 }
 static uint32_t next_ver = 1;
@@ -89,7 +76,7 @@ struct nslot {
 
 struct ident {
 	uint8_t isdir, alive, synced_alive, removed; /* removed: deleted or replaced since the sync */
-	struct pstate aux, page;                     /* aux version and page 0 version, as for pages */
+	struct tu_pstate aux, page;                  /* aux version and page 0 version, as for pages */
 	swapobj_obj *h;
 };
 
@@ -114,10 +101,8 @@ static void ns_ack_sync(void)
 		struct ident *d = &idents[i];
 		d->synced_alive = d->alive;
 		d->removed = 0;
-		d->aux.synced = d->aux.cur;
-		d->page.synced = d->page.cur;
-		d->aux.dirty = d->page.dirty = 0;
-		d->aux.maxver = d->page.maxver = 0;
+		tu_pstate_ack(&d->aux, 1);
+		tu_pstate_ack(&d->page, 1);
 	}
 }
 
@@ -185,8 +170,7 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 		swapobj_key k = fs_key(s);
 		memset(d, 0, sizeof(*d));
 		d->isdir = (uint8_t)dir;
-		d->aux.cur = d->aux.maxver = 1;
-		d->aux.dirty = 1;
+		tu_pstate_write(&d->aux, 1, 1); /* the create writes aux version 1 */
 		ns_hist(s, id);
 		oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL | (dir ? SWAPOBJ_O_DIR : 0);
 		oo.aux = aux;
@@ -202,13 +186,11 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 			return 0;
 		struct ident *d = &idents[slots[s].cur];
 		uint32_t v = next_ver++;
-		page_of(buf, 1000 + (int)slots[s].cur, 0, v);
-		d->page.dirty = 1;
-		d->page.maxver = v;
-		if ((err = (int)swapobj_obj_write(d->h, buf, PG, 0)) == PG) {
-			d->page.cur = v;
+		tu_vpage_fill(buf, 1000 + slots[s].cur, 0, v);
+		err = (int)swapobj_obj_write(d->h, buf, PG, 0);
+		tu_pstate_write(&d->page, v, err == PG);
+		if (err == PG)
 			err = 0;
-		}
 	} else if (kind < 55) { /* set aux */
 		int s = (int)tu_rng_below(r, NSLOTS);
 		if (!slots[s].cur)
@@ -216,10 +198,8 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 		uint32_t id = slots[s].cur;
 		struct ident *d = &idents[id];
 		uint32_t v = d->aux.maxver > d->aux.cur ? d->aux.maxver + 1 : d->aux.cur + 1;
-		d->aux.dirty = 1;
-		d->aux.maxver = v;
-		if ((err = swapobj_obj_set_aux(d->h, aux, (size_t)aux_of(aux, id, v))) == 0)
-			d->aux.cur = v;
+		err = swapobj_obj_set_aux(d->h, aux, (size_t)aux_of(aux, id, v));
+		tu_pstate_write(&d->aux, v, err == 0);
 	} else if (kind < 70) { /* rename a file to another file name, replacing what is there */
 		int from = pick_slot(r, 0, 1), to = (int)tu_rng_below(r, NSLOTS);
 		if (from < 0 || slot_dir[to] || to == from)
@@ -272,12 +252,6 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 	return err < 0 ? -1 : 0;
 }
 
-/* Is version v allowed for a pstate-like record (v 0: the initial state)? */
-static int version_ok(const struct pstate *ps, uint32_t v)
-{
-	return v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver);
-}
-
 static void ns_verify(swapobj_store *st, const char *ctx)
 {
 	uint8_t found[MAXIDENT] = {0};
@@ -301,23 +275,21 @@ static void ns_verify(swapobj_store *st, const char *ctx)
 			ck_assert_msg(!found[id], "%s: object %u found twice", ctx, id);
 			found[id] = 1;
 			ck_assert_msg(!!(os.flags & SWAPOBJ_O_DIR) == d->isdir, "%s: fs/%s type", ctx, slot_path[s]);
-			ck_assert_msg(version_ok(&d->aux, v),
+			ck_assert_msg(tu_pstate_allows(&d->aux, v),
 			              "%s: object %u has aux version %u; synced %u, since up to %u", ctx, id, v,
 			              d->aux.synced, d->aux.maxver);
 			if (!d->isdir) {
-				uint8_t got[PG], want[PG];
-				uint32_t pv = 0;
+				uint8_t got[PG];
+				int64_t pv = 0; /* a short read: the page was never written */
 				int64_t rn = swapobj_obj_read(h, got, PG, 0, 0);
 				ck_assert_msg(rn >= 0, "%s: read fs/%s: %s", ctx, slot_path[s], swapobj_errmsg());
 				if (rn == PG) {
-					memcpy(&pv, got + 64, 4);
-					page_of(want, 1000 + (int)id, 0, pv);
-					ck_assert_msg(memcmp(got, want, PG) == 0, "%s: fs/%s page holds garbage", ctx,
-					              slot_path[s]);
+					pv = tu_vpage_version(got, 1000 + id, 0);
+					ck_assert_msg(pv > 0, "%s: fs/%s page holds garbage", ctx, slot_path[s]);
 				}
-				ck_assert_msg(version_ok(&d->page, pv),
-				              "%s: object %u page version %u; synced %u, since up to %u", ctx, id, pv,
-				              d->page.synced, d->page.maxver);
+				ck_assert_msg(tu_pstate_allows(&d->page, (uint32_t)pv),
+				              "%s: object %u page version %u; synced %u, since up to %u", ctx, id,
+				              (uint32_t)pv, d->page.synced, d->page.maxver);
 			}
 			swapobj_obj_close(h);
 		}
@@ -330,12 +302,6 @@ static void ns_verify(swapobj_store *st, const char *ctx)
 	for (uint32_t i = 1; i < next_ident; i++)
 		ck_assert_msg(found[i] || !idents[i].synced_alive || idents[i].removed,
 		              "%s: object %u, alive at the sync and not removed since, is lost", ctx, i);
-}
-
-static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver)
-{
-	tu_fill_page(p, (uint64_t)obj, pg, ver);
-	memcpy(p + 64, &ver, 4);
 }
 
 /* Modifying device calls (writes, discards, syncs) of the run so far. */
@@ -387,26 +353,20 @@ static uint64_t workload(uint64_t seed, uint64_t nops, unsigned flags)
 			uint64_t pg = tu_rng_below(&r, NPAGES - 4), n = 1 + tu_rng_below(&r, 4);
 			uint32_t v0 = next_ver;
 			for (uint64_t j = 0; j < n; j++)
-				page_of(buf + j * PG, o, pg + j, next_ver++);
+				tu_vpage_fill(buf + j * PG, (uint64_t)o, pg + j, next_ver++);
 			int64_t w = swapobj_obj_write(h[o], buf, n * PG, pg * PG);
 			/* Issued pages may land even if the call failed at the cut. */
-			for (uint64_t j = 0; j < n; j++) {
-				struct pstate *ps = &pages[o][pg + j];
-				ps->dirty = 1;
-				ps->maxver = v0 + (uint32_t)j;
-				if (w == (int64_t)(n * PG))
-					ps->cur = v0 + (uint32_t)j;
-			}
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_write(&pages[o][pg + j], v0 + (uint32_t)j, w == (int64_t)(n * PG));
 			if (w != (int64_t)(n * PG))
 				break;
 		} else if (kind < 70) {
 			uint64_t pg = tu_rng_below(&r, NPAGES - 8), n = 1 + tu_rng_below(&r, 8);
+			int err = swapobj_obj_punch(h[o], pg * PG, n * PG);
 			for (uint64_t j = 0; j < n; j++)
-				pages[o][pg + j].dirty = pages[o][pg + j].zeroed = 1;
-			if (swapobj_obj_punch(h[o], pg * PG, n * PG) != 0)
+				tu_pstate_punch(&pages[o][pg + j], err == 0);
+			if (err != 0)
 				break;
-			for (uint64_t j = 0; j < n; j++)
-				pages[o][pg + j].cur = 0;
 		} else if (kind < 82) {
 			if (swapobj_store_sync(st) != 0)
 				break;
@@ -439,7 +399,7 @@ static uint64_t from_ckpt; /* reopens that started from a checkpoint */
 static void verify(const char *ctx)
 {
 	swapobj_store *st;
-	uint8_t got[PG], want[PG];
+	uint8_t got[PG];
 	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "%s: reopen failed: %s", ctx, swapobj_errmsg());
 	struct swapobj_store_stat ss;
@@ -454,24 +414,15 @@ static void verify(const char *ctx)
 			continue; /* created but never synced: may be gone */
 		ck_assert_msg(err == 0, "%s: object %d lost: %s", ctx, o, swapobj_errmsg());
 		for (int p = 0; p < NPAGES; p++) {
-			struct pstate *ps = &pages[o][p];
+			struct tu_pstate *ps = &pages[o][p];
 			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
 			ck_assert_msg(n >= 0, "%s: object %d page %d: read error %s", ctx, o, p, swapobj_errmsg());
 			if (n < (int64_t)PG)
 				memset(got + n, 0, PG - (size_t)n);
-			uint32_t v = 0;
-			int zero = 1;
-			for (unsigned i = 0; i < PG && zero; i++)
-				zero = got[i] == 0;
-			if (!zero) {
-				memcpy(&v, got + 64, 4);
-				page_of(want, o, (uint64_t)p, v);
-				ck_assert_msg(memcmp(got, want, PG) == 0, "%s: object %d page %d holds garbage", ctx, o,
-				              p);
-			}
-			int ok = v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver) ||
-			         (ps->dirty && v == 0 && ps->zeroed);
-			ck_assert_msg(ok,
+			int64_t vv = tu_vpage_version(got, (uint64_t)o, (uint64_t)p);
+			ck_assert_msg(vv >= 0, "%s: object %d page %d holds garbage", ctx, o, p);
+			uint32_t v = (uint32_t)vv;
+			ck_assert_msg(tu_pstate_allows(ps, v),
 			              "%s: object %d page %d is version %u; synced %u, written since "
 			              "up to %u, dirty %d, punched %d (reopened from %s, %llu log bytes replayed)",
 			              ctx, o, p, v, ps->synced, ps->maxver, ps->dirty, ps->zeroed,

@@ -2,10 +2,10 @@
  * test_faults.c - device errors injected under a store.
  *
  * The fault-injecting backend (io_fault.h) passes I/O through to the image
- * file and fails exactly one call: the N-th write (EIO, ENOSPC, or a short write that
- * stores part of its data and then fails), the N-th fsync (EIO) or the N-th
- * read (EIO). A random workload with periodic syncs runs over it, for many
- * N. Then:
+ * file and fails exactly one call: the N-th write (EIO, ENOSPC, or a short
+ * write that stores part of its data and then fails), the N-th fsync (EIO),
+ * the N-th read (EIO) or the N-th discard (EIO, with SWAPOBJ_OPEN_DISCARD).
+ * A random workload with periodic syncs runs over it, for many N. Then:
  *  - the call that meets the fault returns a clear error (EIO, ENOSPC), or
  *    EROFS if a background thread met it first;
  *  - after a write or sync fault the store is read-only for good: every
@@ -16,7 +16,9 @@
  *    (or zeros, if punched after it), never anything else, and the store
  *    checks without errors.
  * A read fault must not corrupt anything either: the call that meets it
- * fails with EIO and the store stays consistent.
+ * fails with EIO and the store stays consistent. A discard is a hint: its
+ * failure fails no call, leaves the store writable and stops discards on
+ * that device.
  *
  * SWAPOBJ_SEED moves the seeds; SWAPOBJ_LONG=1 tries 10x more fault points.
  */
@@ -44,15 +46,7 @@
 /* Workload and model                                                  */
 /* ------------------------------------------------------------------ */
 
-struct pstate {
-	uint32_t synced; /* version as of the last acknowledged sync (0 = zeros) */
-	uint32_t maxver; /* highest version written since */
-	uint8_t dirty;   /* written or punched since the last acknowledged sync */
-	uint8_t zeroed;  /* punched since */
-	uint32_t cur;    /* current version (0 = zeros) */
-};
-
-static struct pstate pages[NOBJ][NPAGES];
+static struct tu_pstate pages[NOBJ][NPAGES];
 static uint32_t next_ver;
 static int objs_synced;
 
@@ -60,24 +54,21 @@ static struct {
 	uint64_t runs, fired, failed_calls, sticky_checked, open_failed;
 } stats;
 static uint64_t reads_at_open; /* device reads the last open made */
+static unsigned open_flags;    /* SWAPOBJ_OPEN_DISCARD for the discard faults */
 
 static uint8_t *base;
 static size_t base_len;
 
+/* Pages of object obj carry tag obj + 100. */
 static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver)
 {
-	tu_fill_page(p, (uint64_t)obj + 100, pg, ver);
-	memcpy(p + 64, &ver, 4);
+	tu_vpage_fill(p, (uint64_t)obj + 100, pg, ver);
 }
 
 static void ack_sync(void)
 {
 	for (int o = 0; o < NOBJ; o++)
-		for (int p = 0; p < NPAGES; p++) {
-			pages[o][p].synced = pages[o][p].cur;
-			pages[o][p].dirty = pages[o][p].zeroed = 0;
-			pages[o][p].maxver = 0;
-		}
+		tu_pstate_ack(pages[o], NPAGES);
 }
 
 static void setup(void)
@@ -153,7 +144,9 @@ static void workload(uint64_t seed, enum iofault_kind kind, uint64_t at, const c
 	tu_write_file(tu_img, base, base_len);
 	iofault_arm(kind, at);
 	iofault_install();
-	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
+	struct swapobj_open_opts op = SWAPOBJ_OPEN_OPTS_INIT;
+	op.flags = open_flags;
+	int err = swapobj_store_open(&st, tu_paths, 1, &op);
 	stats.runs++;
 	if (err != 0) {
 		ck_assert_msg(iofault_fired() && device_error(err), "%s: open failed without the fault: %s", ctx,
@@ -187,21 +180,14 @@ static void workload(uint64_t seed, enum iofault_kind kind, uint64_t at, const c
 			for (uint64_t j = 0; j < n; j++)
 				page_of(buf + j * PG, o, pg + j, next_ver++);
 			int64_t w = swapobj_obj_write(h[o], buf, n * PG, pg * PG);
-			for (uint64_t j = 0; j < n; j++) {
-				struct pstate *ps = &pages[o][pg + j];
-				ps->dirty = 1;
-				ps->maxver = v0 + (uint32_t)j;
-				if (w == (int64_t)(n * PG))
-					ps->cur = v0 + (uint32_t)j;
-			}
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_write(&pages[o][pg + j], v0 + (uint32_t)j, w == (int64_t)(n * PG));
 			err = w == (int64_t)(n * PG) ? 0 : w < 0 ? (int)w : SWAPOBJ_EIO;
 		} else if (what < 70) {
 			uint64_t pg = tu_rng_below(&r, NPAGES - 8), n = 1 + tu_rng_below(&r, 8);
+			err = swapobj_obj_punch(h[o], pg * PG, n * PG);
 			for (uint64_t j = 0; j < n; j++)
-				pages[o][pg + j].dirty = pages[o][pg + j].zeroed = 1;
-			if ((err = swapobj_obj_punch(h[o], pg * PG, n * PG)) == 0)
-				for (uint64_t j = 0; j < n; j++)
-					pages[o][pg + j].cur = 0;
+				tu_pstate_punch(&pages[o][pg + j], err == 0);
 		} else if (what < 80) {
 			/* Reads: what the model says, or EIO from an injected read fault. */
 			for (int j = 0; j < 4; j++) {
@@ -242,7 +228,16 @@ static void workload(uint64_t seed, enum iofault_kind kind, uint64_t at, const c
 		ck_assert_msg(device_error(err), "%s: op %d failed with %d (%s), not a device error", ctx, failed_at,
 		              err, swapobj_errmsg());
 	}
-	if (iofault_fired() && kind != IOFAULT_READ_EIO && nh == NOBJ) {
+	if (kind == IOFAULT_DISCARD_EIO) {
+		/* A discard is a hint: its failure stops discards on the device, and fails nothing. */
+		struct iofault_counts c;
+		iofault_get_counts(&c);
+		ck_assert_msg(err == 0, "%s: a call failed after a failed discard: %s", ctx, swapobj_errmsg());
+		ck_assert_msg(!__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE),
+		              "%s: a failed discard made the store read-only", ctx);
+		ck_assert_msg(!iofault_fired() || c.discards == at, "%s: %llu discards after the failed one", ctx,
+		              (unsigned long long)(c.discards - at));
+	} else if (iofault_fired() && kind != IOFAULT_READ_EIO && nh == NOBJ) {
 		/* A write or sync failure, here or in a background thread: read-only from now on. */
 		for (int i = 0; i < 200 && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE); i++)
 			usleep(5000);
@@ -267,7 +262,7 @@ out:
 static void verify(const char *ctx)
 {
 	swapobj_store *st;
-	uint8_t got[PG], want[PG];
+	uint8_t got[PG];
 	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "%s: reopen failed: %s", ctx, swapobj_errmsg());
 	for (int o = 0; o < NOBJ; o++) {
@@ -279,25 +274,16 @@ static void verify(const char *ctx)
 			continue;
 		ck_assert_msg(err == 0, "%s: object %d lost: %s", ctx, o, swapobj_errmsg());
 		for (int p = 0; p < NPAGES; p++) {
-			struct pstate *ps = &pages[o][p];
+			struct tu_pstate *ps = &pages[o][p];
 			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
 			ck_assert_msg(n >= 0, "%s: object %d page %d: %s", ctx, o, p, swapobj_errmsg());
 			if (n < (int64_t)PG)
 				memset(got + n, 0, PG - (size_t)n);
-			uint32_t v = 0;
-			bool zero = true;
-			for (unsigned i = 0; i < PG && zero; i++)
-				zero = got[i] == 0;
-			if (!zero) {
-				memcpy(&v, got + 64, 4);
-				page_of(want, o, (uint64_t)p, v);
-				ck_assert_msg(memcmp(got, want, PG) == 0, "%s: object %d page %d holds garbage", ctx, o,
-				              p);
-			}
-			bool ok = v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver) ||
-			          (ps->dirty && v == 0 && ps->zeroed);
-			ck_assert_msg(ok, "%s: object %d page %d is version %u; synced %u, written since up to %u", ctx,
-			              o, p, v, ps->synced, ps->maxver);
+			int64_t v = tu_vpage_version(got, (uint64_t)o + 100, (uint64_t)p);
+			ck_assert_msg(v >= 0, "%s: object %d page %d holds garbage", ctx, o, p);
+			ck_assert_msg(tu_pstate_allows(ps, (uint32_t)v),
+			              "%s: object %d page %d is version %u; synced %u, written since up to %u", ctx, o,
+			              p, (uint32_t)v, ps->synced, ps->maxver);
 		}
 		swapobj_obj_close(h);
 	}
@@ -329,13 +315,15 @@ static void sweep(enum iofault_kind kind)
 	uint64_t seed0 = tu_seed(777);
 	struct iofault_counts counts;
 	char ctx[160];
+	open_flags = kind == IOFAULT_DISCARD_EIO ? SWAPOBJ_OPEN_DISCARD : 0;
 	/* Calibrate: how many calls of each class does a run without faults make? */
 	snprintf(ctx, sizeof(ctx), "seed %llu, no fault", (unsigned long long)seed0);
 	workload(seed0, IOFAULT_NONE, 0, ctx, &counts);
 	verify(ctx);
-	uint64_t total = kind == IOFAULT_SYNC_EIO   ? counts.syncs
-	                 : kind == IOFAULT_READ_EIO ? counts.reads
-	                                            : counts.writes;
+	uint64_t total = kind == IOFAULT_SYNC_EIO      ? counts.syncs
+	                 : kind == IOFAULT_READ_EIO    ? counts.reads
+	                 : kind == IOFAULT_DISCARD_EIO ? counts.discards
+	                                               : counts.writes;
 	/* Read faults: a few at open, the rest where the workload reads from the device. */
 	uint64_t first = kind == IOFAULT_READ_EIO ? reads_at_open : 0;
 	ck_assert_uint_gt(total, first + 5);
@@ -391,6 +379,12 @@ START_TEST(test_faults__read_eio_fails_the_call_and_corrupts_nothing)
 }
 END_TEST
 
+START_TEST(test_faults__discard_eio_stops_discarding_and_fails_nothing)
+{
+	sweep(IOFAULT_DISCARD_EIO);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("faults");
@@ -401,5 +395,6 @@ int main(int argc, char **argv)
 	tu_add(s, test_faults__short_write_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
 	tu_add(s, test_faults__fsync_eio_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
 	tu_add(s, test_faults__read_eio_fails_the_call_and_corrupts_nothing, &opts_faults);
+	tu_add(s, test_faults__discard_eio_stops_discarding_and_fails_nothing, &opts_faults);
 	return tu_run(s, argc, argv);
 }

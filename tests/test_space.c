@@ -790,23 +790,18 @@ END_TEST
  */
 enum { CNOBJ = 3, CNPG = 160 };
 
-struct cpage {
-	uint32_t synced, maxver, cur;
-	uint8_t dirty, zeroed;
-};
-
 struct cobj {
 	int exists_synced, exists_cur, touched; /* touched: deleted or created since the last sync */
-	struct cpage pg[CNPG];
+	struct tu_pstate pg[CNPG];
 };
 
 static struct cobj cobjs[CNOBJ];
 static uint32_t cver;
 
+/* Pages of object o carry tag o + 100. */
 static void cpage_of(uint8_t *p, int o, uint64_t pg, uint32_t ver)
 {
-	tu_fill_page(p, (uint64_t)o + 100, pg, ver);
-	memcpy(p + 64, &ver, 4);
+	tu_vpage_fill(p, (uint64_t)o + 100, pg, ver);
 }
 
 static void cack_sync(void)
@@ -815,11 +810,7 @@ static void cack_sync(void)
 		struct cobj *c = &cobjs[o];
 		c->exists_synced = c->exists_cur;
 		c->touched = 0;
-		for (int p = 0; p < CNPG; p++) {
-			c->pg[p].synced = c->pg[p].cur;
-			c->pg[p].dirty = c->pg[p].zeroed = 0;
-			c->pg[p].maxver = 0;
-		}
+		tu_pstate_ack(c->pg, CNPG);
 	}
 }
 
@@ -864,27 +855,20 @@ static void cworkload(uint64_t seed, uint64_t nops, unsigned flags)
 			for (uint64_t j = 0; j < n; j++)
 				cpage_of(buf + j * PG, o, pg + j, ++cver);
 			int64_t w = swapobj_obj_write(h[o], buf, n * PG, pg * PG);
-			for (uint64_t j = 0; j < n; j++) {
-				struct cpage *ps = &c->pg[pg + j];
-				ps->dirty = 1;
-				ps->maxver = v0 + (uint32_t)j;
-				if (w == (int64_t)(n * PG))
-					ps->cur = v0 + (uint32_t)j;
-			}
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_write(&c->pg[pg + j], v0 + (uint32_t)j, w == (int64_t)(n * PG));
 			if (w != (int64_t)(n * PG))
 				break;
 		} else if (kind < 68) {
 			/* punch or exclusive read: the pages become a hole (maybe, until synced) */
 			uint64_t pg = tu_rng_below(&r, CNPG - 4), n = 1 + tu_rng_below(&r, 4);
-			for (uint64_t j = 0; j < n; j++)
-				c->pg[pg + j].dirty = c->pg[pg + j].zeroed = 1;
 			int err = kind < 64
 			              ? swapobj_obj_punch(h[o], pg * PG, n * PG)
 			              : (swapobj_obj_read(h[o], buf, n * PG, pg * PG, SWAPOBJ_READ_EXCLUSIVE) < 0);
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_punch(&c->pg[pg + j], err == 0);
 			if (err)
 				break;
-			for (uint64_t j = 0; j < n; j++)
-				c->pg[pg + j].cur = 0;
 		} else if (kind < 70) {
 			/* delete and recreate: a new, empty incarnation */
 			c->touched = 1;
@@ -917,7 +901,7 @@ out:
 static void cverify(uint64_t seed, uint64_t cut)
 {
 	swapobj_store *st;
-	uint8_t got[PG], want[PG];
+	uint8_t got[PG];
 	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "seed %llu cut %llu: reopen failed: %s", (unsigned long long)seed,
 	              (unsigned long long)cut, swapobj_errmsg());
@@ -932,29 +916,20 @@ static void cverify(uint64_t seed, uint64_t cut)
 		ck_assert_msg(c->exists_synced || c->touched, "seed %llu cut %llu: deleted object %d came back",
 		              (unsigned long long)seed, (unsigned long long)cut, o);
 		for (int p = 0; p < CNPG; p++) {
-			struct cpage *ps = &c->pg[p];
+			struct tu_pstate *ps = &c->pg[p];
 			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
 			ck_assert_msg(n >= 0, "seed %llu cut %llu: object %d page %d: %s", (unsigned long long)seed,
 			              (unsigned long long)cut, o, p, swapobj_errmsg());
 			if (n < (int64_t)PG)
 				memset(got + n, 0, PG - (size_t)n);
-			uint32_t v = 0;
-			int zero = 1;
-			for (unsigned i = 0; i < PG && zero; i++)
-				zero = got[i] == 0;
-			if (!zero) {
-				memcpy(&v, got + 64, 4);
-				cpage_of(want, o, (uint64_t)p, v);
-				ck_assert_msg(memcmp(got, want, PG) == 0,
-				              "seed %llu cut %llu: object %d page %d garbage", (unsigned long long)seed,
-				              (unsigned long long)cut, o, p);
-			}
+			int64_t vv = tu_vpage_version(got, (uint64_t)o + 100, (uint64_t)p);
+			ck_assert_msg(vv >= 0, "seed %llu cut %llu: object %d page %d garbage",
+			              (unsigned long long)seed, (unsigned long long)cut, o, p);
 			if (c->touched)
 				continue; /* a deleted/recreated incarnation: any of its own versions, checked above */
-			int ok = v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver) ||
-			         (ps->dirty && v == 0 && ps->zeroed);
+			uint32_t v = (uint32_t)vv;
 			ck_assert_msg(
-			    ok,
+			    tu_pstate_allows(ps, v),
 			    "seed %llu cut %llu: object %d page %d is version %u; synced %u, written since up "
 			    "to %u, dirty %d, holed %d",
 			    (unsigned long long)seed, (unsigned long long)cut, o, p, v, ps->synced, ps->maxver,

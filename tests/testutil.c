@@ -239,6 +239,54 @@ void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version)
 	         (unsigned long long)version);
 }
 
+void tu_vpage_fill(void *page, uint64_t tag, uint64_t pgoff, uint32_t ver)
+{
+	tu_fill_page(page, tag, pgoff, ver);
+	memcpy((uint8_t *)page + 64, &ver, 4);
+}
+
+int64_t tu_vpage_version(const void *page, uint64_t tag, uint64_t pgoff)
+{
+	const uint8_t *p = page;
+	uint8_t want[4096];
+	uint32_t ver;
+	if (p[0] == 0 && memcmp(p, p + 1, sizeof(want) - 1) == 0)
+		return 0;
+	memcpy(&ver, p + 64, 4);
+	tu_vpage_fill(want, tag, pgoff, ver);
+	return memcmp(p, want, sizeof(want)) == 0 ? (int64_t)ver : -1;
+}
+
+void tu_pstate_write(struct tu_pstate *ps, uint32_t ver, int ok)
+{
+	ps->dirty = 1;
+	ps->maxver = ver;
+	if (ok)
+		ps->cur = ver;
+}
+
+void tu_pstate_punch(struct tu_pstate *ps, int ok)
+{
+	ps->dirty = ps->zeroed = 1;
+	if (ok)
+		ps->cur = 0;
+}
+
+void tu_pstate_ack(struct tu_pstate *ps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ps[i].synced = ps[i].cur;
+		ps[i].maxver = 0;
+		ps[i].dirty = ps[i].zeroed = 0;
+	}
+}
+
+int tu_pstate_allows(const struct tu_pstate *ps, uint32_t ver)
+{
+	return ver == ps->synced || (ps->dirty && ver > ps->synced && ver <= ps->maxver) ||
+	       (ps->dirty && ver == 0 && ps->zeroed);
+}
+
 uint8_t *tu_read_file(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY);

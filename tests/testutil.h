@@ -98,6 +98,39 @@ char *tu_path(const char *dir, const char *name);
 /* Fill a 4 KiB page with varied content derived from (tag, pgoff, version). */
 void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version);
 
+/* ---- what may survive a power cut or a failed device ---- */
+
+/*
+ * Versioned pages: tu_fill_page content with the version stamped at byte
+ * 64, so that a page read back names the version it claims to be.
+ * tu_vpage_version returns that version if the page is exactly version v of
+ * (tag, pgoff), 0 if it is all zeros, -1 if it is anything else (garbage).
+ */
+void tu_vpage_fill(void *page, uint64_t tag, uint64_t pgoff, uint32_t ver);
+int64_t tu_vpage_version(const void *page, uint64_t tag, uint64_t pgoff);
+
+/*
+ * A versioned value (a page, an aux record) under a workload that syncs
+ * now and then. After a cut or a device failure it must hold its version as
+ * of the last acknowledged sync, or a version written since, or zeros if
+ * it was punched since: never anything else. Versions are > 0, and grow;
+ * 0 means zeros. A call may land even if it failed, so the intent is
+ * recorded whatever the outcome; ok says the call succeeded.
+ */
+struct tu_pstate {
+	uint32_t synced; /* version at the last acknowledged sync (0: zeros) */
+	uint32_t maxver; /* highest version written since */
+	uint32_t cur;    /* version now, as the acknowledged calls say */
+	uint8_t dirty;   /* written or punched since the sync */
+	uint8_t zeroed;  /* punched since the sync */
+};
+void tu_pstate_write(struct tu_pstate *ps, uint32_t ver, int ok);
+void tu_pstate_punch(struct tu_pstate *ps, int ok);
+/* A sync was acknowledged: the n states' current versions are durable. */
+void tu_pstate_ack(struct tu_pstate *ps, size_t n);
+/* 1 if ver (0: zeros) is a state the value may be found in. */
+int tu_pstate_allows(const struct tu_pstate *ps, uint32_t ver);
+
 /* ---- store images (tests that damage stores on purpose) ---- */
 
 /* Whole file into a malloc'd buffer (*len bytes); aborts the test on error. */
