@@ -21,45 +21,24 @@
 #define NOBJ 6
 #define NPG 48
 
-static char *dir, *img;
-static const char *paths[1];
 /* Expected content: version of each page (0 = hole), and which objects exist. */
 static uint32_t want[NOBJ][NPG];
 static int alive[NOBJ];
 
 static void setup(void)
 {
-	dir = tu_mkdtemp("ckpt");
-	img = tu_path(dir, "store.img");
-	paths[0] = img;
+	tu_store_setup();
 	memset(want, 0, sizeof(want));
 	memset(alive, 0, sizeof(alive));
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
 }
 
 /* Open without a checkpoint at close unless ckpt_at_close. */
 static swapobj_store *open_store(int ckpt_at_close)
 {
 	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
-	swapobj_store *st;
 	if (!ckpt_at_close)
 		oo.checkpoint_bytes = UINT64_MAX;
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, &oo) == 0, "open: %s", swapobj_errmsg());
-	return st;
-}
-
-static void format_store(uint64_t size)
-{
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = size;
-	fo.segment_size = 1u << 20;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
+	return tu_store_open(&oo);
 }
 
 static void key_of(swapobj_key *k, int o)
@@ -137,7 +116,7 @@ static struct swapobj_store_stat stat_of(swapobj_store *st)
 /* Flip one byte of the image at off. */
 static void flip(uint64_t off)
 {
-	int fd = open(img, O_RDWR);
+	int fd = open(tu_img, O_RDWR);
 	uint8_t b;
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pread(fd, &b, 1, (off_t)off), 1);
@@ -150,7 +129,7 @@ static void flip(uint64_t off)
 static uint32_t slot_first_seg(unsigned i)
 {
 	uint8_t blk[CKPT_SLOT_SIZE];
-	int fd = open(img, O_RDONLY);
+	int fd = open(tu_img, O_RDONLY);
 	ck_assert_int_eq(pread(fd, blk, sizeof(blk), CKPT_SLOT_OFF(i)), (ssize_t)sizeof(blk));
 	close(fd);
 	return (uint32_t)blk[CS_SEGS] | (uint32_t)blk[CS_SEGS + 1] << 8 | (uint32_t)blk[CS_SEGS + 2] << 16 |
@@ -159,7 +138,7 @@ static uint32_t slot_first_seg(unsigned i)
 
 START_TEST(test_ckpt__reopen_uses_checkpoint_and_replays_only_the_tail)
 {
-	format_store(64u << 20);
+	tu_format(64u << 20, 1u << 20);
 	swapobj_store *st = open_store(0);
 	for (int o = 0; o < NOBJ; o++)
 		put(st, o, 0, NPG, 1);
@@ -206,7 +185,7 @@ END_TEST
 
 START_TEST(test_ckpt__tail_invalidation_and_cleaning_after_the_cut)
 {
-	format_store(24u << 20);
+	tu_format(24u << 20, 1u << 20);
 	swapobj_store *st = open_store(0);
 	for (int o = 0; o < NOBJ; o++)
 		put(st, o, 0, NPG, 1);
@@ -245,7 +224,7 @@ END_TEST
 
 START_TEST(test_ckpt__damaged_newest_slot_falls_back_then_full_replay)
 {
-	format_store(64u << 20);
+	tu_format(64u << 20, 1u << 20);
 	swapobj_store *st = open_store(0);
 	for (int o = 0; o < NOBJ; o++)
 		put(st, o, 0, NPG, 1);
@@ -283,7 +262,7 @@ END_TEST
 
 START_TEST(test_ckpt__verify_reports_slots_and_bodies)
 {
-	format_store(32u << 20);
+	tu_format(32u << 20, 1u << 20);
 	swapobj_store *st = open_store(0);
 	struct ckpt_check cc[2];
 	ck_assert_int_eq(ckpt_verify(st, cc), 0);
@@ -314,7 +293,7 @@ END_TEST
 
 START_TEST(test_ckpt__errors_rdonly_and_full_store)
 {
-	format_store(20u << 20); /* 19 segments of 1 MiB */
+	tu_format(20u << 20, 1u << 20); /* 19 segments of 1 MiB */
 	swapobj_store *st = open_store(0);
 	ck_assert_int_eq(swapobj_store_checkpoint(NULL), SWAPOBJ_EINVAL);
 	/* Fill until the store refuses: the checkpoint then has no segment and says so. */
@@ -342,7 +321,7 @@ START_TEST(test_ckpt__errors_rdonly_and_full_store)
 
 	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
 	oo.flags = SWAPOBJ_OPEN_RDONLY;
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, &oo), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, &oo), 0);
 	ck_assert_int_eq(swapobj_store_checkpoint(st), SWAPOBJ_EROFS);
 	ck_assert_int_eq(swapobj_obj_open(&h, st, &k, NULL), 0);
 	ck_assert_int_eq(swapobj_obj_read(h, buf, PG, 0, 0), PG);
@@ -390,7 +369,7 @@ static void aux_is(swapobj_store *st, swapobj_key k, const char *want_aux)
 
 START_TEST(test_ckpt__directories_aux_and_renames_through_snapshot_and_tail)
 {
-	format_store(32u << 20);
+	tu_format(32u << 20, 1u << 20);
 	swapobj_store *st = open_store(0);
 	struct swapobj_obj_opts dopt = SWAPOBJ_OBJ_OPTS_INIT, file = SWAPOBJ_OBJ_OPTS_INIT;
 	dopt.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR;
@@ -466,22 +445,15 @@ START_TEST(test_ckpt__directories_aux_and_renames_through_snapshot_and_tail)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("ckpt");
-	TCase *tc = tcase_create("ckpt");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_ckpt__reopen_uses_checkpoint_and_replays_only_the_tail);
-	tcase_add_test(tc, test_ckpt__tail_invalidation_and_cleaning_after_the_cut);
-	tcase_add_test(tc, test_ckpt__damaged_newest_slot_falls_back_then_full_replay);
-	tcase_add_test(tc, test_ckpt__verify_reports_slots_and_bodies);
-	tcase_add_test(tc, test_ckpt__errors_rdonly_and_full_store);
-	tcase_add_test(tc, test_ckpt__directories_aux_and_renames_through_snapshot_and_tail);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	const struct tu_case_opts opts_ckpt = {.setup = setup, .teardown = tu_store_teardown, .timeout = 300};
+	tu_add(s, test_ckpt__reopen_uses_checkpoint_and_replays_only_the_tail, &opts_ckpt);
+	tu_add(s, test_ckpt__tail_invalidation_and_cleaning_after_the_cut, &opts_ckpt);
+	tu_add(s, test_ckpt__damaged_newest_slot_falls_back_then_full_replay, &opts_ckpt);
+	tu_add(s, test_ckpt__verify_reports_slots_and_bodies, &opts_ckpt);
+	tu_add(s, test_ckpt__errors_rdonly_and_full_store, &opts_ckpt);
+	tu_add(s, test_ckpt__directories_aux_and_renames_through_snapshot_and_tail, &opts_ckpt);
+	return tu_run(s, argc, argv);
 }

@@ -1,13 +1,14 @@
 /*
  * test_crash.c - simulated power cuts.
  *
- * A crash-simulating I/O backend is interposed under the store (io_set_hook).
- * It passes I/O through to the image file, and also keeps the image as it
- * was at the last completed sync plus the list of writes since. At the N-th
- * write or sync it "cuts the power": that and every later I/O fail, and the
- * image is rebuilt as: the durable image, plus each pending write either
- * dropped, applied whole, or torn (a random subset of its 512-byte sectors),
- * in issue order. The store is then reopened from that image and checked:
+ * The power-cut backend (io_fault.h) is interposed under the store. At the
+ * N-th write, discard or sync it "cuts the power": that and every later I/O
+ * fail, and the image is rebuilt as: the durable image, plus each write or
+ * discard since the last sync either dropped, applied whole, or torn (a
+ * random subset of its 512-byte sectors), in issue order. Every other cut
+ * point runs the store with SWAPOBJ_OPEN_DISCARD, so that freed segments are
+ * discarded, and a discard the cut left pending may or may not have
+ * happened. The store is then reopened from that image and checked:
  *   - open succeeds;
  *   - every page holds its content as of the last acknowledged sync, or a
  *     version written (or a punch issued) after it: never anything else;
@@ -25,178 +26,34 @@
  * since.
  *
  * SWAPOBJ_SEED moves the seeds; SWAPOBJ_LONG=1 multiplies the cut points by
- * 100 (CI runs 1,000). A failure prints the seed and the cut point.
+ * 100 (CI runs 1,000; SWAPOBJ_CRASH_POINTS=N runs N). A failure prints the
+ * seed, the cut point and whether discard was on.
  */
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "io.h"
+#include "io_fault.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"
 
 #define PG 4096u
-#define SECTOR 512u
 #define NOBJ 4
 #define NPAGES 96
-
-/* ------------------------------------------------------------------ */
-/* Crash-simulating backend                                            */
-/* ------------------------------------------------------------------ */
-
-struct pending {
-	uint64_t off;
-	size_t len;
-	uint8_t *data;
-};
-
-static struct {
-	uint8_t *durable; /* image as of the last completed sync */
-	uint64_t size;
-	struct pending *pend;
-	size_t npend, cap;
-	uint64_t ops, cut_at; /* cut at this write/sync (0: never) */
-	int cut;
-} cs;
-
-static const struct io_ops *real_ops;
-static pthread_mutex_t cs_mu = PTHREAD_MUTEX_INITIALIZER; /* the store's threads do I/O too */
-
-static int cs_tick(void)
-{
-	if (cs.cut)
-		return -1;
-	if (++cs.ops == cs.cut_at) {
-		cs.cut = 1;
-		return -1;
-	}
-	return 0;
-}
-
-static int cs_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&cs_mu);
-	int cut = cs.cut;
-	pthread_mutex_unlock(&cs_mu);
-	if (cut)
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	return real_ops->pread(d, buf, len, off);
-}
-
-static int cs_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	if (cs.npend == cs.cap) {
-		cs.cap = cs.cap ? 2 * cs.cap : 256;
-		cs.pend = realloc(cs.pend, cs.cap * sizeof(*cs.pend));
-	}
-	struct pending *p = &cs.pend[cs.npend++];
-	p->off = off;
-	p->len = len;
-	p->data = malloc(len);
-	memcpy(p->data, buf, len);
-	int err = real_ops->pwrite(d, buf, len, off);
-	pthread_mutex_unlock(&cs_mu);
-	return err;
-}
-
-static int cs_sync(struct io_dev *d)
-{
-	(void)d;
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	for (size_t i = 0; i < cs.npend; i++) {
-		memcpy(cs.durable + cs.pend[i].off, cs.pend[i].data, cs.pend[i].len);
-		free(cs.pend[i].data);
-	}
-	cs.npend = 0;
-	pthread_mutex_unlock(&cs_mu);
-	return 0;
-}
-
-static const struct io_ops cs_ops = {.pread = cs_pread, .pwrite = cs_pwrite, .sync = cs_sync};
-
-static void cs_hook(struct io_dev *d)
-{
-	real_ops = d->ops;
-	d->ops = &cs_ops;
-}
-
-/* Start a run from the freshly formatted image in base. */
-static void cs_reset(const char *img, const uint8_t *base, uint64_t cut_at)
-{
-	for (size_t i = 0; i < cs.npend; i++)
-		free(cs.pend[i].data);
-	cs.npend = 0;
-	cs.ops = 0;
-	cs.cut = 0;
-	cs.cut_at = cut_at;
-	memcpy(cs.durable, base, cs.size);
-	int fd = open(img, O_WRONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pwrite(fd, base, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-}
-
-/* Build the post-crash image and write it over the file. */
-static void cs_crash_image(const char *img, struct tu_rng *r)
-{
-	for (size_t i = 0; i < cs.npend; i++) {
-		struct pending *p = &cs.pend[i];
-		uint64_t fate = tu_rng_below(r, 3);
-		if (fate == 1) {
-			memcpy(cs.durable + p->off, p->data, p->len);
-		} else if (fate == 2) {
-			for (size_t s = 0; s < p->len; s += SECTOR)
-				if (tu_rng_below(r, 2))
-					memcpy(cs.durable + p->off + s, p->data + s, SECTOR);
-		}
-		free(p->data);
-	}
-	cs.npend = 0;
-	int fd = open(img, O_WRONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pwrite(fd, cs.durable, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-}
 
 /* ------------------------------------------------------------------ */
 /* Workload with a model of what may survive                           */
 /* ------------------------------------------------------------------ */
 
-struct pstate {
-	uint32_t synced; /* version as of the last acknowledged sync (0 = zeros) */
-	uint32_t maxver; /* highest version written since */
-	uint8_t dirty;   /* written or punched since the last acknowledged sync */
-	uint8_t zeroed;  /* punched since the last acknowledged sync */
-	uint32_t cur;    /* current version (0 = zeros) */
-};
-
-static struct pstate pages[NOBJ][NPAGES];
+static struct tu_pstate pages[NOBJ][NPAGES];
 
 static void ns_ack_sync(void);
-static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver);
 static void ack_sync(void)
 {
 	for (int o = 0; o < NOBJ; o++)
-		for (int p = 0; p < NPAGES; p++) {
-			pages[o][p].synced = pages[o][p].cur;
-			pages[o][p].dirty = pages[o][p].zeroed = 0;
-			pages[o][p].maxver = 0;
-		}
+		tu_pstate_ack(pages[o], NPAGES);
 	ns_ack_sync();
 }
 static uint32_t next_ver = 1;
@@ -219,7 +76,7 @@ struct nslot {
 
 struct ident {
 	uint8_t isdir, alive, synced_alive, removed; /* removed: deleted or replaced since the sync */
-	struct pstate aux, page;                     /* aux version and page 0 version, as for pages */
+	struct tu_pstate aux, page;                  /* aux version and page 0 version, as for pages */
 	swapobj_obj *h;
 };
 
@@ -244,10 +101,8 @@ static void ns_ack_sync(void)
 		struct ident *d = &idents[i];
 		d->synced_alive = d->alive;
 		d->removed = 0;
-		d->aux.synced = d->aux.cur;
-		d->page.synced = d->page.cur;
-		d->aux.dirty = d->page.dirty = 0;
-		d->aux.maxver = d->page.maxver = 0;
+		tu_pstate_ack(&d->aux, 1);
+		tu_pstate_ack(&d->page, 1);
 	}
 }
 
@@ -315,8 +170,7 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 		swapobj_key k = fs_key(s);
 		memset(d, 0, sizeof(*d));
 		d->isdir = (uint8_t)dir;
-		d->aux.cur = d->aux.maxver = 1;
-		d->aux.dirty = 1;
+		tu_pstate_write(&d->aux, 1, 1); /* the create writes aux version 1 */
 		ns_hist(s, id);
 		oo.flags = SWAPOBJ_O_CREATE | SWAPOBJ_O_EXCL | (dir ? SWAPOBJ_O_DIR : 0);
 		oo.aux = aux;
@@ -332,13 +186,11 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 			return 0;
 		struct ident *d = &idents[slots[s].cur];
 		uint32_t v = next_ver++;
-		page_of(buf, 1000 + (int)slots[s].cur, 0, v);
-		d->page.dirty = 1;
-		d->page.maxver = v;
-		if ((err = (int)swapobj_obj_write(d->h, buf, PG, 0)) == PG) {
-			d->page.cur = v;
+		tu_vpage_fill(buf, 1000 + slots[s].cur, 0, v);
+		err = (int)swapobj_obj_write(d->h, buf, PG, 0);
+		tu_pstate_write(&d->page, v, err == PG);
+		if (err == PG)
 			err = 0;
-		}
 	} else if (kind < 55) { /* set aux */
 		int s = (int)tu_rng_below(r, NSLOTS);
 		if (!slots[s].cur)
@@ -346,10 +198,8 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 		uint32_t id = slots[s].cur;
 		struct ident *d = &idents[id];
 		uint32_t v = d->aux.maxver > d->aux.cur ? d->aux.maxver + 1 : d->aux.cur + 1;
-		d->aux.dirty = 1;
-		d->aux.maxver = v;
-		if ((err = swapobj_obj_set_aux(d->h, aux, (size_t)aux_of(aux, id, v))) == 0)
-			d->aux.cur = v;
+		err = swapobj_obj_set_aux(d->h, aux, (size_t)aux_of(aux, id, v));
+		tu_pstate_write(&d->aux, v, err == 0);
 	} else if (kind < 70) { /* rename a file to another file name, replacing what is there */
 		int from = pick_slot(r, 0, 1), to = (int)tu_rng_below(r, NSLOTS);
 		if (from < 0 || slot_dir[to] || to == from)
@@ -394,7 +244,7 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 				idents[victim].alive = 0;
 		}
 	}
-	if (err < 0 && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED))
+	if (err < 0 && !iofault_power_is_cut())
 		ck_abort_msg("namespace operation %llu failed without a power cut: %s", (unsigned long long)kind,
 		             swapobj_errmsg());
 	if (err == 0)
@@ -402,13 +252,7 @@ static int ns_op(swapobj_store *st, struct tu_rng *r)
 	return err < 0 ? -1 : 0;
 }
 
-/* Is version v allowed for a pstate-like record (v 0: the initial state)? */
-static int version_ok(const struct pstate *ps, uint32_t v)
-{
-	return v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver);
-}
-
-static void ns_verify(swapobj_store *st, uint64_t seed, uint64_t cut)
+static void ns_verify(swapobj_store *st, const char *ctx)
 {
 	uint8_t found[MAXIDENT] = {0};
 	for (int s = 0; s < NSLOTS; s++) {
@@ -419,69 +263,57 @@ static void ns_verify(swapobj_store *st, uint64_t seed, uint64_t cut)
 		char aux[64] = {0};
 		oo.data_version = SWAPOBJ_VERSION_ANY;
 		int err = swapobj_obj_open(&h, st, &k, &oo);
-		ck_assert_msg(err == 0 || err == SWAPOBJ_ENOENT || err == SWAPOBJ_EISDIR,
-		              "seed %llu cut %llu: open fs/%s: %s", (unsigned long long)seed, (unsigned long long)cut,
+		ck_assert_msg(err == 0 || err == SWAPOBJ_ENOENT || err == SWAPOBJ_EISDIR, "%s: open fs/%s: %s", ctx,
 		              slot_path[s], swapobj_errmsg());
 		if (err == 0) {
 			struct swapobj_obj_stat os;
 			int n = swapobj_obj_get_aux(h, aux, sizeof(aux) - 1);
 			ck_assert_msg(n > 0 && sscanf(aux, "u=%u v=%u", &id, &v) == 2 && id > 0 && id < next_ident,
-			              "seed %llu cut %llu: fs/%s has aux '%s'", (unsigned long long)seed,
-			              (unsigned long long)cut, slot_path[s], aux);
+			              "%s: fs/%s has aux '%s'", ctx, slot_path[s], aux);
 			ck_assert_int_eq(swapobj_obj_stat(h, &os), 0);
 			struct ident *d = &idents[id];
-			ck_assert_msg(!found[id], "seed %llu cut %llu: object %u found twice", (unsigned long long)seed,
-			              (unsigned long long)cut, id);
+			ck_assert_msg(!found[id], "%s: object %u found twice", ctx, id);
 			found[id] = 1;
-			ck_assert_msg(!!(os.flags & SWAPOBJ_O_DIR) == d->isdir, "seed %llu cut %llu: fs/%s type",
-			              (unsigned long long)seed, (unsigned long long)cut, slot_path[s]);
-			ck_assert_msg(version_ok(&d->aux, v),
-			              "seed %llu cut %llu: object %u has aux version %u; synced %u, since up to %u",
-			              (unsigned long long)seed, (unsigned long long)cut, id, v, d->aux.synced,
-			              d->aux.maxver);
+			ck_assert_msg(!!(os.flags & SWAPOBJ_O_DIR) == d->isdir, "%s: fs/%s type", ctx, slot_path[s]);
+			ck_assert_msg(tu_pstate_allows(&d->aux, v),
+			              "%s: object %u has aux version %u; synced %u, since up to %u", ctx, id, v,
+			              d->aux.synced, d->aux.maxver);
 			if (!d->isdir) {
-				uint8_t got[PG], want[PG];
-				uint32_t pv = 0;
+				uint8_t got[PG];
+				int64_t pv = 0; /* a short read: the page was never written */
 				int64_t rn = swapobj_obj_read(h, got, PG, 0, 0);
-				ck_assert_msg(rn >= 0, "seed %llu cut %llu: read fs/%s: %s", (unsigned long long)seed,
-				              (unsigned long long)cut, slot_path[s], swapobj_errmsg());
+				ck_assert_msg(rn >= 0, "%s: read fs/%s: %s", ctx, slot_path[s], swapobj_errmsg());
 				if (rn == PG) {
-					memcpy(&pv, got + 64, 4);
-					page_of(want, 1000 + (int)id, 0, pv);
-					ck_assert_msg(memcmp(got, want, PG) == 0,
-					              "seed %llu cut %llu: fs/%s page holds garbage",
-					              (unsigned long long)seed, (unsigned long long)cut, slot_path[s]);
+					pv = tu_vpage_version(got, 1000 + id, 0);
+					ck_assert_msg(pv > 0, "%s: fs/%s page holds garbage", ctx, slot_path[s]);
 				}
-				ck_assert_msg(
-				    version_ok(&d->page, pv),
-				    "seed %llu cut %llu: object %u page version %u; synced %u, since up to %u",
-				    (unsigned long long)seed, (unsigned long long)cut, id, pv, d->page.synced,
-				    d->page.maxver);
+				ck_assert_msg(tu_pstate_allows(&d->page, (uint32_t)pv),
+				              "%s: object %u page version %u; synced %u, since up to %u", ctx, id,
+				              (uint32_t)pv, d->page.synced, d->page.maxver);
 			}
 			swapobj_obj_close(h);
 		}
 		int ok = id == slots[s].synced;
 		for (unsigned i = 0; i < slots[s].nhist && !ok; i++)
 			ok = slots[s].hist[i] == id;
-		ck_assert_msg(ok,
-		              "seed %llu cut %llu: fs/%s holds object %u; it held %u at the sync, and %u states since",
-		              (unsigned long long)seed, (unsigned long long)cut, slot_path[s], id, slots[s].synced,
-		              slots[s].nhist);
+		ck_assert_msg(ok, "%s: fs/%s holds object %u; it held %u at the sync, and %u states since", ctx,
+		              slot_path[s], id, slots[s].synced, slots[s].nhist);
 	}
 	for (uint32_t i = 1; i < next_ident; i++)
 		ck_assert_msg(found[i] || !idents[i].synced_alive || idents[i].removed,
-		              "seed %llu cut %llu: object %u, alive at the sync and not removed since, is lost",
-		              (unsigned long long)seed, (unsigned long long)cut, i);
+		              "%s: object %u, alive at the sync and not removed since, is lost", ctx, i);
 }
 
-static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver)
+/* Modifying device calls (writes, discards, syncs) of the run so far. */
+static uint64_t dev_ops(void)
 {
-	tu_fill_page(p, (uint64_t)obj, pg, ver);
-	memcpy(p + 64, &ver, 4);
+	struct iofault_counts c;
+	iofault_get_counts(&c);
+	return c.ops;
 }
 
 /* Run the workload until the power is cut (or nops done). Returns ops issued to the device. */
-static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
+static uint64_t workload(uint64_t seed, uint64_t nops, unsigned flags)
 {
 	struct tu_rng r;
 	swapobj_store *st;
@@ -490,14 +322,15 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 	uint8_t buf[4 * PG];
 	struct swapobj_open_opts op = SWAPOBJ_OPEN_OPTS_INIT;
 	op.checkpoint_bytes = UINT64_MAX; /* checkpoints only where the workload asks: deterministic I/O */
+	op.flags = flags;
 	tu_rng_init(&r, seed);
 	memset(pages, 0, sizeof(pages));
 	memset(slots, 0, sizeof(slots));
 	memset(idents, 0, sizeof(idents));
 	next_ident = 1;
 	objs_synced = 0;
-	if (swapobj_store_open(&st, paths, 1, &op) != 0)
-		return cs.ops;
+	if (swapobj_store_open(&st, tu_paths, 1, &op) != 0)
+		return dev_ops();
 	oo.flags = SWAPOBJ_O_CREATE;
 	for (int o = 0; o < NOBJ; o++) {
 		swapobj_key k;
@@ -506,40 +339,34 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 			for (int j = 0; j < o; j++)
 				swapobj_obj_close(h[j]);
 			swapobj_store_close(st);
-			return cs.ops;
+			return dev_ops();
 		}
 	}
 	if (swapobj_store_sync(st) == 0) {
 		ack_sync(); /* the objects exist durably from here on */
 		objs_synced = 1;
 	}
-	for (uint64_t i = 0; i < nops && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED); i++) {
+	for (uint64_t i = 0; i < nops && !iofault_power_is_cut(); i++) {
 		int o = (int)tu_rng_below(&r, NOBJ);
 		uint64_t kind = tu_rng_below(&r, 100);
 		if (kind < 62) {
 			uint64_t pg = tu_rng_below(&r, NPAGES - 4), n = 1 + tu_rng_below(&r, 4);
 			uint32_t v0 = next_ver;
 			for (uint64_t j = 0; j < n; j++)
-				page_of(buf + j * PG, o, pg + j, next_ver++);
+				tu_vpage_fill(buf + j * PG, (uint64_t)o, pg + j, next_ver++);
 			int64_t w = swapobj_obj_write(h[o], buf, n * PG, pg * PG);
 			/* Issued pages may land even if the call failed at the cut. */
-			for (uint64_t j = 0; j < n; j++) {
-				struct pstate *ps = &pages[o][pg + j];
-				ps->dirty = 1;
-				ps->maxver = v0 + (uint32_t)j;
-				if (w == (int64_t)(n * PG))
-					ps->cur = v0 + (uint32_t)j;
-			}
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_write(&pages[o][pg + j], v0 + (uint32_t)j, w == (int64_t)(n * PG));
 			if (w != (int64_t)(n * PG))
 				break;
 		} else if (kind < 70) {
 			uint64_t pg = tu_rng_below(&r, NPAGES - 8), n = 1 + tu_rng_below(&r, 8);
+			int err = swapobj_obj_punch(h[o], pg * PG, n * PG);
 			for (uint64_t j = 0; j < n; j++)
-				pages[o][pg + j].dirty = pages[o][pg + j].zeroed = 1;
-			if (swapobj_obj_punch(h[o], pg * PG, n * PG) != 0)
+				tu_pstate_punch(&pages[o][pg + j], err == 0);
+			if (err != 0)
 				break;
-			for (uint64_t j = 0; j < n; j++)
-				pages[o][pg + j].cur = 0;
 		} else if (kind < 82) {
 			if (swapobj_store_sync(st) != 0)
 				break;
@@ -562,20 +389,19 @@ static uint64_t workload(const char *const *paths, uint64_t seed, uint64_t nops)
 	ns_close_all();
 	for (int o = 0; o < NOBJ; o++)
 		swapobj_obj_close(h[o]);
-	if (swapobj_store_close(st) == 0 && !cs.cut)
+	if (swapobj_store_close(st) == 0 && !iofault_power_is_cut())
 		ack_sync();
-	return cs.ops;
+	return dev_ops();
 }
 
 static uint64_t from_ckpt; /* reopens that started from a checkpoint */
 
-static void verify(const char *const *paths, uint64_t seed, uint64_t cut)
+static void verify(const char *ctx)
 {
 	swapobj_store *st;
-	uint8_t got[PG], want[PG];
-	int err = swapobj_store_open(&st, paths, 1, NULL);
-	ck_assert_msg(err == 0, "seed %llu cut %llu: reopen failed: %s", (unsigned long long)seed,
-	              (unsigned long long)cut, swapobj_errmsg());
+	uint8_t got[PG];
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
+	ck_assert_msg(err == 0, "%s: reopen failed: %s", ctx, swapobj_errmsg());
 	struct swapobj_store_stat ss;
 	swapobj_store_stat(st, &ss);
 	from_ckpt += ss.from_checkpoint;
@@ -586,114 +412,106 @@ static void verify(const char *const *paths, uint64_t seed, uint64_t cut)
 		err = swapobj_obj_open(&h, st, &k, NULL);
 		if (err == SWAPOBJ_ENOENT && !objs_synced)
 			continue; /* created but never synced: may be gone */
-		ck_assert_msg(err == 0, "seed %llu cut %llu: object %d lost: %s", (unsigned long long)seed,
-		              (unsigned long long)cut, o, swapobj_errmsg());
+		ck_assert_msg(err == 0, "%s: object %d lost: %s", ctx, o, swapobj_errmsg());
 		for (int p = 0; p < NPAGES; p++) {
-			struct pstate *ps = &pages[o][p];
+			struct tu_pstate *ps = &pages[o][p];
 			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
-			ck_assert_msg(n >= 0, "seed %llu cut %llu: object %d page %d: read error %s",
-			              (unsigned long long)seed, (unsigned long long)cut, o, p, swapobj_errmsg());
+			ck_assert_msg(n >= 0, "%s: object %d page %d: read error %s", ctx, o, p, swapobj_errmsg());
 			if (n < (int64_t)PG)
 				memset(got + n, 0, PG - (size_t)n);
-			uint32_t v = 0;
-			int zero = 1;
-			for (unsigned i = 0; i < PG && zero; i++)
-				zero = got[i] == 0;
-			if (!zero) {
-				memcpy(&v, got + 64, 4);
-				page_of(want, o, (uint64_t)p, v);
-				ck_assert_msg(memcmp(got, want, PG) == 0,
-				              "seed %llu cut %llu: object %d page %d holds garbage",
-				              (unsigned long long)seed, (unsigned long long)cut, o, p);
-			}
-			int ok = v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver) ||
-			         (ps->dirty && v == 0 && ps->zeroed);
-			ck_assert_msg(ok,
-			              "seed %llu cut %llu: object %d page %d is version %u; synced %u, written since "
+			int64_t vv = tu_vpage_version(got, (uint64_t)o, (uint64_t)p);
+			ck_assert_msg(vv >= 0, "%s: object %d page %d holds garbage", ctx, o, p);
+			uint32_t v = (uint32_t)vv;
+			ck_assert_msg(tu_pstate_allows(ps, v),
+			              "%s: object %d page %d is version %u; synced %u, written since "
 			              "up to %u, dirty %d, punched %d (reopened from %s, %llu log bytes replayed)",
-			              (unsigned long long)seed, (unsigned long long)cut, o, p, v, ps->synced,
-			              ps->maxver, ps->dirty, ps->zeroed,
+			              ctx, o, p, v, ps->synced, ps->maxver, ps->dirty, ps->zeroed,
 			              ss.from_checkpoint ? "a checkpoint" : "the log",
 			              (unsigned long long)ss.replay_bytes);
 		}
 		swapobj_obj_close(h);
 	}
-	ns_verify(st, seed, cut);
+	ns_verify(st, ctx);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
 START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 {
-	char *dir = tu_mkdtemp("crash");
-	char *img = tu_path(dir, "c.img");
-	const char *paths[1] = {img};
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = 12 << 20; /* 11 segments of 1 MiB: the workload fills it and the cleaner runs */
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	cs.size = fo.size;
-	cs.durable = malloc(cs.size);
-	uint8_t *base = malloc(cs.size);
-	int bfd = open(img, O_RDONLY);
-	ck_assert_int_eq(pread(bfd, base, cs.size, 0), (ssize_t)cs.size);
-	close(bfd);
-	io_set_hook(cs_hook);
+	tu_format(12 << 20, 1 << 20); /* 11 segments of 1 MiB: the workload fills it and the cleaner runs */
+	size_t len;
+	uint8_t *base = tu_read_file(tu_img, &len);
+	iofault_install();
 
 	/* SWAPOBJ_CRASH_POINTS overrides the count (the CI's release stage runs fewer; ASan runs all). */
 	const char *cp = getenv("SWAPOBJ_CRASH_POINTS");
 	uint64_t seed0 = tu_seed(1234), npoints = cp && atoll(cp) > 0 ? (uint64_t)atoll(cp) : tu_scale(1000, 100),
 	         nops = 400;
+	/* Runs without discard, and with: freed segments are discarded, and a cut may catch a discard. */
+	static const unsigned run_flags[2] = {0, SWAPOBJ_OPEN_DISCARD};
+	uint64_t total[2], discards[2] = {0, 0};
 	/* Calibrate: how many device operations does an uncut run issue? */
-	cs_reset(img, base, 0);
-	uint64_t total = workload(paths, seed0, nops);
-	ck_assert_uint_gt(total, 50);
+	for (int f = 0; f < 2; f++) {
+		struct iofault_counts c;
+		iofault_power_start(tu_img, base, len, 0);
+		total[f] = workload(seed0, nops, run_flags[f]);
+		ck_assert_uint_gt(total[f], 50);
+		iofault_get_counts(&c);
+		discards[f] = c.discards;
+	}
+	ck_assert_msg(discards[0] == 0 && discards[1] > 0,
+	              "the uncut runs made %llu discards without SWAPOBJ_OPEN_DISCARD and %llu with it",
+	              (unsigned long long)discards[0], (unsigned long long)discards[1]);
+	uint64_t discard_runs = 0, discarded_before_cut = 0;
 	struct tu_rng r;
 	tu_rng_init(&r, seed0 ^ 0xc0ffee);
 	for (uint64_t i = 0; i < npoints; i++) {
 		uint64_t seed = seed0 + i % 7; /* a few workloads, many cut points each */
-		uint64_t cut = 1 + tu_rng_below(&r, total + total / 4);
-		cs_reset(img, base, cut);
-		workload(paths, seed, nops);
-		cs_crash_image(img, &r);
-		io_set_hook(NULL);
-		verify(paths, seed, cut);
+		int f = (int)(i / 4 % 2);      /* blocks of four: each flag gets the double verify below */
+		uint64_t cut = 1 + tu_rng_below(&r, total[f] + total[f] / 4);
+		struct iofault_counts c;
+		char ctx[96];
+		snprintf(ctx, sizeof(ctx), "seed %llu cut %llu%s", (unsigned long long)seed, (unsigned long long)cut,
+		         f ? " with discard" : "");
+		iofault_power_start(tu_img, base, len, cut);
+		workload(seed, nops, run_flags[f]);
+		iofault_get_counts(&c);
+		discard_runs += f;
+		discarded_before_cut += c.discards;
+		iofault_power_restore(tu_img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
+		iofault_uninstall();
+		verify(ctx);
 		/*
 		 * Every 4th cut: verify again after a second reopen. The first
 		 * reopen's syncs must not turn a torn write into "durable damage".
 		 */
 		if (i % 4 == 0)
-			verify(paths, seed, cut);
-		io_set_hook(cs_hook);
+			verify(ctx);
+		iofault_install();
 	}
-	io_set_hook(NULL);
-	fprintf(
-	    stderr,
-	    "crash sweep: %llu cut points over %llu device operations per run; %llu reopens from a checkpoint; "
-	    "namespace operations done: %llu creates, %llu writes, %llu aux updates, %llu file renames, %llu deletes, "
-	    "%llu directory renames\n",
-	    (unsigned long long)npoints, (unsigned long long)total, (unsigned long long)from_ckpt,
-	    (unsigned long long)ns_done[0], (unsigned long long)ns_done[1], (unsigned long long)ns_done[2],
-	    (unsigned long long)ns_done[3], (unsigned long long)ns_done[4], (unsigned long long)ns_done[5]);
+	iofault_uninstall();
+	iofault_free();
+	fprintf(stderr,
+	        "crash sweep: %llu cut points over %llu device operations per run (%llu with discard); %llu of "
+	        "them with discard, which made %llu discards before their cuts; %llu reopens from a checkpoint; "
+	        "namespace operations done: %llu creates, %llu writes, %llu aux updates, %llu file renames, %llu "
+	        "deletes, %llu directory renames\n",
+	        (unsigned long long)npoints, (unsigned long long)total[0], (unsigned long long)total[1],
+	        (unsigned long long)discard_runs, (unsigned long long)discarded_before_cut,
+	        (unsigned long long)from_ckpt, (unsigned long long)ns_done[0], (unsigned long long)ns_done[1],
+	        (unsigned long long)ns_done[2], (unsigned long long)ns_done[3], (unsigned long long)ns_done[4],
+	        (unsigned long long)ns_done[5]);
 	ck_assert_uint_gt(from_ckpt, npoints / 4); /* the sweep must exercise checkpoint recovery */
-	free(cs.durable);
-	free(cs.pend);
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
+	if (discard_runs >= 4)
+		ck_assert_uint_gt(discarded_before_cut, 0); /* and cuts after discards */
 	free(base);
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("crash");
-	TCase *tc = tcase_create("crash");
-	tcase_set_timeout(tc, 1800);
-	tcase_add_test(tc, test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_crash = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "long", .timeout = 1800};
+	tu_add(s, test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage, &opts_crash);
+	return tu_run(s, argc, argv);
 }

@@ -1314,44 +1314,32 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------------------------- */
 
-static Suite *extmap_suite(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("extmap");
-	TCase *tc = tcase_create("extmap");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_extmap__empty_map_allocates_nothing);
-	tcase_add_test(tc, test_extmap__set_get_clear_roundtrip);
-	tcase_add_test(tc, test_extmap__callbacks_report_exactly_the_replaced_slots);
-	tcase_add_test(tc, test_extmap__sequential_writes_form_runs);
-	tcase_add_test(tc, test_extmap__runs_extend_across_set_calls);
-	tcase_add_test(tc, test_extmap__zero_pages_join_runs_as_single_and_shared_records);
-	tcase_add_test(tc, test_extmap__fill_pages_break_runs);
-	tcase_add_test(tc, test_extmap__clearing_inside_a_run_keeps_the_other_pages);
-	tcase_add_test(tc, test_extmap__overwriting_one_page_of_a_run_changes_only_that_page);
-	tcase_add_test(tc, test_extmap__extents_follow_the_run_rule);
-	tcase_add_test(tc, test_extmap__dense_chunk_rewritten_sequentially_shrinks);
-	tcase_add_test(tc, test_extmap__holes_written_through_set_free_empty_chunks);
-	tcase_add_test(tc, test_extmap__huge_sparse_offsets_work);
-	tcase_add_test(tc, test_extmap__clear_with_huge_npages_truncates);
-	tcase_add_test(tc, test_extmap__next_skips_empty_ranges);
-	tcase_add_test(tc, test_extmap__next_hole_skips_mapped_runs);
-	tcase_add_test(tc, test_extmap__sequential_pages_cost_under_one_byte_each);
-	tcase_add_test(tc, test_extmap__random_dense_pages_cost_under_6_6_bytes_each);
-	tcase_add_test(tc, test_extmap__sparse_pages_cost_under_24_bytes_each_plus_64);
-	tcase_add_test(tc, test_extmap__memory_returns_to_zero_after_destroy);
-	tcase_add_test(tc, test_extmap__failed_allocation_changes_nothing);
-	tcase_add_test(tc, test_extmap__matches_a_plain_array_under_random_operations);
-	tcase_add_test(tc, test_extmap__out_of_memory_leaves_each_page_old_or_new);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(extmap_suite());
-	int failed;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_extmap = {.timeout = 120};
+	tu_add(s, test_extmap__empty_map_allocates_nothing, &opts_extmap);
+	tu_add(s, test_extmap__set_get_clear_roundtrip, &opts_extmap);
+	tu_add(s, test_extmap__callbacks_report_exactly_the_replaced_slots, &opts_extmap);
+	tu_add(s, test_extmap__sequential_writes_form_runs, &opts_extmap);
+	tu_add(s, test_extmap__runs_extend_across_set_calls, &opts_extmap);
+	tu_add(s, test_extmap__zero_pages_join_runs_as_single_and_shared_records, &opts_extmap);
+	tu_add(s, test_extmap__fill_pages_break_runs, &opts_extmap);
+	tu_add(s, test_extmap__clearing_inside_a_run_keeps_the_other_pages, &opts_extmap);
+	tu_add(s, test_extmap__overwriting_one_page_of_a_run_changes_only_that_page, &opts_extmap);
+	tu_add(s, test_extmap__extents_follow_the_run_rule, &opts_extmap);
+	tu_add(s, test_extmap__dense_chunk_rewritten_sequentially_shrinks, &opts_extmap);
+	tu_add(s, test_extmap__holes_written_through_set_free_empty_chunks, &opts_extmap);
+	tu_add(s, test_extmap__huge_sparse_offsets_work, &opts_extmap);
+	tu_add(s, test_extmap__clear_with_huge_npages_truncates, &opts_extmap);
+	tu_add(s, test_extmap__next_skips_empty_ranges, &opts_extmap);
+	tu_add(s, test_extmap__next_hole_skips_mapped_runs, &opts_extmap);
+	tu_add(s, test_extmap__sequential_pages_cost_under_one_byte_each, &opts_extmap);
+	tu_add(s, test_extmap__random_dense_pages_cost_under_6_6_bytes_each, &opts_extmap);
+	tu_add(s, test_extmap__sparse_pages_cost_under_24_bytes_each_plus_64, &opts_extmap);
+	tu_add(s, test_extmap__memory_returns_to_zero_after_destroy, &opts_extmap);
+	tu_add(s, test_extmap__failed_allocation_changes_nothing, &opts_extmap);
+	tu_add(s, test_extmap__matches_a_plain_array_under_random_operations, &opts_extmap);
+	tu_add(s, test_extmap__out_of_memory_leaves_each_page_old_or_new, &opts_extmap);
+	return tu_run(s, argc, argv);
 }

@@ -1,11 +1,11 @@
 /*
- * test_faults.c - device errors injected under a store (io_set_hook).
+ * test_faults.c - device errors injected under a store.
  *
- * A fault-injecting backend passes I/O through to the image file and fails
- * exactly one call: the N-th write (EIO, ENOSPC, or a short write that
- * stores part of its data and then fails), the N-th fsync (EIO) or the N-th
- * read (EIO). A random workload with periodic syncs runs over it, for many
- * N. Then:
+ * The fault-injecting backend (io_fault.h) passes I/O through to the image
+ * file and fails exactly one call: the N-th write (EIO, ENOSPC, or a short
+ * write that stores part of its data and then fails), the N-th fsync (EIO),
+ * the N-th read (EIO) or the N-th discard (EIO, with SWAPOBJ_OPEN_DISCARD).
+ * A random workload with periodic syncs runs over it, for many N. Then:
  *  - the call that meets the fault returns a clear error (EIO, ENOSPC), or
  *    EROFS if a background thread met it first;
  *  - after a write or sync fault the store is read-only for good: every
@@ -16,7 +16,9 @@
  *    (or zeros, if punched after it), never anything else, and the store
  *    checks without errors.
  * A read fault must not corrupt anything either: the call that meets it
- * fails with EIO and the store stays consistent.
+ * fails with EIO and the store stays consistent. A discard is a hint: its
+ * failure fails no call, leaves the store writable and stops discards on
+ * that device.
  *
  * SWAPOBJ_SEED moves the seeds; SWAPOBJ_LONG=1 tries 10x more fault points.
  */
@@ -30,6 +32,7 @@
 
 #include "fsck.h"
 #include "io.h"
+#include "io_fault.h"
 #include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
@@ -41,106 +44,10 @@
 #define NOPS 400
 
 /* ------------------------------------------------------------------ */
-/* Fault-injecting backend                                             */
-/* ------------------------------------------------------------------ */
-
-enum fault { F_NONE, F_WRITE_EIO, F_WRITE_ENOSPC, F_WRITE_SHORT, F_SYNC_EIO, F_READ_EIO, F_N };
-static const char *const fault_name[F_N] = {"none",        "write EIO", "write ENOSPC",
-                                            "short write", "fsync EIO", "read EIO"};
-
-static struct {
-	enum fault kind;
-	uint64_t at;                   /* fail the at-th call of the kind's class (1-based) */
-	uint64_t writes, syncs, reads; /* calls so far */
-	int fired;
-} fi;
-static pthread_mutex_t fi_mu = PTHREAD_MUTEX_INITIALIZER;
-static const struct io_ops *real_ops;
-
-/* True if this call is the one to fail. */
-static bool fi_hit(uint64_t *counter, bool ours)
-{
-	pthread_mutex_lock(&fi_mu);
-	bool hit = ++*counter == fi.at && ours && !fi.fired;
-	if (hit)
-		fi.fired = 1;
-	pthread_mutex_unlock(&fi_mu);
-	return hit;
-}
-
-static int fi_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
-{
-	if (fi_hit(&fi.reads, fi.kind == F_READ_EIO))
-		return so_err(SWAPOBJ_EIO, "%s: read of %zu bytes at %llu failed: Input/output error (injected)",
-		              d->path, len, (unsigned long long)off);
-	return real_ops->pread(d, buf, len, off);
-}
-
-static int fi_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
-{
-	bool w = fi.kind == F_WRITE_EIO || fi.kind == F_WRITE_ENOSPC || fi.kind == F_WRITE_SHORT;
-	if (!fi_hit(&fi.writes, w))
-		return real_ops->pwrite(d, buf, len, off);
-	if (fi.kind == F_WRITE_ENOSPC)
-		return so_err(SWAPOBJ_ENOSPC,
-		              "%s: write of %zu bytes at %llu failed: No space left on device (injected)", d->path, len,
-		              (unsigned long long)off);
-	if (fi.kind == F_WRITE_SHORT && len > 512) {
-		/* Part of the data reaches the device (whole 512-byte sectors), then the call fails. */
-		size_t part = len / 2 / 512 * 512;
-		if (part && pwrite(d->fd, buf, part, (off_t)off) != (ssize_t)part)
-			return so_err(SWAPOBJ_EIO, "short write failed for real");
-	}
-	return so_err(SWAPOBJ_EIO, "%s: write of %zu bytes at %llu failed: Input/output error (injected)", d->path, len,
-	              (unsigned long long)off);
-}
-
-static int fi_sync(struct io_dev *d)
-{
-	if (fi_hit(&fi.syncs, fi.kind == F_SYNC_EIO))
-		return so_err(SWAPOBJ_EIO, "%s: fdatasync failed: Input/output error (injected)", d->path);
-	return real_ops->sync(d);
-}
-
-static const struct io_ops fi_ops = {.pread = fi_pread, .pwrite = fi_pwrite, .sync = fi_sync};
-
-static void fi_hook(struct io_dev *d)
-{
-	real_ops = d->ops;
-	d->ops = &fi_ops;
-}
-
-static void fi_arm(enum fault kind, uint64_t at)
-{
-	pthread_mutex_lock(&fi_mu);
-	fi.kind = kind;
-	fi.at = at;
-	fi.writes = fi.syncs = fi.reads = 0;
-	fi.fired = 0;
-	pthread_mutex_unlock(&fi_mu);
-}
-
-static int fi_fired(void)
-{
-	pthread_mutex_lock(&fi_mu);
-	int f = fi.fired;
-	pthread_mutex_unlock(&fi_mu);
-	return f;
-}
-
-/* ------------------------------------------------------------------ */
 /* Workload and model                                                  */
 /* ------------------------------------------------------------------ */
 
-struct pstate {
-	uint32_t synced; /* version as of the last acknowledged sync (0 = zeros) */
-	uint32_t maxver; /* highest version written since */
-	uint8_t dirty;   /* written or punched since the last acknowledged sync */
-	uint8_t zeroed;  /* punched since */
-	uint32_t cur;    /* current version (0 = zeros) */
-};
-
-static struct pstate pages[NOBJ][NPAGES];
+static struct tu_pstate pages[NOBJ][NPAGES];
 static uint32_t next_ver;
 static int objs_synced;
 
@@ -148,46 +55,33 @@ static struct {
 	uint64_t runs, fired, failed_calls, sticky_checked, open_failed;
 } stats;
 static uint64_t reads_at_open; /* device reads the last open made */
+static unsigned open_flags;    /* SWAPOBJ_OPEN_DISCARD for the discard faults */
 
-static char *dir, *img;
-static const char *paths[1];
 static uint8_t *base;
 static size_t base_len;
 
+/* Pages of object obj carry tag obj + 100. */
 static void page_of(uint8_t *p, int obj, uint64_t pg, uint32_t ver)
 {
-	tu_fill_page(p, (uint64_t)obj + 100, pg, ver);
-	memcpy(p + 64, &ver, 4);
+	tu_vpage_fill(p, (uint64_t)obj + 100, pg, ver);
 }
 
 static void ack_sync(void)
 {
 	for (int o = 0; o < NOBJ; o++)
-		for (int p = 0; p < NPAGES; p++) {
-			pages[o][p].synced = pages[o][p].cur;
-			pages[o][p].dirty = pages[o][p].zeroed = 0;
-			pages[o][p].maxver = 0;
-		}
+		tu_pstate_ack(pages[o], NPAGES);
 }
 
 static void setup(void)
 {
-	dir = tu_mkdtemp("faults");
-	img = tu_path(dir, "f.img");
-	paths[0] = img;
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = 16 << 20;
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	base = tu_read_file(img, &base_len);
+	tu_store_setup();
+	tu_format(16 << 20, 1 << 20);
+	base = tu_read_file(tu_img, &base_len);
 }
 
 static void teardown(void)
 {
-	io_set_hook(NULL);
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
+	tu_store_teardown();
 	free(base);
 }
 
@@ -237,7 +131,7 @@ static void assert_sticky(swapobj_store *st, swapobj_obj **h, const char *ctx)
  * Run the workload with the fault armed. Returns the calls of each class
  * the run made (for calibration), through *counts.
  */
-static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ctx, uint64_t counts[3])
+static void workload(uint64_t seed, enum iofault_kind kind, uint64_t at, const char *ctx, struct iofault_counts *counts)
 {
 	struct tu_rng r;
 	swapobj_store *st;
@@ -248,20 +142,22 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	memset(pages, 0, sizeof(pages));
 	next_ver = 1;
 	objs_synced = 0;
-	tu_write_file(img, base, base_len);
-	fi_arm(kind, at);
-	io_set_hook(fi_hook);
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	tu_write_file(tu_img, base, base_len);
+	iofault_arm(kind, at);
+	iofault_install();
+	struct swapobj_open_opts op = SWAPOBJ_OPEN_OPTS_INIT;
+	op.flags = open_flags;
+	int err = swapobj_store_open(&st, tu_paths, 1, &op);
 	stats.runs++;
 	if (err != 0) {
-		ck_assert_msg(fi_fired() && device_error(err), "%s: open failed without the fault: %s", ctx,
+		ck_assert_msg(iofault_fired() && device_error(err), "%s: open failed without the fault: %s", ctx,
 		              swapobj_errmsg());
 		stats.open_failed++;
 		goto out;
 	}
-	pthread_mutex_lock(&fi_mu);
-	reads_at_open = fi.reads;
-	pthread_mutex_unlock(&fi_mu);
+	struct iofault_counts at_open;
+	iofault_get_counts(&at_open);
+	reads_at_open = at_open.reads;
 	oo.flags = SWAPOBJ_O_CREATE;
 	int nh = 0;
 	for (; nh < NOBJ; nh++) {
@@ -285,28 +181,21 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 			for (uint64_t j = 0; j < n; j++)
 				page_of(buf + j * PG, o, pg + j, next_ver++);
 			int64_t w = swapobj_obj_write(h[o], buf, n * PG, pg * PG);
-			for (uint64_t j = 0; j < n; j++) {
-				struct pstate *ps = &pages[o][pg + j];
-				ps->dirty = 1;
-				ps->maxver = v0 + (uint32_t)j;
-				if (w == (int64_t)(n * PG))
-					ps->cur = v0 + (uint32_t)j;
-			}
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_write(&pages[o][pg + j], v0 + (uint32_t)j, w == (int64_t)(n * PG));
 			err = w == (int64_t)(n * PG) ? 0 : w < 0 ? (int)w : SWAPOBJ_EIO;
 		} else if (what < 70) {
 			uint64_t pg = tu_rng_below(&r, NPAGES - 8), n = 1 + tu_rng_below(&r, 8);
+			err = swapobj_obj_punch(h[o], pg * PG, n * PG);
 			for (uint64_t j = 0; j < n; j++)
-				pages[o][pg + j].dirty = pages[o][pg + j].zeroed = 1;
-			if ((err = swapobj_obj_punch(h[o], pg * PG, n * PG)) == 0)
-				for (uint64_t j = 0; j < n; j++)
-					pages[o][pg + j].cur = 0;
+				tu_pstate_punch(&pages[o][pg + j], err == 0);
 		} else if (what < 80) {
 			/* Reads: what the model says, or EIO from an injected read fault. */
 			for (int j = 0; j < 4; j++) {
 				uint64_t pg = tu_rng_below(&r, NPAGES);
 				int64_t n = swapobj_obj_read(h[o], buf, PG, pg * PG, 0);
 				if (n < 0) {
-					ck_assert_msg(n == SWAPOBJ_EIO && fi_fired(), "%s: read failed: %s", ctx,
+					ck_assert_msg(n == SWAPOBJ_EIO && iofault_fired(), "%s: read failed: %s", ctx,
 					              swapobj_errmsg());
 					stats.failed_calls++;
 					continue; /* a failed read changes nothing */
@@ -327,7 +216,7 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 		} else {
 			int c = swapobj_store_clean(st, 1);
 			err = c < 0 ? c : 0;
-			if (err == SWAPOBJ_EIO && kind == F_READ_EIO)
+			if (err == SWAPOBJ_EIO && kind == IOFAULT_READ_EIO)
 				err = 0; /* the cleaner met the read fault: it gives up this pass, nothing is lost */
 		}
 		if (err)
@@ -335,11 +224,21 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	}
 	if (err) {
 		stats.failed_calls++;
-		ck_assert_msg(fi_fired(), "%s: op %d failed without the fault: %s", ctx, failed_at, swapobj_errmsg());
+		ck_assert_msg(iofault_fired(), "%s: op %d failed without the fault: %s", ctx, failed_at,
+		              swapobj_errmsg());
 		ck_assert_msg(device_error(err), "%s: op %d failed with %d (%s), not a device error", ctx, failed_at,
 		              err, swapobj_errmsg());
 	}
-	if (fi_fired() && kind != F_READ_EIO && nh == NOBJ) {
+	if (kind == IOFAULT_DISCARD_EIO) {
+		/* A discard is a hint: its failure stops discards on the device, and fails nothing. */
+		struct iofault_counts c;
+		iofault_get_counts(&c);
+		ck_assert_msg(err == 0, "%s: a call failed after a failed discard: %s", ctx, swapobj_errmsg());
+		ck_assert_msg(!__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE),
+		              "%s: a failed discard made the store read-only", ctx);
+		ck_assert_msg(!iofault_fired() || c.discards == at, "%s: %llu discards after the failed one", ctx,
+		              (unsigned long long)(c.discards - at));
+	} else if (iofault_fired() && kind != IOFAULT_READ_EIO && nh == NOBJ) {
 		/* A write or sync failure, here or in a background thread: read-only from now on. */
 		for (int i = 0; i < 200 && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE); i++)
 			usleep(5000);
@@ -351,24 +250,21 @@ static void workload(uint64_t seed, enum fault kind, uint64_t at, const char *ct
 	}
 	for (int i = 0; i < nh; i++)
 		swapobj_obj_close(h[i]);
-	if (swapobj_store_close(st) == 0 && !fi_fired())
+	if (swapobj_store_close(st) == 0 && !iofault_fired())
 		ack_sync();
 out:
-	io_set_hook(NULL);
-	stats.fired += fi_fired();
-	if (counts) {
-		counts[0] = fi.writes;
-		counts[1] = fi.syncs;
-		counts[2] = fi.reads;
-	}
+	iofault_uninstall();
+	stats.fired += iofault_fired();
+	if (counts)
+		iofault_get_counts(counts);
 }
 
 /* Reopened without the fault: acknowledged data intact, nothing garbage, and the checker finds no error. */
 static void verify(const char *ctx)
 {
 	swapobj_store *st;
-	uint8_t got[PG], want[PG];
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	uint8_t got[PG];
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "%s: reopen failed: %s", ctx, swapobj_errmsg());
 	for (int o = 0; o < NOBJ; o++) {
 		swapobj_key k;
@@ -379,25 +275,16 @@ static void verify(const char *ctx)
 			continue;
 		ck_assert_msg(err == 0, "%s: object %d lost: %s", ctx, o, swapobj_errmsg());
 		for (int p = 0; p < NPAGES; p++) {
-			struct pstate *ps = &pages[o][p];
+			struct tu_pstate *ps = &pages[o][p];
 			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
 			ck_assert_msg(n >= 0, "%s: object %d page %d: %s", ctx, o, p, swapobj_errmsg());
 			if (n < (int64_t)PG)
 				memset(got + n, 0, PG - (size_t)n);
-			uint32_t v = 0;
-			bool zero = true;
-			for (unsigned i = 0; i < PG && zero; i++)
-				zero = got[i] == 0;
-			if (!zero) {
-				memcpy(&v, got + 64, 4);
-				page_of(want, o, (uint64_t)p, v);
-				ck_assert_msg(memcmp(got, want, PG) == 0, "%s: object %d page %d holds garbage", ctx, o,
-				              p);
-			}
-			bool ok = v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver) ||
-			          (ps->dirty && v == 0 && ps->zeroed);
-			ck_assert_msg(ok, "%s: object %d page %d is version %u; synced %u, written since up to %u", ctx,
-			              o, p, v, ps->synced, ps->maxver);
+			int64_t v = tu_vpage_version(got, (uint64_t)o + 100, (uint64_t)p);
+			ck_assert_msg(v >= 0, "%s: object %d page %d holds garbage", ctx, o, p);
+			ck_assert_msg(tu_pstate_allows(ps, (uint32_t)v),
+			              "%s: object %d page %d is version %u; synced %u, written since up to %u", ctx, o,
+			              p, (uint32_t)v, ps->synced, ps->maxver);
 		}
 		swapobj_obj_close(h);
 	}
@@ -405,10 +292,10 @@ static void verify(const char *ctx)
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
 	fo.flags = FSCK_SERIAL;
-	ck_assert_msg(fsck_run(paths, 1, &fo, &r) == 0, "%s: check failed: %s", ctx, swapobj_errmsg());
+	ck_assert_msg(fsck_run(tu_paths, 1, &fo, &r) == 0, "%s: check failed: %s", ctx, swapobj_errmsg());
 	if (r.errors) {
 		size_t len;
-		uint8_t *im = tu_read_file(img, &len);
+		uint8_t *im = tu_read_file(tu_img, &len);
 		char *keep;
 		const char *t = getenv("TMPDIR");
 		if (asprintf(&keep, "%s/swapobj-faults-failed.img", t && *t ? t : "/tmp") < 0)
@@ -424,17 +311,22 @@ static void verify(const char *ctx)
 	fsck_result_free(&r);
 }
 
-static void sweep(enum fault kind)
+static void sweep(enum iofault_kind kind)
 {
-	uint64_t seed0 = tu_seed(777), counts[3];
+	uint64_t seed0 = tu_seed(777);
+	struct iofault_counts counts;
 	char ctx[160];
+	open_flags = kind == IOFAULT_DISCARD_EIO ? SWAPOBJ_OPEN_DISCARD : 0;
 	/* Calibrate: how many calls of each class does a run without faults make? */
 	snprintf(ctx, sizeof(ctx), "seed %llu, no fault", (unsigned long long)seed0);
-	workload(seed0, F_NONE, 0, ctx, counts);
+	workload(seed0, IOFAULT_NONE, 0, ctx, &counts);
 	verify(ctx);
-	uint64_t total = kind == F_SYNC_EIO ? counts[1] : kind == F_READ_EIO ? counts[2] : counts[0];
+	uint64_t total = kind == IOFAULT_SYNC_EIO      ? counts.syncs
+	                 : kind == IOFAULT_READ_EIO    ? counts.reads
+	                 : kind == IOFAULT_DISCARD_EIO ? counts.discards
+	                                               : counts.writes;
 	/* Read faults: a few at open, the rest where the workload reads from the device. */
-	uint64_t first = kind == F_READ_EIO ? reads_at_open : 0;
+	uint64_t first = kind == IOFAULT_READ_EIO ? reads_at_open : 0;
 	ck_assert_uint_gt(total, first + 5);
 	uint64_t npoints = tu_scale(12, 10);
 	struct tu_rng r;
@@ -445,14 +337,14 @@ static void sweep(enum fault kind)
 		uint64_t at = i < 3 ? i + 1 : first + 1 + tu_rng_below(&r, total - first);
 		uint64_t seed = seed0 + i % 3;
 		snprintf(ctx, sizeof(ctx), "seed %llu, %s at call %llu of %llu", (unsigned long long)seed,
-		         fault_name[kind], (unsigned long long)at, (unsigned long long)total);
+		         iofault_kind_name(kind), (unsigned long long)at, (unsigned long long)total);
 		workload(seed, kind, at, ctx, NULL);
 		verify(ctx);
 	}
 	fprintf(stderr,
 	        "%s: %llu runs, fault met in %llu, a call failed in %llu, open failed in %llu, read-only checked "
 	        "in %llu\n",
-	        fault_name[kind], (unsigned long long)stats.runs, (unsigned long long)stats.fired,
+	        iofault_kind_name(kind), (unsigned long long)stats.runs, (unsigned long long)stats.fired,
 	        (unsigned long long)stats.failed_calls, (unsigned long long)stats.open_failed,
 	        (unsigned long long)stats.sticky_checked);
 	ck_assert_uint_gt(stats.fired, npoints / 2);
@@ -460,49 +352,50 @@ static void sweep(enum fault kind)
 
 START_TEST(test_faults__write_eio_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_WRITE_EIO);
+	sweep(IOFAULT_WRITE_EIO);
 }
 END_TEST
 
 START_TEST(test_faults__write_enospc_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_WRITE_ENOSPC);
+	sweep(IOFAULT_WRITE_ENOSPC);
 }
 END_TEST
 
 START_TEST(test_faults__short_write_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_WRITE_SHORT);
+	sweep(IOFAULT_WRITE_SHORT);
 }
 END_TEST
 
 START_TEST(test_faults__fsync_eio_makes_the_store_read_only_and_loses_nothing_synced)
 {
-	sweep(F_SYNC_EIO);
+	sweep(IOFAULT_SYNC_EIO);
 }
 END_TEST
 
 START_TEST(test_faults__read_eio_fails_the_call_and_corrupts_nothing)
 {
-	sweep(F_READ_EIO);
+	sweep(IOFAULT_READ_EIO);
 }
 END_TEST
 
-int main(void)
+START_TEST(test_faults__discard_eio_stops_discarding_and_fails_nothing)
+{
+	sweep(IOFAULT_DISCARD_EIO);
+}
+END_TEST
+
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("faults");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, tu_long() ? 7200 : 900);
-	tcase_add_test(tc, test_faults__write_eio_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__write_enospc_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__short_write_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__fsync_eio_makes_the_store_read_only_and_loses_nothing_synced);
-	tcase_add_test(tc, test_faults__read_eio_fails_the_call_and_corrupts_nothing);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_faults = {
+	    .setup = setup, .teardown = teardown, .tags = "long", .timeout = tu_long() ? 7200 : 900};
+	tu_add(s, test_faults__write_eio_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__write_enospc_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__short_write_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__fsync_eio_makes_the_store_read_only_and_loses_nothing_synced, &opts_faults);
+	tu_add(s, test_faults__read_eio_fails_the_call_and_corrupts_nothing, &opts_faults);
+	tu_add(s, test_faults__discard_eio_stops_discarding_and_fails_nothing, &opts_faults);
+	return tu_run(s, argc, argv);
 }

@@ -25,29 +25,13 @@
 #include "format.h"
 #include "fsck.h"
 #include "io.h"
+#include "io_fault.h"
 #include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"
 
 #define PG 4096u
-
-static char *dir, *img;
-static const char *paths[1];
-
-static void setup(void)
-{
-	dir = tu_mkdtemp("fsck");
-	img = tu_path(dir, "store.img");
-	paths[0] = img;
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
-}
 
 /* ------------------------------------------------------------------ */
 /* A small store with known content                                    */
@@ -88,15 +72,10 @@ static uint64_t oid_of(swapobj_obj *o)
  */
 static struct known populate(void)
 {
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	struct known kn;
-	swapobj_store *st;
 	swapobj_key k;
 	uint8_t p[PG];
-	fo.size = 24 << 20; /* the space manager keeps ~10 segments back */
-	fo.segment_size = 1 << 20;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	swapobj_store *st = tu_mkstore(24 << 20, 1 << 20, NULL); /* the space manager keeps ~10 segments back */
 	swapobj_key_anon(&k, 1, 1);
 	swapobj_obj *a = mk(st, &k, 0);
 	for (uint64_t i = 0; i < 16; i++)
@@ -171,7 +150,7 @@ static void find_cb(void *ctx, uint64_t off, uint32_t size, const struct rec *r,
 static uint64_t find_record(int type, uint64_t oid, uint64_t lpos, uint32_t *size)
 {
 	size_t len;
-	uint8_t *im = tu_read_file(img, &len);
+	uint8_t *im = tu_read_file(tu_img, &len);
 	struct find fd = {oid, lpos, type, 0, 0, 0, 0};
 	ck_assert_int_gt(tu_walk_records(im, len, find_cb, &fd), 0);
 	free(im);
@@ -190,7 +169,7 @@ static int run(unsigned flags, struct fsck_result *res)
 {
 	struct fsck_opts fo = {0};
 	fo.flags = flags;
-	return fsck_run(paths, 1, &fo, res);
+	return fsck_run(tu_paths, 1, &fo, res);
 }
 
 static bool has_problem(const struct fsck_result *r, enum fsck_kind kind, enum fsck_sev sev)
@@ -227,9 +206,9 @@ static void assert_clean(const char *when)
 static void check_reports(enum fsck_kind kind, enum fsck_sev sev, struct fsck_result *r)
 {
 	size_t l0, l1;
-	uint8_t *before = tu_read_file(img, &l0);
+	uint8_t *before = tu_read_file(tu_img, &l0);
 	ck_assert_int_eq(run(0, r), 0);
-	uint8_t *after = tu_read_file(img, &l1);
+	uint8_t *after = tu_read_file(tu_img, &l1);
 	ck_assert_msg(l0 == l1 && memcmp(before, after, l0) == 0, "a check changed the image");
 	free(before);
 	free(after);
@@ -260,7 +239,7 @@ static int64_t read_page(uint64_t owner, uint64_t vma, uint64_t pg, uint8_t *out
 	swapobj_store *st;
 	swapobj_obj *o;
 	swapobj_key k;
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
 	swapobj_key_anon(&k, owner, vma);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	int64_t n = swapobj_obj_read(o, out, PG, pg * PG, 0);
@@ -316,14 +295,14 @@ START_TEST(test_fsck__damaged_superblock_copy_is_rewritten_from_the_other)
 	populate();
 	for (unsigned copy = 0; copy < 2; copy++) {
 		struct fsck_result r;
-		tu_flip_bit(img, (copy * SO_SB_SIZE + SB_SEG_SIZE) * 8 + 3);
+		tu_flip_bit(tu_img, (copy * SO_SB_SIZE + SB_SEG_SIZE) * 8 + 3);
 		check_reports(FSCK_SB_BAD, FSCK_ERROR, &r);
 		ck_assert_uint_eq(fsck_errors_left(&r), 1);
 		fsck_result_free(&r);
 		repair_ok();
 	}
 	/* Junk after the used part of a copy: reported, not an error, cleared by a repair. */
-	tu_flip_bit(img, (SO_SB_SIZE + 2000) * 8);
+	tu_flip_bit(tu_img, (SO_SB_SIZE + 2000) * 8);
 	struct fsck_result r;
 	check_reports(FSCK_SB_TAIL, FSCK_WARN, &r);
 	ck_assert_uint_eq(r.errors, 0);
@@ -337,7 +316,7 @@ START_TEST(test_fsck__damaged_live_page_is_reported_then_punched)
 {
 	struct known kn = populate();
 	uint64_t off = find_record(REC_DATA, kn.oid_a, 10 * PG, NULL);
-	tu_flip_bit(img, (off + REC_HDR_LEN + 1000) * 8 + 5);
+	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 1000) * 8 + 5);
 	struct fsck_result r;
 	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
 	ck_assert_uint_eq(fsck_errors_left(&r), 1);
@@ -365,7 +344,7 @@ START_TEST(test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept)
 	swapobj_obj *o;
 	swapobj_key k;
 	uint8_t p[PG];
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
 	swapobj_key_anon(&k, 1, 1);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	tu_fill_page(p, 1, 21, 1);
@@ -373,7 +352,7 @@ START_TEST(test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept)
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	uint64_t off = find_record(REC_DATA, kn.oid_a, 21 * PG, NULL);
-	tu_flip_bit(img, (off + REC_HDR_LEN + 50) * 8);
+	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 50) * 8);
 	struct fsck_result r;
 	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
 	fsck_result_free(&r);
@@ -395,7 +374,7 @@ START_TEST(test_fsck__damaged_record_header_is_reported_and_retired)
 	struct known kn = populate();
 	/* The live copy of page 1 (version 2): replay falls back to version 1, silently, unless checked. */
 	uint64_t off = find_record(REC_DATA, kn.oid_a, 1 * PG, NULL);
-	tu_flip_bit(img, (off + RH_OID) * 8 + 1);
+	tu_flip_bit(tu_img, (off + RH_OID) * 8 + 1);
 	struct fsck_result r;
 	check_reports(FSCK_REC_HEADER, FSCK_ERROR, &r);
 	bool named = false;
@@ -416,7 +395,7 @@ START_TEST(test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored)
 	static const unsigned field_bit[3] = {RH_CSUM * 8 + 13, RH_HDR_CSUM * 8 + 2, RH_MAGIC * 8 + 30};
 	for (unsigned i = 0; i < 3; i++) {
 		uint64_t off = find_record(REC_DATA, kn.oid_a, (6 + i) * PG, NULL);
-		tu_flip_bit(img, off * 8 + field_bit[i]);
+		tu_flip_bit(tu_img, off * 8 + field_bit[i]);
 		struct fsck_result r;
 		ck_assert_int_eq(run(0, &r), 0);
 		ck_assert_msg(r.errors >= 1, "field %u: not reported", i);
@@ -437,7 +416,7 @@ START_TEST(test_fsck__damaged_segment_header_is_rebuilt)
 	uint64_t off = find_record(REC_DATA, kn.oid_a, 5 * PG, NULL);
 	uint64_t seg0 = SO_DATA_START + (off - SO_DATA_START) / (1 << 20) * (1 << 20);
 	/* Its generation field: the records after it still name the generation. */
-	tu_flip_bit(img, (seg0 + RH_SEG_GEN) * 8 + 2);
+	tu_flip_bit(tu_img, (seg0 + RH_SEG_GEN) * 8 + 2);
 	struct fsck_result r;
 	check_reports(FSCK_SEGHDR, FSCK_ERROR, &r);
 	fsck_result_free(&r);
@@ -457,7 +436,7 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 		swapobj_store *st;
 		swapobj_obj *o;
 		swapobj_key k;
-		if (swapobj_store_open(&st, paths, 1, NULL) != 0)
+		if (swapobj_store_open(&st, tu_paths, 1, NULL) != 0)
 			_exit(1);
 		swapobj_key_anon(&k, 9, 9);
 		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
@@ -487,19 +466,19 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 	waitpid(pid, &status, 0);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	size_t len;
-	uint8_t *im = tu_read_file(img, &len);
+	uint8_t *im = tu_read_file(tu_img, &len);
 	struct find fd = {0, 150 * PG, REC_CREATE, 0, 0, 0, 0};
 	free(im);
 	/* The object's id: the highest one (created last). */
 	for (uint64_t oid = 10; oid > 0 && !fd.n; oid--) {
 		fd.oid = oid;
-		im = tu_read_file(img, &len);
+		im = tu_read_file(tu_img, &len);
 		tu_walk_records(im, len, find_cb, &fd);
 		free(im);
 	}
 	ck_assert_uint_gt(fd.n, 0);
 	uint64_t off = find_record(REC_DATA, fd.oid, 150 * PG, NULL);
-	tu_flip_bit(img, (off + REC_HDR_LEN + 77) * 8);
+	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 77) * 8);
 	struct fsck_result r;
 	check_reports(FSCK_REC_TORN, FSCK_WARN, &r);
 	ck_assert_uint_eq(r.errors, 0);
@@ -511,7 +490,7 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 	swapobj_obj *o;
 	swapobj_key k;
 	uint8_t got[PG], want[PG];
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
 	swapobj_key_anon(&k, 9, 9);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	ck_assert_int_eq(swapobj_obj_read(o, got, PG, 0, 0), PG);
@@ -528,7 +507,7 @@ START_TEST(test_fsck__truncated_or_foreign_device_is_an_operational_error)
 {
 	populate();
 	struct fsck_result r;
-	ck_assert_int_eq(truncate(img, 8 << 20), 0);
+	ck_assert_int_eq(truncate(tu_img, 8 << 20), 0);
 	ck_assert_int_eq(run(0, &r), SWAPOBJ_EFORMAT);
 	ck_assert_msg(strstr(swapobj_errmsg(), "truncated"), "message: %s", swapobj_errmsg());
 	fsck_result_free(&r);
@@ -537,14 +516,14 @@ START_TEST(test_fsck__truncated_or_foreign_device_is_an_operational_error)
 	tu_rng_init(&rng, 7);
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)tu_rng_next(&rng);
-	tu_write_file(img, junk, sizeof(junk));
+	tu_write_file(tu_img, junk, sizeof(junk));
 	ck_assert_int_eq(run(0, &r), SWAPOBJ_EFORMAT);
 	ck_assert_msg(strstr(swapobj_errmsg(), "bad magic"), "message: %s", swapobj_errmsg());
 	fsck_result_free(&r);
-	tu_write_file(img, junk, 100);
+	tu_write_file(tu_img, junk, 100);
 	ck_assert_int_eq(run(0, &r), SWAPOBJ_EFORMAT);
 	fsck_result_free(&r);
-	unlink(img);
+	unlink(tu_img);
 	ck_assert_int_eq(run(0, &r), SWAPOBJ_ENOENT);
 	fsck_result_free(&r);
 }
@@ -555,7 +534,7 @@ START_TEST(test_fsck__store_in_use_is_busy)
 	populate();
 	swapobj_store *st;
 	struct fsck_result r;
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
 	ck_assert_int_eq(run(0, &r), SWAPOBJ_EBUSY);
 	fsck_result_free(&r);
 	ck_assert_int_eq(run(FSCK_REPAIR, &r), SWAPOBJ_EBUSY);
@@ -692,17 +671,13 @@ static void populate_fs(swapobj_store *st)
  */
 static void populate_busy(uint64_t seed)
 {
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	swapobj_store *st;
 	swapobj_key k;
 	struct tu_rng rng;
 	uint8_t p[PG];
 	swapobj_obj *o[5];
 	tu_rng_init(&rng, seed);
-	fo.size = 12 << 20;
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	st = tu_mkstore(12 << 20, 1 << 20, NULL);
 	for (int i = 0; i < 5; i++) {
 		if (i < 3)
 			swapobj_key_anon(&k, 1, (uint64_t)i);
@@ -755,12 +730,7 @@ static void populate_busy(uint64_t seed)
 
 static void make_fs_store(void)
 {
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	swapobj_store *st;
-	fo.size = 12 << 20;
-	fo.segment_size = 1 << 20;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	swapobj_store *st = tu_mkstore(12 << 20, 1 << 20, NULL);
 	populate_fs(st);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
@@ -768,7 +738,7 @@ static void make_fs_store(void)
 static void open_close(void)
 {
 	swapobj_store *st;
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
@@ -796,7 +766,7 @@ START_TEST(test_fsck__fs_store_with_checkpoints_checks_clean)
 	assert_clean("after --rebuild");
 	/* A checkpoint taken after a full replay (a close takes one only if something was written). */
 	swapobj_store *st;
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
 	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	ck_assert_int_eq(run(0, &r), 0);
@@ -813,14 +783,14 @@ START_TEST(test_fsck__damaged_checkpoint_is_reported_and_cleared)
 	make_fs_store(); /* checkpoint 1 in slot 1, 2 (at the close) in slot 0 */
 	/* A piece of the newest checkpoint's body (the highest checkpoint number, before any is rewritten). */
 	uint64_t off = find_record(REC_CKPT, 0, 0, NULL);
-	tu_flip_bit(img, (off + REC_HDR_LEN + 10) * 8 + 3);
+	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 10) * 8 + 3);
 	check_reports(FSCK_CHECKPOINT, FSCK_ERROR, &r);
 	fsck_result_free(&r);
 	repair_ok();
 	open_close();
 	assert_clean("after the next open");
 	for (unsigned sl = 0; sl < 2; sl++) {
-		tu_flip_bit(img, (CKPT_SLOT_OFF(sl) + 100) * 8 + sl);
+		tu_flip_bit(tu_img, (CKPT_SLOT_OFF(sl) + 100) * 8 + sl);
 		check_reports(FSCK_CHECKPOINT, FSCK_ERROR, &r);
 		fsck_result_free(&r);
 		repair_ok();
@@ -848,7 +818,7 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 	populate_busy(seed);
 	assert_clean("the populated store");
 	size_t len;
-	uint8_t *base = tu_read_file(img, &len);
+	uint8_t *base = tu_read_file(tu_img, &len);
 	struct extents x = {0};
 	ck_assert_int_gt(tu_walk_records(base, len, ext_cb, &x), 100);
 	uint64_t rec_bytes = 0;
@@ -876,8 +846,8 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 		}
 		uint64_t bit = off * 8 + tu_rng_below(&rng, 8);
 		bool must = off < CKPT_SLOT_OFF(0) + 2 * CKPT_SLOT_SIZE || ext_find(&x, off) >= 0;
-		tu_write_file(img, base, len);
-		tu_flip_bit(img, bit);
+		tu_write_file(tu_img, base, len);
+		tu_flip_bit(tu_img, bit);
 		struct fsck_result r;
 		unsigned mode = it % 3 == 0 ? FSCK_SERIAL : 0;
 		int err = run(mode, &r);
@@ -919,7 +889,7 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 		}
 		fsck_result_free(&r);
 		swapobj_store *st;
-		ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0,
+		ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0,
 		              "seed %llu flip %llu: open after repair: %s", (unsigned long long)seed,
 		              (unsigned long long)it, swapobj_errmsg());
 		ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -940,7 +910,7 @@ END_TEST
 /* Run swapobj-fsck with args; its stdout+stderr go to dir/out. Returns the exit status. */
 static int cli(const char *args)
 {
-	char *cmd, *out = tu_path(dir, "out");
+	char *cmd, *out = tu_path(tu_dir, "out");
 	if (asprintf(&cmd, "%s/swapobj-fsck %s >'%s' 2>&1", SWAPOBJ_TOOLS_DIR, args, out) < 0)
 		abort();
 	int st = system(cmd);
@@ -953,7 +923,7 @@ static int cli(const char *args)
 static bool out_has(const char *what)
 {
 	size_t len;
-	char *out = tu_path(dir, "out");
+	char *out = tu_path(tu_dir, "out");
 	uint8_t *b = tu_read_file(out, &len);
 	b = realloc(b, len + 1);
 	b[len] = 0;
@@ -969,49 +939,49 @@ START_TEST(test_fsck__cli_exit_codes_follow_e2fsck)
 {
 	struct known kn = populate();
 	char args[1024];
-	snprintf(args, sizeof(args), "'%s'", img);
+	snprintf(args, sizeof(args), "'%s'", tu_img);
 	ck_assert_int_eq(cli(args), 0);
 	ck_assert(out_has("clean"));
 	/* A damaged superblock copy: 4 left, 1 corrected, then 0. */
-	tu_flip_bit(img, (SO_SB_SIZE + SB_NSEGS) * 8);
+	tu_flip_bit(tu_img, (SO_SB_SIZE + SB_NSEGS) * 8);
 	ck_assert_int_eq(cli(args), 4);
 	ck_assert(out_has("superblock copy 1"));
-	snprintf(args, sizeof(args), "-y '%s'", img);
+	snprintf(args, sizeof(args), "-y '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 1);
 	ck_assert(out_has("[fixed]"));
-	snprintf(args, sizeof(args), "-n '%s'", img);
+	snprintf(args, sizeof(args), "-n '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 0);
 	/* A live page's payload: reported with its object and offset, then punched. */
 	uint64_t off = find_record(REC_DATA, kn.oid_a, 12 * PG, NULL);
-	tu_flip_bit(img, (off + REC_HDR_LEN + 5) * 8);
-	snprintf(args, sizeof(args), "--json '%s'", img);
+	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 5) * 8);
+	snprintf(args, sizeof(args), "--json '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 4);
 	ck_assert(out_has("\"exit\":4"));
 	ck_assert(out_has("\"kind\":\"page-damaged\""));
 	ck_assert(out_has("\"lpos\":49152"));
-	snprintf(args, sizeof(args), "-y -v '%s'", img);
+	snprintf(args, sizeof(args), "-y -v '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 1);
-	snprintf(args, sizeof(args), "'%s'", img);
+	snprintf(args, sizeof(args), "'%s'", tu_img);
 	ck_assert_int_eq(cli(args), 0);
 	expect_page(12, 0);
 	expect_page(13, 1);
 	/* A damaged record header: reported, retired. */
 	off = find_record(REC_DATA, kn.oid_a, 14 * PG, NULL);
-	tu_flip_bit(img, (off + RH_SEQ) * 8 + 6);
+	tu_flip_bit(tu_img, (off + RH_SEQ) * 8 + 6);
 	ck_assert_int_eq(cli(args), 4);
 	ck_assert(out_has("damaged record header"));
-	snprintf(args, sizeof(args), "-y '%s'", img);
+	snprintf(args, sizeof(args), "-y '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 1);
-	snprintf(args, sizeof(args), "'%s'", img);
+	snprintf(args, sizeof(args), "'%s'", tu_img);
 	ck_assert_int_eq(cli(args), 0);
 	/* In use: 8, and the message says so. */
 	swapobj_store *st;
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
 	ck_assert_int_eq(cli(args), 8);
 	ck_assert(out_has("in use"));
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	/* Usage errors: 16. */
-	snprintf(args, sizeof(args), "-n -y '%s'", img);
+	snprintf(args, sizeof(args), "-n -y '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 16);
 	ck_assert_int_eq(cli(""), 16);
 	ck_assert_int_eq(cli("--frobnicate x"), 16);
@@ -1020,17 +990,17 @@ START_TEST(test_fsck__cli_exit_codes_follow_e2fsck)
 	ck_assert_int_eq(cli("-V"), 0);
 	ck_assert(out_has("libswapobj"));
 	/* Truncated, not a store: 8 with a clear message. */
-	ck_assert_int_eq(truncate(img, 6 << 20), 0);
-	snprintf(args, sizeof(args), "'%s'", img);
+	ck_assert_int_eq(truncate(tu_img, 6 << 20), 0);
+	snprintf(args, sizeof(args), "'%s'", tu_img);
 	ck_assert_int_eq(cli(args), 8);
 	ck_assert(out_has("truncated"));
-	snprintf(args, sizeof(args), "--json '%s'", img);
+	snprintf(args, sizeof(args), "--json '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 8);
 	ck_assert(out_has("\"error\":"));
 	uint8_t junk[8192];
 	memset(junk, 'x', sizeof(junk));
-	tu_write_file(img, junk, sizeof(junk));
-	snprintf(args, sizeof(args), "'%s'", img);
+	tu_write_file(tu_img, junk, sizeof(junk));
+	snprintf(args, sizeof(args), "'%s'", tu_img);
 	ck_assert_int_eq(cli(args), 8);
 	ck_assert(out_has("not a usable swapobj store device"));
 }
@@ -1040,84 +1010,12 @@ END_TEST
 /* Power cuts                                                          */
 /* ------------------------------------------------------------------ */
 
-/*
- * A power-cut backend (the idea of test_crash.c): writes pass through and
- * are also kept until the next sync; at the N-th write or sync the power
- * goes, and the image becomes what was synced plus each pending write
- * dropped, applied or torn at 512-byte sectors.
- */
-static struct {
-	uint8_t *durable;
-	uint64_t size, ops, cut_at;
-	struct {
-		uint64_t off;
-		size_t len;
-		uint8_t *data;
-	} * pend;
-	size_t npend, cap;
-	int cut;
-} pc;
-static pthread_mutex_t pc_mu = PTHREAD_MUTEX_INITIALIZER;
-static const struct io_ops *pc_real;
-
-static bool pc_tick(void)
+/* Modifying device calls (writes, discards, syncs) of the run so far. */
+static uint64_t dev_ops(void)
 {
-	if (pc.cut || ++pc.ops == pc.cut_at)
-		return pc.cut = 1, true;
-	return false;
-}
-
-static int pc_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&pc_mu);
-	int cut = pc.cut;
-	pthread_mutex_unlock(&pc_mu);
-	return cut ? so_err(SWAPOBJ_EIO, "power cut") : pc_real->pread(d, buf, len, off);
-}
-
-static int pc_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&pc_mu);
-	if (pc_tick()) {
-		pthread_mutex_unlock(&pc_mu);
-		return so_err(SWAPOBJ_EIO, "power cut");
-	}
-	if (pc.npend == pc.cap) {
-		pc.cap = pc.cap ? 2 * pc.cap : 256;
-		pc.pend = realloc(pc.pend, pc.cap * sizeof(*pc.pend));
-	}
-	pc.pend[pc.npend].off = off;
-	pc.pend[pc.npend].len = len;
-	pc.pend[pc.npend].data = malloc(len);
-	memcpy(pc.pend[pc.npend++].data, buf, len);
-	int err = pc_real->pwrite(d, buf, len, off);
-	pthread_mutex_unlock(&pc_mu);
-	return err;
-}
-
-static int pc_sync(struct io_dev *d)
-{
-	(void)d;
-	pthread_mutex_lock(&pc_mu);
-	if (pc_tick()) {
-		pthread_mutex_unlock(&pc_mu);
-		return so_err(SWAPOBJ_EIO, "power cut");
-	}
-	for (size_t i = 0; i < pc.npend; i++) {
-		memcpy(pc.durable + pc.pend[i].off, pc.pend[i].data, pc.pend[i].len);
-		free(pc.pend[i].data);
-	}
-	pc.npend = 0;
-	pthread_mutex_unlock(&pc_mu);
-	return 0;
-}
-
-static const struct io_ops pc_ops = {.pread = pc_pread, .pwrite = pc_pwrite, .sync = pc_sync};
-
-static void pc_hook(struct io_dev *d)
-{
-	pc_real = d->ops;
-	d->ops = &pc_ops;
+	struct iofault_counts c;
+	iofault_get_counts(&c);
+	return c.ops;
 }
 
 /* Writes, rewrites, punches, syncs and cleaner passes until the power goes (or nops are done). */
@@ -1128,8 +1026,8 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 	swapobj_obj *h[3];
 	uint8_t p[4 * PG];
 	tu_rng_init(&r, seed);
-	if (swapobj_store_open(&st, paths, 1, NULL) != 0)
-		return pc.ops;
+	if (swapobj_store_open(&st, tu_paths, 1, NULL) != 0)
+		return dev_ops();
 	int n = 0;
 	for (; n < 3; n++) {
 		swapobj_key k;
@@ -1139,7 +1037,7 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 		if (swapobj_obj_open(&h[n], st, &k, &oo) != 0)
 			break;
 	}
-	for (uint64_t i = 0; i < nops && n == 3 && !__atomic_load_n(&pc.cut, __ATOMIC_RELAXED); i++) {
+	for (uint64_t i = 0; i < nops && n == 3 && !iofault_power_is_cut(); i++) {
 		int o = (int)tu_rng_below(&r, 3);
 		uint64_t what = tu_rng_below(&r, 100), pg = tu_rng_below(&r, 60);
 		if (what < 70) {
@@ -1161,62 +1059,41 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 	for (int i = 0; i < n; i++)
 		swapobj_obj_close(h[i]);
 	swapobj_store_close(st);
-	return pc.ops;
+	return dev_ops();
 }
 
 START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 {
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = 12 << 20;
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
+	tu_format(12 << 20, 1 << 20);
 	size_t len;
-	uint8_t *base = tu_read_file(img, &len);
-	pc.size = len;
-	pc.durable = malloc(len);
+	uint8_t *base = tu_read_file(tu_img, &len);
 	uint64_t seed0 = tu_seed(31337), npoints = tu_scale(40, 25), torn_seen = 0;
 	struct tu_rng r;
 	tu_rng_init(&r, seed0);
 	/* Calibrate the number of device operations of a whole run. */
-	memcpy(pc.durable, base, len);
-	pc.ops = 0;
-	pc.cut_at = 0;
-	pc.cut = 0;
-	io_set_hook(pc_hook);
+	iofault_power_start(tu_img, base, len, 0);
+	iofault_install();
 	uint64_t total = pc_workload(seed0, 300);
-	io_set_hook(NULL);
+	iofault_uninstall();
 	ck_assert_uint_gt(total, 50);
 	for (uint64_t i = 0; i < npoints; i++) {
 		uint64_t seed = seed0 + i % 5, cut = 1 + tu_rng_below(&r, total);
 		char ctx[96];
 		snprintf(ctx, sizeof(ctx), "seed %llu cut %llu", (unsigned long long)seed, (unsigned long long)cut);
-		tu_write_file(img, base, len);
-		memcpy(pc.durable, base, len);
-		for (size_t j = 0; j < pc.npend; j++)
-			free(pc.pend[j].data);
-		pc.npend = 0;
-		pc.ops = 0;
-		pc.cut = 0;
-		pc.cut_at = cut;
-		io_set_hook(pc_hook);
+		iofault_power_start(tu_img, base, len, cut);
+		iofault_install();
 		pc_workload(seed, 300);
-		io_set_hook(NULL);
+		iofault_uninstall();
 		/* The crashed image: what was synced, and each pending write dropped, applied or torn. */
-		for (size_t j = 0; j < pc.npend; j++) {
-			uint64_t fate = tu_rng_below(&r, 3);
-			for (size_t sct = 0; sct < pc.pend[j].len; sct += 512)
-				if (fate == 1 || (fate == 2 && tu_rng_below(&r, 2)))
-					memcpy(pc.durable + pc.pend[j].off + sct, pc.pend[j].data + sct, 512);
-			free(pc.pend[j].data);
-		}
-		pc.npend = 0;
-		tu_write_file(img, pc.durable, len);
+		iofault_power_restore(tu_img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
 		/* Checked as the crash left it: torn writes are warnings, never errors. */
 		struct fsck_result res;
 		ck_assert_msg(run(FSCK_SERIAL, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
 		if (res.errors) {
 			dump(&res);
-			save_failure(pc.durable, len, cut);
+			uint8_t *crashed = tu_read_file(tu_img, &len);
+			save_failure(crashed, len, cut);
+			free(crashed);
 			ck_abort_msg("%s: the crashed store has errors", ctx);
 		}
 		torn_seen += res.torn;
@@ -1227,7 +1104,7 @@ START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 		 * repair retires those: then nothing at all is reported.
 		 */
 		swapobj_store *st;
-		ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "%s: open: %s", ctx, swapobj_errmsg());
+		ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "%s: open: %s", ctx, swapobj_errmsg());
 		ck_assert_int_eq(swapobj_store_close(st), 0);
 		ck_assert_msg(run(0, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
 		if (res.errors || res.torn) {
@@ -1241,43 +1118,38 @@ START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 	}
 	fprintf(stderr, "power cuts: %llu, torn writes reported as such: %llu\n", (unsigned long long)npoints,
 	        (unsigned long long)torn_seen);
-	free(pc.durable);
-	free(pc.pend);
-	pc.pend = NULL;
-	pc.cap = 0;
+	iofault_free();
 	free(base);
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("fsck");
-	/* Three cases, so that CK_RUN_CASE=flips or =powercut runs one long campaign alone. */
-	TCase *tc = tcase_create("fsck"), *flips = tcase_create("flips"), *cuts = tcase_create("powercut");
-	TCase *all[] = {tc, flips, cuts};
-	for (int i = 0; i < 3; i++) {
-		tcase_add_checked_fixture(all[i], setup, teardown);
-		tcase_set_timeout(all[i], tu_long() ? 7200 : 600);
-		suite_add_tcase(s, all[i]);
-	}
-	tcase_add_test(tc, test_fsck__clean_store_is_clean_and_counted);
-	tcase_add_test(tc, test_fsck__fs_store_with_checkpoints_checks_clean);
-	tcase_add_test(tc, test_fsck__damaged_checkpoint_is_reported_and_cleared);
-	tcase_add_test(tc, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other);
-	tcase_add_test(tc, test_fsck__damaged_live_page_is_reported_then_punched);
-	tcase_add_test(tc, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept);
-	tcase_add_test(tc, test_fsck__damaged_record_header_is_reported_and_retired);
-	tcase_add_test(tc, test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored);
-	tcase_add_test(tc, test_fsck__damaged_segment_header_is_rebuilt);
-	tcase_add_test(tc, test_fsck__torn_write_after_the_durable_point_is_a_warning);
-	tcase_add_test(tc, test_fsck__truncated_or_foreign_device_is_an_operational_error);
-	tcase_add_test(tc, test_fsck__store_in_use_is_busy);
-	tcase_add_test(tc, test_fsck__cli_exit_codes_follow_e2fsck);
-	tcase_add_test(cuts, test_fsck__power_cut_leaves_torn_writes_not_errors);
-	tcase_add_test(flips, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_fsck = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "fsck", .timeout = tu_long() ? 7200 : 600};
+	const struct tu_case_opts opts_powercut = {.setup = tu_store_setup,
+	                                           .teardown = tu_store_teardown,
+	                                           .tags = "powercut long",
+	                                           .timeout = tu_long() ? 7200 : 600};
+	const struct tu_case_opts opts_flips = {.setup = tu_store_setup,
+	                                        .teardown = tu_store_teardown,
+	                                        .tags = "flips long",
+	                                        .timeout = tu_long() ? 7200 : 600};
+	tu_add(s, test_fsck__clean_store_is_clean_and_counted, &opts_fsck);
+	tu_add(s, test_fsck__fs_store_with_checkpoints_checks_clean, &opts_fsck);
+	tu_add(s, test_fsck__damaged_checkpoint_is_reported_and_cleared, &opts_fsck);
+	tu_add(s, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other, &opts_fsck);
+	tu_add(s, test_fsck__damaged_live_page_is_reported_then_punched, &opts_fsck);
+	tu_add(s, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept, &opts_fsck);
+	tu_add(s, test_fsck__damaged_record_header_is_reported_and_retired, &opts_fsck);
+	tu_add(s, test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored, &opts_fsck);
+	tu_add(s, test_fsck__damaged_segment_header_is_rebuilt, &opts_fsck);
+	tu_add(s, test_fsck__torn_write_after_the_durable_point_is_a_warning, &opts_fsck);
+	tu_add(s, test_fsck__truncated_or_foreign_device_is_an_operational_error, &opts_fsck);
+	tu_add(s, test_fsck__store_in_use_is_busy, &opts_fsck);
+	tu_add(s, test_fsck__cli_exit_codes_follow_e2fsck, &opts_fsck);
+	tu_add(s, test_fsck__power_cut_leaves_torn_writes_not_errors, &opts_powercut);
+	tu_add(s, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported, &opts_flips);
+	return tu_run(s, argc, argv);
 }

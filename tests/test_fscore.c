@@ -24,49 +24,13 @@
 #define SEG (1u << 20)
 #define SO_ARRAY_SIZE_(a) (sizeof(a) / sizeof((a)[0]))
 
-static char *dir, *img;
-static const char *paths[1];
-
-static void setup(void)
-{
-	dir = tu_mkdtemp("fscore");
-	img = tu_path(dir, "store.img");
-	paths[0] = img;
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
-}
-
 static const struct swapobj_open_opts nockpt = {SWAPOBJ_OPEN_OPTS_VERSION, 0, UINT64_MAX};
-
-static swapobj_store *mkstore(uint64_t size)
-{
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	swapobj_store *st = NULL;
-	fo.size = size;
-	fo.segment_size = SEG;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, &nockpt) == 0, "open: %s", swapobj_errmsg());
-	return st;
-}
 
 /*
  * No checkpoints here: the replay cases damage records of the log after
  * close and must see the whole log replayed (test_ckpt covers renames, aux
  * data and directories through a checkpoint).
  */
-static swapobj_store *reopen(swapobj_store *st)
-{
-	if (st)
-		ck_assert_msg(swapobj_store_close(st) == 0, "close: %s", swapobj_errmsg());
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, &nockpt) == 0, "reopen: %s", swapobj_errmsg());
-	return st;
-}
-
 /* "a/b/c" -> key a, b, c */
 static swapobj_key kp(const char *path)
 {
@@ -193,7 +157,7 @@ static int list(swapobj_store *st, const char *path, char *out, size_t cap)
  */
 static int zap(uint8_t type, uint64_t oid)
 {
-	int fd = open(img, O_RDWR);
+	int fd = open(tu_img, O_RDWR);
 	ck_assert_int_ge(fd, 0);
 	uint8_t *buf = malloc(SEG), uuid[16];
 	struct sb_info sb;
@@ -320,7 +284,7 @@ END_TEST
 
 START_TEST(test_dir__created_at_an_implicit_prefix_it_attaches_there)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	char l[256];
 	swapobj_obj *f = mk(st, "a/b", 0), *d = mk(st, "a", SWAPOBJ_O_DIR);
 	struct swapobj_obj_stat os;
@@ -345,7 +309,7 @@ END_TEST
 
 START_TEST(test_dir__keys_go_under_a_directory_object_but_not_under_a_file)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *o;
 	swapobj_obj_close(mk(st, "d", SWAPOBJ_O_DIR));
 	swapobj_obj_close(mk(st, "d/x", 0));
@@ -365,7 +329,7 @@ END_TEST
 
 START_TEST(test_dir__open_flags_on_existing_objects_give_documented_errors)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *o, *d = mk(st, "d", SWAPOBJ_O_DIR);
 	swapobj_obj_close(mk(st, "f", 0));
 	ck_assert_int_eq(open_flags(st, "f", SWAPOBJ_O_DIR, &o), SWAPOBJ_ENOTDIR);
@@ -389,7 +353,7 @@ END_TEST
 
 START_TEST(test_dir__data_operations_on_a_directory_object_are_eisdir)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *d = mk(st, "d", SWAPOBJ_O_DIR);
 	uint8_t p[PG] = {1};
 	ck_assert_int_eq(swapobj_obj_write(d, p, PG, 0), SWAPOBJ_EISDIR);
@@ -404,7 +368,7 @@ START_TEST(test_dir__data_operations_on_a_directory_object_are_eisdir)
 	ck_assert_uint_eq(os.flags, SWAPOBJ_O_DIR | SWAPOBJ_O_PIN);
 	ck_assert_uint_eq(os.size, 0);
 	swapobj_obj_close(d);
-	st = reopen(st);
+	st = tu_reopen(st, &nockpt);
 	check_aux_at(st, "d", "mode=0755");
 	ck_assert_int_eq(open_flags(st, "d", SWAPOBJ_O_DIR, &d), 0);
 	ck_assert_int_eq(swapobj_obj_stat(d, &os), 0);
@@ -416,7 +380,7 @@ END_TEST
 
 START_TEST(test_dir__deleting_one_with_children_is_enotempty)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *d = mk(st, "d", SWAPOBJ_O_DIR), *x = mk(st, "d/x", 0);
 	ck_assert_int_eq(swapobj_obj_delete(d), SWAPOBJ_ENOTEMPTY);
 	ck_assert_int_eq(del(st, "d"), SWAPOBJ_ENOTEMPTY);
@@ -434,7 +398,7 @@ START_TEST(test_dir__deleting_one_with_children_is_enotempty)
 	ck_assert_int_eq(swapobj_obj_set_aux(d, "x", 1), SWAPOBJ_ESTALE);
 	swapobj_obj_close(d);
 	swapobj_obj_close(x);
-	st = reopen(st);
+	st = tu_reopen(st, &nockpt);
 	ck_assert_int_eq(try_open(st, "d"), SWAPOBJ_ENOENT);
 	ck_assert_int_eq(try_open(st, "d/x"), SWAPOBJ_ENOENT);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -443,7 +407,7 @@ END_TEST
 
 START_TEST(test_dir__listing_shows_directory_objects_as_prefixes_even_when_empty)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	char l[256];
 	swapobj_obj_close(mk(st, "r/e", SWAPOBJ_O_DIR));
 	swapobj_obj_close(mk(st, "r/f", 0));
@@ -452,7 +416,7 @@ START_TEST(test_dir__listing_shows_directory_objects_as_prefixes_even_when_empty
 		ck_assert_msg(strstr(l, "e:P") && strstr(l, "f:O"), "listing: %s", l);
 		ck_assert_int_eq(list(st, "r/e", l, sizeof(l)), 0);
 		ck_assert_int_eq(list(st, "r/f", l, sizeof(l)), SWAPOBJ_ENOTDIR);
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 	}
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
@@ -460,7 +424,7 @@ END_TEST
 
 START_TEST(test_dir__invalidation_drops_directory_objects_in_and_at_the_prefix)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *v = mk(st, "v", SWAPOBJ_O_DIR), *sub = mk(st, "v/sub", SWAPOBJ_O_DIR);
 	swapobj_obj *a = mk(st, "v/a", 0), *z = mk(st, "v/sub/z", 0);
 	swapobj_obj_close(mk(st, "w", SWAPOBJ_O_DIR));
@@ -478,7 +442,7 @@ START_TEST(test_dir__invalidation_drops_directory_objects_in_and_at_the_prefix)
 		ck_assert_int_eq(list(st, "", l, sizeof(l)), 1);
 		ck_assert_str_eq(l, "w:P");
 		ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 		ck_assert_int_eq(try_open(st, "v"), SWAPOBJ_ENOENT);
 		ck_assert_int_eq(try_open(st, "v/sub/z"), SWAPOBJ_ENOENT);
 	}
@@ -494,7 +458,7 @@ END_TEST
 
 START_TEST(test_aux__set_get_clear_and_limits)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *o = mk(st, "f", 0);
 	char big[SWAPOBJ_AUX_MAX + 1], buf[8];
 	memset(big, 'q', sizeof(big));
@@ -516,7 +480,7 @@ START_TEST(test_aux__set_get_clear_and_limits)
 	ck_assert_int_eq(swapobj_obj_set_aux(o, NULL, 0), 0);
 	ck_assert_int_eq(swapobj_obj_get_aux(o, NULL, 0), 0);
 	swapobj_obj_close(o);
-	st = reopen(st);
+	st = tu_reopen(st, &nockpt);
 	check_aux_at(st, "f", "");
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
@@ -524,7 +488,7 @@ END_TEST
 
 START_TEST(test_aux__given_at_create_and_kept_across_reopen)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 	swapobj_obj *o;
 	swapobj_key k = kp("c/with-aux");
@@ -572,7 +536,7 @@ START_TEST(test_aux__given_at_create_and_kept_across_reopen)
 	ck_assert_int_eq(swapobj_obj_set_aux(o, "", 0), 0);
 	swapobj_obj_close(o);
 	for (int round = 0; round < 2; round++) {
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 		check_aux_at(st, "c/with-aux", "uid=1 gid=2");
 		check_aux_at(st, "c/set", "v2");
 		check_aux_at(st, "c/pinned", "before pin");
@@ -607,7 +571,7 @@ static void check_accounting(swapobj_store *st, int n)
 START_TEST(test_aux__survives_the_cleaner_and_is_charged_like_the_name_record)
 {
 	/* 19 segments of 1 MiB (9 usable); 24 objects churned so that every segment gets cleaned many times. */
-	swapobj_store *st = mkstore(20 << 20);
+	swapobj_store *st = tu_mkstore(20 << 20, SEG, &nockpt);
 	enum { N = 24 };
 	swapobj_obj *h[N];
 	char want[N][64];
@@ -655,7 +619,7 @@ START_TEST(test_aux__survives_the_cleaner_and_is_charged_like_the_name_record)
 		swapobj_obj_close(h[i]);
 	}
 	for (int round = 0; round < 2; round++) {
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 		check_accounting(st, N);
 		for (int i = 0; i < N; i++) {
 			char path[32];
@@ -674,7 +638,7 @@ END_TEST
 
 START_TEST(test_rename__moves_data_aux_and_keeps_handles)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *o = mk(st, "a/one", 0);
 	fill(o, 11, 3);
 	ck_assert_int_eq(swapobj_obj_set_aux(o, "attrs", 5), 0);
@@ -695,7 +659,7 @@ START_TEST(test_rename__moves_data_aux_and_keeps_handles)
 	ck_assert_int_eq(ren(st, "b/c/none", "b/c/none", 0), SWAPOBJ_ENOENT);
 	swapobj_obj_close(o);
 	for (int round = 0; round < 2; round++) {
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 		ck_assert_int_eq(try_open(st, "a/one"), SWAPOBJ_ENOENT);
 		ck_assert_uint_eq(id_of(st, "b/c/two"), id);
 		check_fill(st, "b/c/two", 11, 4);
@@ -710,7 +674,7 @@ END_TEST
 
 START_TEST(test_rename__error_cases)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj_close(mk(st, "f", 0));
 	swapobj_obj_close(mk(st, "g", 0));
 	swapobj_obj_close(mk(st, "d", SWAPOBJ_O_DIR));
@@ -748,7 +712,7 @@ START_TEST(test_rename__error_cases)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
 	oo.flags = SWAPOBJ_OPEN_RDONLY;
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, &oo), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, &oo), 0);
 	ck_assert_int_eq(ren(st, "f", "h", 0), SWAPOBJ_EROFS);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
@@ -756,7 +720,7 @@ END_TEST
 
 START_TEST(test_rename__replaces_the_target_and_makes_its_handles_stale)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *a = mk(st, "a", 0), *b = mk(st, "b", 0);
 	fill(a, 1, 2);
 	fill(b, 2, 5);
@@ -788,7 +752,7 @@ START_TEST(test_rename__replaces_the_target_and_makes_its_handles_stale)
 	swapobj_obj_close(b);
 	swapobj_obj_close(d2);
 	for (int round = 0; round < 2; round++) {
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 		ck_assert_int_eq(try_open(st, "a"), SWAPOBJ_ENOENT);
 		ck_assert_int_eq(try_open(st, "b"), SWAPOBJ_ENOENT);
 		ck_assert_int_eq(try_open(st, "d1"), SWAPOBJ_ENOENT);
@@ -808,7 +772,7 @@ END_TEST
  */
 START_TEST(test_rename__then_delete_then_clean_then_reopen_resurrects_nothing)
 {
-	swapobj_store *st = mkstore(13 << 20);
+	swapobj_store *st = tu_mkstore(13 << 20, SEG, &nockpt);
 	enum { N = 16 };
 	uint8_t p[PG];
 	/* a/i, with data; rename a/i over b/i (replacing it) for even i, to c/i for odd i. */
@@ -846,7 +810,7 @@ START_TEST(test_rename__then_delete_then_clean_then_reopen_resurrects_nothing)
 	swapobj_store_stat(st, &ss);
 	ck_assert_uint_gt(ss.segments_cleaned, 10);
 	for (int round = 0; round < 3; round++) {
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 		for (int i = 0; i < N; i++) {
 			char pa[16], pb[16], pc[16];
 			snprintf(pa, sizeof(pa), "a/%d", i);
@@ -880,7 +844,7 @@ END_TEST
  */
 START_TEST(test_rename__replaced_objects_stay_gone_while_their_old_records_remain)
 {
-	swapobj_store *st = mkstore(13 << 20);
+	swapobj_store *st = tu_mkstore(13 << 20, SEG, &nockpt);
 	enum { N = 8 };
 	uint8_t p[PG];
 	for (int i = 0; i < N; i++) {
@@ -911,7 +875,7 @@ START_TEST(test_rename__replaced_objects_stay_gone_while_their_old_records_remai
 	swapobj_obj_close(churn);
 	swapobj_obj_close(keep);
 	for (int round = 0; round < 2; round++) {
-		st = reopen(st);
+		st = tu_reopen(st, &nockpt);
 		char l[64];
 		ck_assert_int_eq(list(st, "", l, sizeof(l)), 2);
 		ck_assert_msg(strstr(l, "keep:O") && strstr(l, "churn:O"), "root holds %s", l);
@@ -931,7 +895,7 @@ END_TEST
 START_TEST(test_rename__an_invalidated_renamed_object_does_not_come_back_under_its_old_key)
 {
 	for (int variant = 0; variant < 2; variant++) {
-		swapobj_store *st = mkstore(13 << 20);
+		swapobj_store *st = tu_mkstore(13 << 20, SEG, &nockpt);
 		uint8_t p[PG];
 		swapobj_obj *m = mk(st, "old/m", 0), *keep = mk(st, "keep", 0);
 		fill(keep, 5, 256); /* the rest of the first segment: stays live */
@@ -947,7 +911,7 @@ START_TEST(test_rename__an_invalidated_renamed_object_does_not_come_back_under_i
 			swapobj_obj_close(keep);
 			ck_assert_int_eq(swapobj_store_close(st), 0);
 			ck_assert_int_eq(zap(REC_DELETE, idm), 1);
-			st = reopen(NULL);
+			st = tu_reopen(NULL, &nockpt);
 			keep = mk(st, "keep", 0);
 			m = NULL;
 		}
@@ -963,7 +927,7 @@ START_TEST(test_rename__an_invalidated_renamed_object_does_not_come_back_under_i
 		if (m)
 			swapobj_obj_close(m);
 		for (int round = 0; round < 2; round++) {
-			st = reopen(st);
+			st = tu_reopen(st, &nockpt);
 			ck_assert_msg(try_open(st, "old/m") == SWAPOBJ_ENOENT, "variant %d: back under the old key",
 			              variant);
 			ck_assert_int_eq(try_open(st, "new/m"), SWAPOBJ_ENOENT);
@@ -989,10 +953,10 @@ START_TEST(test_rename__an_invalidated_renamed_object_stays_gone_through_a_check
 	static const struct swapobj_open_opts manual = {SWAPOBJ_OPEN_OPTS_VERSION, SWAPOBJ_OPEN_MANUAL_CLEAN,
 	                                                UINT64_MAX};
 	for (int variant = 0; variant < 2; variant++) {
-		swapobj_store *st = mkstore(13 << 20);
+		swapobj_store *st = tu_mkstore(13 << 20, SEG, &nockpt);
 		uint8_t p[PG];
 		ck_assert_int_eq(swapobj_store_close(st), 0);
-		ck_assert_int_eq(swapobj_store_open(&st, paths, 1, &manual), 0); /* no reaper behind our back */
+		ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, &manual), 0); /* no reaper behind our back */
 		swapobj_obj *m = mk(st, "old/m", 0), *keep = mk(st, "keep", 0);
 		fill(keep, 5, 256); /* the rest of the first segment: stays live */
 		ck_assert_int_eq(swapobj_obj_set_aux(m, "m", 1), 0);
@@ -1010,7 +974,7 @@ START_TEST(test_rename__an_invalidated_renamed_object_stays_gone_through_a_check
 		swapobj_obj_close(keep);
 		ck_assert_int_eq(swapobj_store_close(st), 0); /* no checkpoint at close (nor a reap) */
 
-		st = reopen(NULL);
+		st = tu_reopen(NULL, &nockpt);
 		struct swapobj_store_stat ss;
 		swapobj_store_stat(st, &ss);
 		ck_assert_uint_eq(ss.from_checkpoint, 1);
@@ -1030,13 +994,13 @@ START_TEST(test_rename__an_invalidated_renamed_object_stays_gone_through_a_check
 		ck_assert_int_eq(swapobj_store_close(st), 0);
 
 		/* Both checkpoint slots lost: the whole log is replayed. */
-		int fd = open(img, O_RDWR);
+		int fd = open(tu_img, O_RDWR);
 		ck_assert_int_ge(fd, 0);
 		memset(p, 0, PG);
 		ck_assert_int_eq(pwrite(fd, p, PG, CKPT_SLOT_OFF(0)), PG);
 		ck_assert_int_eq(pwrite(fd, p, PG, CKPT_SLOT_OFF(1)), PG);
 		close(fd);
-		st = reopen(NULL);
+		st = tu_reopen(NULL, &nockpt);
 		swapobj_store_stat(st, &ss);
 		ck_assert_uint_eq(ss.from_checkpoint, 0);
 		ck_assert_msg(try_open(st, "old/m") == SWAPOBJ_ENOENT, "variant %d: back under the old key", variant);
@@ -1107,7 +1071,7 @@ START_TEST(test_rename__concurrent_renames_keep_each_object_once_or_replaced)
 	static struct tshared t;
 	pthread_t rn[3], wr[2];
 	memset(&t, 0, sizeof(t));
-	t.st = mkstore(24 << 20);
+	t.st = tu_mkstore(24 << 20, SEG, &nockpt);
 	for (int i = 0; i < TN_OBJS; i++) {
 		char path[16];
 		snprintf(path, sizeof(path), "t/%d", i);
@@ -1168,7 +1132,7 @@ START_TEST(test_rename__concurrent_renames_keep_each_object_once_or_replaced)
 		if (round == 0)
 			for (int i = 0; i < TN_OBJS; i++)
 				swapobj_obj_close(t.h[i]);
-		t.st = reopen(t.st);
+		t.st = tu_reopen(t.st, &nockpt);
 	}
 	ck_assert_int_eq(swapobj_store_close(t.st), 0);
 }
@@ -1180,7 +1144,7 @@ END_TEST
 
 START_TEST(test_replay__a_rename_is_all_or_nothing)
 {
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *a = mk(st, "a", 0), *b = mk(st, "b", 0);
 	fill(a, 1, 2);
 	fill(b, 2, 2);
@@ -1191,7 +1155,7 @@ START_TEST(test_replay__a_rename_is_all_or_nothing)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	/* The RENAME lost: both objects as before. */
 	ck_assert_int_eq(zap(REC_RENAME, ida), 1);
-	st = reopen(NULL);
+	st = tu_reopen(NULL, &nockpt);
 	ck_assert_uint_eq(id_of(st, "a"), ida);
 	ck_assert_uint_eq(id_of(st, "b"), idb);
 	check_fill(st, "a", 1, 2);
@@ -1204,7 +1168,7 @@ END_TEST
 START_TEST(test_replay__a_lost_delete_undoes_the_rename_onto_its_key)
 {
 	/* rm k; mv y k -- the DELETE lost, the RENAME kept: both objects stay where they were. */
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *x = mk(st, "k", 0), *y = mk(st, "y", 0);
 	fill(x, 1, 2);
 	fill(y, 2, 3);
@@ -1218,7 +1182,7 @@ START_TEST(test_replay__a_lost_delete_undoes_the_rename_onto_its_key)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	ck_assert_int_eq(zap(REC_DELETE, idx), 1);
 	for (int round = 0; round < 3; round++) {
-		st = reopen(round ? st : NULL);
+		st = tu_reopen(round ? st : NULL, &nockpt);
 		if (round < 2) {
 			ck_assert_uint_eq(id_of(st, "k"), idx);
 			check_fill(st, "k", 1, 2);
@@ -1241,7 +1205,7 @@ END_TEST
 START_TEST(test_replay__a_lost_rename_away_keeps_the_object_over_a_newer_one)
 {
 	/* mv a c; create a -- the RENAME lost: the old object stays at a, the new one is dropped. */
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *m = mk(st, "a", 0);
 	fill(m, 1, 2);
 	uint64_t idm = id_of(st, "a");
@@ -1254,7 +1218,7 @@ START_TEST(test_replay__a_lost_rename_away_keeps_the_object_over_a_newer_one)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	ck_assert_int_eq(zap(REC_RENAME, idm), 1);
 	for (int round = 0; round < 2; round++) {
-		st = reopen(round ? st : NULL);
+		st = tu_reopen(round ? st : NULL, &nockpt);
 		ck_assert_uint_eq(id_of(st, "a"), idm);
 		check_fill(st, "a", 1, 2);
 		ck_assert_int_eq(try_open(st, "c"), SWAPOBJ_ENOENT);
@@ -1269,7 +1233,7 @@ END_TEST
 START_TEST(test_replay__a_lost_rmdir_keeps_the_directory_and_drops_what_replaced_it)
 {
 	/* rmdir d; create file d; -- the DELETE lost. Also: a child under a file whose DELETE was lost. */
-	swapobj_store *st = mkstore(16 << 20);
+	swapobj_store *st = tu_mkstore(16 << 20, SEG, &nockpt);
 	swapobj_obj *d = mk(st, "d", SWAPOBJ_O_DIR), *f = mk(st, "f", 0);
 	uint64_t idd = id_of(st, "d"), idf = id_of(st, "f");
 	ck_assert_int_eq(swapobj_store_sync(st), 0);
@@ -1283,7 +1247,7 @@ START_TEST(test_replay__a_lost_rmdir_keeps_the_directory_and_drops_what_replaced
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	ck_assert_int_eq(zap(REC_DELETE, idd), 1);
 	ck_assert_int_eq(zap(REC_DELETE, idf), 1);
-	st = reopen(NULL);
+	st = tu_reopen(NULL, &nockpt);
 	ck_assert_uint_eq(id_of(st, "d"), idd);
 	ck_assert_int_eq(open_flags(st, "d", SWAPOBJ_O_DIR, &d), 0);
 	swapobj_obj_close(d);
@@ -1295,52 +1259,40 @@ START_TEST(test_replay__a_lost_rmdir_keeps_the_directory_and_drops_what_replaced
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("fscore");
-	TCase *tc = tcase_create("dir");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_errors__new_codes_have_text_and_errno);
-	tcase_add_test(tc, test_format__name_and_aux_records_round_trip_and_bad_ones_are_rejected);
-	tcase_add_test(tc, test_dir__created_at_an_implicit_prefix_it_attaches_there);
-	tcase_add_test(tc, test_dir__keys_go_under_a_directory_object_but_not_under_a_file);
-	tcase_add_test(tc, test_dir__open_flags_on_existing_objects_give_documented_errors);
-	tcase_add_test(tc, test_dir__data_operations_on_a_directory_object_are_eisdir);
-	tcase_add_test(tc, test_dir__deleting_one_with_children_is_enotempty);
-	tcase_add_test(tc, test_dir__listing_shows_directory_objects_as_prefixes_even_when_empty);
-	tcase_add_test(tc, test_dir__invalidation_drops_directory_objects_in_and_at_the_prefix);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("aux");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_aux__set_get_clear_and_limits);
-	tcase_add_test(tc, test_aux__given_at_create_and_kept_across_reopen);
-	tcase_add_test(tc, test_aux__survives_the_cleaner_and_is_charged_like_the_name_record);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("rename");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_rename__moves_data_aux_and_keeps_handles);
-	tcase_add_test(tc, test_rename__error_cases);
-	tcase_add_test(tc, test_rename__replaces_the_target_and_makes_its_handles_stale);
-	tcase_add_test(tc, test_rename__then_delete_then_clean_then_reopen_resurrects_nothing);
-	tcase_add_test(tc, test_rename__replaced_objects_stay_gone_while_their_old_records_remain);
-	tcase_add_test(tc, test_rename__an_invalidated_renamed_object_does_not_come_back_under_its_old_key);
-	tcase_add_test(tc, test_rename__an_invalidated_renamed_object_stays_gone_through_a_checkpoint);
-	tcase_add_test(tc, test_rename__concurrent_renames_keep_each_object_once_or_replaced);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("replay");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_replay__a_rename_is_all_or_nothing);
-	tcase_add_test(tc, test_replay__a_lost_delete_undoes_the_rename_onto_its_key);
-	tcase_add_test(tc, test_replay__a_lost_rename_away_keeps_the_object_over_a_newer_one);
-	tcase_add_test(tc, test_replay__a_lost_rmdir_keeps_the_directory_and_drops_what_replaced_it);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_dir = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "dir", .timeout = 300};
+	const struct tu_case_opts opts_aux = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "aux", .timeout = 300};
+	const struct tu_case_opts opts_rename = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "rename", .timeout = 300};
+	const struct tu_case_opts opts_replay = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "replay", .timeout = 300};
+	tu_add(s, test_errors__new_codes_have_text_and_errno, &opts_dir);
+	tu_add(s, test_format__name_and_aux_records_round_trip_and_bad_ones_are_rejected, &opts_dir);
+	tu_add(s, test_dir__created_at_an_implicit_prefix_it_attaches_there, &opts_dir);
+	tu_add(s, test_dir__keys_go_under_a_directory_object_but_not_under_a_file, &opts_dir);
+	tu_add(s, test_dir__open_flags_on_existing_objects_give_documented_errors, &opts_dir);
+	tu_add(s, test_dir__data_operations_on_a_directory_object_are_eisdir, &opts_dir);
+	tu_add(s, test_dir__deleting_one_with_children_is_enotempty, &opts_dir);
+	tu_add(s, test_dir__listing_shows_directory_objects_as_prefixes_even_when_empty, &opts_dir);
+	tu_add(s, test_dir__invalidation_drops_directory_objects_in_and_at_the_prefix, &opts_dir);
+	tu_add(s, test_aux__set_get_clear_and_limits, &opts_aux);
+	tu_add(s, test_aux__given_at_create_and_kept_across_reopen, &opts_aux);
+	tu_add(s, test_aux__survives_the_cleaner_and_is_charged_like_the_name_record, &opts_aux);
+	tu_add(s, test_rename__moves_data_aux_and_keeps_handles, &opts_rename);
+	tu_add(s, test_rename__error_cases, &opts_rename);
+	tu_add(s, test_rename__replaces_the_target_and_makes_its_handles_stale, &opts_rename);
+	tu_add(s, test_rename__then_delete_then_clean_then_reopen_resurrects_nothing, &opts_rename);
+	tu_add(s, test_rename__replaced_objects_stay_gone_while_their_old_records_remain, &opts_rename);
+	tu_add(s, test_rename__an_invalidated_renamed_object_does_not_come_back_under_its_old_key, &opts_rename);
+	tu_add(s, test_rename__an_invalidated_renamed_object_stays_gone_through_a_checkpoint, &opts_rename);
+	tu_add(s, test_rename__concurrent_renames_keep_each_object_once_or_replaced, &opts_rename);
+	tu_add(s, test_replay__a_rename_is_all_or_nothing, &opts_replay);
+	tu_add(s, test_replay__a_lost_delete_undoes_the_rename_onto_its_key, &opts_replay);
+	tu_add(s, test_replay__a_lost_rename_away_keeps_the_object_over_a_newer_one, &opts_replay);
+	tu_add(s, test_replay__a_lost_rmdir_keeps_the_directory_and_drops_what_replaced_it, &opts_replay);
+	return tu_run(s, argc, argv);
 }

@@ -488,37 +488,23 @@ START_TEST(test_fsattr__random_corruption_never_crashes_and_decoded_records_re_e
 }
 END_TEST
 
-static Suite *fsname_suite(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("fsname");
-	TCase *tc = tcase_create("names");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, test_fsname__safe_names_show_as_themselves);
-	tcase_add_test(tc, test_fsname__unsafe_bytes_are_percent_escaped);
-	tcase_add_test(tc, test_fsname__length_limits_choose_the_form);
-	tcase_add_test(tc, test_fsname__every_one_and_two_byte_component_round_trips_uniquely);
-	tcase_add_test(tc, test_fsname__random_binary_components_round_trip_uniquely);
-	tcase_add_test(tc, test_fsname__non_canonical_names_are_rejected);
-	tcase_add_test(tc, test_fsname__short_names_over_escape_characters_decode_injectively);
-	tcase_add_test(tc, test_fsname__random_names_decode_only_when_canonical);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("attrs");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_fsattr__encode_decode_round_trips_with_xattrs_and_link);
-	tcase_add_test(tc, test_fsattr__xattr_flags_replace_and_remove);
-	tcase_add_test(tc, test_fsattr__space_is_bounded_by_the_aux_limit);
-	tcase_add_test(tc, test_fsattr__malformed_records_are_rejected);
-	tcase_add_test(tc, test_fsattr__random_corruption_never_crashes_and_decoded_records_re_encode);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(fsname_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_names = {.setup = setup, .tags = "names", .timeout = 600};
+	const struct tu_case_opts opts_attrs = {.setup = setup, .tags = "attrs"};
+	tu_add(s, test_fsname__safe_names_show_as_themselves, &opts_names);
+	tu_add(s, test_fsname__unsafe_bytes_are_percent_escaped, &opts_names);
+	tu_add(s, test_fsname__length_limits_choose_the_form, &opts_names);
+	tu_add(s, test_fsname__every_one_and_two_byte_component_round_trips_uniquely, &opts_names);
+	tu_add(s, test_fsname__random_binary_components_round_trip_uniquely, &opts_names);
+	tu_add(s, test_fsname__non_canonical_names_are_rejected, &opts_names);
+	tu_add(s, test_fsname__short_names_over_escape_characters_decode_injectively, &opts_names);
+	tu_add(s, test_fsname__random_names_decode_only_when_canonical, &opts_names);
+	tu_add(s, test_fsattr__encode_decode_round_trips_with_xattrs_and_link, &opts_attrs);
+	tu_add(s, test_fsattr__xattr_flags_replace_and_remove, &opts_attrs);
+	tu_add(s, test_fsattr__space_is_bounded_by_the_aux_limit, &opts_attrs);
+	tu_add(s, test_fsattr__malformed_records_are_rejected, &opts_attrs);
+	tu_add(s, test_fsattr__random_corruption_never_crashes_and_decoded_records_re_encode, &opts_attrs);
+	return tu_run(s, argc, argv);
 }

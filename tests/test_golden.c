@@ -19,17 +19,13 @@
 
 #define PG 4096u
 
-static char *dir, *img;
-static const char *paths[1];
 static uint8_t *golden;
 static size_t golden_len;
 
-/* The image, decompressed into img. */
+/* The store fixture, with the image decompressed into its device. */
 static void setup(void)
 {
-	dir = tu_mkdtemp("golden");
-	img = tu_path(dir, "golden.img");
-	paths[0] = img;
+	tu_store_setup();
 	size_t zlen;
 	uint8_t *z = tu_read_file(SWAPOBJ_TESTS_SRC "/golden/store.img.zst", &zlen);
 	unsigned long long n = ZSTD_getFrameContentSize(z, zlen);
@@ -41,14 +37,12 @@ static void setup(void)
 	ck_assert_msg(!ZSTD_isError(got) && got == n, "golden image: %s", ZSTD_getErrorName(got));
 	golden_len = n;
 	free(z);
-	tu_write_file(img, golden, golden_len);
+	tu_write_file(tu_img, golden, golden_len);
 }
 
 static void teardown(void)
 {
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
+	tu_store_teardown();
 	free(golden);
 }
 
@@ -122,7 +116,7 @@ static void expect_manifest(unsigned flags)
 	swapobj_key root;
 	struct lines got = {.n = 0};
 	oo.flags = flags;
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, &oo) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, &oo) == 0, "open: %s", swapobj_errmsg());
 	swapobj_key_init(&root);
 	walk(st, &root, &got);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -159,7 +153,7 @@ static void expect_manifest(unsigned flags)
 /* Set a superblock field in both copies (or one), re-checksummed unless told not to. */
 static void sb_set(unsigned copies, unsigned off, unsigned size, uint64_t v, bool fix_csum)
 {
-	tu_write_file(img, golden, golden_len);
+	tu_write_file(tu_img, golden, golden_len);
 	uint8_t *im = malloc(golden_len);
 	memcpy(im, golden, golden_len);
 	for (unsigned c = 0; c < SO_SB_COPIES; c++) {
@@ -173,19 +167,19 @@ static void sb_set(unsigned copies, unsigned off, unsigned size, uint64_t v, boo
 		if (fix_csum)
 			so_put_le64(b + SB_CSUM, so_hash64(b, SB_CSUM, 0));
 	}
-	tu_write_file(img, im, golden_len);
+	tu_write_file(tu_img, im, golden_len);
 	free(im);
 }
 
 static void expect_open_fails(int want, const char *msg)
 {
 	swapobj_store *st = NULL;
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == want, "open: got %d (%s), want %d", err, swapobj_errmsg(), want);
 	ck_assert_msg(strstr(swapobj_errmsg(), msg), "open message '%s' lacks '%s'", swapobj_errmsg(), msg);
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
-	ck_assert_int_eq(fsck_run(paths, 1, &fo, &r), want);
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), want);
 	ck_assert_msg(strstr(swapobj_errmsg(), msg), "fsck message '%s' lacks '%s'", swapobj_errmsg(), msg);
 	fsck_result_free(&r);
 }
@@ -202,12 +196,12 @@ START_TEST(test_golden__image_checks_clean)
 {
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
-	ck_assert_int_eq(fsck_run(paths, 1, &fo, &r), 0);
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), 0);
 	ck_assert_uint_eq(r.errors + r.warnings, 0);
 	ck_assert_uint_eq(r.objects, 6); /* the manifest's objects */
 	fsck_result_free(&r);
 	fo.flags = FSCK_REPAIR;
-	ck_assert_int_eq(fsck_run(paths, 1, &fo, &r), 0);
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), 0);
 	ck_assert(!r.modified);
 	fsck_result_free(&r);
 }
@@ -227,15 +221,15 @@ START_TEST(test_golden__corrupt_superblocks_fail_cleanly)
 	expect_open_fails(SWAPOBJ_EFORMAT, "store of 2 devices");
 	sb_set(3, SB_SEG_SIZE, 4, 3u << 20, true);
 	expect_open_fails(SWAPOBJ_EFORMAT, "bad segment size");
-	tu_write_file(img, golden, golden_len);
-	ck_assert_int_eq(truncate(img, (off_t)golden_len / 2), 0);
+	tu_write_file(tu_img, golden, golden_len);
+	ck_assert_int_eq(truncate(tu_img, (off_t)golden_len / 2), 0);
 	expect_open_fails(SWAPOBJ_EFORMAT, "truncated");
 	/* One damaged copy: the store opens from the other, the checker reports the damaged one. */
 	sb_set(1, SB_NSEGS, 4, 3, false);
 	expect_manifest(SWAPOBJ_OPEN_RDONLY);
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
-	ck_assert_int_eq(fsck_run(paths, 1, &fo, &r), 0);
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), 0);
 	ck_assert_uint_eq(r.errors, 1);
 	ck_assert_int_eq(r.problems[0].kind, FSCK_SB_BAD);
 	fsck_result_free(&r);
@@ -250,7 +244,7 @@ START_TEST(test_golden__unknown_ro_compat_feature_opens_read_only)
 	swapobj_obj *o;
 	swapobj_key k;
 	uint8_t p[PG] = {1};
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
 	swapobj_key_anon(&k, 1, 100);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	ck_assert_int_eq(swapobj_obj_write(o, p, PG, 0), SWAPOBJ_EROFS);
@@ -262,11 +256,11 @@ START_TEST(test_golden__unknown_ro_compat_feature_opens_read_only)
 	/* Checked, not repaired. */
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
-	ck_assert_int_eq(fsck_run(paths, 1, &fo, &r), 0);
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), 0);
 	ck_assert_uint_eq(r.errors, 0);
 	fsck_result_free(&r);
 	fo.flags = FSCK_REPAIR;
-	ck_assert_int_eq(fsck_run(paths, 1, &fo, &r), SWAPOBJ_EFORMAT);
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), SWAPOBJ_EFORMAT);
 	fsck_result_free(&r);
 }
 END_TEST
@@ -300,12 +294,12 @@ START_TEST(test_golden__damaged_record_is_reported_not_returned)
 	ck_assert_int_gt(tu_walk_records(golden, golden_len, first_data_cb, &fd), 0);
 	ck_assert_uint_gt(fd.off, 0);
 	golden[fd.off + REC_HDR_LEN + 100] ^= 0x40;
-	tu_write_file(img, golden, golden_len);
+	tu_write_file(tu_img, golden, golden_len);
 	swapobj_store *st;
 	swapobj_obj *o;
 	swapobj_key k;
 	uint8_t p[PG];
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
 	swapobj_key_shmem(&k, 3, 7, 1);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	ck_assert_int_eq(swapobj_obj_read(o, p, PG, 0, 0), SWAPOBJ_ECORRUPT);
@@ -315,27 +309,21 @@ START_TEST(test_golden__damaged_record_is_reported_not_returned)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
-	ck_assert_int_eq(fsck_run(paths, 1, &fo, &r), 0);
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), 0);
 	ck_assert_uint_eq(r.errors, 1);
 	ck_assert_int_eq(r.problems[0].kind, FSCK_PAGE_DAMAGED);
 	fsck_result_free(&r);
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("golden");
-	TCase *tc = tcase_create("golden");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_golden__this_version_reads_the_manifest);
-	tcase_add_test(tc, test_golden__image_checks_clean);
-	tcase_add_test(tc, test_golden__corrupt_superblocks_fail_cleanly);
-	tcase_add_test(tc, test_golden__unknown_ro_compat_feature_opens_read_only);
-	tcase_add_test(tc, test_golden__damaged_record_is_reported_not_returned);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_golden = {.setup = setup, .teardown = teardown};
+	tu_add(s, test_golden__this_version_reads_the_manifest, &opts_golden);
+	tu_add(s, test_golden__image_checks_clean, &opts_golden);
+	tu_add(s, test_golden__corrupt_superblocks_fail_cleanly, &opts_golden);
+	tu_add(s, test_golden__unknown_ro_compat_feature_opens_read_only, &opts_golden);
+	tu_add(s, test_golden__damaged_record_is_reported_not_returned, &opts_golden);
+	return tu_run(s, argc, argv);
 }

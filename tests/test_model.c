@@ -49,8 +49,6 @@ struct mdir {
 	uint8_t aux[64];
 };
 
-static char *dir, *img;
-static const char *paths[1];
 static uint64_t seed;
 static struct mobj model[NOBJ];
 static struct mdir dirs[NOWNERS];
@@ -283,17 +281,10 @@ static void gen_content(struct tu_rng *r, uint8_t *buf, uint64_t len)
 static void run_model(uint64_t nops, uint64_t seedv)
 {
 	struct tu_rng r;
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	seed = seedv;
 	trace = getenv("SWAPOBJ_MODEL_TRACE") != NULL;
 	tu_rng_init(&r, seed);
-	dir = tu_mkdtemp("model");
-	img = tu_path(dir, "m.img");
-	paths[0] = img;
-	fo.size = 40 << 20;
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	st = tu_mkstore(40 << 20, 1 << 20, NULL);
 	memset(model, 0, sizeof(model));
 	memset(dirs, 0, sizeof(dirs));
 	for (int i = 0; i < NOBJ; i++)
@@ -415,12 +406,12 @@ static void run_model(uint64_t nops, uint64_t seedv)
 				oo.checkpoint_bytes = UINT64_MAX;
 			if (trace) { /* keep what the open starts from: a failing verify can be replayed by hand */
 				char cmd[1024];
-				snprintf(cmd, sizeof(cmd), "cp '%s' /tmp/swapobj-model-%llu.img", img,
+				snprintf(cmd, sizeof(cmd), "cp '%s' /tmp/swapobj-model-%llu.img", tu_img,
 				         (unsigned long long)seed);
 				if (system(cmd) != 0)
 					fprintf(stderr, "  (could not keep a copy of the image)\n");
 			}
-			MCHECK(swapobj_store_open(&st, paths, 1, &oo) == 0, "reopen");
+			MCHECK(swapobj_store_open(&st, tu_paths, 1, &oo) == 0, "reopen");
 			if (trace) {
 				struct swapobj_store_stat ss;
 				swapobj_store_stat(st, &ss);
@@ -445,9 +436,6 @@ static void run_model(uint64_t nops, uint64_t seedv)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	for (int i = 0; i < NOBJ; i++)
 		free(model[i].data);
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
 }
 
 START_TEST(test_model__random_operations_match_the_model)
@@ -596,19 +584,12 @@ static void *churner(void *a)
 START_TEST(test_threads__writers_and_readers_on_shared_and_private_objects)
 {
 	static struct tshared t;
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 	pthread_t w[NWRITERS], rd[2], ch;
 	struct targ wa[NWRITERS], ra[2], ca;
 	memset(&t, 0, sizeof(t));
 	t.seed = tu_seed(7);
-	dir = tu_mkdtemp("threads");
-	img = tu_path(dir, "t.img");
-	paths[0] = img;
-	fo.size = 48 << 20;
-	fo.segment_size = 1 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	ck_assert_int_eq(swapobj_store_open(&t.st, paths, 1, NULL), 0);
+	t.st = tu_mkstore(48 << 20, 1 << 20, NULL);
 	oo.flags = SWAPOBJ_O_CREATE;
 	for (int i = 0; i <= NWRITERS; i++) {
 		swapobj_key k;
@@ -649,7 +630,7 @@ START_TEST(test_threads__writers_and_readers_on_shared_and_private_objects)
 			swapobj_obj_close(o);
 		}
 		ck_assert_int_eq(swapobj_store_close(t.st), 0);
-		ck_assert_int_eq(swapobj_store_open(&t.st, paths, 1, NULL), 0);
+		ck_assert_int_eq(swapobj_store_open(&t.st, tu_paths, 1, NULL), 0);
 		for (int i = 0; i <= NWRITERS; i++) {
 			swapobj_key k;
 			swapobj_key_anon(&k, 1, (uint64_t)i);
@@ -659,27 +640,18 @@ START_TEST(test_threads__writers_and_readers_on_shared_and_private_objects)
 	for (int i = 0; i <= NWRITERS; i++)
 		swapobj_obj_close(i < NWRITERS ? t.own[i] : t.shared);
 	ck_assert_int_eq(swapobj_store_close(t.st), 0);
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("model");
-	TCase *tc = tcase_create("model");
-	tcase_set_timeout(tc, 900);
 	/* Three seeds in CI (base, base+1, base+2); SWAPOBJ_SEED moves the base. */
-	tcase_add_loop_test(tc, test_model__random_operations_match_the_model, 0, 3);
-	suite_add_tcase(s, tc);
-	TCase *tt = tcase_create("threads");
-	tcase_set_timeout(tt, 900);
-	tcase_add_test(tt, test_threads__writers_and_readers_on_shared_and_private_objects);
-	suite_add_tcase(s, tt);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_model = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "model long", .timeout = 900, .loop_to = 3};
+	const struct tu_case_opts opts_threads = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "threads long", .timeout = 900};
+	tu_add(s, test_model__random_operations_match_the_model, &opts_model);
+	tu_add(s, test_threads__writers_and_readers_on_shared_and_private_objects, &opts_threads);
+	return tu_run(s, argc, argv);
 }

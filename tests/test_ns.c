@@ -1581,75 +1581,55 @@ END_TEST
 
 /* ---- suite -------------------------------------------------------------- */
 
-static Suite *ns_suite(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("ns");
-	TCase *tc = tcase_create("ns");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_ns__init_creates_an_empty_root);
-	tcase_add_test(tc, test_ns__node_header_fits_in_56_bytes);
-	tcase_add_test(tc, test_ns__insert_and_lookup_the_three_key_shapes);
-	tcase_add_test(tc, test_ns__lookup_beyond_the_key_or_of_malformed_keys_is_null);
-	tcase_add_test(tc, test_ns__binary_components_are_distinct_names);
-	tcase_add_test(tc, test_ns__max_size_keys_are_accepted);
-	tcase_add_test(tc, test_ns__insert_existing_key_is_eexist);
-	tcase_add_test(tc, test_ns__insert_under_object_is_enotdir);
-	tcase_add_test(tc, test_ns__insert_at_a_prefix_is_eisdir);
-	tcase_add_test(tc, test_ns__insert_of_malformed_key_is_einval);
-	tcase_add_test(tc, test_ns__failed_allocation_adds_nothing);
-	tcase_add_test(tc, test_ns__random_operations_match_a_model);
-	tcase_add_test(tc, test_ns__remove_prunes_empty_ancestors);
-	tcase_add_test(tc, test_ns__remove_keeps_ancestors_that_still_have_children);
-	tcase_add_test(tc, test_ns__directory_object_attaches_to_an_existing_prefix);
-	tcase_add_test(tc, test_ns__keys_go_under_a_directory_object_but_not_under_a_file);
-	tcase_add_test(tc, test_ns__removing_a_directory_object_with_children_leaves_a_prefix);
-	tcase_add_test(tc, test_ns__replace_swaps_the_object_in_place);
-	tcase_add_test(tc, test_ns__check_rejects_a_file_with_children_and_a_stray_dir_flag);
-	tcase_add_test(tc, test_ns__detach_and_reap_hand_over_directory_objects_too);
-	tcase_add_test(tc, test_ns__key_of_round_trips);
-	tcase_add_test(tc, test_ns__sibling_trees_stay_balanced);
-	tcase_add_test(tc, test_ns__memory_per_object_for_a_million_anon_keys);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("ns_detach");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_ns__detach_of_missing_prefix_returns_null);
-	tcase_add_test(tc, test_ns__detach_hides_the_subtree_and_marks_it_dead);
-	tcase_add_test(tc, test_ns__detach_prunes_ancestors_left_empty);
-	tcase_add_test(tc, test_ns__detach_of_a_single_object_reaps_it);
-	tcase_add_test(tc, test_ns__remove_inside_a_detached_subtree_leaves_the_node_to_reap);
-	tcase_add_test(tc, test_ns__reap_frees_exactly_its_budget_per_call);
-	tcase_add_test(tc, test_ns__detach_of_a_million_objects_is_constant_time);
-	tcase_add_test(tc, test_ns__destroy_hands_every_object_to_the_callback);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("ns_list");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_ns__listing_returns_every_child_once_in_order);
-	tcase_add_test(tc, test_ns__listing_survives_inserts_and_removes_between_calls);
-	tcase_add_test(tc, test_ns__siblings_are_ordered_by_hash_first);
-	tcase_add_test(tc, test_ns__equal_hashes_are_ordered_by_name_then_length);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("oidmap");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_oidmap__reserved_oids_and_null_values_are_einval);
-	tcase_add_test(tc, test_oidmap__put_replaces_an_existing_value);
-	tcase_add_test(tc, test_oidmap__random_operations_match_a_model);
-	tcase_add_test(tc, test_oidmap__iteration_visits_every_entry_once);
-	tcase_add_test(tc, test_oidmap__grows_and_shrinks_with_its_contents);
-	tcase_add_test(tc, test_oidmap__churn_reuses_freed_slots_without_growing);
-	tcase_add_test(tc, test_oidmap__failed_growth_leaves_the_map_unchanged);
-	tcase_add_test(tc, test_oidmap__memory_per_entry_stays_under_28_bytes);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(ns_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_ns = {.tags = "ns", .timeout = 120};
+	const struct tu_case_opts opts_ns_detach = {.tags = "ns_detach", .timeout = 120};
+	const struct tu_case_opts opts_ns_list = {.tags = "ns_list", .timeout = 120};
+	const struct tu_case_opts opts_oidmap = {.tags = "oidmap", .timeout = 120};
+	tu_add(s, test_ns__init_creates_an_empty_root, &opts_ns);
+	tu_add(s, test_ns__node_header_fits_in_56_bytes, &opts_ns);
+	tu_add(s, test_ns__insert_and_lookup_the_three_key_shapes, &opts_ns);
+	tu_add(s, test_ns__lookup_beyond_the_key_or_of_malformed_keys_is_null, &opts_ns);
+	tu_add(s, test_ns__binary_components_are_distinct_names, &opts_ns);
+	tu_add(s, test_ns__max_size_keys_are_accepted, &opts_ns);
+	tu_add(s, test_ns__insert_existing_key_is_eexist, &opts_ns);
+	tu_add(s, test_ns__insert_under_object_is_enotdir, &opts_ns);
+	tu_add(s, test_ns__insert_at_a_prefix_is_eisdir, &opts_ns);
+	tu_add(s, test_ns__insert_of_malformed_key_is_einval, &opts_ns);
+	tu_add(s, test_ns__failed_allocation_adds_nothing, &opts_ns);
+	tu_add(s, test_ns__random_operations_match_a_model, &opts_ns);
+	tu_add(s, test_ns__remove_prunes_empty_ancestors, &opts_ns);
+	tu_add(s, test_ns__remove_keeps_ancestors_that_still_have_children, &opts_ns);
+	tu_add(s, test_ns__directory_object_attaches_to_an_existing_prefix, &opts_ns);
+	tu_add(s, test_ns__keys_go_under_a_directory_object_but_not_under_a_file, &opts_ns);
+	tu_add(s, test_ns__removing_a_directory_object_with_children_leaves_a_prefix, &opts_ns);
+	tu_add(s, test_ns__replace_swaps_the_object_in_place, &opts_ns);
+	tu_add(s, test_ns__check_rejects_a_file_with_children_and_a_stray_dir_flag, &opts_ns);
+	tu_add(s, test_ns__detach_and_reap_hand_over_directory_objects_too, &opts_ns);
+	tu_add(s, test_ns__key_of_round_trips, &opts_ns);
+	tu_add(s, test_ns__sibling_trees_stay_balanced, &opts_ns);
+	tu_add(s, test_ns__memory_per_object_for_a_million_anon_keys, &opts_ns);
+	tu_add(s, test_ns__detach_of_missing_prefix_returns_null, &opts_ns_detach);
+	tu_add(s, test_ns__detach_hides_the_subtree_and_marks_it_dead, &opts_ns_detach);
+	tu_add(s, test_ns__detach_prunes_ancestors_left_empty, &opts_ns_detach);
+	tu_add(s, test_ns__detach_of_a_single_object_reaps_it, &opts_ns_detach);
+	tu_add(s, test_ns__remove_inside_a_detached_subtree_leaves_the_node_to_reap, &opts_ns_detach);
+	tu_add(s, test_ns__reap_frees_exactly_its_budget_per_call, &opts_ns_detach);
+	tu_add(s, test_ns__detach_of_a_million_objects_is_constant_time, &opts_ns_detach);
+	tu_add(s, test_ns__destroy_hands_every_object_to_the_callback, &opts_ns_detach);
+	tu_add(s, test_ns__listing_returns_every_child_once_in_order, &opts_ns_list);
+	tu_add(s, test_ns__listing_survives_inserts_and_removes_between_calls, &opts_ns_list);
+	tu_add(s, test_ns__siblings_are_ordered_by_hash_first, &opts_ns_list);
+	tu_add(s, test_ns__equal_hashes_are_ordered_by_name_then_length, &opts_ns_list);
+	tu_add(s, test_oidmap__reserved_oids_and_null_values_are_einval, &opts_oidmap);
+	tu_add(s, test_oidmap__put_replaces_an_existing_value, &opts_oidmap);
+	tu_add(s, test_oidmap__random_operations_match_a_model, &opts_oidmap);
+	tu_add(s, test_oidmap__iteration_visits_every_entry_once, &opts_oidmap);
+	tu_add(s, test_oidmap__grows_and_shrinks_with_its_contents, &opts_oidmap);
+	tu_add(s, test_oidmap__churn_reuses_freed_slots_without_growing, &opts_oidmap);
+	tu_add(s, test_oidmap__failed_growth_leaves_the_map_unchanged, &opts_oidmap);
+	tu_add(s, test_oidmap__memory_per_entry_stays_under_28_bytes, &opts_oidmap);
+	return tu_run(s, argc, argv);
 }

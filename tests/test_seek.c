@@ -18,34 +18,6 @@
 #define PG 4096u
 #define NPG 64u /* pages the model tracks; the objects here stay below */
 
-static char *dir, *img;
-static const char *paths[1];
-
-static void setup(void)
-{
-	dir = tu_mkdtemp("seek");
-	img = tu_path(dir, "store.img");
-	paths[0] = img;
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
-}
-
-static swapobj_store *mkstore(void)
-{
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	swapobj_store *st = NULL;
-	fo.size = 64u << 20;
-	fo.segment_size = 1u << 20;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
-	return st;
-}
-
 static swapobj_obj *mkobj(swapobj_store *st, const char *name, unsigned flags)
 {
 	swapobj_key k;
@@ -124,7 +96,7 @@ static void expect_all(swapobj_obj *o, const struct model *m)
 
 START_TEST(test_seek__data_zero_and_fill_pages_are_data_holes_are_not)
 {
-	swapobj_store *st = mkstore();
+	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
 	swapobj_obj *o = mkobj(st, "f", 0);
 	struct model m = {{false}, 0};
 	struct swapobj_obj_stat os;
@@ -160,7 +132,7 @@ START_TEST(test_seek__data_zero_and_fill_pages_are_data_holes_are_not)
 	/* The index is rebuilt from the log on reopen: same answers. */
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
 	o = mkobj(st, "f", 0);
 	expect_all(o, &m);
 	swapobj_obj_close(o);
@@ -170,7 +142,7 @@ END_TEST
 
 START_TEST(test_seek__punch_and_truncate_move_the_answers)
 {
-	swapobj_store *st = mkstore();
+	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
 	swapobj_obj *o = mkobj(st, "f", 0);
 	struct model m = {{false}, 0};
 
@@ -218,7 +190,7 @@ END_TEST
 
 START_TEST(test_seek__huge_sparse_objects_answer_without_scanning)
 {
-	swapobj_store *st = mkstore();
+	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
 	swapobj_obj *o = mkobj(st, "f", 0);
 	const uint64_t far = SWAPOBJ_MAX_OBJECT_SIZE - 2 * PG;
 	uint8_t *buf = malloc(4u << 20);
@@ -250,7 +222,7 @@ END_TEST
 
 START_TEST(test_seek__bad_handles_directories_and_stale_objects_fail)
 {
-	swapobj_store *st = mkstore();
+	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
 	swapobj_obj *d = mkobj(st, "d", SWAPOBJ_O_DIR), *o = mkobj(st, "f", 0);
 	uint8_t page[PG];
 
@@ -269,25 +241,13 @@ START_TEST(test_seek__bad_handles_directories_and_stale_objects_fail)
 }
 END_TEST
 
-static Suite *seek_suite(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("seek");
-	TCase *tc = tcase_create("seek");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_seek__data_zero_and_fill_pages_are_data_holes_are_not);
-	tcase_add_test(tc, test_seek__punch_and_truncate_move_the_answers);
-	tcase_add_test(tc, test_seek__huge_sparse_objects_answer_without_scanning);
-	tcase_add_test(tc, test_seek__bad_handles_directories_and_stale_objects_fail);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(seek_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_seek = {.setup = tu_store_setup, .teardown = tu_store_teardown, .timeout = 60};
+	tu_add(s, test_seek__data_zero_and_fill_pages_are_data_holes_are_not, &opts_seek);
+	tu_add(s, test_seek__punch_and_truncate_move_the_answers, &opts_seek);
+	tu_add(s, test_seek__huge_sparse_objects_answer_without_scanning, &opts_seek);
+	tu_add(s, test_seek__bad_handles_directories_and_stale_objects_fail, &opts_seek);
+	return tu_run(s, argc, argv);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "io_fault.h"
 #include "objrec.h"
 #include "space.h"
 #include "store_types.h"
@@ -28,45 +29,13 @@
 #define PG 4096u
 #define MiB (1u << 20)
 
-static char *dir, *img;
-static const char *paths[1];
-
-static void setup(void)
+/* Open options with these flags (valid until the next call). */
+static const struct swapobj_open_opts *with_flags(unsigned flags)
 {
-	dir = tu_mkdtemp("space");
-	img = tu_path(dir, "space.img");
-	paths[0] = img;
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
-}
-
-static swapobj_store *openst(unsigned flags)
-{
-	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
-	swapobj_store *st = NULL;
+	static struct swapobj_open_opts oo;
+	oo = (struct swapobj_open_opts)SWAPOBJ_OPEN_OPTS_INIT;
 	oo.flags = flags;
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, &oo) == 0, "open: %s", swapobj_errmsg());
-	return st;
-}
-
-static swapobj_store *mkstore(uint64_t size, uint32_t segsize, unsigned flags)
-{
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = size;
-	fo.segment_size = segsize;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
-	return openst(flags);
-}
-
-static swapobj_store *reopen(swapobj_store *st, unsigned flags)
-{
-	ck_assert_msg(swapobj_store_close(st) == 0, "close: %s", swapobj_errmsg());
-	return openst(flags);
+	return &oo;
 }
 
 static swapobj_obj *obj_cls(swapobj_store *st, uint64_t id, enum swapobj_class cls, uint64_t version)
@@ -142,7 +111,7 @@ static struct log_seg *seg_of(swapobj_obj *o, uint64_t pg)
 
 START_TEST(test_space__writes_charge_record_bytes_by_kind_and_class)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat s0 = stat_of(st);
 	ck_assert_uint_eq(s0.live_bytes, 0);
 	swapobj_obj *a = obj(st, 1);
@@ -170,7 +139,7 @@ START_TEST(test_space__writes_charge_record_bytes_by_kind_and_class)
 	swapobj_obj_close(a);
 	swapobj_obj_close(c);
 	/* Rebuilt from the log alone, the table is the same. */
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat r = stat_of(st);
 	ck_assert_uint_eq(r.live_bytes, s.live_bytes);
 	ck_assert_uint_eq(r.live_cache_bytes, s.live_cache_bytes);
@@ -181,7 +150,7 @@ END_TEST
 
 START_TEST(test_space__overwrite_moves_the_charge_to_the_new_copy)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 300; p++) /* more than a segment: pages 0.. land in the first one */
 		put(a, p, 1, 1);
@@ -200,7 +169,7 @@ END_TEST
 
 START_TEST(test_space__punch_truncate_delete_release_exactly_what_they_drop)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1), *b = obj(st, 2);
 	for (uint64_t p = 0; p < 40; p++) {
 		put(a, p, 1, 1);
@@ -223,7 +192,7 @@ START_TEST(test_space__punch_truncate_delete_release_exactly_what_they_drop)
 	check_usage(st);
 	swapobj_obj_close(a);
 	swapobj_obj_close(b);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	check_usage(st);
 	ck_assert_uint_eq(stat_of(st).live_bytes, before_delete - a_bytes);
 	swapobj_store_close(st);
@@ -232,7 +201,7 @@ END_TEST
 
 START_TEST(test_space__invalidation_releases_when_reaped_and_version_replacement_at_once)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *v1 = obj_cls(st, 1, SWAPOBJ_CLASS_CACHE, 1);
 	swapobj_obj *keep = obj(st, 2);
 	for (uint64_t p = 0; p < 20; p++) {
@@ -268,7 +237,7 @@ END_TEST
 
 START_TEST(test_space__relocation_moves_charges_into_relocation_streams_only)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 600; p++)
 		put(a, p, 1, 1);
@@ -301,7 +270,7 @@ START_TEST(test_space__relocation_moves_charges_into_relocation_streams_only)
 		ck_assert(s->stream == LOG_HOT || s->stream == LOG_WARM);
 	}
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	check_usage(st);
 	swapobj_store_close(st);
 }
@@ -310,7 +279,7 @@ END_TEST
 /* Random operations of every kind; the table must equal the recount throughout and after reopen. */
 static void random_ops(unsigned flags, uint64_t seed)
 {
-	swapobj_store *st = mkstore(24 * MiB, MiB, flags);
+	swapobj_store *st = tu_mkstore(24 * MiB, MiB, with_flags(flags));
 	struct tu_rng r;
 	enum { NOBJ = 6, NPG = 120 };
 	swapobj_obj *h[NOBJ];
@@ -383,7 +352,7 @@ static void random_ops(unsigned flags, uint64_t seed)
 	uint64_t live = stat_of(st).live_bytes, swap = stat_of(st).live_swap_bytes;
 	for (int i = 0; i < NOBJ; i++)
 		swapobj_obj_close(h[i]);
-	st = reopen(st, flags);
+	st = tu_reopen(st, with_flags(flags));
 	/* Reaping happened or not before the close: compare after both have reaped everything. */
 	swapobj_store_clean(st, 1);
 	check_usage(st);
@@ -405,7 +374,7 @@ END_TEST
 
 START_TEST(test_space__exclusive_read_returns_data_and_frees_space_at_once)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 16; p++)
 		put(a, p, 1, 1);
@@ -439,7 +408,7 @@ END_TEST
 
 START_TEST(test_space__exclusive_read_keeps_partial_edge_pages_and_persists)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 8; p++)
 		put(a, p, 1, 1);
@@ -463,7 +432,7 @@ START_TEST(test_space__exclusive_read_keeps_partial_edge_pages_and_persists)
 	expect(a, 7, 1, 0);
 	ck_assert_int_eq(swapobj_store_sync(st), 0);
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	a = obj(st, 1);
 	expect(a, 1, 1, 1);
 	expect(a, 2, 1, 0);
@@ -478,13 +447,13 @@ END_TEST
 
 START_TEST(test_space__exclusive_read_needs_a_writable_store_and_known_flags)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, 0);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(0));
 	swapobj_obj *a = obj(st, 1);
 	put(a, 0, 1, 1);
 	uint8_t got[PG];
 	ck_assert_int_eq(swapobj_obj_read(a, got, PG, 0, 0x80), SWAPOBJ_EINVAL);
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_RDONLY);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_RDONLY));
 	swapobj_key k;
 	swapobj_key_anon(&k, 7, 1);
 	ck_assert_int_eq(swapobj_obj_open(&a, st, &k, NULL), 0);
@@ -506,7 +475,7 @@ END_TEST
  */
 static void full_store_churn(unsigned flags)
 {
-	swapobj_store *st = mkstore(16 * MiB, MiB, flags); /* 15 segments */
+	swapobj_store *st = tu_mkstore(16 * MiB, MiB, with_flags(flags)); /* 15 segments */
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_gt(s.usable_bytes, 4 * MiB); /* 15 segments less reserve, lookahead, open ones, checkpoints */
 	ck_assert_uint_lt(s.usable_bytes, s.capacity_bytes - 6 * MiB);
@@ -560,7 +529,7 @@ static void full_store_churn(unsigned flags)
 		expect(h[k % NOBJ], k / NOBJ, k % NOBJ, ver[k]);
 	for (int i = 0; i < NOBJ; i++)
 		swapobj_obj_close(h[i]);
-	st = reopen(st, flags);
+	st = tu_reopen(st, with_flags(flags));
 	for (int i = 0; i < NOBJ; i++)
 		h[i] = obj(st, (uint64_t)i);
 	for (uint64_t k = 0; k < npages; k += 7)
@@ -586,7 +555,7 @@ END_TEST
 
 START_TEST(test_space__manual_mode_without_cleaning_gives_enospc_not_a_hang)
 {
-	swapobj_store *st = mkstore(16 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(16 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_eq(s.manual_clean, 1);
@@ -616,7 +585,7 @@ END_TEST
 
 START_TEST(test_space__cost_benefit_cleans_old_segment_before_young_one_of_equal_use)
 {
-	swapobj_store *st = mkstore(64 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(64 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1), *b = obj(st, 2), *c = obj(st, 3);
 	/* Object a fills one segment first (old), then filler ages it, then b fills one (young). */
 	for (uint64_t p = 0; p < 300; p++)
@@ -649,7 +618,7 @@ END_TEST
 
 START_TEST(test_space__tombstone_outlives_the_dead_records_it_shadows)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	/* One segment: x's CREATE and data, then z's (z stays live, so the segment is not cleaned). */
 	swapobj_obj *x = obj(st, 1), *z = obj(st, 2), *y = obj(st, 3), *w = obj(st, 4);
 	for (uint64_t p = 0; p < 100; p++)
@@ -695,7 +664,7 @@ START_TEST(test_space__tombstone_outlives_the_dead_records_it_shadows)
 	swapobj_obj_close(y);
 	swapobj_obj_close(z);
 	swapobj_obj_close(w);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_key k;
 	swapobj_obj *h;
 	swapobj_key_anon(&k, 7, 1);
@@ -714,7 +683,7 @@ END_TEST
 
 START_TEST(test_space__freed_segments_count_free_after_reopen)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 1500; p++)
 		put(a, p, 1, 1);
@@ -723,7 +692,7 @@ START_TEST(test_space__freed_segments_count_free_after_reopen)
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_ge(s.segments_erased, 4);
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat r = stat_of(st);
 	/* Erased segments are free at once; nothing to clean before writing again. */
 	ck_assert_uint_ge(r.segments_free, s.segments_free - 1);
@@ -740,13 +709,13 @@ END_TEST
 static uint64_t file_blocks(void)
 {
 	struct stat sb;
-	ck_assert_int_eq(stat(img, &sb), 0);
+	ck_assert_int_eq(stat(tu_img, &sb), 0);
 	return (uint64_t)sb.st_blocks * 512;
 }
 
 START_TEST(test_space__discard_gives_freed_segments_back_to_the_file_system)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN | SWAPOBJ_OPEN_DISCARD);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN | SWAPOBJ_OPEN_DISCARD));
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 1500; p++)
 		put(a, p, 1, 1);
@@ -763,7 +732,7 @@ START_TEST(test_space__discard_gives_freed_segments_back_to_the_file_system)
 		ck_assert_uint_lt(file_blocks(), before - 3 * MiB);
 	}
 	swapobj_obj_close(a);
-	st = reopen(st, SWAPOBJ_OPEN_DISCARD);
+	st = tu_reopen(st, with_flags(SWAPOBJ_OPEN_DISCARD));
 	a = obj(st, 1);
 	expect(a, 9, 1, 1);
 	expect(a, 10, 1, 0);
@@ -778,7 +747,7 @@ END_TEST
 
 START_TEST(test_space__stat_reports_usable_dead_and_histogram)
 {
-	swapobj_store *st = mkstore(32 * MiB, MiB, SWAPOBJ_OPEN_MANUAL_CLEAN);
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, with_flags(SWAPOBJ_OPEN_MANUAL_CLEAN));
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_eq(s.segments, 31);
 	/* usable: all but the reserve, the lookahead, one open segment per stream and the checkpoints', in whole
@@ -813,165 +782,6 @@ END_TEST
 /* ------------------------------------------------------------------ */
 
 /*
- * A minimal crash-simulating backend (the scheme of test_crash.c, plus
- * discards): writes and discards pass through to the image and are kept as
- * pending since the last sync; at the N-th write, discard or sync the power
- * is cut, and the image becomes the durable one plus each pending operation
- * dropped, applied whole or torn at 512-byte sectors, in issue order.
- */
-#define SECTOR 512u
-
-struct pending {
-	uint64_t off;
-	size_t len;
-	uint8_t *data; /* NULL: a discard (reads back as zeros) */
-};
-
-static struct {
-	uint8_t *durable;
-	uint64_t size;
-	struct pending *pend;
-	size_t npend, cap;
-	uint64_t ops, cut_at;
-	int cut;
-} cs;
-
-static const struct io_ops *real_ops;
-static pthread_mutex_t cs_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int cs_tick(void)
-{
-	if (cs.cut)
-		return -1;
-	if (++cs.ops == cs.cut_at) {
-		__atomic_store_n(&cs.cut, 1, __ATOMIC_RELAXED);
-		return -1;
-	}
-	return 0;
-}
-
-static void cs_pending(uint64_t off, size_t len, const void *data)
-{
-	if (cs.npend == cs.cap) {
-		cs.cap = cs.cap ? 2 * cs.cap : 256;
-		cs.pend = realloc(cs.pend, cs.cap * sizeof(*cs.pend));
-	}
-	struct pending *p = &cs.pend[cs.npend++];
-	p->off = off;
-	p->len = len;
-	p->data = NULL;
-	if (data) {
-		p->data = malloc(len);
-		memcpy(p->data, data, len);
-	}
-}
-
-static int cs_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&cs_mu);
-	int cut = cs.cut;
-	pthread_mutex_unlock(&cs_mu);
-	if (cut)
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	return real_ops->pread(d, buf, len, off);
-}
-
-static int cs_pwrite(struct io_dev *d, const void *buf, size_t len, uint64_t off)
-{
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	cs_pending(off, len, buf);
-	int err = real_ops->pwrite(d, buf, len, off);
-	pthread_mutex_unlock(&cs_mu);
-	return err;
-}
-
-static int cs_discard(struct io_dev *d, uint64_t off, uint64_t len)
-{
-	static _Alignas(4096) uint8_t zeros[1 << 16];
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	cs_pending(off, (size_t)len, NULL);
-	int err = 0;
-	for (uint64_t o = 0; o < len && err == 0; o += sizeof(zeros)) /* the image reads back zeros */
-		err = real_ops->pwrite(d, zeros, (size_t)SO_MIN((uint64_t)sizeof(zeros), len - o), off + o);
-	pthread_mutex_unlock(&cs_mu);
-	return err;
-}
-
-static int cs_sync(struct io_dev *d)
-{
-	(void)d;
-	pthread_mutex_lock(&cs_mu);
-	if (cs_tick() < 0) {
-		pthread_mutex_unlock(&cs_mu);
-		return so_err(SWAPOBJ_EIO, "simulated power cut");
-	}
-	for (size_t i = 0; i < cs.npend; i++) {
-		struct pending *p = &cs.pend[i];
-		if (p->data)
-			memcpy(cs.durable + p->off, p->data, p->len);
-		else
-			memset(cs.durable + p->off, 0, p->len);
-		free(p->data);
-	}
-	cs.npend = 0;
-	pthread_mutex_unlock(&cs_mu);
-	return 0;
-}
-
-static const struct io_ops cs_ops = {.pread = cs_pread, .pwrite = cs_pwrite, .sync = cs_sync, .discard = cs_discard};
-
-static void cs_hook(struct io_dev *d)
-{
-	real_ops = d->ops;
-	d->ops = &cs_ops;
-}
-
-static void cs_reset(const uint8_t *base, uint64_t cut_at)
-{
-	for (size_t i = 0; i < cs.npend; i++)
-		free(cs.pend[i].data);
-	cs.npend = 0;
-	cs.ops = 0;
-	cs.cut = 0;
-	cs.cut_at = cut_at;
-	memcpy(cs.durable, base, cs.size);
-	int fd = open(img, O_WRONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pwrite(fd, base, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-}
-
-static void cs_crash_image(struct tu_rng *r)
-{
-	for (size_t i = 0; i < cs.npend; i++) {
-		struct pending *p = &cs.pend[i];
-		uint64_t fate = tu_rng_below(r, 3);
-		for (size_t s = 0; s < p->len; s += SECTOR) {
-			if (fate == 0 || (fate == 2 && tu_rng_below(r, 2)))
-				continue;
-			if (p->data)
-				memcpy(cs.durable + p->off + s, p->data + s, SECTOR);
-			else
-				memset(cs.durable + p->off + s, 0, SECTOR);
-		}
-		free(p->data);
-	}
-	cs.npend = 0;
-	int fd = open(img, O_WRONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pwrite(fd, cs.durable, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-}
-
-/*
  * Model of what may survive. Objects are deleted and recreated (a new
  * incarnation), pages written, punched and read exclusively; the cleaner
  * is forced often. After the cut: a page untouched since the last
@@ -982,23 +792,18 @@ static void cs_crash_image(struct tu_rng *r)
  */
 enum { CNOBJ = 3, CNPG = 160 };
 
-struct cpage {
-	uint32_t synced, maxver, cur;
-	uint8_t dirty, zeroed;
-};
-
 struct cobj {
 	int exists_synced, exists_cur, touched; /* touched: deleted or created since the last sync */
-	struct cpage pg[CNPG];
+	struct tu_pstate pg[CNPG];
 };
 
 static struct cobj cobjs[CNOBJ];
 static uint32_t cver;
 
+/* Pages of object o carry tag o + 100. */
 static void cpage_of(uint8_t *p, int o, uint64_t pg, uint32_t ver)
 {
-	tu_fill_page(p, (uint64_t)o + 100, pg, ver);
-	memcpy(p + 64, &ver, 4);
+	tu_vpage_fill(p, (uint64_t)o + 100, pg, ver);
 }
 
 static void cack_sync(void)
@@ -1007,11 +812,7 @@ static void cack_sync(void)
 		struct cobj *c = &cobjs[o];
 		c->exists_synced = c->exists_cur;
 		c->touched = 0;
-		for (int p = 0; p < CNPG; p++) {
-			c->pg[p].synced = c->pg[p].cur;
-			c->pg[p].dirty = c->pg[p].zeroed = 0;
-			c->pg[p].maxver = 0;
-		}
+		tu_pstate_ack(c->pg, CNPG);
 	}
 }
 
@@ -1035,7 +836,7 @@ static void cworkload(uint64_t seed, uint64_t nops, unsigned flags)
 	tu_rng_init(&r, seed);
 	memset(cobjs, 0, sizeof(cobjs));
 	oo.flags = flags;
-	if (swapobj_store_open(&st, paths, 1, &oo) != 0)
+	if (swapobj_store_open(&st, tu_paths, 1, &oo) != 0)
 		return;
 	for (int o = 0; o < CNOBJ; o++) {
 		if (!(h[o] = copen(st, o, 1)))
@@ -1046,7 +847,7 @@ static void cworkload(uint64_t seed, uint64_t nops, unsigned flags)
 	if (swapobj_store_sync(st) != 0)
 		goto out;
 	cack_sync();
-	for (uint64_t i = 0; i < nops && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED); i++) {
+	for (uint64_t i = 0; i < nops && !iofault_power_is_cut(); i++) {
 		int o = (int)tu_rng_below(&r, CNOBJ);
 		struct cobj *c = &cobjs[o];
 		uint64_t kind = tu_rng_below(&r, 100);
@@ -1056,27 +857,20 @@ static void cworkload(uint64_t seed, uint64_t nops, unsigned flags)
 			for (uint64_t j = 0; j < n; j++)
 				cpage_of(buf + j * PG, o, pg + j, ++cver);
 			int64_t w = swapobj_obj_write(h[o], buf, n * PG, pg * PG);
-			for (uint64_t j = 0; j < n; j++) {
-				struct cpage *ps = &c->pg[pg + j];
-				ps->dirty = 1;
-				ps->maxver = v0 + (uint32_t)j;
-				if (w == (int64_t)(n * PG))
-					ps->cur = v0 + (uint32_t)j;
-			}
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_write(&c->pg[pg + j], v0 + (uint32_t)j, w == (int64_t)(n * PG));
 			if (w != (int64_t)(n * PG))
 				break;
 		} else if (kind < 68) {
 			/* punch or exclusive read: the pages become a hole (maybe, until synced) */
 			uint64_t pg = tu_rng_below(&r, CNPG - 4), n = 1 + tu_rng_below(&r, 4);
-			for (uint64_t j = 0; j < n; j++)
-				c->pg[pg + j].dirty = c->pg[pg + j].zeroed = 1;
 			int err = kind < 64
 			              ? swapobj_obj_punch(h[o], pg * PG, n * PG)
 			              : (swapobj_obj_read(h[o], buf, n * PG, pg * PG, SWAPOBJ_READ_EXCLUSIVE) < 0);
+			for (uint64_t j = 0; j < n; j++)
+				tu_pstate_punch(&c->pg[pg + j], err == 0);
 			if (err)
 				break;
-			for (uint64_t j = 0; j < n; j++)
-				c->pg[pg + j].cur = 0;
 		} else if (kind < 70) {
 			/* delete and recreate: a new, empty incarnation */
 			c->touched = 1;
@@ -1102,15 +896,15 @@ out:
 	for (int o = 0; o < CNOBJ; o++)
 		if (h[o])
 			swapobj_obj_close(h[o]);
-	if (swapobj_store_close(st) == 0 && !__atomic_load_n(&cs.cut, __ATOMIC_RELAXED))
+	if (swapobj_store_close(st) == 0 && !iofault_power_is_cut())
 		cack_sync();
 }
 
 static void cverify(uint64_t seed, uint64_t cut)
 {
 	swapobj_store *st;
-	uint8_t got[PG], want[PG];
-	int err = swapobj_store_open(&st, paths, 1, NULL);
+	uint8_t got[PG];
+	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "seed %llu cut %llu: reopen failed: %s", (unsigned long long)seed,
 	              (unsigned long long)cut, swapobj_errmsg());
 	for (int o = 0; o < CNOBJ; o++) {
@@ -1124,29 +918,20 @@ static void cverify(uint64_t seed, uint64_t cut)
 		ck_assert_msg(c->exists_synced || c->touched, "seed %llu cut %llu: deleted object %d came back",
 		              (unsigned long long)seed, (unsigned long long)cut, o);
 		for (int p = 0; p < CNPG; p++) {
-			struct cpage *ps = &c->pg[p];
+			struct tu_pstate *ps = &c->pg[p];
 			int64_t n = swapobj_obj_read(h, got, PG, (uint64_t)p * PG, 0);
 			ck_assert_msg(n >= 0, "seed %llu cut %llu: object %d page %d: %s", (unsigned long long)seed,
 			              (unsigned long long)cut, o, p, swapobj_errmsg());
 			if (n < (int64_t)PG)
 				memset(got + n, 0, PG - (size_t)n);
-			uint32_t v = 0;
-			int zero = 1;
-			for (unsigned i = 0; i < PG && zero; i++)
-				zero = got[i] == 0;
-			if (!zero) {
-				memcpy(&v, got + 64, 4);
-				cpage_of(want, o, (uint64_t)p, v);
-				ck_assert_msg(memcmp(got, want, PG) == 0,
-				              "seed %llu cut %llu: object %d page %d garbage", (unsigned long long)seed,
-				              (unsigned long long)cut, o, p);
-			}
+			int64_t vv = tu_vpage_version(got, (uint64_t)o + 100, (uint64_t)p);
+			ck_assert_msg(vv >= 0, "seed %llu cut %llu: object %d page %d garbage",
+			              (unsigned long long)seed, (unsigned long long)cut, o, p);
 			if (c->touched)
 				continue; /* a deleted/recreated incarnation: any of its own versions, checked above */
-			int ok = v == ps->synced || (ps->dirty && v > ps->synced && v <= ps->maxver) ||
-			         (ps->dirty && v == 0 && ps->zeroed);
+			uint32_t v = (uint32_t)vv;
 			ck_assert_msg(
-			    ok,
+			    tu_pstate_allows(ps, v),
 			    "seed %llu cut %llu: object %d page %d is version %u; synced %u, written since up "
 			    "to %u, dirty %d, holed %d",
 			    (unsigned long long)seed, (unsigned long long)cut, o, p, v, ps->synced, ps->maxver,
@@ -1159,23 +944,24 @@ static void cverify(uint64_t seed, uint64_t cut)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
+/* Modifying device calls (writes, discards, syncs) of the run so far. */
+static uint64_t dev_ops(void)
+{
+	struct iofault_counts c;
+	iofault_get_counts(&c);
+	return c.ops;
+}
+
 static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 {
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	fo.size = 12 * MiB; /* 11 segments: the workload overwrites it many times */
-	fo.segment_size = MiB;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), 0);
-	cs.size = fo.size;
-	cs.durable = malloc(cs.size);
-	uint8_t *base = malloc(cs.size);
-	int fd = open(img, O_RDONLY);
-	ck_assert_int_eq(pread(fd, base, cs.size, 0), (ssize_t)cs.size);
-	close(fd);
-	io_set_hook(cs_hook);
+	tu_format(12 * MiB, MiB); /* 11 segments: the workload overwrites it many times */
+	size_t len;
+	uint8_t *base = tu_read_file(tu_img, &len);
+	iofault_install();
 	uint64_t nops = 500;
-	cs_reset(base, 0);
+	iofault_power_start(tu_img, base, len, 0);
 	cworkload(seed0, nops, flags);
-	uint64_t total = cs.ops;
+	uint64_t total = dev_ops();
 	ck_assert_uint_gt(total, 50);
 	struct tu_rng r;
 	tu_rng_init(&r, seed0 ^ 0xdecaf);
@@ -1189,23 +975,19 @@ static void power_cut_sweep(unsigned flags, uint64_t seed0, uint64_t npoints)
 			seed = strtoull(only_seed, NULL, 0);
 			cut = strtoull(only_at, NULL, 0);
 		}
-		cs_reset(base, cut);
+		iofault_power_start(tu_img, base, len, cut);
 		cworkload(seed, nops, flags);
-		cs_crash_image(&r);
-		io_set_hook(NULL);
+		iofault_power_restore(tu_img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
+		iofault_uninstall();
 		cverify(seed, cut);
 		if (i % 4 == 0) /* the first reopen's own writes must not change the verdict */
 			cverify(seed, cut);
-		io_set_hook(cs_hook);
+		iofault_install();
 	}
-	io_set_hook(NULL);
+	iofault_uninstall();
+	iofault_free();
 	fprintf(stderr, "space power cuts (flags 0x%x): %llu cut points over %llu device operations per run\n", flags,
 	        (unsigned long long)npoints, (unsigned long long)total);
-	for (size_t i = 0; i < cs.npend; i++)
-		free(cs.pend[i].data);
-	free(cs.pend);
-	free(cs.durable);
-	memset(&cs, 0, sizeof(cs));
 	free(base);
 }
 
@@ -1223,39 +1005,31 @@ START_TEST(test_space__power_cuts_with_manual_cleaning_and_discard)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("space");
-	TCase *tc = tcase_create("space");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 1200);
-	tcase_add_test(tc, test_space__writes_charge_record_bytes_by_kind_and_class);
-	tcase_add_test(tc, test_space__overwrite_moves_the_charge_to_the_new_copy);
-	tcase_add_test(tc, test_space__punch_truncate_delete_release_exactly_what_they_drop);
-	tcase_add_test(tc, test_space__invalidation_releases_when_reaped_and_version_replacement_at_once);
-	tcase_add_test(tc, test_space__relocation_moves_charges_into_relocation_streams_only);
-	tcase_add_test(tc, test_space__table_equals_recount_after_random_operations);
-	tcase_add_test(tc, test_space__exclusive_read_returns_data_and_frees_space_at_once);
-	tcase_add_test(tc, test_space__exclusive_read_keeps_partial_edge_pages_and_persists);
-	tcase_add_test(tc, test_space__exclusive_read_needs_a_writable_store_and_known_flags);
-	tcase_add_test(tc, test_space__store_at_100_percent_churns_without_enospc);
-	tcase_add_test(tc, test_space__manual_cleaning_at_100_percent_needs_the_caller);
-	tcase_add_test(tc, test_space__manual_mode_without_cleaning_gives_enospc_not_a_hang);
-	tcase_add_test(tc, test_space__cost_benefit_cleans_old_segment_before_young_one_of_equal_use);
-	tcase_add_test(tc, test_space__tombstone_outlives_the_dead_records_it_shadows);
-	tcase_add_test(tc, test_space__freed_segments_count_free_after_reopen);
-	tcase_add_test(tc, test_space__discard_gives_freed_segments_back_to_the_file_system);
-	tcase_add_test(tc, test_space__stat_reports_usable_dead_and_histogram);
-	suite_add_tcase(s, tc);
-	TCase *pc = tcase_create("powercut");
-	tcase_add_checked_fixture(pc, setup, teardown);
-	tcase_set_timeout(pc, 1800);
-	tcase_add_test(pc, test_space__power_cuts_while_cleaning_lose_and_resurrect_nothing);
-	tcase_add_test(pc, test_space__power_cuts_with_manual_cleaning_and_discard);
-	suite_add_tcase(s, pc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_space = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "space", .timeout = 1200};
+	const struct tu_case_opts opts_powercut = {
+	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "powercut long", .timeout = 1800};
+	tu_add(s, test_space__writes_charge_record_bytes_by_kind_and_class, &opts_space);
+	tu_add(s, test_space__overwrite_moves_the_charge_to_the_new_copy, &opts_space);
+	tu_add(s, test_space__punch_truncate_delete_release_exactly_what_they_drop, &opts_space);
+	tu_add(s, test_space__invalidation_releases_when_reaped_and_version_replacement_at_once, &opts_space);
+	tu_add(s, test_space__relocation_moves_charges_into_relocation_streams_only, &opts_space);
+	tu_add(s, test_space__table_equals_recount_after_random_operations, &opts_space);
+	tu_add(s, test_space__exclusive_read_returns_data_and_frees_space_at_once, &opts_space);
+	tu_add(s, test_space__exclusive_read_keeps_partial_edge_pages_and_persists, &opts_space);
+	tu_add(s, test_space__exclusive_read_needs_a_writable_store_and_known_flags, &opts_space);
+	tu_add(s, test_space__store_at_100_percent_churns_without_enospc, &opts_space);
+	tu_add(s, test_space__manual_cleaning_at_100_percent_needs_the_caller, &opts_space);
+	tu_add(s, test_space__manual_mode_without_cleaning_gives_enospc_not_a_hang, &opts_space);
+	tu_add(s, test_space__cost_benefit_cleans_old_segment_before_young_one_of_equal_use, &opts_space);
+	tu_add(s, test_space__tombstone_outlives_the_dead_records_it_shadows, &opts_space);
+	tu_add(s, test_space__freed_segments_count_free_after_reopen, &opts_space);
+	tu_add(s, test_space__discard_gives_freed_segments_back_to_the_file_system, &opts_space);
+	tu_add(s, test_space__stat_reports_usable_dead_and_histogram, &opts_space);
+	tu_add(s, test_space__power_cuts_while_cleaning_lose_and_resurrect_nothing, &opts_powercut);
+	tu_add(s, test_space__power_cuts_with_manual_cleaning_and_discard, &opts_powercut);
+	return tu_run(s, argc, argv);
 }

@@ -20,42 +20,6 @@
 
 #define PG 4096u
 
-static char *dir, *img;
-static const char *paths[1];
-
-static void setup(void)
-{
-	dir = tu_mkdtemp("store");
-	img = tu_path(dir, "store.img");
-	paths[0] = img;
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	free(dir);
-	free(img);
-}
-
-static swapobj_store *mkstore(uint64_t size, uint32_t segsize)
-{
-	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
-	swapobj_store *st = NULL;
-	fo.size = size;
-	fo.segment_size = segsize;
-	ck_assert_msg(swapobj_format(paths, 1, &fo) == 0, "format: %s", swapobj_errmsg());
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
-	return st;
-}
-
-static swapobj_store *reopen(swapobj_store *st)
-{
-	if (st)
-		ck_assert_msg(swapobj_store_close(st) == 0, "close: %s", swapobj_errmsg());
-	ck_assert_msg(swapobj_store_open(&st, paths, 1, NULL) == 0, "reopen: %s", swapobj_errmsg());
-	return st;
-}
-
 static swapobj_obj *create(swapobj_store *st, uint64_t owner, uint64_t vma)
 {
 	swapobj_key k;
@@ -99,30 +63,30 @@ START_TEST(test_store__format_rejects_bad_geometry)
 {
 	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	fo.size = 4 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), SWAPOBJ_EINVAL); /* too small */
+	ck_assert_int_eq(swapobj_format(tu_paths, 1, &fo), SWAPOBJ_EINVAL); /* too small */
 	fo.size = 64 << 20;
 	fo.segment_size = 3 << 20;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), SWAPOBJ_EINVAL); /* not a power of two */
+	ck_assert_int_eq(swapobj_format(tu_paths, 1, &fo), SWAPOBJ_EINVAL); /* not a power of two */
 	ck_assert_int_eq(swapobj_format(NULL, 1, &fo), SWAPOBJ_EINVAL);
-	ck_assert_int_eq(swapobj_format(paths, 0, &fo), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_format(tu_paths, 0, &fo), SWAPOBJ_EINVAL);
 	fo.version = 99;
-	ck_assert_int_eq(swapobj_format(paths, 1, &fo), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_format(tu_paths, 1, &fo), SWAPOBJ_EINVAL);
 }
 END_TEST
 
 START_TEST(test_store__open_rejects_non_store_and_truncated_device)
 {
 	swapobj_store *st;
-	int fd = open(img, O_CREAT | O_RDWR, 0644);
+	int fd = open(tu_img, O_CREAT | O_RDWR, 0644);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, 32 << 20), 0);
 	close(fd);
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), SWAPOBJ_EFORMAT);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), SWAPOBJ_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(swapobj_errmsg(), "magic"));
-	st = mkstore(64 << 20, 1 << 20);
+	st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_store_close(st);
-	ck_assert_int_eq(truncate(img, 40 << 20), 0);
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, NULL), SWAPOBJ_EFORMAT);
+	ck_assert_int_eq(truncate(tu_img, 40 << 20), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), SWAPOBJ_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(swapobj_errmsg(), "truncated"));
 	const char *missing[1] = {"/nonexistent/dir/x.img"};
 	ck_assert_int_eq(swapobj_store_open(&st, missing, 1, NULL), SWAPOBJ_ENOENT);
@@ -131,24 +95,24 @@ END_TEST
 
 START_TEST(test_store__second_opener_gets_ebusy)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20), *st2;
-	ck_assert_int_eq(swapobj_store_open(&st2, paths, 1, NULL), SWAPOBJ_EBUSY);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL), *st2;
+	ck_assert_int_eq(swapobj_store_open(&st2, tu_paths, 1, NULL), SWAPOBJ_EBUSY);
 	swapobj_store_close(st);
 }
 END_TEST
 
 START_TEST(test_store__superblock_copy_rescues_damaged_primary)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o = create(st, 1, 1);
 	put_page(o, 0, 1, 1);
 	swapobj_obj_close(o);
 	swapobj_store_close(st);
-	int fd = open(img, O_RDWR);
+	int fd = open(tu_img, O_RDWR);
 	ck_assert_int_eq(pwrite(fd, "XXXXXXXX", 8, 40), 8);
 	close(fd);
 	int err;
-	st = reopen(NULL);
+	st = tu_reopen(NULL, NULL);
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
 	check_page(o, 0, 1, 1);
@@ -171,7 +135,7 @@ START_TEST(test_store__keys_validate_lengths)
 	for (int i = 0; i < 16; i++)
 		ck_assert_int_eq(swapobj_key_push(&k, "a", 1), 0);
 	ck_assert_int_eq(swapobj_key_push(&k, "a", 1), SWAPOBJ_ENAMETOOLONG);
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o;
 	swapobj_key_init(&k);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), SWAPOBJ_EINVAL); /* no components */
@@ -185,7 +149,7 @@ END_TEST
 
 START_TEST(test_store__create_open_and_namespace_conflicts)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 	swapobj_key k, k2;
 	swapobj_obj *o, *o2;
@@ -215,7 +179,7 @@ END_TEST
 
 START_TEST(test_store__write_read_round_trip_with_partial_pages_and_holes)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o = create(st, 1, 1);
 	uint8_t buf[5 * PG], out[5 * PG];
 	for (unsigned i = 0; i < sizeof(buf); i++)
@@ -251,7 +215,7 @@ END_TEST
 
 START_TEST(test_store__zero_and_fill_pages_take_no_data_space)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o = create(st, 1, 1);
 	uint8_t z[8 * PG] = {0}, f[PG], out[PG];
 	for (unsigned i = 0; i < PG; i += 8)
@@ -270,7 +234,7 @@ START_TEST(test_store__zero_and_fill_pages_take_no_data_space)
 	for (unsigned i = 0; i < PG; i++)
 		ck_assert_uint_eq(out[i], 0);
 	swapobj_obj_close(o);
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	int err;
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
@@ -286,7 +250,7 @@ END_TEST
 
 START_TEST(test_store__punch_and_truncate_drop_data_and_persist)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o = create(st, 1, 1);
 	uint8_t out[PG];
 	for (uint64_t p = 0; p < 32; p++)
@@ -317,7 +281,7 @@ START_TEST(test_store__punch_and_truncate_drop_data_and_persist)
 				ck_assert_uint_eq(out[i], 0);
 			ck_assert_int_eq(swapobj_obj_truncate(o, 20 * PG + 10), 0);
 			swapobj_obj_close(o);
-			st = reopen(st);
+			st = tu_reopen(st, NULL);
 			int err;
 			o = openk(st, 1, 1, &err);
 			ck_assert_int_eq(err, 0);
@@ -332,7 +296,7 @@ END_TEST
 
 START_TEST(test_store__newer_version_replaces_and_older_is_stale)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 	swapobj_key k;
 	swapobj_obj *v1, *v2, *x;
@@ -356,7 +320,7 @@ START_TEST(test_store__newer_version_replaces_and_older_is_stale)
 	put_page(v2, 1, 9, 6);
 	swapobj_obj_close(v1);
 	swapobj_obj_close(v2);
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	oo.flags = 0;
 	oo.data_version = SWAPOBJ_VERSION_ANY;
 	ck_assert_int_eq(swapobj_obj_open(&x, st, &k, &oo), 0);
@@ -373,7 +337,7 @@ END_TEST
 
 START_TEST(test_store__delete_makes_handles_stale_and_frees_key)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o = create(st, 1, 1), *o2;
 	int err;
 	put_page(o, 0, 1, 1);
@@ -390,7 +354,7 @@ START_TEST(test_store__delete_makes_handles_stale_and_frees_key)
 	swapobj_obj_stat(o, &os);
 	ck_assert_uint_eq(os.size, 0);
 	swapobj_obj_close(o);
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
 	swapobj_obj_stat(o, &os);
@@ -406,7 +370,7 @@ END_TEST
 
 START_TEST(test_store__invalidate_prefix_drops_subtree_durably)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *a = create(st, 1, 1), *b = create(st, 1, 2), *c = create(st, 2, 1);
 	swapobj_key k, pre;
 	int err;
@@ -427,7 +391,7 @@ START_TEST(test_store__invalidate_prefix_drops_subtree_durably)
 	put_page(a, 0, 4, 1);
 	swapobj_obj_close(a);
 	swapobj_obj_close(c);
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	a = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, SWAPOBJ_ENOENT);
 	a = openk(st, 1, 7, &err);
@@ -447,7 +411,7 @@ END_TEST
 
 START_TEST(test_store__invalidate_is_constant_time_in_object_count)
 {
-	swapobj_store *st = mkstore(256 << 20, 8 << 20);
+	swapobj_store *st = tu_mkstore(256 << 20, 8 << 20, NULL);
 	const unsigned n = (unsigned)tu_scale(20000, 50);
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 	oo.flags = SWAPOBJ_O_CREATE;
@@ -466,7 +430,7 @@ START_TEST(test_store__invalidate_is_constant_time_in_object_count)
 	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
 	struct swapobj_dirent de;
 	ck_assert_int_eq(swapobj_list_next(st, NULL, &cur, &de), 0); /* the root is empty at once */
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	struct swapobj_store_stat ss;
 	swapobj_store_stat(st, &ss);
 	ck_assert_uint_eq(ss.objects, 0);
@@ -476,7 +440,7 @@ END_TEST
 
 START_TEST(test_store__listing_returns_each_child_once)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	for (uint64_t v = 0; v < 50; v++)
 		swapobj_obj_close(create(st, 3, v));
 	swapobj_obj_close(create(st, 4, 0));
@@ -515,7 +479,7 @@ END_TEST
 
 START_TEST(test_store__ephemeral_objects_do_not_survive_restart_but_pins_do)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 	swapobj_key k;
 	swapobj_obj *o;
@@ -528,7 +492,7 @@ START_TEST(test_store__ephemeral_objects_do_not_survive_restart_but_pins_do)
 	o = create(st, 1, 2);
 	ck_assert_int_eq(swapobj_obj_set_pin(o, 1), 0);
 	swapobj_obj_close(o);
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, SWAPOBJ_ENOENT);
 	o = openk(st, 1, 2, &err);
@@ -543,14 +507,14 @@ END_TEST
 
 START_TEST(test_store__readonly_open_refuses_writes)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o = create(st, 1, 1);
 	put_page(o, 0, 1, 1);
 	swapobj_obj_close(o);
 	swapobj_store_close(st);
 	struct swapobj_open_opts op = SWAPOBJ_OPEN_OPTS_INIT;
 	op.flags = SWAPOBJ_OPEN_RDONLY;
-	ck_assert_int_eq(swapobj_store_open(&st, paths, 1, &op), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, &op), 0);
 	int err;
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
@@ -569,13 +533,13 @@ END_TEST
 /* A child process writes, syncs, writes more, and dies without closing. */
 START_TEST(test_store__synced_data_survives_a_killed_writer)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_store_close(st);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		swapobj_store *s;
-		if (swapobj_store_open(&s, paths, 1, NULL) < 0)
+		if (swapobj_store_open(&s, tu_paths, 1, NULL) < 0)
 			_exit(2);
 		swapobj_obj *o = create(s, 1, 1);
 		for (uint64_t p = 0; p < 200; p++)
@@ -590,7 +554,7 @@ START_TEST(test_store__synced_data_survives_a_killed_writer)
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	st = reopen(NULL);
+	st = tu_reopen(NULL, NULL);
 	int err;
 	swapobj_obj *o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
@@ -618,7 +582,7 @@ END_TEST
 
 START_TEST(test_store__full_store_gives_enospc_and_recovers_after_delete)
 {
-	swapobj_store *st = mkstore(24 << 20, 1 << 20); /* 23 segments */
+	swapobj_store *st = tu_mkstore(24 << 20, 1 << 20, NULL); /* 23 segments */
 	swapobj_obj *o = create(st, 1, 1);
 	uint8_t p[PG];
 	int64_t n = 0;
@@ -641,7 +605,7 @@ START_TEST(test_store__full_store_gives_enospc_and_recovers_after_delete)
 	for (uint64_t q = 0; q < 1000; q++)
 		put_page(o, q, 2, 1);
 	swapobj_obj_close(o);
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	int err;
 	o = openk(st, 2, 2, &err);
 	ck_assert_int_eq(err, 0);
@@ -654,7 +618,7 @@ END_TEST
 
 START_TEST(test_store__cleaner_reclaims_overwrites_many_times_capacity)
 {
-	swapobj_store *st = mkstore(32 << 20, 1 << 20); /* 31 MiB of segments */
+	swapobj_store *st = tu_mkstore(32 << 20, 1 << 20, NULL); /* 31 MiB of segments */
 	swapobj_obj *o = create(st, 1, 1);
 	const uint64_t npages = 2000; /* ~8.3 MiB live */
 	struct tu_rng r;
@@ -673,7 +637,7 @@ START_TEST(test_store__cleaner_reclaims_overwrites_many_times_capacity)
 	swapobj_store_stat(st, &ss);
 	ck_assert_uint_gt(ss.segments_cleaned, 5);
 	swapobj_obj_close(o);
-	st = reopen(st);
+	st = tu_reopen(st, NULL);
 	int err;
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
@@ -688,7 +652,7 @@ END_TEST
 /* Flip bytes inside a data record on disk: the read reports corruption, never wrong bytes. */
 START_TEST(test_store__corrupt_record_reads_as_ecorrupt)
 {
-	swapobj_store *st = mkstore(64 << 20, 1 << 20);
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
 	swapobj_obj *o = create(st, 1, 1);
 	uint8_t page[PG], out[PG];
 	memset(page, 'Q', PG);
@@ -699,7 +663,7 @@ START_TEST(test_store__corrupt_record_reads_as_ecorrupt)
 	swapobj_obj_close(o);
 	swapobj_store_close(st);
 	/* find the marker on disk and damage a byte of the page */
-	int fd = open(img, O_RDWR);
+	int fd = open(tu_img, O_RDWR);
 	struct stat sb;
 	fstat(fd, &sb);
 	uint8_t *blk = malloc(1 << 20);
@@ -717,7 +681,7 @@ START_TEST(test_store__corrupt_record_reads_as_ecorrupt)
 	ck_assert_int_eq(pwrite(fd, &x, 1, found + 2000), 1);
 	close(fd);
 	free(blk);
-	st = reopen(NULL);
+	st = tu_reopen(NULL, NULL);
 	int err;
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
@@ -730,41 +694,29 @@ START_TEST(test_store__corrupt_record_reads_as_ecorrupt)
 }
 END_TEST
 
-static Suite *store_suite(void)
+int main(int argc, char **argv)
 {
 	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("api");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, test_store__format_rejects_bad_geometry);
-	tcase_add_test(tc, test_store__open_rejects_non_store_and_truncated_device);
-	tcase_add_test(tc, test_store__second_opener_gets_ebusy);
-	tcase_add_test(tc, test_store__superblock_copy_rescues_damaged_primary);
-	tcase_add_test(tc, test_store__keys_validate_lengths);
-	tcase_add_test(tc, test_store__create_open_and_namespace_conflicts);
-	tcase_add_test(tc, test_store__write_read_round_trip_with_partial_pages_and_holes);
-	tcase_add_test(tc, test_store__zero_and_fill_pages_take_no_data_space);
-	tcase_add_test(tc, test_store__punch_and_truncate_drop_data_and_persist);
-	tcase_add_test(tc, test_store__newer_version_replaces_and_older_is_stale);
-	tcase_add_test(tc, test_store__delete_makes_handles_stale_and_frees_key);
-	tcase_add_test(tc, test_store__invalidate_prefix_drops_subtree_durably);
-	tcase_add_test(tc, test_store__invalidate_is_constant_time_in_object_count);
-	tcase_add_test(tc, test_store__listing_returns_each_child_once);
-	tcase_add_test(tc, test_store__ephemeral_objects_do_not_survive_restart_but_pins_do);
-	tcase_add_test(tc, test_store__readonly_open_refuses_writes);
-	tcase_add_test(tc, test_store__synced_data_survives_a_killed_writer);
-	tcase_add_test(tc, test_store__full_store_gives_enospc_and_recovers_after_delete);
-	tcase_add_test(tc, test_store__cleaner_reclaims_overwrites_many_times_capacity);
-	tcase_add_test(tc, test_store__corrupt_record_reads_as_ecorrupt);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(store_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const struct tu_case_opts opts_api = {.setup = tu_store_setup, .teardown = tu_store_teardown, .timeout = 600};
+	tu_add(s, test_store__format_rejects_bad_geometry, &opts_api);
+	tu_add(s, test_store__open_rejects_non_store_and_truncated_device, &opts_api);
+	tu_add(s, test_store__second_opener_gets_ebusy, &opts_api);
+	tu_add(s, test_store__superblock_copy_rescues_damaged_primary, &opts_api);
+	tu_add(s, test_store__keys_validate_lengths, &opts_api);
+	tu_add(s, test_store__create_open_and_namespace_conflicts, &opts_api);
+	tu_add(s, test_store__write_read_round_trip_with_partial_pages_and_holes, &opts_api);
+	tu_add(s, test_store__zero_and_fill_pages_take_no_data_space, &opts_api);
+	tu_add(s, test_store__punch_and_truncate_drop_data_and_persist, &opts_api);
+	tu_add(s, test_store__newer_version_replaces_and_older_is_stale, &opts_api);
+	tu_add(s, test_store__delete_makes_handles_stale_and_frees_key, &opts_api);
+	tu_add(s, test_store__invalidate_prefix_drops_subtree_durably, &opts_api);
+	tu_add(s, test_store__invalidate_is_constant_time_in_object_count, &opts_api);
+	tu_add(s, test_store__listing_returns_each_child_once, &opts_api);
+	tu_add(s, test_store__ephemeral_objects_do_not_survive_restart_but_pins_do, &opts_api);
+	tu_add(s, test_store__readonly_open_refuses_writes, &opts_api);
+	tu_add(s, test_store__synced_data_survives_a_killed_writer, &opts_api);
+	tu_add(s, test_store__full_store_gives_enospc_and_recovers_after_delete, &opts_api);
+	tu_add(s, test_store__cleaner_reclaims_overwrites_many_times_capacity, &opts_api);
+	tu_add(s, test_store__corrupt_record_reads_as_ecorrupt, &opts_api);
+	return tu_run(s, argc, argv);
 }

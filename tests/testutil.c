@@ -3,6 +3,7 @@
 #endif
 #include "testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,130 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "io.h"
+
+/* ---- cases and the runner ---- */
+
+#define TU_MAXCASES 256
+
+static struct {
+	const char *name, *tags;
+} tu_cases[TU_MAXCASES];
+static unsigned tu_ncases;
+
+void tu_add(Suite *s, const TTest *test, const struct tu_case_opts *o)
+{
+	static const struct tu_case_opts none;
+	if (!o)
+		o = &none;
+	for (unsigned i = 0; i < tu_ncases; i++)
+		if (strcmp(tu_cases[i].name, test->name) == 0) {
+			fprintf(stderr, "testutil: two cases named %s\n", test->name);
+			abort();
+		}
+	if (tu_ncases == TU_MAXCASES) {
+		fprintf(stderr, "testutil: more than %d cases in one suite\n", TU_MAXCASES);
+		abort();
+	}
+	tu_cases[tu_ncases].name = test->name;
+	tu_cases[tu_ncases++].tags = o->tags;
+	TCase *tc = tcase_create(test->name); /* keeps the pointer: test->name is a string literal */
+	if (o->setup || o->teardown)
+		tcase_add_checked_fixture(tc, o->setup, o->teardown);
+	if (o->tags)
+		tcase_set_tags(tc, o->tags);
+	if (o->timeout > 0)
+		tcase_set_timeout(tc, o->timeout);
+	if (o->loop_to > 0)
+		tcase_add_loop_test(tc, test, 0, o->loop_to);
+	else
+		tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+int tu_run(Suite *s, int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (unsigned i = 0; i < tu_ncases; i++)
+			printf("%s%s%s\n", tu_cases[i].name, tu_cases[i].tags ? "  tags: " : "",
+			       tu_cases[i].tags ? tu_cases[i].tags : "");
+		return EXIT_SUCCESS;
+	}
+	if (argc > 1) {
+		fprintf(stderr,
+		        "usage: %s [--list]\n"
+		        "  CK_RUN_CASE=<case> runs one case; CK_INCLUDE_TAGS / CK_EXCLUDE_TAGS select by tag\n",
+		        argv[0]);
+		return EXIT_FAILURE;
+	}
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int ran = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (ran == 0 && (env("CK_RUN_CASE") || env("CK_RUN_SUITE"))) {
+		fprintf(stderr, "%s: CK_RUN_SUITE=%s CK_RUN_CASE=%s selects no test; %s --list shows the cases\n",
+		        argv[0], env("CK_RUN_SUITE") ? env("CK_RUN_SUITE") : "",
+		        env("CK_RUN_CASE") ? env("CK_RUN_CASE") : "", argv[0]);
+		return EXIT_FAILURE;
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* ---- the store fixture ---- */
+
+char *tu_dir, *tu_img;
+const char *tu_paths[1];
+
+void tu_store_setup(void)
+{
+	tu_dir = tu_mkdtemp(program_invocation_short_name);
+	tu_img = tu_path(tu_dir, "store.img");
+	tu_paths[0] = tu_img;
+}
+
+void tu_store_teardown(void)
+{
+	io_set_hook(NULL);
+	tu_rmdir(tu_dir);
+	free(tu_dir);
+	free(tu_img);
+	tu_dir = tu_img = NULL;
+	tu_paths[0] = NULL;
+}
+
+void tu_format(uint64_t size, uint32_t seg_size)
+{
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	fo.size = size;
+	fo.segment_size = seg_size;
+	ck_assert_msg(swapobj_format(tu_paths, 1, &fo) == 0, "format %s: %s", tu_img, swapobj_errmsg());
+}
+
+swapobj_store *tu_store_open(const struct swapobj_open_opts *oo)
+{
+	swapobj_store *st = NULL;
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, oo) == 0, "open %s: %s", tu_img, swapobj_errmsg());
+	return st;
+}
+
+swapobj_store *tu_mkstore(uint64_t size, uint32_t seg_size, const struct swapobj_open_opts *oo)
+{
+	tu_format(size, seg_size);
+	return tu_store_open(oo);
+}
+
+swapobj_store *tu_reopen(swapobj_store *st, const struct swapobj_open_opts *oo)
+{
+	if (st)
+		ck_assert_msg(swapobj_store_close(st) == 0, "close %s: %s", tu_img, swapobj_errmsg());
+	return tu_store_open(oo);
+}
 
 uint64_t tu_seed(uint64_t def)
 {
@@ -65,6 +190,11 @@ uint64_t tu_rng_below(struct tu_rng *r, uint64_t n)
 	return n ? tu_rng_next(r) % n : 0;
 }
 
+uint64_t tu_rng_draw(void *rng, uint64_t n)
+{
+	return tu_rng_below(rng, n);
+}
+
 char *tu_mkdtemp(const char *tag)
 {
 	const char *base = getenv("TMPDIR");
@@ -107,6 +237,54 @@ void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version)
 	/* A readable stamp at the start, handy when debugging dumps. */
 	snprintf(page, 48, "tag=%llu pg=%llu v=%llu", (unsigned long long)tag, (unsigned long long)pgoff,
 	         (unsigned long long)version);
+}
+
+void tu_vpage_fill(void *page, uint64_t tag, uint64_t pgoff, uint32_t ver)
+{
+	tu_fill_page(page, tag, pgoff, ver);
+	memcpy((uint8_t *)page + 64, &ver, 4);
+}
+
+int64_t tu_vpage_version(const void *page, uint64_t tag, uint64_t pgoff)
+{
+	const uint8_t *p = page;
+	uint8_t want[4096];
+	uint32_t ver;
+	if (p[0] == 0 && memcmp(p, p + 1, sizeof(want) - 1) == 0)
+		return 0;
+	memcpy(&ver, p + 64, 4);
+	tu_vpage_fill(want, tag, pgoff, ver);
+	return memcmp(p, want, sizeof(want)) == 0 ? (int64_t)ver : -1;
+}
+
+void tu_pstate_write(struct tu_pstate *ps, uint32_t ver, int ok)
+{
+	ps->dirty = 1;
+	ps->maxver = ver;
+	if (ok)
+		ps->cur = ver;
+}
+
+void tu_pstate_punch(struct tu_pstate *ps, int ok)
+{
+	ps->dirty = ps->zeroed = 1;
+	if (ok)
+		ps->cur = 0;
+}
+
+void tu_pstate_ack(struct tu_pstate *ps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ps[i].synced = ps[i].cur;
+		ps[i].maxver = 0;
+		ps[i].dirty = ps[i].zeroed = 0;
+	}
+}
+
+int tu_pstate_allows(const struct tu_pstate *ps, uint32_t ver)
+{
+	return ver == ps->synced || (ps->dirty && ver > ps->synced && ver <= ps->maxver) ||
+	       (ps->dirty && ver == 0 && ps->zeroed);
 }
 
 uint8_t *tu_read_file(const char *path, size_t *len)

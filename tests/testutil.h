@@ -1,6 +1,7 @@
 /*
- * testutil.h - helpers shared by the Check suites: seeds, a small PRNG,
- * scratch directories.
+ * testutil.h - helpers shared by the Check suites: one case per test and
+ * the runner, the store fixture, seeds, a small PRNG, scratch directories,
+ * store images. tests/README.md says how suites use them.
  *
  * SWAPOBJ_SEED=N fixes the seed of randomized tests (default: a fixed seed,
  * so CI is reproducible). SWAPOBJ_LONG=1 makes randomized tests run longer.
@@ -9,8 +10,63 @@
 #ifndef SO_TESTUTIL_H
 #define SO_TESTUTIL_H
 
+#include <check.h>
 #include <stdint.h>
 #include <stddef.h>
+
+#include "swapobj.h"
+
+/* ---- cases and the runner ---- */
+
+/* How tu_add makes a test's case. Zero-initialised fields: none. */
+struct tu_case_opts {
+	void (*setup)(void); /* checked fixture (run in the test's process), or NULL */
+	void (*teardown)(void);
+	const char *tags; /* Check tags, space-separated ("long powercut"), or NULL */
+	double timeout;   /* seconds; 0: Check's default (CK_DEFAULT_TIMEOUT) */
+	int loop_to;      /* > 0: a loop test run for _i in [0, loop_to) */
+};
+
+/*
+ * Add test to s in a case of its own named exactly as the test function
+ * (test_space__overwrite_moves_the_charge_to_the_new_copy), so that
+ * CK_RUN_CASE=<that name> runs it alone, and its tags select it with
+ * CK_INCLUDE_TAGS / CK_EXCLUDE_TAGS. Aborts the program on a repeated name.
+ */
+void tu_add(Suite *s, const TTest *test, const struct tu_case_opts *o);
+
+/*
+ * Run s and return main's exit status. CK_RUN_SUITE, CK_RUN_CASE,
+ * CK_INCLUDE_TAGS and CK_EXCLUDE_TAGS select as Check documents; a
+ * CK_RUN_SUITE or CK_RUN_CASE that selects no test is an error (a typo must
+ * not pass). "--list" as the only argument prints each case and its tags
+ * instead of running them.
+ */
+int tu_run(Suite *s, int argc, char **argv);
+
+/* ---- the store fixture ---- */
+
+/*
+ * tu_store_setup makes a scratch directory (tu_dir) named after the
+ * program, and the path of one device image in it (tu_img, not created;
+ * tu_paths is {tu_img}, as swapobj_format and swapobj_store_open take it).
+ * tu_store_teardown removes the directory and uninstalls any I/O hook a
+ * test left behind. Use them as a case's setup/teardown, or call them from
+ * a suite's own.
+ */
+extern char *tu_dir, *tu_img;
+extern const char *tu_paths[1];
+void tu_store_setup(void);
+void tu_store_teardown(void);
+
+/* Format tu_img: size bytes, seg_size-byte segments. Fails the test on error. */
+void tu_format(uint64_t size, uint32_t seg_size);
+/* Open tu_img with oo (NULL: defaults). Fails the test on error. */
+swapobj_store *tu_store_open(const struct swapobj_open_opts *oo);
+/* tu_format then tu_store_open. */
+swapobj_store *tu_mkstore(uint64_t size, uint32_t seg_size, const struct swapobj_open_opts *oo);
+/* Close st (unless NULL; a failed close fails the test), then tu_store_open(oo). */
+swapobj_store *tu_reopen(swapobj_store *st, const struct swapobj_open_opts *oo);
 
 /* Seed for randomized tests: $SWAPOBJ_SEED or def. */
 uint64_t tu_seed(uint64_t def);
@@ -27,6 +83,8 @@ void tu_rng_init(struct tu_rng *r, uint64_t seed);
 uint64_t tu_rng_next(struct tu_rng *r);
 /* Uniform in [0, n). */
 uint64_t tu_rng_below(struct tu_rng *r, uint64_t n);
+/* tu_rng_below for callers that take a generator as (void *, n): rng is a struct tu_rng. */
+uint64_t tu_rng_draw(void *rng, uint64_t n);
 
 /*
  * A fresh scratch directory (under $TMPDIR or /tmp), removed with its
@@ -39,6 +97,39 @@ char *tu_path(const char *dir, const char *name);
 
 /* Fill a 4 KiB page with varied content derived from (tag, pgoff, version). */
 void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version);
+
+/* ---- what may survive a power cut or a failed device ---- */
+
+/*
+ * Versioned pages: tu_fill_page content with the version stamped at byte
+ * 64, so that a page read back names the version it claims to be.
+ * tu_vpage_version returns that version if the page is exactly version v of
+ * (tag, pgoff), 0 if it is all zeros, -1 if it is anything else (garbage).
+ */
+void tu_vpage_fill(void *page, uint64_t tag, uint64_t pgoff, uint32_t ver);
+int64_t tu_vpage_version(const void *page, uint64_t tag, uint64_t pgoff);
+
+/*
+ * A versioned value (a page, an aux record) under a workload that syncs
+ * now and then. After a cut or a device failure it must hold its version as
+ * of the last acknowledged sync, or a version written since, or zeros if
+ * it was punched since: never anything else. Versions are > 0, and grow;
+ * 0 means zeros. A call may land even if it failed, so the intent is
+ * recorded whatever the outcome; ok says the call succeeded.
+ */
+struct tu_pstate {
+	uint32_t synced; /* version at the last acknowledged sync (0: zeros) */
+	uint32_t maxver; /* highest version written since */
+	uint32_t cur;    /* version now, as the acknowledged calls say */
+	uint8_t dirty;   /* written or punched since the sync */
+	uint8_t zeroed;  /* punched since the sync */
+};
+void tu_pstate_write(struct tu_pstate *ps, uint32_t ver, int ok);
+void tu_pstate_punch(struct tu_pstate *ps, int ok);
+/* A sync was acknowledged: the n states' current versions are durable. */
+void tu_pstate_ack(struct tu_pstate *ps, size_t n);
+/* 1 if ver (0: zeros) is a state the value may be found in. */
+int tu_pstate_allows(const struct tu_pstate *ps, uint32_t ver);
 
 /* ---- store images (tests that damage stores on purpose) ---- */
 
