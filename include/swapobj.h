@@ -295,10 +295,13 @@ struct swapobj_store_stat {
 	 * 4160-byte record; an all-zero page counts 16 bytes, a repeated-word
 	 * page 80). Byte figures below are segment space unless said otherwise.
 	 */
-	uint64_t usable_bytes;       /* live bytes the store accepts: capacity minus the reserve and one open
-	                                segment per stream, in whole records. Writes that would take live_bytes
-	                                past it fail with SWAPOBJ_ENOSPC; up to it, overwrites never do */
-	uint64_t reserved_bytes;     /* free segments only the cleaner (and deletes) may use */
+	uint64_t usable_bytes;       /* live bytes the store accepts: capacity minus the reserve, one open
+	                                segment per stream and room for three checkpoints (two kept, one held
+	                                free for the next), in whole records. Writes that would take
+	                                live_bytes past it fail with SWAPOBJ_ENOSPC; up to it, overwrites never
+	                                do. It shrinks if checkpoints outgrow their room (many small objects) */
+	uint64_t reserved_bytes;     /* free segments user writes never take: the cleaner's reserve (which
+	                                deletes may also use) and the room held for the next checkpoint */
 	uint64_t dead_bytes;         /* in used segments, bytes no record the index references occupies:
 	                                what cleaning can win back */
 	uint64_t live_swap_bytes;    /* live_bytes of SWAP objects */

@@ -6,9 +6,11 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ckpt.h"
@@ -445,6 +447,175 @@ START_TEST(test_ckpt__directories_aux_and_renames_through_snapshot_and_tail)
 }
 END_TEST
 
+/*
+ * Churn: write an object of most of the usable capacity, sync, delete it,
+ * again, several times the capacity over. Every segment then holds dead
+ * data and only the segments user writes never take are free, which is
+ * where checkpoints used to stop for want of a segment for their body.
+ */
+#define CHURN_CKPT_BYTES (2ull << 20) /* checkpoint interval (open option) */
+#define CHURN_ROUNDS 8
+
+struct churn_report {
+	int err;      /* 0, or the SWAPOBJ_E* code of the step that failed */
+	int line;     /* where */
+	uint64_t pgs; /* pages of the last churn object (kept) */
+	int paced;    /* the writer waited for the checkpoints all along (no wait timed out) */
+	struct swapobj_store_stat ss;
+};
+
+/*
+ * Keep the writer from outrunning the maintenance thread, as a store that is
+ * not overloaded would: after each interval written, sync (so that the
+ * interval is on the device, which is what makes a checkpoint due) and wait
+ * (at most 2 s) for a checkpoint newer than the last one seen. Timing out
+ * stops the pacing (no checkpoints come: the test fails, quickly).
+ */
+static int churn_pace(swapobj_store *st, uint64_t *seen, int *paced)
+{
+	struct swapobj_store_stat ss;
+	int err = swapobj_store_sync(st);
+	for (int i = 0; err == 0 && *paced && i < 2000; i++) {
+		if ((err = swapobj_store_stat(st, &ss)) < 0)
+			return err;
+		if (ss.checkpoints_written > *seen) {
+			*seen = ss.checkpoints_written;
+			return 0;
+		}
+		usleep(1000);
+	}
+	*paced = 0;
+	return 0;
+}
+
+#define CHURN_TRY(x)                                                                                                   \
+	do {                                                                                                           \
+		int64_t rc_ = (x);                                                                                     \
+		if (rc_ < 0) {                                                                                         \
+			rep->err = (int)rc_;                                                                           \
+			rep->line = __LINE__;                                                                          \
+			goto done;                                                                                     \
+		}                                                                                                      \
+	} while (0)
+
+static void churn_key(swapobj_key *k)
+{
+	swapobj_key_anon(k, 9, 999); /* not one of check_all's objects */
+}
+
+/* Runs in a child that is then killed: no Check assertions here, the report says what went wrong. */
+static void churn(struct churn_report *rep)
+{
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	struct swapobj_obj_opts op = SWAPOBJ_OBJ_OPTS_INIT;
+	swapobj_store *st = NULL;
+	swapobj_obj *h;
+	swapobj_key k;
+	static uint8_t buf[64 * PG];
+	oo.checkpoint_bytes = CHURN_CKPT_BYTES;
+	op.flags = SWAPOBJ_O_CREATE;
+	memset(rep, 0, sizeof(*rep));
+	CHURN_TRY(swapobj_store_open(&st, tu_paths, 1, &oo));
+	/* A small object that lives through it all (check_all's object 5, pages 0..3, version 1). */
+	key_of(&k, 5);
+	CHURN_TRY(swapobj_obj_open(&h, st, &k, &op));
+	for (unsigned i = 0; i < 4; i++) {
+		tu_fill_page(buf, 5, i, 1);
+		CHURN_TRY(swapobj_obj_write(h, buf, PG, (uint64_t)i * PG));
+	}
+	swapobj_obj_close(h);
+	CHURN_TRY(swapobj_store_stat(st, &rep->ss));
+	/* Three quarters of the usable capacity, in records of 4160 bytes, whole 64-page writes. */
+	uint64_t npg = rep->ss.usable_bytes * 3 / 4 / (PG + 64) / 64 * 64, seen = 0, since = 0;
+	rep->paced = 1;
+	churn_key(&k);
+	for (int round = 0; round < CHURN_ROUNDS; round++) {
+		CHURN_TRY(swapobj_obj_open(&h, st, &k, &op));
+		for (uint64_t p = 0; p < npg; p += 64) {
+			for (unsigned i = 0; i < 64; i++)
+				tu_fill_page(buf + i * PG, 0, p + i, (uint64_t)round + 1);
+			CHURN_TRY(swapobj_obj_write(h, buf, sizeof(buf), p * PG));
+			if ((since += sizeof(buf)) >= CHURN_CKPT_BYTES) {
+				CHURN_TRY(churn_pace(st, &seen, &rep->paced));
+				since = 0;
+			}
+		}
+		swapobj_obj_close(h);
+		CHURN_TRY(swapobj_store_sync(st));
+		if (round + 1 < CHURN_ROUNDS)
+			CHURN_TRY(swapobj_delete(st, &k));
+	}
+	rep->pgs = npg;
+	CHURN_TRY(swapobj_store_sync(st));
+	CHURN_TRY(swapobj_store_stat(st, &rep->ss));
+done:
+	return; /* no close: the caller is killed with the store open */
+}
+
+START_TEST(test_ckpt__churned_store_keeps_checkpointing_so_reopen_after_kill_replays_one_interval)
+{
+	tu_format(32u << 20, 1u << 20);
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		static struct churn_report rep;
+		close(fds[0]);
+		churn(&rep);
+		if (write(fds[1], &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+			_exit(3);
+		kill(getpid(), SIGKILL); /* kill -9: no close, no checkpoint at close, nothing flushed */
+		_exit(4);
+	}
+	close(fds[1]);
+	struct churn_report rep;
+	ssize_t got = read(fds[0], &rep, sizeof(rep));
+	close(fds[0]);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child did not die by SIGKILL (%d)", status);
+	ck_assert_int_eq(got, (ssize_t)sizeof(rep));
+	ck_assert_msg(rep.err == 0, "churn failed at line %d: %d", rep.line, rep.err);
+	ck_assert_msg(rep.paced, "the writer waited more than 2 s for a checkpoint");
+	/* Several times the capacity went through the store. */
+	ck_assert_uint_ge(rep.ss.user_bytes_written, 4 * rep.ss.capacity_bytes);
+	ck_assert_uint_gt(rep.ss.segments_cleaned, rep.ss.segments);
+	/* Checkpoints went on all along (by volume: one per interval). */
+	ck_assert_uint_gt(rep.ss.checkpoints_written, rep.ss.device_bytes_written / CHURN_CKPT_BYTES / 2);
+
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	oo.checkpoint_bytes = UINT64_MAX;
+	swapobj_store *st = tu_store_open(&oo);
+	struct swapobj_store_stat ss = stat_of(st);
+	ck_assert_uint_eq(ss.from_checkpoint, 1);
+	ck_assert_uint_eq(ss.checkpoint_fallbacks, 0);
+	/*
+	 * The tail: about one checkpoint interval. At most what was written
+	 * since the cut of the newest checkpoint, which began after the last
+	 * pause: two intervals, with the segments open at the cut read whole.
+	 */
+	ck_assert_msg(ss.replay_bytes <= 2 * CHURN_CKPT_BYTES + 4 * ss.segment_size, "replayed %llu bytes of log",
+	              (unsigned long long)ss.replay_bytes);
+	/* Everything synced is there: the small object and the last churn object. */
+	want[5][0] = want[5][1] = want[5][2] = want[5][3] = 1;
+	alive[5] = 1;
+	check_all(st);
+	swapobj_obj *h;
+	swapobj_key k;
+	uint8_t got_pg[PG], exp[PG];
+	churn_key(&k);
+	ck_assert_int_eq(swapobj_obj_open(&h, st, &k, NULL), 0);
+	for (uint64_t p = 0; p < rep.pgs; p += 97) {
+		ck_assert_int_eq(swapobj_obj_read(h, got_pg, PG, p * PG, 0), PG);
+		tu_fill_page(exp, 0, p, CHURN_ROUNDS);
+		ck_assert_msg(memcmp(got_pg, exp, PG) == 0, "churn object page %llu", (unsigned long long)p);
+	}
+	swapobj_obj_close(h);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("ckpt");
@@ -455,5 +626,6 @@ int main(int argc, char **argv)
 	tu_add(s, test_ckpt__verify_reports_slots_and_bodies, &opts_ckpt);
 	tu_add(s, test_ckpt__errors_rdonly_and_full_store, &opts_ckpt);
 	tu_add(s, test_ckpt__directories_aux_and_renames_through_snapshot_and_tail, &opts_ckpt);
+	tu_add(s, test_ckpt__churned_store_keeps_checkpointing_so_reopen_after_kill_replays_one_interval, &opts_ckpt);
 	return tu_run(s, argc, argv);
 }

@@ -754,7 +754,8 @@ START_TEST(test_space__stat_reports_usable_dead_and_histogram)
 	 * records */
 	ck_assert_uint_eq(s.usable_bytes, (31 - LOG_RESERVE_SEGS - LOG_CLEAN_AHEAD - LOG_NSTREAMS - 3) *
 	                                      ((MiB - SEGHDR_REC_SIZE) / REC_DATA_SIZE * REC_DATA_SIZE));
-	ck_assert_uint_eq(s.reserved_bytes, LOG_RESERVE_SEGS * MiB);
+	/* reserved: what user writes never take, the cleaner's reserve and one checkpoint body's room (1 here) */
+	ck_assert_uint_eq(s.reserved_bytes, (LOG_RESERVE_SEGS + 1) * MiB);
 	swapobj_obj *a = obj(st, 1);
 	for (uint64_t p = 0; p < 1000; p++)
 		put(a, p, 1, 1);

@@ -223,11 +223,11 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 			grow += extslot_charge(extslot_make((enum ext_kind)pages[i].kind, 0));
 			shrink += extslot_charge(olds[i]);
 		}
-		if (grow > shrink &&
-		    __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + (grow - shrink) > lg->usable) {
+		if (grow > shrink && __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + (grow - shrink) >
+		                         __atomic_load_n(&lg->usable, __ATOMIC_RELAXED)) {
 			err = so_err(SWAPOBJ_ENOSPC, "store is full: %llu bytes live, %llu usable",
 			             (unsigned long long)__atomic_load_n(&lg->live_total, __ATOMIC_RELAXED),
-			             (unsigned long long)lg->usable);
+			             (unsigned long long)__atomic_load_n(&lg->usable, __ATOMIC_RELAXED));
 			*full = true;
 			goto out;
 		}

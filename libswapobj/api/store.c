@@ -81,26 +81,41 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
-/* Is a checkpoint due: enough log volume, or enough time with anything written? */
-static bool ckpt_due(struct swapobj_store *st)
+/*
+ * Is a checkpoint due: enough log volume, or enough time with anything
+ * written? After a failed attempt, not before a pause (maint_main).
+ */
+static bool ckpt_due(struct swapobj_store *st, uint64_t retry_ns)
 {
-	uint64_t written = log_device_bytes(&st->log) - st->ckpt_dev_bytes;
-	if (st->ckpt_every_bytes == UINT64_MAX)
+	uint64_t written = log_device_bytes(&st->log) - st->ckpt_dev_bytes, now = so_now_ns();
+	if (st->ckpt_every_bytes == UINT64_MAX || now < retry_ns)
 		return false;
-	return written >= st->ckpt_every_bytes || (written && so_now_ns() - st->ckpt_ns >= st->ckpt_every_ns);
+	return written >= st->ckpt_every_bytes || (written && now - st->ckpt_ns >= st->ckpt_every_ns);
 }
 
 static void *maint_main(void *arg)
 {
 	struct swapobj_store *st = arg;
+	uint64_t retry_ns = 0, pause_ns = 0;
 	while (bg_wait(st, &st->maint_cv, &st->maint_req)) {
 		while (reaper_run(st, 4096) > 0)
 			;
 		if (space_want_clean(&st->log))
 			cleaner_run(st, 0, false);
-		/* A failure is sticky only for I/O errors; ENOSPC/ENOMEM just mean a longer replay. */
-		if (ckpt_due(st) && ckpt_write(st) < 0)
-			st->ckpt_ns = so_now_ns();
+		/*
+		 * A failure is sticky only for I/O errors; ENOSPC/ENOMEM mean a
+		 * longer replay until one succeeds. ckpt_write has already asked
+		 * the cleaner for room; retry after a pause that doubles from 1 s up to the time interval,
+		 * rather than capture the whole index on every wake-up.
+		 */
+		if (ckpt_due(st, retry_ns)) {
+			if (ckpt_write(st) < 0) {
+				pause_ns = pause_ns ? SO_MIN(2 * pause_ns, st->ckpt_every_ns) : 1000000000ull;
+				retry_ns = so_now_ns() + pause_ns;
+			} else {
+				pause_ns = retry_ns = 0;
+			}
+		}
 	}
 	return NULL;
 }
@@ -250,9 +265,9 @@ int swapobj_store_close(swapobj_store *st)
 	stop_threads(st);
 	/*
 	 * A checkpoint makes the next open fast; if it cannot be taken for want
-	 * of space or memory the next open replays more, nothing is lost. Then
-	 * sync twice: the second makes durable the SYNC record naming what the
-	 * first made durable.
+	 * of space or memory (ckpt_write runs the cleaner for room first) the
+	 * next open replays more, nothing is lost. Then sync twice: the second
+	 * makes durable the SYNC record naming what the first made durable.
 	 */
 	if (!st->rdonly && !__atomic_load_n(&st->log.sticky_err, __ATOMIC_ACQUIRE) &&
 	    st->ckpt_every_bytes != UINT64_MAX && log_device_bytes(&st->log) != st->ckpt_dev_bytes) {
@@ -330,7 +345,10 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	out->free_bytes = out->segments_free * lg->seg_size;
 	out->used_bytes = out->capacity_bytes - out->free_bytes;
 	out->usable_bytes = log_usable(lg);
-	out->reserved_bytes = (uint64_t)SO_MIN((uint64_t)LOG_RESERVE_SEGS, out->segments_free) * lg->seg_size;
+	pthread_mutex_lock(&lg->mu);
+	uint64_t keep = log_user_keep_locked(lg);
+	pthread_mutex_unlock(&lg->mu);
+	out->reserved_bytes = SO_MIN(keep, out->segments_free) * lg->seg_size;
 	out->live_swap_bytes = objrec_class_live(st, SWAPOBJ_CLASS_SWAP);
 	out->live_cache_bytes = objrec_class_live(st, SWAPOBJ_CLASS_CACHE);
 	out->segments_erased = __atomic_load_n(&lg->segs_erased, __ATOMIC_RELAXED);

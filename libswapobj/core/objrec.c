@@ -60,10 +60,11 @@ int objrec_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_ke
 	int err;
 	uint32_t plen = name_rec_encode(payload, o->cls, o->flags, o->version, key, o->aux, o->aux_len);
 	struct so_log *lg = &st->log;
-	if (!o->create_addr && __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + rec_size(plen) > lg->usable)
+	if (!o->create_addr && __atomic_load_n(&lg->live_total, __ATOMIC_RELAXED) + rec_size(plen) >
+	                           __atomic_load_n(&lg->usable, __ATOMIC_RELAXED))
 		return so_err(SWAPOBJ_ENOSPC, "store is full: %llu bytes live, %llu usable",
 		              (unsigned long long)__atomic_load_n(&lg->live_total, __ATOMIC_RELAXED),
-		              (unsigned long long)lg->usable);
+		              (unsigned long long)__atomic_load_n(&lg->usable, __ATOMIC_RELAXED));
 	uint64_t charge = objrec_charge(o);
 	r.type = type;
 	r.oid = o->oid;

@@ -174,9 +174,19 @@ struct so_log {
 	 */
 	uint64_t ckpt_keep_seq;
 	uint64_t ckpt_segs; /* CKPT segments held (under mu); at most log_ckpt_allow */
+	/*
+	 * Segments one checkpoint body takes: the largest body measured since
+	 * open, at least log_ckpt_per (under mu; only grows, so the usable
+	 * capacity only shrinks). That many free segments are held for the next
+	 * checkpoint, less what the one being written has taken (ckpt_taken):
+	 * user streams leave them alone and the cleaner keeps them free
+	 * (log_ckpt_hold_locked), so a checkpoint finds room in a churned store.
+	 */
+	uint64_t ckpt_body;
+	uint64_t ckpt_taken; /* segments the checkpoint being written has taken so far (under mu) */
 	/* space (see space/space.h) */
 	uint64_t live_total;  /* atomic: sum of every segment's live bytes */
-	uint64_t usable;      /* live bytes the store accepts (log_usable) */
+	uint64_t usable;      /* atomic: live bytes the store accepts (log_usable; shrinks if checkpoints grow) */
 	uint64_t cold_stamp;  /* atomic: age stamp for the next COLD SEGHDR: the victim being cleaned */
 	bool discard;         /* discard segments once they are erased (SWAPOBJ_OPEN_DISCARD) */
 	bool manual_clean;    /* no background cleaner: waits for space fail at once */
@@ -304,26 +314,50 @@ static inline uint64_t log_seg_payload(const struct so_log *lg)
 	return SO_LOG_ROUND_DOWN(lg->seg_size - SEGHDR_REC_SIZE, REC_DATA_SIZE);
 }
 /*
- * Live bytes the store accepts: every segment but the reserve, the
- * cleaner's lookahead, one open segment per stream and the checkpoints'
- * allowance (log_ckpt_allow), each holding
- * log_seg_payload bytes. With at most this much live, the cleaner can
- * always free a segment (at worst by compacting every other one), so
- * overwrites never fail for lack of space.
+ * Segments one checkpoint body is first assumed to take: room for an index
+ * of ~8 bytes per 4 KiB page of the whole store (random writes; the
+ * segment table and its summaries fit in that too). A store of many small
+ * objects (or large aux data) has a larger body: ckpt_body grows to it.
  */
+static inline uint64_t log_ckpt_per(const struct so_log *lg)
+{
+	uint64_t per = (lg->nsegs * (uint64_t)lg->seg_size / 512 + lg->seg_size - 1) / lg->seg_size;
+	return per ? per : 1;
+}
 /*
- * Segments checkpoints may hold: two kept plus one being written, each
- * sized for an index of ~8 bytes per 4 KiB page of the whole store.
+ * Segments checkpoints may hold: two kept plus one being written (held
+ * free until it is), each of ckpt_body segments.
  */
 static inline uint64_t log_ckpt_allow(const struct so_log *lg)
 {
-	uint64_t per = (lg->nsegs * (uint64_t)lg->seg_size / 512 + lg->seg_size - 1) / lg->seg_size;
-	return 3 * (per ? per : 1);
+	uint64_t body = __atomic_load_n(&lg->ckpt_body, __ATOMIC_RELAXED);
+	return 3 * (body > log_ckpt_per(lg) ? body : log_ckpt_per(lg));
 }
+/*
+ * Live bytes the store accepts: every segment but the reserve, the
+ * cleaner's lookahead, one open segment per stream and the checkpoints'
+ * allowance (log_ckpt_allow), each holding log_seg_payload bytes. With at
+ * most this much live, the cleaner can always free a segment (at worst by
+ * compacting every other one) and keep one checkpoint body's room free, so
+ * overwrites never fail for lack of space and checkpoints go on.
+ */
 static inline uint64_t log_usable(const struct so_log *lg)
 {
 	uint64_t keep = LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + LOG_NSTREAMS + log_ckpt_allow(lg);
 	return lg->nsegs > keep ? (lg->nsegs - keep) * log_seg_payload(lg) : 0;
+}
+/*
+ * Free segments held for the next checkpoint body (mu held): user streams
+ * never take them, and the cleaner counts them as not available to users.
+ */
+static inline uint64_t log_ckpt_hold_locked(const struct so_log *lg)
+{
+	return lg->ckpt_body > lg->ckpt_taken ? lg->ckpt_body - lg->ckpt_taken : 0;
+}
+/* Free segments user streams may not take (mu held): the cleaner's reserve and the checkpoint's room. */
+static inline uint64_t log_user_keep_locked(const struct so_log *lg)
+{
+	return LOG_RESERVE_SEGS + log_ckpt_hold_locked(lg);
 }
 /* ---- segments for the cleaner and replay ---- */
 /* Mark segment FREE and queue it (caller holds mu). */
@@ -342,9 +376,20 @@ uint64_t log_free_count(struct so_log *lg);
  * Take a FREE segment for a checkpoint body: it gets a new generation and
  * stream SEG_STREAM_CKPT and is SEALED at once (the cleaner never picks
  * CKPT segments). The caller writes the SEGHDR itself, with the body.
- * Never takes the cleaner's reserve (LOG_RESERVE_SEGS): SWAPOBJ_ENOSPC then.
+ * Takes from the room held for checkpoints (log_ckpt_hold_locked) first,
+ * never from the cleaner's reserve (LOG_RESERVE_SEGS): SWAPOBJ_ENOSPC then.
  */
 int log_ckpt_take(struct so_log *lg, struct log_seg **out);
+/*
+ * A checkpoint body of nsegs segments was measured (or loaded): raise
+ * ckpt_body to it if larger, which holds more room for the next one and
+ * shrinks the usable capacity to match. Returns the room now held.
+ */
+uint64_t log_ckpt_body_note(struct so_log *lg, uint64_t nsegs);
+/* Free segments a checkpoint body may take now (beyond the cleaner's reserve). */
+uint64_t log_ckpt_room(struct so_log *lg);
+/* The checkpoint being written is done (published or abandoned): its room is held again in full. */
+void log_ckpt_end(struct so_log *lg);
 /* A checkpoint segment is no longer referenced by any slot: free it. */
 void log_ckpt_release(struct so_log *lg, struct log_seg *s);
 /* Encode s's SEGHDR record (SEGHDR_REC_SIZE bytes) at dst. */

@@ -143,7 +143,8 @@ void log_commit(struct so_log *lg, int stream, const struct log_resv *r)
 uint64_t log_user_avail(struct so_log *lg)
 {
 	pthread_mutex_lock(&lg->mu);
-	uint64_t n = lg->freeq_len > LOG_RESERVE_SEGS ? lg->freeq_len - LOG_RESERVE_SEGS : 0;
+	uint64_t keep = log_user_keep_locked(lg);
+	uint64_t n = lg->freeq_len > keep ? lg->freeq_len - keep : 0;
 	n += lg->streams[LOG_HOT].ready != NULL;
 	pthread_mutex_unlock(&lg->mu);
 	return n;
@@ -167,7 +168,7 @@ int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 			pthread_mutex_unlock(&ls->mu);
 		}
 		pthread_mutex_lock(&lg->mu);
-		room = room || lg->freeq_len > LOG_RESERVE_SEGS || lg->streams[LOG_HOT].ready;
+		room = room || lg->freeq_len > log_user_keep_locked(lg) || lg->streams[LOG_HOT].ready;
 		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
 			pthread_mutex_unlock(&lg->mu);
 			break;

@@ -242,6 +242,7 @@ int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool 
 	lg->next_seq = 1;
 	lg->next_gen = 1;
 	lg->ckpt_keep_seq = UINT64_MAX;
+	lg->ckpt_body = log_ckpt_per(lg);
 	lg->usable = log_usable(lg);
 	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
 	return 0;

@@ -162,13 +162,20 @@ int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg *
 	 * which needs room to relocate before it can free anything. An urgent
 	 * tombstone may dig into them but never takes the last one.
 	 */
-	uint64_t keep = log_stream_is_reloc(stream) ? 0 : urgent ? 1 : LOG_RESERVE_SEGS;
+	/*
+	 * Other user writes also leave the room held for the next checkpoint
+	 * body; the cleaner keeps it free (log_user_avail counts it out).
+	 */
+	uint64_t keep = log_stream_is_reloc(stream) ? 0 : urgent ? 1 : log_user_keep_locked(lg);
 	if (lg->freeq_len <= keep) {
+		uint64_t nfree = lg->freeq_len, hold = log_ckpt_hold_locked(lg);
 		pthread_mutex_unlock(&lg->mu);
 		if (lg->kick)
 			lg->kick(lg->kick_ctx, LOG_KICK_CLEAN);
-		return so_err(SWAPOBJ_ENOSPC, "store is full: no free segment (%llu free, %u reserved for cleaning)",
-		              (unsigned long long)lg->freeq_len, LOG_RESERVE_SEGS);
+		return so_err(SWAPOBJ_ENOSPC,
+		              "store is full: no free segment (%llu free, %u reserved for cleaning, %llu for a "
+		              "checkpoint)",
+		              (unsigned long long)nfree, LOG_RESERVE_SEGS, (unsigned long long)hold);
 	}
 	s = &lg->segs[lg->freeq[lg->freeq_head]];
 	lg->freeq_head = (lg->freeq_head + 1) % lg->nsegs;
@@ -214,19 +221,21 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 {
 	pthread_mutex_lock(&lg->mu);
 	/*
-	 * Not from the cleaner's reserve (a checkpoint can wait, the cleaner's
-	 * progress cannot), and not past the checkpoints' share of the store,
-	 * which log_usable keeps out of what users may fill.
+	 * From the room held for it (user streams leave log_ckpt_hold_locked
+	 * free segments), never from the cleaner's reserve (a checkpoint can
+	 * wait, the cleaner's progress cannot), and not past the checkpoints'
+	 * share of the store, which log_usable keeps out of what users may fill.
 	 */
 	if (lg->ckpt_segs >= log_ckpt_allow(lg)) {
 		pthread_mutex_unlock(&lg->mu);
 		return so_err(SWAPOBJ_ENOSPC, "checkpoint needs more than its %llu segments",
 		              (unsigned long long)log_ckpt_allow(lg));
 	}
-	if (lg->freeq_len <= LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD) {
+	if (lg->freeq_len <= LOG_RESERVE_SEGS) {
+		uint64_t nfree = lg->freeq_len;
 		pthread_mutex_unlock(&lg->mu);
-		return so_err(SWAPOBJ_ENOSPC, "no free segment for a checkpoint (%llu free)",
-		              (unsigned long long)lg->freeq_len);
+		return so_err(SWAPOBJ_ENOSPC, "no free segment for a checkpoint (%llu free, %u reserved for cleaning)",
+		              (unsigned long long)nfree, LOG_RESERVE_SEGS);
 	}
 	struct log_seg *s = &lg->segs[lg->freeq[lg->freeq_head]];
 	lg->freeq_head = (lg->freeq_head + 1) % lg->nsegs;
@@ -239,6 +248,7 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 	s->written = 0;
 	s->sealed_ns = so_now_ns();
 	lg->ckpt_segs++;
+	lg->ckpt_taken++;
 	bool erased = s->erase == ERASE_DONE;
 	if (erased)
 		log_summary_reset_locked(s);
@@ -259,6 +269,7 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 		pthread_mutex_lock(&lg->mu);
 		if (err < 0) {
 			lg->ckpt_segs--;
+			lg->ckpt_taken--;
 			log_seg_free_locked(lg, s); /* summary kept: it may hold old records */
 			pthread_mutex_unlock(&lg->mu);
 			return log_fail(lg, err);
@@ -281,6 +292,33 @@ void log_ckpt_release(struct so_log *lg, struct log_seg *s)
 		s->erase = ERASE_DONE; /* checkpoint records are never replayed */
 		pthread_cond_broadcast(&lg->space_cv);
 	}
+	pthread_mutex_unlock(&lg->mu);
+}
+
+uint64_t log_ckpt_body_note(struct so_log *lg, uint64_t nsegs)
+{
+	pthread_mutex_lock(&lg->mu);
+	if (nsegs > lg->ckpt_body) {
+		__atomic_store_n(&lg->ckpt_body, nsegs, __ATOMIC_RELAXED);
+		__atomic_store_n(&lg->usable, log_usable(lg), __ATOMIC_RELAXED);
+	}
+	uint64_t hold = log_ckpt_hold_locked(lg);
+	pthread_mutex_unlock(&lg->mu);
+	return hold;
+}
+
+uint64_t log_ckpt_room(struct so_log *lg)
+{
+	pthread_mutex_lock(&lg->mu);
+	uint64_t n = lg->freeq_len > LOG_RESERVE_SEGS ? lg->freeq_len - LOG_RESERVE_SEGS : 0;
+	pthread_mutex_unlock(&lg->mu);
+	return n;
+}
+
+void log_ckpt_end(struct so_log *lg)
+{
+	pthread_mutex_lock(&lg->mu);
+	lg->ckpt_taken = 0;
 	pthread_mutex_unlock(&lg->mu);
 }
 

@@ -133,7 +133,7 @@ int log_background(struct so_log *lg)
 	 */
 	struct log_stream *hot = &lg->streams[LOG_HOT];
 	pthread_mutex_lock(&lg->mu);
-	bool want = hot->ready == NULL && lg->freeq_len > LOG_RESERVE_SEGS && !lg->hot_preparing;
+	bool want = hot->ready == NULL && lg->freeq_len > log_user_keep_locked(lg) && !lg->hot_preparing;
 	/* Writers that find no free segment meanwhile wait for this one (log_space_wait). */
 	if (want)
 		lg->hot_preparing = true;

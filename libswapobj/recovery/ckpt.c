@@ -386,6 +386,64 @@ static uint32_t chunk_max(const struct so_log *lg)
 	return SO_MIN(room, (uint32_t)(1u << 20) - REC_HDR_LEN) & ~(REC_ALIGN - 1);
 }
 
+/*
+ * Payload bytes of the next body record placed at pos of a segment, with
+ * left bytes of the body to go; 0 if no record fits there (next segment).
+ */
+static uint32_t chunk_at(const struct so_log *lg, uint64_t pos, uint64_t left)
+{
+	if (pos + REC_HDR_LEN + REC_ALIGN > lg->seg_size)
+		return 0;
+	uint64_t n = SO_MIN((uint64_t)chunk_max(lg), left);
+	return (uint32_t)SO_MIN(n, (lg->seg_size - pos - REC_HDR_LEN) & ~(uint64_t)(REC_ALIGN - 1));
+}
+
+/* Segments a body of len bytes takes: write_body's layout, without writing. */
+static uint64_t body_segs(const struct so_log *lg, uint64_t len)
+{
+	uint64_t off = 0, n = 0;
+	while (off < len) {
+		uint64_t pos = SEGHDR_REC_SIZE;
+		uint32_t c;
+		n++;
+		while (off < len && (c = chunk_at(lg, pos, len - off)) > 0) {
+			pos += rec_size(c);
+			off += c;
+		}
+	}
+	return n;
+}
+
+/*
+ * Make sure need free segments (beyond the cleaner's reserve) are there for
+ * the body. User streams leave that room alone (log_ckpt_hold_locked) and
+ * the background cleaner keeps it free, so this is normally met at once;
+ * when it is not (the body grew, or a tombstone dug into the room), run
+ * the cleaner here, a bounded number of passes (ckpt_mu comes before
+ * clean_mu in the lock order, and the cleaner never waits for a
+ * checkpoint). With manual cleaning, only the caller cleans.
+ */
+static int make_room(struct swapobj_store *st, uint64_t need)
+{
+	struct so_log *lg = &st->log;
+	uint64_t room = log_ckpt_room(lg);
+	for (int pass = 0; pass < 4 && room < need && !st->manual_clean; pass++) {
+		int n = cleaner_run(st, 0, false);
+		if (n < 0)
+			return n;
+		room = log_ckpt_room(lg);
+		if (n == 0)
+			break;
+	}
+	if (room < need)
+		return so_err(SWAPOBJ_ENOSPC,
+		              "no room for a checkpoint: its body needs %llu segments, %llu are free beyond the "
+		              "cleaner's reserve%s",
+		              (unsigned long long)need, (unsigned long long)room,
+		              st->manual_clean ? " (cleaning is manual: run swapobj_store_clean)" : "");
+	return 0;
+}
+
 static void release_ref(struct swapobj_store *st, const struct ckpt_ref *ref)
 {
 	for (uint32_t i = 0; i < ref->nsegs; i++) {
@@ -404,7 +462,6 @@ static int write_body(struct swapobj_store *st, const struct wbuf *w, uint64_t c
 	if (!img)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory for a checkpoint segment");
 	uint64_t off = 0;
-	uint32_t cmax = chunk_max(lg);
 	while (off < w->len && err == 0) {
 		if (ref->nsegs == CKPT_MAX_SEGS) {
 			err = so_err(SWAPOBJ_ENOSPC, "checkpoint of %zu bytes needs more than %u segments", w->len,
@@ -420,10 +477,8 @@ static int write_body(struct swapobj_store *st, const struct wbuf *w, uint64_t c
 		memset(img, 0, lg->seg_size);
 		log_encode_seghdr(lg, s, img);
 		uint64_t pos = SEGHDR_REC_SIZE;
-		while (off < w->len && pos + REC_HDR_LEN + REC_ALIGN <= lg->seg_size) {
-			uint32_t n = (uint32_t)SO_MIN((uint64_t)cmax, w->len - off);
-			n = (uint32_t)SO_MIN((uint64_t)n,
-			                     (lg->seg_size - pos - REC_HDR_LEN) & ~(uint64_t)(REC_ALIGN - 1));
+		uint32_t n;
+		while (off < w->len && (n = chunk_at(lg, pos, w->len - off)) > 0) {
 			struct rec r = {0};
 			r.type = REC_CKPT;
 			r.seq = ckpt_no;
@@ -499,6 +554,17 @@ int ckpt_write(struct swapobj_store *st)
 	}
 	ref->no = ckpt_no;
 	ref->cut_seq = cut_seq;
+	/* Room for the body: its size is known now, before any segment is taken. */
+	uint64_t need = body_segs(lg, w.len);
+	if (need > CKPT_MAX_SEGS) {
+		err =
+		    so_err(SWAPOBJ_ENOSPC, "checkpoint of %zu bytes needs %llu segments, more than the %u a slot names",
+		           w.len, (unsigned long long)need, CKPT_MAX_SEGS);
+		goto out;
+	}
+	log_ckpt_body_note(lg, need);
+	if ((err = make_room(st, need)) < 0)
+		goto out;
 	if ((err = write_body(st, &w, ckpt_no, ref)) < 0) {
 		if (err == SWAPOBJ_ENOSPC)
 			release_ref(st, ref);
@@ -521,6 +587,7 @@ int ckpt_write(struct swapobj_store *st)
 	st->ckpt_last_bytes = w.len;
 	__atomic_add_fetch(&st->ckpts_written, 1, __ATOMIC_RELAXED);
 out:
+	log_ckpt_end(lg);
 	if (err < 0 && err != SWAPOBJ_EROFS && lg->kick)
 		lg->kick(lg->kick_ctx, LOG_KICK_CLEAN); /* ENOSPC: the cleaner may make room for the next try */
 	pthread_mutex_unlock(&st->ckpt_mu);
@@ -843,6 +910,8 @@ int ckpt_load(struct swapobj_store *st, struct ckpt_loaded *out, unsigned *fallb
 				if (k == 0 && valid[j] && refs[j].no < refs[i].no)
 					st->ckpts[1] = refs[j];
 				st->ckpt_last_bytes = bytes[i];
+				/* Hold room for a body as large as the ones kept (they were written in this store). */
+				log_ckpt_body_note(&st->log, SO_MAX(st->ckpts[0].nsegs, st->ckpts[1].nsegs));
 				err = 1;
 				break;
 			}

@@ -46,10 +46,12 @@ struct ckpt_loaded {
 };
 
 /*
- * Take a checkpoint now. Returns 0, SWAPOBJ_ENOSPC / ENOMEM (skipped: the
- * store goes on, recovery just replays more), or an I/O error, after which
- * the store is read-only (sticky). Serialised with itself; runs alongside
- * writers.
+ * Take a checkpoint now. Its body goes to the free segments held for it
+ * (log_ckpt_hold_locked); if they are short, it runs the cleaner (bounded)
+ * for room first, unless cleaning is manual. Returns 0, SWAPOBJ_ENOSPC /
+ * ENOMEM (skipped: the store goes on, recovery just replays more), or an
+ * I/O error, after which the store is read-only (sticky). Serialised with
+ * itself (ckpt_mu, taken before clean_mu); runs alongside writers.
  */
 int ckpt_write(struct swapobj_store *st);
 
