@@ -313,6 +313,17 @@ struct swapobj_store_stat {
 	uint64_t util_histogram[SWAPOBJ_UTIL_BUCKETS];
 	uint32_t manual_clean; /* 1 if opened with SWAPOBJ_OPEN_MANUAL_CLEAN */
 	uint32_t discard;      /* 1 if opened with SWAPOBJ_OPEN_DISCARD */
+	/*
+	 * Checkpoint health. A checkpoint that cannot be taken loses nothing,
+	 * but every open replays the log written since the last one, so these
+	 * say whether they still happen.
+	 */
+	uint64_t checkpoint_time_ns;   /* when the newest checkpoint (taken since open, or the one the open
+	                                  loaded) was taken: wall clock, ns since the Unix epoch; 0 if none */
+	uint64_t checkpoint_failures;  /* checkpoint attempts that failed since open (periodic, at close, or
+	                                  swapobj_store_checkpoint), but for those refused because the store
+	                                  was already read-only (readonly says so) */
+	int32_t checkpoint_last_error; /* SWAPOBJ_E* code of the last failed attempt; 0 if none failed */
 };
 
 /** Space and activity figures. Never fails on a valid store. */

@@ -46,6 +46,7 @@ check "stat text" 0 "$tools/swapobj-stat" "$dir/b.img" "$dir/a.img"
 contains "stat text usable" "$dir/out" "^usable "
 contains "stat text dead" "$dir/out" "^dead "
 contains "stat text histogram" "$dir/out" "^utilization .*90-100%:0"
+contains "stat text no checkpoint yet" "$dir/out" "^checkpoint    none; none failed since open"
 check "stat one device of two" 1 "$tools/swapobj-stat" "$dir/a.img"
 contains "stat missing device message" "$dir/err" "store of 2 devices"
 head -c 4194304 /dev/urandom >"$dir/junk.img"
@@ -57,6 +58,8 @@ contains "demo passes" "$dir/out" "all checks passed"
 check "demo bad mib" 2 "$tools/swapobj-demo" -m 0 "$dir/demo.img"
 check "demo keep image" 0 "$tools/swapobj-demo" -s 128M -m 2 "$dir/kept.img"
 check "stat after demo" 0 "$tools/swapobj-stat" --json "$dir/kept.img"
+contains "stat json checkpoint time" "$dir/out" '"checkpoint_time_ns":[1-9][0-9]*,"checkpoint_age_s":[0-9]'
+contains "stat json checkpoint failures" "$dir/out" '"checkpoint_failures":0,"checkpoint_last_error":0'
 # live = swap + cache, the used segments are all in the histogram, live fits in usable
 field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$dir/out"; }
 hist=$(sed -n 's/.*"util_histogram":\[\([0-9,]*\)\].*/\1/p' "$dir/out" | tr ',' '+')

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "swapobj.h"
 #include "toolutil.h"
@@ -60,6 +61,11 @@ int main(int argc, char **argv)
 	double per_page = s.pages ? (double)s.index_bytes / (double)s.pages : 0.0;
 	/* Since this open: a read-only open writes nothing, so both are 0 here; kept for symmetry with the API. */
 	double wa = s.user_bytes_written ? (double)s.device_bytes_written / (double)s.user_bytes_written : 0.0;
+	/* Age of the newest checkpoint (the one this open loaded); -1 if there is none. */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double now_s = (double)now.tv_sec + now.tv_nsec / 1e9;
+	double age_s = s.checkpoint_time_ns ? now_s - (double)s.checkpoint_time_ns / 1e9 : -1.0;
 	if (json) {
 		printf("{\"capacity_bytes\":%" PRIu64 ",\"used_bytes\":%" PRIu64 ",\"live_bytes\":%" PRIu64
 		       ",\"free_bytes\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"pages\":%" PRIu64
@@ -72,6 +78,9 @@ int main(int argc, char **argv)
 		       s.ndevices, s.segments, s.segments_free, s.index_bytes, per_page, s.replay_ns / 1e6, s.next_seq,
 		       s.direct_io ? "true" : "false", s.from_checkpoint ? "true" : "false", s.checkpoint_bytes,
 		       s.checkpoint_fallbacks, s.replay_bytes);
+		printf(",\"checkpoint_time_ns\":%" PRIu64 ",\"checkpoint_age_s\":%.3f,\"checkpoint_failures\":%" PRIu64
+		       ",\"checkpoint_last_error\":%d",
+		       s.checkpoint_time_ns, age_s, s.checkpoint_failures, (int)s.checkpoint_last_error);
 		printf(",\"usable_bytes\":%" PRIu64 ",\"reserved_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64
 		       ",\"live_swap_bytes\":%" PRIu64 ",\"live_cache_bytes\":%" PRIu64 ",\"segments_used\":%" PRIu64
 		       ",\"user_bytes_written\":%" PRIu64 ",\"device_bytes_written\":%" PRIu64
@@ -86,8 +95,9 @@ int main(int argc, char **argv)
 	char b[9][32];
 	printf("capacity      %s (%u device%s, %" PRIu64 " segments of %s)\n", tool_human(s.capacity_bytes, b[0], 32),
 	       s.ndevices, s.ndevices > 1 ? "s" : "", s.segments, tool_human(s.segment_size, b[1], 32));
-	printf("usable        %s (what live data may fill: capacity less the cleaner's reserve of %s, its\n"
-	       "              lookahead segment and one open segment per stream)\n",
+	printf("usable        %s (what live data may fill: capacity less %s kept free for the cleaner and the\n"
+	       "              next checkpoint, a lookahead segment, one open segment per stream and room\n"
+	       "              for the checkpoints kept)\n",
 	       tool_human(s.usable_bytes, b[6], 32), tool_human(s.reserved_bytes, b[7], 32));
 	printf("used          %s in %" PRIu64 " segments\n", tool_human(s.used_bytes, b[2], 32), s.segments_used);
 	printf("live          %s (%.1f%% of usable; swap %s, cache %s)\n", tool_human(s.live_bytes, b[3], 32),
@@ -110,5 +120,19 @@ int main(int argc, char **argv)
 		printf("replay        %.1f ms: the whole log, %s (no usable checkpoint%s)\n", s.replay_ns / 1e6,
 		       tool_human(s.replay_bytes, b[1], 32),
 		       s.checkpoint_fallbacks ? "; damaged ones were skipped" : "");
+	if (s.checkpoint_time_ns) {
+		char when[64];
+		time_t t = (time_t)(s.checkpoint_time_ns / 1000000000u);
+		struct tm tm;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+		printf("checkpoint    taken %s (%.0f s ago)", when, age_s > 0 ? age_s : 0.0);
+	} else {
+		printf("checkpoint    none");
+	}
+	if (s.checkpoint_failures)
+		printf("; %" PRIu64 " failed since open, the last with %s (%d)\n", s.checkpoint_failures,
+		       swapobj_strerror(s.checkpoint_last_error), (int)s.checkpoint_last_error);
+	else
+		printf("; none failed since open\n");
 	return TOOL_EXIT_OK;
 }

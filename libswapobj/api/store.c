@@ -104,8 +104,9 @@ static void *maint_main(void *arg)
 			cleaner_run(st, 0, false);
 		/*
 		 * A failure is sticky only for I/O errors; ENOSPC/ENOMEM mean a
-		 * longer replay until one succeeds. ckpt_write has already asked
-		 * the cleaner for room; retry after a pause that doubles from 1 s up to the time interval,
+		 * longer replay until one succeeds. ckpt_write counts it (for
+		 * swapobj_store_stat) and has already asked the cleaner for room;
+		 * retry after a pause that doubles from 1 s up to the time interval,
 		 * rather than capture the whole index on every wake-up.
 		 */
 		if (ckpt_due(st, retry_ns)) {
@@ -372,6 +373,9 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	out->checkpoint_fallbacks = st->ckpt_fallbacks;
 	out->checkpoints_written = __atomic_load_n(&st->ckpts_written, __ATOMIC_RELAXED);
 	out->checkpoint_bytes = st->ckpt_last_bytes;
+	out->checkpoint_time_ns = __atomic_load_n(&st->ckpt_wall_ns, __ATOMIC_RELAXED);
+	out->checkpoint_failures = __atomic_load_n(&st->ckpt_failures, __ATOMIC_RELAXED);
+	out->checkpoint_last_error = __atomic_load_n(&st->ckpt_last_err, __ATOMIC_RELAXED);
 	out->damaged_records = st->damaged_records;
 	out->next_seq = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	out->readonly = st->rdonly || __atomic_load_n(&lg->sticky_err, __ATOMIC_RELAXED) != 0;

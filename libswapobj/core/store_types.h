@@ -62,6 +62,9 @@ struct swapobj_store {
 	uint64_t ckpt_every_ns;     /* ... or this much time with anything written */
 	uint64_t ckpts_written;     /* since open (atomic) */
 	uint64_t ckpt_last_bytes;   /* body size of the last one written or loaded */
+	uint64_t ckpt_wall_ns;      /* wall-clock time of the newest one, written or loaded; 0: none (atomic) */
+	uint64_t ckpt_failures;     /* attempts that failed since open (atomic) */
+	int ckpt_last_err;          /* SWAPOBJ_E* code of the last failed attempt; 0: none (atomic) */
 	uint64_t replay_tail_bytes; /* bytes of log the open replayed */
 	uint32_t ckpt_loaded;       /* the open started from a checkpoint */
 	uint32_t ckpt_fallbacks;    /* damaged checkpoints the open skipped */

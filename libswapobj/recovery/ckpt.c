@@ -584,10 +584,17 @@ int ckpt_write(struct swapobj_store *st)
 	__atomic_store_n(&lg->ckpt_keep_seq, st->ckpts[1].no ? st->ckpts[1].cut_seq : cut_seq, __ATOMIC_RELAXED);
 	st->ckpt_dev_bytes = log_device_bytes(lg);
 	st->ckpt_ns = so_now_ns();
+	/* The time its first body segment was taken, which is what a later open reads from that segment's header. */
+	__atomic_store_n(&st->ckpt_wall_ns, lg->segs[ref->segs[0]].hdr_ns, __ATOMIC_RELAXED);
 	st->ckpt_last_bytes = w.len;
 	__atomic_add_fetch(&st->ckpts_written, 1, __ATOMIC_RELAXED);
 out:
 	log_ckpt_end(lg);
+	if (err < 0) {
+		/* Counted and kept for swapobj_store_stat: a checkpoint that does not happen must show. */
+		__atomic_add_fetch(&st->ckpt_failures, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->ckpt_last_err, err, __ATOMIC_RELAXED);
+	}
 	if (err < 0 && err != SWAPOBJ_EROFS && lg->kick)
 		lg->kick(lg->kick_ctx, LOG_KICK_CLEAN); /* ENOSPC: the cleaner may make room for the next try */
 	pthread_mutex_unlock(&st->ckpt_mu);
@@ -636,8 +643,13 @@ static int read_slot(struct swapobj_store *st, unsigned i, struct ckpt_ref *ref,
 	return 0;
 }
 
-/* Read the body named by ref into *out (so_alloc SO_MEM_OTHER). 0, 1 if damaged, or an I/O error. */
-static int read_body(struct swapobj_store *st, const struct ckpt_ref *ref, uint64_t bytes, uint64_t csum, uint8_t **out)
+/*
+ * Read the body named by ref into *out (so_alloc SO_MEM_OTHER). 0, 1 if
+ * damaged, or an I/O error. *made_ns (unless NULL): when the checkpoint
+ * was taken, the wall-clock time in its first segment's header.
+ */
+static int read_body(struct swapobj_store *st, const struct ckpt_ref *ref, uint64_t bytes, uint64_t csum, uint8_t **out,
+                     uint64_t *made_ns)
 {
 	struct so_log *lg = &st->log;
 	uint8_t *body = so_alloc(SO_MEM_OTHER, bytes);
@@ -660,6 +672,8 @@ static int read_body(struct swapobj_store *st, const struct ckpt_ref *ref, uint6
 		if (rec_decode(img, lg->seg_size, lg->seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
 		    r.lpos != s->segno || r.seg_gen != ref->gens[i] || so_get_le32(r.payload) != SEG_STREAM_CKPT)
 			goto out;
+		if (i == 0 && made_ns)
+			*made_ns = so_get_le64(r.payload + SEGHDR_OPENED);
 		uint64_t pos = sz;
 		while (off < bytes && pos + REC_HDR_LEN <= lg->seg_size) {
 			if (rec_decode(img + pos, lg->seg_size - pos, lg->seed, true, &r, &sz) != REC_OK)
@@ -895,7 +909,8 @@ int ckpt_load(struct swapobj_store *st, struct ckpt_loaded *out, unsigned *fallb
 		if (!valid[i])
 			continue;
 		uint8_t *body = NULL;
-		int rc = read_body(st, &refs[i], bytes[i], csum[i], &body);
+		uint64_t made_ns = 0;
+		int rc = read_body(st, &refs[i], bytes[i], csum[i], &body, &made_ns);
 		if (rc < 0) {
 			err = rc;
 			break;
@@ -910,6 +925,7 @@ int ckpt_load(struct swapobj_store *st, struct ckpt_loaded *out, unsigned *fallb
 				if (k == 0 && valid[j] && refs[j].no < refs[i].no)
 					st->ckpts[1] = refs[j];
 				st->ckpt_last_bytes = bytes[i];
+				st->ckpt_wall_ns = made_ns;
 				/* Hold room for a body as large as the ones kept (they were written in this store). */
 				log_ckpt_body_note(&st->log, SO_MAX(st->ckpts[0].nsegs, st->ckpts[1].nsegs));
 				err = 1;
@@ -962,7 +978,7 @@ int ckpt_verify(struct swapobj_store *st, struct ckpt_check out[2])
 		c->body_bytes = bytes;
 		c->nsegs = ref->nsegs;
 		uint8_t *body = NULL;
-		rc = read_body(st, ref, bytes, csum, &body);
+		rc = read_body(st, ref, bytes, csum, &body, NULL);
 		if (rc < 0) {
 			err = rc;
 			break;

@@ -50,8 +50,10 @@ struct ckpt_loaded {
  * (log_ckpt_hold_locked); if they are short, it runs the cleaner (bounded)
  * for room first, unless cleaning is manual. Returns 0, SWAPOBJ_ENOSPC /
  * ENOMEM (skipped: the store goes on, recovery just replays more), or an
- * I/O error, after which the store is read-only (sticky). Serialised with
- * itself (ckpt_mu, taken before clean_mu); runs alongside writers.
+ * I/O error, after which the store is read-only (sticky). Every failure but
+ * the EROFS of a store already read-only is counted (ckpt_failures,
+ * ckpt_last_err). Serialised with itself (ckpt_mu, taken before clean_mu);
+ * runs alongside writers.
  */
 int ckpt_write(struct swapobj_store *st);
 
