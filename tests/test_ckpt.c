@@ -109,7 +109,7 @@ static void check_all(swapobj_store *st)
 static struct swapobj_store_stat stat_of(swapobj_store *st)
 {
 	struct swapobj_store_stat ss;
-	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
 	return ss;
 }
 
@@ -351,7 +351,7 @@ static uint64_t id_of(swapobj_store *st, swapobj_key k)
 	struct swapobj_obj_stat os;
 	if (swapobj_obj_open(&h, st, &k, NULL) != 0)
 		return 0;
-	swapobj_obj_stat(h, &os);
+	swapobj_obj_stat(&os, sizeof(os), h);
 	swapobj_obj_close(h);
 	return os.id;
 }
@@ -428,7 +428,7 @@ START_TEST(test_ckpt__directories_aux_and_renames_through_snapshot_and_tail)
 		ck_assert_int_eq(swapobj_delete(st, &kd2), SWAPOBJ_ENOTEMPTY);
 		ck_assert_int_eq(swapobj_obj_open(&h, st, &ke, NULL), 0);
 		struct swapobj_obj_stat os;
-		swapobj_obj_stat(h, &os);
+		swapobj_obj_stat(&os, sizeof(os), h);
 		ck_assert(os.flags & SWAPOBJ_O_DIR);
 		swapobj_obj_close(h);
 		ck_assert_int_eq(swapobj_obj_open(&h, st, &kb, NULL), 0);
