@@ -830,7 +830,9 @@ static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, stru
 		return;
 	}
 	pthread_rwlock_rdlock(&n->olock);
-	r = n->obj ? swapobj_obj_next_data(n->obj, (uint64_t)off, (whence == SEEK_HOLE) ? SWAPOBJ_SEEK_HOLE : SWAPOBJ_SEEK_DATA) : SWAPOBJ_ESTALE;
+	r = n->obj ? swapobj_obj_next_data(n->obj, (uint64_t)off,
+	                                   (whence == SEEK_HOLE) ? SWAPOBJ_SEEK_HOLE : SWAPOBJ_SEEK_DATA)
+	           : SWAPOBJ_ESTALE;
 	pthread_rwlock_unlock(&n->olock);
 	if (r == SWAPOBJ_ENOENT)
 		fs_reply_err(req, -ENXIO); /* at or past EOF, or no data after off */

@@ -127,7 +127,8 @@ START_TEST(test_seek__data_zero_and_fill_pages_are_data_holes_are_not)
 	m.size = 40 * PG + 7;
 	expect_all(o, &m);
 	ck_assert_int_eq(swapobj_obj_next_data(o, 21 * PG, SWAPOBJ_SEEK_DATA), SWAPOBJ_ENOENT);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG, SWAPOBJ_SEEK_HOLE), 21 * PG); /* the old EOF page is data now */
+	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG, SWAPOBJ_SEEK_HOLE),
+	                 21 * PG); /* the old EOF page is data now */
 
 	/* The index is rebuilt from the log on reopen: same answers. */
 	swapobj_obj_close(o);
