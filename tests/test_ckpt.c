@@ -13,6 +13,7 @@
 
 #include "ckpt.h"
 #include "format_format.h"
+#include "space.h"
 #include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
@@ -445,6 +446,51 @@ START_TEST(test_ckpt__directories_aux_and_renames_through_snapshot_and_tail)
 }
 END_TEST
 
+/*
+ * A checkpointed segment whose header is damaged (media damage after the
+ * cut) must stay in use: the loaded index still points into it. Freed, the
+ * next writes would take it and overwrite live pages.
+ */
+START_TEST(test_ckpt__damaged_segment_header_keeps_the_checkpointed_segment_in_use)
+{
+	tu_format(64u << 20, 1u << 20);
+	swapobj_store *st = open_store(0);
+	for (int o = 0; o < NOBJ; o++)
+		put(st, o, 0, NPG, 1);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	uint64_t devoff = 0;
+	uint32_t segno = 0;
+	for (uint64_t i = 0; i < st->log.nsegs && !devoff; i++) {
+		const struct log_seg *g = &st->log.segs[i];
+		if (g->state == SEG_SEALED && g->stream != SEG_STREAM_CKPT && g->live > 0) {
+			devoff = log_seg_devoff(&st->log, g);
+			segno = g->segno;
+		}
+	}
+	ck_assert_uint_gt(devoff, 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	flip(devoff + RH_SEG_GEN); /* the SEGHDR record's header no longer checks out */
+
+	st = open_store(0);
+	struct swapobj_store_stat ss = stat_of(st);
+	ck_assert_uint_eq(ss.from_checkpoint, 1);
+	ck_assert_uint_ge(ss.damaged_records, 1);
+	ck_assert_uint_eq(st->log.segs[segno].state, SEG_SEALED);
+	ck_assert_msg(space_check(st) == 0, "%s", swapobj_errmsg());
+	check_all(st);
+	/* Churn several times the free space: the damaged segment is never handed out while live. */
+	for (uint32_t v = 2; v < 40; v++)
+		put(st, NOBJ - 1, 0, NPG, v);
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_msg(space_check(st) == 0, "%s", swapobj_errmsg());
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	st = open_store(0);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("ckpt");
@@ -455,5 +501,6 @@ int main(int argc, char **argv)
 	tu_add(s, test_ckpt__verify_reports_slots_and_bodies, &opts_ckpt);
 	tu_add(s, test_ckpt__errors_rdonly_and_full_store, &opts_ckpt);
 	tu_add(s, test_ckpt__directories_aux_and_renames_through_snapshot_and_tail, &opts_ckpt);
+	tu_add(s, test_ckpt__damaged_segment_header_keeps_the_checkpointed_segment_in_use, &opts_ckpt);
 	return tu_run(s, argc, argv);
 }
