@@ -41,12 +41,11 @@ int slot_reopen(struct store *base);
 void slot_stats(struct store *base, struct store_stats *o);
 void slot_close(struct store *base);
 
-/* One table per store, each defined in its bench_store_<name>.c. */
-extern const struct store_ops bench_store_swapobj;
-extern const struct store_ops bench_store_slot;
-extern const struct store_ops bench_store_zram;
-extern const struct store_ops bench_store_zstd;
-extern const struct store_ops bench_store_rocksdb;
-extern const struct store_ops bench_store_lmdb;
+/*
+ * The stores compiled into this build, NULL-terminated: generated from
+ * bench_store_registry.c.in by tools/CMakeLists.txt, which compiles a
+ * bench_store_<name>.c only when its library was found.
+ */
+extern const struct store_ops *const bench_store_registry[];
 
 #endif

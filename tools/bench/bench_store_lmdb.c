@@ -2,7 +2,6 @@
  * bench_store_lmdb.c - LMDB with MDB_NOSYNC as a swapobj-bench store; built
  * only when LMDB is found.
  */
-#ifdef SWAPOBJ_HAVE_LMDB
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -298,4 +297,3 @@ const struct store_ops bench_store_lmdb = {
               "sync = commit + mdb_env_sync(force=1); prefix drop = cursor walk deleting each key, one "
               "commit. 4 KiB values are overflow pages: each takes two 4 KiB LMDB pages",
 };
-#endif

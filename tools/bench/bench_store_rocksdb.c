@@ -2,7 +2,6 @@
  * bench_store_rocksdb.c - RocksDB through its C API, no WAL, as a
  * swapobj-bench store; built only when RocksDB is found.
  */
-#ifdef SWAPOBJ_HAVE_ROCKSDB
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +9,6 @@
 
 #include "bench.h"
 #include "bench_store.h"
-
-#ifndef SWAPOBJ_ROCKSDB_VERSION
-#define SWAPOBJ_ROCKSDB_VERSION "?"
-#endif
 
 struct rocks_store {
 	struct store base;
@@ -279,4 +274,3 @@ const struct store_ops bench_store_rocksdb = {
               "rocksdb_flush(wait=1), the only durability point without a WAL; prefix drop = one "
               "DeleteRange; index RAM = rocksdb.estimate-table-readers-mem",
 };
-#endif

@@ -9,12 +9,14 @@
  *  zram        the kernel's compressed RAM block device used the same way
  *              (root only; the parent prepares the device);
  *  zstd        the codec alone: each page compressed into an in-memory arena;
- *  rocksdb     RocksDB through its C API, no WAL (SWAPOBJ_HAVE_ROCKSDB);
- *  lmdb        LMDB with MDB_NOSYNC (SWAPOBJ_HAVE_LMDB).
+ *  rocksdb     RocksDB through its C API, no WAL;
+ *  lmdb        LMDB with MDB_NOSYNC.
  *
- * The peers store the same pages under the key (object u64 big-endian,
- * page u64 big-endian). Objects made by make_tiny (the invalidation
- * workload) live in their own key range: object ids from TINY_BASE.
+ * Each is one file, bench_store_<name>.c, defining bench_store_<name>.
+ * tools/CMakeLists.txt compiles the files whose library was found and
+ * generates bench_store_registry.c: the table of those it compiled, which
+ * bench_store_ops() looks systems up in. A peer not built is simply absent
+ * from the table. This file keeps the helpers the stores share.
  *
  * Thread-safety: write/read may be called from several threads with
  * distinct tids; a store keeps per-tid state where its library needs it.
@@ -82,24 +84,8 @@ int sysfs_read(const char *path, char *buf, size_t len)
 
 const struct store_ops *bench_store_ops(enum bench_sys sys)
 {
-	switch (sys) {
-	case SYS_SWAPOBJ:
-		return &bench_store_swapobj;
-	case SYS_SLOT:
-		return &bench_store_slot;
-	case SYS_ZSTD:
-		return &bench_store_zstd;
-	case SYS_ZRAM:
-		return &bench_store_zram;
-#ifdef SWAPOBJ_HAVE_ROCKSDB
-	case SYS_ROCKSDB:
-		return &bench_store_rocksdb;
-#endif
-#ifdef SWAPOBJ_HAVE_LMDB
-	case SYS_LMDB:
-		return &bench_store_lmdb;
-#endif
-	default:
-		return NULL;
-	}
+	for (const struct store_ops *const *o = bench_store_registry; *o; o++)
+		if ((*o)->sys == sys)
+			return *o;
+	return NULL;
 }
