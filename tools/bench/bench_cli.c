@@ -43,7 +43,8 @@ static void usage(FILE *f)
 	        "  -o, --objects N         objects the pages are spread over (default 64)\n"
 	        "  -d, --dir DIR           where stores and files go (default a new /var/tmp/swapobj-bench.XXXXXX,\n"
 	        "                          removed at the end)\n"
-	        "  -c, --corpus FILE       page corpus, raw or .zst (default: generated pages)\n"
+	        "  -c, --corpus FILE       page corpus: 4 KiB pages, raw or zstd-compressed, e.g. from\n"
+	        "                          swapobj-corpus (default: generated pages)\n"
 	        "  -j, --json FILE         write every figure as JSON\n"
 	        "  -P, --plot DIR          write SVG charts (throughput bars, latency CDFs)\n"
 	        "      --segment SIZE      libswapobj segment size (default: the library's)\n"
@@ -62,7 +63,8 @@ static void usage(FILE *f)
 	        "Cold reads: every store is closed and reopened and, as root, the page cache is dropped\n"
 	        "(sync; echo 3 > /proc/sys/vm/drop_caches); libswapobj, the slot file and the disk limits\n"
 	        "read with O_DIRECT in any case.\n\n"
-	        "Exit status: 0 all runs passed, 1 a run failed or read back wrong data, 2 usage error.\n",
+	        "Exit status: 0 all runs passed, 1 a run failed or read back wrong data, 2 usage error.\n"
+	        "The workloads, the peers and how to read the ratios: swapobj-bench(1).\n",
 	        prog);
 }
 
