@@ -293,7 +293,10 @@ int main(int argc, char **argv)
 		return TOOL_EXIT_USAGE;
 	}
 	if (wl_arg) {
-		if (!parse_list(wl_arg, wl_name, WL_N, cfg.wl_sel, "workload"))
+		const char *names[WL_N];
+		for (int i = 0; i < WL_N; i++)
+			names[i] = bench_wls[i]->name;
+		if (!parse_list(wl_arg, names, WL_N, cfg.wl_sel, "workload"))
 			return TOOL_EXIT_USAGE;
 	} else {
 		for (int i = 0; i < WL_N; i++)

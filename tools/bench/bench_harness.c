@@ -23,21 +23,11 @@
 #include "swapobj.h"
 
 const char *prog = "swapobj-bench";
-const char *const wl_name[WL_N] = {"swapout",    "swapin", "seq",     "churn", "restart",
-                                   "invalidate", "fuse",   "threads", "fsck"};
-
-#define S(x) (1u << (x))
-static const unsigned wl_systems[WL_N] = {
-    [WL_SWAPOUT] =
-        S(SYS_SWAPOBJ) | S(SYS_SLOT) | S(SYS_ROCKSDB) | S(SYS_LMDB) | S(SYS_ZSTD) | S(SYS_ZRAM) | S(SYS_DISK),
-    [WL_SWAPIN] = S(SYS_SWAPOBJ) | S(SYS_SLOT) | S(SYS_ROCKSDB) | S(SYS_LMDB) | S(SYS_ZSTD) | S(SYS_ZRAM) | S(SYS_DISK),
-    [WL_SEQ] = S(SYS_SWAPOBJ) | S(SYS_SLOT) | S(SYS_ROCKSDB) | S(SYS_LMDB) | S(SYS_DISK),
-    [WL_CHURN] = S(SYS_SWAPOBJ) | S(SYS_SLOT),
-    [WL_RESTART] = S(SYS_SWAPOBJ) | S(SYS_ROCKSDB) | S(SYS_LMDB) | S(SYS_DISK),
-    [WL_INVAL] = S(SYS_SWAPOBJ) | S(SYS_ROCKSDB) | S(SYS_LMDB),
-    [WL_FUSE] = S(SYS_SWAPOBJ) | S(SYS_FUSEFS),
-    [WL_THREADS] = S(SYS_SWAPOBJ) | S(SYS_SLOT) | S(SYS_ROCKSDB) | S(SYS_LMDB) | S(SYS_ZSTD),
-    [WL_FSCK] = S(SYS_SWAPOBJ) | S(SYS_DISK),
+/* The workloads, in the order they run and are reported; each is defined in its bench_wl_<name>.c. */
+const struct bench_wl *const bench_wls[WL_N] = {
+    [WL_SWAPOUT] = &bench_wl_swapout, [WL_SWAPIN] = &bench_wl_swapin,   [WL_SEQ] = &bench_wl_seq,
+    [WL_CHURN] = &bench_wl_churn,     [WL_RESTART] = &bench_wl_restart, [WL_INVAL] = &bench_wl_inval,
+    [WL_FUSE] = &bench_wl_fuse,       [WL_THREADS] = &bench_wl_threads, [WL_FSCK] = &bench_wl_fsck,
 };
 
 struct bench_cfg cfg;
@@ -180,31 +170,6 @@ const char *find_swapobjfs(const char *argv0)
 
 static struct run_result *shared_rr;
 
-static int run_dispatch(struct run_ctx *x, struct run_result *r)
-{
-	switch (x->wl) {
-	case WL_SWAPOUT:
-	case WL_SWAPIN:
-		return run_swap(x, r);
-	case WL_SEQ:
-		return run_seq(x, r);
-	case WL_CHURN:
-		return run_churn(x, r);
-	case WL_RESTART:
-		return run_restart(x, r);
-	case WL_INVAL:
-		return run_inval(x, r);
-	case WL_FUSE:
-		return run_fuse(x, r);
-	case WL_THREADS:
-		return run_threads(x, r);
-	case WL_FSCK:
-		return run_fsck(x, r);
-	default:
-		return bench_err("no such workload");
-	}
-}
-
 /* Run one (workload, system, round) in a child process; the result lands in *out. */
 static void run_one(struct run_ctx *x, struct run_result *out)
 {
@@ -231,7 +196,7 @@ static void run_one(struct run_ctx *x, struct run_result *out)
 		uint64_t hwm;
 		bench_rss(&x->rss0, &hwm);
 		bench_errbuf[0] = 0;
-		int rc = run_dispatch(x, shared_rr);
+		int rc = bench_wls[x->wl]->run(x, shared_rr);
 		if (rc < 0 && shared_rr->status != RR_FAIL)
 			rr_fail(shared_rr, "%s", bench_errbuf[0] ? bench_errbuf : "failed");
 		fflush(NULL);
@@ -346,88 +311,6 @@ static int load_corpus(void)
 	return 0;
 }
 
-static void set_detail(struct report_wl *w, enum wl i)
-{
-	char a[32], b[32];
-	uint64_t n = cfg.size / BPG;
-	tool_human(cfg.size, a, sizeof(a));
-	switch (i) {
-	case WL_SWAPOUT:
-		snprintf(w->detail, sizeof(w->detail),
-		         "%" PRIu64 " pages (%s) over %u objects in random order, one page per call, then sync", n, a,
-		         cfg.nobj);
-		break;
-	case WL_SWAPIN:
-		snprintf(w->detail, sizeof(w->detail),
-		         "every page read back in random order, one per call: cold (store closed and reopened%s), then "
-		         "warm (a second pass in another order)",
-		         bench_is_root() ? ", page cache dropped" : "; NOT root, page cache not dropped");
-		break;
-	case WL_SEQ:
-		snprintf(w->detail, sizeof(w->detail),
-		         "%u objects, %s in all, written front to back in %s calls and synced; read back the same way "
-		         "cold; disk: 1 MiB O_DIRECT",
-		         SEQ_OBJECTS, a, tool_human(cfg.seq_io, b, sizeof(b)));
-		break;
-	case WL_CHURN:
-		snprintf(
-		    w->detail, sizeof(w->detail),
-		    "a %s store (libswapobj: %u MiB segments) filled to %s%% utilization (live bytes / libswapobj's "
-		    "usable capacity, a page = a 4160-byte record; same pages for every system), %.1fx the live pages "
-		    "overwritten one per call unmeasured, then %.1fx measured (WA, latency), 90/10 hot/cold or uniform",
-		    tool_human(cfg.churn_size, b, sizeof(b)), churn_segment() >> 20,
-		    cfg.churn_fill[0] && cfg.churn_fill[1] ? "80%/90"
-		    : cfg.churn_fill[0]                    ? "80"
-		                                           : "90",
-		    cfg.churn_warmup, cfg.churn_factor);
-		break;
-	case WL_RESTART:
-		snprintf(w->detail, sizeof(w->detail),
-		         "a writer process stores %s over %u objects, syncs, overwrites 1%% unsynced, gets SIGKILL; "
-		         "caches dropped; time to open the store and its objects; then swapobj-fsck -n when built; "
-		         "disk: reading %s once",
-		         a, cfg.nobj, a);
-		break;
-	case WL_INVAL:
-		snprintf(w->detail, sizeof(w->detail),
-		         "%" PRIu64
-		         " objects of one fill page each under one prefix, synced; foreground time of the drop, "
-		         "then its sync; verified before and after a reopen",
-		         cfg.inval_objects);
-		break;
-	case WL_FUSE:
-		snprintf(w->detail, sizeof(w->detail),
-		         "%s in 4 files: 1 MiB writes + fsync, cold 1 MiB reads, cold 4 KiB random reads; through the "
-		         "mount vs the library directly",
-		         a);
-		break;
-	case WL_THREADS:
-		snprintf(w->detail, sizeof(w->detail),
-		         "swap-out (+sync) and cold swap-in of %s with 1 and with 2 threads owning disjoint objects",
-		         a);
-		break;
-	case WL_FSCK:
-		snprintf(w->detail, sizeof(w->detail),
-		         "a store ~1.1x %s filled front to back and closed; the checker in-process (scan + library "
-		         "open + index comparison), %s: buffered (default), O_DIRECT, serial; GB/s of store; disk: "
-		         "reading %s once",
-		         a, bench_is_root() ? "caches dropped before each" : "NOT root, caches NOT dropped", a);
-		break;
-	default:
-		break;
-	}
-}
-
-static const char *const wl_title[WL_N] = {"1. swap-out",
-                                           "2. swap-in",
-                                           "3. sequential objects",
-                                           "4. churn",
-                                           "5. restart after kill -9",
-                                           "6. prefix invalidation",
-                                           "7. through the swapobjfs mount",
-                                           "8. one thread vs two",
-                                           "9. store check (swapobj-fsck)"};
-
 int bench_main(int argc, char **argv)
 {
 	struct report rp;
@@ -527,13 +410,13 @@ int bench_main(int argc, char **argv)
 	}
 	for (int w = 0; w < WL_N; w++) {
 		struct report_wl *rw = &rp.wl[w];
-		rw->name = wl_name[w];
-		rw->title = wl_title[w];
+		rw->name = bench_wls[w]->name;
+		rw->title = bench_wls[w]->title;
 		rw->selected = cfg.wl_sel[w];
-		set_detail(rw, (enum wl)w);
+		bench_wls[w]->detail(rw->detail, sizeof(rw->detail));
 		for (int s = 0; s < SYS_N; s++) {
 			struct report_sys *rs = &rw->sys[s];
-			if (!(wl_systems[w] & S(s)) || !cfg.sys_sel[s])
+			if (!(bench_wls[w]->systems & SYS_BIT(s)) || !cfg.sys_sel[s])
 				continue;
 			rs->used = true;
 			rs->runs = calloc(cfg.runs, sizeof(*rs->runs));
@@ -582,7 +465,8 @@ int bench_main(int argc, char **argv)
 				                    0};
 				uint64_t t0 = bench_now_ns();
 				if (!cfg.quiet)
-					fprintf(stderr, "[%s] %s %d/%u %s ...", swap ? "swapout+swapin" : wl_name[w],
+					fprintf(stderr, "[%s] %s %d/%u %s ...",
+					        swap ? "swapout+swapin" : bench_wls[w]->name,
 					        round < 0 ? "warm-up" : "run",
 					        round < 0 ? round + (int)cfg.warmup + 1 : round + 1,
 					        round < 0 ? cfg.warmup : cfg.runs, bench_sys_name[s]);
@@ -591,8 +475,8 @@ int bench_main(int argc, char **argv)
 					fprintf(stderr, " %.1f s %s\n", (double)(bench_now_ns() - t0) / 1e9,
 					        tmp->status == RR_FAIL ? "FAILED" : "ok");
 				if (tmp->status == RR_FAIL) {
-					fprintf(stderr, "%s: %s on %s%s: %s\n", prog, wl_name[w], bench_sys_name[s],
-					        round < 0 ? " (warm-up)" : "", tmp->msg);
+					fprintf(stderr, "%s: %s on %s%s: %s\n", prog, bench_wls[w]->name,
+					        bench_sys_name[s], round < 0 ? " (warm-up)" : "", tmp->msg);
 					rp.failed = true;
 					for (int k = 0; k < 2; k++) {
 						struct report_sys *t =

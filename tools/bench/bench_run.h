@@ -20,7 +20,6 @@
 enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_FSCK, WL_N };
 
 extern const char *prog;
-extern const char *const wl_name[WL_N];
 
 struct bench_cfg {
 	uint64_t size;
@@ -105,18 +104,22 @@ int run_disk_swap(struct run_ctx *x, struct run_result *r, uint64_t n);
 /* Workloads (bench_wl_<name>.c)                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Objects of the sequential workload. */
-#define SEQ_OBJECTS 4u
+#define SYS_BIT(s) (1u << (s))
 
-int run_swap(struct run_ctx *x, struct run_result *r);
-int run_seq(struct run_ctx *x, struct run_result *r);
-/* Segment size the churn workload formats libswapobj with. */
-uint32_t churn_segment(void);
-int run_churn(struct run_ctx *x, struct run_result *r);
-int run_restart(struct run_ctx *x, struct run_result *r);
-int run_inval(struct run_ctx *x, struct run_result *r);
-int run_fuse(struct run_ctx *x, struct run_result *r);
-int run_threads(struct run_ctx *x, struct run_result *r);
-int run_fsck(struct run_ctx *x, struct run_result *r);
+/* A workload: what the harness needs to know of it, defined in its own file. */
+struct bench_wl {
+	const char *name;  /* as --workloads takes it */
+	const char *title; /* heading in the report */
+	unsigned systems;  /* SYS_BIT(s) of every system it runs on */
+	/* One run in the forked child: figures into r; 0, or -1 with a message in bench_errbuf. */
+	int (*run)(struct run_ctx *x, struct run_result *r);
+	/* What a run does with the sizes of cfg, for the report. */
+	void (*detail)(char *buf, size_t len);
+};
+
+/* Indexed by enum wl. swapout and swapin share one run (swapin's reads follow swapout's writes). */
+extern const struct bench_wl *const bench_wls[WL_N];
+extern const struct bench_wl bench_wl_swapout, bench_wl_swapin, bench_wl_seq, bench_wl_churn, bench_wl_restart,
+    bench_wl_inval, bench_wl_fuse, bench_wl_threads, bench_wl_fsck;
 
 #endif

@@ -19,7 +19,7 @@ static const struct {
 
 /* Segment size for churn: --segment, else the largest power of two giving the store 64 segments, at most
  * the library's default: a store of only a few segments cannot be cleaned sensibly. */
-uint32_t churn_segment(void)
+static uint32_t churn_segment(void)
 {
 	if (cfg.segment)
 		return cfg.segment;
@@ -190,7 +190,7 @@ done:
 	return rc;
 }
 
-int run_churn(struct run_ctx *x, struct run_result *r)
+static int run_churn(struct run_ctx *x, struct run_result *r)
 {
 	int rc = 0;
 	char also[64] = "";
@@ -215,3 +215,25 @@ int run_churn(struct run_ctx *x, struct run_result *r)
 	rr_set(r, "rss_mib", (double)(hwm - x->rss0) / (1 << 20));
 	return rc;
 }
+
+static void churn_detail(char *buf, size_t len)
+{
+	char b[32];
+	snprintf(buf, len,
+	         "a %s store (libswapobj: %u MiB segments) filled to %s%% utilization (live bytes / libswapobj's "
+	         "usable capacity, a page = a 4160-byte record; same pages for every system), %.1fx the live pages "
+	         "overwritten one per call unmeasured, then %.1fx measured (WA, latency), 90/10 hot/cold or uniform",
+	         tool_human(cfg.churn_size, b, sizeof(b)), churn_segment() >> 20,
+	         cfg.churn_fill[0] && cfg.churn_fill[1] ? "80%/90"
+	         : cfg.churn_fill[0]                    ? "80"
+	                                                : "90",
+	         cfg.churn_warmup, cfg.churn_factor);
+}
+
+const struct bench_wl bench_wl_churn = {
+    .name = "churn",
+    .title = "4. churn",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_SLOT),
+    .run = run_churn,
+    .detail = churn_detail,
+};

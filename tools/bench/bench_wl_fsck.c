@@ -47,7 +47,7 @@ static int fsck_once(struct run_result *r, const char *path, unsigned flags, con
 	return 0;
 }
 
-int run_fsck(struct run_ctx *x, struct run_result *r)
+static int run_fsck(struct run_ctx *x, struct run_result *r)
 {
 	uint64_t n = cfg.size / BPG;
 	if (x->sys == SYS_DISK) {
@@ -96,3 +96,22 @@ int run_fsck(struct run_ctx *x, struct run_result *r)
 	rr_set(r, "rss_mib", (double)(hwm - x->rss0) / (1 << 20));
 	return 0;
 }
+
+static void fsck_detail(char *buf, size_t len)
+{
+	char a[32];
+	tool_human(cfg.size, a, sizeof(a));
+	snprintf(buf, len,
+	         "a store ~1.1x %s filled front to back and closed; the checker in-process (scan + library "
+	         "open + index comparison), %s: buffered (default), O_DIRECT, serial; GB/s of store; disk: "
+	         "reading %s once",
+	         a, bench_is_root() ? "caches dropped before each" : "NOT root, caches NOT dropped", a);
+}
+
+const struct bench_wl bench_wl_fsck = {
+    .name = "fsck",
+    .title = "9. store check (swapobj-fsck)",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_DISK),
+    .run = run_fsck,
+    .detail = fsck_detail,
+};

@@ -215,7 +215,7 @@ static bool is_mounted_on(const char *mnt, dev_t parent_dev)
 	return stat(mnt, &sb) == 0 && sb.st_dev != parent_dev;
 }
 
-int run_fuse(struct run_ctx *x, struct run_result *r)
+static int run_fuse(struct run_ctx *x, struct run_result *r)
 {
 	uint64_t n = cfg.size / BPG;
 	if (x->sys == SYS_SWAPOBJ)
@@ -275,3 +275,20 @@ int run_fuse(struct run_ctx *x, struct run_result *r)
 		rc = bench_err("could not unmount %s", mnt);
 	return rc;
 }
+
+static void fuse_detail(char *buf, size_t len)
+{
+	char a[32];
+	snprintf(buf, len,
+	         "%s in 4 files: 1 MiB writes + fsync, cold 1 MiB reads, cold 4 KiB random reads; through the "
+	         "mount vs the library directly",
+	         tool_human(cfg.size, a, sizeof(a)));
+}
+
+const struct bench_wl bench_wl_fuse = {
+    .name = "fuse",
+    .title = "7. through the swapobjfs mount",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_FUSEFS),
+    .run = run_fuse,
+    .detail = fuse_detail,
+};

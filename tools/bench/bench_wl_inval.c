@@ -9,7 +9,7 @@
 
 #define INVAL_CTRL_PAGES 16u
 
-int run_inval(struct run_ctx *x, struct run_result *r)
+static int run_inval(struct run_ctx *x, struct run_result *r)
 {
 	const struct store_ops *o = ops_of(x->sys);
 	uint64_t nt = cfg.inval_objects;
@@ -93,3 +93,19 @@ done:
 	free(ctl);
 	return rc;
 }
+
+static void inval_detail(char *buf, size_t len)
+{
+	snprintf(buf, len,
+	         "%" PRIu64 " objects of one fill page each under one prefix, synced; foreground time of the drop, "
+	         "then its sync; verified before and after a reopen",
+	         cfg.inval_objects);
+}
+
+const struct bench_wl bench_wl_inval = {
+    .name = "invalidate",
+    .title = "6. prefix invalidation",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_ROCKSDB) | SYS_BIT(SYS_LMDB),
+    .run = run_inval,
+    .detail = inval_detail,
+};

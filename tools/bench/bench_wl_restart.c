@@ -102,7 +102,7 @@ static int run_restart_disk(struct run_ctx *x, struct run_result *r, uint64_t n)
 	return rc;
 }
 
-int run_restart(struct run_ctx *x, struct run_result *r)
+static int run_restart(struct run_ctx *x, struct run_result *r)
 {
 	uint64_t n = cfg.size / BPG, extra = n / 100 + 1;
 	if (x->sys == SYS_DISK)
@@ -194,3 +194,22 @@ done:
 	free(gen_alt);
 	return rc;
 }
+
+static void restart_detail(char *buf, size_t len)
+{
+	char a[32];
+	tool_human(cfg.size, a, sizeof(a));
+	snprintf(buf, len,
+	         "a writer process stores %s over %u objects, syncs, overwrites 1%% unsynced, gets SIGKILL; "
+	         "caches dropped; time to open the store and its objects; then swapobj-fsck -n when built; "
+	         "disk: reading %s once",
+	         a, cfg.nobj, a);
+}
+
+const struct bench_wl bench_wl_restart = {
+    .name = "restart",
+    .title = "5. restart after kill -9",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_ROCKSDB) | SYS_BIT(SYS_LMDB) | SYS_BIT(SYS_DISK),
+    .run = run_restart,
+    .detail = restart_detail,
+};

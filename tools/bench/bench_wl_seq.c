@@ -7,7 +7,9 @@
 #include "bench.h"
 #include "bench_run.h"
 
-int run_seq(struct run_ctx *x, struct run_result *r)
+#define SEQ_OBJECTS 4u
+
+static int run_seq(struct run_ctx *x, struct run_result *r)
 {
 	uint64_t n = cfg.size / BPG, per = (n + SEQ_OBJECTS - 1) / SEQ_OBJECTS;
 	double user = (double)n * BPG;
@@ -81,3 +83,20 @@ done:
 	free(buf);
 	return rc;
 }
+
+static void seq_detail(char *buf, size_t len)
+{
+	char a[32], b[32];
+	snprintf(buf, len,
+	         "%u objects, %s in all, written front to back in %s calls and synced; read back the same way "
+	         "cold; disk: 1 MiB O_DIRECT",
+	         SEQ_OBJECTS, tool_human(cfg.size, a, sizeof(a)), tool_human(cfg.seq_io, b, sizeof(b)));
+}
+
+const struct bench_wl bench_wl_seq = {
+    .name = "seq",
+    .title = "3. sequential objects",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_SLOT) | SYS_BIT(SYS_ROCKSDB) | SYS_BIT(SYS_LMDB) | SYS_BIT(SYS_DISK),
+    .run = run_seq,
+    .detail = seq_detail,
+};

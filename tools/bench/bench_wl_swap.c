@@ -4,10 +4,12 @@
  */
 #include <stdlib.h>
 
+#include <inttypes.h>
+
 #include "bench.h"
 #include "bench_run.h"
 
-int run_swap(struct run_ctx *x, struct run_result *r)
+static int run_swap(struct run_ctx *x, struct run_result *r)
 {
 	uint64_t n = cfg.size / BPG;
 	if (x->sys == SYS_DISK)
@@ -98,3 +100,36 @@ done:
 	free(lat);
 	return rc;
 }
+
+static void swapout_detail(char *buf, size_t len)
+{
+	char a[32];
+	snprintf(buf, len, "%" PRIu64 " pages (%s) over %u objects in random order, one page per call, then sync",
+	         cfg.size / BPG, tool_human(cfg.size, a, sizeof(a)), cfg.nobj);
+}
+
+const struct bench_wl bench_wl_swapout = {
+    .name = "swapout",
+    .title = "1. swap-out",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_SLOT) | SYS_BIT(SYS_ROCKSDB) | SYS_BIT(SYS_LMDB) | SYS_BIT(SYS_ZSTD) |
+               SYS_BIT(SYS_ZRAM) | SYS_BIT(SYS_DISK),
+    .run = run_swap,
+    .detail = swapout_detail,
+};
+
+static void swapin_detail(char *buf, size_t len)
+{
+	snprintf(buf, len,
+	         "every page read back in random order, one per call: cold (store closed and reopened%s), then "
+	         "warm (a second pass in another order)",
+	         bench_is_root() ? ", page cache dropped" : "; NOT root, page cache not dropped");
+}
+
+const struct bench_wl bench_wl_swapin = {
+    .name = "swapin",
+    .title = "2. swap-in",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_SLOT) | SYS_BIT(SYS_ROCKSDB) | SYS_BIT(SYS_LMDB) | SYS_BIT(SYS_ZSTD) |
+               SYS_BIT(SYS_ZRAM) | SYS_BIT(SYS_DISK),
+    .run = run_swap,
+    .detail = swapin_detail,
+};

@@ -92,7 +92,7 @@ static int thr_phase(const struct store_ops *o, struct store *s, unsigned nt, ui
 	return 0;
 }
 
-int run_threads(struct run_ctx *x, struct run_result *r)
+static int run_threads(struct run_ctx *x, struct run_result *r)
 {
 	const struct store_ops *o = ops_of(x->sys);
 	uint64_t n = cfg.size / BPG;
@@ -152,3 +152,18 @@ done:
 	}
 	return rc;
 }
+
+static void threads_detail(char *buf, size_t len)
+{
+	char a[32];
+	snprintf(buf, len, "swap-out (+sync) and cold swap-in of %s with 1 and with 2 threads owning disjoint objects",
+	         tool_human(cfg.size, a, sizeof(a)));
+}
+
+const struct bench_wl bench_wl_threads = {
+    .name = "threads",
+    .title = "8. one thread vs two",
+    .systems = SYS_BIT(SYS_SWAPOBJ) | SYS_BIT(SYS_SLOT) | SYS_BIT(SYS_ROCKSDB) | SYS_BIT(SYS_LMDB) | SYS_BIT(SYS_ZSTD),
+    .run = run_threads,
+    .detail = threads_detail,
+};
