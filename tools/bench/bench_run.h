@@ -3,9 +3,10 @@
  * line (bench_cli.c) and its workloads (bench_wl_*.c, bench_disk.c) share.
  * Private to the benchmark; bench.h holds the store interface and the report.
  *
- * Every workload is one function run_<name>(x, r) called in the forked child
- * of one run: it drives the store x->sys, records its figures in r with
- * rr_set()/rr_latency() and returns 0, or -1 with a message in bench_errbuf.
+ * Every workload is one file defining a struct bench_wl: its run function
+ * is called in the forked child of one run, drives the store x->sys,
+ * records its figures in r with rr_set()/rr_latency() and returns 0, or -1
+ * with a message in bench_errbuf.
  */
 #ifndef SO_BENCH_RUN_H
 #define SO_BENCH_RUN_H
