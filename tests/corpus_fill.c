@@ -2,8 +2,9 @@
  * corpus_fill - helper of tests/corpus_test.sh.
  *
  *   corpus_fill fill MIB   map MIB MiB of anonymous memory, write a known
- *                          pattern into every page, map 1 MiB more that is
- *                          never touched, print "ready" and sleep until killed.
+ *                          pattern into every page, map 1 MiB written with
+ *                          zeros and 1 MiB never touched, print "ready" and
+ *                          sleep until killed.
  *   corpus_fill check MIB  read raw 4 KiB pages on stdin (zstd -dc of a
  *                          corpus) and print "pattern N zero Z other O
  *                          total T": N distinct pattern pages among the MIB
@@ -46,14 +47,18 @@ static void make_page(uint8_t *p, uint64_t idx)
 static int fill(uint64_t npages)
 {
 	uint8_t *m = mmap(NULL, npages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	/* Never touched: reads back as zero pages. */
+	/* Written with zeros: zero pages in memory. */
+	uint8_t *zeroed = mmap(NULL, 1u << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Never touched: not in memory, so not in a corpus. */
 	void *untouched = mmap(NULL, 1u << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED || untouched == MAP_FAILED) {
+	if (m == MAP_FAILED || zeroed == MAP_FAILED || untouched == MAP_FAILED) {
 		perror("corpus_fill: mmap");
 		return 1;
 	}
 	for (uint64_t i = 0; i < npages; i++)
 		make_page(m + i * PG, i);
+	for (unsigned i = 0; i < (1u << 20); i += PG)
+		*(volatile uint8_t *)(zeroed + i) = 0;
 	/* Let any process of this user read our memory, whatever Yama's ptrace_scope. */
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 	printf("ready\n");

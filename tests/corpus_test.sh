@@ -56,7 +56,7 @@ check "a PID with no process" 1 "$tool" -o "$dir/none.zst" "$nopid"
 contains "bad PID message" "$dir/err" "process $nopid: no such process"
 [ ! -e "$dir/none.zst" ] && ok || bad "a failed capture left its output file"
 
-# 8 MiB of pattern pages plus 1 MiB never touched.
+# 8 MiB of pattern pages, 1 MiB written with zeros, 1 MiB never touched.
 mkfifo "$dir/ready"
 "$fill" fill 8 >"$dir/ready" &
 helper=$!
@@ -70,11 +70,13 @@ zstd -q -t "$dir/c.zst" && ok || bad "the corpus is not a valid zstd stream"
 zstd -dc "$dir/c.zst" | "$fill" check 8 >"$dir/check"
 read -r _ pattern _ zero _ other _ total <"$dir/check"
 [ "$pattern" -eq 2048 ] && ok || bad "keep: $pattern of 2048 pattern pages in the corpus ($(cat "$dir/check"))"
-[ "$zero" -ge 256 ] && ok || bad "keep: $zero zero pages, want the 256 untouched ones at least"
+[ "$zero" -ge 256 ] && ok || bad "keep: $zero zero pages, want the 256 written ones at least"
 captured=$(sed -n 's/^swapobj-corpus: \([0-9]*\) pages .*/\1/p' "$dir/out")
 [ "$captured" = "$total" ] && ok || bad "summary says $captured pages, the corpus holds $total"
 reported_zero=$(sed -n 's/.*; \([0-9]*\) zero pages kept.*/\1/p' "$dir/out")
 [ "$reported_zero" = "$zero" ] && ok || bad "summary says $reported_zero zero pages, the corpus holds $zero"
+absent=$(sed -n 's/.* \([0-9]*\) pages not in memory .*/\1/p' "$dir/out")
+[ "${absent:-0}" -ge 256 ] && ok || bad "summary says ${absent:-no} pages not in memory, want the 256 untouched ones at least"
 
 check "capture, zero pages dropped" 0 "$tool" --zero-pages drop -o "$dir/d.zst" "$helper"
 contains "summary: dropped" "$dir/out" "zero pages dropped"

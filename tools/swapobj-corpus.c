@@ -8,10 +8,15 @@
  * that are readable (no file behind them, or [heap], [stack], [anon:...])
  * are read through /proc/PID/mem and written as 4 KiB pages to one zstd
  * stream (checksummed frames), which the corpus loader of the tools reads
- * back (zstd -dc gives the raw pages). Pages the process never touched read
- * as zeros and are counted as zero pages; ranges the kernel refuses to read
- * (EIO, EFAULT) are skipped page by page and counted. Capture stops at
- * MAX_MIB of pages written.
+ * back (zstd -dc gives the raw pages). Only the pages /proc/PID/pagemap
+ * shows in memory or in swap are read: a page the process never touched
+ * would read as zeros, but swap never sees it, and reading it would map the
+ * zero page into the process (and fill its page tables, ruinous for a huge
+ * sparse mapping such as a sanitizer's shadow); those are counted as not
+ * in memory. All-zero pages that are in memory are kept or dropped
+ * (--zero-pages) and counted. Ranges the kernel refuses to read (EIO,
+ * EFAULT) are skipped page by page and counted. Capture stops at MAX_MIB of
+ * pages written.
  *
  * Reading another process's memory needs ptrace access to it (same user and
  * the Yama ptrace_scope allowing it, or CAP_SYS_PTRACE). The pages are read
@@ -35,7 +40,11 @@
 #include "toolutil.h"
 
 #define PG 4096u
-#define CHUNK (1u << 20) /* bytes read from /proc/PID/mem per call */
+#define CHUNK (1u << 20)    /* bytes read from /proc/PID/mem per call */
+#define PM_BATCH (1u << 15) /* pagemap entries per read: a huge sparse mapping is mostly holes */
+/* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
 
 static const char *prog = "swapobj-corpus";
 
@@ -50,6 +59,7 @@ struct capture {
 	uint64_t pages;      /* pages written */
 	uint64_t zero;       /* all-zero pages seen (written or dropped) */
 	uint64_t unreadable; /* pages the kernel would not read */
+	uint64_t absent;     /* pages neither in memory nor in swap: skipped */
 	uint64_t mappings;
 	uint64_t zbytes; /* compressed bytes written */
 	bool progress;
@@ -62,7 +72,8 @@ static void usage(FILE *f)
 	        "Usage: %s [OPTIONS] PID...\n"
 	        "Capture the private anonymous memory (heap, stack, anonymous mappings) of running\n"
 	        "processes as a zstd-compressed stream of 4 KiB pages: a page corpus for\n"
-	        "swapobj-bench --corpus and swapobj-demo --corpus.\n\n"
+	        "swapobj-bench --corpus and swapobj-demo --corpus. Only pages in memory or in swap\n"
+	        "are read (as /proc/PID/pagemap shows them).\n\n"
 	        "  -o, --output FILE          where the corpus goes (default corpus.zst; - for stdout)\n"
 	        "  -m, --max-mib N            stop after N MiB of pages (default 256)\n"
 	        "  -z, --zero-pages keep|drop keep all-zero pages (default; real memory has them)\n"
@@ -126,10 +137,11 @@ static int take_pages(struct capture *c, const uint8_t *buf, uint64_t npages)
 	return 0;
 }
 
-/* Read [start, end) of the process behind memfd; unreadable pages are skipped and counted. */
-static int read_range(struct capture *c, int memfd, const char *pid, uint64_t start, uint64_t end, uint8_t *buf)
+/* Read npages pages from addr on; pages the kernel will not read are skipped and counted. */
+static int read_pages(struct capture *c, int memfd, const char *pid, uint64_t addr, uint64_t npages, uint8_t *buf)
 {
-	for (uint64_t a = start; a < end && c->pages < c->max_pages;) {
+	uint64_t end = addr + npages * PG;
+	for (uint64_t a = addr; a < end && c->pages < c->max_pages;) {
 		size_t len = end - a < CHUNK ? (size_t)(end - a) : CHUNK;
 		ssize_t n = pread(memfd, buf, len, (off_t)a);
 		if (n < 0 && errno == EINTR)
@@ -153,6 +165,45 @@ static int read_range(struct capture *c, int memfd, const char *pid, uint64_t st
 }
 
 /*
+ * Capture [start, end) of the process: /proc/PID/pagemap says which pages
+ * are in memory or in swap; only those are read. A page that is neither was
+ * never touched (or was discarded): swap never sees it, and reading it
+ * through /proc/PID/mem would map the zero page into the process and fill
+ * its page tables, so it is counted as absent and skipped.
+ */
+static int read_range(struct capture *c, int memfd, int pmfd, const char *pid, uint64_t start, uint64_t end,
+                      uint8_t *buf, uint64_t *pm)
+{
+	for (uint64_t a = start; a < end && c->pages < c->max_pages;) {
+		uint64_t npg = (end - a) / PG < PM_BATCH ? (end - a) / PG : PM_BATCH;
+		ssize_t n = pread(pmfd, pm, npg * sizeof(*pm), (off_t)(a / PG * sizeof(*pm)));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < (ssize_t)sizeof(*pm)) {
+			fprintf(stderr, "%s: process %s: pagemap at 0x%" PRIx64 ": %s\n", prog, pid, a,
+			        n < 0 ? strerror(errno) : "short read");
+			return -1;
+		}
+		npg = (uint64_t)n / sizeof(*pm);
+		for (uint64_t i = 0; i < npg && c->pages < c->max_pages;) {
+			if (!(pm[i] & (PM_PRESENT | PM_SWAPPED))) {
+				c->absent++;
+				i++;
+				continue;
+			}
+			uint64_t j = i;
+			while (j < npg && (pm[j] & (PM_PRESENT | PM_SWAPPED)))
+				j++;
+			if (read_pages(c, memfd, pid, a + i * PG, j - i, buf) < 0)
+				return -1;
+			i = j;
+		}
+		a += npg * PG;
+	}
+	return 0;
+}
+
+/*
  * Whether a /proc/PID/maps line names a mapping to capture: readable,
  * private, no file behind it, and not a kernel-provided page ([vdso],
  * [vvar], [vsyscall]).
@@ -165,7 +216,7 @@ static bool wanted(const char *perms, unsigned long long inode, const char *path
 	       strncmp(path, "[anon:", 6) == 0;
 }
 
-static int capture_pid(struct capture *c, const char *pid, uint8_t *buf)
+static int capture_pid(struct capture *c, const char *pid, uint8_t *buf, uint64_t *pm)
 {
 	char path[64], line[PATH_MAX + 128];
 	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
@@ -186,6 +237,14 @@ static int capture_pid(struct capture *c, const char *pid, uint8_t *buf)
 		fclose(maps);
 		return -1;
 	}
+	snprintf(path, sizeof(path), "/proc/%s/pagemap", pid);
+	int pmfd = open(path, O_RDONLY);
+	if (pmfd < 0) {
+		fprintf(stderr, "%s: process %s: cannot open its pagemap: %s\n", prog, pid, strerror(errno));
+		close(memfd);
+		fclose(maps);
+		return -1;
+	}
 	int rc = 0;
 	while (rc == 0 && c->pages < c->max_pages && fgets(line, sizeof(line), maps)) {
 		unsigned long long start, end, off, inode;
@@ -202,8 +261,9 @@ static int capture_pid(struct capture *c, const char *pid, uint8_t *buf)
 		if (!wanted(perms, inode, name))
 			continue;
 		c->mappings++;
-		rc = read_range(c, memfd, pid, start, end, buf);
+		rc = read_range(c, memfd, pmfd, pid, start, end, buf, pm);
 	}
+	close(pmfd);
 	close(memfd);
 	fclose(maps);
 	return rc;
@@ -292,9 +352,10 @@ int main(int argc, char **argv)
 	cap.next_report = (64u << 20) / PG;
 	int rc = TOOL_EXIT_FAIL;
 	uint8_t *buf = malloc(CHUNK);
+	uint64_t *pm = malloc(PM_BATCH * sizeof(*pm));
 	cap.zbuf = malloc(cap.zcap);
 	cap.cc = ZSTD_createCCtx();
-	if (!buf || !cap.zbuf || !cap.cc) {
+	if (!buf || !pm || !cap.zbuf || !cap.cc) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto done;
 	}
@@ -309,13 +370,15 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	for (int i = optind; i < argc && cap.pages < cap.max_pages; i++)
-		if (capture_pid(&cap, argv[i], buf) < 0)
+		if (capture_pid(&cap, argv[i], buf, pm) < 0)
 			goto done;
 	if (cap.progress)
 		fprintf(stderr, "\r");
 	if (cap.pages == 0) {
-		fprintf(stderr, "%s: no pages captured (%" PRIu64 " mappings, %" PRIu64 " zero pages%s)\n", prog,
-		        cap.mappings, cap.zero, drop_zero ? " dropped" : "");
+		fprintf(stderr,
+		        "%s: no pages captured (%" PRIu64 " mappings, %" PRIu64 " zero pages%s, %" PRIu64
+		        " pages not in memory)\n",
+		        prog, cap.mappings, cap.zero, drop_zero ? " dropped" : "", cap.absent);
 		goto done;
 	}
 	if (emit(&cap, NULL, 0, ZSTD_e_end) < 0)
@@ -327,10 +390,11 @@ int main(int argc, char **argv)
 	char h1[32], h2[32];
 	fprintf(report,
 	        "%s: %" PRIu64 " pages (%s) from %" PRIu64 " mappings of %d process%s; %" PRIu64
-	        " zero pages %s, %" PRIu64 " unreadable pages skipped; %" PRIu64 " bytes (%s) written to %s\n",
+	        " zero pages %s, %" PRIu64 " pages not in memory and %" PRIu64 " unreadable pages skipped; %" PRIu64
+	        " bytes (%s) written to %s\n",
 	        prog, cap.pages, tool_human(cap.pages * PG, h1, sizeof(h1)), cap.mappings, argc - optind,
-	        argc - optind == 1 ? "" : "es", cap.zero, drop_zero ? "dropped" : "kept", cap.unreadable, cap.zbytes,
-	        tool_human(cap.zbytes, h2, sizeof(h2)), to_stdout ? "stdout" : out_path);
+	        argc - optind == 1 ? "" : "es", cap.zero, drop_zero ? "dropped" : "kept", cap.absent, cap.unreadable,
+	        cap.zbytes, tool_human(cap.zbytes, h2, sizeof(h2)), to_stdout ? "stdout" : out_path);
 	rc = TOOL_EXIT_OK;
 done:
 	if (cap.out && !to_stdout) {
@@ -343,6 +407,7 @@ done:
 	}
 	ZSTD_freeCCtx(cap.cc);
 	free(cap.zbuf);
+	free(pm);
 	free(buf);
 	return rc;
 }
