@@ -26,7 +26,7 @@ int fs_probe(struct fs *fs, const swapobj_key *key, swapobj_obj **obj)
 		return FS_PROBE_IMPLICIT;
 	int rc = swapobj_obj_open(obj, fs->st, key, &oo);
 	if (rc == 0) {
-		rc = swapobj_obj_stat(*obj, &os);
+		rc = swapobj_obj_stat(&os, sizeof(os), *obj);
 		if (rc < 0) {
 			swapobj_obj_close(*obj);
 			*obj = NULL;
@@ -46,7 +46,7 @@ int fs_has_children(struct fs *fs, const swapobj_key *key)
 {
 	struct swapobj_cursor c = SWAPOBJ_CURSOR_INIT;
 	struct swapobj_dirent d;
-	int rc = swapobj_list_next(fs->st, key, &c, &d);
+	int rc = swapobj_list_next(&d, fs->st, key, &c);
 	if (rc == SWAPOBJ_ENOENT || rc == SWAPOBJ_ENOTDIR)
 		return 0;
 	return rc < 0 ? fs_errno(rc) : rc;
@@ -65,7 +65,7 @@ static int resolve_digest(struct fs *fs, const swapobj_key *dirkey, const struct
 	c.hash = d->cookie;
 	c.name_len = 0; /* before every name with that cookie */
 	for (;;) {
-		int rc = swapobj_list_next(fs->st, dirkey, &c, &ent);
+		int rc = swapobj_list_next(&ent, fs->st, dirkey, &c);
 		if (rc <= 0 || ent.cookie != d->cookie)
 			return rc < 0 && rc != SWAPOBJ_ENOENT ? fs_errno(rc) : -ENOENT;
 		if (fsname_needs_digest(ent.name, ent.name_len) &&
@@ -117,7 +117,7 @@ static bool node_alive(struct fs *fs, struct fs_node *n)
 		return false;
 	struct swapobj_obj_stat os;
 	pthread_rwlock_rdlock(&n->olock);
-	bool ok = !n->obj || swapobj_obj_stat(n->obj, &os) == 0;
+	bool ok = !n->obj || swapobj_obj_stat(&os, sizeof(os), n->obj) == 0;
 	pthread_rwlock_unlock(&n->olock);
 	return ok;
 }
@@ -213,7 +213,7 @@ uint32_t fs_dir_nlink(struct fs *fs, struct fs_node *n)
 		return 2;
 	count = 0;
 	/* a child is a PREFIX exactly when it is a directory (keys never lie under a file) */
-	while ((rc = swapobj_list_next(fs->st, &key, &c, &d)) > 0)
+	while ((rc = swapobj_list_next(&d, fs->st, &key, &c)) > 0)
 		if (d.type == SWAPOBJ_DT_PREFIX && !fs_is_orphan_comp(fs, n, d.name, d.name_len) &&
 		    count < UINT32_MAX - 2)
 			count++;

@@ -406,7 +406,7 @@ static int orphan_locked(struct fs *fs, struct fs_node *n, const swapobj_key *ke
 {
 	struct swapobj_obj_stat os;
 	swapobj_key okey;
-	int rc = swapobj_obj_stat(n->obj, &os);
+	int rc = swapobj_obj_stat(&os, sizeof(os), n->obj);
 	if (rc < 0)
 		return fs_errno(rc);
 	orphan_prefix(&okey);
@@ -472,7 +472,7 @@ int fs_node_unorphan(struct fs *fs, struct fs_node *n, struct fs_node *parent, c
 	struct swapobj_obj_stat os;
 	swapobj_key okey;
 	pthread_rwlock_wrlock(&n->olock);
-	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : SWAPOBJ_ESTALE;
+	int rc = n->obj ? swapobj_obj_stat(&os, sizeof(os), n->obj) : SWAPOBJ_ESTALE;
 	if (rc == 0) {
 		orphan_prefix(&okey);
 		swapobj_key_push_u64(&okey, os.id);
@@ -501,7 +501,7 @@ void fs_orphans_reap(struct fs *fs)
 	if (fs->o.readonly)
 		return;
 	orphan_prefix(&key);
-	while (swapobj_list_next(fs->st, &key, &c, &d) > 0)
+	while (swapobj_list_next(&d, fs->st, &key, &c) > 0)
 		count++;
 	if (count == 0)
 		return;
@@ -580,7 +580,7 @@ int fs_node_load(struct fs *fs, struct fs_node *n, bool dir)
 {
 	uint8_t buf[FSATTR_AUX_MAX];
 	struct swapobj_obj_stat os;
-	int rc = swapobj_obj_stat(n->obj, &os);
+	int rc = swapobj_obj_stat(&os, sizeof(os), n->obj);
 	if (rc < 0)
 		return fs_errno(rc);
 	n->ino = os.id + FS_INO_OBJ_BASE;

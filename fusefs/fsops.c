@@ -95,7 +95,7 @@ static int node_stat(struct fs *fs, struct fs_node *n, struct stat *st)
 	pthread_mutex_unlock(&n->alock);
 	uint32_t dir_nlink = dir ? fs_dir_nlink(fs, n) : 0; /* may list the directory: before the locks */
 	pthread_rwlock_rdlock(&n->olock);
-	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : 0;
+	int rc = n->obj ? swapobj_obj_stat(&os, sizeof(os), n->obj) : 0;
 	pthread_mutex_lock(&n->alock);
 	if (rc == 0 && n->stale)
 		rc = SWAPOBJ_ESTALE;
@@ -360,7 +360,7 @@ static int make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return -ENOMEM;
 	}
 	struct swapobj_obj_stat os;
-	swapobj_obj_stat(obj, &os);
+	swapobj_obj_stat(&os, sizeof(os), obj);
 	fresh->obj = obj;
 	fresh->attr = a;
 	fresh->has_aux = true;
@@ -564,7 +564,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	 * gave the object a new identity. */
 	struct swapobj_obj_stat os;
 	pthread_rwlock_wrlock(&n->olock);
-	if (n->obj && swapobj_obj_stat(n->obj, &os) == SWAPOBJ_ESTALE) {
+	if (n->obj && swapobj_obj_stat(&os, sizeof(os), n->obj) == SWAPOBJ_ESTALE) {
 		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
 		oo.data_version = SWAPOBJ_VERSION_ANY;
 		swapobj_obj_close(n->obj);
@@ -767,7 +767,7 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		err = -ESTALE;
 		goto unlock;
 	}
-	if ((err = fs_errno(swapobj_obj_stat(n->obj, &os))) < 0)
+	if ((err = fs_errno(swapobj_obj_stat(&os, sizeof(os), n->obj))) < 0)
 		goto unlock;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		err = fs_errno(swapobj_obj_punch(n->obj, (uint64_t)off, (uint64_t)len));
@@ -782,7 +782,7 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		/* A log-structured store cannot set space aside for later
 		 * writes: check that it is free now, and extend the size. */
 		struct swapobj_store_stat ss;
-		swapobj_store_stat(fs->st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), fs->st);
 		uint64_t avail = ss.capacity_bytes > ss.live_bytes ? ss.capacity_bytes - ss.live_bytes : 0;
 		uint64_t want = end > os.size ? end - MAX_U64((uint64_t)off, os.size) : 0;
 		if (want > avail)
@@ -830,7 +830,9 @@ static void fs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, stru
 		return;
 	}
 	pthread_rwlock_rdlock(&n->olock);
-	r = n->obj ? swapobj_obj_next_data(n->obj, (uint64_t)off, whence == SEEK_HOLE) : SWAPOBJ_ESTALE;
+	r = n->obj ? swapobj_obj_next_data(n->obj, (uint64_t)off,
+	                                   (whence == SEEK_HOLE) ? SWAPOBJ_SEEK_HOLE : SWAPOBJ_SEEK_DATA)
+	           : SWAPOBJ_ESTALE;
 	pthread_rwlock_unlock(&n->olock);
 	if (r == SWAPOBJ_ENOENT)
 		fs_reply_err(req, -ENXIO); /* at or past EOF, or no data after off */
@@ -909,7 +911,7 @@ static void entry_info(struct fs *fs, struct fs_node *dir, const swapobj_key *di
 		return;
 	st->st_ino = (XXH3_64bits(key.buf, key.nbytes) ^ key.ncomp) | FS_INO_IMPLICIT;
 	int kind = fs_probe(fs, &key, &obj);
-	if (obj && swapobj_obj_stat(obj, &os) == 0)
+	if (obj && swapobj_obj_stat(&os, sizeof(os), obj) == 0)
 		st->st_ino = os.id + FS_INO_OBJ_BASE;
 	if (kind == FS_PROBE_FILE) {
 		int len = swapobj_obj_get_aux(obj, buf, sizeof(buf));
@@ -974,7 +976,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 		struct swapobj_cursor next = cur;
 		struct swapobj_dirent ent;
 		char name[FSNAME_MAX + 1];
-		int rc = swapobj_list_next(fs->st, &key, &next, &ent);
+		int rc = swapobj_list_next(&ent, fs->st, &key, &next);
 		if (rc <= 0) {
 			if (rc < 0 && rc != SWAPOBJ_ENOENT && pos == 0)
 				err = fs_errno(rc);
@@ -1054,7 +1056,7 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct swapobj_store_stat ss;
 	struct statvfs sv;
 	memset(&sv, 0, sizeof(sv));
-	swapobj_store_stat(fs->st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), fs->st);
 	uint64_t avail = ss.capacity_bytes > ss.live_bytes ? ss.capacity_bytes - ss.live_bytes : 0;
 	sv.f_bsize = PG;
 	sv.f_frsize = PG;

@@ -53,7 +53,7 @@ static int so_get(struct fs *fs, struct fs_node *n, const char *attr, char *out)
 {
 	if (n == &fs->root && !strcmp(attr, "store")) {
 		struct swapobj_store_stat s;
-		swapobj_store_stat(fs->st, &s);
+		swapobj_store_stat(&s, sizeof(s), fs->st);
 		return snprintf(out, VAL_MAX,
 		                "capacity_bytes=%" PRIu64 " used_bytes=%" PRIu64 " live_bytes=%" PRIu64
 		                " free_bytes=%" PRIu64 " objects=%" PRIu64 " pages=%" PRIu64 " segments=%" PRIu64
@@ -71,7 +71,7 @@ static int so_get(struct fs *fs, struct fs_node *n, const char *attr, char *out)
 	pthread_mutex_lock(&n->alock);
 	bool file = n->obj && !S_ISDIR(n->attr.mode);
 	pthread_mutex_unlock(&n->alock);
-	int rc = file ? swapobj_obj_stat(n->obj, &os) : 0;
+	int rc = file ? swapobj_obj_stat(&os, sizeof(os), n->obj) : 0;
 	pthread_rwlock_unlock(&n->olock);
 	if (!file)
 		return -ENODATA; /* directories have no data: only swapobj.invalidate, write-only */
@@ -267,7 +267,7 @@ static int so_set(fuse_req_t req, struct fs *fs, struct fs_node *n, const char *
 	if (err < 0)
 		return err;
 	pthread_rwlock_rdlock(&n->olock);
-	int rc = n->obj ? swapobj_obj_stat(n->obj, &os) : SWAPOBJ_ESTALE;
+	int rc = n->obj ? swapobj_obj_stat(&os, sizeof(os), n->obj) : SWAPOBJ_ESTALE;
 	if (rc == 0 && !strcmp(attr, "pin")) {
 		if (strcmp(v, "0") && strcmp(v, "1"))
 			rc = SWAPOBJ_EINVAL;

@@ -14,11 +14,25 @@
  *    thread saying what failed and why.
  *  - Out-parameters come first. Handles are opaque.
  *  - Option structs carry a `version` field; initialise them with their
- *    *_INIT macro so that later library versions can add fields.
+ *    *_INIT macro. Result structs are size-tagged: the caller passes
+ *    sizeof the struct it has, and the library fills that many bytes.
+ *    Later versions only append fields to either, so a program built
+ *    against this header keeps working with later library versions.
  *  - Every function is thread-safe unless it says otherwise. A handle may be
  *    used from several threads at once; it must not be used after the call
  *    that releases it (swapobj_obj_close, swapobj_store_close) has started.
- *  - Bad arguments get SWAPOBJ_EINVAL, never a crash; NULL handles included.
+ *  - Misuse, one rule: everything a caller passes is checked at this
+ *    boundary and a bad argument gets SWAPOBJ_EINVAL, never a crash: NULL
+ *    handles and pointers, lengths, offsets, unknown flags, struct versions
+ *    (a daemon serving other programs' requests must not be crashed by
+ *    them). What cannot be checked is undefined: a handle used after the
+ *    call that releases it, buffers shorter than the length given. Inside
+ *    the library, broken invariants are assertions, and bad bytes read
+ *    from a device are never either: they are SWAPOBJ_ECORRUPT.
+ *  - Each function lists the errors it can return. SWAPOBJ_ENOMEM and,
+ *    for calls that touch the devices, SWAPOBJ_EIO are possible wherever
+ *    listed; a store that failed a write turns read-only for good and its
+ *    modifying calls return SWAPOBJ_EROFS.
  *
  * This header compiles alone as C99 (-pedantic) and as C++.
  */
@@ -114,8 +128,16 @@ SWAPOBJ_API void swapobj_key_init(swapobj_key *key);
  * is unchanged.
  */
 SWAPOBJ_API int swapobj_key_push(swapobj_key *key, const void *data, size_t len);
-/** Append a component holding a 64-bit number (8 bytes, big-endian so keys sort numerically). */
+/**
+ * Append a component holding a 64-bit number (8 bytes, big-endian so keys
+ * sort numerically). Errors: as swapobj_key_push.
+ */
 SWAPOBJ_API int swapobj_key_push_u64(swapobj_key *key, uint64_t v);
+/*
+ * The shape helpers below start key afresh (swapobj_key_init) and push
+ * their components. Errors: SWAPOBJ_EINVAL (NULL key or component, empty
+ * component), SWAPOBJ_ENAMETOOLONG (a component over 255 bytes).
+ */
 /** Anonymous memory: "anon" / owner (e.g. VM or mm id) / anon_vma id. */
 SWAPOBJ_API int swapobj_key_anon(swapobj_key *key, uint64_t owner, uint64_t anon_vma);
 /** Shared memory: "shmem" / device / inode / generation. */
@@ -224,6 +246,8 @@ SWAPOBJ_API int swapobj_store_open(swapobj_store **out, const char *const *paths
  * afterwards be released with swapobj_obj_close() (which stays safe) and
  * must not be used otherwise. Returns the result of the final sync; the
  * store is freed even on error.
+ * Errors: SWAPOBJ_EIO (the final sync failed: what was not synced before
+ * may be lost), SWAPOBJ_EINVAL (NULL store).
  */
 SWAPOBJ_API int swapobj_store_close(swapobj_store *st);
 
@@ -262,6 +286,7 @@ SWAPOBJ_API int swapobj_store_clean(swapobj_store *st, unsigned max_segments);
 /* Buckets of swapobj_store_stat.util_histogram. */
 #define SWAPOBJ_UTIL_BUCKETS 10
 
+/* Later versions of the library only append fields (see swapobj_store_stat). */
 struct swapobj_store_stat {
 	uint64_t capacity_bytes; /* segment space on all devices */
 	uint64_t used_bytes;     /* bytes in segments that are not free */
@@ -326,8 +351,16 @@ struct swapobj_store_stat {
 	int32_t checkpoint_last_error; /* SWAPOBJ_E* code of the last failed attempt; 0 if none failed */
 };
 
-/** Space and activity figures. Never fails on a valid store. */
-SWAPOBJ_API int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out);
+/**
+ * Space and activity figures into *out. out_size is sizeof(*out) as the
+ * caller was compiled: the library fills the fields that fit in it (a
+ * program built against an older header gets the fields it knows; one
+ * built against a newer header than the library's gets zeros in the fields
+ * the library does not know).
+ * Errors: SWAPOBJ_EINVAL (NULL, or out_size smaller than the first
+ * released version of the struct).
+ */
+SWAPOBJ_API int swapobj_store_stat(struct swapobj_store_stat *out, size_t out_size, swapobj_store *st);
 
 /* ------------------------------------------------------------------------ */
 /* Objects                                                                   */
@@ -396,11 +429,10 @@ struct swapobj_obj_opts {
 SWAPOBJ_API int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *key,
                                  const struct swapobj_obj_opts *opts);
 
-/** Release a handle. The object stays in the store. Never fails for a valid handle. */
+/** Release a handle. The object stays in the store. Errors: SWAPOBJ_EINVAL (NULL handle) only. */
 SWAPOBJ_API int swapobj_obj_close(swapobj_obj *obj);
 
-/* Flags for swapobj_obj_read */
-#define SWAPOBJ_READ_VERIFY_ONLY 0x0u /* reserved; reads always verify checksums */
+/* Flags for swapobj_obj_read (reads always verify checksums: there is no flag for it) */
 /*
  * Exclusive read (swap-in that frees the swap slot): return the data and,
  * in the same call, release the pages read, as swapobj_obj_punch would:
@@ -418,26 +450,33 @@ SWAPOBJ_API int swapobj_obj_close(swapobj_obj *obj);
  * (the message names device, segment and offset), never wrong bytes.
  * flags: 0 or SWAPOBJ_READ_EXCLUSIVE. With SWAPOBJ_READ_EXCLUSIVE, an
  * error means nothing was released (buf may hold the data all the same).
- * Errors: SWAPOBJ_ECORRUPT, SWAPOBJ_EIO, SWAPOBJ_ESTALE, SWAPOBJ_EINVAL,
- * and with SWAPOBJ_READ_EXCLUSIVE SWAPOBJ_EROFS, SWAPOBJ_ENOSPC.
+ * Errors: SWAPOBJ_ECORRUPT, SWAPOBJ_EIO, SWAPOBJ_ESTALE, SWAPOBJ_EISDIR
+ * (directory object), SWAPOBJ_EINVAL (NULL buffer, unknown flags), and
+ * with SWAPOBJ_READ_EXCLUSIVE SWAPOBJ_EROFS, SWAPOBJ_ENOSPC.
  */
 SWAPOBJ_API int64_t swapobj_obj_read(swapobj_obj *obj, void *buf, size_t len, uint64_t off, unsigned flags);
+
+/* What swapobj_obj_next_data looks for. */
+enum swapobj_seek {
+	SWAPOBJ_SEEK_DATA = 0, /* the next data (lseek's SEEK_DATA) */
+	SWAPOBJ_SEEK_HOLE = 1  /* the next hole (lseek's SEEK_HOLE) */
+};
 
 /**
  * Find data or a hole without reading (what lseek SEEK_DATA / SEEK_HOLE
  * need). Data is every page that was written and not punched or truncated
  * away since, whatever it holds: a written page of zeros is data. With
- * hole == 0 returns the smallest offset >= off in a data page; with
- * hole != 0, the smallest offset >= off in a hole, or the size if data
- * runs to the end (the end of an object counts as a hole). Page-granular,
+ * SWAPOBJ_SEEK_DATA returns the smallest offset >= off in a data page; with
+ * SWAPOBJ_SEEK_HOLE, the smallest offset >= off in a hole, or the size if
+ * data runs to the end (the end of an object counts as a hole). Page-granular,
  * except that the answer is never below off: off itself when it lies in
  * what is looked for. Costs one index lookup plus the index entries of
  * the pages skipped, never device I/O.
  * Errors: SWAPOBJ_ENOENT (off at or past the size; or no data at or after
- * off, hole == 0), SWAPOBJ_EISDIR (directory object), SWAPOBJ_ESTALE,
- * SWAPOBJ_EINVAL.
+ * off, SWAPOBJ_SEEK_DATA), SWAPOBJ_EISDIR (directory object), SWAPOBJ_ESTALE,
+ * SWAPOBJ_EINVAL (NULL handle, what is neither value).
  */
-SWAPOBJ_API int64_t swapobj_obj_next_data(swapobj_obj *obj, uint64_t off, int hole);
+SWAPOBJ_API int64_t swapobj_obj_next_data(swapobj_obj *obj, uint64_t off, enum swapobj_seek what);
 
 /**
  * Write len bytes at off, extending the object if needed. Each 4 KiB page is
@@ -457,22 +496,40 @@ SWAPOBJ_API int64_t swapobj_obj_write(swapobj_obj *obj, const void *buf, size_t 
 
 /**
  * Discard [off, off+len): it reads as zeros afterwards and its space is
- * released. Whole pages are dropped; partial pages at the edges are zeroed.
- * The size does not change.
+ * released. Whole pages are dropped; partial pages at the edges are zeroed
+ * (rewritten). The size does not change. Durable at the next sync.
+ * Errors: SWAPOBJ_ESTALE, SWAPOBJ_EISDIR (directory object), SWAPOBJ_EROFS,
+ * SWAPOBJ_ENOSPC (only when a partial edge page must be rewritten in a full
+ * store), SWAPOBJ_EIO, SWAPOBJ_EINVAL (NULL handle).
  */
 SWAPOBJ_API int swapobj_obj_punch(swapobj_obj *obj, uint64_t off, uint64_t len);
 
-/** Set the size; data past it is dropped, growing leaves a hole. */
+/**
+ * Set the size; data past it is dropped, growing leaves a hole. Durable at
+ * the next sync.
+ * Errors: SWAPOBJ_EFBIG (size past SWAPOBJ_MAX_OBJECT_SIZE), SWAPOBJ_ESTALE,
+ * SWAPOBJ_EISDIR (directory object), SWAPOBJ_EROFS, SWAPOBJ_ENOSPC (the
+ * partial last page must be rewritten in a full store), SWAPOBJ_EIO,
+ * SWAPOBJ_EINVAL (NULL handle).
+ */
 SWAPOBJ_API int swapobj_obj_truncate(swapobj_obj *obj, uint64_t size);
 
 /**
  * Delete the object (its key becomes free). The handle becomes stale; other
- * handles to the object too. A directory object that still has children is
- * not deleted: SWAPOBJ_ENOTEMPTY.
+ * handles to the object too. Durable at the next sync. Works in a full store.
+ * Errors: SWAPOBJ_ENOTEMPTY (a directory object that still has children:
+ * not deleted), SWAPOBJ_ESTALE (already gone), SWAPOBJ_EROFS, SWAPOBJ_EIO,
+ * SWAPOBJ_EINVAL (NULL handle).
  */
 SWAPOBJ_API int swapobj_obj_delete(swapobj_obj *obj);
 
-/** Delete by key. Errors: SWAPOBJ_ENOENT, SWAPOBJ_EISDIR, SWAPOBJ_ENOTEMPTY, ... */
+/**
+ * Delete the object named key, as swapobj_obj_delete does.
+ * Errors: SWAPOBJ_ENOENT (no object at key), SWAPOBJ_EISDIR (key is only a
+ * prefix of other keys), SWAPOBJ_ENOTDIR (a prefix of key is a
+ * non-directory object), SWAPOBJ_ENOTEMPTY, SWAPOBJ_EROFS, SWAPOBJ_EIO,
+ * SWAPOBJ_ENAMETOOLONG, SWAPOBJ_EINVAL (bad key).
+ */
 SWAPOBJ_API int swapobj_delete(swapobj_store *st, const swapobj_key *key);
 
 /** Largest aux data of one object, bytes. */
@@ -520,12 +577,23 @@ SWAPOBJ_API int swapobj_obj_get_aux(swapobj_obj *obj, void *buf, size_t cap);
  */
 SWAPOBJ_API int swapobj_rename(swapobj_store *st, const swapobj_key *from, const swapobj_key *to, unsigned flags);
 
-/** Set or clear the pin flag (logged; survives restart). */
+/**
+ * Set (pinned != 0) or clear the pin flag: a pinned object is never evicted.
+ * Logged: durable at the next sync, survives restart.
+ * Errors: SWAPOBJ_ESTALE, SWAPOBJ_EROFS, SWAPOBJ_ENOSPC, SWAPOBJ_EIO,
+ * SWAPOBJ_ENOMEM, SWAPOBJ_EINVAL (NULL handle).
+ */
 SWAPOBJ_API int swapobj_obj_set_pin(swapobj_obj *obj, int pinned);
 
-/** Make this object's writes durable. Currently syncs the whole store. */
+/**
+ * Make this object's writes durable (as swapobj_store_sync, which it
+ * currently calls: the whole store is synced).
+ * Errors: SWAPOBJ_EIO (the store turns read-only), SWAPOBJ_EROFS,
+ * SWAPOBJ_ESTALE, SWAPOBJ_EINVAL (NULL handle).
+ */
 SWAPOBJ_API int swapobj_obj_sync(swapobj_obj *obj);
 
+/* Later versions of the library only append fields (see swapobj_obj_stat). */
 struct swapobj_obj_stat {
 	uint64_t size;         /* bytes */
 	uint64_t stored_bytes; /* bytes the object's records occupy on the devices */
@@ -540,10 +608,12 @@ struct swapobj_obj_stat {
 };
 
 /**
- * Object figures (stored_bytes includes the records holding its name and
- * aux data). Errors: SWAPOBJ_ESTALE, SWAPOBJ_EINVAL.
+ * Object figures into *out (stored_bytes includes the records holding its
+ * name and aux data). out_size is sizeof(*out) as the caller was compiled,
+ * as for swapobj_store_stat.
+ * Errors: SWAPOBJ_ESTALE, SWAPOBJ_EINVAL (NULL, out_size too small).
  */
-SWAPOBJ_API int swapobj_obj_stat(swapobj_obj *obj, struct swapobj_obj_stat *out);
+SWAPOBJ_API int swapobj_obj_stat(struct swapobj_obj_stat *out, size_t out_size, swapobj_obj *obj);
 
 /* ------------------------------------------------------------------------ */
 /* Prefixes                                                                  */
@@ -587,16 +657,16 @@ struct swapobj_dirent {
 };
 
 /**
- * Next child of prefix (ncomp 0 lists the root) after the cursor; advances
- * the cursor. Returns 1 with *out filled, 0 at the end. Children present for
+ * Next child of prefix (ncomp 0 lists the root) after the cursor, into
+ * *out; advances the cursor. Returns 1 with *out filled, 0 at the end. Children present for
  * the whole listing are returned exactly once even while others are created
  * or deleted concurrently; those may or may not appear.
  * A directory object lists its children (none yet: returns 0).
  * Errors: SWAPOBJ_ENOENT (prefix does not exist), SWAPOBJ_ENOTDIR (prefix
  * is a non-directory object), SWAPOBJ_EINVAL.
  */
-SWAPOBJ_API int swapobj_list_next(swapobj_store *st, const swapobj_key *prefix, struct swapobj_cursor *cursor,
-                                  struct swapobj_dirent *out);
+SWAPOBJ_API int swapobj_list_next(struct swapobj_dirent *out, swapobj_store *st, const swapobj_key *prefix,
+                                  struct swapobj_cursor *cursor);
 
 #ifdef __cplusplus
 }

@@ -21,8 +21,8 @@ build=$top/build
 
 corpus=()
 if [ -n "${SWAPOBJ_CORPUS:-}" ]; then
-	if [ ! -f "$SWAPOBJ_CORPUS" ]; then
-		echo "demo: SWAPOBJ_CORPUS=$SWAPOBJ_CORPUS is not a file" >&2
+	if [ ! -f "$SWAPOBJ_CORPUS" ] || [ ! -r "$SWAPOBJ_CORPUS" ]; then
+		echo "demo: SWAPOBJ_CORPUS=$SWAPOBJ_CORPUS is not a readable file" >&2
 		exit 2
 	fi
 	corpus=(--corpus "$SWAPOBJ_CORPUS")

@@ -54,6 +54,7 @@ for w in swapout swapin seq churn restart invalidate fuse threads; do
 done
 grep -q 'VERIFICATION FAILED' "$out/table.txt" "$out/stderr.txt" && fail "verification"
 grep -q 'all runs passed' "$out/table.txt" || fail "the table does not say all runs passed"
+grep -Eq '^corpus: +[^ ].* \([0-9]+ pages' "$out/table.txt" || fail "the table does not say which corpus it used"
 [ -d "$out/work" ] && [ -z "$(ls -A "$out/work")" ] || fail "the bench left files in --dir"
 
 # The JSON parses and says the same; the plots exist and are SVG.
@@ -62,6 +63,7 @@ if command -v python3 >/dev/null 2>&1; then
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["failed"] is False, "failed"
+assert "pages" in d["corpus"], d["corpus"]
 names = {w["name"] for w in d["workloads"]}
 assert names >= {"swapout", "swapin", "seq", "churn", "restart", "invalidate", "fuse", "threads"}, names
 lib = next(w for w in d["workloads"] if w["name"] == "swapout")["systems"]["libswapobj"]

@@ -935,7 +935,7 @@ static int cmd_lib_orphans(const char *image)
 	swapobj_key_init(&k);
 	swapobj_key_push(&k, "\0swapobjfs.orphans", 18);
 	int rc;
-	while ((rc = swapobj_list_next(st, &k, &c, &d)) > 0)
+	while ((rc = swapobj_list_next(&d, st, &k, &c)) > 0)
 		n++;
 	if (rc < 0 && rc != SWAPOBJ_ENOENT)
 		fail("listing the orphans: %s", swapobj_errmsg());

@@ -17,6 +17,7 @@
 #include "ckpt.h"
 #include "format_format.h"
 #include "io_fault.h"
+#include "space.h"
 #include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
@@ -113,7 +114,7 @@ static void check_all(swapobj_store *st)
 static struct swapobj_store_stat stat_of(swapobj_store *st)
 {
 	struct swapobj_store_stat ss;
-	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
 	return ss;
 }
 
@@ -355,7 +356,7 @@ static uint64_t id_of(swapobj_store *st, swapobj_key k)
 	struct swapobj_obj_stat os;
 	if (swapobj_obj_open(&h, st, &k, NULL) != 0)
 		return 0;
-	swapobj_obj_stat(h, &os);
+	swapobj_obj_stat(&os, sizeof(os), h);
 	swapobj_obj_close(h);
 	return os.id;
 }
@@ -432,7 +433,7 @@ START_TEST(test_ckpt__directories_aux_and_renames_through_snapshot_and_tail)
 		ck_assert_int_eq(swapobj_delete(st, &kd2), SWAPOBJ_ENOTEMPTY);
 		ck_assert_int_eq(swapobj_obj_open(&h, st, &ke, NULL), 0);
 		struct swapobj_obj_stat os;
-		swapobj_obj_stat(h, &os);
+		swapobj_obj_stat(&os, sizeof(os), h);
 		ck_assert(os.flags & SWAPOBJ_O_DIR);
 		swapobj_obj_close(h);
 		ck_assert_int_eq(swapobj_obj_open(&h, st, &kb, NULL), 0);
@@ -478,7 +479,7 @@ static int churn_pace(swapobj_store *st, uint64_t *seen, int *paced)
 	struct swapobj_store_stat ss;
 	int err = swapobj_store_sync(st);
 	for (int i = 0; err == 0 && *paced && i < 2000; i++) {
-		if ((err = swapobj_store_stat(st, &ss)) < 0)
+		if ((err = swapobj_store_stat(&ss, sizeof(ss), st)) < 0)
 			return err;
 		if (ss.checkpoints_written > *seen) {
 			*seen = ss.checkpoints_written;
@@ -526,7 +527,7 @@ static void churn(struct churn_report *rep)
 		CHURN_TRY(swapobj_obj_write(h, buf, PG, (uint64_t)i * PG));
 	}
 	swapobj_obj_close(h);
-	CHURN_TRY(swapobj_store_stat(st, &rep->ss));
+	CHURN_TRY(swapobj_store_stat(&rep->ss, sizeof(rep->ss), st));
 	/* Three quarters of the usable capacity, in records of 4160 bytes, whole 64-page writes. */
 	uint64_t npg = rep->ss.usable_bytes * 3 / 4 / (PG + 64) / 64 * 64, seen = 0, since = 0;
 	rep->paced = 1;
@@ -549,7 +550,7 @@ static void churn(struct churn_report *rep)
 	}
 	rep->pgs = npg;
 	CHURN_TRY(swapobj_store_sync(st));
-	CHURN_TRY(swapobj_store_stat(st, &rep->ss));
+	CHURN_TRY(swapobj_store_stat(&rep->ss, sizeof(rep->ss), st));
 done:
 	return; /* no close: the caller is killed with the store open */
 }
@@ -687,6 +688,51 @@ START_TEST(test_ckpt__failed_checkpoint_is_counted_with_its_error_and_time_of_la
 }
 END_TEST
 
+/*
+ * A checkpointed segment whose header is damaged (media damage after the
+ * cut) must stay in use: the loaded index still points into it. Freed, the
+ * next writes would take it and overwrite live pages.
+ */
+START_TEST(test_ckpt__damaged_segment_header_keeps_the_checkpointed_segment_in_use)
+{
+	tu_format(64u << 20, 1u << 20);
+	swapobj_store *st = open_store(0);
+	for (int o = 0; o < NOBJ; o++)
+		put(st, o, 0, NPG, 1);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	uint64_t devoff = 0;
+	uint32_t segno = 0;
+	for (uint64_t i = 0; i < st->log.nsegs && !devoff; i++) {
+		const struct log_seg *g = &st->log.segs[i];
+		if (g->state == SEG_SEALED && g->stream != SEG_STREAM_CKPT && g->live > 0) {
+			devoff = log_seg_devoff(&st->log, g);
+			segno = g->segno;
+		}
+	}
+	ck_assert_uint_gt(devoff, 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	flip(devoff + RH_SEG_GEN); /* the SEGHDR record's header no longer checks out */
+
+	st = open_store(0);
+	struct swapobj_store_stat ss = stat_of(st);
+	ck_assert_uint_eq(ss.from_checkpoint, 1);
+	ck_assert_uint_ge(ss.damaged_records, 1);
+	ck_assert_uint_eq(st->log.segs[segno].state, SEG_SEALED);
+	ck_assert_msg(space_check(st) == 0, "%s", swapobj_errmsg());
+	check_all(st);
+	/* Churn several times the free space: the damaged segment is never handed out while live. */
+	for (uint32_t v = 2; v < 40; v++)
+		put(st, NOBJ - 1, 0, NPG, v);
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_msg(space_check(st) == 0, "%s", swapobj_errmsg());
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	st = open_store(0);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("ckpt");
@@ -697,6 +743,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_ckpt__verify_reports_slots_and_bodies, &opts_ckpt);
 	tu_add(s, test_ckpt__errors_rdonly_and_full_store, &opts_ckpt);
 	tu_add(s, test_ckpt__directories_aux_and_renames_through_snapshot_and_tail, &opts_ckpt);
+	tu_add(s, test_ckpt__damaged_segment_header_keeps_the_checkpointed_segment_in_use, &opts_ckpt);
 	tu_add(s, test_ckpt__churned_store_keeps_checkpointing_so_reopen_after_kill_replays_one_interval, &opts_ckpt);
 	tu_add(s, test_ckpt__failed_checkpoint_is_counted_with_its_error_and_time_of_last_kept, &opts_ckpt);
 	return tu_run(s, argc, argv);

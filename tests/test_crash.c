@@ -270,7 +270,7 @@ static void ns_verify(swapobj_store *st, const char *ctx)
 			int n = swapobj_obj_get_aux(h, aux, sizeof(aux) - 1);
 			ck_assert_msg(n > 0 && sscanf(aux, "u=%u v=%u", &id, &v) == 2 && id > 0 && id < next_ident,
 			              "%s: fs/%s has aux '%s'", ctx, slot_path[s], aux);
-			ck_assert_int_eq(swapobj_obj_stat(h, &os), 0);
+			ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), h), 0);
 			struct ident *d = &idents[id];
 			ck_assert_msg(!found[id], "%s: object %u found twice", ctx, id);
 			found[id] = 1;
@@ -403,7 +403,7 @@ static void verify(const char *ctx)
 	int err = swapobj_store_open(&st, tu_paths, 1, NULL);
 	ck_assert_msg(err == 0, "%s: reopen failed: %s", ctx, swapobj_errmsg());
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	from_ckpt += ss.from_checkpoint;
 	for (int o = 0; o < NOBJ; o++) {
 		swapobj_key k;

@@ -121,7 +121,7 @@ static void assert_sticky(swapobj_store *st, swapobj_obj **h, const char *ctx)
 		              (long long)rc[i]);
 	}
 	ck_assert_msg(strstr(swapobj_errmsg(), "read-only"), "%s: message '%s'", ctx, swapobj_errmsg());
-	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
 	ck_assert_msg(ss.readonly == 1, "%s: stat does not say read-only", ctx);
 	int64_t n = swapobj_obj_read(h[1], p, PG, 0, 0);
 	ck_assert_msg(n >= 0, "%s: read after the failure: %s", ctx, swapobj_errmsg());

@@ -60,7 +60,7 @@ static void put(swapobj_obj *o, uint64_t pg, uint64_t tag, uint64_t ver)
 static uint64_t oid_of(swapobj_obj *o)
 {
 	struct swapobj_obj_stat os;
-	ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
 	return os.id;
 }
 

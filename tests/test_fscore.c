@@ -77,7 +77,7 @@ static uint64_t id_of(swapobj_store *st, const char *path)
 	swapobj_obj *o;
 	struct swapobj_obj_stat os;
 	ck_assert_msg(open_flags(st, path, 0, &o) == 0, "open %s: %s", path, swapobj_errmsg());
-	ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
 	swapobj_obj_close(o);
 	return os.id;
 }
@@ -143,7 +143,7 @@ static int list(swapobj_store *st, const char *path, char *out, size_t cap)
 	swapobj_key k = kp(path);
 	int rc, n = 0;
 	out[0] = 0;
-	while ((rc = swapobj_list_next(st, &k, &cur, &de)) == 1) {
+	while ((rc = swapobj_list_next(&de, st, &k, &cur)) == 1) {
 		size_t l = strlen(out);
 		snprintf(out + l, cap - l, "%s%.*s:%c", n++ ? " " : "", (int)de.name_len, (const char *)de.name,
 		         de.type == SWAPOBJ_DT_PREFIX ? 'P' : 'O');
@@ -288,7 +288,7 @@ START_TEST(test_dir__created_at_an_implicit_prefix_it_attaches_there)
 	char l[256];
 	swapobj_obj *f = mk(st, "a/b", 0), *d = mk(st, "a", SWAPOBJ_O_DIR);
 	struct swapobj_obj_stat os;
-	ck_assert_int_eq(swapobj_obj_stat(d, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), d), 0);
 	ck_assert_uint_eq(os.flags & SWAPOBJ_O_DIR, SWAPOBJ_O_DIR);
 	ck_assert_int_eq(list(st, "", l, sizeof(l)), 1);
 	ck_assert_str_eq(l, "a:P");
@@ -337,11 +337,11 @@ START_TEST(test_dir__open_flags_on_existing_objects_give_documented_errors)
 	ck_assert_int_eq(open_flags(st, "d", SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR | SWAPOBJ_O_EXCL, &o), SWAPOBJ_EEXIST);
 	/* An existing directory object opens with or without O_DIR, with or without O_CREATE. */
 	struct swapobj_obj_stat a, b;
-	ck_assert_int_eq(swapobj_obj_stat(d, &a), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&a, sizeof(a), d), 0);
 	unsigned variants[] = {0, SWAPOBJ_O_DIR, SWAPOBJ_O_CREATE, SWAPOBJ_O_CREATE | SWAPOBJ_O_DIR};
 	for (unsigned i = 0; i < 4; i++) {
 		ck_assert_int_eq(open_flags(st, "d", variants[i], &o), 0);
-		ck_assert_int_eq(swapobj_obj_stat(o, &b), 0);
+		ck_assert_int_eq(swapobj_obj_stat(&b, sizeof(b), o), 0);
 		ck_assert_uint_eq(a.id, b.id);
 		swapobj_obj_close(o);
 	}
@@ -364,14 +364,14 @@ START_TEST(test_dir__data_operations_on_a_directory_object_are_eisdir)
 	ck_assert_int_eq(swapobj_obj_set_pin(d, 1), 0);
 	ck_assert_int_eq(swapobj_obj_set_aux(d, "mode=0755", 9), 0);
 	struct swapobj_obj_stat os;
-	ck_assert_int_eq(swapobj_obj_stat(d, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), d), 0);
 	ck_assert_uint_eq(os.flags, SWAPOBJ_O_DIR | SWAPOBJ_O_PIN);
 	ck_assert_uint_eq(os.size, 0);
 	swapobj_obj_close(d);
 	st = tu_reopen(st, &nockpt);
 	check_aux_at(st, "d", "mode=0755");
 	ck_assert_int_eq(open_flags(st, "d", SWAPOBJ_O_DIR, &d), 0);
-	ck_assert_int_eq(swapobj_obj_stat(d, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), d), 0);
 	ck_assert_uint_eq(os.flags, SWAPOBJ_O_DIR | SWAPOBJ_O_PIN);
 	swapobj_obj_close(d);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -559,11 +559,11 @@ static void check_accounting(swapobj_store *st, int n)
 		snprintf(path, sizeof(path), "p/%d", i);
 		if (open_flags(st, path, 0, &o) != 0)
 			continue;
-		ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+		ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
 		sum += os.stored_bytes + os.zero_pages * 16;
 		swapobj_obj_close(o);
 	}
-	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
 	ck_assert_msg(sum == ss.live_bytes, "objects store %llu bytes, the usage table says %llu",
 	              (unsigned long long)sum, (unsigned long long)ss.live_bytes);
 }
@@ -586,10 +586,10 @@ START_TEST(test_aux__survives_the_cleaner_and_is_charged_like_the_name_record)
 		ck_assert_int_eq(swapobj_obj_set_aux(h[i], want[i], strlen(want[i])), 0);
 	}
 	struct swapobj_obj_stat os;
-	ck_assert_int_eq(swapobj_obj_stat(h[1], &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), h[1]), 0);
 	uint64_t before = os.stored_bytes;
 	ck_assert_int_eq(swapobj_obj_set_aux(h[1], "0123456789abcdef0123456789abcdef", 32), 0);
-	ck_assert_int_eq(swapobj_obj_stat(h[1], &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), h[1]), 0);
 	ck_assert_uint_eq(os.stored_bytes, before + 16); /* AUX record: 64 + 32 instead of 64 + 16 */
 	snprintf(want[1], sizeof(want[1]), "0123456789abcdef0123456789abcdef");
 	check_accounting(st, N);
@@ -612,7 +612,7 @@ START_TEST(test_aux__survives_the_cleaner_and_is_charged_like_the_name_record)
 		}
 	}
 	struct swapobj_store_stat ss;
-	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
 	ck_assert_uint_ge(ss.segments_cleaned, 10);
 	for (int i = 0; i < N; i++) {
 		check_aux(h[i], want[i]);
@@ -665,7 +665,7 @@ START_TEST(test_rename__moves_data_aux_and_keeps_handles)
 		check_fill(st, "b/c/two", 11, 4);
 		check_aux_at(st, "b/c/two", "attrs");
 		struct swapobj_store_stat ss;
-		swapobj_store_stat(st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), st);
 		ck_assert_uint_eq(ss.objects, 1);
 	}
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -706,7 +706,7 @@ START_TEST(test_rename__error_cases)
 	for (unsigned i = 0; i < SO_ARRAY_SIZE_(all); i++)
 		ck_assert_msg(try_open(st, all[i]) == 0, "%s disappeared", all[i]);
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	ck_assert_uint_eq(ss.objects, 7);
 	/* Read-only store. */
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -734,7 +734,7 @@ START_TEST(test_rename__replaces_the_target_and_makes_its_handles_stale)
 	check_fill(st, "b", 1, 2);
 	ck_assert_int_eq(try_open(st, "a"), SWAPOBJ_ENOENT);
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	ck_assert_uint_eq(ss.objects, 1);
 	ck_assert_uint_eq(ss.pages, 2);
 	/* Directory objects: an empty one over an empty one; then children go under it. */
@@ -758,7 +758,7 @@ START_TEST(test_rename__replaces_the_target_and_makes_its_handles_stale)
 		ck_assert_int_eq(try_open(st, "d1"), SWAPOBJ_ENOENT);
 		ck_assert_uint_eq(id_of(st, "d2/child"), ida);
 		check_fill(st, "d2/child", 1, 2);
-		swapobj_store_stat(st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), st);
 		ck_assert_uint_eq(ss.objects, 2);
 	}
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -807,7 +807,7 @@ START_TEST(test_rename__then_delete_then_clean_then_reopen_resurrects_nothing)
 	}
 	swapobj_obj_close(churn);
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	ck_assert_uint_gt(ss.segments_cleaned, 10);
 	for (int round = 0; round < 3; round++) {
 		st = tu_reopen(st, &nockpt);
@@ -828,7 +828,7 @@ START_TEST(test_rename__then_delete_then_clean_then_reopen_resurrects_nothing)
 				check_aux_at(st, pb, pa);
 			}
 		}
-		swapobj_store_stat(st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), st);
 		ck_assert_uint_eq(ss.objects, 1 + N + N / 4); /* churn, odd: two each, 2 mod 4: one */
 		ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
 	}
@@ -932,7 +932,7 @@ START_TEST(test_rename__an_invalidated_renamed_object_does_not_come_back_under_i
 			              variant);
 			ck_assert_int_eq(try_open(st, "new/m"), SWAPOBJ_ENOENT);
 			struct swapobj_store_stat ss;
-			swapobj_store_stat(st, &ss);
+			swapobj_store_stat(&ss, sizeof(ss), st);
 			ck_assert_uint_eq(ss.objects, 2);
 			ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
 		}
@@ -976,7 +976,7 @@ START_TEST(test_rename__an_invalidated_renamed_object_stays_gone_through_a_check
 
 		st = tu_reopen(NULL, &nockpt);
 		struct swapobj_store_stat ss;
-		swapobj_store_stat(st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), st);
 		ck_assert_uint_eq(ss.from_checkpoint, 1);
 		ck_assert_uint_eq(ss.objects, 1);
 		ck_assert_int_eq(try_open(st, "old/m"), SWAPOBJ_ENOENT);
@@ -1001,7 +1001,7 @@ START_TEST(test_rename__an_invalidated_renamed_object_stays_gone_through_a_check
 		ck_assert_int_eq(pwrite(fd, p, PG, CKPT_SLOT_OFF(1)), PG);
 		close(fd);
 		st = tu_reopen(NULL, &nockpt);
-		swapobj_store_stat(st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), st);
 		ck_assert_uint_eq(ss.from_checkpoint, 0);
 		ck_assert_msg(try_open(st, "old/m") == SWAPOBJ_ENOENT, "variant %d: back under the old key", variant);
 		ck_assert_int_eq(try_open(st, "new/m"), SWAPOBJ_ENOENT);
@@ -1112,8 +1112,8 @@ START_TEST(test_rename__concurrent_renames_keep_each_object_once_or_replaced)
 					              (unsigned long long)pg);
 			if (round == 0) {
 				struct swapobj_obj_stat a, b;
-				ck_assert_int_eq(swapobj_obj_stat(o, &a), 0);
-				ck_assert_int_eq(swapobj_obj_stat(t.h[i], &b), 0);
+				ck_assert_int_eq(swapobj_obj_stat(&a, sizeof(a), o), 0);
+				ck_assert_int_eq(swapobj_obj_stat(&b, sizeof(b), t.h[i]), 0);
 				ck_assert_uint_eq(a.id, b.id);
 			}
 			swapobj_obj_close(o);
@@ -1126,7 +1126,7 @@ START_TEST(test_rename__concurrent_renames_keep_each_object_once_or_replaced)
 			alive += seen[i];
 		}
 		struct swapobj_store_stat ss;
-		swapobj_store_stat(t.st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), t.st);
 		ck_assert_uint_eq(ss.objects, (uint64_t)alive);
 		ck_assert_int_gt(alive, 0);
 		if (round == 0)
@@ -1223,7 +1223,7 @@ START_TEST(test_replay__a_lost_rename_away_keeps_the_object_over_a_newer_one)
 		check_fill(st, "a", 1, 2);
 		ck_assert_int_eq(try_open(st, "c"), SWAPOBJ_ENOENT);
 		struct swapobj_store_stat ss;
-		swapobj_store_stat(st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), st);
 		ck_assert_uint_eq(ss.objects, 1);
 	}
 	ck_assert_int_eq(swapobj_store_close(st), 0);

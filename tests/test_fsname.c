@@ -454,6 +454,46 @@ START_TEST(test_fsattr__malformed_records_are_rejected)
 }
 END_TEST
 
+START_TEST(test_fsattr__device_records_carry_their_device_number_and_nothing_else_does)
+{
+	struct fsattr a, b;
+	uint8_t buf[FSATTR_AUX_MAX], c[FSATTR_AUX_MAX];
+	/* A character device round-trips with its device number, and its xattrs after it. */
+	attr_init(&a, S_IFCHR | 0620);
+	a.rdev = 0x0123456789abcdefull;
+	ck_assert_int_eq(fsattr_xattr_set(&a, "user.k", "v", 1, 0), 0);
+	int n = fsattr_encode(&a, buf, sizeof(buf));
+	ck_assert_int_eq(n, (int)fsattr_size(&a));
+	ck_assert_uint_eq(buf[3] & FSATTR_F_RDEV, FSATTR_F_RDEV);
+	ck_assert_int_eq(fsattr_decode(&b, buf, (size_t)n), 0);
+	ck_assert_uint_eq(b.mode, S_IFCHR | 0620);
+	ck_assert_uint_eq(b.rdev, 0x0123456789abcdefull);
+	const uint8_t *v;
+	size_t vl;
+	ck_assert_int_eq(fsattr_xattr_get(&b, "user.k", &v, &vl), 0);
+	ck_assert(vl == 1 && v[0] == 'v');
+	fsattr_free(&b);
+	/* Cut short inside the device number: refused. */
+	ck_assert_int_eq(fsattr_decode(&b, buf, FSATTR_HDR + FSATTR_RDEV_LEN - 1), -EINVAL);
+	/* The flag without a device type, or a device type without the flag: refused (the tail would shift). */
+	memcpy(c, buf, (size_t)n);
+	c[3] &= (uint8_t)~FSATTR_F_RDEV;
+	ck_assert_int_eq(fsattr_decode(&b, c, (size_t)n), -EINVAL);
+	fsattr_free(&a);
+	attr_init(&a, S_IFIFO | 0644);
+	n = fsattr_encode(&a, buf, sizeof(buf));
+	ck_assert_uint_eq(buf[3] & FSATTR_F_RDEV, 0);
+	ck_assert_int_eq(fsattr_decode(&b, buf, (size_t)n), 0);
+	ck_assert_uint_eq(b.mode, S_IFIFO | 0644);
+	ck_assert_uint_eq(b.rdev, 0);
+	fsattr_free(&b);
+	memcpy(c, buf, (size_t)n);
+	c[3] |= FSATTR_F_RDEV;
+	ck_assert_int_eq(fsattr_decode(&b, c, (size_t)n), -EINVAL);
+	fsattr_free(&a);
+}
+END_TEST
+
 START_TEST(test_fsattr__random_corruption_never_crashes_and_decoded_records_re_encode)
 {
 	struct tu_rng r;
@@ -505,6 +545,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_fsattr__xattr_flags_replace_and_remove, &opts_attrs);
 	tu_add(s, test_fsattr__space_is_bounded_by_the_aux_limit, &opts_attrs);
 	tu_add(s, test_fsattr__malformed_records_are_rejected, &opts_attrs);
+	tu_add(s, test_fsattr__device_records_carry_their_device_number_and_nothing_else_does, &opts_attrs);
 	tu_add(s, test_fsattr__random_corruption_never_crashes_and_decoded_records_re_encode, &opts_attrs);
 	return tu_run(s, argc, argv);
 }

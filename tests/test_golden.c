@@ -75,7 +75,7 @@ static void walk(swapobj_store *st, swapobj_key *prefix, struct lines *out)
 	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
 	struct swapobj_dirent de;
 	int rc;
-	while ((rc = swapobj_list_next(st, prefix, &cur, &de)) == 1) {
+	while ((rc = swapobj_list_next(&de, st, prefix, &cur)) == 1) {
 		swapobj_key k = *prefix;
 		ck_assert_int_eq(swapobj_key_push(&k, de.name, de.name_len), 0);
 		if (de.type == SWAPOBJ_DT_PREFIX) {
@@ -85,7 +85,7 @@ static void walk(swapobj_store *st, swapobj_key *prefix, struct lines *out)
 		swapobj_obj *o;
 		struct swapobj_obj_stat os;
 		ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
-		ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+		ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
 		uint8_t *data = malloc(os.size + 1);
 		ck_assert_int_eq(swapobj_obj_read(o, data, os.size, 0, 0), (int64_t)os.size);
 		swapobj_obj_close(o);
@@ -249,7 +249,7 @@ START_TEST(test_golden__unknown_ro_compat_feature_opens_read_only)
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	ck_assert_int_eq(swapobj_obj_write(o, p, PG, 0), SWAPOBJ_EROFS);
 	struct swapobj_store_stat ss;
-	ck_assert_int_eq(swapobj_store_stat(st, &ss), 0);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
 	ck_assert_uint_eq(ss.readonly, 1);
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);

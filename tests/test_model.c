@@ -112,7 +112,7 @@ static void close_all(void)
 static void verify_obj(int i)
 {
 	struct swapobj_obj_stat os;
-	MCHECK(swapobj_obj_stat(model[i].h, &os) == 0, "stat %d", i);
+	MCHECK(swapobj_obj_stat(&os, sizeof(os), model[i].h) == 0, "stat %d", i);
 	MCHECK(os.size == model[i].size, "object %d size %llu, model %llu", i, (unsigned long long)os.size,
 	       (unsigned long long)model[i].size);
 	MCHECK(os.data_version == model[i].version, "object %d version", i);
@@ -244,7 +244,7 @@ static void verify_all(void)
 		verify_obj(i);
 	}
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	uint64_t live = 0;
 	for (int i = 0; i < NOBJ; i++)
 		live += model[i].exists;
@@ -414,7 +414,7 @@ static void run_model(uint64_t nops, uint64_t seedv)
 			MCHECK(swapobj_store_open(&st, tu_paths, 1, &oo) == 0, "reopen");
 			if (trace) {
 				struct swapobj_store_stat ss;
-				swapobj_store_stat(st, &ss);
+				swapobj_store_stat(&ss, sizeof(ss), st);
 				fprintf(stderr, "  reopened: from checkpoint %u, replayed %llu bytes\n",
 				        ss.from_checkpoint, (unsigned long long)ss.replay_bytes);
 			}
@@ -428,7 +428,7 @@ static void run_model(uint64_t nops, uint64_t seedv)
 	MCHECK(swapobj_store_clean(st, 1) >= 0, "clean");
 	verify_all();
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	fprintf(stderr, "model seed %llu: %llu ops, %llu segments cleaned, write amplification %.2f\n",
 	        (unsigned long long)seed, (unsigned long long)nops, (unsigned long long)ss.segments_cleaned,
 	        ss.user_bytes_written ? (double)ss.device_bytes_written / (double)ss.user_bytes_written : 0.0);
@@ -571,7 +571,7 @@ static void *churner(void *a)
 		swapobj_key_anon(&k, 1000 + round % 3, 0);
 		swapobj_key_prefix(&pre, &k, 2);
 		int n = 0, rc;
-		while ((rc = swapobj_list_next(t->st, &pre, &cur, &de)) == 1)
+		while ((rc = swapobj_list_next(&de, t->st, &pre, &cur)) == 1)
 			n++;
 		if (rc < 0 || n != 20)
 			tfail(t, "churn list", round, (uint64_t)n);

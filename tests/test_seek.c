@@ -78,7 +78,7 @@ static void expect_at(swapobj_obj *o, const struct model *m, uint64_t off)
 static void expect_all(swapobj_obj *o, const struct model *m)
 {
 	struct swapobj_obj_stat os;
-	ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
 	ck_assert_uint_eq(os.size, m->size);
 	for (uint64_t pg = 0; pg < NPG; pg++) {
 		expect_at(o, m, pg * PG);
@@ -110,24 +110,25 @@ START_TEST(test_seek__data_zero_and_fill_pages_are_data_holes_are_not)
 	put(o, &m, 11, P_DATA, PG);
 	put(o, &m, 12, P_ZERO, PG);
 	put(o, &m, 20, P_DATA, 100); /* a partial last page: EOF inside it */
-	ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
 	ck_assert_uint_eq(os.zero_pages, 3);
 	ck_assert_uint_eq(os.fill_pages, 1);
 	expect_all(o, &m);
 	/* A few answers spelled out, so that the model itself is checked too. */
-	ck_assert_int_eq(swapobj_obj_next_data(o, 2 * PG + 5, 0), 3 * PG);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 3 * PG + 5, 0), 3 * PG + 5);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 3 * PG + 5, 1), 5 * PG);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 13 * PG, 0), 20 * PG);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG + 50, 1), 20 * PG + 100);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG + 100, 0), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 2 * PG + 5, SWAPOBJ_SEEK_DATA), 3 * PG);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 3 * PG + 5, SWAPOBJ_SEEK_DATA), 3 * PG + 5);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 3 * PG + 5, SWAPOBJ_SEEK_HOLE), 5 * PG);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 13 * PG, SWAPOBJ_SEEK_DATA), 20 * PG);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG + 50, SWAPOBJ_SEEK_HOLE), 20 * PG + 100);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG + 100, SWAPOBJ_SEEK_DATA), SWAPOBJ_ENOENT);
 
 	/* Grown by truncate: a hole up to the new EOF, no data there. */
 	ck_assert_int_eq(swapobj_obj_truncate(o, 40 * PG + 7), 0);
 	m.size = 40 * PG + 7;
 	expect_all(o, &m);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 21 * PG, 0), SWAPOBJ_ENOENT);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG, 1), 21 * PG); /* the old EOF page is data now */
+	ck_assert_int_eq(swapobj_obj_next_data(o, 21 * PG, SWAPOBJ_SEEK_DATA), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 20 * PG, SWAPOBJ_SEEK_HOLE),
+	                 21 * PG); /* the old EOF page is data now */
 
 	/* The index is rebuilt from the log on reopen: same answers. */
 	swapobj_obj_close(o);
@@ -149,7 +150,7 @@ START_TEST(test_seek__punch_and_truncate_move_the_answers)
 	for (uint64_t pg = 0; pg < 32; pg++)
 		put(o, &m, pg, pg % 5 == 4 ? P_ZERO : P_DATA, PG);
 	expect_all(o, &m);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 1), 32 * PG); /* data to EOF: the hole at EOF */
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_HOLE), 32 * PG); /* data to EOF: the hole at EOF */
 
 	/* Whole pages punched become holes; partly punched pages stay data (zeroed in place). */
 	ck_assert_int_eq(swapobj_obj_punch(o, 5 * PG, 3 * PG), 0);
@@ -158,8 +159,8 @@ START_TEST(test_seek__punch_and_truncate_move_the_answers)
 	m.mapped[11] = false;
 	ck_assert_int_eq(swapobj_obj_punch(o, 20 * PG + 8, 100), 0); /* inside one page */
 	expect_all(o, &m);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 5 * PG + 9, 0), 8 * PG);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 1), 5 * PG);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 5 * PG + 9, SWAPOBJ_SEEK_DATA), 8 * PG);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_HOLE), 5 * PG);
 
 	/* Shrunk mid-page: the last page stays data, EOF moves, offsets past it are gone. */
 	ck_assert_int_eq(swapobj_obj_truncate(o, 25 * PG + 10), 0);
@@ -167,9 +168,9 @@ START_TEST(test_seek__punch_and_truncate_move_the_answers)
 		m.mapped[pg] = false;
 	m.size = 25 * PG + 10;
 	expect_all(o, &m);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 25 * PG, 1), 25 * PG + 10);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 25 * PG + 10, 0), SWAPOBJ_ENOENT);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 25 * PG + 10, 1), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 25 * PG, SWAPOBJ_SEEK_HOLE), 25 * PG + 10);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 25 * PG + 10, SWAPOBJ_SEEK_DATA), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 25 * PG + 10, SWAPOBJ_SEEK_HOLE), SWAPOBJ_ENOENT);
 
 	/* Punching everything: no data at all, the whole object is one hole. */
 	ck_assert_int_eq(swapobj_obj_punch(o, 0, m.size), 0);
@@ -181,8 +182,8 @@ START_TEST(test_seek__punch_and_truncate_move_the_answers)
 	m.mapped[25] = false;
 	m.size = 25 * PG;
 	expect_all(o, &m);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 0), SWAPOBJ_ENOENT);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 1), 0);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_DATA), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_HOLE), 0);
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
@@ -201,19 +202,19 @@ START_TEST(test_seek__huge_sparse_objects_answer_without_scanning)
 	/* 4 MiB of data, then a hole of nearly 2^50 bytes, then one page before the last. */
 	ck_assert_int_eq(swapobj_obj_write(o, buf, 4u << 20, 0), 4 << 20);
 	ck_assert_int_eq(swapobj_obj_write(o, buf, PG, far), PG);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 1), 4 << 20);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 12345, 1), 4 << 20);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 4 << 20, 0), (int64_t)far);
-	ck_assert_int_eq(swapobj_obj_next_data(o, far + 5, 1), (int64_t)(far + PG));
-	ck_assert_int_eq(swapobj_obj_next_data(o, far + PG - 1, 0), (int64_t)(far + PG - 1));
-	ck_assert_int_eq(swapobj_obj_next_data(o, far + PG, 0), SWAPOBJ_ENOENT); /* at EOF */
-	ck_assert_int_eq(swapobj_obj_next_data(o, far + PG, 1), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_HOLE), 4 << 20);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 12345, SWAPOBJ_SEEK_HOLE), 4 << 20);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 4 << 20, SWAPOBJ_SEEK_DATA), (int64_t)far);
+	ck_assert_int_eq(swapobj_obj_next_data(o, far + 5, SWAPOBJ_SEEK_HOLE), (int64_t)(far + PG));
+	ck_assert_int_eq(swapobj_obj_next_data(o, far + PG - 1, SWAPOBJ_SEEK_DATA), (int64_t)(far + PG - 1));
+	ck_assert_int_eq(swapobj_obj_next_data(o, far + PG, SWAPOBJ_SEEK_DATA), SWAPOBJ_ENOENT); /* at EOF */
+	ck_assert_int_eq(swapobj_obj_next_data(o, far + PG, SWAPOBJ_SEEK_HOLE), SWAPOBJ_ENOENT);
 	/* Data right up to the largest size: the hole is at EOF. */
 	ck_assert_int_eq(swapobj_obj_write(o, buf, PG, far + PG), PG);
-	ck_assert_int_eq(swapobj_obj_next_data(o, far, 1), (int64_t)SWAPOBJ_MAX_OBJECT_SIZE);
-	ck_assert_int_eq(swapobj_obj_next_data(o, SWAPOBJ_MAX_OBJECT_SIZE - 1, 0),
+	ck_assert_int_eq(swapobj_obj_next_data(o, far, SWAPOBJ_SEEK_HOLE), (int64_t)SWAPOBJ_MAX_OBJECT_SIZE);
+	ck_assert_int_eq(swapobj_obj_next_data(o, SWAPOBJ_MAX_OBJECT_SIZE - 1, SWAPOBJ_SEEK_DATA),
 	                 (int64_t)SWAPOBJ_MAX_OBJECT_SIZE - 1);
-	ck_assert_int_eq(swapobj_obj_next_data(o, SWAPOBJ_MAX_OBJECT_SIZE, 1), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_obj_next_data(o, SWAPOBJ_MAX_OBJECT_SIZE, SWAPOBJ_SEEK_HOLE), SWAPOBJ_ENOENT);
 	free(buf);
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -226,15 +227,15 @@ START_TEST(test_seek__bad_handles_directories_and_stale_objects_fail)
 	swapobj_obj *d = mkobj(st, "d", SWAPOBJ_O_DIR), *o = mkobj(st, "f", 0);
 	uint8_t page[PG];
 
-	ck_assert_int_eq(swapobj_obj_next_data(NULL, 0, 0), SWAPOBJ_EINVAL);
-	ck_assert_int_eq(swapobj_obj_next_data(d, 0, 0), SWAPOBJ_EISDIR);
-	ck_assert_int_eq(swapobj_obj_next_data(d, 0, 1), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(swapobj_obj_next_data(NULL, 0, SWAPOBJ_SEEK_DATA), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_obj_next_data(d, 0, SWAPOBJ_SEEK_DATA), SWAPOBJ_EISDIR);
+	ck_assert_int_eq(swapobj_obj_next_data(d, 0, SWAPOBJ_SEEK_HOLE), SWAPOBJ_EISDIR);
 	tu_fill_page(page, 1, 0, 1);
 	ck_assert_int_eq(swapobj_obj_write(o, page, PG, 0), PG);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 0), 0);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_DATA), 0);
 	ck_assert_int_eq(swapobj_obj_delete(o), 0);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 0), SWAPOBJ_ESTALE);
-	ck_assert_int_eq(swapobj_obj_next_data(o, 0, 1), SWAPOBJ_ESTALE);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_DATA), SWAPOBJ_ESTALE);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_HOLE), SWAPOBJ_ESTALE);
 	swapobj_obj_close(o);
 	swapobj_obj_close(d);
 	ck_assert_int_eq(swapobj_store_close(st), 0);

@@ -84,7 +84,7 @@ static void expect(swapobj_obj *o, uint64_t pg, uint64_t tag, uint64_t ver)
 static struct swapobj_store_stat stat_of(swapobj_store *st)
 {
 	struct swapobj_store_stat s;
-	ck_assert_int_eq(swapobj_store_stat(st, &s), 0);
+	ck_assert_int_eq(swapobj_store_stat(&s, sizeof(s), st), 0);
 	return s;
 }
 
@@ -379,7 +379,7 @@ START_TEST(test_space__exclusive_read_returns_data_and_frees_space_at_once)
 	for (uint64_t p = 0; p < 16; p++)
 		put(a, p, 1, 1);
 	struct swapobj_obj_stat os0;
-	ck_assert_int_eq(swapobj_obj_stat(a, &os0), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os0, sizeof(os0), a), 0);
 	uint64_t live = stat_of(st).live_bytes;
 	uint8_t got[4 * PG], want[PG];
 	ck_assert_int_eq(swapobj_obj_read(a, got, 4 * PG, 4 * PG, SWAPOBJ_READ_EXCLUSIVE), 4 * PG);
@@ -395,7 +395,7 @@ START_TEST(test_space__exclusive_read_returns_data_and_frees_space_at_once)
 	expect(a, 3, 1, 1);
 	expect(a, 8, 1, 1);
 	struct swapobj_obj_stat os;
-	ck_assert_int_eq(swapobj_obj_stat(a, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), a), 0);
 	ck_assert_uint_eq(os.size, os0.size);
 	ck_assert_uint_eq(os.pages, os0.pages - 4);
 	/* A second exclusive read of the hole returns zeros and releases nothing more. */

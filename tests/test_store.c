@@ -187,7 +187,7 @@ START_TEST(test_store__write_read_round_trip_with_partial_pages_and_holes)
 	/* unaligned write spanning pages, beyond a hole */
 	ck_assert_int_eq(swapobj_obj_write(o, buf, 3 * PG + 100, 10 * PG + 50), 3 * PG + 100);
 	struct swapobj_obj_stat os;
-	ck_assert_int_eq(swapobj_obj_stat(o, &os), 0);
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
 	ck_assert_uint_eq(os.size, 13 * PG + 150);
 	ck_assert_uint_eq(os.pages, 4);
 	memset(out, 0xee, sizeof(out));
@@ -223,7 +223,7 @@ START_TEST(test_store__zero_and_fill_pages_take_no_data_space)
 	ck_assert_int_eq(swapobj_obj_write(o, z, sizeof(z), 0), sizeof(z));
 	ck_assert_int_eq(swapobj_obj_write(o, f, PG, 8 * PG), PG);
 	struct swapobj_obj_stat os;
-	swapobj_obj_stat(o, &os);
+	swapobj_obj_stat(&os, sizeof(os), o);
 	ck_assert_uint_eq(os.pages, 9);
 	ck_assert_uint_eq(os.zero_pages, 8);
 	ck_assert_uint_eq(os.fill_pages, 1);
@@ -238,7 +238,7 @@ START_TEST(test_store__zero_and_fill_pages_take_no_data_space)
 	int err;
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
-	swapobj_obj_stat(o, &os);
+	swapobj_obj_stat(&os, sizeof(os), o);
 	ck_assert_uint_eq(os.zero_pages, 8);
 	ck_assert_uint_eq(os.fill_pages, 1);
 	ck_assert_int_eq(swapobj_obj_read(o, out, PG, 8 * PG, 0), PG);
@@ -258,7 +258,7 @@ START_TEST(test_store__punch_and_truncate_drop_data_and_persist)
 	ck_assert_int_eq(swapobj_obj_punch(o, 4 * PG + 100, 8 * PG), 0); /* pages 5..11 whole, 4 and 12 partly */
 	ck_assert_int_eq(swapobj_obj_truncate(o, 20 * PG + 10), 0);
 	struct swapobj_obj_stat os;
-	swapobj_obj_stat(o, &os);
+	swapobj_obj_stat(&os, sizeof(os), o);
 	ck_assert_uint_eq(os.size, 20 * PG + 10);
 	ck_assert_uint_eq(os.pages, 21 - 7);
 	for (int round = 0; round < 2; round++) {
@@ -285,7 +285,7 @@ START_TEST(test_store__punch_and_truncate_drop_data_and_persist)
 			int err;
 			o = openk(st, 1, 1, &err);
 			ck_assert_int_eq(err, 0);
-			swapobj_obj_stat(o, &os);
+			swapobj_obj_stat(&os, sizeof(os), o);
 			ck_assert_uint_eq(os.size, 20 * PG + 10);
 		}
 	}
@@ -325,7 +325,7 @@ START_TEST(test_store__newer_version_replaces_and_older_is_stale)
 	oo.data_version = SWAPOBJ_VERSION_ANY;
 	ck_assert_int_eq(swapobj_obj_open(&x, st, &k, &oo), 0);
 	struct swapobj_obj_stat os;
-	swapobj_obj_stat(x, &os);
+	swapobj_obj_stat(&os, sizeof(os), x);
 	ck_assert_uint_eq(os.data_version, 6);
 	ck_assert_uint_eq(os.cls, SWAPOBJ_CLASS_CACHE);
 	ck_assert_uint_eq(os.pages, 1);
@@ -351,13 +351,13 @@ START_TEST(test_store__delete_makes_handles_stale_and_frees_key)
 	ck_assert_int_eq(err, SWAPOBJ_ENOENT);
 	o = create(st, 1, 1);
 	struct swapobj_obj_stat os;
-	swapobj_obj_stat(o, &os);
+	swapobj_obj_stat(&os, sizeof(os), o);
 	ck_assert_uint_eq(os.size, 0);
 	swapobj_obj_close(o);
 	st = tu_reopen(st, NULL);
 	o = openk(st, 1, 1, &err);
 	ck_assert_int_eq(err, 0);
-	swapobj_obj_stat(o, &os);
+	swapobj_obj_stat(&os, sizeof(os), o);
 	ck_assert_uint_eq(os.pages, 0);
 	swapobj_obj_close(o);
 	swapobj_key k;
@@ -403,7 +403,7 @@ START_TEST(test_store__invalidate_prefix_drops_subtree_durably)
 	check_page(c, 0, 3, 1);
 	swapobj_obj_close(c);
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	ck_assert_uint_eq(ss.objects, 2);
 	swapobj_store_close(st);
 }
@@ -429,10 +429,10 @@ START_TEST(test_store__invalidate_is_constant_time_in_object_count)
 	ck_assert_int_eq(swapobj_invalidate(st, &pre), 0);
 	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
 	struct swapobj_dirent de;
-	ck_assert_int_eq(swapobj_list_next(st, NULL, &cur, &de), 0); /* the root is empty at once */
+	ck_assert_int_eq(swapobj_list_next(&de, st, NULL, &cur), 0); /* the root is empty at once */
 	st = tu_reopen(st, NULL);
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	ck_assert_uint_eq(ss.objects, 0);
 	swapobj_store_close(st);
 }
@@ -450,7 +450,7 @@ START_TEST(test_store__listing_returns_each_child_once)
 	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
 	struct swapobj_dirent de;
 	int seen[50] = {0}, n = 0, rc;
-	while ((rc = swapobj_list_next(st, &pre, &cur, &de)) == 1) {
+	while ((rc = swapobj_list_next(&de, st, &pre, &cur)) == 1) {
 		ck_assert_uint_eq(de.type, SWAPOBJ_DT_OBJECT);
 		ck_assert_uint_eq(de.name_len, 8);
 		uint64_t v = 0;
@@ -467,12 +467,12 @@ START_TEST(test_store__listing_returns_each_child_once)
 	ck_assert_int_ge(n, 50);
 	swapobj_key_prefix(&pre, &k, 1);
 	memset(&cur, 0, sizeof(cur));
-	ck_assert_int_eq(swapobj_list_next(st, &pre, &cur, &de), 1);
+	ck_assert_int_eq(swapobj_list_next(&de, st, &pre, &cur), 1);
 	ck_assert_uint_eq(de.type, SWAPOBJ_DT_PREFIX);
-	ck_assert_int_eq(swapobj_list_next(st, &k, &cur, &de), SWAPOBJ_ENOTDIR);
+	ck_assert_int_eq(swapobj_list_next(&de, st, &k, &cur), SWAPOBJ_ENOTDIR);
 	swapobj_key_anon(&k, 99, 0);
 	swapobj_key_prefix(&pre, &k, 2);
-	ck_assert_int_eq(swapobj_list_next(st, &pre, &cur, &de), SWAPOBJ_ENOENT);
+	ck_assert_int_eq(swapobj_list_next(&de, st, &pre, &cur), SWAPOBJ_ENOENT);
 	swapobj_store_close(st);
 }
 END_TEST
@@ -498,7 +498,7 @@ START_TEST(test_store__ephemeral_objects_do_not_survive_restart_but_pins_do)
 	o = openk(st, 1, 2, &err);
 	ck_assert_int_eq(err, 0);
 	struct swapobj_obj_stat os;
-	swapobj_obj_stat(o, &os);
+	swapobj_obj_stat(&os, sizeof(os), o);
 	ck_assert_uint_eq(os.flags & SWAPOBJ_O_PIN, SWAPOBJ_O_PIN);
 	swapobj_obj_close(o);
 	swapobj_store_close(st);
@@ -634,7 +634,7 @@ START_TEST(test_store__cleaner_reclaims_overwrites_many_times_capacity)
 	for (uint64_t p = 0; p < npages; p++)
 		check_page(o, p, 1, ver[p]);
 	struct swapobj_store_stat ss;
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	ck_assert_uint_gt(ss.segments_cleaned, 5);
 	swapobj_obj_close(o);
 	st = tu_reopen(st, NULL);
@@ -694,6 +694,44 @@ START_TEST(test_store__corrupt_record_reads_as_ecorrupt)
 }
 END_TEST
 
+START_TEST(test_store__result_structs_are_size_tagged_and_misuse_is_einval)
+{
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
+	swapobj_obj *o = create(st, 1, 1);
+	put_page(o, 3, 1, 1);
+	/* A caller built against a newer header (a bigger struct): the tail it alone knows comes back zeroed. */
+	struct {
+		struct swapobj_store_stat s;
+		uint64_t newer[4];
+	} big;
+	memset(&big, 0xAB, sizeof(big));
+	ck_assert_int_eq(swapobj_store_stat(&big.s, sizeof(big), st), 0);
+	ck_assert_uint_eq(big.s.segment_size, 1 << 20);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(big.newer[i], 0);
+	/* Smaller than the first released struct: refused, nothing written. */
+	struct swapobj_store_stat ss;
+	memset(&ss, 0xAB, sizeof(ss));
+	ck_assert_int_eq(swapobj_store_stat(&ss, 16, st), SWAPOBJ_EINVAL);
+	ck_assert_uint_eq(ss.capacity_bytes, 0xABABABABABABABABull);
+	ck_assert_int_eq(swapobj_store_stat(NULL, sizeof(ss), st), SWAPOBJ_EINVAL);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), NULL), SWAPOBJ_EINVAL);
+	struct swapobj_obj_stat os;
+	ck_assert_int_eq(swapobj_obj_stat(&os, sizeof(os), o), 0);
+	ck_assert_uint_eq(os.size, 4 * PG);
+	ck_assert_int_eq(swapobj_obj_stat(&os, 8, o), SWAPOBJ_EINVAL);
+	/* What swapobj_obj_next_data looks for is an enum: anything else is misuse. */
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_DATA), 3 * PG);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, SWAPOBJ_SEEK_HOLE), 0);
+	ck_assert_int_eq(swapobj_obj_next_data(o, 0, (enum swapobj_seek)7), SWAPOBJ_EINVAL);
+	/* Unknown read flags are misuse too (there is no "verify only" flag: reads always verify). */
+	uint8_t buf[PG];
+	ck_assert_int_eq(swapobj_obj_read(o, buf, PG, 0, 0x100), SWAPOBJ_EINVAL);
+	swapobj_obj_close(o);
+	swapobj_store_close(st);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("store");
@@ -718,5 +756,6 @@ int main(int argc, char **argv)
 	tu_add(s, test_store__full_store_gives_enospc_and_recovers_after_delete, &opts_api);
 	tu_add(s, test_store__cleaner_reclaims_overwrites_many_times_capacity, &opts_api);
 	tu_add(s, test_store__corrupt_record_reads_as_ecorrupt, &opts_api);
+	tu_add(s, test_store__result_structs_are_size_tagged_and_misuse_is_einval, &opts_api);
 	return tu_run(s, argc, argv);
 }

@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 	CHECK(err == 0, "format %s", image);
 	err = swapobj_store_open(&st, paths, 1, NULL);
 	CHECK(err == 0, "open %s", image);
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	printf("formatted %s: %s, %" PRIu64 " segments of %s, O_DIRECT %s\n", image,
 	       tool_human(ss.capacity_bytes, hb[0], 32), ss.segments, tool_human(ss.segment_size, hb[1], 32),
 	       ss.direct_io ? "yes" : "no (file system refused it)");
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 	CHECK(err == 0, "sync");
 	double t1 = now_s();
 	free(order);
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	printf("swap-out: %" PRIu64 " pages over %d anon objects in random order + sync: %.2f s, %.0f MB/s\n", n_out,
 	       NVMS * NVMAS, t1 - t0, (double)n_out * PG / 1e6 / (t1 - t0));
 	printf("          index RAM %s = %.2f bytes/page; device bytes written %s for %s of pages\n",
@@ -218,8 +218,8 @@ int main(int argc, char **argv)
 		CHECK(swapobj_obj_write(o, chunk, sizeof(chunk), p * PG) == (int64_t)sizeof(chunk), "shmem write");
 	}
 	struct swapobj_obj_stat os;
-	swapobj_obj_stat(o, &os);
-	swapobj_store_stat(st, &ss);
+	swapobj_obj_stat(&os, sizeof(os), o);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	printf("shmem:    16 MiB written sequentially: %" PRIu64 " pages (%" PRIu64 " zero), %" PRIu64
 	       " extents, index grew by %" PRId64 " bytes\n",
 	       os.pages, os.zero_pages, os.extents, (int64_t)(ss.index_bytes - before));
@@ -273,13 +273,13 @@ int main(int argc, char **argv)
 	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
 	struct swapobj_dirent de;
 	printf("listing:  /:");
-	while (swapobj_list_next(st, NULL, &cur, &de) == 1)
+	while (swapobj_list_next(&de, st, NULL, &cur) == 1)
 		printf(" %.*s%s", (int)de.name_len, de.name, de.type == SWAPOBJ_DT_PREFIX ? "/" : "");
 	swapobj_key_init(&pre);
 	swapobj_key_push(&pre, "anon", 4);
 	memset(&cur, 0, sizeof(cur));
 	unsigned nvm = 0;
-	while (swapobj_list_next(st, &pre, &cur, &de) == 1)
+	while (swapobj_list_next(&de, st, &pre, &cur) == 1)
 		nvm++;
 	printf("   anon/: %u owner%s left\n", nvm, nvm == 1 ? "" : "s");
 	CHECK(nvm == 1, "one VM left under anon/");
@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 	CHECK(err == 0, "close");
 	err = swapobj_store_open(&st, paths, 1, NULL);
 	CHECK(err == 0, "reopen");
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	checked = 0;
 	CHECK(verify_anon(st, &corpus, 0, pages_per_vma, 100, &checked) == 0, "verify after reopen");
 	swapobj_key_anon(&k, 1, 3);
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 	/* 8. Space comes back through the cleaner. */
 	int freed = swapobj_store_clean(st, 0);
 	CHECK(freed >= 0, "clean");
-	swapobj_store_stat(st, &ss);
+	swapobj_store_stat(&ss, sizeof(ss), st);
 	printf("cleaner:  freed %d segments; used %s, live %s, free %s\n", freed, tool_human(ss.used_bytes, hb[0], 32),
 	       tool_human(ss.live_bytes, hb[1], 32), tool_human(ss.free_bytes, hb[2], 32));
 	err = swapobj_store_close(st);

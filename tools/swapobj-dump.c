@@ -197,7 +197,7 @@ static int walk(swapobj_store *st, swapobj_key *prefix, int json)
 	struct swapobj_cursor cur = SWAPOBJ_CURSOR_INIT;
 	struct swapobj_dirent de;
 	int rc;
-	while ((rc = swapobj_list_next(st, prefix, &cur, &de)) == 1) {
+	while ((rc = swapobj_list_next(&de, st, prefix, &cur)) == 1) {
 		swapobj_key k = *prefix;
 		if (swapobj_key_push(&k, de.name, de.name_len) < 0)
 			return -1;
@@ -209,7 +209,7 @@ static int walk(swapobj_store *st, swapobj_key *prefix, int json)
 				return -1;
 			continue;
 		}
-		if (err < 0 || swapobj_obj_stat(o, &os) < 0)
+		if (err < 0 || swapobj_obj_stat(&os, sizeof(os), o) < 0)
 			return -1;
 		int aux = swapobj_obj_get_aux(o, NULL, 0);
 		swapobj_obj_close(o);

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 		oo.flags = SWAPOBJ_OPEN_RDONLY;
 		if ((err = swapobj_store_open(&st, (const char *const *)argv + optind, (unsigned)n, &oo)) < 0)
 			return tool_fail(prog, "formatted store does not open", err);
-		swapobj_store_stat(st, &ss);
+		swapobj_store_stat(&ss, sizeof(ss), st);
 		printf("formatted %d device%s: %s in %llu segments of %s\n", n, n > 1 ? "s" : "",
 		       tool_human(ss.capacity_bytes, b1, sizeof(b1)), (unsigned long long)ss.segments,
 		       tool_human(ss.segment_size, (char[32]){0}, 32));

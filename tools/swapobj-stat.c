@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	int err = swapobj_store_open(&st, (const char *const *)argv + optind, (unsigned)(argc - optind), &oo);
 	if (err < 0)
 		return tool_fail(prog, "cannot open store", err);
-	swapobj_store_stat(st, &s);
+	swapobj_store_stat(&s, sizeof(s), st);
 	swapobj_store_close(st);
 	double per_page = s.pages ? (double)s.index_bytes / (double)s.pages : 0.0;
 	/* Since this open: a read-only open writes nothing, so both are 0 here; kept for symmetry with the API. */

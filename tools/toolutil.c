@@ -186,9 +186,12 @@ int tool_corpus_load(struct tool_corpus *c, const char *path, uint64_t ngen)
 	}
 	size_t cap = 1 << 26, len = 0;
 	uint8_t *out = malloc(cap);
-	size_t plen = strlen(path);
-	int zst = plen > 4 && strcmp(path + plen - 4, ".zst") == 0;
+	/* zstd-compressed if the file opens with a zstd frame, whatever its name */
+	uint8_t magic[4];
+	size_t nmagic = fread(magic, 1, sizeof(magic), f);
+	int zst = nmagic == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd;
 	int rc = -1;
+	rewind(f);
 	if (!out)
 		goto done;
 	if (!zst) {
@@ -204,48 +207,62 @@ int tool_corpus_load(struct tool_corpus *c, const char *path, uint64_t ngen)
 		}
 	} else {
 		ZSTD_DCtx *dc = ZSTD_createDCtx();
-		size_t inl = ZSTD_DStreamInSize();
+		size_t inl = ZSTD_DStreamInSize(), ret = 0;
 		uint8_t *in = malloc(inl);
-		size_t n, ret = 0;
-		if (!dc || !in) {
-			ZSTD_freeDCtx(dc);
-			free(in);
-			goto done;
-		}
-		while ((n = fread(in, 1, inl, f)) > 0) {
-			ZSTD_inBuffer ib = {in, n, 0};
-			while (ib.pos < ib.size) {
-				if (cap - len < (1 << 20)) {
-					uint8_t *p = realloc(out, cap *= 2);
-					if (!p) {
-						ret = 1;
-						break;
-					}
-					out = p;
-				}
-				ZSTD_outBuffer ob = {out + len, cap - len, 0};
-				ret = ZSTD_decompressStream(dc, &ob, &ib);
-				len += ob.pos;
-				if (ZSTD_isError(ret)) {
-					fprintf(stderr, "corpus %s: %s\n", path, ZSTD_getErrorName(ret));
+		bool eof = false, bad = !dc || !in;
+		ZSTD_inBuffer ib = {in, 0, 0};
+		while (!bad) {
+			if (ib.pos == ib.size && !eof) {
+				ib.size = fread(in, 1, inl, f);
+				ib.pos = 0;
+				eof = ib.size == 0;
+			}
+			if (eof && ret == 0)
+				break; /* every frame ended with the input */
+			if (cap - len < (1 << 20)) {
+				uint8_t *p = realloc(out, cap *= 2);
+				if (!p) {
+					bad = true;
 					break;
 				}
+				out = p;
 			}
-			if (ZSTD_isError(ret) || ret == 1)
-				break;
+			ZSTD_outBuffer ob = {out + len, cap - len, 0};
+			ret = ZSTD_decompressStream(dc, &ob, &ib);
+			len += ob.pos;
+			if (ZSTD_isError(ret)) {
+				fprintf(stderr, "corpus %s: %s\n", path, ZSTD_getErrorName(ret));
+				bad = true;
+			} else if (eof && ob.pos < ob.size) {
+				break; /* input consumed, output flushed */
+			}
 		}
 		ZSTD_freeDCtx(dc);
 		free(in);
-		if (ZSTD_isError(ret))
+		if (!bad && ret != 0) {
+			fprintf(stderr, "corpus %s: the zstd stream ends in the middle of a frame\n", path);
+			bad = true;
+		}
+		if (bad)
 			goto done;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "corpus %s: read error\n", path);
+		goto done;
 	}
 	if (len < 4096) {
 		fprintf(stderr, "corpus %s holds less than one page\n", path);
 		goto done;
 	}
+	if (len % 4096) {
+		fprintf(stderr, "corpus %s: %zu bytes%s is not a whole number of 4 KiB pages\n", path, len,
+		        zst ? " decompressed" : "");
+		goto done;
+	}
 	c->pages = out;
 	c->npages = len / 4096;
-	snprintf(c->source, sizeof(c->source), "%s (%llu pages)", path, (unsigned long long)c->npages);
+	snprintf(c->source, sizeof(c->source), "%s (%llu pages, %s)", path, (unsigned long long)c->npages,
+	         zst ? "zstd" : "raw");
 	out = NULL;
 	rc = 0;
 done:

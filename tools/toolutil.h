@@ -31,7 +31,9 @@ const char *tool_human(uint64_t bytes, char *buf, unsigned len);
 
 /*
  * Page corpus for the demo and the benchmark: 4 KiB pages loaded from a
- * file (raw, or zstd-compressed if it ends in .zst) or generated.
+ * file (raw, or zstd-compressed: a file that opens with a zstd frame's
+ * magic number; swapobj-corpus writes one) or generated. A file whose
+ * (decompressed) length is not a whole number of pages is refused.
  */
 struct tool_corpus {
 	uint8_t *pages;

@@ -870,19 +870,39 @@ int swapobj_obj_sync(swapobj_obj *h)
 	return swapobj_store_sync(h->st);
 }
 
-int swapobj_obj_stat(swapobj_obj *h, struct swapobj_obj_stat *out)
+/* The size of struct swapobj_obj_stat as first released (0.1); appended fields do not change it. */
+#define OBJ_STAT_SIZE_V1 (offsetof(struct swapobj_obj_stat, flags) + sizeof(unsigned))
+
+static void obj_stat_fill(struct swapobj_obj_stat *out, const struct so_obj *o);
+
+int swapobj_obj_stat(struct swapobj_obj_stat *out, size_t out_size, swapobj_obj *h)
 {
+	struct swapobj_obj_stat full;
 	int err;
 	if ((err = check_handle(h)) < 0)
 		return err;
 	if (!out)
 		return so_err(SWAPOBJ_EINVAL, "NULL stat buffer");
+	if (out_size < OBJ_STAT_SIZE_V1)
+		return so_err(SWAPOBJ_EINVAL, "struct swapobj_obj_stat of %zu bytes (at least %zu)", out_size,
+		              (size_t)OBJ_STAT_SIZE_V1);
 	struct so_obj *o = h->o;
 	pthread_mutex_lock(&o->lock);
 	if (obj_is_dead(&h->st->ix, o)) {
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
 		goto done;
 	}
+	obj_stat_fill(&full, o);
+	memset(out, 0, out_size);
+	memcpy(out, &full, SO_MIN(out_size, sizeof(full)));
+done:
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}
+
+/* Caller holds o->lock. */
+static void obj_stat_fill(struct swapobj_obj_stat *out, const struct so_obj *o)
+{
 	memset(out, 0, sizeof(*out));
 	out->size = o->size;
 	out->pages = extmap_pages(&o->map);
@@ -897,7 +917,4 @@ int swapobj_obj_stat(swapobj_obj *h, struct swapobj_obj_stat *out)
 	out->flags = ((o->flags & CREATE_F_PIN) ? SWAPOBJ_O_PIN : 0) |
 	             ((o->flags & CREATE_F_EPHEMERAL) ? SWAPOBJ_O_EPHEMERAL : 0) |
 	             ((o->flags & CREATE_F_DIR) ? SWAPOBJ_O_DIR : 0);
-done:
-	pthread_mutex_unlock(&o->lock);
-	return err;
 }

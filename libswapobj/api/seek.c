@@ -12,7 +12,7 @@
 
 #define PG SWAPOBJ_PAGE_SIZE
 
-int64_t swapobj_obj_next_data(swapobj_obj *h, uint64_t off, int hole)
+int64_t swapobj_obj_next_data(swapobj_obj *h, uint64_t off, enum swapobj_seek what)
 {
 	struct so_obj *o;
 	uint64_t pg, res;
@@ -21,6 +21,9 @@ int64_t swapobj_obj_next_data(swapobj_obj *h, uint64_t off, int hole)
 
 	if (!h || !h->st || !h->o)
 		return so_err(SWAPOBJ_EINVAL, "NULL object handle");
+	if (what != SWAPOBJ_SEEK_DATA && what != SWAPOBJ_SEEK_HOLE)
+		return so_err(SWAPOBJ_EINVAL, "swapobj_obj_next_data: %d is neither SWAPOBJ_SEEK_DATA nor _HOLE",
+		              (int)what);
 	o = h->o;
 	if (o->flags & CREATE_F_DIR) /* never changes: no lock needed */
 		return so_err(SWAPOBJ_EISDIR, "a directory object holds no data");
@@ -35,7 +38,7 @@ int64_t swapobj_obj_next_data(swapobj_obj *h, uint64_t off, int hole)
 		goto done;
 	}
 	/* off < size <= SWAPOBJ_MAX_OBJECT_SIZE: page numbers and their offsets fit below 2^50. */
-	if (!hole) {
+	if (what == SWAPOBJ_SEEK_DATA) {
 		/* Pages past the size are never mapped (truncate drops them), but do not rely on it. */
 		if (!extmap_next(&o->map, off / PG, &pg, &slot) || pg * PG >= o->size) {
 			err = so_err(SWAPOBJ_ENOENT, "no data at or after offset %llu", (unsigned long long)off);

@@ -314,10 +314,31 @@ int swapobj_store_clean(swapobj_store *st, unsigned max_segments)
 	return cleaner_run(st, max_segments, max_segments > 0);
 }
 
-int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
+/*
+ * The size of struct swapobj_store_stat as first released (0.1): callers
+ * built against that header or a later one may ask. When fields are
+ * appended, this stays what it is.
+ */
+#define STORE_STAT_SIZE_V1 (offsetof(struct swapobj_store_stat, discard) + sizeof(uint32_t))
+
+static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st);
+
+int swapobj_store_stat(struct swapobj_store_stat *out, size_t out_size, swapobj_store *st)
 {
+	struct swapobj_store_stat full;
 	if (!st || !out)
 		return so_err(SWAPOBJ_EINVAL, "NULL argument");
+	if (out_size < STORE_STAT_SIZE_V1)
+		return so_err(SWAPOBJ_EINVAL, "struct swapobj_store_stat of %zu bytes (at least %zu)", out_size,
+		              (size_t)STORE_STAT_SIZE_V1);
+	store_stat_fill(&full, st);
+	memset(out, 0, out_size);
+	memcpy(out, &full, SO_MIN(out_size, sizeof(full)));
+	return 0;
+}
+
+static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st)
+{
 	struct so_log *lg = &st->log;
 	memset(out, 0, sizeof(*out));
 	out->segment_size = lg->seg_size;
@@ -383,7 +404,6 @@ int swapobj_store_stat(swapobj_store *st, struct swapobj_store_stat *out)
 	for (unsigned d = 0; d < lg->ndevs; d++)
 		if (!lg->devs[d].direct)
 			out->direct_io = 0;
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -437,8 +457,8 @@ done:
 	return err;
 }
 
-int swapobj_list_next(swapobj_store *st, const swapobj_key *prefix, struct swapobj_cursor *cursor,
-                      struct swapobj_dirent *out)
+int swapobj_list_next(struct swapobj_dirent *out, swapobj_store *st, const swapobj_key *prefix,
+                      struct swapobj_cursor *cursor)
 {
 	int err;
 	if (!st || !cursor || !out)

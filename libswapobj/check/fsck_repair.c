@@ -148,7 +148,7 @@ int fsck_repair_through_library(struct fsck *f)
 			continue;
 		struct swapobj_obj h = {st, o};
 		struct swapobj_obj_stat os;
-		err = swapobj_obj_stat(&h, &os);
+		err = swapobj_obj_stat(&os, sizeof(os), &h);
 		if (err == 0 && l->lpos + SWAPOBJ_PAGE_SIZE > os.size) {
 			/*
 			 * The object's partial last page: a punch would rewrite it around

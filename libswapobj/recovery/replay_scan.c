@@ -249,6 +249,17 @@ static void summary_clear(struct log_seg *s)
 	memset(s->bloom, 0, SEG_BLOOM_BYTES);
 }
 
+/* s stays as the checkpoint saw it: sealed at the noted fill, its summary (loaded) kept. */
+static void seal_at_cut(struct log_seg *s, const struct ckpt_seg *c)
+{
+	s->gen = c->gen;
+	s->stream = c->stream;
+	s->state = SEG_SEALED;
+	s->fill = c->fill;
+	s->written = c->fill;
+	s->sealed_ns = so_now_ns();
+}
+
 int replay_scan(struct replay *rp, const struct ckpt_loaded *ck)
 {
 	struct swapobj_store *st = rp->st;
@@ -290,12 +301,7 @@ int replay_scan(struct replay *rp, const struct ckpt_loaded *ck)
 				continue;
 			}
 			if (hdr_ok && r.seg_gen == c->gen && c->state == CKSEG_SEALED) {
-				s->gen = c->gen;
-				s->stream = c->stream;
-				s->state = SEG_SEALED;
-				s->fill = c->fill;
-				s->written = c->fill;
-				s->sealed_ns = so_now_ns();
+				seal_at_cut(s, c);
 				continue;
 			}
 			if (hdr_ok && r.seg_gen < c->gen) {
@@ -319,12 +325,7 @@ int replay_scan(struct replay *rp, const struct ckpt_loaded *ck)
 				 * damage. Records appended after the cut are not replayed,
 				 * as a full replay skips such a segment whole.
 				 */
-				s->gen = c->gen;
-				s->stream = c->stream;
-				s->state = SEG_SEALED;
-				s->fill = c->fill;
-				s->written = c->fill;
-				s->sealed_ns = so_now_ns();
+				seal_at_cut(s, c);
 				rp->corrupt_regions++;
 				continue;
 			}

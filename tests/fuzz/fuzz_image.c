@@ -151,7 +151,7 @@ static void read_all(const char *const *paths)
 	unsigned visited = 0;
 	while (depth >= 0 && visited < 256) {
 		struct swapobj_dirent de;
-		int rc = swapobj_list_next(st, &stack[depth], &cur[depth], &de);
+		int rc = swapobj_list_next(&de, st, &stack[depth], &cur[depth]);
 		if (rc != 1) {
 			depth--;
 			continue;
@@ -172,7 +172,7 @@ static void read_all(const char *const *paths)
 		struct swapobj_obj_stat os;
 		if (swapobj_obj_open(&o, st, &k, NULL) != 0)
 			continue;
-		swapobj_obj_stat(o, &os);
+		swapobj_obj_stat(&os, sizeof(os), o);
 		swapobj_obj_read(o, page, sizeof(page), 0, 0);
 		if (os.size > sizeof(page))
 			swapobj_obj_read(o, page, sizeof(page), os.size - sizeof(page), 0);

@@ -275,8 +275,9 @@ int main(int argc, char **argv)
 		}
 		uint8_t *got = calloc(1, MAXSIZE);
 		struct swapobj_obj_stat os;
-		if (err < 0 || swapobj_obj_stat(h, &os) < 0 || os.size != m->size || os.data_version != m->version ||
-		    swapobj_obj_read(h, got, MAXSIZE, 0, 0) != (int64_t)m->size || memcmp(got, m->data, m->size) != 0) {
+		if (err < 0 || swapobj_obj_stat(&os, sizeof(os), h) < 0 || os.size != m->size ||
+		    os.data_version != m->version || swapobj_obj_read(h, got, MAXSIZE, 0, 0) != (int64_t)m->size ||
+		    memcmp(got, m->data, m->size) != 0) {
 			fprintf(stderr, "swapobj-golden-gen: object %d does not read back as written\n", i);
 			bad++;
 		}

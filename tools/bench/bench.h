@@ -1,10 +1,13 @@
 /*
  * bench.h - internals of swapobj-bench shared by its source files.
  *
- * swapobj-bench.c   options, workloads, the run loop (one child process per run)
+ * bench_cli.c       options and main
+ * bench_harness.c   the corpus, one child process per run, the interleaved run loop, medians
+ * bench_wl_*.c      one file per workload (bench_run.h is what they share with the harness)
+ * bench_disk.c      the disk's own limits
  * bench_util.c      clocks, latency percentiles, run results, caches, /proc and /sys readers
- * bench_stores.c    the page stores compared: libswapobj, raw slot file, zram, zstd alone,
- *                   RocksDB and LMDB (when built with them)
+ * bench_store_*.c   one file per store compared: libswapobj, raw slot file, zram, zstd alone,
+ *                   RocksDB and LMDB (compiled when found); bench_stores.c their helpers
  * bench_report.c    terminal table, JSON and SVG output
  *
  * Every store is driven through the same small interface (struct store_ops)

@@ -122,13 +122,13 @@ static const struct target targets[] = {
     {"cold swap-in p99 vs raw slot file", "swapin", "in_cold_p99_us", SYS_SLOT, OP_LE, 1.2, false, "x"},
     {"index RAM, random order (B/page)", "swapout", "index_bpp", -1, OP_LE, 8.0, false, ""},
     {"index RAM, sequential (B/page)", "seq", "seq_index_bpp", -1, OP_LE, 1.0, false, ""},
-    {"WA, 90/10 hot/cold at 80% (issue 5)", "churn", "c80h_wa", -1, OP_LE, 1.3, false, ""},
-    {"WA, 90/10 hot/cold at 90% (issue 5)", "churn", "c90h_wa", -1, OP_LE, 2.0, false, ""},
-    {"invalidate 10^6 objects, fg (us) (issue 2)", "invalidate", "iv_us", -1, OP_LE, 1000, false, ""},
-    {"reopen after kill -9, 4 GiB (ms) (issue 4)", "restart", "rs_total_ms", -1, OP_LE, 1000, false, ""},
-    {"fsck metadata check (GB/s) (issue 4)", "fsck", "fk_gbps", -1, OP_GE, 1.0, false, ""},
-    {"FUSE 1 MiB write vs library (issue 6)", "fuse", "fu_w_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
-    {"FUSE 1 MiB read vs library (issue 6)", "fuse", "fu_r_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
+    {"WA, 90/10 hot/cold at 80%", "churn", "c80h_wa", -1, OP_LE, 1.3, false, ""},
+    {"WA, 90/10 hot/cold at 90%", "churn", "c90h_wa", -1, OP_LE, 2.0, false, ""},
+    {"invalidate 10^6 objects, fg (us)", "invalidate", "iv_us", -1, OP_LE, 1000, false, ""},
+    {"reopen after kill -9, 4 GiB (ms)", "restart", "rs_total_ms", -1, OP_LE, 1000, false, ""},
+    {"fsck metadata check (GB/s)", "fsck", "fk_gbps", -1, OP_GE, 1.0, false, ""},
+    {"FUSE 1 MiB write vs library", "fuse", "fu_w_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
+    {"FUSE 1 MiB read vs library", "fuse", "fu_r_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
