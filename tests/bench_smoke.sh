@@ -69,6 +69,8 @@ assert names >= {"swapout", "swapin", "seq", "churn", "restart", "invalidate", "
 lib = next(w for w in d["workloads"] if w["name"] == "swapout")["systems"]["libswapobj"]
 assert lib["status"] == "ok" and lib["median"]["out_pps"] > 0, lib
 assert all(r["verified_pages"] > 0 for r in lib["runs"]), "no verification"
+rs = next(w for w in d["workloads"] if w["name"] == "restart")["systems"]["libswapobj"]["median"]
+assert rs["rs_churn_ms"] > 0 and rs["rs_churn_ckpt_fail"] == 0, rs  # after churn: reopened, no checkpoint failed
 EOF
 fi
 n=$(ls "$out"/plots/*.svg 2>/dev/null | wc -l)

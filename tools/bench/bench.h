@@ -56,6 +56,8 @@ struct store_stats {
 	double open_ns;        /* time the last create/open call spent opening the store itself */
 	double replay_ns;      /* libswapobj: stat.replay_ns */
 	double capacity_bytes; /* what the store can hold; < 0 unbounded */
+	/* libswapobj only (0 elsewhere): checkpoint health since open, and what the open replayed */
+	double checkpoints, checkpoint_failures, replay_bytes, from_checkpoint;
 };
 
 struct store;

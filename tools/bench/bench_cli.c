@@ -52,6 +52,8 @@ static void usage(FILE *f)
 	        "      --churn-factor X    measured overwrites per live page in churn (default 2)\n"
 	        "      --churn-warmup X    unmeasured overwrites per live page before them (default 2)\n"
 	        "      --churn-fill LIST   fill levels for churn, 80 and/or 90 (default 80,90)\n"
+	        "      --restart-churn X   restart: libswapobj also reopened after a store of --size,\n"
+	        "                          3/4 full, was rewritten X times its capacity (default 3, 0 = no)\n"
 	        "      --inval-objects N   objects under the invalidated prefix (default 1000000)\n"
 	        "      --seq-io SIZE       call size in the sequential workload (default 256K)\n"
 	        "      --zstd-level N      level for the zstd codec limit (default -1)\n"
@@ -95,6 +97,7 @@ enum {
 	OPT_CHURN_FACTOR,
 	OPT_CHURN_WARMUP,
 	OPT_CHURN_FILL,
+	OPT_RESTART_CHURN,
 	OPT_INVAL,
 	OPT_SEQ_IO,
 	OPT_ZSTD,
@@ -130,6 +133,7 @@ int main(int argc, char **argv)
 	                                         {"churn-factor", required_argument, 0, OPT_CHURN_FACTOR},
 	                                         {"churn-warmup", required_argument, 0, OPT_CHURN_WARMUP},
 	                                         {"churn-fill", required_argument, 0, OPT_CHURN_FILL},
+	                                         {"restart-churn", required_argument, 0, OPT_RESTART_CHURN},
 	                                         {"inval-objects", required_argument, 0, OPT_INVAL},
 	                                         {"seq-io", required_argument, 0, OPT_SEQ_IO},
 	                                         {"zstd-level", required_argument, 0, OPT_ZSTD},
@@ -152,6 +156,7 @@ int main(int argc, char **argv)
 	cfg.churn_factor = 2;
 	cfg.churn_warmup = 2;
 	cfg.churn_fill[0] = cfg.churn_fill[1] = true;
+	cfg.restart_churn = 3;
 	cfg.zstd_level = -1;
 	cfg.zram_id = -1;
 	while ((c = getopt_long(argc, argv, "s:w:p:r:o:d:c:j:P:qhV", longopts, NULL)) != -1) {
@@ -227,6 +232,15 @@ int main(int argc, char **argv)
 			cfg.churn_factor = strtod(optarg, &end);
 			if (*end || !(cfg.churn_factor > 0 && cfg.churn_factor <= 100)) {
 				fprintf(stderr, "%s: bad --churn-factor '%s'\n", prog, optarg);
+				return TOOL_EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_RESTART_CHURN: {
+			char *end;
+			cfg.restart_churn = strtod(optarg, &end);
+			if (*end || !(cfg.restart_churn >= 0 && cfg.restart_churn <= 100)) {
+				fprintf(stderr, "%s: bad --restart-churn '%s'\n", prog, optarg);
 				return TOOL_EXIT_USAGE;
 			}
 			break;

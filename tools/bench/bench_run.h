@@ -34,7 +34,8 @@ struct bench_cfg {
 	uint32_t segment;
 	uint64_t inval_objects, seq_io, churn_size;
 	double churn_factor, churn_warmup;
-	bool churn_fill[2]; /* 80%, 90% */
+	double restart_churn; /* restart: capacities rewritten before the churned store's kill (0: no such case) */
+	bool churn_fill[2];   /* 80%, 90% */
 	int zstd_level, zram_id;
 	bool quiet;
 	uint8_t *pages; /* corpus, 4 KiB-aligned */

@@ -158,6 +158,10 @@ static void so_stats(struct store *base, struct store_stats *o)
 	o->open_ns = s->open_ns;
 	o->replay_ns = (double)st.replay_ns;
 	o->capacity_bytes = (double)st.capacity_bytes;
+	o->checkpoints = (double)st.checkpoints_written;
+	o->checkpoint_failures = (double)st.checkpoint_failures;
+	o->replay_bytes = (double)st.replay_bytes;
+	o->from_checkpoint = st.from_checkpoint;
 }
 
 static int so_reopen(struct store *base)
