@@ -991,7 +991,7 @@ static void expect_too_long(const char *bad, const char *ok, const char *what)
  */
 static int cmd_namelen(const char *dir)
 {
-	char name[300], p[8192], q[8192], ok[8192];
+	char name[300], p[8192], q[8192 + 512], ok[8192 + 512]; /* room for p plus one component */
 	const char *lvl = getenv("FUSEFS_DIR_DEPTH");
 	int base = lvl ? atoi(lvl) : 0;
 	/* a component of 256 bytes; 255 is fine */
