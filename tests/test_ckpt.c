@@ -301,7 +301,7 @@ START_TEST(test_ckpt__errors_rdonly_and_full_store)
 	tu_format(20u << 20, 1u << 20); /* 19 segments of 1 MiB */
 	swapobj_store *st = open_store(0);
 	ck_assert_int_eq(swapobj_store_checkpoint(NULL), SWAPOBJ_EINVAL);
-	/* Fill until the store refuses: the checkpoint then has no segment and says so. */
+	/* Fill until the store refuses. */
 	struct swapobj_obj_opts op = SWAPOBJ_OBJ_OPTS_INIT;
 	swapobj_obj *h;
 	swapobj_key k;
@@ -317,9 +317,10 @@ START_TEST(test_ckpt__errors_rdonly_and_full_store)
 			break;
 	}
 	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	/* Full to its usable capacity, the store still has the room held for a checkpoint body. */
 	int err = swapobj_store_checkpoint(st);
-	ck_assert_msg(err == 0 || err == SWAPOBJ_ENOSPC, "checkpoint on a full store: %d %s", err, swapobj_errmsg());
-	/* Either way the store goes on: sync works, the data reads back after reopen. */
+	ck_assert_msg(err == 0, "checkpoint on a full store: %d %s", err, swapobj_errmsg());
+	/* The store goes on: sync works, the data reads back after reopen. */
 	ck_assert_int_eq(swapobj_store_sync(st), 0);
 	swapobj_obj_close(h);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -689,6 +690,60 @@ START_TEST(test_ckpt__failed_checkpoint_is_counted_with_its_error_and_time_of_la
 END_TEST
 
 /*
+ * Many small objects with large aux data make a checkpoint body larger than
+ * the room first held for it (1/512 of the store: one segment here). The
+ * checkpoint still goes through, the room grows to the body (so the next
+ * one finds it), the usable capacity shrinks to keep three bodies out of
+ * what users may fill, and the next open, loading that body, holds as much.
+ */
+START_TEST(test_ckpt__a_body_larger_than_its_room_grows_the_room_and_shrinks_usable)
+{
+	tu_format(32u << 20, 1u << 20); /* 31 segments of 1 MiB */
+	swapobj_store *st = open_store(0);
+	struct swapobj_store_stat s0 = stat_of(st);
+	uint64_t payload = ((1u << 20) - SEGHDR_REC_SIZE) / REC_DATA_SIZE * REC_DATA_SIZE;
+	ck_assert_uint_eq(st->log.ckpt_body, 1);
+	ck_assert_uint_eq(s0.usable_bytes, (31 - LOG_RESERVE_SEGS - LOG_CLEAN_AHEAD - LOG_NSTREAMS - 3) * payload);
+	static char aux[AUX_MAX];
+	struct swapobj_obj_opts op = SWAPOBJ_OBJ_OPTS_INIT;
+	uint8_t page[PG];
+	op.flags = SWAPOBJ_O_CREATE;
+	op.aux = aux;
+	op.aux_len = 3000;
+	for (unsigned i = 0; i < 800; i++) {
+		swapobj_obj *h;
+		swapobj_key k;
+		swapobj_key_anon(&k, 7, i);
+		memset(aux, (int)(i & 0xff), sizeof(aux));
+		ck_assert_msg(swapobj_obj_open(&h, st, &k, &op) == 0, "object %u: %s", i, swapobj_errmsg());
+		tu_fill_page(page, 7, i, 1);
+		ck_assert_int_eq(swapobj_obj_write(h, page, PG, 0), PG);
+		swapobj_obj_close(h);
+	}
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	struct swapobj_store_stat s1 = stat_of(st);
+	uint64_t body = st->log.ckpt_body;
+	ck_assert_uint_gt(s1.checkpoint_bytes, 2u << 20); /* over two segments' worth */
+	ck_assert_uint_ge(body, 3);
+	ck_assert_uint_eq(s1.usable_bytes,
+	                  (31 - LOG_RESERVE_SEGS - LOG_CLEAN_AHEAD - LOG_NSTREAMS - 3 * body) * payload);
+	ck_assert_uint_eq(s1.checkpoint_failures, 0);
+	/* The room is held free again for the next one, and it goes through too. */
+	ck_assert_uint_eq(s1.reserved_bytes, (LOG_RESERVE_SEGS + body) << 20);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+
+	st = open_store(0);
+	struct swapobj_store_stat s2 = stat_of(st);
+	ck_assert_uint_eq(s2.from_checkpoint, 1);
+	ck_assert_uint_eq(s2.objects, 800);
+	ck_assert_uint_eq(st->log.ckpt_body, body);
+	ck_assert_uint_eq(s2.usable_bytes, s1.usable_bytes);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/*
  * A checkpointed segment whose header is damaged (media damage after the
  * cut) must stay in use: the loaded index still points into it. Freed, the
  * next writes would take it and overwrite live pages.
@@ -746,5 +801,6 @@ int main(int argc, char **argv)
 	tu_add(s, test_ckpt__damaged_segment_header_keeps_the_checkpointed_segment_in_use, &opts_ckpt);
 	tu_add(s, test_ckpt__churned_store_keeps_checkpointing_so_reopen_after_kill_replays_one_interval, &opts_ckpt);
 	tu_add(s, test_ckpt__failed_checkpoint_is_counted_with_its_error_and_time_of_last_kept, &opts_ckpt);
+	tu_add(s, test_ckpt__a_body_larger_than_its_room_grows_the_room_and_shrinks_usable, &opts_ckpt);
 	return tu_run(s, argc, argv);
 }
