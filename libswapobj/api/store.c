@@ -87,10 +87,11 @@ static void *flusher_main(void *arg)
  */
 static bool ckpt_due(struct swapobj_store *st, uint64_t retry_ns)
 {
-	uint64_t written = log_device_bytes(&st->log) - st->ckpt_dev_bytes, now = so_now_ns();
+	uint64_t written = log_device_bytes(&st->log) - __atomic_load_n(&st->ckpt_dev_bytes, __ATOMIC_RELAXED);
+	uint64_t now = so_now_ns(), last = __atomic_load_n(&st->ckpt_ns, __ATOMIC_RELAXED);
 	if (st->ckpt_every_bytes == UINT64_MAX || now < retry_ns)
 		return false;
-	return written >= st->ckpt_every_bytes || (written && now - st->ckpt_ns >= st->ckpt_every_ns);
+	return written >= st->ckpt_every_bytes || (written && now - last >= st->ckpt_every_ns);
 }
 
 static void *maint_main(void *arg)
@@ -393,7 +394,7 @@ static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st)
 	out->from_checkpoint = st->ckpt_loaded;
 	out->checkpoint_fallbacks = st->ckpt_fallbacks;
 	out->checkpoints_written = __atomic_load_n(&st->ckpts_written, __ATOMIC_RELAXED);
-	out->checkpoint_bytes = st->ckpt_last_bytes;
+	out->checkpoint_bytes = __atomic_load_n(&st->ckpt_last_bytes, __ATOMIC_RELAXED);
 	out->checkpoint_time_ns = __atomic_load_n(&st->ckpt_wall_ns, __ATOMIC_RELAXED);
 	out->checkpoint_failures = __atomic_load_n(&st->ckpt_failures, __ATOMIC_RELAXED);
 	out->checkpoint_last_error = __atomic_load_n(&st->ckpt_last_err, __ATOMIC_RELAXED);

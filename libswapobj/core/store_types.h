@@ -11,7 +11,8 @@
  * Locks of this struct within the library's order (index/object.h has the
  * rest): clean_mu (one cleaner or reaper) is taken before any obj->lock;
  * tomb_mu is a leaf; bg_mu guards only the background threads' requests;
- * ckpt_mu is described in recovery/ckpt.c.
+ * ckpt_mu (one checkpoint writer, recovery/ckpt.c) is taken before clean_mu:
+ * a checkpoint short of room runs the cleaner.
  */
 #ifndef SO_STORE_TYPES_H
 #define SO_STORE_TYPES_H
@@ -56,12 +57,12 @@ struct swapobj_store {
 	/* Checkpoints (recovery/ckpt.c), guarded by ckpt_mu. */
 	pthread_mutex_t ckpt_mu;
 	struct ckpt_ref ckpts[2];   /* [0] newest, [1] the one before; no == 0: none */
-	uint64_t ckpt_dev_bytes;    /* device bytes written when the last checkpoint was taken */
-	uint64_t ckpt_ns;           /* when (so_now_ns) */
+	uint64_t ckpt_dev_bytes;    /* device bytes written when the last checkpoint was taken (atomic) */
+	uint64_t ckpt_ns;           /* when (so_now_ns; atomic) */
 	uint64_t ckpt_every_bytes;  /* take one after this much log volume ... */
 	uint64_t ckpt_every_ns;     /* ... or this much time with anything written */
 	uint64_t ckpts_written;     /* since open (atomic) */
-	uint64_t ckpt_last_bytes;   /* body size of the last one written or loaded */
+	uint64_t ckpt_last_bytes;   /* body size of the last one written or loaded (atomic) */
 	uint64_t ckpt_wall_ns;      /* wall-clock time of the newest one, written or loaded; 0: none (atomic) */
 	uint64_t ckpt_failures;     /* attempts that failed since open (atomic) */
 	int ckpt_last_err;          /* SWAPOBJ_E* code of the last failed attempt; 0: none (atomic) */

@@ -383,9 +383,9 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out);
 /*
  * A checkpoint body of nsegs segments was measured (or loaded): raise
  * ckpt_body to it if larger, which holds more room for the next one and
- * shrinks the usable capacity to match. Returns the room now held.
+ * shrinks the usable capacity to match.
  */
-uint64_t log_ckpt_body_note(struct so_log *lg, uint64_t nsegs);
+void log_ckpt_body_note(struct so_log *lg, uint64_t nsegs);
 /* Free segments a checkpoint body may take now (beyond the cleaner's reserve). */
 uint64_t log_ckpt_room(struct so_log *lg);
 /* The checkpoint being written is done (published or abandoned): its room is held again in full. */

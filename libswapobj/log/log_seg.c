@@ -160,11 +160,9 @@ int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg *
 	/*
 	 * The last LOG_RESERVE_SEGS free segments belong to the cleaner (COLD),
 	 * which needs room to relocate before it can free anything. An urgent
-	 * tombstone may dig into them but never takes the last one.
-	 */
-	/*
-	 * Other user writes also leave the room held for the next checkpoint
-	 * body; the cleaner keeps it free (log_user_avail counts it out).
+	 * tombstone may dig into them but never takes the last one. Other user
+	 * writes also leave the room held for the next checkpoint body, which
+	 * the cleaner keeps free (log_user_avail counts it out).
 	 */
 	uint64_t keep = log_stream_is_reloc(stream) ? 0 : urgent ? 1 : log_user_keep_locked(lg);
 	if (lg->freeq_len <= keep) {
@@ -295,16 +293,14 @@ void log_ckpt_release(struct so_log *lg, struct log_seg *s)
 	pthread_mutex_unlock(&lg->mu);
 }
 
-uint64_t log_ckpt_body_note(struct so_log *lg, uint64_t nsegs)
+void log_ckpt_body_note(struct so_log *lg, uint64_t nsegs)
 {
 	pthread_mutex_lock(&lg->mu);
 	if (nsegs > lg->ckpt_body) {
 		__atomic_store_n(&lg->ckpt_body, nsegs, __ATOMIC_RELAXED);
 		__atomic_store_n(&lg->usable, log_usable(lg), __ATOMIC_RELAXED);
 	}
-	uint64_t hold = log_ckpt_hold_locked(lg);
 	pthread_mutex_unlock(&lg->mu);
-	return hold;
 }
 
 uint64_t log_ckpt_room(struct so_log *lg)

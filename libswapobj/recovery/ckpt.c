@@ -582,11 +582,12 @@ int ckpt_write(struct swapobj_store *st)
 	st->ckpts[1] = st->ckpts[0];
 	st->ckpts[0] = *ref;
 	__atomic_store_n(&lg->ckpt_keep_seq, st->ckpts[1].no ? st->ckpts[1].cut_seq : cut_seq, __ATOMIC_RELAXED);
-	st->ckpt_dev_bytes = log_device_bytes(lg);
-	st->ckpt_ns = so_now_ns();
+	/* Read by the maintenance thread (ckpt_due) and swapobj_store_stat without ckpt_mu. */
+	__atomic_store_n(&st->ckpt_dev_bytes, log_device_bytes(lg), __ATOMIC_RELAXED);
+	__atomic_store_n(&st->ckpt_ns, so_now_ns(), __ATOMIC_RELAXED);
 	/* The time its first body segment was taken, which is what a later open reads from that segment's header. */
 	__atomic_store_n(&st->ckpt_wall_ns, lg->segs[ref->segs[0]].hdr_ns, __ATOMIC_RELAXED);
-	st->ckpt_last_bytes = w.len;
+	__atomic_store_n(&st->ckpt_last_bytes, (uint64_t)w.len, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&st->ckpts_written, 1, __ATOMIC_RELAXED);
 out:
 	log_ckpt_end(lg);
