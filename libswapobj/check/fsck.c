@@ -339,7 +339,7 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	}
 	if (err < 0)
 		goto done;
-	if ((err = fsck_judge(&f)) < 0)
+	if ((err = fsck_ckpt_slots(&f)) < 0 || (err = fsck_judge(&f)) < 0)
 		goto done;
 	if (!f.repair) {
 		if (f.rw)

@@ -209,16 +209,13 @@ int fsck_checkpoints(struct fsck *f)
 		}
 		fsck_progress(f, "checkpoints", i + 1, 2);
 	}
-	/* Which is the newest, which the fallback: damage to either is an error. */
+	/* Which is the newest, which the fallback: damage to a body is an error. */
 	unsigned newer = f->slots[1].no > f->slots[0].no ? 1 : 0;
 	for (unsigned i = 0; i < 2; i++) {
 		struct fsck_slot *s = &f->slots[i];
 		const char *role = s->no && f->slots[i ^ 1].no ? (i == newer ? "the newest" : "the older") : "the only";
-		if (s->state == CKCHK_BAD_SLOT)
-			s->ticket = fsck_report(f, FSCK_CHECKPOINT, FSCK_ERROR, 0, -1, CKPT_SLOT_OFF(i), 0, 0, 0, 0,
-			                        "checkpoint slot %u is damaged (%s); opens ignore it%s", i, s->why,
-			                        f->repair ? "; cleared" : "");
-		else if (s->state == CKCHK_BAD_BODY)
+		/* A damaged slot is judged after the log scan (fsck_ckpt_slots): it may be a torn write. */
+		if (s->state == CKCHK_BAD_BODY)
 			s->ticket = fsck_report(
 			    f, FSCK_CHECKPOINT, FSCK_ERROR, 0, -1, CKPT_SLOT_OFF(i), 0, 0, 0, 0,
 			    "checkpoint %llu (slot %u, %s) is damaged: %s; opens fall back past it%s",
@@ -227,7 +224,9 @@ int fsck_checkpoints(struct fsck *f)
 	bool rebuild = f->opts.flags & FSCK_REBUILD;
 	for (unsigned i = 0; i < 2; i++) {
 		struct fsck_slot *s = &f->slots[i];
-		bool bad = s->state == CKCHK_BAD_SLOT || s->state == CKCHK_BAD_BODY;
+		bool bad = s->state == CKCHK_BAD_BODY;
+		if (s->state == CKCHK_BAD_SLOT && !rebuild)
+			continue; /* fsck_ckpt_slots */
 		if (!((bad && f->repair) || (rebuild && f->rw && s->state != CKCHK_EMPTY)))
 			continue;
 		if ((err = clear_slot(f, i)) < 0)
@@ -274,9 +273,60 @@ static int slot_of(const struct fsck *f, uint32_t segno, uint32_t gen)
 
 bool fsck_ckpt_record(struct fsck *f, const struct rec *r, uint64_t addr16)
 {
-	(void)f;
 	(void)addr16;
-	return r->type == REC_CKPT;
+	if (r->type != REC_CKPT)
+		return false;
+	if (r->seq > f->ckpt_body_max) /* a body piece's seq is its checkpoint's number */
+		f->ckpt_body_max = r->seq;
+	return true;
+}
+
+/*
+ * A checkpoint is taken as: body written and synced, then its slot (number
+ * % 2) written and synced. A crash between the two can tear the slot, which
+ * then fails its checksum, while the other slot still names the previous
+ * checkpoint (or is empty, for the first): that is a write the crash
+ * interrupted, not damage, and opens lose nothing (they use the other slot,
+ * or replay the log). Told apart from damage by the body: checkpoint N+1's
+ * records are in the log (intact: they were synced) and slot (N+1) % 2 is
+ * the damaged one, N being the other slot's (0 if empty). Media
+ * damage of a slot that had already been synced looks the same; it also
+ * costs nothing but a longer open, so a warning is still the right weight.
+ */
+int fsck_ckpt_slots(struct fsck *f)
+{
+	int err;
+	for (unsigned i = 0; i < 2; i++) {
+		struct fsck_slot *s = &f->slots[i], *o = &f->slots[i ^ 1];
+		if (s->state != CKCHK_BAD_SLOT)
+			continue; /* (a --rebuild may have cleared it already: still reported) */
+		/* The checkpoint before the one being taken: the other slot's, or none yet (0). */
+		uint64_t prev = o->state == CKCHK_OK ? o->no : 0;
+		bool torn = (o->state == CKCHK_OK || o->state == CKCHK_EMPTY) && (prev + 1) % 2 == i &&
+		            f->ckpt_body_max == prev + 1;
+		enum fsck_sev sev = torn ? FSCK_WARN : FSCK_ERROR;
+		char then[48];
+		if (prev)
+			snprintf(then, sizeof(then), "opens use checkpoint %llu", (unsigned long long)prev);
+		else
+			snprintf(then, sizeof(then), "opens replay the whole log");
+		if (torn)
+			s->ticket = fsck_report(f, FSCK_CHECKPOINT, sev, 0, -1, CKPT_SLOT_OFF(i), 0, 0, 0, 0,
+			                        "checkpoint slot %u is damaged (%s): checkpoint %llu's body is in the "
+			                        "log, so its slot write was torn by a crash; %s%s",
+			                        i, s->why, (unsigned long long)(prev + 1), then,
+			                        f->repair || s->cleared ? "; cleared" : "");
+		else
+			s->ticket = fsck_report(f, FSCK_CHECKPOINT, sev, 0, -1, CKPT_SLOT_OFF(i), 0, 0, 0, 0,
+			                        "checkpoint slot %u is damaged (%s); opens ignore it%s", i, s->why,
+			                        f->repair || s->cleared ? "; cleared" : "");
+		if (f->repair || s->cleared) {
+			if (!s->cleared && (err = clear_slot(f, i)) < 0)
+				return err;
+			fsck_fixed(f, s->ticket, sev);
+		}
+	}
+	return 0;
 }
 
 int fsck_ckpt_damage(struct fsck *f, uint32_t segno, uint32_t gen, uint64_t addr16, uint32_t len, const char *what)

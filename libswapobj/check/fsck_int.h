@@ -184,6 +184,7 @@ struct fsck {
 
 	/* the checkpoint slots (fsck_ckpt.c) */
 	struct fsck_slot slots[2];
+	uint64_t ckpt_body_max; /* highest checkpoint number whose body records the scan met */
 
 	/* fsck_model.c's state, kept between its passes */
 	void *model;
@@ -273,6 +274,12 @@ int fsck_checkpoints(struct fsck *f);
  * fsck_checkpoints), false if it does not belong there.
  */
 bool fsck_ckpt_record(struct fsck *f, const struct rec *r, uint64_t addr16);
+/*
+ * After the log scan: the verdict on damaged slots (a torn write of the
+ * checkpoint being taken at a crash is a warning, other damage an error),
+ * and with a repair their clearing.
+ */
+int fsck_ckpt_slots(struct fsck *f);
 /*
  * Damage found by the scan in a checkpoint segment of generation gen (a
  * record or region at addr16, len bytes, or the segment header when
