@@ -12,9 +12,12 @@
  * Records carry the object size after the change, so the record with the
  * highest sequence number of an object also gives its size (o->meta_*).
  *
- * The page write and read paths allocate nothing per call: record images
- * are built directly in the log buffer, partial pages are merged in a stack
- * page, and reads use a per-thread bounce buffer allocated once.
+ * The page read path allocates nothing per call (reads use a per-thread
+ * bounce buffer allocated once). The write path builds record images
+ * directly in the log buffer and merges partial pages in a stack page, so
+ * the data costs no allocation; the extent map does allocate when random
+ * overwrites reshape it (about 7 per 1,000 writes in steady state;
+ * test_store's allocation test holds it to a bound).
  */
 #include <pthread.h>
 #include <stdlib.h>
