@@ -88,11 +88,18 @@ static struct swapobj_store_stat stat_of(swapobj_store *st)
 	return s;
 }
 
-/* The usage table and the class totals equal a recount from the index. */
+/*
+ * The usage table and the class totals equal a recount from the index. The
+ * figures of swapobj_store_stat are read with the cleaner's lock held, so
+ * that a background cleaner or reaper cannot change them between the two
+ * sums (the stat is not a snapshot).
+ */
 static void check_usage(swapobj_store *st)
 {
 	ck_assert_msg(space_check(st) == 0, "%s", swapobj_errmsg());
+	pthread_mutex_lock(&st->clean_mu);
 	struct swapobj_store_stat s = stat_of(st);
+	pthread_mutex_unlock(&st->clean_mu);
 	ck_assert_uint_eq(s.live_bytes, s.live_swap_bytes + s.live_cache_bytes);
 }
 

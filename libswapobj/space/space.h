@@ -51,8 +51,10 @@ uint64_t space_frozen_below(struct swapobj_store *st);
  */
 int space_recount(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_live[3]);
 /*
- * Compare the usage table and the class totals with a recount. 0 if they
- * agree, SWAPOBJ_ECORRUPT with a message naming the first difference.
+ * Compare the usage table and the class totals with a recount, holding the
+ * cleaner's lock throughout (the background cleaner and reaper wait; user
+ * operations must not run meanwhile). 0 if they agree, SWAPOBJ_ECORRUPT
+ * with a message naming the first difference.
  */
 int space_check(struct swapobj_store *st);
 

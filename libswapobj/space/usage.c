@@ -61,7 +61,18 @@ int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n)
 	return known && 2 * old_ones > known ? LOG_WARM : LOG_HOT;
 }
 
+static int recount_locked(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_live[3]);
+
 int space_recount(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_live[3])
+{
+	pthread_mutex_lock(&st->clean_mu);
+	int err = recount_locked(st, seg_live, cls_live);
+	pthread_mutex_unlock(&st->clean_mu);
+	return err;
+}
+
+/* Caller holds clean_mu (no relocation or reaping meanwhile). */
+static int recount_locked(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_live[3])
 {
 	struct so_log *lg = &st->log;
 	struct so_index *ix = &st->ix;
@@ -71,7 +82,6 @@ int space_recount(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_liv
 
 	memset(seg_live, 0, lg->nsegs * sizeof(*seg_live));
 	memset(cls_live, 0, 3 * sizeof(*cls_live));
-	pthread_mutex_lock(&st->clean_mu);
 	/*
 	 * Objects holding charges are exactly those in the oid table: linked
 	 * ones and those of invalidated subtrees not yet reaped (deletion and
@@ -124,7 +134,6 @@ out:
 	for (size_t i = 0; i < n; i++)
 		obj_put(objs[i]);
 	so_free(SO_MEM_OTHER, objs);
-	pthread_mutex_unlock(&st->clean_mu);
 	return err;
 }
 
@@ -132,10 +141,18 @@ int space_check(struct swapobj_store *st)
 {
 	struct so_log *lg = &st->log;
 	uint64_t cls[3], total = 0, *live = so_alloc(SO_MEM_OTHER, lg->nsegs * sizeof(*live));
+	bool locked = false;
 	int err;
 	if (!live)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory");
-	if ((err = space_recount(st, live, cls)) < 0)
+	/*
+	 * The cleaner and the reaper stay out until the table is compared too:
+	 * released in between, they could move or release records the recount
+	 * has already counted, and the table would differ for no fault of its own.
+	 */
+	pthread_mutex_lock(&st->clean_mu);
+	locked = true;
+	if ((err = recount_locked(st, live, cls)) < 0)
 		goto done;
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		uint64_t have = __atomic_load_n(&lg->segs[i].live, __ATOMIC_RELAXED);
@@ -162,6 +179,8 @@ int space_check(struct swapobj_store *st)
 			goto done;
 		}
 done:
+	if (locked)
+		pthread_mutex_unlock(&st->clean_mu);
 	so_free(SO_MEM_OTHER, live);
 	return err;
 }
