@@ -155,6 +155,12 @@ uint64_t bench_now_ns(void);
 uint32_t *bench_perm(uint64_t n, uint64_t seed);
 /* Drop the page cache (root only). Returns true if done. */
 bool bench_drop_caches(void);
+/*
+ * Segment size for a store of size bytes that the cleaner must work in:
+ * `forced` (--segment) if set, else the library's default halved until the
+ * store has 64 segments (a store of a few segments cannot be cleaned sensibly).
+ */
+uint32_t bench_cleaning_segment(uint64_t size, uint32_t forced);
 bool bench_is_root(void);
 /* Sectors (512 B) written to the block device holding path, or -1. */
 int64_t bench_blk_sectors_written(const char *path);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "swapobj.h"
 
 const char *const bench_sys_name[SYS_N] = {"libswapobj", "slot-file", "rocksdb", "lmdb",
                                            "zstd",       "zram",      "disk",    "swapobjfs"};
@@ -246,4 +247,14 @@ void rr_latency(struct run_result *r, const char *key, uint32_t *lat, size_t n)
 	snprintf(c->key, RR_KEY, "%s", key);
 	for (unsigned i = 0; i < CDF_NQ; i++)
 		c->us[i] = (float)pct(lat, n, cdf_q[i]);
+}
+
+uint32_t bench_cleaning_segment(uint64_t size, uint32_t forced)
+{
+	if (forced)
+		return forced;
+	uint64_t seg = SWAPOBJ_SEGMENT_DEFAULT;
+	while (seg > SWAPOBJ_SEGMENT_MIN && size / seg < 64)
+		seg /= 2;
+	return (uint32_t)seg;
 }

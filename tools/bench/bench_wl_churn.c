@@ -17,16 +17,10 @@ static const struct {
 	bool hot;      /* 90% of writes to 10% of pages */
 } churn_var[4] = {{"c80h", 80, true}, {"c80u", 80, false}, {"c90h", 90, true}, {"c90u", 90, false}};
 
-/* Segment size for churn: --segment, else the largest power of two giving the store 64 segments, at most
- * the library's default: a store of only a few segments cannot be cleaned sensibly. */
+/* Segment size for churn (bench_cleaning_segment). */
 static uint32_t churn_segment(void)
 {
-	if (cfg.segment)
-		return cfg.segment;
-	uint64_t seg = SWAPOBJ_SEGMENT_DEFAULT;
-	while (seg > SWAPOBJ_SEGMENT_MIN && cfg.churn_size / seg < 64)
-		seg /= 2;
-	return (uint32_t)seg;
+	return bench_cleaning_segment(cfg.churn_size, cfg.segment);
 }
 
 /* Say where in the phase a write failed: "<error> (filling: page 123 of 456)". */

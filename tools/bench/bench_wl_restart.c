@@ -213,15 +213,10 @@ done:
 #define RS_REC_BYTES 4160u /* a stored page: a 4096-byte page in a 4160-byte record */
 #define RS_BATCH 32u       /* pages per write call while churning */
 
-/* Segment size of the churned store: --segment, else the library's default, halved until it has 64 segments. */
+/* Segment size of the churned store (bench_cleaning_segment). */
 static uint32_t rs_churn_segment(void)
 {
-	if (cfg.segment)
-		return cfg.segment;
-	uint64_t seg = SWAPOBJ_SEGMENT_DEFAULT;
-	while (seg > SWAPOBJ_SEGMENT_MIN && cfg.size / seg < 64)
-		seg /= 2;
-	return (uint32_t)seg;
+	return bench_cleaning_segment(cfg.size, cfg.segment);
 }
 
 /* Pages the churned store keeps live: 3/4 of the usable capacity of a store of --size (a scratch store says). */
