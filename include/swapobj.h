@@ -456,6 +456,53 @@ SWAPOBJ_API int swapobj_obj_close(swapobj_obj *obj);
  */
 SWAPOBJ_API int64_t swapobj_obj_read(swapobj_obj *obj, void *buf, size_t len, uint64_t off, unsigned flags);
 
+/* One range of a batched read (swapobj_read_batch). */
+struct swapobj_read_req {
+	swapobj_obj *obj; /* in: an open handle of the store passed to the call */
+	void *buf;        /* in: len bytes owned by the caller; any alignment (4 KiB-aligned is fastest) */
+	uint64_t off;     /* in: byte offset in the object */
+	size_t len;       /* in: bytes to read */
+	int64_t result;   /* out: bytes read (as swapobj_obj_read returns them) or a negative SWAPOBJ_E* code */
+};
+
+/** Most ranges one swapobj_read_batch call takes. */
+#define SWAPOBJ_READ_BATCH_MAX 256
+
+/**
+ * Read many ranges at once, across objects (a VM restoring memory, or the
+ * kernel's swap readahead): the device reads of every range are submitted
+ * together, several in flight, rather than one range after another.
+ *
+ * Each request is read as swapobj_obj_read(req->obj, req->buf, req->len,
+ * req->off, flags) would read it, and its outcome goes to req->result: the
+ * bytes read, or a negative code. Requests fail or succeed independently:
+ * a damaged page fails its own request (SWAPOBJ_ECORRUPT), not the batch.
+ *
+ * Ordering: the objects the batch names are locked together (in a fixed
+ * order) for the whole call, so the batch is one consistent snapshot: a
+ * write to any of them either happened before every request or after all.
+ * Requests may name the same object, overlap and come in any order.
+ *
+ * Buffers: the caller owns them, before, during and after the call; the
+ * library keeps no reference after it returns. Buffers must not overlap
+ * each other. A failed request's buffer holds unspecified bytes.
+ *
+ * flags: 0 or SWAPOBJ_READ_EXCLUSIVE, which applies to every request: after
+ * all ranges are read, the whole pages of each request that succeeded are
+ * released as swapobj_obj_read releases them (a release that fails sets
+ * that request's result to the error; the data may be in buf all the
+ * same). Overlapping exclusive ranges all read the data.
+ *
+ * Returns the number of requests whose result is negative (0: all
+ * succeeded), or a negative code when the call itself is refused and
+ * nothing was read: SWAPOBJ_EINVAL (NULL store or reqs with n > 0, n above
+ * SWAPOBJ_READ_BATCH_MAX, unknown flags), SWAPOBJ_EROFS (exclusive on a
+ * read-only store), SWAPOBJ_ENOMEM. Per request: SWAPOBJ_EINVAL (NULL or
+ * foreign handle, NULL buf with len > 0), SWAPOBJ_EISDIR, SWAPOBJ_ESTALE,
+ * SWAPOBJ_ECORRUPT, SWAPOBJ_EIO, and for exclusive reads SWAPOBJ_ENOSPC.
+ */
+SWAPOBJ_API int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags);
+
 /* What swapobj_obj_next_data looks for. */
 enum swapobj_seek {
 	SWAPOBJ_SEEK_DATA = 0, /* the next data (lseek's SEEK_DATA) */

@@ -39,7 +39,9 @@ bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSWAPOBJ_SANITIZE=add
 
 step "TSan build, concurrency suite"
 bash scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DSWAPOBJ_SANITIZE=thread
-(cd build-tsan && CK_INCLUDE_TAGS=threads TSAN_OPTIONS=halt_on_error=1 ./tests/test_model)
+(cd build-tsan && for t in test_model test_batch; do
+	CK_INCLUDE_TAGS=threads TSAN_OPTIONS=halt_on_error=1 ./tests/$t || exit 1
+done)
 
 if [ -x build-ci/tools/swapobj-bench ] && [ -f tests/bench_smoke.sh ]; then
 	step "swapobj-bench smoke run"

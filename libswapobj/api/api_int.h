@@ -1,6 +1,6 @@
 /*
  * api_int.h - what the files of the api layer share (obj.c, aux.c,
- * rename.c, seek.c, store.c); nothing below api/ sees it.
+ * rename.c, seek.c, store.c, batch.c); nothing below api/ sees it.
  */
 #ifndef SO_API_INT_H
 #define SO_API_INT_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "extslot.h"
 #include "store_types.h"
 
 /* api/obj.c: write pages of an object; caller holds o->lock and has waited for space. */
@@ -17,5 +18,18 @@ int64_t obj_write_locked(struct swapobj_store *st, struct so_obj *o, const uint8
  * SWAPOBJ_ENOTEMPTY (nothing logged) if o is a directory object with children.
  */
 int obj_delete_locked(struct swapobj_store *st, struct so_obj *o);
+
+/*
+ * api/obj.c: decode and check the record a slot names for page pg of o
+ * (p holds avail bytes of it); *payload is the page (DATA) or the 8-byte
+ * word (FILL). SWAPOBJ_ECORRUPT (message names the place) otherwise.
+ */
+int obj_check_rec(struct swapobj_store *st, struct so_obj *o, uint64_t pg, extslot slot, const uint8_t *p,
+                  uint32_t avail, const uint8_t **payload);
+/*
+ * api/obj.c: the release half of an exclusive read of [off, end) of o: its
+ * whole pages become a hole, as a punch would make them. Caller holds o->lock.
+ */
+int obj_release_read(struct swapobj_store *st, struct so_obj *o, uint64_t off, uint64_t end);
 
 #endif

@@ -96,8 +96,8 @@ static int corrupt(struct swapobj_store *st, uint64_t addr16, const char *what)
  * Decode and check the record a slot names for page pg of o. *payload is
  * the page (DATA) or the 8-byte word (FILL).
  */
-static int check_rec(struct swapobj_store *st, struct so_obj *o, uint64_t pg, extslot slot, const uint8_t *p,
-                     uint32_t avail, const uint8_t **payload)
+int obj_check_rec(struct swapobj_store *st, struct so_obj *o, uint64_t pg, extslot slot, const uint8_t *p,
+                  uint32_t avail, const uint8_t **payload)
 {
 	struct rec r;
 	uint32_t sz;
@@ -133,7 +133,7 @@ static int read_page(struct swapobj_store *st, struct so_obj *o, uint64_t pg, ui
 			return so_err(SWAPOBJ_ENOMEM, "out of memory for a read buffer");
 		if ((err = log_read(&st->log, extslot_addr(slot), len, bounce, &rec)) < 0)
 			return err;
-		if ((err = check_rec(st, o, pg, slot, rec, len, &payload)) < 0)
+		if ((err = obj_check_rec(st, o, pg, slot, rec, len, &payload)) < 0)
 			return err;
 		if (extslot_kind(slot) == EXT_DATA) {
 			memcpy(dst, payload, PG);
@@ -372,7 +372,7 @@ static void drop_pages(struct swapobj_store *st, struct so_obj *o, uint64_t firs
  * record may use the cleaner's reserve: it frees space. Caller holds
  * o->lock and has read the data.
  */
-static int release_read(struct swapobj_store *st, struct so_obj *o, uint64_t off, uint64_t end)
+int obj_release_read(struct swapobj_store *st, struct so_obj *o, uint64_t off, uint64_t end)
 {
 	uint64_t first = (off + PG - 1) / PG, last = end / PG, p;
 	extslot s;
@@ -452,8 +452,8 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 		for (uint32_t i = 0; i < cnt; i++) {
 			const uint8_t *payload;
 			extslot si = extslot_make(EXT_DATA, a0 + (uint64_t)i * (REC_DATA_SIZE / ADDR_UNIT));
-			if ((err = check_rec(st, o, pg + i, si, rec + (size_t)i * REC_DATA_SIZE, REC_DATA_SIZE,
-			                     &payload)) < 0)
+			if ((err = obj_check_rec(st, o, pg + i, si, rec + (size_t)i * REC_DATA_SIZE, REC_DATA_SIZE,
+			                         &payload)) < 0)
 				goto done;
 			uint32_t ip = i == 0 ? inpg : 0;
 			uint32_t m = (uint32_t)SO_MIN((uint64_t)(PG - ip), end - pos);
@@ -463,7 +463,7 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 	}
 	err = 0;
 	if (flags & SWAPOBJ_READ_EXCLUSIVE) {
-		err = release_read(st, o, off, end);
+		err = obj_release_read(st, o, off, end);
 		inv_obj(st, o, "exclusive read");
 	}
 done:

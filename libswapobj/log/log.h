@@ -278,6 +278,26 @@ int log_check_writable(struct so_log *lg);
  * 2*IO_ALIGN bytes. *rec points at the record inside bounce.
  */
 int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounce, const uint8_t **rec);
+/* One read of log_read_many: in addr16, len, bounce (as log_read's); out rec, res. */
+struct log_rd {
+	uint64_t addr16;
+	uint32_t len;
+	uint8_t *bounce;
+	const uint8_t *rec;
+	int res; /* 0 or a negative swapobj error */
+};
+/* Bounce bytes one log_rd of len bytes needs: whole blocks covering it wherever it starts. */
+static inline uint32_t log_rd_bounce(uint32_t len)
+{
+	return (uint32_t)SO_LOG_ROUND_DOWN(len + IO_ALIGN - 1, IO_ALIGN) + IO_ALIGN;
+}
+#define LOG_READ_MANY_MAX 64u /* reads one log_read_many call takes */
+/*
+ * Several log_reads at once: records still in memory are copied, the rest
+ * are read from the devices with every read submitted together. Each entry
+ * gets its own result; returns the number of entries that failed.
+ */
+int log_read_many(struct so_log *lg, struct log_rd *v, unsigned n);
 /* Read a whole segment prefix [0, len) into buf (aligned, >= roundup(len)). */
 int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t len);
 

@@ -362,6 +362,16 @@ int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounc
 	return 0;
 }
 
+int log_read_many(struct so_log *lg, struct log_rd *v, unsigned n)
+{
+	unsigned failed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		v[i].res = log_read(lg, v[i].addr16, v[i].len, v[i].bounce, &v[i].rec);
+		failed += v[i].res < 0;
+	}
+	return (int)failed;
+}
+
 int log_zap(struct so_log *lg, uint64_t addr16)
 {
 	_Alignas(IO_ALIGN) uint8_t blk[2 * IO_ALIGN];

@@ -1,0 +1,274 @@
+/*
+ * batch.c - swapobj_read_batch: many ranges, across objects, read with
+ * their device reads submitted together.
+ *
+ * The call locks every object it names (each once, in increasing oid
+ * order, the order rename.c locks pairs in), so the batch is one snapshot
+ * and no cleaner can move a record between planning a read and checking
+ * it. It then walks the requests page by page, as swapobj_obj_read does:
+ * holes and zero pages are filled at once; records are gathered into
+ * reads (pages whose records lie back to back in one segment share one)
+ * until the per-thread bounce buffer or LOG_READ_MANY_MAX reads are used
+ * up; then log_read_many submits them together, each record is checked
+ * and copied out, and the walk goes on. A failed read fails only the
+ * requests it serves.
+ *
+ * Allocation: none per call. The bounce buffer is allocated once per
+ * thread (BATCH_BOUNCE bytes) and freed when the thread exits.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "api_int.h"
+#include "invariants.h"
+#include "util.h"
+
+#define PG SWAPOBJ_PAGE_SIZE
+#define RUN_MAX 64u             /* DATA records one read covers at most */
+#define BATCH_BOUNCE (2u << 20) /* per-thread bounce bytes: room for 64+ scattered reads */
+
+/* ------------------------------------------------------------------ */
+/* Per-thread bounce buffer                                            */
+/* ------------------------------------------------------------------ */
+
+static pthread_key_t bb_key;
+static pthread_once_t bb_once = PTHREAD_ONCE_INIT;
+
+static void bb_free(void *p)
+{
+	so_free_aligned(SO_MEM_BUFFER, p, BATCH_BOUNCE);
+}
+static void bb_init(void)
+{
+	pthread_key_create(&bb_key, bb_free);
+}
+static uint8_t *bb_get(void)
+{
+	pthread_once(&bb_once, bb_init);
+	uint8_t *b = pthread_getspecific(bb_key);
+	if (!b) {
+		b = so_alloc_aligned(SO_MEM_BUFFER, BATCH_BOUNCE);
+		if (b)
+			pthread_setspecific(bb_key, b);
+	}
+	return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Planned reads                                                       */
+/* ------------------------------------------------------------------ */
+
+/* One planned read: cnt records (DATA back to back, or one FILL) for pages pg.. of request req. */
+struct piece {
+	uint32_t req;
+	uint32_t cnt;
+	uint64_t pg;
+	uint64_t pos; /* byte offset in the object where this piece's copy starts */
+	extslot slot; /* of the first page */
+};
+
+struct batch {
+	struct swapobj_store *st;
+	struct swapobj_read_req *reqs;
+	uint8_t *bounce;
+	uint32_t used; /* bounce bytes planned */
+	unsigned n;    /* planned reads */
+	struct piece pc[LOG_READ_MANY_MAX];
+	struct log_rd rd[LOG_READ_MANY_MAX];
+};
+
+static void req_fail(struct swapobj_read_req *r, int err)
+{
+	if (r->result >= 0)
+		r->result = err;
+}
+
+/* End (exclusive) of request r's clipped range: result holds its length while it is read. */
+static uint64_t req_end(const struct swapobj_read_req *r)
+{
+	return r->off + (uint64_t)r->result;
+}
+
+/* Submit the planned reads, check each record, copy the bytes out. */
+static void run(struct batch *b)
+{
+	struct so_log *lg = &b->st->log;
+	if (b->n == 0)
+		return;
+	log_read_many(lg, b->rd, b->n);
+	for (unsigned i = 0; i < b->n; i++) {
+		struct piece *p = &b->pc[i];
+		struct swapobj_read_req *r = &b->reqs[p->req];
+		struct so_obj *o = r->obj->o;
+		if (r->result < 0)
+			continue;
+		if (b->rd[i].res < 0) {
+			req_fail(r, b->rd[i].res);
+			continue;
+		}
+		uint8_t *out = r->buf;
+		uint64_t end = req_end(r), pos = p->pos;
+		enum ext_kind k = extslot_kind(p->slot);
+		uint32_t rsz = extslot_rec_bytes(k);
+		for (uint32_t j = 0; j < p->cnt; j++) {
+			const uint8_t *payload;
+			extslot sj = extslot_make(k, extslot_addr(p->slot) + (uint64_t)j * (rsz / ADDR_UNIT));
+			int err = obj_check_rec(b->st, o, p->pg + j, sj, b->rd[i].rec + (size_t)j * rsz, rsz, &payload);
+			if (err < 0) {
+				req_fail(r, err);
+				break;
+			}
+			uint32_t ip = (uint32_t)(pos % PG);
+			uint32_t m = (uint32_t)SO_MIN((uint64_t)(PG - ip), end - pos);
+			if (k == EXT_DATA) {
+				memcpy(out + (pos - r->off), payload + ip, m);
+			} else {
+				uint64_t word;
+				memcpy(&word, payload, 8);
+				for (uint32_t x = 0; x < m; x++)
+					out[pos - r->off + x] = ((const uint8_t *)&word)[(ip + x) % 8];
+			}
+			pos += m;
+		}
+	}
+	b->n = 0;
+	b->used = 0;
+}
+
+/* Plan one read of cnt records starting at page pg (byte pos) of request ri; runs the batch if full. */
+static void plan(struct batch *b, uint32_t ri, uint64_t pg, uint64_t pos, extslot slot, uint32_t cnt)
+{
+	uint32_t len = cnt * extslot_rec_bytes(extslot_kind(slot));
+	uint32_t need = log_rd_bounce(len);
+	if (b->n == LOG_READ_MANY_MAX || b->used + need > BATCH_BOUNCE)
+		run(b);
+	b->pc[b->n] = (struct piece){ri, cnt, pg, pos, slot};
+	b->rd[b->n] = (struct log_rd){extslot_addr(slot), len, b->bounce + b->used, NULL, 0};
+	b->used += need;
+	b->n++;
+}
+
+/* Walk request ri's pages (object locked), planning the reads it needs. */
+static void walk(struct batch *b, uint32_t ri)
+{
+	struct so_log *lg = &b->st->log;
+	struct swapobj_read_req *r = &b->reqs[ri];
+	struct so_obj *o = r->obj->o;
+	uint8_t *out = r->buf;
+	uint64_t pos = r->off, end = req_end(r);
+	while (pos < end && r->result >= 0) {
+		uint64_t pg = pos / PG;
+		uint32_t n = (uint32_t)SO_MIN((uint64_t)(PG - pos % PG), end - pos);
+		extslot slot = extmap_get(&o->map, pg);
+		enum ext_kind k = extslot_kind(slot);
+		if (k == EXT_NONE || k == EXT_ZERO) {
+			memset(out + (pos - r->off), 0, n);
+			pos += n;
+			continue;
+		}
+		uint32_t cnt = 1;
+		if (k == EXT_DATA) {
+			uint64_t a0 = extslot_addr(slot);
+			struct log_seg *seg = log_seg_of(lg, a0);
+			while (cnt < RUN_MAX && (pg + cnt) * PG < end) {
+				extslot nx = extmap_get(&o->map, pg + cnt);
+				uint64_t want = a0 + (uint64_t)cnt * (REC_DATA_SIZE / ADDR_UNIT);
+				if (extslot_kind(nx) != EXT_DATA || extslot_addr(nx) != want ||
+				    log_seg_of(lg, want) != seg)
+					break;
+				cnt++;
+			}
+		}
+		plan(b, ri, pg, pos, slot, cnt);
+		pos = SO_MIN(end, (pg + cnt) * PG);
+	}
+}
+
+static int oid_cmp(const void *a, const void *b)
+{
+	const struct so_obj *x = *(struct so_obj *const *)a, *y = *(struct so_obj *const *)b;
+	return x->oid < y->oid ? -1 : x->oid > y->oid;
+}
+
+int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags)
+{
+	struct so_obj *objs[SWAPOBJ_READ_BATCH_MAX];
+	unsigned nobj = 0, failed = 0;
+	int err;
+	if (!st || (!reqs && n))
+		return so_err(SWAPOBJ_EINVAL, "NULL store or request array");
+	if (n > SWAPOBJ_READ_BATCH_MAX)
+		return so_err(SWAPOBJ_EINVAL, "%zu ranges in one batch (at most %d)", n, SWAPOBJ_READ_BATCH_MAX);
+	if (flags & ~SWAPOBJ_READ_EXCLUSIVE)
+		return so_err(SWAPOBJ_EINVAL, "unknown read flags");
+	if (n == 0)
+		return 0;
+	if ((flags & SWAPOBJ_READ_EXCLUSIVE) && (err = log_check_writable(&st->log)) < 0)
+		return err;
+	uint8_t *bounce = bb_get();
+	if (!bounce)
+		return so_err(SWAPOBJ_ENOMEM, "out of memory for a read buffer");
+	struct batch bstore; /* the plan: ~5 KiB of stack */
+	struct batch *b = &bstore;
+	b->st = st;
+	b->reqs = reqs;
+	b->bounce = bounce;
+	b->used = 0;
+	b->n = 0;
+
+	/* Validate each request; collect the objects. */
+	for (size_t i = 0; i < n; i++) {
+		struct swapobj_read_req *r = &reqs[i];
+		r->result = 0;
+		if (!r->obj || r->obj->st != st || !r->obj->o)
+			r->result = so_err(SWAPOBJ_EINVAL, "request %zu: %s handle", i, r->obj ? "foreign" : "NULL");
+		else if (!r->buf && r->len)
+			r->result = so_err(SWAPOBJ_EINVAL, "request %zu: NULL buffer", i);
+		else if (r->obj->o->flags & CREATE_F_DIR)
+			r->result = so_err(SWAPOBJ_EISDIR, "request %zu: a directory object holds no data", i);
+		else
+			objs[nobj++] = r->obj->o;
+	}
+	qsort(objs, nobj, sizeof(objs[0]), oid_cmp);
+	unsigned u = 0;
+	for (unsigned i = 0; i < nobj; i++)
+		if (u == 0 || objs[u - 1] != objs[i])
+			objs[u++] = objs[i];
+	nobj = u;
+	for (unsigned i = 0; i < nobj; i++)
+		pthread_mutex_lock(&objs[i]->lock);
+
+	/* Clip each range to its object's size; result holds the length until the end. */
+	for (size_t i = 0; i < n; i++) {
+		struct swapobj_read_req *r = &reqs[i];
+		if (r->result < 0)
+			continue;
+		struct so_obj *o = r->obj->o;
+		if (obj_is_dead(&st->ix, o))
+			r->result =
+			    so_err(SWAPOBJ_ESTALE, "request %zu: object was deleted, invalidated or replaced", i);
+		else if (r->off >= o->size)
+			r->result = 0;
+		else
+			r->result = (int64_t)SO_MIN((uint64_t)SO_MIN(r->len, (size_t)INT64_MAX), o->size - r->off);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].result > 0)
+			walk(b, (uint32_t)i);
+	run(b);
+
+	if (flags & SWAPOBJ_READ_EXCLUSIVE) {
+		for (size_t i = 0; i < n; i++) {
+			struct swapobj_read_req *r = &reqs[i];
+			if (r->result > 0 && (err = obj_release_read(st, r->obj->o, r->off, req_end(r))) < 0)
+				r->result = err;
+		}
+		for (unsigned i = 0; i < nobj; i++)
+			inv_obj(st, objs[i], "exclusive batch read");
+	}
+	for (unsigned i = nobj; i-- > 0;)
+		pthread_mutex_unlock(&objs[i]->lock);
+	for (size_t i = 0; i < n; i++)
+		failed += reqs[i].result < 0;
+	return (int)failed;
+}
