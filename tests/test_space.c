@@ -713,6 +713,45 @@ START_TEST(test_space__freed_segments_count_free_after_reopen)
 }
 END_TEST
 
+/*
+ * Opening an erased segment (a fresh store's, or one the cleaner freed and
+ * whose erasure is durable) costs a header write but no fdatasync: with
+ * user syncs between rounds of overwrites, almost every segment the
+ * writers open is such a one.
+ */
+START_TEST(test_space__erased_segments_open_without_a_sync)
+{
+	swapobj_store *st = tu_mkstore(32 * MiB, MiB, NULL);
+	struct so_log *lg = &st->log;
+	swapobj_obj *a = obj(st, 1);
+	uint64_t synced0 = __atomic_load_n(&lg->segs_prepared_synced, __ATOMIC_RELAXED);
+	for (uint64_t p = 0; p < 2000; p++)
+		put(a, p, 1, 1);
+	/* A fresh store: every segment is erased, so ~8 MiB of writes opened ~8 segments without a sync. */
+	ck_assert_uint_eq(__atomic_load_n(&lg->segs_prepared_synced, __ATOMIC_RELAXED), synced0);
+	for (uint32_t v = 2; v < 12; v++) {
+		for (uint64_t p = 0; p < 2000; p++)
+			put(a, p, 1, v);
+		ck_assert_int_eq(swapobj_store_sync(st), 0);
+	}
+	struct swapobj_store_stat s = stat_of(st);
+	uint64_t synced = __atomic_load_n(&lg->segs_prepared_synced, __ATOMIC_RELAXED) - synced0;
+	ck_assert_uint_ge(s.segments_cleaned, 20);
+	ck_assert_msg(synced * 4 <= s.segments_cleaned, "%llu of the segments opened needed a sync (%llu cleaned)",
+	              (unsigned long long)synced, (unsigned long long)s.segments_cleaned);
+	for (uint64_t p = 0; p < 2000; p += 97)
+		expect(a, p, 1, 11);
+	swapobj_obj_close(a);
+	st = tu_reopen(st, NULL);
+	a = obj(st, 1);
+	for (uint64_t p = 0; p < 2000; p += 7)
+		expect(a, p, 1, 11);
+	check_usage(st);
+	swapobj_obj_close(a);
+	swapobj_store_close(st);
+}
+END_TEST
+
 static uint64_t file_blocks(void)
 {
 	struct stat sb;
@@ -1037,6 +1076,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_space__freed_segments_count_free_after_reopen, &opts_space);
 	tu_add(s, test_space__discard_gives_freed_segments_back_to_the_file_system, &opts_space);
 	tu_add(s, test_space__stat_reports_usable_dead_and_histogram, &opts_space);
+	tu_add(s, test_space__erased_segments_open_without_a_sync, &opts_space);
 	tu_add(s, test_space__power_cuts_while_cleaning_lose_and_resurrect_nothing, &opts_powercut);
 	tu_add(s, test_space__power_cuts_with_manual_cleaning_and_discard, &opts_powercut);
 	return tu_run(s, argc, argv);

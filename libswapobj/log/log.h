@@ -199,6 +199,7 @@ struct so_log {
 	uint64_t bytes_relocated;
 	uint64_t segs_erased;
 	uint64_t segs_discarded;
+	uint64_t segs_prepared_synced; /* segments whose opening needed a header write plus fdatasync */
 };
 
 enum { LOG_KICK_FLUSH = 1, LOG_KICK_CLEAN = 2 };

@@ -149,6 +149,13 @@ void log_summary_reset_locked(struct log_seg *s)
 /*
  * Take a FREE segment and make it READY for a stream: write its new SEGHDR
  * and sync, so that its old records stop being replayable (invariant 3).
+ *
+ * An erased segment (ERASE_DONE: its ERASED header is durable, so none of
+ * its old records is replayable and its summary is empty) needs no sync:
+ * whether or not the new header reaches the device before a crash, the
+ * segment replays as free or as the new use, and nothing in the new use is
+ * acknowledged before a sync, which makes the header durable along with
+ * it. So it costs one header write and no fdatasync.
  */
 int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg **out)
 {
@@ -179,6 +186,7 @@ int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg *
 	lg->freeq_head = (lg->freeq_head + 1) % lg->nsegs;
 	lg->freeq_len--;
 	gen = lg->next_gen++;
+	bool erased = s->erase == ERASE_DONE;
 	pthread_mutex_unlock(&lg->mu);
 	/* The maintenance thread decides whether the cleaner must run (space_want_clean). */
 	if (lg->kick)
@@ -192,12 +200,16 @@ int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg *
 	uint64_t cold = __atomic_load_n(&lg->cold_stamp, __ATOMIC_RELAXED);
 	tmp.hdr_seq = log_stream_is_reloc(stream) && cold ? cold : __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	struct io_dev *d = &lg->devs[s->dev];
-	if ((err = log_seghdr_write(lg, &tmp, 0)) < 0 || (err = io_sync(d)) < 0) {
+	if ((err = log_seghdr_write(lg, &tmp, 0)) < 0 || (!erased && (err = io_sync(d)) < 0)) {
 		pthread_mutex_lock(&lg->mu);
 		log_seg_free_locked(lg, s); /* still holds (possibly) its old content; summary kept */
 		pthread_mutex_unlock(&lg->mu);
 		return log_fail(lg, err);
 	}
+	if (erased)
+		__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE); /* the next sync makes it durable */
+	else
+		__atomic_add_fetch(&lg->segs_prepared_synced, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&lg->mu);
 	s->gen = gen;
 	s->stream = (uint8_t)stream;
