@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "io_fault.h"
+#include "log.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"
@@ -435,17 +436,23 @@ static void verify(const char *ctx)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
-START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
+/*
+ * The sweep on a store of store_mib 1 MiB segments (less one for the
+ * superblocks): lanes says how many HOT lanes such a store has (checked),
+ * div divides the number of cut points.
+ */
+static void sweep(uint64_t store_mib, uint32_t lanes, uint64_t div, uint64_t nops)
 {
-	tu_format(12 << 20, 1 << 20); /* 11 segments of 1 MiB: the workload fills it and the cleaner runs */
+	tu_format(store_mib << 20, 1 << 20);
 	size_t len;
 	uint8_t *base = tu_read_file(tu_img, &len);
 	iofault_install();
 
 	/* SWAPOBJ_CRASH_POINTS overrides the count (the CI's release stage runs fewer; ASan runs all). */
 	const char *cp = getenv("SWAPOBJ_CRASH_POINTS");
-	uint64_t seed0 = tu_seed(1234), npoints = cp && atoll(cp) > 0 ? (uint64_t)atoll(cp) : tu_scale(1000, 100),
-	         nops = 400;
+	uint64_t seed0 = tu_seed(1234), npoints = cp && atoll(cp) > 0 ? (uint64_t)atoll(cp) : tu_scale(1000, 100);
+	npoints = (npoints + div - 1) / div;
+	ck_assert_uint_eq(log_hot_lanes(store_mib - 1), lanes);
 	/* Runs without discard, and with: freed segments are discarded, and a cut may catch a discard. */
 	static const unsigned run_flags[2] = {0, SWAPOBJ_OPEN_DISCARD};
 	uint64_t total[2], discards[2] = {0, 0};
@@ -505,6 +512,18 @@ START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
 		ck_assert_uint_gt(discarded_before_cut, 0); /* and cuts after discards */
 	free(base);
 }
+
+START_TEST(test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage)
+{
+	sweep(12, 1, 1, 400); /* 11 segments of 1 MiB: the workload fills it and the cleaner runs */
+}
+END_TEST
+
+/* A store large enough for two HOT lanes: records of different objects go to two open segments. */
+START_TEST(test_crash__power_cut_sweep_with_two_hot_lanes)
+{
+	sweep(LOG_LANES_MIN_SEGS + 1, 2, 4, 700);
+}
 END_TEST
 
 int main(int argc, char **argv)
@@ -513,5 +532,6 @@ int main(int argc, char **argv)
 	const struct tu_case_opts opts_crash = {
 	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "long", .timeout = 1800};
 	tu_add(s, test_crash__power_cut_sweep_keeps_synced_data_and_no_garbage, &opts_crash);
+	tu_add(s, test_crash__power_cut_sweep_with_two_hot_lanes, &opts_crash);
 	return tu_run(s, argc, argv);
 }

@@ -456,7 +456,7 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 			}
 		}
 		/* Out to the device, not synced, no SYNC record naming it: then the process dies. */
-		if (log_flush(&st->log, LOG_HOT, true) < 0) {
+		if (log_flush(&st->log, LOG_HOT, true) < 0 || log_flush(&st->log, LOG_HOT2, true) < 0) {
 			fprintf(stderr, "torn-write child: flush: %s\n", swapobj_errmsg());
 			_exit(1);
 		}

@@ -234,7 +234,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 			*full = true;
 			goto out;
 		}
-		int stream = space_stream_for(st, olds, npg);
+		int stream = space_stream_for(st, o->oid, olds, npg);
 		struct log_resv rv;
 		if ((err = log_reserve(lg, stream, total, 0, &rv)) < 0)
 			goto out;

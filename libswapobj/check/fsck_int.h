@@ -260,10 +260,14 @@ void fsck_model_free(struct fsck *f);
 /* Device offset of global segment segno, *dev its device index. */
 uint64_t fsck_seg_devoff(const struct fsck *f, uint32_t segno, unsigned *dev);
 
-/* Streams a segment header names: 0 HOT, 1..14 the cleaner's, SEG_STREAM_CKPT. */
+/*
+ * Streams a segment header names: 0 and 4 HOT, 2 WARM (user writes), 1 COLD
+ * and 3 FROZEN (the cleaner's), 5..14 unused, SEG_STREAM_CKPT. Is it one
+ * the cleaner relocates into?
+ */
 static inline bool fsck_cleaner_stream(uint8_t stream)
 {
-	return stream >= 1 && stream < SEG_STREAM_CKPT;
+	return stream == 1 || stream == 3;
 }
 
 /* fsck_ckpt.c: the checkpoint phase (after the superblocks, before the log scan). */

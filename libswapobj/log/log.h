@@ -45,11 +45,28 @@
 #include "io.h"
 #include "swapobj.h"
 
-enum { LOG_HOT = 0, LOG_COLD = 1, LOG_WARM = 2, LOG_FROZEN = 3, LOG_NSTREAMS = 4 };
+enum { LOG_HOT = 0, LOG_COLD = 1, LOG_WARM = 2, LOG_FROZEN = 3, LOG_HOT2 = 4, LOG_NSTREAMS = 5 };
 /* Streams the cleaner relocates into (any free segment, the reserve included, may be taken). */
 static inline bool log_stream_is_reloc(int stream)
 {
 	return stream == LOG_COLD || stream == LOG_FROZEN;
+}
+/*
+ * HOT has two lanes (LOG_HOT, LOG_HOT2), each a stream with its own lock,
+ * buffers, open segment and write-out, so that writers of different
+ * objects do not queue on one stream: an object's data records go to the
+ * lane its oid hashes to (records of one object stay in one lane, which
+ * keeps a sequential writer's pages back to back). Both lanes hold new and
+ * often-rewritten data, so hot/cold separation is what it was.
+ */
+#define LOG_LANES_MIN_SEGS 24u /* smaller stores keep one HOT lane: a second open segment costs too much */
+static inline uint32_t log_hot_lanes(uint64_t nsegs)
+{
+	return nsegs >= LOG_LANES_MIN_SEGS ? 2 : 1;
+}
+static inline bool log_stream_is_hot(int stream)
+{
+	return stream == LOG_HOT || stream == LOG_HOT2;
 }
 #define LOG_BUFS_PER_STREAM 2
 #define SEG_BLOOM_BITS 8192u
@@ -61,8 +78,9 @@ static inline bool log_stream_is_reloc(int stream)
  * cleaner producing the next meanwhile. Not usable for live data either.
  */
 #define LOG_CLEAN_AHEAD 1u
-#define LOG_MIN_SEGS (LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + 4u + 2u) /* segments a store needs at least */
-#define LOG_FLUSH_BYTES (1u << 20)                                  /* write out once this much is complete */
+#define LOG_MIN_SEGS                                                                                                   \
+	(LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + 4u + 2u) /* segments a store needs at least (format rule, kept) */
+#define LOG_FLUSH_BYTES (1u << 20)                     /* write out once this much is complete */
 #define SEGHDR_REC_SIZE (REC_HDR_LEN + SEGHDR_LEN)
 #define SO_LOG_ROUND_DOWN(x, a) (((x) / (a)) * (a))
 
@@ -115,7 +133,7 @@ struct log_stream {
 	uint32_t inflight[2];
 	uint32_t epoch;
 	uint32_t waiters;
-	struct log_seg *ready; /* prepared segment for the next open (guarded by log.mu) */
+	struct log_seg *ready; /* prepared segment for the next open (guarded by log.mu; HOT lanes only) */
 	struct log_buf bufs[LOG_BUFS_PER_STREAM];
 	pthread_mutex_t flush_mu; /* serialises write-out of this stream's buffers */
 };
@@ -203,6 +221,13 @@ struct so_log {
 };
 
 enum { LOG_KICK_FLUSH = 1, LOG_KICK_CLEAN = 2 };
+
+/* The HOT lane of an object's data records. */
+static inline int log_hot_lane(const struct so_log *lg, uint64_t oid)
+{
+	uint64_t h = oid * 0x9e3779b97f4a7c15ull;
+	return log_hot_lanes(lg->nsegs) > 1 && (h >> 63) ? LOG_HOT2 : LOG_HOT;
+}
 
 /* ---- lifecycle ---- */
 int log_format(const char *const *paths, unsigned npaths, const struct swapobj_format_opts *opts);
@@ -364,7 +389,8 @@ static inline uint64_t log_ckpt_allow(const struct so_log *lg)
  */
 static inline uint64_t log_usable(const struct so_log *lg)
 {
-	uint64_t keep = LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + LOG_NSTREAMS + log_ckpt_allow(lg);
+	uint64_t keep =
+	    LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + (LOG_NSTREAMS - 2) + log_hot_lanes(lg->nsegs) + log_ckpt_allow(lg);
 	return lg->nsegs > keep ? (lg->nsegs - keep) * log_seg_payload(lg) : 0;
 }
 /*

@@ -95,15 +95,14 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		pthread_mutex_lock(&lg->mu);
 		s = ls->ready;
 		ls->ready = NULL;
-		if (!s && !log_stream_is_reloc(stream)) {
+		for (int o = 0; !s && !log_stream_is_reloc(stream) && o < LOG_NSTREAMS; o++) {
 			/*
-			 * The other user stream's READY segment will do. Its durable
-			 * SEGHDR keeps naming that stream: rewriting block 0 with other
-			 * bytes would break invariant 2, and the name is only informative.
+			 * Another user stream's READY segment will do. Its SEGHDR keeps
+			 * naming that stream: rewriting block 0 with other bytes would
+			 * break invariant 2, and the name is only informative.
 			 */
-			struct log_stream *other = &lg->streams[stream == LOG_HOT ? LOG_WARM : LOG_HOT];
-			s = other->ready;
-			other->ready = NULL;
+			s = lg->streams[o].ready;
+			lg->streams[o].ready = NULL;
 		}
 		pthread_mutex_unlock(&lg->mu);
 		if (!s && (err = log_seg_prepare(lg, stream, flags & LOG_URGENT, &s)) < 0)
@@ -146,6 +145,7 @@ uint64_t log_user_avail(struct so_log *lg)
 	uint64_t keep = log_user_keep_locked(lg);
 	uint64_t n = lg->freeq_len > keep ? lg->freeq_len - keep : 0;
 	n += lg->streams[LOG_HOT].ready != NULL;
+	n += lg->streams[LOG_HOT2].ready != NULL;
 	pthread_mutex_unlock(&lg->mu);
 	return n;
 }
@@ -168,7 +168,8 @@ int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 			pthread_mutex_unlock(&ls->mu);
 		}
 		pthread_mutex_lock(&lg->mu);
-		room = room || lg->freeq_len > log_user_keep_locked(lg) || lg->streams[LOG_HOT].ready;
+		room = room || lg->freeq_len > log_user_keep_locked(lg) || lg->streams[LOG_HOT].ready ||
+		       lg->streams[LOG_HOT2].ready;
 		if (room || __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE)) {
 			pthread_mutex_unlock(&lg->mu);
 			break;

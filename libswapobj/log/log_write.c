@@ -128,19 +128,23 @@ int log_background(struct so_log *lg)
 		}
 	}
 	/*
-	 * Keep one READY segment for user writes so opening one never waits for
-	 * a sync. HOT keeps it; WARM takes it when it needs one (log_reserve).
+	 * Keep one READY segment per HOT lane so opening one never waits for a
+	 * header write (or, for a segment not yet erased, a sync). WARM takes
+	 * one when it needs one (log_reserve).
 	 */
-	struct log_stream *hot = &lg->streams[LOG_HOT];
-	pthread_mutex_lock(&lg->mu);
-	bool want = hot->ready == NULL && lg->freeq_len > log_user_keep_locked(lg) && !lg->hot_preparing;
-	/* Writers that find no free segment meanwhile wait for this one (log_space_wait). */
-	if (want)
-		lg->hot_preparing = true;
-	pthread_mutex_unlock(&lg->mu);
-	if (want) {
+	static const int lanes[2] = {LOG_HOT, LOG_HOT2};
+	for (uint32_t l = 0; l < log_hot_lanes(lg->nsegs); l++) {
+		struct log_stream *hot = &lg->streams[lanes[l]];
+		pthread_mutex_lock(&lg->mu);
+		bool want = hot->ready == NULL && lg->freeq_len > log_user_keep_locked(lg) && !lg->hot_preparing;
+		/* Writers that find no free segment meanwhile wait for this one (log_space_wait). */
+		if (want)
+			lg->hot_preparing = true;
+		pthread_mutex_unlock(&lg->mu);
+		if (!want)
+			continue;
 		struct log_seg *s = NULL;
-		bool ok = log_seg_prepare(lg, LOG_HOT, false, &s) == 0;
+		bool ok = log_seg_prepare(lg, lanes[l], false, &s) == 0;
 		pthread_mutex_lock(&lg->mu);
 		if (ok && !hot->ready) {
 			hot->ready = s;
@@ -153,7 +157,7 @@ int log_background(struct so_log *lg)
 		lg->hot_preparing = false;
 		pthread_cond_broadcast(&lg->space_cv);
 		pthread_mutex_unlock(&lg->mu);
-		did = ok;
+		did |= ok;
 	}
 	return did;
 }

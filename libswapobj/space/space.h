@@ -30,9 +30,10 @@ bool space_want_clean(struct so_log *lg);
  * (EXT_NONE: a new page). A page whose current copy has lived longer than
  * the store takes to write its live data once is rewritten rarely: such
  * pages go to WARM, the rest (and new pages) to HOT, so that segments of
- * often-rewritten pages empty fast and cheaply.
+ * often-rewritten pages empty fast and cheaply. HOT means the object's
+ * HOT lane (log_hot_lane(oid)).
  */
-int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n);
+int space_stream_for(struct swapobj_store *st, uint64_t oid, const extslot *old, uint32_t n);
 
 /*
  * Records the cleaner relocates go to FROZEN if their seq is below this

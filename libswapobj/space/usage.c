@@ -41,7 +41,7 @@ uint64_t space_frozen_below(struct swapobj_store *st)
 	return now > h ? now - h : 0;
 }
 
-int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n)
+int space_stream_for(struct swapobj_store *st, uint64_t oid, const extslot *old, uint32_t n)
 {
 	struct so_log *lg = &st->log;
 	uint64_t now = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
@@ -58,7 +58,7 @@ int space_stream_for(struct swapobj_store *st, const extslot *old, uint32_t n)
 		if (now > newest && now - newest > horizon_seqs)
 			old_ones++;
 	}
-	return known && 2 * old_ones > known ? LOG_WARM : LOG_HOT;
+	return known && 2 * old_ones > known ? LOG_WARM : log_hot_lane(lg, oid);
 }
 
 static int recount_locked(struct swapobj_store *st, uint64_t *seg_live, uint64_t cls_live[3]);
