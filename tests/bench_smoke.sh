@@ -71,6 +71,12 @@ assert lib["status"] == "ok" and lib["median"]["out_pps"] > 0, lib
 assert all(r["verified_pages"] > 0 for r in lib["runs"]), "no verification"
 rs = next(w for w in d["workloads"] if w["name"] == "restart")["systems"]["libswapobj"]["median"]
 assert rs["rs_churn_ms"] > 0 and rs["rs_churn_ckpt_fail"] == 0, rs  # after churn: reopened, no checkpoint failed
+# Device bytes read per page: a cold 4 KiB page read from storage costs at least 4 KiB and not absurdly more
+# (0 where the file system served it from memory: no O_DIRECT there and caches not dropped).
+sw = next(w for w in d["workloads"] if w["name"] == "swapin")["systems"]
+for name in ("libswapobj", "slot-file", "disk"):
+    v = sw.get(name, {}).get("median", {}).get("in_cold_dev_bpp")
+    assert v is None or v == 0 or 4096 <= v <= 65536, (name, v)
 EOF
 fi
 n=$(ls "$out"/plots/*.svg 2>/dev/null | wc -l)

@@ -164,6 +164,11 @@ uint32_t bench_cleaning_segment(uint64_t size, uint32_t forced);
 bool bench_is_root(void);
 /* Sectors (512 B) written to the block device holding path, or -1. */
 int64_t bench_blk_sectors_written(const char *path);
+/*
+ * read_bytes of /proc/self/io, or -1: bytes this process (all its threads) had
+ * the block layer read from storage, O_DIRECT included, page-cache hits not.
+ */
+int64_t bench_io_read_bytes(void);
 /* VmRSS and VmHWM of this process in bytes. */
 void bench_rss(uint64_t *rss, uint64_t *hwm);
 /* Bytes allocated on disk under path (recursive, like du). */

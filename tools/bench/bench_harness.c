@@ -385,8 +385,9 @@ int bench_main(int argc, char **argv)
 		snprintf(rp.sys_note[s], sizeof(rp.sys_note[s]), "%s", cfg.sys_note[s]);
 	}
 	rp.sys_config[SYS_DISK] = "the limits of the same file system and disk: O_DIRECT 1 MiB sequential writes "
-	                          "(then fdatasync) and reads at queue depth 1 in a posix_fallocate'd file, and 4 KiB "
-	                          "O_DIRECT random reads at queue depth 1";
+	                          "(then fdatasync) and reads at queue depth 1 in a posix_fallocate'd file, 4 KiB "
+	                          "O_DIRECT random reads at queue depth 1, and 4 KiB O_DIRECT random reads kept 32 "
+	                          "in flight with io_uring";
 	rp.sys_config[SYS_FUSEFS] = "swapobjfs IMAGE MOUNTPOINT (a fresh store), files under MOUNTPOINT/bench, "
 	                            "buffered I/O, fsync after writing, page cache dropped before reading";
 	snprintf(rp.drop_note, sizeof(rp.drop_note), "%s",

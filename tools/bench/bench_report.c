@@ -53,6 +53,8 @@ static const struct mrow rows[] = {
     {"swapin", "in_cold_p50_us", "cold: read p50 (us)", -1, F_F1, 0},
     {"swapin", "in_cold_p99_us", "cold: read p99 (us)", -1, F_F1, 0},
     {"swapin", "in_cold_p999_us", "cold: read p99.9 (us)", -1, F_F1, 0},
+    {"swapin", "in_cold_dev_bpp", "cold: device bytes read/page", -1, F_F0, 0},
+    {"swapin", "in_qd32_pps", "cold: 4 KiB reads/s at QD32", +1, F_COUNT, 0},
     {"swapin", "in_warm_pps", "warm: pages/s", +1, F_COUNT, 1},
     {"swapin", "in_warm_p50_us", "warm: read p50 (us)", -1, F_F1, 0},
     {"swapin", "in_warm_p99_us", "warm: read p99 (us)", -1, F_F1, 0},
