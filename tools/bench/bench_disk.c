@@ -229,7 +229,7 @@ int run_disk_swap(struct run_ctx *x, struct run_result *r, uint64_t n)
 		rr_latency(r, "in_cold", lat, n);
 		if (io0 >= 0 && io1 >= io0)
 			rr_set(r, "in_cold_dev_bpp", (double)(io1 - io0) / (double)n);
-		/* The same reads kept 32 in flight: the bound for a batched swap-in. */
+		/* The same reads kept 32 in flight: the bound for a batched swap-in (workload swapin-batch). */
 		int e = disk_rand_read_qd(r, &d, ord, n, DISK_QD, &secs);
 		if (e == -1)
 			goto done;

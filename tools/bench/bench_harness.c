@@ -28,6 +28,7 @@ const struct bench_wl *const bench_wls[WL_N] = {
     [WL_SWAPOUT] = &bench_wl_swapout, [WL_SWAPIN] = &bench_wl_swapin,   [WL_SEQ] = &bench_wl_seq,
     [WL_CHURN] = &bench_wl_churn,     [WL_RESTART] = &bench_wl_restart, [WL_INVAL] = &bench_wl_inval,
     [WL_FUSE] = &bench_wl_fuse,       [WL_THREADS] = &bench_wl_threads, [WL_FSCK] = &bench_wl_fsck,
+    [WL_BATCH] = &bench_wl_batch,
 };
 
 struct bench_cfg cfg;
@@ -474,7 +475,21 @@ int bench_main(int argc, char **argv)
 				run_one(&x, tmp);
 				if (!cfg.quiet)
 					fprintf(stderr, " %.1f s %s\n", (double)(bench_now_ns() - t0) / 1e9,
-					        tmp->status == RR_FAIL ? "FAILED" : "ok");
+					        tmp->status == RR_FAIL   ? "FAILED"
+					        : tmp->status == RR_SKIP ? "skipped"
+					                                 : "ok");
+				if (tmp->status == RR_SKIP) {
+					/* What the system lacks here will not appear in a later round. */
+					for (int k = 0; k < 2; k++) {
+						struct report_sys *t =
+						    &rp.wl[swap ? (k ? WL_SWAPIN : WL_SWAPOUT) : w].sys[s];
+						t->status = RR_SKIP;
+						snprintf(t->msg, sizeof(t->msg), "%s", tmp->msg);
+						if (!swap)
+							break;
+					}
+					continue;
+				}
 				if (tmp->status == RR_FAIL) {
 					fprintf(stderr, "%s: %s on %s%s: %s\n", prog, bench_wls[w]->name,
 					        bench_sys_name[s], round < 0 ? " (warm-up)" : "", tmp->msg);

@@ -110,6 +110,10 @@ static const struct mrow rows[] = {
     {"fsck", "fkd_gbps", "O_DIRECT: GB/s of store", +1, F_F2, 0},
     {"fsck", "fks_gbps", "serial: GB/s of store", +1, F_F2, 0},
     {"fsck", "rss_mib", "peak RSS added (MiB)", -1, F_F1, 0},
+    {"swapin-batch", "inb_pps", "cold, 64 pages/call: pages/s", +1, F_COUNT, 1},
+    {"swapin-batch", "inb_call_p50_us", "call of 64 pages p50 (us)", -1, F_F1, 0},
+    {"swapin-batch", "inb_call_p99_us", "call of 64 pages p99 (us)", -1, F_F1, 0},
+    {"swapin-batch", "inb_dev_bpp", "device bytes read/page", -1, F_F0, 0},
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -139,6 +143,7 @@ static const struct target targets[] = {
     {"fsck metadata check (GB/s)", "fsck", "fk_gbps", -1, OP_GE, 1.0, false, ""},
     {"FUSE 1 MiB write vs library", "fuse", "fu_w_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
     {"FUSE 1 MiB read vs library", "fuse", "fu_r_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
+    {"batched swap-in vs disk 4 KiB reads at QD32", "swapin-batch", "inb_pps", SYS_DISK, OP_GE, 0.9, false, "x"},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 

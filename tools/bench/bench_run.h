@@ -18,7 +18,7 @@
 
 #include "bench.h"
 
-enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_FSCK, WL_N };
+enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_FSCK, WL_BATCH, WL_N };
 
 extern const char *prog;
 
@@ -132,6 +132,6 @@ struct bench_wl {
 /* Indexed by enum wl. swapout and swapin share one run (swapin's reads follow swapout's writes). */
 extern const struct bench_wl *const bench_wls[WL_N];
 extern const struct bench_wl bench_wl_swapout, bench_wl_swapin, bench_wl_seq, bench_wl_churn, bench_wl_restart,
-    bench_wl_inval, bench_wl_fuse, bench_wl_threads, bench_wl_fsck;
+    bench_wl_inval, bench_wl_fuse, bench_wl_threads, bench_wl_fsck, bench_wl_batch;
 
 #endif

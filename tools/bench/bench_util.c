@@ -227,6 +227,17 @@ void rr_fail(struct run_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+void rr_skip(struct run_result *r, const char *fmt, ...)
+{
+	va_list ap;
+	if (r->status != RR_OK)
+		return;
+	r->status = RR_SKIP;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
