@@ -142,7 +142,7 @@ int disk_rand_read_qd(struct run_result *r, struct disk_file *d, const uint32_t 
 	for (unsigned i = 0; i < qd && next < n; i++, next++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 		slot_page[i] = ord[next];
-		io_uring_prep_read(sqe, d->fd, bufs + (size_t)i * BPG, BPG, ord[next] * BPG);
+		io_uring_prep_read(sqe, d->fd, bufs + (size_t)i * BPG, BPG, (uint64_t)ord[next] * BPG);
 		io_uring_sqe_set_data64(sqe, i);
 	}
 	while (done < n) {
@@ -167,7 +167,7 @@ int disk_rand_read_qd(struct run_result *r, struct disk_file *d, const uint32_t 
 			if (next < n) {
 				struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 				slot_page[i] = ord[next];
-				io_uring_prep_read(sqe, d->fd, bufs + (size_t)i * BPG, BPG, ord[next] * BPG);
+				io_uring_prep_read(sqe, d->fd, bufs + (size_t)i * BPG, BPG, (uint64_t)ord[next] * BPG);
 				io_uring_sqe_set_data64(sqe, i);
 				next++;
 			}
