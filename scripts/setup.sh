@@ -2,7 +2,7 @@
 # Install what libswapobj needs on Debian 12 (idempotent; run as root).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libzstd-dev zstd libxxhash-dev check libfuse3-dev fuse3
-      librocksdb-dev liblmdb-dev clang-format libclang-rt-14-dev attr)
+      librocksdb-dev liblmdb-dev clang-format libclang-rt-14-dev attr liburing-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -73,6 +73,13 @@ struct store_ops {
 	int (*create)(struct store **out, const struct store_params *p);
 	int (*write)(struct store *s, unsigned tid, uint32_t obj, uint64_t pg, const uint8_t *buf, uint32_t npages);
 	int (*read)(struct store *s, unsigned tid, uint32_t obj, uint64_t pg, uint8_t *buf, uint32_t npages);
+	/*
+	 * Read n single pages in one batched call: page i, (objs[i], pgs[i]), into
+	 * buf + i * 4096 (buf 4096-aligned). The pages may belong to any objects,
+	 * in any order. NULL: the store has no batched read.
+	 */
+	int (*read_batch)(struct store *s, unsigned tid, const uint32_t *objs, const uint64_t *pgs, uint8_t *buf,
+	                  uint32_t n);
 	/* End of a thread's writes (commits a batch kept per thread); may be NULL. */
 	int (*thread_done)(struct store *s, unsigned tid);
 	/* Make everything written durable. */
@@ -133,6 +140,8 @@ const double *rr_get(const struct run_result *r, const char *key);
 /* Sort lat_ns[0..n), store KEY_p50_us, KEY_p99_us, KEY_p999_us and the CDF under key. */
 void rr_latency(struct run_result *r, const char *key, uint32_t *lat_ns, size_t n);
 void rr_fail(struct run_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The system cannot run this workload here (a facility the kernel refuses): shown as skipped, not failed. */
+void rr_skip(struct run_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ------------------------------------------------------------------------ */
 /* Utilities                                                                 */
@@ -164,6 +173,11 @@ uint32_t bench_cleaning_segment(uint64_t size, uint32_t forced);
 bool bench_is_root(void);
 /* Sectors (512 B) written to the block device holding path, or -1. */
 int64_t bench_blk_sectors_written(const char *path);
+/*
+ * read_bytes of /proc/self/io, or -1: bytes this process (all its threads) had
+ * the block layer read from storage, O_DIRECT included, page-cache hits not.
+ */
+int64_t bench_io_read_bytes(void);
 /* VmRSS and VmHWM of this process in bytes. */
 void bench_rss(uint64_t *rss, uint64_t *hwm);
 /* Bytes allocated on disk under path (recursive, like du). */

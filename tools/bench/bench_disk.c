@@ -1,9 +1,12 @@
 /*
  * bench_disk.c - the disk's own limits: the same file system and device read and
- * written with O_DIRECT at queue depth 1, the bound every store is held against.
+ * written with O_DIRECT, the bound every store is held against: sequential
+ * 1 MiB writes and reads and 4 KiB random reads at queue depth 1, and 4 KiB
+ * random reads kept 32 in flight with io_uring (the bound for batched reads).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +104,85 @@ int disk_seq_read(struct run_result *r, struct disk_file *d, uint64_t npages, do
 	return 0;
 }
 
+/* The disk file's page k, as disk_stage wrote it. */
+static int disk_verify(struct run_result *r, const uint8_t *got, uint64_t k)
+{
+	uint32_t obj = (uint32_t)(k % cfg.nobj);
+	return verify_page(r, "disk", got, obj, k / cfg.nobj, page_at(obj, k / cfg.nobj, 0), NULL);
+}
+
+/*
+ * 4 KiB O_DIRECT reads of the file pages ord[0..n) kept qd in flight with
+ * io_uring: as each completes it is verified and its buffer carries the next
+ * read. Seconds from the first submission to the last completion (the
+ * verification overlaps the reads still in flight). Returns 0; -1 on an I/O
+ * error or wrong data; DISK_NO_URING when io_uring cannot be set up here.
+ */
+int disk_rand_read_qd(struct run_result *r, struct disk_file *d, const uint32_t *ord, uint64_t n, unsigned qd,
+                      double *secs)
+{
+	struct io_uring ring;
+	uint8_t *bufs = bench_alloc_aligned((size_t)qd * BPG);
+	uint64_t *slot_page = malloc(qd * sizeof(*slot_page));
+	uint64_t next = 0, done = 0;
+	int rc = -1;
+	if (!bufs || !slot_page) {
+		free(bufs);
+		free(slot_page);
+		return bench_err("out of memory");
+	}
+	int e = io_uring_queue_init(qd, &ring, 0);
+	if (e < 0) {
+		free(bufs);
+		free(slot_page);
+		bench_err("io_uring_queue_init: %s", strerror(-e));
+		return DISK_NO_URING;
+	}
+	uint64_t t0 = bench_now_ns();
+	for (unsigned i = 0; i < qd && next < n; i++, next++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+		slot_page[i] = ord[next];
+		io_uring_prep_read(sqe, d->fd, bufs + (size_t)i * BPG, BPG, (uint64_t)ord[next] * BPG);
+		io_uring_sqe_set_data64(sqe, i);
+	}
+	while (done < n) {
+		struct io_uring_cqe *cqe;
+		if ((e = io_uring_submit_and_wait(&ring, 1)) < 0) {
+			bench_err("io_uring_submit_and_wait: %s", strerror(-e));
+			goto done;
+		}
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&ring, head, cqe)
+		{
+			unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
+			seen++;
+			if (cqe->res != BPG) {
+				bench_err("read %s page %llu: %s", d->path, (unsigned long long)slot_page[i],
+				          cqe->res < 0 ? strerror(-cqe->res) : "short");
+				goto done;
+			}
+			if (disk_verify(r, bufs + (size_t)i * BPG, slot_page[i]) < 0)
+				goto done;
+			done++;
+			if (next < n) {
+				struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+				slot_page[i] = ord[next];
+				io_uring_prep_read(sqe, d->fd, bufs + (size_t)i * BPG, BPG, (uint64_t)ord[next] * BPG);
+				io_uring_sqe_set_data64(sqe, i);
+				next++;
+			}
+		}
+		io_uring_cq_advance(&ring, seen);
+	}
+	*secs = (double)(bench_now_ns() - t0) / 1e9;
+	rc = 0;
+done:
+	io_uring_queue_exit(&ring);
+	free(bufs);
+	free(slot_page);
+	return rc;
+}
+
 int run_disk_swap(struct run_ctx *x, struct run_result *r, uint64_t n)
 {
 	struct disk_file d = {-1, NULL, 0};
@@ -127,6 +209,7 @@ int run_disk_swap(struct run_ctx *x, struct run_result *r, uint64_t n)
 			goto done;
 		}
 		bench_drop_caches();
+		int64_t io0 = bench_io_read_bytes();
 		uint64_t t0 = bench_now_ns();
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t k = ord[i];
@@ -137,13 +220,21 @@ int run_disk_swap(struct run_ctx *x, struct run_result *r, uint64_t n)
 				bench_err("pread %s: %s", d.path, got < 0 ? strerror(errno) : "short");
 				goto done;
 			}
-			if (verify_page(r, "disk", buf, (uint32_t)(k % cfg.nobj), k / cfg.nobj,
-			                page_at((uint32_t)(k % cfg.nobj), k / cfg.nobj, 0), NULL) < 0)
+			if (disk_verify(r, buf, k) < 0)
 				goto done;
 		}
 		secs = (double)(bench_now_ns() - t0) / 1e9;
+		int64_t io1 = bench_io_read_bytes();
 		rr_set(r, "in_cold_pps", (double)n / secs);
 		rr_latency(r, "in_cold", lat, n);
+		if (io0 >= 0 && io1 >= io0)
+			rr_set(r, "in_cold_dev_bpp", (double)(io1 - io0) / (double)n);
+		/* The same reads kept 32 in flight: the bound for a batched swap-in (workload swapin-batch). */
+		int e = disk_rand_read_qd(r, &d, ord, n, DISK_QD, &secs);
+		if (e == -1)
+			goto done;
+		if (e == 0)
+			rr_set(r, "in_qd32_pps", (double)n / secs);
 	} else {
 		if (disk_seq_read(r, &d, n, &secs) < 0)
 			goto done;

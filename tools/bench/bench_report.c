@@ -53,6 +53,8 @@ static const struct mrow rows[] = {
     {"swapin", "in_cold_p50_us", "cold: read p50 (us)", -1, F_F1, 0},
     {"swapin", "in_cold_p99_us", "cold: read p99 (us)", -1, F_F1, 0},
     {"swapin", "in_cold_p999_us", "cold: read p99.9 (us)", -1, F_F1, 0},
+    {"swapin", "in_cold_dev_bpp", "cold: device bytes read/page", -1, F_F0, 0},
+    {"swapin", "in_qd32_pps", "cold: 4 KiB reads/s at QD32", +1, F_COUNT, 0},
     {"swapin", "in_warm_pps", "warm: pages/s", +1, F_COUNT, 1},
     {"swapin", "in_warm_p50_us", "warm: read p50 (us)", -1, F_F1, 0},
     {"swapin", "in_warm_p99_us", "warm: read p99 (us)", -1, F_F1, 0},
@@ -108,6 +110,10 @@ static const struct mrow rows[] = {
     {"fsck", "fkd_gbps", "O_DIRECT: GB/s of store", +1, F_F2, 0},
     {"fsck", "fks_gbps", "serial: GB/s of store", +1, F_F2, 0},
     {"fsck", "rss_mib", "peak RSS added (MiB)", -1, F_F1, 0},
+    {"swapin-batch", "inb_pps", "cold, 64 pages/call: pages/s", +1, F_COUNT, 1},
+    {"swapin-batch", "inb_call_p50_us", "call of 64 pages p50 (us)", -1, F_F1, 0},
+    {"swapin-batch", "inb_call_p99_us", "call of 64 pages p99 (us)", -1, F_F1, 0},
+    {"swapin-batch", "inb_dev_bpp", "device bytes read/page", -1, F_F0, 0},
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -137,6 +143,7 @@ static const struct target targets[] = {
     {"fsck metadata check (GB/s)", "fsck", "fk_gbps", -1, OP_GE, 1.0, false, ""},
     {"FUSE 1 MiB write vs library", "fuse", "fu_w_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
     {"FUSE 1 MiB read vs library", "fuse", "fu_r_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
+    {"batched swap-in vs disk 4 KiB reads at QD32", "swapin-batch", "inb_pps", SYS_DISK, OP_GE, 0.9, false, "x"},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 

@@ -18,7 +18,7 @@
 
 #include "bench.h"
 
-enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_FSCK, WL_N };
+enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_FSCK, WL_BATCH, WL_N };
 
 extern const char *prog;
 
@@ -101,6 +101,16 @@ void disk_close(struct disk_file *d);
 int disk_seq_write(struct disk_file *d, uint64_t npages, double *secs);
 int disk_seq_read(struct run_result *r, struct disk_file *d, uint64_t npages, double *secs);
 int run_disk_swap(struct run_ctx *x, struct run_result *r, uint64_t n);
+/* Queue depth of the disk's random-read limit for batched reads. */
+#define DISK_QD 32u
+/* disk_rand_read_qd's answer when io_uring cannot be set up here (message in bench_errbuf). */
+#define DISK_NO_URING (-2)
+/*
+ * 4 KiB O_DIRECT reads of the file pages ord[0..n) kept qd in flight with io_uring, each verified:
+ * seconds from the first submission to the last completion. 0, -1, or DISK_NO_URING.
+ */
+int disk_rand_read_qd(struct run_result *r, struct disk_file *d, const uint32_t *ord, uint64_t n, unsigned qd,
+                      double *secs);
 
 /* ------------------------------------------------------------------------ */
 /* Workloads (bench_wl_<name>.c)                                             */
@@ -122,6 +132,6 @@ struct bench_wl {
 /* Indexed by enum wl. swapout and swapin share one run (swapin's reads follow swapout's writes). */
 extern const struct bench_wl *const bench_wls[WL_N];
 extern const struct bench_wl bench_wl_swapout, bench_wl_swapin, bench_wl_seq, bench_wl_churn, bench_wl_restart,
-    bench_wl_inval, bench_wl_fuse, bench_wl_threads, bench_wl_fsck;
+    bench_wl_inval, bench_wl_fuse, bench_wl_threads, bench_wl_fsck, bench_wl_batch;
 
 #endif

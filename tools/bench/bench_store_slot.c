@@ -3,11 +3,14 @@
  * preallocated file, a free-slot bitmap searched next-fit, an in-memory slot
  * array per object, one 4 KiB pwrite/pread per page. The zram store
  * (bench_store_zram.c) drives a /dev/zramN the same way through these
- * functions.
+ * functions. A batched read submits the slots of all its pages to an
+ * io_uring at once (one ring per thread, made at its first batch) and waits
+ * for them all, as swap readahead submits a cluster of reads together.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <liburing.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,12 @@ struct slot_store {
 		unsigned n;
 	} * pend; /* per thread: slots written since writeback was last started */
 	unsigned nthreads;
+	struct io_uring *rings; /* per thread, for slot_read_batch */
+	bool *ring_up;
 };
+
+/* Reads one ring has in flight at most; a larger batch is submitted in parts of this size. */
+#define SLOT_RING_DEPTH 64u
 
 /* Reclaim hands pages to swap in batches of SWAP_CLUSTER_MAX (32) and submits their writes together. */
 #define SLOT_BATCH 32u
@@ -55,6 +63,11 @@ void slot_close(struct store *base)
 	free(s->bitmap);
 	free(s->path);
 	free(s->pend);
+	for (unsigned t = 0; s->ring_up && t < s->nthreads; t++)
+		if (s->ring_up[t])
+			io_uring_queue_exit(&s->rings[t]);
+	free(s->rings);
+	free(s->ring_up);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -98,7 +111,9 @@ int slot_create_common(struct store **out, const struct store_params *p, bool zr
 	s->slots = calloc(p->nobj ? p->nobj : 1, sizeof(*s->slots));
 	s->nthreads = p->nthreads ? p->nthreads : 1;
 	s->pend = calloc(s->nthreads, sizeof(*s->pend));
-	if (!s->bitmap || !s->slots || !s->pend || s->nslots >= UINT32_MAX)
+	s->rings = calloc(s->nthreads, sizeof(*s->rings));
+	s->ring_up = calloc(s->nthreads, sizeof(*s->ring_up));
+	if (!s->bitmap || !s->slots || !s->pend || !s->rings || !s->ring_up || s->nslots >= UINT32_MAX)
 		goto oom;
 	for (uint32_t i = 0; i < p->nobj; i++)
 		if (!(s->slots[i] = calloc(p->obj_pages ? p->obj_pages : 1, sizeof(uint32_t))))
@@ -262,6 +277,51 @@ int slot_read(struct store *base, unsigned tid, uint32_t obj, uint64_t pg, uint8
 	return 0;
 }
 
+/* The n pages' slots read through the thread's io_uring, all submitted before any is waited for. */
+static int slot_read_batch(struct store *base, unsigned tid, const uint32_t *objs, const uint64_t *pgs, uint8_t *buf,
+                           uint32_t n)
+{
+	struct slot_store *s = (struct slot_store *)base;
+	struct io_uring *ring = &s->rings[tid];
+	if (!s->ring_up[tid]) {
+		int e = io_uring_queue_init(SLOT_RING_DEPTH, ring, 0);
+		if (e < 0)
+			return bench_err("slot-file: io_uring_queue_init: %s", strerror(-e));
+		s->ring_up[tid] = true;
+	}
+	for (uint32_t first = 0; first < n; first += SLOT_RING_DEPTH) {
+		uint32_t cnt = n - first < SLOT_RING_DEPTH ? n - first : SLOT_RING_DEPTH;
+		for (uint32_t i = first; i < first + cnt; i++) {
+			uint32_t slot = pgs[i] < s->obj_pages ? s->slots[objs[i]][pgs[i]] : 0;
+			if (!slot)
+				return bench_err("slot-file: object %u page %" PRIu64 " not stored", objs[i], pgs[i]);
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+			io_uring_prep_read(sqe, s->rfd, buf + (size_t)i * BPG, BPG, (uint64_t)(slot - 1) * BPG);
+			io_uring_sqe_set_data64(sqe, i);
+		}
+		int e = io_uring_submit_and_wait(ring, cnt);
+		if (e < 0)
+			return bench_err("slot-file: io_uring_submit_and_wait: %s", strerror(-e));
+		/* Reap all cnt completions before reporting an error, so none is left for the next batch. */
+		int res = BPG;
+		uint64_t bad = 0;
+		for (uint32_t k = 0; k < cnt; k++) {
+			struct io_uring_cqe *cqe;
+			if ((e = io_uring_wait_cqe(ring, &cqe)) < 0)
+				return bench_err("slot-file: io_uring_wait_cqe: %s", strerror(-e));
+			if (cqe->res != BPG && res == BPG) {
+				res = cqe->res;
+				bad = io_uring_cqe_get_data64(cqe);
+			}
+			io_uring_cqe_seen(ring, cqe);
+		}
+		if (res != BPG)
+			return bench_err("slot-file: read of object %u page %" PRIu64 ": %s", objs[bad], pgs[bad],
+			                 res < 0 ? strerror(-res) : "short read");
+	}
+	return 0;
+}
+
 int slot_sync(struct store *base)
 {
 	struct slot_store *s = (struct slot_store *)base;
@@ -310,13 +370,17 @@ const struct store_ops bench_store_slot = {
     .create = slot_create,
     .write = slot_write,
     .read = slot_read,
+    .read_batch = slot_read_batch,
     .sync = slot_sync,
     .reopen = slot_reopen,
     .stats = slot_stats,
     .close = slot_close,
-    .config = "a file preallocated with posix_fallocate; free slots in a bitmap searched next-fit; a u32 slot "
-              "array per object in RAM; writes: buffered 4 KiB pwrite per page into a newly allocated slot "
-              "(the old slot is freed; adjacent slots of one call go in one pwrite), fdatasync as the sync; "
-              "reads: 4 KiB pread per page through an O_DIRECT descriptor (adjacent slots of one call in one "
-              "pread). Not persistent: like kernel swap, the slot array lives in RAM only",
+    .config =
+        "a file preallocated with posix_fallocate; free slots in a bitmap searched next-fit; a u32 slot "
+        "array per object in RAM; writes: buffered 4 KiB pwrite per page into a newly allocated slot "
+        "(the old slot is freed; adjacent slots of one call go in one pwrite), fdatasync as the sync; "
+        "reads: 4 KiB pread per page through an O_DIRECT descriptor (adjacent slots of one call in one "
+        "pread); batched reads: the 4 KiB reads of all the call's slots submitted at once to an io_uring (depth 64) "
+        "on the O_DIRECT descriptor, then waited for together. Not persistent: like kernel swap, the slot "
+        "array lives in RAM only",
 };

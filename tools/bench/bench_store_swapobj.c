@@ -18,6 +18,8 @@ struct so_store {
 	uint32_t nobj;
 	double open_ns;
 	uint64_t dev_before, user_before; /* counters of earlier opens (they restart at each open) */
+	struct swapobj_read_req *reqs;    /* so_read_batch's requests, grown to the largest call */
+	uint32_t nreqs;
 };
 
 static int so_err(const char *what, int err)
@@ -73,6 +75,7 @@ static void so_close(struct store *base)
 		swapobj_store_close(s->st);
 	free(s->h);
 	free(s->path);
+	free(s->reqs);
 	free(s);
 }
 
@@ -133,6 +136,40 @@ static int so_read(struct store *base, unsigned tid, uint32_t obj, uint64_t pg, 
 		snprintf(w, sizeof(w), "read object %u page %" PRIu64 " (+%u)", obj, pg, n);
 		return so_err(w, (int)r);
 	}
+	return 0;
+}
+
+/* One swapobj_read_batch call for the n pages, plain (not exclusive) reads like so_read. */
+static int so_read_batch(struct store *base, unsigned tid, const uint32_t *objs, const uint64_t *pgs, uint8_t *buf,
+                         uint32_t n)
+{
+	struct so_store *s = (struct so_store *)base;
+	if (n > s->nreqs) {
+		struct swapobj_read_req *r = realloc(s->reqs, n * sizeof(*r));
+		if (!r)
+			return bench_err("out of memory");
+		s->reqs = r;
+		s->nreqs = n;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		s->reqs[i] = (struct swapobj_read_req){s->h[objs[i]], buf + (size_t)i * BPG, pgs[i] * BPG, BPG, 0};
+	int bad = swapobj_read_batch(s->st, s->reqs, n, 0);
+	if (bad < 0)
+		return so_err("read batch", bad);
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t r = s->reqs[i].result;
+		if (r == BPG)
+			continue;
+		if (r >= 0)
+			return bench_err("libswapobj read batch: object %u page %" PRIu64 ": short read of %" PRId64
+			                 " bytes (data missing)",
+			                 objs[i], pgs[i], r);
+		char w[96];
+		snprintf(w, sizeof(w), "read batch: object %u page %" PRIu64, objs[i], pgs[i]);
+		return so_err(w, (int)r);
+	}
+	if (bad != 0)
+		return bench_err("libswapobj read batch: returned %d failed requests but every result is 4096", bad);
 	return 0;
 }
 
@@ -250,6 +287,7 @@ const struct store_ops bench_store_swapobj = {
     .create = so_create,
     .write = so_write,
     .read = so_read,
+    .read_batch = so_read_batch,
     .sync = so_sync,
     .reopen = so_reopen,
     .stats = so_stats,
@@ -260,5 +298,6 @@ const struct store_ops bench_store_swapobj = {
     .config = "one image file, formatted with the size each workload states and the segment size given "
               "(library default if none); default open flags (O_DIRECT where the file system allows it); "
               "objects anon/2/<n>, class SWAP, persistent; one swapobj_obj_write per page (or per chunk in "
-              "the sequential workload); swapobj_store_sync as the sync",
+              "the sequential workload); swapobj_store_sync as the sync; batched swap-in: one swapobj_read_batch per "
+              "call of pages, flags 0",
 };

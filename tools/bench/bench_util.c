@@ -1,7 +1,8 @@
 /*
  * bench_util.c - small helpers of swapobj-bench: clocks, permutations, run
  * results and latency percentiles, page-cache dropping, and readers of
- * /proc and /sys figures (RSS, block-device sectors written, disk usage).
+ * /proc and /sys figures (RSS, bytes read from storage, block-device
+ * sectors written, disk usage).
  *
  * Nothing here keeps state across calls except the thread-local error
  * buffer, so the helpers are safe in the worker threads of a run.
@@ -101,6 +102,21 @@ int64_t bench_blk_sectors_written(const char *path)
 		n = sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]);
 	fclose(f);
 	return n == 7 ? (int64_t)v[6] : -1;
+}
+
+/* read_bytes of /proc/self/io: what this process (every thread) made the block layer read, or -1. */
+int64_t bench_io_read_bytes(void)
+{
+	char line[128];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/io", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "read_bytes: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
 }
 
 void bench_rss(uint64_t *rss, uint64_t *hwm)
@@ -206,6 +222,17 @@ void rr_fail(struct run_result *r, const char *fmt, ...)
 	if (r->status == RR_FAIL)
 		return; /* keep the first failure: later ones are usually its consequences */
 	r->status = RR_FAIL;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
+void rr_skip(struct run_result *r, const char *fmt, ...)
+{
+	va_list ap;
+	if (r->status != RR_OK)
+		return;
+	r->status = RR_SKIP;
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);

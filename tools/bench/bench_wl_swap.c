@@ -67,11 +67,16 @@ static int run_swap(struct run_ctx *x, struct run_result *r)
 			goto done;
 		}
 		int e = o->reopen(s);
+		int64_t io0 = bench_io_read_bytes();
 		if (e == 0)
 			e = read_pass(r, o, s, ord2, n, lat, &secs, NULL, NULL);
+		int64_t io1 = bench_io_read_bytes();
 		if (e == 0) {
 			rr_set(r, "in_cold_pps", (double)n / secs);
 			rr_latency(r, "in_cold", lat, n);
+			/* Storage reads per page (O_DIRECT included); zstd and zram read no storage. */
+			if (x->sys != SYS_ZSTD && x->sys != SYS_ZRAM && io0 >= 0 && io1 >= io0)
+				rr_set(r, "in_cold_dev_bpp", (double)(io1 - io0) / (double)n);
 			/* warm: a second pass in another order, with whatever the first left cached */
 			for (uint64_t i = n; i > 1; i--) {
 				uint64_t j = bench_mix64(i ^ 0x77) % i;
