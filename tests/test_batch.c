@@ -417,6 +417,10 @@ START_TEST(test_batch__batches_race_writers_and_the_cleaner)
 			                                 (which[i] % RACE_PAGES) * PG, PG, 0};
 		}
 		ck_assert_int_eq(swapobj_read_batch(rc.st, r, 64, 0), 0);
+		if (round % 16 == 0) { /* stat reads segment states while the writers fill them */
+			struct swapobj_store_stat mid;
+			ck_assert_int_eq(swapobj_store_stat(&mid, sizeof(mid), rc.st), 0);
+		}
 		for (unsigned i = 0; i < 64; i++)
 			ck_assert_msg(tu_vpage_version(out[i], which[i] / RACE_PAGES, which[i] % RACE_PAGES) >= 1,
 			              "round %u request %u: not a version of its page", round, i);

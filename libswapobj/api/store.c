@@ -359,7 +359,7 @@ static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st)
 		if (s->state == SEG_OPEN)
 			out->segments_open++;
 		out->segments_used++;
-		uint64_t hold = s->state == SEG_OPEN ? s->fill : lg->seg_size;
+		uint64_t hold = s->state == SEG_OPEN ? __atomic_load_n(&s->fill, __ATOMIC_RELAXED) : lg->seg_size;
 		out->dead_bytes += hold > SEGHDR_REC_SIZE + live ? hold - SEGHDR_REC_SIZE - live : 0;
 		unsigned b = (unsigned)(live * SWAPOBJ_UTIL_BUCKETS / lg->seg_size);
 		out->util_histogram[b < SWAPOBJ_UTIL_BUCKETS ? b : SWAPOBJ_UTIL_BUCKETS - 1]++;

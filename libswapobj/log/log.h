@@ -104,7 +104,8 @@ struct log_seg {
 	uint32_t gen;     /* generation of the current (or last) use */
 	uint64_t hdr_ns;  /* SEGHDR timestamp, so a rewrite of block 0 is byte-identical */
 	uint64_t live;    /* atomic: bytes of records the index references */
-	uint64_t fill;    /* end of the last record reserved (OPEN) or present (SEALED) */
+	uint64_t fill;    /* end of the last record reserved (OPEN) or present (SEALED); stored atomically
+	                     while OPEN (stat reads it without the stream's lock) */
 	uint64_t written; /* [0, written) is on the device (not necessarily durable) */
 	uint64_t min_seq; /* atomic min over replayable records in the segment; UINT64_MAX if none */
 	uint64_t max_seq;

@@ -29,7 +29,7 @@ static void seal_locked(struct so_log *lg, struct log_stream *ls)
 	struct log_seg *s = ls->seg;
 	pthread_mutex_lock(&lg->mu);
 	s->state = SEG_SEALED;
-	s->fill = ls->reserved;
+	__atomic_store_n(&s->fill, ls->reserved, __ATOMIC_RELAXED);
 	s->sealed_ns = so_now_ns();
 	pthread_mutex_unlock(&lg->mu);
 	ls->seg = NULL;
@@ -62,7 +62,8 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 			r->gen = s->gen;
 			ls->inflight[ls->epoch]++;
 			ls->reserved += len;
-			s->fill = ls->reserved;
+			/* Atomic: swapobj_store_stat reads it under lg->mu, not ls->mu. */
+			__atomic_store_n(&s->fill, ls->reserved, __ATOMIC_RELAXED);
 			break;
 		}
 		if (s)
@@ -117,7 +118,7 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		log_seghdr_encode_flags(lg, s, 0, b->data);
 		ls->seg = s;
 		ls->reserved = SEGHDR_REC_SIZE;
-		s->fill = SEGHDR_REC_SIZE;
+		__atomic_store_n(&s->fill, SEGHDR_REC_SIZE, __ATOMIC_RELAXED);
 		s->written = 0;
 		log_kick(lg, LOG_KICK_FLUSH); /* prepare the next READY segment in the background */
 	}
