@@ -31,5 +31,13 @@ int obj_check_rec(struct swapobj_store *st, struct so_obj *o, uint64_t pg, extsl
  * whole pages become a hole, as a punch would make them. Caller holds o->lock.
  */
 int obj_release_read(struct swapobj_store *st, struct so_obj *o, uint64_t off, uint64_t end);
+/*
+ * api/batch.c: read n (1..SWAPOBJ_READ_BATCH_MAX) ranges, as
+ * swapobj_read_batch documents (flags already checked); the read path of
+ * swapobj_obj_read too. Returns the number of failed requests, or a
+ * negative error if nothing was read.
+ */
+struct swapobj_read_req;
+int obj_read_ranges(struct swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags);
 
 #endif

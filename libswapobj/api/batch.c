@@ -1,6 +1,7 @@
 /*
- * batch.c - swapobj_read_batch: many ranges, across objects, read with
- * their device reads submitted together.
+ * batch.c - the read path: swapobj_read_batch, and swapobj_obj_read as a
+ * batch of one (obj_read_ranges). Ranges across objects are read with their
+ * device reads submitted together.
  *
  * The call locks every object it names (each once, in increasing oid
  * order, the order rename.c locks pairs in), so the batch is one snapshot
@@ -190,19 +191,19 @@ static int oid_cmp(const void *a, const void *b)
 	return x->oid < y->oid ? -1 : x->oid > y->oid;
 }
 
-int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags)
+/* Messages name the request only when there are several. */
+static int req_err(size_t n, size_t i, int code, const char *what)
+{
+	if (n > 1)
+		return so_err(code, "request %zu: %s", i, what);
+	return so_err(code, "%s", what);
+}
+
+int obj_read_ranges(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags)
 {
 	struct so_obj *objs[SWAPOBJ_READ_BATCH_MAX];
 	unsigned nobj = 0, failed = 0;
 	int err;
-	if (!st || (!reqs && n))
-		return so_err(SWAPOBJ_EINVAL, "NULL store or request array");
-	if (n > SWAPOBJ_READ_BATCH_MAX)
-		return so_err(SWAPOBJ_EINVAL, "%zu ranges in one batch (at most %d)", n, SWAPOBJ_READ_BATCH_MAX);
-	if (flags & ~SWAPOBJ_READ_EXCLUSIVE)
-		return so_err(SWAPOBJ_EINVAL, "unknown read flags");
-	if (n == 0)
-		return 0;
 	if ((flags & SWAPOBJ_READ_EXCLUSIVE) && (err = log_check_writable(&st->log)) < 0)
 		return err;
 	uint8_t *bounce = bb_get();
@@ -221,11 +222,12 @@ int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t 
 		struct swapobj_read_req *r = &reqs[i];
 		r->result = 0;
 		if (!r->obj || r->obj->st != st || !r->obj->o)
-			r->result = so_err(SWAPOBJ_EINVAL, "request %zu: %s handle", i, r->obj ? "foreign" : "NULL");
+			r->result =
+			    req_err(n, i, SWAPOBJ_EINVAL, r->obj ? "handle of another store" : "NULL object handle");
 		else if (!r->buf && r->len)
-			r->result = so_err(SWAPOBJ_EINVAL, "request %zu: NULL buffer", i);
+			r->result = req_err(n, i, SWAPOBJ_EINVAL, "NULL buffer");
 		else if (r->obj->o->flags & CREATE_F_DIR)
-			r->result = so_err(SWAPOBJ_EISDIR, "request %zu: a directory object holds no data", i);
+			r->result = req_err(n, i, SWAPOBJ_EISDIR, "a directory object holds no data");
 		else
 			objs[nobj++] = r->obj->o;
 	}
@@ -245,8 +247,7 @@ int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t 
 			continue;
 		struct so_obj *o = r->obj->o;
 		if (obj_is_dead(&st->ix, o))
-			r->result =
-			    so_err(SWAPOBJ_ESTALE, "request %zu: object was deleted, invalidated or replaced", i);
+			r->result = req_err(n, i, SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
 		else if (r->off >= o->size)
 			r->result = 0;
 		else
@@ -271,4 +272,15 @@ int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t 
 	for (size_t i = 0; i < n; i++)
 		failed += reqs[i].result < 0;
 	return (int)failed;
+}
+
+int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags)
+{
+	if (!st || (!reqs && n))
+		return so_err(SWAPOBJ_EINVAL, "NULL store or request array");
+	if (n > SWAPOBJ_READ_BATCH_MAX)
+		return so_err(SWAPOBJ_EINVAL, "%zu ranges in one batch (at most %d)", n, SWAPOBJ_READ_BATCH_MAX);
+	if (flags & ~SWAPOBJ_READ_EXCLUSIVE)
+		return so_err(SWAPOBJ_EINVAL, "unknown read flags");
+	return n ? obj_read_ranges(st, reqs, n, flags) : 0;
 }

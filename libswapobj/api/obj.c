@@ -12,8 +12,8 @@
  * Records carry the object size after the change, so the record with the
  * highest sequence number of an object also gives its size (o->meta_*).
  *
- * The page read path allocates nothing per call (reads use a per-thread
- * bounce buffer allocated once). The write path builds record images
+ * Reads go through the batch read path (batch.c), which allocates nothing
+ * per call (a per-thread bounce buffer allocated once). The write path builds record images
  * directly in the log buffer and merges partial pages in a stack page, so
  * the data costs no allocation; the extent map does allocate when random
  * overwrites reshape it (about 7 per 1,000 writes in steady state;
@@ -31,8 +31,7 @@
 
 #define PG SWAPOBJ_PAGE_SIZE
 #define CHUNK_PAGES 64u
-#define READ_BATCH 64u /* DATA records read with one I/O at most */
-#define BOUNCE_SIZE (READ_BATCH * REC_DATA_SIZE + 2 * IO_ALIGN)
+#define BOUNCE_SIZE (REC_DATA_SIZE + 2 * IO_ALIGN) /* read_page: one record */
 
 static const uint8_t zero_page[PG];
 
@@ -392,83 +391,10 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 		return err;
 	if ((!buf && len) || (flags & ~SWAPOBJ_READ_EXCLUSIVE))
 		return so_err(SWAPOBJ_EINVAL, buf ? "unknown read flags" : "NULL buffer");
-	if (len > INT64_MAX)
-		len = INT64_MAX;
-	struct swapobj_store *st = h->st;
-	struct so_obj *o = h->o;
-	struct so_log *lg = &st->log;
-	uint8_t *out = buf;
-	uint8_t *bounce = bounce_get();
-	if (!bounce)
-		return so_err(SWAPOBJ_ENOMEM, "out of memory for a read buffer");
-	if ((flags & SWAPOBJ_READ_EXCLUSIVE) && (err = log_check_writable(lg)) < 0)
+	struct swapobj_read_req r = {h, buf, off, len, 0};
+	if ((err = obj_read_ranges(h->st, &r, 1, flags)) < 0)
 		return err;
-
-	pthread_mutex_lock(&o->lock);
-	if (obj_is_dead(&st->ix, o)) {
-		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
-		goto done;
-	}
-	if (off >= o->size) {
-		len = 0;
-		err = 0;
-		goto done;
-	}
-	len = (size_t)SO_MIN((uint64_t)len, o->size - off);
-	uint64_t pos = off, end = off + len;
-	while (pos < end) {
-		uint64_t pg = pos / PG;
-		uint32_t inpg = (uint32_t)(pos % PG);
-		uint32_t n = (uint32_t)SO_MIN((uint64_t)(PG - inpg), end - pos);
-		extslot slot = extmap_get(&o->map, pg);
-		enum ext_kind k = extslot_kind(slot);
-		if (k == EXT_NONE || k == EXT_ZERO) {
-			memset(out + (pos - off), 0, n);
-			pos += n;
-			continue;
-		}
-		if (k == EXT_FILL) {
-			_Alignas(16) uint8_t page[PG];
-			if ((err = read_page(st, o, pg, page)) < 0)
-				goto done;
-			memcpy(out + (pos - off), page + inpg, n);
-			pos += n;
-			continue;
-		}
-		/* DATA: gather following pages whose records lie back to back, read them at once. */
-		uint32_t cnt = 1;
-		uint64_t a0 = extslot_addr(slot);
-		struct log_seg *seg = log_seg_of(lg, a0);
-		while (cnt < READ_BATCH && (pg + cnt) * PG < end) {
-			extslot nx = extmap_get(&o->map, pg + cnt);
-			uint64_t want = a0 + (uint64_t)cnt * (REC_DATA_SIZE / ADDR_UNIT);
-			if (extslot_kind(nx) != EXT_DATA || extslot_addr(nx) != want || log_seg_of(lg, want) != seg)
-				break;
-			cnt++;
-		}
-		const uint8_t *rec;
-		if ((err = log_read(lg, a0, cnt * REC_DATA_SIZE, bounce, &rec)) < 0)
-			goto done;
-		for (uint32_t i = 0; i < cnt; i++) {
-			const uint8_t *payload;
-			extslot si = extslot_make(EXT_DATA, a0 + (uint64_t)i * (REC_DATA_SIZE / ADDR_UNIT));
-			if ((err = obj_check_rec(st, o, pg + i, si, rec + (size_t)i * REC_DATA_SIZE, REC_DATA_SIZE,
-			                         &payload)) < 0)
-				goto done;
-			uint32_t ip = i == 0 ? inpg : 0;
-			uint32_t m = (uint32_t)SO_MIN((uint64_t)(PG - ip), end - pos);
-			memcpy(out + (pos - off), payload + ip, m);
-			pos += m;
-		}
-	}
-	err = 0;
-	if (flags & SWAPOBJ_READ_EXCLUSIVE) {
-		err = obj_release_read(st, o, off, end);
-		inv_obj(st, o, "exclusive read");
-	}
-done:
-	pthread_mutex_unlock(&o->lock);
-	return err < 0 ? err : (int64_t)len;
+	return r.result;
 }
 
 /* ------------------------------------------------------------------ */
