@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "swapobj.h"
+#include "io_fault.h"
+#include "store_types.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -388,6 +390,21 @@ static void *race_writer(void *arg)
 	return NULL;
 }
 
+/* Sequential 16 KiB reads through the writer's own handle (read-ahead windows under rewrites). */
+static void *race_seq_reader(void *arg)
+{
+	struct race *rc = arg;
+	static uint8_t buf[4 * PG];
+	while (!__atomic_load_n(&rc->stop, __ATOMIC_RELAXED))
+		for (uint64_t p = 0; p < RACE_PAGES; p += 4) {
+			ck_assert_int_eq(swapobj_obj_read(rc->objs[0], buf, sizeof(buf), p * PG, 0), sizeof(buf));
+			for (unsigned i = 0; i < 4; i++)
+				ck_assert_msg(tu_vpage_version(buf + i * PG, 0, p + i) >= 1,
+				              "sequential read: page %llu", (unsigned long long)(p + i));
+		}
+	return NULL;
+}
+
 START_TEST(test_batch__batches_race_writers_and_the_cleaner)
 {
 	struct race rc = {0};
@@ -404,6 +421,8 @@ START_TEST(test_batch__batches_race_writers_and_the_cleaner)
 	void *args[2][2] = {{&rc, (void *)0}, {&rc, (void *)1}};
 	for (unsigned w = 0; w < 2; w++)
 		ck_assert_int_eq(pthread_create(&th[w], NULL, race_writer, args[w]), 0);
+	pthread_t seq;
+	ck_assert_int_eq(pthread_create(&seq, NULL, race_seq_reader, &rc), 0);
 	static uint8_t out[64][PG];
 	uint64_t which[64];
 	struct swapobj_read_req r[64];
@@ -428,12 +447,98 @@ START_TEST(test_batch__batches_race_writers_and_the_cleaner)
 	__atomic_store_n(&rc.stop, 1, __ATOMIC_RELAXED);
 	for (unsigned w = 0; w < 2; w++)
 		pthread_join(th[w], NULL);
+	pthread_join(seq, NULL);
 	struct swapobj_store_stat ss;
 	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), rc.st), 0);
 	ck_assert_msg(ss.segments_cleaned > 0, "the cleaner never ran: the race tested nothing");
 	swapobj_obj_close(rc.objs[0]);
 	swapobj_obj_close(rc.objs[1]);
 	ck_assert_int_eq(swapobj_store_close(rc.st), 0);
+}
+END_TEST
+
+/*
+ * Read-ahead: a handle read sequentially is served from a 1 MiB window
+ * filled by one large read, and the window never serves a page whose
+ * mapping changed since it was read (overwrite, punch, exclusive read,
+ * truncation, relocation by the cleaner), nor starts for reads that are
+ * not sequential.
+ */
+static void expect_page(swapobj_obj *h, uint64_t p, uint64_t tag, uint32_t ver)
+{
+	uint8_t got[PG], want[PG];
+	ck_assert_int_eq(swapobj_obj_read(h, got, PG, p * PG, 0), PG);
+	if (ver)
+		tu_fill_page(want, tag, p, ver);
+	else
+		memset(want, 0, PG);
+	ck_assert_msg(memcmp(got, want, PG) == 0, "page %llu is not version %u", (unsigned long long)p, ver);
+}
+
+static uint64_t dev_reads(void)
+{
+	struct iofault_counts c;
+	iofault_get_counts(&c);
+	return c.reads;
+}
+
+START_TEST(test_batch__sequential_reads_are_read_ahead_and_never_stale)
+{
+	iofault_install();
+	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
+	swapobj_obj *w = mkobj(st, "f", 0);
+	uint8_t page[PG];
+	static uint8_t chunk[4 * PG];
+	for (unsigned p = 0; p < 1024; p++) {
+		tu_fill_page(page, 5, p, 1);
+		ck_assert_int_eq(swapobj_obj_write(w, page, PG, (uint64_t)p * PG), PG);
+	}
+	swapobj_obj_close(w);
+	st = tu_reopen(st, NULL);
+	swapobj_obj *h = mkobj(st, "f", 0), *o = mkobj(st, "f", 0);
+
+	/* 2 MiB in 16 KiB reads: a handful of device reads, not one per call. */
+	uint64_t r0 = dev_reads();
+	for (unsigned p = 0; p < 512; p += 4) {
+		ck_assert_int_eq(swapobj_obj_read(h, chunk, sizeof(chunk), (uint64_t)p * PG, 0), sizeof(chunk));
+		for (unsigned i = 0; i < 4; i++) {
+			tu_fill_page(page, 5, p + i, 1);
+			ck_assert_msg(memcmp(chunk + i * PG, page, PG) == 0, "page %u", p + i);
+		}
+	}
+	uint64_t nreads = dev_reads() - r0;
+	ck_assert_msg(nreads <= 16, "%llu device reads for 128 sequential calls (one each without read-ahead)",
+	              (unsigned long long)nreads);
+	ck_assert_ptr_nonnull(h->ra);
+
+	/* A window over pages 512.. is read; then other handles change pages inside it. */
+	for (unsigned p = 512; p < 520; p++)
+		expect_page(h, p, 5, 1);
+	tu_fill_page(page, 5, 530, 2);
+	ck_assert_int_eq(swapobj_obj_write(o, page, PG, 530 * PG), PG);
+	ck_assert_int_eq(swapobj_obj_punch(o, 540 * PG, PG), 0);
+	ck_assert_int_eq(swapobj_obj_read(o, page, PG, 550 * PG, SWAPOBJ_READ_EXCLUSIVE), PG);
+	ck_assert_int_ge(swapobj_store_clean(st, 64), 0); /* may relocate pages of the window: their slots change */
+	for (unsigned p = 520; p < 700; p++)
+		expect_page(h, p, 5, p == 530 ? 2 : p == 540 || p == 550 ? 0 : 1);
+	/* Truncated below the window and written again past the old end: zeros, then the new data. */
+	ck_assert_int_eq(swapobj_obj_truncate(o, 600 * PG), 0);
+	ck_assert_int_eq(swapobj_obj_truncate(o, 1024 * PG), 0);
+	for (unsigned p = 700; p < 760; p++)
+		expect_page(h, p, 5, 0);
+
+	/* Reads that are never three in a row sequential start no window. */
+	swapobj_obj *q = mkobj(st, "f", 0);
+	for (unsigned p = 0; p < 400; p += 7) {
+		expect_page(q, p, 5, 1);
+		expect_page(q, p + 1, 5, 1);
+	}
+	ck_assert_ptr_null(q->ra);
+	swapobj_obj_close(q);
+	swapobj_obj_close(h);
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	iofault_uninstall();
 }
 END_TEST
 
@@ -446,6 +551,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_batch__a_damaged_page_fails_its_request_only, &opts);
 	tu_add(s, test_batch__exclusive_releases_what_was_read_and_survives_reopen, &opts);
 	tu_add(s, test_batch__allocates_nothing_once_warm, &opts);
+	tu_add(s, test_batch__sequential_reads_are_read_ahead_and_never_stale, &opts);
 	const struct tu_case_opts opts_threads = {
 	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "threads", .timeout = 600};
 	tu_add(s, test_batch__batches_race_writers_and_the_cleaner, &opts_threads);

@@ -38,6 +38,23 @@ int obj_release_read(struct swapobj_store *st, struct so_obj *o, uint64_t off, u
  * negative error if nothing was read.
  */
 struct swapobj_read_req;
-int obj_read_ranges(struct swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags);
+struct ra_fill;
+int obj_read_ranges(struct swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags,
+                    struct ra_fill *fill);
+/*
+ * api/batch.c: read-ahead for a handle read sequentially. Serves [off,
+ * off+len) from the handle's window if every page in it still maps to the
+ * record it was read from; otherwise, if the read starts where the
+ * handle's last read ended, fills the window with OBJ_RA_PAGES pages from
+ * off (one large read) and serves from it. Returns the bytes read, or
+ * OBJ_RA_MISS: the caller reads as usual (which also reports any error).
+ */
+#define OBJ_RA_MISS INT64_MIN
+#define OBJ_RA_PAGES 256u /* 1 MiB: the disk's sequential read unit here */
+int64_t obj_read_ahead(swapobj_obj *h, void *buf, size_t len, uint64_t off);
+/* api/batch.c: a read of n bytes at off was served without the window: track sequential access. */
+void obj_ra_note(swapobj_obj *h, uint64_t off, uint64_t n);
+/* api/batch.c: free a handle's read-ahead window (at close). */
+void obj_ra_free(swapobj_obj *h);
 
 #endif

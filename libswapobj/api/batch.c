@@ -25,7 +25,7 @@
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
-#define RUN_MAX 64u             /* DATA records one read covers at most */
+#define RUN_MAX OBJ_RA_PAGES    /* DATA records one read covers at most: a whole read-ahead window */
 #define BATCH_BOUNCE (2u << 20) /* per-thread bounce bytes: room for 64+ scattered reads */
 
 /* ------------------------------------------------------------------ */
@@ -199,7 +199,124 @@ static int req_err(size_t n, size_t i, int code, const char *what)
 	return so_err(code, "%s", what);
 }
 
-int obj_read_ranges(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags)
+/* ------------------------------------------------------------------ */
+/* Read-ahead                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A handle's window: pages [pg0, pg0 + npg) of its object as read at one
+ * instant, bytes [pg0 * PG, end) valid (end: the object's size then, if it
+ * fell inside). slots[i] is the extent-map slot page pg0 + i had when read:
+ * a page is served from the window only while its slot is unchanged, which
+ * no write, punch, truncation, exclusive read or relocation leaves true
+ * (and a relocated page is only re-read, never wrong). Guarded by o->lock.
+ */
+struct obj_ra {
+	uint64_t pg0;
+	uint64_t end;
+	uint32_t npg;
+	uint8_t *buf; /* OBJ_RA_PAGES pages, IO_ALIGN-aligned */
+	extslot slots[OBJ_RA_PAGES];
+};
+
+/* A window fill riding on obj_read_ranges: record the slots and serve the caller under the same lock. */
+struct ra_fill {
+	struct obj_ra *ra;
+	uint8_t *dst;
+	uint64_t off;
+	size_t len;
+	int64_t result; /* bytes served, or OBJ_RA_MISS */
+};
+
+/* Serve [off, off+len) from the window (o->lock held): bytes copied, or OBJ_RA_MISS. */
+static int64_t ra_serve_locked(struct so_obj *o, struct obj_ra *ra, uint8_t *dst, size_t len, uint64_t off)
+{
+	if (!ra->npg || off < ra->pg0 * PG)
+		return OBJ_RA_MISS;
+	if (off >= o->size)
+		return 0;
+	uint64_t end = off + SO_MIN((uint64_t)len, o->size - off);
+	if (end > ra->end)
+		return OBJ_RA_MISS;
+	for (uint64_t pg = off / PG; pg * PG < end; pg++)
+		if (extmap_get(&o->map, pg) != ra->slots[pg - ra->pg0])
+			return OBJ_RA_MISS;
+	memcpy(dst, ra->buf + (off - ra->pg0 * PG), end - off);
+	return (int64_t)(end - off);
+}
+
+void obj_ra_free(swapobj_obj *h)
+{
+	struct obj_ra *ra = h->ra;
+	if (!ra)
+		return;
+	so_free_aligned(SO_MEM_BUFFER, ra->buf, (size_t)OBJ_RA_PAGES * PG);
+	so_free(SO_MEM_BUFFER, ra);
+	h->ra = NULL;
+}
+
+static struct obj_ra *ra_get(swapobj_obj *h)
+{
+	struct obj_ra *ra = __atomic_load_n(&h->ra, __ATOMIC_ACQUIRE);
+	if (ra)
+		return ra;
+	ra = so_alloc(SO_MEM_BUFFER, sizeof(*ra));
+	if (!ra)
+		return NULL;
+	memset(ra, 0, sizeof(*ra));
+	ra->buf = so_alloc_aligned(SO_MEM_BUFFER, (size_t)OBJ_RA_PAGES * PG);
+	struct obj_ra *none = NULL;
+	if (!ra->buf || !__atomic_compare_exchange_n(&h->ra, &none, ra, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (ra->buf)
+			so_free_aligned(SO_MEM_BUFFER, ra->buf, (size_t)OBJ_RA_PAGES * PG);
+		so_free(SO_MEM_BUFFER, ra);
+		return none; /* another thread's window, or NULL out of memory */
+	}
+	return ra;
+}
+
+int64_t obj_read_ahead(swapobj_obj *h, void *buf, size_t len, uint64_t off)
+{
+	struct so_obj *o = h->o;
+	struct obj_ra *ra = __atomic_load_n(&h->ra, __ATOMIC_ACQUIRE);
+	int64_t n = OBJ_RA_MISS;
+	if (ra) {
+		pthread_mutex_lock(&o->lock);
+		if (!obj_is_dead(&h->st->ix, o))
+			n = ra_serve_locked(o, ra, buf, len, off);
+		pthread_mutex_unlock(&o->lock);
+	}
+	/*
+	 * A fill needs the third read in a row that continues the one before (two
+	 * neighbouring pages swapped in at random must not cost a 1 MiB read),
+	 * and a read smaller than half the window.
+	 */
+	if (n == OBJ_RA_MISS && off == __atomic_load_n(&h->ra_next, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&h->ra_seq, __ATOMIC_RELAXED) >= 2 && off % PG + len <= (size_t)OBJ_RA_PAGES * PG / 2 &&
+	    (ra = ra_get(h)) != NULL) {
+		struct swapobj_read_req r = {h, ra->buf, off / PG * PG, (size_t)OBJ_RA_PAGES * PG, 0};
+		struct ra_fill f = {ra, buf, off, len, OBJ_RA_MISS};
+		if (obj_read_ranges(h->st, &r, 1, 0, &f) == 0)
+			n = f.result;
+	}
+	if (n != OBJ_RA_MISS)
+		obj_ra_note(h, off, (uint64_t)n);
+	return n;
+}
+
+void obj_ra_note(swapobj_obj *h, uint64_t off, uint64_t n)
+{
+	bool seq = off == __atomic_load_n(&h->ra_next, __ATOMIC_RELAXED);
+	uint32_t c = __atomic_load_n(&h->ra_seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->ra_seq, seq ? (c < UINT32_MAX ? c + 1 : c) : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->ra_next, off + n, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ */
+/* The read path                                                       */
+/* ------------------------------------------------------------------ */
+
+int obj_read_ranges(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, unsigned flags, struct ra_fill *fill)
 {
 	struct so_obj *objs[SWAPOBJ_READ_BATCH_MAX];
 	unsigned nobj = 0, failed = 0;
@@ -257,6 +374,20 @@ int obj_read_ranges(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, 
 		if (reqs[i].result > 0)
 			walk(b, (uint32_t)i);
 	run(b);
+	if (fill && reqs[0].result >= 0) {
+		/* A read-ahead window was read (one request, objects still locked): note its slots, serve the caller.
+		 */
+		struct obj_ra *ra = fill->ra;
+		struct so_obj *o = reqs[0].obj->o;
+		ra->pg0 = reqs[0].off / PG;
+		ra->end = reqs[0].off + (uint64_t)reqs[0].result;
+		ra->npg = (uint32_t)((ra->end - reqs[0].off + PG - 1) / PG);
+		for (uint32_t i = 0; i < ra->npg; i++)
+			ra->slots[i] = extmap_get(&o->map, ra->pg0 + i);
+		fill->result = ra_serve_locked(o, ra, fill->dst, fill->len, fill->off);
+	} else if (fill) {
+		fill->ra->npg = 0; /* the window's buffer holds a failed read: nothing in it is served */
+	}
 
 	if (flags & SWAPOBJ_READ_EXCLUSIVE) {
 		for (size_t i = 0; i < n; i++) {
@@ -282,5 +413,5 @@ int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t 
 		return so_err(SWAPOBJ_EINVAL, "%zu ranges in one batch (at most %d)", n, SWAPOBJ_READ_BATCH_MAX);
 	if (flags & ~SWAPOBJ_READ_EXCLUSIVE)
 		return so_err(SWAPOBJ_EINVAL, "unknown read flags");
-	return n ? obj_read_ranges(st, reqs, n, flags) : 0;
+	return n ? obj_read_ranges(st, reqs, n, flags, NULL) : 0;
 }

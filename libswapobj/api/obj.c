@@ -391,9 +391,16 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 		return err;
 	if ((!buf && len) || (flags & ~SWAPOBJ_READ_EXCLUSIVE))
 		return so_err(SWAPOBJ_EINVAL, buf ? "unknown read flags" : "NULL buffer");
+	if (!(flags & SWAPOBJ_READ_EXCLUSIVE) && len) {
+		int64_t n = obj_read_ahead(h, buf, len, off);
+		if (n != OBJ_RA_MISS)
+			return n;
+	}
 	struct swapobj_read_req r = {h, buf, off, len, 0};
-	if ((err = obj_read_ranges(h->st, &r, 1, flags)) < 0)
+	if ((err = obj_read_ranges(h->st, &r, 1, flags, NULL)) < 0)
 		return err;
+	if (r.result >= 0)
+		obj_ra_note(h, off, (uint64_t)r.result);
 	return r.result;
 }
 
@@ -554,6 +561,9 @@ static int obj_alloc_handle(swapobj_obj **out, struct swapobj_store *st, struct 
 		return so_err(SWAPOBJ_ENOMEM, "out of memory");
 	h->st = st;
 	h->o = o;
+	h->ra_next = UINT64_MAX;
+	h->ra_seq = 0;
+	h->ra = NULL;
 	*out = h;
 	return 0;
 }
@@ -714,6 +724,7 @@ int swapobj_obj_close(swapobj_obj *h)
 {
 	if (!h)
 		return so_err(SWAPOBJ_EINVAL, "NULL object handle");
+	obj_ra_free(h);
 	if (h->o)
 		obj_put(h->o);
 	so_free(SO_MEM_OTHER, h);

@@ -146,7 +146,7 @@ int fsck_repair_through_library(struct fsck *f)
 		struct so_obj *o = index_get(&st->ix, l->oid);
 		if (!o)
 			continue;
-		struct swapobj_obj h = {st, o};
+		struct swapobj_obj h = {st, o, UINT64_MAX, 0, NULL};
 		struct swapobj_obj_stat os;
 		err = swapobj_obj_stat(&os, sizeof(os), &h);
 		if (err == 0 && l->lpos + SWAPOBJ_PAGE_SIZE > os.size) {

@@ -85,10 +85,15 @@ struct swapobj_store {
 	uint64_t live_cls[3];     /* atomic: live bytes per class (index = enum swapobj_class), core/objrec.c */
 };
 
+struct obj_ra; /* a handle's read-ahead window (api/batch.c) */
+
 /* The public object handle: the store and a reference to the object. */
 struct swapobj_obj {
 	struct swapobj_store *st;
 	struct so_obj *o;
+	uint64_t ra_next;  /* atomic: where this handle's last read ended (a read starting there is sequential) */
+	uint32_t ra_seq;   /* atomic: reads in a row that each started where the one before ended */
+	struct obj_ra *ra; /* atomic pointer, set once; its contents are guarded by o->lock */
 };
 
 #endif
