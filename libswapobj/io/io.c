@@ -188,8 +188,16 @@ int io_set_size(struct io_dev *d, uint64_t size)
 
 void io_close(struct io_dev *d)
 {
-	if (d->fd >= 0)
+	/*
+	 * Unlock before closing: io_uring may drop its references to the file
+	 * of requests already completed a little after their completion, and
+	 * a flock lasts as long as any reference; a reopen right after this
+	 * close must not find the store "in use".
+	 */
+	if (d->fd >= 0) {
+		flock(d->fd, LOCK_UN);
 		close(d->fd);
+	}
 	d->fd = -1;
 	free(d->path);
 	d->path = NULL;
