@@ -207,6 +207,15 @@ SWAPOBJ_API int swapobj_format(const char *const *paths, unsigned npaths, const 
  * when the segment is reused.
  */
 #define SWAPOBJ_OPEN_DISCARD 0x8u
+/*
+ * Do not use io_uring: write-out issues its requests one after the other
+ * with pwrite instead of several at once through a per-thread io_uring
+ * ring. The library falls back to that on its own where the kernel refuses
+ * io_uring (kernel.io_uring_disabled, a seccomp filter, an old kernel);
+ * the environment variable SWAPOBJ_IO=sync does the same for every store a
+ * process opens. swapobj_store_stat's io_uring says which is in use.
+ */
+#define SWAPOBJ_OPEN_NO_IO_URING 0x10u
 
 #define SWAPOBJ_OPEN_OPTS_VERSION 1
 struct swapobj_open_opts {
@@ -349,6 +358,8 @@ struct swapobj_store_stat {
 	                                  swapobj_store_checkpoint), but for those refused because the store
 	                                  was already read-only (readonly says so) */
 	int32_t checkpoint_last_error; /* SWAPOBJ_E* code of the last failed attempt; 0 if none failed */
+	uint32_t io_uring;             /* 1 if the store's I/O goes through io_uring (SWAPOBJ_OPEN_NO_IO_URING) */
+	uint64_t device_bytes_read;    /* bytes read from the devices since open */
 };
 
 /**

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what libswapobj needs on Debian 12 (idempotent; run as root).
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libzstd-dev zstd libxxhash-dev check libfuse3-dev fuse3
-      librocksdb-dev liblmdb-dev clang-format libclang-rt-14-dev attr liburing-dev)
+pkgs=(build-essential cmake pkg-config libzstd-dev zstd libxxhash-dev liburing-dev check libfuse3-dev fuse3
+      librocksdb-dev liblmdb-dev clang-format libclang-rt-14-dev attr)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

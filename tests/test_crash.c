@@ -5,7 +5,9 @@
  * N-th write, discard or sync it "cuts the power": that and every later I/O
  * fail, and the image is rebuilt as: the durable image, plus each write or
  * discard since the last sync either dropped, applied whole, or torn (a
- * random subset of its 512-byte sectors), in issue order. Every other cut
+ * random subset of its 512-byte sectors), in issue order. The log's
+ * write-out is a batch of writes in flight together, which the backend
+ * issues in a random order: a cut inside one leaves a random subset of it. Every other cut
  * point runs the store with SWAPOBJ_OPEN_DISCARD, so that freed segments are
  * discarded, and a discard the cut left pending may or may not have
  * happened. The store is then reopened from that image and checked:
@@ -468,7 +470,7 @@ static void sweep(uint64_t store_mib, uint32_t lanes, uint64_t div, uint64_t nop
 	ck_assert_msg(discards[0] == 0 && discards[1] > 0,
 	              "the uncut runs made %llu discards without SWAPOBJ_OPEN_DISCARD and %llu with it",
 	              (unsigned long long)discards[0], (unsigned long long)discards[1]);
-	uint64_t discard_runs = 0, discarded_before_cut = 0;
+	uint64_t discard_runs = 0, discarded_before_cut = 0, batch_cuts = 0;
 	struct tu_rng r;
 	tu_rng_init(&r, seed0 ^ 0xc0ffee);
 	for (uint64_t i = 0; i < npoints; i++) {
@@ -479,11 +481,13 @@ static void sweep(uint64_t store_mib, uint32_t lanes, uint64_t div, uint64_t nop
 		char ctx[96];
 		snprintf(ctx, sizeof(ctx), "seed %llu cut %llu%s", (unsigned long long)seed, (unsigned long long)cut,
 		         f ? " with discard" : "");
+		iofault_order_seed(seed * 0x9e3779b97f4a7c15ull ^ cut); /* the order of each batch's writes */
 		iofault_power_start(tu_img, base, len, cut);
 		workload(seed, nops, run_flags[f]);
 		iofault_get_counts(&c);
 		discard_runs += f;
 		discarded_before_cut += c.discards;
+		batch_cuts += c.batch_cuts;
 		iofault_power_restore(tu_img, IOFAULT_CUT_TORN, tu_rng_draw, &r);
 		iofault_uninstall();
 		verify(ctx);
@@ -499,17 +503,20 @@ static void sweep(uint64_t store_mib, uint32_t lanes, uint64_t div, uint64_t nop
 	iofault_free();
 	fprintf(stderr,
 	        "crash sweep: %llu cut points over %llu device operations per run (%llu with discard); %llu of "
-	        "them with discard, which made %llu discards before their cuts; %llu reopens from a checkpoint; "
+	        "them with discard, which made %llu discards before their cuts; %llu cuts inside a batch of writes "
+	        "(a random subset of it issued); %llu reopens from a checkpoint; "
 	        "namespace operations done: %llu creates, %llu writes, %llu aux updates, %llu file renames, %llu "
 	        "deletes, %llu directory renames\n",
 	        (unsigned long long)npoints, (unsigned long long)total[0], (unsigned long long)total[1],
 	        (unsigned long long)discard_runs, (unsigned long long)discarded_before_cut,
-	        (unsigned long long)from_ckpt, (unsigned long long)ns_done[0], (unsigned long long)ns_done[1],
-	        (unsigned long long)ns_done[2], (unsigned long long)ns_done[3], (unsigned long long)ns_done[4],
-	        (unsigned long long)ns_done[5]);
+	        (unsigned long long)batch_cuts, (unsigned long long)from_ckpt, (unsigned long long)ns_done[0],
+	        (unsigned long long)ns_done[1], (unsigned long long)ns_done[2], (unsigned long long)ns_done[3],
+	        (unsigned long long)ns_done[4], (unsigned long long)ns_done[5]);
 	ck_assert_uint_gt(from_ckpt, npoints / 4); /* the sweep must exercise checkpoint recovery */
 	if (discard_runs >= 4)
 		ck_assert_uint_gt(discarded_before_cut, 0); /* and cuts after discards */
+	if (npoints >= 100)
+		ck_assert_uint_gt(batch_cuts, 0); /* and cuts in the middle of a write-out batch */
 	free(base);
 }
 

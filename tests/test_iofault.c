@@ -289,6 +289,57 @@ START_TEST(test_iofault__an_armed_fault_fails_exactly_the_nth_call_of_its_class)
 }
 END_TEST
 
+/*
+ * One batch of NBLK writes, cut at the 9th: the requests are issued in a
+ * random order, so the 8 that were issued are a random subset, exactly the
+ * ones reported done and the only ones on the file; the rest failed. The
+ * seed decides which: the same seed picks the same subset, different
+ * seeds different ones (not always the first 8, as in-order issue would).
+ */
+static uint32_t cut_batch(uint64_t seed)
+{
+	struct io_dev d;
+	struct io_req req[NBLK];
+	uint8_t *data = aligned_alloc(BLK, LEN);
+	ck_assert(data);
+	iofault_order_seed(seed);
+	iofault_power_start(tu_img, image, LEN, 9);
+	dev_open(&d);
+	for (unsigned i = 0; i < NBLK; i++) {
+		memset(data + i * BLK, (int)(i + 1), BLK);
+		req[i] =
+		    (struct io_req){.dev = &d, .buf = data + i * BLK, .len = BLK, .op = IO_OP_WRITE, .off = i * BLK};
+	}
+	ck_assert_int_eq(io_batch(req, NBLK), SWAPOBJ_EIO);
+	ck_assert_msg(strstr(swapobj_errmsg(), "simulated power cut"), "message '%s'", swapobj_errmsg());
+	uint8_t *f = file();
+	uint32_t done = 0;
+	for (unsigned i = 0; i < NBLK; i++) {
+		ck_assert_msg(req[i].res == 0 || req[i].res == SWAPOBJ_EIO, "request %u: %d", i, req[i].res);
+		struct blkfate x = fate_of(f, i, 0xee, (uint8_t)(i + 1));
+		ck_assert_uint_eq(x.new, req[i].res == 0 ? BLK / SECTOR : 0);
+		if (req[i].res == 0)
+			done |= 1u << i;
+	}
+	ck_assert_int_eq(__builtin_popcount(done), 8);
+	ck_assert_uint_eq(iofault_power_restore(tu_img, IOFAULT_CUT_LOSE_ALL, tu_rng_draw, NULL), 8);
+	free(f);
+	free(data);
+	io_close(&d);
+	return done;
+}
+
+START_TEST(test_iofault__a_cut_inside_a_batch_leaves_a_random_subset_of_its_writes_issued)
+{
+	uint32_t first = cut_batch(1), other = 0;
+	ck_assert_uint_eq(cut_batch(1), first);
+	for (uint64_t seed = 2; seed < 10; seed++)
+		other |= cut_batch(seed) ^ first;
+	ck_assert_msg(other != 0, "every seed issued the same 8 writes (0x%x)", first);
+	ck_assert_msg(first != 0xff || cut_batch(2) != 0xff, "writes issued in order");
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("iofault");
@@ -298,6 +349,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_iofault__torn_mode_loses_applies_or_tears_each_write_at_sector_granularity, &opts);
 	tu_add(s, test_iofault__whole_or_not_mode_never_tears, &opts);
 	tu_add(s, test_iofault__a_discard_not_made_durable_may_or_may_not_have_happened, &opts);
+	tu_add(s, test_iofault__a_cut_inside_a_batch_leaves_a_random_subset_of_its_writes_issued, &opts);
 	tu_add(s, test_iofault__an_armed_fault_fails_exactly_the_nth_call_of_its_class, &opts);
 	return tu_run(s, argc, argv);
 }

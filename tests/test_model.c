@@ -429,9 +429,12 @@ static void run_model(uint64_t nops, uint64_t seedv)
 	verify_all();
 	struct swapobj_store_stat ss;
 	swapobj_store_stat(&ss, sizeof(ss), st);
-	fprintf(stderr, "model seed %llu: %llu ops, %llu segments cleaned, write amplification %.2f\n",
+	const char *io = getenv("SWAPOBJ_IO"); /* the ctest entry test_model_io_sync runs the model without io_uring */
+	MCHECK(!io || strcmp(io, "sync") != 0 || !ss.io_uring, "SWAPOBJ_IO=sync, yet the store uses io_uring");
+	fprintf(stderr, "model seed %llu: %llu ops, %llu segments cleaned, write amplification %.2f, I/O through %s\n",
 	        (unsigned long long)seed, (unsigned long long)nops, (unsigned long long)ss.segments_cleaned,
-	        ss.user_bytes_written ? (double)ss.device_bytes_written / (double)ss.user_bytes_written : 0.0);
+	        ss.user_bytes_written ? (double)ss.device_bytes_written / (double)ss.user_bytes_written : 0.0,
+	        ss.io_uring ? "io_uring" : "pread/pwrite");
 	close_all();
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	for (int i = 0; i < NOBJ; i++)

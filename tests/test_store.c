@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"
@@ -780,6 +781,81 @@ START_TEST(test_store__swap_in_allocates_nothing_and_swap_out_little_in_steady_s
 }
 END_TEST
 
+/*
+ * Close and reopen at once, many times, after writes went out through the
+ * store's batches: the lock must be free the moment close returns (io_uring
+ * may let go of its file references a little after its requests complete).
+ */
+START_TEST(test_store__a_store_reopened_right_after_close_is_never_busy)
+{
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	oo.flags = SWAPOBJ_OPEN_DISCARD; /* segments punched out: their writes allocate blocks again */
+	swapobj_store *st = tu_mkstore(32 << 20, 1 << 20, &oo);
+	for (uint64_t round = 0; round < 60; round++) {
+		swapobj_obj *o = round ? openk(st, 5, 5, &(int){0}) : create(st, 5, 5);
+		for (uint64_t p = 0; p < 400; p++) /* more than a segment: the flusher writes out meanwhile */
+			put_page(o, (round * 400 + p) % 2000, 5, round + 1);
+		swapobj_obj_close(o);
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+		ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, &oo) == 0, "round %llu: %s",
+		              (unsigned long long)round, swapobj_errmsg());
+	}
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
+/*
+ * swapobj_store_stat says whether the store's I/O goes through io_uring:
+ * yes wherever the kernel allows it, no with SWAPOBJ_OPEN_NO_IO_URING or
+ * SWAPOBJ_IO=sync; and data written without it reads back after a reopen.
+ * device_bytes_read counts what the open read.
+ */
+START_TEST(test_store__stat_reports_io_uring_unless_turned_off_and_the_fallback_keeps_data)
+{
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	struct swapobj_store_stat ss;
+	swapobj_store *st = tu_mkstore(32 << 20, 1 << 20, NULL);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
+	ck_assert_uint_eq(ss.io_uring, io_uring_usable() ? 1 : 0);
+	if (!io_uring_usable())
+		fprintf(stderr, "test_store: the kernel refuses io_uring here: only the fallback is checked\n");
+	ck_assert_uint_ge(ss.device_bytes_read, 4096); /* superblocks at least */
+
+	oo.flags = SWAPOBJ_OPEN_NO_IO_URING;
+	st = tu_reopen(st, &oo);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
+	ck_assert_uint_eq(ss.io_uring, 0);
+	swapobj_obj *o = create(st, 3, 3);
+	for (uint64_t p = 0; p < 600; p++) /* a few segments' worth: write-out of sealed and open ones */
+		put_page(o, p, 3, 1);
+	ck_assert_int_eq(swapobj_store_sync(st), 0);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
+	ck_assert_uint_ge(ss.device_bytes_written, 600 * PG);
+	swapobj_obj_close(o);
+
+	ck_assert_int_eq(setenv("SWAPOBJ_IO", "sync", 1), 0);
+	st = tu_reopen(st, NULL);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
+	ck_assert_uint_eq(ss.io_uring, 0);
+	ck_assert_int_eq(unsetenv("SWAPOBJ_IO"), 0);
+
+	st = tu_reopen(st, NULL);
+	ck_assert_int_eq(swapobj_store_stat(&ss, sizeof(ss), st), 0);
+	ck_assert_uint_eq(ss.io_uring, io_uring_usable() ? 1 : 0);
+	int err;
+	o = openk(st, 3, 3, &err);
+	ck_assert_int_eq(err, 0);
+	uint8_t out[PG], want[PG];
+	for (uint64_t p = 0; p < 600; p++) {
+		ck_assert_int_eq(swapobj_obj_read(o, out, PG, p * PG, 0), PG);
+		tu_fill_page(want, 3, p, 1);
+		ck_assert_msg(!memcmp(out, want, PG), "page %llu", (unsigned long long)p);
+	}
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("store");
@@ -806,5 +882,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_store__corrupt_record_reads_as_ecorrupt, &opts_api);
 	tu_add(s, test_store__result_structs_are_size_tagged_and_misuse_is_einval, &opts_api);
 	tu_add(s, test_store__swap_in_allocates_nothing_and_swap_out_little_in_steady_state, &opts_api);
+	tu_add(s, test_store__a_store_reopened_right_after_close_is_never_busy, &opts_api);
+	tu_add(s, test_store__stat_reports_io_uring_unless_turned_off_and_the_fallback_keeps_data, &opts_api);
 	return tu_run(s, argc, argv);
 }

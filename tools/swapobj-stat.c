@@ -84,9 +84,11 @@ int main(int argc, char **argv)
 		printf(",\"usable_bytes\":%" PRIu64 ",\"reserved_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64
 		       ",\"live_swap_bytes\":%" PRIu64 ",\"live_cache_bytes\":%" PRIu64 ",\"segments_used\":%" PRIu64
 		       ",\"user_bytes_written\":%" PRIu64 ",\"device_bytes_written\":%" PRIu64
-		       ",\"write_amplification\":%.3f,\"util_histogram\":[",
+		       ",\"write_amplification\":%.3f",
 		       s.usable_bytes, s.reserved_bytes, s.dead_bytes, s.live_swap_bytes, s.live_cache_bytes,
 		       s.segments_used, s.user_bytes_written, s.device_bytes_written, wa);
+		printf(",\"device_bytes_read\":%" PRIu64 ",\"io_uring\":%s,\"util_histogram\":[", s.device_bytes_read,
+		       s.io_uring ? "true" : "false");
 		for (unsigned i = 0; i < SWAPOBJ_UTIL_BUCKETS; i++)
 			printf("%s%" PRIu64, i ? "," : "", s.util_histogram[i]);
 		printf("]}\n");
@@ -120,6 +122,8 @@ int main(int argc, char **argv)
 		printf("replay        %.1f ms: the whole log, %s (no usable checkpoint%s)\n", s.replay_ns / 1e6,
 		       tool_human(s.replay_bytes, b[1], 32),
 		       s.checkpoint_fallbacks ? "; damaged ones were skipped" : "");
+	printf("device i/o    %s read to open; batched I/O through %s\n", tool_human(s.device_bytes_read, b[2], 32),
+	       s.io_uring ? "io_uring" : "pread/pwrite (io_uring unavailable or turned off)");
 	if (s.checkpoint_time_ns) {
 		char when[64];
 		time_t t = (time_t)(s.checkpoint_time_ns / 1000000000u);

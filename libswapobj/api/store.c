@@ -193,8 +193,8 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	if (opts->version != SWAPOBJ_OPEN_OPTS_VERSION)
 		return so_err(SWAPOBJ_EINVAL, "open options version %u unknown (use SWAPOBJ_OPEN_OPTS_INIT)",
 		              opts->version);
-	if (opts->flags &
-	    ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT | SWAPOBJ_OPEN_MANUAL_CLEAN | SWAPOBJ_OPEN_DISCARD))
+	if (opts->flags & ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT | SWAPOBJ_OPEN_MANUAL_CLEAN |
+	                    SWAPOBJ_OPEN_DISCARD | SWAPOBJ_OPEN_NO_IO_URING))
 		return so_err(SWAPOBJ_EINVAL, "unknown open flags 0x%x", opts->flags);
 	st = so_zalloc(SO_MEM_OTHER, sizeof(*st));
 	if (!st)
@@ -219,6 +219,9 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 		so_free(SO_MEM_OTHER, st);
 		return err;
 	}
+	if (opts->flags & SWAPOBJ_OPEN_NO_IO_URING)
+		for (unsigned d = 0; d < st->log.ndevs; d++)
+			st->log.devs[d].uring = false;
 	/* FORMAT.md: unknown read-only-compatible features (none are known yet) allow reading, not writing. */
 	for (unsigned d = 0; d < st->log.ndevs; d++)
 		if (st->log.sbs[d].ro_compat)
@@ -402,9 +405,14 @@ static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st)
 	out->next_seq = __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	out->readonly = st->rdonly || __atomic_load_n(&lg->sticky_err, __ATOMIC_RELAXED) != 0;
 	out->direct_io = 1;
-	for (unsigned d = 0; d < lg->ndevs; d++)
+	out->io_uring = 1;
+	for (unsigned d = 0; d < lg->ndevs; d++) {
 		if (!lg->devs[d].direct)
 			out->direct_io = 0;
+		if (!lg->devs[d].uring)
+			out->io_uring = 0;
+		out->device_bytes_read += __atomic_load_n(&lg->devs[d].bytes_read, __ATOMIC_RELAXED);
+	}
 }
 
 /* ------------------------------------------------------------------ */

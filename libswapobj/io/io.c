@@ -4,7 +4,7 @@
  * Short reads and writes are retried; EINTR is retried; any other failure
  * becomes SWAPOBJ_EIO with a message naming the path, the offset and errno.
  * A read past the end of the device (a truncated image) is SWAPOBJ_EIO too,
- * never silently zero-filled.
+ * never silently zero-filled. Batches: io_batch.c.
  */
 #include "io.h"
 
@@ -42,6 +42,7 @@ static int posix_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
 			              d->path, (unsigned long long)(off + done));
 		done += (size_t)n;
 	}
+	__atomic_add_fetch(&d->bytes_read, len, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -98,7 +99,17 @@ const struct io_ops io_posix_ops = {
     .pwrite = posix_pwrite,
     .sync = posix_sync,
     .discard = posix_discard,
+    .batch = io_posix_batch,
 };
+
+/* SWAPOBJ_IO: unset, "io_uring" (the default) or "sync" (batches without io_uring). */
+static int env_check(void)
+{
+	const char *env = getenv("SWAPOBJ_IO");
+	if (env && strcmp(env, "sync") != 0 && strcmp(env, "io_uring") != 0)
+		return so_err(SWAPOBJ_EINVAL, "SWAPOBJ_IO=%s: use sync or io_uring", env);
+	return 0;
+}
 
 int io_open(struct io_dev *d, const char *path, bool rdonly, bool create, bool no_direct, bool lock)
 {
@@ -110,6 +121,8 @@ int io_open(struct io_dev *d, const char *path, bool rdonly, bool create, bool n
 	d->fd = -1;
 	if (!path || !*path)
 		return so_err(SWAPOBJ_EINVAL, "empty device path");
+	if ((err = env_check()) < 0)
+		return err;
 	d->path = strdup(path);
 	if (!d->path)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory");
@@ -154,6 +167,8 @@ int io_open(struct io_dev *d, const char *path, bool rdonly, bool create, bool n
 	d->ops = &io_posix_ops;
 	if (io_hook)
 		io_hook(d);
+	/* A hook's backend runs batches its own way. */
+	d->uring = d->ops == &io_posix_ops && io_uring_usable();
 done:
 	if (err < 0)
 		io_close(d);
@@ -173,8 +188,16 @@ int io_set_size(struct io_dev *d, uint64_t size)
 
 void io_close(struct io_dev *d)
 {
-	if (d->fd >= 0)
+	/*
+	 * Unlock before closing: io_uring may drop its references to the file
+	 * of requests already completed a little after their completion, and
+	 * a flock lasts as long as any reference; a reopen right after this
+	 * close must not find the store "in use".
+	 */
+	if (d->fd >= 0) {
+		flock(d->fd, LOCK_UN);
 		close(d->fd);
+	}
 	d->fd = -1;
 	free(d->path);
 	d->path = NULL;

@@ -29,34 +29,116 @@ static void drain_locked(struct log_stream *ls)
 }
 
 /*
- * Write [written, to) of s's buffer. Full blocks go straight from the buffer.
- * With tail, the last partial block is written from a private copy with
- * its bytes past `to` zeroed: writers may be filling those bytes right now,
- * and what lies past `to` is not ours to write yet (invariant 2 keeps the
- * later rewrite of this block safe).
+ * Write-out as one batch (io_batch): every range a flush has (the sealed
+ * segments and the open one) is cut into pieces of at most LOG_IO_PIECE
+ * bytes, so several are in flight at once; they complete in any order,
+ * which changes nothing for durability (only a sync makes writes durable,
+ * and a cut may keep any subset of the writes since). Full blocks go
+ * straight from the buffer. With tail, the last partial block is written
+ * from a private copy with its bytes past `to` zeroed: writers may be
+ * filling those bytes right now, and what lies past `to` is not ours to
+ * write yet (invariant 2 keeps the later rewrite of this block safe).
  */
-static int write_range(struct so_log *lg, struct log_seg *s, uint64_t to, bool tail)
+#define LOG_IO_PIECE (256u << 10)
+#define LOG_WO_RANGES (LOG_BUFS_PER_STREAM + 1) /* the sealed buffers and the open segment */
+
+struct wo_range {
+	struct log_seg *s;
+	struct log_buf *sealed; /* detach once written; NULL for the open segment */
+	uint64_t to;            /* write [written, to) */
+	bool tail;              /* and the partial block at to */
+	uint64_t next;          /* next byte to put in a request */
+	int err;                /* first failure of its requests */
+};
+
+struct wo_batch {
+	struct io_req req[IO_BATCH_DEPTH];
+	uint8_t owner[IO_BATCH_DEPTH]; /* index of each request's range */
+	_Alignas(IO_ALIGN) uint8_t tails[LOG_WO_RANGES][IO_ALIGN];
+	unsigned n;
+};
+
+static void wo_add(struct so_log *lg, struct wo_batch *b, unsigned ri, struct wo_range *r, void *buf, uint64_t off,
+                   uint64_t len)
 {
-	uint64_t written = __atomic_load_n(&s->written, __ATOMIC_RELAXED);
-	uint64_t start = SO_ROUND_DOWN(written, IO_ALIGN);
-	uint64_t full_end = SO_ROUND_DOWN(to, IO_ALIGN);
-	struct io_dev *d = &lg->devs[s->dev];
-	uint64_t base = log_seg_devoff(lg, s);
-	int err;
-	if (to <= written)
-		return 0;
-	if (full_end > start && (err = io_pwrite(d, s->buf->data + start, full_end - start, base + start)) < 0)
-		return log_fail(lg, err);
-	if (tail && to > full_end) {
-		_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
-		memcpy(blk, s->buf->data + full_end, to - full_end);
-		memset(blk + (to - full_end), 0, IO_ALIGN - (to - full_end));
-		if ((err = io_pwrite(d, blk, IO_ALIGN, base + full_end)) < 0)
-			return log_fail(lg, err);
+	struct io_req *q = &b->req[b->n];
+	q->dev = &lg->devs[r->s->dev];
+	q->buf = buf;
+	q->len = (uint32_t)len;
+	q->op = IO_OP_WRITE;
+	q->off = log_seg_devoff(lg, r->s) + off;
+	b->owner[b->n++] = (uint8_t)ri;
+}
+
+/* Queue range ri's pieces into b until b is full; true when the range is all queued. */
+static bool wo_fill(struct so_log *lg, struct wo_batch *b, unsigned ri, struct wo_range *r)
+{
+	uint64_t full_end = SO_ROUND_DOWN(r->to, IO_ALIGN);
+	while (r->next < full_end && b->n < IO_BATCH_DEPTH) {
+		uint64_t len = SO_MIN((uint64_t)LOG_IO_PIECE, full_end - r->next);
+		wo_add(lg, b, ri, r, r->s->buf->data + r->next, r->next, len);
+		r->next += len;
 	}
-	__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->written, tail ? to : SO_MAX(full_end, written), __ATOMIC_RELAXED);
-	return 0;
+	if (r->next < full_end)
+		return false;
+	if (r->tail && r->to > full_end && r->next == full_end) {
+		if (b->n == IO_BATCH_DEPTH)
+			return false;
+		uint8_t *blk = b->tails[ri];
+		memcpy(blk, r->s->buf->data + full_end, r->to - full_end);
+		memset(blk + (r->to - full_end), 0, IO_ALIGN - (r->to - full_end));
+		wo_add(lg, b, ri, r, blk, full_end, IO_ALIGN);
+		r->next = r->to;
+	}
+	return true;
+}
+
+/* Everything the range asked for is queued (and, once its batch is done without error, written). */
+static bool wo_done(const struct wo_range *r)
+{
+	return r->next >= (r->tail ? r->to : SO_ROUND_DOWN(r->to, IO_ALIGN));
+}
+
+/*
+ * Write out the ranges (nr of them): batches of up to IO_BATCH_DEPTH
+ * requests until all are written or one fails (the store then turns
+ * read-only). A range whose requests all succeeded is marked written (and
+ * its sealed buffer detached by the caller); one that failed is not.
+ */
+static int wo_run(struct so_log *lg, struct wo_range *rs, unsigned nr)
+{
+	struct wo_batch b; /* ~16 KiB of stack: no allocation */
+	int err = 0;
+	for (unsigned i = 0; i < nr; i++) {
+		uint64_t written = __atomic_load_n(&rs[i].s->written, __ATOMIC_RELAXED);
+		rs[i].next = rs[i].to <= written ? rs[i].to : SO_ROUND_DOWN(written, IO_ALIGN);
+		rs[i].err = 0;
+	}
+	unsigned cur = 0;
+	while (cur < nr && err == 0) {
+		b.n = 0;
+		while (cur < nr && wo_fill(lg, &b, cur, &rs[cur]))
+			cur++;
+		if (b.n == 0)
+			continue;
+		if ((err = io_batch(b.req, b.n)) < 0)
+			log_fail(lg, err);
+		for (unsigned i = 0; i < b.n; i++)
+			if (b.req[i].res < 0 && rs[b.owner[i]].err == 0)
+				rs[b.owner[i]].err = b.req[i].res;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		struct wo_range *r = &rs[i];
+		uint64_t written = __atomic_load_n(&r->s->written, __ATOMIC_RELAXED);
+		if (r->err || !wo_done(r))
+			r->err = r->err ? r->err : err; /* not (all) written: the batch stopped early */
+		if (r->err || r->to <= written)
+			continue;
+		__atomic_store_n(&lg->dev_dirty[r->s->dev], true, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->s->written, r->tail ? r->to : SO_MAX(SO_ROUND_DOWN(r->to, IO_ALIGN), written),
+		                 __ATOMIC_RELAXED);
+	}
+	return err;
 }
 
 static void detach_buf(struct so_log *lg, struct log_stream *ls, struct log_buf *b)
@@ -95,14 +177,18 @@ int log_flush(struct so_log *lg, int stream, bool tail)
 	drain_locked(ls);
 	pthread_mutex_unlock(&ls->mu);
 
-	/* Sealed segments first: they are older than the open one. */
-	for (int i = 0; i < nsealed && err == 0; i++) {
-		struct log_seg *s = sealed[i]->seg;
-		if ((err = write_range(lg, s, s->fill, true)) == 0)
-			detach_buf(lg, ls, sealed[i]);
-	}
-	if (err == 0 && open)
-		err = write_range(lg, open, target, tail);
+	/* One batch: the sealed segments (whole) and the open one (up to target). */
+	struct wo_range rs[LOG_WO_RANGES];
+	unsigned nr = 0;
+	for (int i = 0; i < nsealed; i++)
+		rs[nr++] = (struct wo_range){
+		    .s = sealed[i]->seg, .sealed = sealed[i], .to = sealed[i]->seg->fill, .tail = true};
+	if (open)
+		rs[nr++] = (struct wo_range){.s = open, .to = target, .tail = tail};
+	err = wo_run(lg, rs, nr);
+	for (unsigned i = 0; i < nr; i++)
+		if (rs[i].sealed && rs[i].err == 0)
+			detach_buf(lg, ls, rs[i].sealed);
 	pthread_mutex_unlock(&ls->flush_mu);
 	return err;
 }

@@ -10,6 +10,8 @@
  *  3. cut => every later modifying call fails before it counts or reaches
  *     the file; counts.ops stops at the cut point.
  *  4. fired is set at most once per arming, by the call that fails.
+ *  5. A batch is nothing but its requests issued as single calls, in an
+ *     order drawn under mu from order_state: invariants 2-4 hold for each.
  * Reads take the lock only to count and to look at cut and the fault, then
  * read without it (a concurrent read and write of one block is the store's
  * business, as on a real device).
@@ -48,7 +50,9 @@ static struct {
 	size_t npend, cap;
 	uint64_t cut_at;
 	int cut; /* atomic reads outside mu */
-} iof = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	/* batch order */
+	uint64_t order_seed, order_state;
+} iof = {.mu = PTHREAD_MUTEX_INITIALIZER, .order_seed = 1, .order_state = 1};
 
 static const char *const kind_names[IOFAULT_NKINDS] = {
     [IOFAULT_NONE] = "none",
@@ -257,11 +261,55 @@ done:
 	return err;
 }
 
+/* Under mu: uniform in [0, n) (splitmix64; the slight modulo bias does not matter here). */
+static uint64_t order_draw(uint64_t n)
+{
+	uint64_t z = (iof.order_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31)) % n;
+}
+
+/* Each IO_BATCH_DEPTH requests in a random order, one at a time, through iof_pread / iof_pwrite. */
+static int iof_batch(struct io_req *reqs, unsigned n)
+{
+	unsigned order[IO_BATCH_DEPTH];
+	char msg[512];
+	int first = 0;
+	bool any_done = false, cut_before = iofault_power_is_cut();
+	for (unsigned base = 0; base < n; base += IO_BATCH_DEPTH) {
+		unsigned k = (unsigned)SO_MIN((unsigned)IO_BATCH_DEPTH, n - base);
+		for (unsigned i = 0; i < k; i++)
+			order[i] = i;
+		pthread_mutex_lock(&iof.mu);
+		for (unsigned i = k; i > 1; i--) { /* Fisher-Yates */
+			unsigned j = (unsigned)order_draw(i), t = order[i - 1];
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+		pthread_mutex_unlock(&iof.mu);
+		int err = io_batch_each(reqs + base, k, order);
+		if (err < 0 && first == 0) {
+			first = err;
+			snprintf(msg, sizeof(msg), "%s", swapobj_errmsg());
+		}
+		for (unsigned i = 0; i < k; i++)
+			any_done = any_done || reqs[base + i].res == 0;
+	}
+	pthread_mutex_lock(&iof.mu);
+	iof.n.batches++;
+	if (!cut_before && iof.cut && any_done)
+		iof.n.batch_cuts++;
+	pthread_mutex_unlock(&iof.mu);
+	return first < 0 ? so_err(first, "%s", msg) : 0; /* the first error's message, not a later one's */
+}
+
 static const struct io_ops iofault_ops = {
     .pread = iof_pread,
     .pwrite = iof_pwrite,
     .sync = iof_sync,
     .discard = iof_discard,
+    .batch = iof_batch,
 };
 
 static void iofault_hook(struct io_dev *d)
@@ -330,8 +378,16 @@ void iofault_power_start(const char *path, const void *image, size_t len, uint64
 	memset(&iof.n, 0, sizeof(iof.n));
 	iof.cut_at = cut_at;
 	__atomic_store_n(&iof.cut, 0, __ATOMIC_RELAXED);
+	iof.order_state = iof.order_seed;
 	iof.tracking = true;
 	write_image(path, image, len);
+	pthread_mutex_unlock(&iof.mu);
+}
+
+void iofault_order_seed(uint64_t seed)
+{
+	pthread_mutex_lock(&iof.mu);
+	iof.order_seed = seed;
 	pthread_mutex_unlock(&iof.mu);
 }
 

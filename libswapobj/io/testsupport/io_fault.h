@@ -24,6 +24,17 @@
  *    behaves alike) and a sync does not call fdatasync: durability is the
  *    model's, not the file's.
  *
+ *  - issue a batch (io_batch) as a device with several requests in flight
+ *    may complete it: one request at a time, in a random order (a fresh
+ *    permutation of each IO_BATCH_DEPTH requests, as many as a ring keeps
+ *    in flight), each counted and faulted like a single call. So a cut at
+ *    the N-th modifying call can land inside a batch, with a random subset
+ *    of its writes issued (pending) and the rest failed; a fault hits a
+ *    random request of it. The order comes from a generator seeded by
+ *    iofault_order_seed() and restarted at each iofault_power_start(), so
+ *    a run is repeated by its seed and cut point (as far as the store's
+ *    threads' timing allows).
+ *
  * Power cuts model one device: the image given to iofault_power_start().
  * The state is process-wide; the calls are thread-safe (the store's
  * background threads do I/O), and I/O is serialised under one lock so the
@@ -71,7 +82,9 @@ bool iofault_fired(void);
  */
 struct iofault_counts {
 	uint64_t reads, writes, syncs, discards;
-	uint64_t ops; /* modifying calls (writes, syncs, discards) up to and including the cut */
+	uint64_t ops;        /* modifying calls (writes, syncs, discards) up to and including the cut */
+	uint64_t batches;    /* io_batch calls (each of their requests counts as a call above too) */
+	uint64_t batch_cuts; /* batches the cut fell inside: some requests done, the rest refused */
 };
 void iofault_get_counts(struct iofault_counts *out);
 
@@ -91,6 +104,8 @@ enum iofault_cut_mode {
  * never). Aborts the process if the file cannot be written.
  */
 void iofault_power_start(const char *path, const void *image, size_t len, uint64_t cut_at);
+/* Seed of the batches' issue order (default 1), used from the next iofault_power_start() on. */
+void iofault_order_seed(uint64_t seed);
 /* True once the power is cut (cheap; safe from any thread). */
 bool iofault_power_is_cut(void);
 
