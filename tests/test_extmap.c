@@ -998,8 +998,12 @@ END_TEST
  * The index's cost at scale: a million pages mapped sequentially, in random
  * order over a million-page range, and in random order over a 4-million-page
  * range (a quarter of the pages mapped), each record taken from a log in
- * write order. Prints bytes per page; the bounds are the figures measured
- * with some margin, so that a regression shows.
+ * write order. Prints bytes per page. Random order over a dense range stays
+ * within 4 bytes a page; over a quarter-full range the 64-page chunks hold
+ * 16 pages each and their fixed costs (a 16-byte header, the allocator's 8
+ * bytes, the parent's 8-byte pointer) add 2 bytes a page to the fields, so
+ * that bound is the measured figure with a margin, as is the sequential one
+ * (a block of 32 bytes and a pointer per chunk: 0.63).
  */
 START_TEST(test_extmap__a_million_pages_cost)
 {
@@ -1008,7 +1012,7 @@ START_TEST(test_extmap__a_million_pages_cost)
 		const char *name;
 		uint32_t range; /* 0: sequential */
 		double max;
-	} cases[] = {{"sequential", 0, 0.7}, {"random over 1M pages", N, 4.4}, {"random over 4M pages", RANGE, 6.4}};
+	} cases[] = {{"sequential", 0, 0.7}, {"random over 1M pages", N, 4.0}, {"random over 4M pages", RANGE, 6.1}};
 	uint32_t *order = malloc(RANGE * sizeof(*order));
 	uint64_t seed = tu_seed(0x1e6);
 	struct tu_rng rng;

@@ -25,13 +25,14 @@
  * that the allocator keeps no slack; slot48 = the 48 low bits of an extslot)
  *   LIST   [0] n; n entries {u8 page, slot48}, increasing page.
  *   PACK   [0,8)  bitmap of mapped pages
- *          [8,16) base(46) | w(6) << 46 | sh(6) << 52
+ *          [8,16) base(46) | w(6) << 46 | sh(6) << 52 | D << 58
  *          [16,..) one w-bit field per mapped page, in page order, as a bit
  *          stream (field i at bit i*w, low bit first):
- *              field = kind | ((addr - base) >> sh) << 2
+ *              field = kind | ((addr - base) >> sh) << 2, or, if D (every
+ *              page is DATA), just (addr - base) >> sh
  *          base is the lowest address, sh the trailing zero bits common to
- *          every addr - base, w = 2 + the bits of the largest shifted
- *          offset (2..48). Pages written in random order get addresses from
+ *          every addr - base, w = the bits of the largest shifted offset,
+ *          plus 2 unless D (0..48). Pages written in random order get addresses from
  *          wherever the log head was, so the fields are as wide as the
  *          span of the log the chunk's pages came from: about 24 bits in a
  *          64 MiB window of the log, 3 bytes a page instead of 6. When data
@@ -107,8 +108,9 @@
  *     than EXT_NONE and an address < 2^46.
  *  5. LIST entries and RUN exceptions have strictly increasing pages < 64;
  *     a LIST has at least one entry.
- *  6. PACK: 2 <= w <= 48, sh < 46; every field decodes to an address
- *     <= ADDR_MAX (its kind is checked by 4).
+ *  6. PACK: w <= 48 and w >= 2 unless D, sh < 46, header bits 59..63
+ *     zero; every field decodes to an address <= ADDR_MAX (its kind is
+ *     checked by 4).
  *  7. RUN: first <= last; P, Z are within [first, last]; S is within Z; a
  *     zero page first is in S; a zero page p not in S has p-1 in Z; no
  *     exception page is in P; zn <= 3 or zn == 63, zero records listed are
@@ -478,11 +480,17 @@ static void run_expand(const struct run *r, extslot *rs)
 
 /* ---- PACK chunks ------------------------------------------------------------ */
 
-/* A PACK chunk's parameters: field = kind | ((addr - base) >> sh) << 2, w bits. */
+/*
+ * A PACK chunk's parameters: fields of w bits, field = kind | off << 2 with
+ * off = (addr - base) >> sh, or just off when every page is DATA (kb = 0).
+ */
 struct pack {
 	uint64_t base;
 	unsigned w, sh;
+	unsigned kb; /* kind bits per field: 2, or 0 when every page is DATA */
 };
+
+#define PACK_F_DATA (1ull << 58) /* header flag: fields hold no kind (kb = 0) */
 
 static inline size_t pack_need(unsigned n, unsigned w)
 {
@@ -495,31 +503,38 @@ static inline void pack_decode(const uint8_t *c, struct pack *pk)
 	pk->base = h & ADDR_MAX;
 	pk->w = (unsigned)(h >> 46) & 63;
 	pk->sh = (unsigned)(h >> 52) & 63;
+	pk->kb = h & PACK_F_DATA ? 0 : 2;
 }
 
 static inline extslot pack_slot(const struct pack *pk, uint64_t f)
 {
-	return extslot_make((enum ext_kind)(f & 3), pk->base + ((f >> 2) << pk->sh));
+	enum ext_kind k = pk->kb ? (enum ext_kind)(f & 3) : EXT_DATA;
+	return extslot_make(k, pk->base + ((f >> pk->kb) << pk->sh));
 }
 
 /* Can slot s (not a hole) be a field of pk? */
 static inline bool pack_fits(const struct pack *pk, extslot s)
 {
 	uint64_t a = extslot_addr(s), d = a - pk->base;
-	return a >= pk->base && !(d & below(pk->sh)) && (d >> pk->sh) < (1ull << (pk->w - 2));
+	return (pk->kb || extslot_kind(s) == EXT_DATA) && a >= pk->base && !(d & below(pk->sh)) &&
+	       (d >> pk->sh) < (1ull << (pk->w - pk->kb));
 }
 
 static inline uint64_t pack_field(const struct pack *pk, extslot s)
 {
-	return (extslot_addr(s) - pk->base) >> pk->sh << 2 | (uint64_t)extslot_kind(s);
+	uint64_t off = (extslot_addr(s) - pk->base) >> pk->sh;
+	return pk->kb ? off << 2 | (uint64_t)extslot_kind(s) : off;
 }
 
 /* The narrowest parameters for the slots of mask (not empty). */
 static void pack_plan(const extslot *s, uint64_t mask, struct pack *pk)
 {
 	uint64_t base = ADDR_MAX, any = 0, mx = 0;
-	for (uint64_t mk = mask; mk; mk &= mk - 1)
+	bool data = true;
+	for (uint64_t mk = mask; mk; mk &= mk - 1) {
 		base = SO_MIN(base, extslot_addr(s[ctz(mk)]));
+		data &= extslot_kind(s[ctz(mk)]) == EXT_DATA;
+	}
 	for (uint64_t mk = mask; mk; mk &= mk - 1) {
 		uint64_t d = extslot_addr(s[ctz(mk)]) - base;
 		any |= d;
@@ -528,7 +543,8 @@ static void pack_plan(const extslot *s, uint64_t mask, struct pack *pk)
 	pk->base = base;
 	pk->sh = any ? ctz(any) : 0;
 	mx >>= pk->sh;
-	pk->w = 2 + (mx ? top(mx) + 1 : 0);
+	pk->kb = data ? 0 : 2;
+	pk->w = pk->kb + (mx ? top(mx) + 1 : 0);
 }
 
 /*
@@ -551,7 +567,7 @@ static void pack_write(uint8_t *c, const struct pack *pk, const extslot *s, uint
 	unsigned i = 0;
 	memset(c + PACK_HDR, 0, pack_need(popc(mask), pk->w) - PACK_HDR);
 	st64(c, mask);
-	st64(c + 8, pk->base | (uint64_t)pk->w << 46 | (uint64_t)pk->sh << 52);
+	st64(c + 8, pk->base | (uint64_t)pk->w << 46 | (uint64_t)pk->sh << 52 | (pk->kb ? 0 : PACK_F_DATA));
 	for (uint64_t mk = mask; mk; mk &= mk - 1, i++)
 		bits_put(c + PACK_HDR, (size_t)i * pk->w, pk->w, pack_field(pk, s[ctz(mk)]));
 }
@@ -1637,15 +1653,15 @@ static void check_pack(struct check_state *st, uint64_t ci, const uint8_t *c)
 
 	pack_decode(c, &pk);
 	CHECK(st, bm != 0, "extmap inv 4: chunk %llu is empty", (unsigned long long)ci);
-	CHECK(st, pk.w >= 2 && pk.w <= PACK_W_MAX && pk.sh < ADDR_BITS, "extmap inv 6: chunk %llu fields %u bits << %u",
-	      (unsigned long long)ci, pk.w, pk.sh);
+	CHECK(st, pk.w >= pk.kb && pk.w <= PACK_W_MAX && pk.sh < ADDR_BITS && !(ld64(c + 8) >> 59),
+	      "extmap inv 6: chunk %llu header %#llx", (unsigned long long)ci, (unsigned long long)ld64(c + 8));
 	if (st->err)
 		return;
 	CHECK(st, usable(c) >= pack_need(popc(bm), pk.w), "extmap inv 3: pack chunk %llu overflows",
 	      (unsigned long long)ci);
 	for (uint64_t mk = bm; mk && !st->err; mk &= mk - 1, i++) {
 		uint64_t f = bits_get(c + PACK_HDR, (size_t)i * pk.w, pk.w);
-		CHECK(st, (f >> 2) <= (ADDR_MAX - pk.base) >> pk.sh,
+		CHECK(st, (f >> pk.kb) <= (ADDR_MAX - pk.base) >> pk.sh,
 		      "extmap inv 4: chunk %llu page %u address overflows", (unsigned long long)ci, ctz(mk));
 		check_slot(st, ci, ctz(mk), pack_slot(&pk, f));
 	}

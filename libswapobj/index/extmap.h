@@ -6,7 +6,7 @@
  * on-disk record holds it now (an extslot, see extslot.h), or that the page
  * is a hole (EXT_NONE). It is the library's in-memory index, so it is built
  * to spend as few bytes per page as it can: pages written back to back cost
- * well under one byte each, pages written in random order about 3.5 bytes
+ * well under one byte each, pages written in random order about 3.2 bytes
  * when their records come from a 64 MiB stretch of the log, up to 6.5 for
  * records spread over a petabyte (see extmap.c for the encodings and their
  * invariants).
