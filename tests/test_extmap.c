@@ -518,6 +518,54 @@ START_TEST(test_extmap__chunk_rewritten_sequentially_keeps_its_block)
 }
 END_TEST
 
+/*
+ * Pages written in random order are packed into fields as wide as their
+ * addresses need: 4 KiB-aligned records in a 4 GiB window cost 20 bits a
+ * page, and every kind and any address (0, ADDR_MAX) still round-trips as
+ * the chunk's fields widen.
+ */
+START_TEST(test_extmap__packed_fields_hold_any_kind_and_address)
+{
+	struct tu_rng rng;
+	struct extmap m;
+	extslot s[64], x;
+
+	tu_rng_init(&rng, tu_seed(0xf1e1d));
+	extmap_init(&m);
+	for (unsigned i = 0; i < 64; i++) {
+		s[(i * 29) % 64] = D((1ull << 30) + tu_rng_below(&rng, 1ull << 20) * 256);
+		set_ok(&m, (i * 29) % 64, 1, &s[(i * 29) % 64]);
+	}
+	expect_slots(&m, 0, 64, s);
+	/* 16-byte header, 64 fields of at most 20 bits, the allocator's 8 bytes. */
+	ck_assert_uint_le(extmap_mem(&m), 16 + 64 * 20 / 8 + 8 + 8);
+	ASSERT_VALID(&m);
+	for (unsigned k = 0; k < 12; k++) {
+		unsigned p = (k * 37 + 3) % 64;
+		switch (k % 4) {
+		case 0:
+			x = Z(s[p] >> 2);
+			break;
+		case 1:
+			x = F(ADDR_MAX);
+			break;
+		case 2:
+			x = D(0);
+			break;
+		default:
+			x = D(s[(p + 1) % 64] >> 2); /* an address another page has */
+		}
+		set_ok(&m, p, 1, &x);
+		s[p] = x;
+		expect_slots(&m, 0, 64, s);
+		ASSERT_VALID(&m);
+	}
+	ck_assert_uint_eq(extmap_pages_kind(&m, EXT_ZERO), 3);
+	ck_assert_uint_eq(extmap_pages_kind(&m, EXT_FILL), 3);
+	extmap_destroy(&m, NULL, NULL);
+}
+END_TEST
+
 START_TEST(test_extmap__holes_written_through_set_free_empty_chunks)
 {
 	struct extmap m;
@@ -785,8 +833,9 @@ struct ss_case {
 	bool kinds;     /* pages change kind DATA <-> ZERO <-> FILL */
 };
 
-/* One overwrite of mapped pages [0, SS_PAGES); returns the pages written. */
-static uint32_t ss_step(struct extmap *m, const struct ss_case *c, struct tu_rng *rng, struct log *l, uint64_t *cursor)
+/* One overwrite of mapped pages [0, SS_PAGES), noted in want; returns the pages written. */
+static uint32_t ss_step(struct extmap *m, const struct ss_case *c, struct tu_rng *rng, struct log *l, uint64_t *cursor,
+                        extslot *want)
 {
 	extslot s[128];
 	uint32_t n = 1;
@@ -807,6 +856,7 @@ static uint32_t ss_step(struct extmap *m, const struct ss_case *c, struct tu_rng
 		*cursor = (pg + n) % SS_PAGES;
 	}
 	set_ok(m, pg, n, s);
+	memcpy(want + pg, s, n * sizeof(*s));
 	return n;
 }
 
@@ -829,26 +879,27 @@ START_TEST(test_extmap__overwrites_allocate_nothing_in_steady_state)
 		struct log l = {0};
 		struct extmap m;
 		uint64_t cursor = 0, written = 0, allocs, before = so_mem_used(SO_MEM_INDEX);
-		extslot s[64];
+		static extslot want[SS_PAGES];
 
 		tu_rng_init(&rng, seed + ci);
 		extmap_init(&m);
 		for (uint64_t pg = 0; pg < SS_PAGES; pg += 64) { /* first writes may allocate */
 			for (unsigned i = 0; i < 64; i++)
-				s[i] = wrap_rec(&l, EXT_DATA);
-			set_ok(&m, pg, 64, s);
+				want[pg + i] = wrap_rec(&l, EXT_DATA);
+			set_ok(&m, pg, 64, want + pg);
 		}
 		while (written < 2 * SS_PAGES) /* warm-up: every chunk is overwritten and takes its shape */
-			written += ss_step(&m, c, &rng, &l, &cursor);
+			written += ss_step(&m, c, &rng, &l, &cursor, want);
 		allocs = so_alloc_count();
 		for (written = 0; written < SS_OPS;)
-			written += ss_step(&m, c, &rng, &l, &cursor);
+			written += ss_step(&m, c, &rng, &l, &cursor, want);
 		allocs = so_alloc_count() - allocs;
 		printf("extmap: %s: %llu allocations in %llu page overwrites, %.3f bytes/page\n", c->name,
 		       (unsigned long long)allocs, (unsigned long long)written, per_page(&m));
 		ck_assert_msg(allocs == 0, "%s: %llu allocations in %llu page overwrites (seed %llu)", c->name,
 		              (unsigned long long)allocs, (unsigned long long)written, (unsigned long long)seed);
 		ck_assert_uint_eq(extmap_pages(&m), SS_PAGES);
+		expect_slots(&m, 0, SS_PAGES, want);
 		ck_assert_uint_eq(so_mem_used(SO_MEM_INDEX) - before, extmap_mem(&m));
 		ASSERT_VALID(&m);
 		extmap_destroy(&m, NULL, NULL);
@@ -1119,9 +1170,12 @@ START_TEST(test_extmap__failed_allocation_changes_nothing)
 	uint64_t mem;
 
 	extmap_init(&m);
-	/* A list of three pages fills its block: a fourth needs a bigger one. */
+	/*
+	 * A list of three pages far apart in the log (so that packed fields would
+	 * be wider) fills its block: a fourth needs a bigger one.
+	 */
 	for (unsigned i = 0; i < 3; i++) {
-		x = F(10 + i);
+		x = F(10 + ((uint64_t)i << 40));
 		set_ok(&m, 10 * i, 1, &x);
 	}
 	/* A run with one exception fills its block too. */
@@ -1140,6 +1194,8 @@ START_TEST(test_extmap__failed_allocation_changes_nothing)
 			extmap_inject_enomem(budget);
 			int err = extmap_set(&m, pages[k], 1, &x, released_cb, &r);
 			extmap_inject_enomem(-1);
+			if (budget == 0) /* every one of them needs memory */
+				ck_assert_int_eq(err, SWAPOBJ_ENOMEM);
 			if (err == 0) {
 				/* Enough budget: undo, so the next round starts from the same map. */
 				ck_assert_uint_eq(extmap_get(&m, pages[k]), x);
@@ -1552,6 +1608,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_extmap__overwriting_one_page_of_a_run_changes_only_that_page, &opts_extmap);
 	tu_add(s, test_extmap__extents_follow_the_run_rule, &opts_extmap);
 	tu_add(s, test_extmap__chunk_rewritten_sequentially_keeps_its_block, &opts_extmap);
+	tu_add(s, test_extmap__packed_fields_hold_any_kind_and_address, &opts_extmap);
 	tu_add(s, test_extmap__overwrites_allocate_nothing_in_steady_state, &opts_extmap);
 	tu_add(s, test_extmap__first_writes_allocate_on_few_calls, &opts_extmap);
 	tu_add(s, test_extmap__holes_written_through_set_free_empty_chunks, &opts_extmap);
