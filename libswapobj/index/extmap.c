@@ -83,18 +83,23 @@
  *      the form, is what memory costs). Removal therefore never allocates
  *      either, and a block is freed only with the last page of its chunk.
  *   b. When an update of a chunk's mapped pages only (an overwrite) needs a
- *      bigger block, the block is sized for the chunk's PACK form with
- *      fields that hold any address up to 2^SLACK_BITS times the highest the
- *      chunk maps (slack_width). That is the form random overwrites drive a
- *      chunk to, so one growth covers a run broken up page by page, pages
- *      changing kind, and the log head moving on; the next growth comes
- *      only when the log's addresses have grown 4-fold, and never once they
- *      span the device (a log that has wrapped).
+ *      bigger block, the block gets the size of the chunk's PACK form with
+ *      fields that hold any address up to 2^SLACK_BITS times the highest
+ *      the map was ever given (slack_width, extmap.addr_bits). That is
+ *      the form random overwrites drive a chunk to and the most they can
+ *      need: a run broken up page by page, pages changing kind, the log
+ *      head moving on all fit, so the chunk grows again only when the
+ *      log's addresses have grown 4-fold, and never once they span the
+ *      device (a log that has wrapped). Growing in smaller steps (doubling)
+ *      was tried: it keeps lightly overwritten runs smaller but leaves the
+ *      last step to whenever the log's span catches up, i.e. into what
+ *      should be the steady state.
  *   c. Updates that map new pages get the bin they need: a 16-byte bin
  *      step holds several more PACK fields or LIST entries, so first writes
  *      allocate on a fraction of the calls (growth, not steady state).
- * The cost of (a) is that a chunk rewritten as one run after random
- * overwrites keeps its PACK-sized block (~3.5 bytes a page, not 0.5).
+ * The cost of (a) and (b): a chunk with even two pages overwritten holds a
+ * PACK-sized block (~3.5 bytes a page with 24-bit addresses, not 0.5), and
+ * keeps it when rewritten as one run.
  *
  * Invariants (extmap_check verifies all of them)
  *  1. root == 0 iff the map maps no page; then height == 0 and prefix == 0.
@@ -118,6 +123,8 @@
  *  8. npages[k-1] is the number of mapped pages of kind k.
  *  9. mem is the sum, over every node and chunk block, of
  *     malloc_usable_size + MALLOC_OVERHEAD, i.e. what so_alloc charged.
+ * 10. Every mapped address is below 2^addr_bits (addr_bits only grows:
+ *     it is the high-water mark of the addresses extmap_set was given).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -549,16 +556,15 @@ static void pack_plan(const extslot *s, uint64_t mask, struct pack *pk)
 
 /*
  * Field width for an overwritten chunk's block: kind bits and an address
- * offset up to 2^SLACK_BITS times the highest address of the slots of mask, so the
- * block needs to grow again only after the log has moved that far; once
- * addresses span the device (a log that has wrapped), never.
+ * offset up to 2^SLACK_BITS times the highest address the map has ever been
+ * given (m->addr_bits, not the chunk's own: right after the log wraps, a
+ * chunk rewritten in full has only low addresses), so the block needs to
+ * grow again only after the log has moved that far; once addresses span
+ * the device (a log that has wrapped), never.
  */
-static unsigned slack_width(const extslot *s, uint64_t mask)
+static unsigned slack_width(const struct extmap *m)
 {
-	uint64_t mx = 0;
-	for (uint64_t mk = mask; mk; mk &= mk - 1)
-		mx = SO_MAX(mx, extslot_addr(s[ctz(mk)]));
-	return SO_MIN(PACK_W_MAX, 2 + SLACK_BITS + (mx ? top(mx) + 1 : 0));
+	return SO_MIN(PACK_W_MAX, 2 + SLACK_BITS + m->addr_bits);
 }
 
 /* Write the fields of the pages of mask, slots from s, and the header. */
@@ -1249,14 +1255,15 @@ static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, c
 	}
 	/*
 	 * A bigger block. When only mapped pages changed, the chunk is being
-	 * overwritten: size the block for the PACK form of its pages with
-	 * fields that hold any address below 4 times the highest it maps (no
-	 * shift), so that later overwrites (a log head moving on, a run broken
-	 * up, kinds changing) fit in place. New pages get the bin they need.
+	 * overwritten: the block gets the size of the PACK form of its pages
+	 * with fields that hold any address below 4 times the highest the map
+	 * has seen (no shift), the most later overwrites (a log head
+	 * moving on, a run broken up, kinds changing) can need. New pages get
+	 * the bin they need.
 	 */
 	size = bin(pl.need);
 	if (old && !(mask & ~v.mask))
-		size = SO_MAX(size, bin(pack_need(popc(mask), slack_width(s, mask))));
+		size = SO_MAX(size, bin(pack_need(popc(mask), slack_width(m))));
 	blk = mem_alloc(m, size);
 	if (!blk && size > bin(pl.need))
 		blk = mem_alloc(m, size = bin(pl.need));
@@ -1356,10 +1363,14 @@ void extmap_destroy(struct extmap *m, extmap_cb cb, void *ctx)
 
 int extmap_set(struct extmap *m, uint64_t pgoff, uint32_t n, const extslot *slots, extmap_cb cb, void *ctx)
 {
-	uint64_t pg = pgoff, end = pgoff + n;
+	uint64_t pg = pgoff, end = pgoff + n, any = 0;
 	int err;
 
 	assert(pgoff <= EXTMAP_PGOFF_LIMIT && n <= EXTMAP_PGOFF_LIMIT - pgoff);
+	for (uint32_t i = 0; i < n; i++)
+		any |= slots[i];
+	if (any >> 2)
+		m->addr_bits = (uint8_t)SO_MAX(m->addr_bits, top(any >> 2) + 1);
 	while (pg < end) {
 		unsigned a = (unsigned)(pg & 63), b = (unsigned)SO_MIN(64, a + (end - pg));
 		if ((err = chunk_update(m, pg >> LVL_SHIFT, a, b, slots + (pg - pgoff), cb, ctx)) < 0)
@@ -1571,6 +1582,7 @@ uint64_t extmap_extents(const struct extmap *m)
 
 struct check_state {
 	int err;
+	unsigned addr_bits;
 	uint64_t mem, npages[3];
 };
 
@@ -1582,6 +1594,8 @@ struct check_state {
 
 static void check_slot(struct check_state *st, uint64_t ci, unsigned p, extslot s)
 {
+	CHECK(st, (extslot_addr(s) >> st->addr_bits) == 0, "extmap inv 10: chunk %llu page %u address %#llx >= 2^%u",
+	      (unsigned long long)ci, p, (unsigned long long)extslot_addr(s), st->addr_bits);
 	CHECK(st, s != EXT_NONE && extslot_kind(s) != EXT_NONE, "extmap inv 4: chunk %llu page %u has slot %#llx",
 	      (unsigned long long)ci, p, (unsigned long long)s);
 	if (extslot_kind(s) != EXT_NONE)
@@ -1716,7 +1730,7 @@ static void check_nodes(struct check_state *st, uintptr_t t, unsigned level, uin
 
 int extmap_check(const struct extmap *m)
 {
-	struct check_state st = {0, 0, {0, 0, 0}};
+	struct check_state st = {0, m->addr_bits, 0, {0, 0, 0}};
 
 	CHECK(&st, (m->root == 0) == (extmap_pages(m) == 0), "extmap inv 1: root %#llx with %llu pages",
 	      (unsigned long long)m->root, (unsigned long long)extmap_pages(m));

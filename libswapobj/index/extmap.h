@@ -49,6 +49,7 @@ struct extmap {
 	uint64_t npages[3]; /* mapped pages of kind EXT_DATA, EXT_ZERO, EXT_FILL */
 	uint32_t prefix;    /* chunk-index bits above the root's span */
 	uint8_t height;     /* levels of interior nodes, 0..6 */
+	uint8_t addr_bits;  /* bits of the highest address ever set (sizes blocks for overwrites) */
 };
 
 /*
