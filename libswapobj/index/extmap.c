@@ -32,11 +32,11 @@
  *              page is DATA), just (addr - base) >> sh
  *          base is the lowest address, sh the trailing zero bits common to
  *          every addr - base, w = the bits of the largest shifted offset,
- *          plus 2 unless D (0..48). Pages written in random order get addresses from
- *          wherever the log head was, so the fields are as wide as the
- *          span of the log the chunk's pages came from: about 24 bits in a
- *          64 MiB window of the log, 3 bytes a page instead of 6. When data
- *          records are 4 KiB-aligned, sh removes those 8 bits as well.
+ *          plus 2 unless D (0..48). Pages written in random order get
+ *          addresses from wherever the log head was, so the fields are as
+ *          wide as the span of the log the chunk's pages came from: 22 bits
+ *          for a 64 MiB window of the log, under 3 bytes a page instead of
+ *          6. When data records are 4 KiB-aligned, sh removes 8 more bits.
  *   RUN    [0,8)  base(46) | first(6) << 46 | last(6) << 52 | zn(6) << 58
  *          [8,16) P: pages that map to the run
  *          zero info: zn <= 3: zn u16 {start(6) | (len-1)(6) << 6}, one per
