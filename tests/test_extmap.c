@@ -824,7 +824,7 @@ static enum ext_kind pick_kind(struct tu_rng *rng, bool kinds)
 	return d == 0 ? EXT_ZERO : d == 1 ? EXT_FILL : EXT_DATA;
 }
 
-enum ss_style { SS_RANDOM, SS_SEQUENTIAL, SS_MIXED };
+enum ss_style { SS_RANDOM, SS_SEQUENTIAL, SS_MIXED, SS_HOT };
 
 struct ss_case {
 	const char *name;
@@ -842,7 +842,10 @@ static uint32_t ss_step(struct extmap *m, const struct ss_case *c, struct tu_rng
 	uint64_t pg;
 	bool seq = c->style == SS_SEQUENTIAL || (c->style == SS_MIXED && tu_rng_below(rng, 8) == 0);
 
-	if (!seq) {
+	if (c->style == SS_HOT) { /* pages 5 and 40 of every chunk, nothing else */
+		pg = tu_rng_below(rng, SS_PAGES / 64) * 64 + (tu_rng_below(rng, 2) ? 5 : 40);
+		s[0] = wrap_rec(l, pick_kind(rng, c->kinds));
+	} else if (!seq) {
 		pg = tu_rng_below(rng, SS_PAGES);
 		s[0] = wrap_rec(l, pick_kind(rng, c->kinds));
 	} else {
@@ -870,6 +873,7 @@ START_TEST(test_extmap__overwrites_allocate_nothing_in_steady_state)
 	    {"sequential, 64-page writes", SS_SEQUENTIAL, 64, false},
 	    {"sequential, 100-page writes, kinds change", SS_SEQUENTIAL, 100, true},
 	    {"random pages and 64-page sequential writes", SS_MIXED, 64, true},
+	    {"two hot pages per chunk", SS_HOT, 1, true},
 	};
 	uint64_t seed = tu_seed(0x57ead);
 
@@ -899,6 +903,8 @@ START_TEST(test_extmap__overwrites_allocate_nothing_in_steady_state)
 		ck_assert_msg(allocs == 0, "%s: %llu allocations in %llu page overwrites (seed %llu)", c->name,
 		              (unsigned long long)allocs, (unsigned long long)written, (unsigned long long)seed);
 		ck_assert_uint_eq(extmap_pages(&m), SS_PAGES);
+		if (c->style == SS_HOT) /* runs with two exceptions each: far from packed */
+			ck_assert_msg(per_page(&m) < 2.0, "%s: %.3f bytes/page", c->name, per_page(&m));
 		expect_slots(&m, 0, SS_PAGES, want);
 		ck_assert_uint_eq(so_mem_used(SO_MEM_INDEX) - before, extmap_mem(&m));
 		ASSERT_VALID(&m);

@@ -90,16 +90,18 @@
  *      need: a run broken up page by page, pages changing kind, the log
  *      head moving on all fit, so the chunk grows again only when the
  *      log's addresses have grown 4-fold, and never once they span the
- *      device (a log that has wrapped). Growing in smaller steps (doubling)
- *      was tried: it keeps lightly overwritten runs smaller but leaves the
- *      last step to whenever the log's span catches up, i.e. into what
- *      should be the steady state.
+ *      device (a log that has wrapped). One intermediate step: a RUN with
+ *      at most LIGHT_NX/2 exceptions gets room for LIGHT_NX (a sequential
+ *      object with a few hot pages rewritten stays near 1.5 bytes a page,
+ *      not 4.5); its next growth is to the full size. Growing by doubling
+ *      was tried and is not kept: it leaves the last step to whenever the
+ *      log's span catches up, i.e. into what should be the steady state.
  *   c. Updates that map new pages get the bin they need: a 16-byte bin
  *      step holds several more PACK fields or LIST entries, so first writes
  *      allocate on a fraction of the calls (growth, not steady state).
- * The cost of (a) and (b): a chunk with even two pages overwritten holds a
- * PACK-sized block (~3.5 bytes a page with 24-bit addresses, not 0.5), and
- * keeps it when rewritten as one run.
+ * The cost of (a) and (b): a chunk with more than LIGHT_NX/2 pages
+ * overwritten holds a PACK-sized block (~3.5 bytes a page with 24-bit
+ * addresses, not 0.5), and keeps it when rewritten as one run.
  *
  * Invariants (extmap_check verifies all of them)
  *  1. root == 0 iff the map maps no page; then height == 0 and prefix == 0.
@@ -153,6 +155,7 @@ _Static_assert(sizeof(struct extmap) <= 48, "struct extmap is embedded in every 
 #define PACK_W_MAX (2 + ADDR_BITS)
 #define CHUNK_MAX (PACK_HDR + 64 * PACK_W_MAX / 8) /* the largest form plan_make can choose */
 #define SLACK_BITS 2 /* an overwritten chunk's block holds addresses up to 2^SLACK_BITS times its highest */
+#define LIGHT_NX 8   /* exceptions a lightly overwritten RUN's block has room for */
 #define RUN_FIXED 17 /* header, P, nx */
 #define ZLIST_MAX 3
 #define ZN_MASKS 63u
@@ -1254,16 +1257,20 @@ static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, c
 		return 0;
 	}
 	/*
-	 * A bigger block. When only mapped pages changed, the chunk is being
-	 * overwritten: the block gets the size of the PACK form of its pages
-	 * with fields that hold any address below 4 times the highest the map
-	 * has seen (no shift), the most later overwrites (a log head
-	 * moving on, a run broken up, kinds changing) can need. New pages get
-	 * the bin they need.
+	 * A bigger block (rule b above). When only mapped pages changed, the
+	 * chunk is being overwritten: a run with a few exceptions gets room
+	 * for LIGHT_NX of them; anything else the size of the PACK form of
+	 * its pages with fields that hold any address below 4 times the
+	 * highest the map has seen (no shift), the most later overwrites can
+	 * need. New pages get the bin they need.
 	 */
 	size = bin(pl.need);
-	if (old && !(mask & ~v.mask))
-		size = SO_MAX(size, bin(pack_need(popc(mask), slack_width(m))));
+	if (old && !(mask & ~v.mask)) {
+		size_t cap = bin(pack_need(popc(mask), slack_width(m)));
+		size_t light = bin(run_need(pl.run.S, LIGHT_NX));
+		bool few = pl.form == F_RUN && popc(mask & ~pl.run.P) <= LIGHT_NX / 2 && v.has_run;
+		size = SO_MAX(size, few && light < cap ? light : cap);
+	}
 	blk = mem_alloc(m, size);
 	if (!blk && size > bin(pl.need))
 		blk = mem_alloc(m, size = bin(pl.need));
