@@ -245,9 +245,32 @@ static inline void slot_store(uint8_t *p, extslot s)
 
 /*
  * Bit streams (PACK fields): w <= 48 bits at bit offset off, least
- * significant bit first. Only the bytes the field touches are read or
- * written, so a block needs no padding after its last field.
+ * significant bit first, in a stream that starts PACK_HDR bytes into its
+ * block. On a little-endian host one 8-byte access ends at the field's
+ * last byte (it may reach back into the header, never before the block,
+ * and rewrites bytes outside the field unchanged); elsewhere only the
+ * field's bytes are touched. Either way no padding follows the last field.
  */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+_Static_assert(PACK_HDR >= 8, "an 8-byte access ending at a field stays in the block");
+static inline uint64_t bits_get(const uint8_t *b, size_t off, unsigned w)
+{
+	if (!w) /* an all-DATA chunk of one address has 0-bit fields */
+		return 0;
+	ptrdiff_t s = (ptrdiff_t)((off + w + 7) >> 3) - 8;
+	unsigned at = (unsigned)((ptrdiff_t)off - 8 * s);
+	return ld64(b + s) >> at & ((1ull << w) - 1);
+}
+static inline void bits_put(uint8_t *b, size_t off, unsigned w, uint64_t v)
+{
+	if (!w)
+		return;
+	ptrdiff_t s = (ptrdiff_t)((off + w + 7) >> 3) - 8;
+	unsigned at = (unsigned)((ptrdiff_t)off - 8 * s);
+	uint64_t mk = ((1ull << w) - 1) << at;
+	st64(b + s, (ld64(b + s) & ~mk) | (v << at & mk));
+}
+#else
 static uint64_t bits_get(const uint8_t *b, size_t off, unsigned w)
 {
 	const uint8_t *p = b + (off >> 3);
@@ -268,6 +291,7 @@ static void bits_put(uint8_t *b, size_t off, unsigned w, uint64_t v)
 	for (unsigned i = 0; i < nb; i++)
 		p[i] = (uint8_t)(x >> (8 * i));
 }
+#endif
 
 static inline uint8_t *cptr(uintptr_t t)
 {
@@ -794,6 +818,28 @@ static void plan_make(const struct view *v, const extslot *s, uint64_t mask, str
 	}
 }
 
+/*
+ * A PACK plan going into a block of `room` bytes takes the widest fields
+ * that fit (up to 48 bits, unshifted if that fits too): the block costs the
+ * same, and later overwrites whose addresses lie past the exact span (the
+ * log head moving on) then fit the fields and take pack_update's in-place
+ * path instead of a full re-encoding.
+ */
+static void pack_widen(struct plan *pl, size_t room)
+{
+	unsigned n = popc(pl->mask), w, vb;
+	if (pl->form != F_PACK)
+		return;
+	w = (unsigned)SO_MIN(PACK_W_MAX, (room - PACK_HDR) * 8 / n);
+	if (w <= pl->pk.w)
+		return;
+	vb = pl->pk.w - pl->pk.kb; /* value bits the shifted offsets need */
+	if (pl->pk.sh && w - pl->pk.kb >= vb + pl->pk.sh)
+		pl->pk.sh = 0;
+	pl->pk.w = w;
+	pl->need = pack_need(n, w);
+}
+
 /* The zero records of Z, S (pages up to last) as the RUN's u16 list. */
 static void zlist_write(uint8_t *z, uint64_t Z, uint64_t S, unsigned last)
 {
@@ -1247,10 +1293,11 @@ static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, c
 	}
 	plan_make(&v, s, mask, &pl);
 	assert(pl.need <= CHUNK_MAX);
-	plan_write(&pl, s, buf);
 
 	if (old && pl.need <= usable(oblk)) {
 		/* The block never shrinks: the next overwrite may need it again. */
+		pack_widen(&pl, usable(oblk));
+		plan_write(&pl, s, buf);
 		notify(m, ci, a, b, v.s, s, cb, ctx);
 		memcpy(oblk, buf, pl.need);
 		*loc = (uintptr_t)oblk | pl.form;
@@ -1276,6 +1323,8 @@ static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, c
 		blk = mem_alloc(m, size = bin(pl.need));
 	if (!blk)
 		return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", size);
+	pack_widen(&pl, usable(blk));
+	plan_write(&pl, s, buf);
 	memcpy(blk, buf, pl.need);
 	t = (uintptr_t)blk | pl.form;
 	if (!old && (err = tree_insert(m, ci, t)) < 0) {
