@@ -1,7 +1,9 @@
 /*
  * extmap.c - the per-object extent map: page number -> extslot.
  *
- * Owns: a radix tree over 64-page chunks, and the three encodings of a chunk.
+ * Owns: a radix tree over 64-page chunks, the three encodings of a chunk,
+ * and the rule for when a chunk's block grows (never on a steady-state
+ * overwrite, see "Blocks" below).
  * Every byte is allocated with so_alloc(SO_MEM_INDEX) and counted in
  * extmap.mem as the allocator charges it. No locking: the caller holds the
  * object's lock for every call.
@@ -22,7 +24,19 @@
  * Chunks (all sizes are requested at glibc's bin sizes, 24 + 16k bytes, so
  * that the allocator keeps no slack; slot48 = the 48 low bits of an extslot)
  *   LIST   [0] n; n entries {u8 page, slot48}, increasing page.
- *   DENSE  [0,8) bitmap of mapped pages; [8,392) slot48 of page 0..63 (0 = hole).
+ *   PACK   [0,8)  bitmap of mapped pages
+ *          [8,16) base(46) | w(6) << 46 | sh(6) << 52 | D << 58
+ *          [16,..) one w-bit field per mapped page, in page order, as a bit
+ *          stream (field i at bit i*w, low bit first):
+ *              field = kind | ((addr - base) >> sh) << 2, or, if D (every
+ *              page is DATA), just (addr - base) >> sh
+ *          base is the lowest address, sh the trailing zero bits common to
+ *          every addr - base, w = the bits of the largest shifted offset,
+ *          plus 2 unless D (0..48). Pages written in random order get
+ *          addresses from wherever the log head was, so the fields are as
+ *          wide as the span of the log the chunk's pages came from: 22 bits
+ *          for a 64 MiB window of the log, under 3 bytes a page instead of
+ *          6. When data records are 4 KiB-aligned, sh removes 8 more bits.
  *   RUN    [0,8)  base(46) | first(6) << 46 | last(6) << 52 | zn(6) << 58
  *          [8,16) P: pages that map to the run
  *          zero info: zn <= 3: zn u16 {start(6) | (len-1)(6) << 6}, one per
@@ -46,34 +60,64 @@
  * and re-encodes: the run part is the better (more pages) of the old run,
  * extended forward by the new slots that follow it, and of the longest run
  * found in the new slots; every other mapped page is an exception. The
- * chunk takes the form whose bin is smallest, DENSE winning ties over RUN
- * and RUN over LIST (DENSE updates in place; a RUN can grow), and reuses its
- * block when the bin is unchanged. That is O(64) per chunk, so the common
- * single-page and append cases take fast paths that edit in place (or grow
- * the block by one bin) and hand anything else to the general update:
- *   - fewer than DENSE_FAST_MAX pages of a DENSE chunk;
- *   - one page of a LIST that joins no run with a neighbour entry and keeps
- *     the list smaller than a DENSE chunk;
+ * chunk takes the form whose bin is smallest, PACK winning ties over RUN
+ * and RUN over LIST. That is O(64) per chunk, so the common single-page and
+ * append cases take fast paths that edit in place and hand anything else
+ * (including anything that needs a bigger block) to the general update:
+ *   - fewer than PACK_FAST_MAX mapped pages of a PACK chunk whose new slots
+ *     fit its fields (pack_update);
+ *   - one page of a LIST that joins no run with a neighbour entry and fits
+ *     the block (list_update);
  *   - pages that continue a RUN from its last page (run_extend);
- *   - one page of a RUN that becomes, changes or stops being an exception,
- *     while RUN stays the smallest form (run_update).
- * Removal (extmap_clear, holes in extmap_set) never allocates: blocks are
- * edited in place and only ever freed, so a chunk may keep a bigger block
- * than its content needs until its next general update.
+ *   - one page of a RUN that becomes, changes or stops being an exception
+ *     within the block (run_update).
+ *
+ * Blocks: allocation on the write path
+ * ------------------------------------
+ * Swap-out runs when memory is short, and a failed allocation turns the
+ * store read-only, so overwriting mapped pages must not allocate once the
+ * map has its shape. Three rules give that:
+ *   a. A chunk's block never shrinks while the chunk maps a page: whatever
+ *      encoding an update produces is written in place if it fits, whether
+ *      or not it is the smallest form for the block (the block's size, not
+ *      the form, is what memory costs). Removal therefore never allocates
+ *      either, and a block is freed only with the last page of its chunk.
+ *   b. When an update of a chunk's mapped pages only (an overwrite) needs a
+ *      bigger block, the block gets the size of the chunk's PACK form with
+ *      fields that hold any address up to 2^SLACK_BITS times the highest
+ *      the map was ever given (slack_width, extmap.addr_bits). That is
+ *      the form random overwrites drive a chunk to and the most they can
+ *      need: a run broken up page by page, pages changing kind, the log
+ *      head moving on all fit, so the chunk grows again only when the
+ *      log's addresses have grown 4-fold, and never once they span the
+ *      device (a log that has wrapped). One intermediate step: a RUN with
+ *      at most LIGHT_NX/2 exceptions gets room for LIGHT_NX (a sequential
+ *      object with a few hot pages rewritten stays near 1.5 bytes a page,
+ *      not 4.5); its next growth is to the full size. Growing by doubling
+ *      was tried and is not kept: it leaves the last step to whenever the
+ *      log's span catches up, i.e. into what should be the steady state.
+ *   c. Updates that map new pages get the bin they need: a 16-byte bin
+ *      step holds several more PACK fields or LIST entries, so first writes
+ *      allocate on a fraction of the calls (growth, not steady state).
+ * The cost of (a) and (b): a chunk with more than LIGHT_NX/2 pages
+ * overwritten holds a PACK-sized block (~3.5 bytes a page with 24-bit
+ * addresses, not 0.5), and keeps it when rewritten as one run.
  *
  * Invariants (extmap_check verifies all of them)
  *  1. root == 0 iff the map maps no page; then height == 0 and prefix == 0.
  *  2. height <= 6 and prefix << 6*height < 2^32 (ci < 2^32 since pgoff < 2^38).
  *     If height > 0 the root node has at least two children (so that a
  *     tree never keeps levels it does not need).
- *  3. Every node has a non-zero bitmap and room for its children; the
- *     children of level-1 nodes are tagged chunk pointers, deeper children
- *     untagged node pointers.
+ *  3. Every node and chunk block has room for its content; every node has
+ *     a non-zero bitmap; the children of level-1 nodes are tagged chunk
+ *     pointers, deeper children untagged node pointers.
  *  4. Every chunk maps at least one page; every stored slot has a kind other
- *     than EXT_NONE (0 in DENSE marks a hole) and an address < 2^46.
+ *     than EXT_NONE and an address < 2^46.
  *  5. LIST entries and RUN exceptions have strictly increasing pages < 64;
  *     a LIST has at least one entry.
- *  6. DENSE: the bitmap is exactly the set of non-zero slots.
+ *  6. PACK: w <= 48 and w >= 2 unless D, sh < 46, header bits 59..63
+ *     zero; every field decodes to an address <= ADDR_MAX (its kind is
+ *     checked by 4).
  *  7. RUN: first <= last; P, Z are within [first, last]; S is within Z; a
  *     zero page first is in S; a zero page p not in S has p-1 in Z; no
  *     exception page is in P; zn <= 3 or zn == 63, zero records listed are
@@ -81,6 +125,8 @@
  *  8. npages[k-1] is the number of mapped pages of kind k.
  *  9. mem is the sum, over every node and chunk block, of
  *     malloc_usable_size + MALLOC_OVERHEAD, i.e. what so_alloc charged.
+ * 10. Every mapped address is below 2^addr_bits (addr_bits only grows:
+ *     it is the high-water mark of the addresses extmap_set was given).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -105,13 +151,17 @@ _Static_assert(sizeof(struct extmap) <= 48, "struct extmap is embedded in every 
 
 #define SLOT_BYTES 6
 #define ENT_BYTES 7
-#define DENSE_BYTES (8 + 64 * SLOT_BYTES)
+#define PACK_HDR 16
+#define PACK_W_MAX (2 + ADDR_BITS)
+#define CHUNK_MAX (PACK_HDR + 64 * PACK_W_MAX / 8) /* the largest form plan_make can choose */
+#define SLACK_BITS 2 /* an overwritten chunk's block holds addresses up to 2^SLACK_BITS times its highest */
+#define LIGHT_NX 8   /* exceptions a lightly overwritten RUN's block has room for */
 #define RUN_FIXED 17 /* header, P, nx */
 #define ZLIST_MAX 3
 #define ZN_MASKS 63u
-#define DENSE_FAST_MAX 8
+#define PACK_FAST_MAX 8
 
-enum form { F_LIST = 1, F_DENSE = 2, F_RUN = 3 };
+enum form { F_LIST = 1, F_PACK = 2, F_RUN = 3 };
 #define TAG_MASK ((uintptr_t)3)
 
 struct node {
@@ -192,6 +242,56 @@ static inline void slot_store(uint8_t *p, extslot s)
 	memcpy(p, &lo, 4);
 	memcpy(p + 4, &hi, 2);
 }
+
+/*
+ * Bit streams (PACK fields): w <= 48 bits at bit offset off, least
+ * significant bit first, in a stream that starts PACK_HDR bytes into its
+ * block. On a little-endian host one 8-byte access ends at the field's
+ * last byte (it may reach back into the header, never before the block,
+ * and rewrites bytes outside the field unchanged); elsewhere only the
+ * field's bytes are touched. Either way no padding follows the last field.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+_Static_assert(PACK_HDR >= 8, "an 8-byte access ending at a field stays in the block");
+static inline uint64_t bits_get(const uint8_t *b, size_t off, unsigned w)
+{
+	if (!w) /* an all-DATA chunk of one address has 0-bit fields */
+		return 0;
+	ptrdiff_t s = (ptrdiff_t)((off + w + 7) >> 3) - 8;
+	unsigned at = (unsigned)((ptrdiff_t)off - 8 * s);
+	return ld64(b + s) >> at & ((1ull << w) - 1);
+}
+static inline void bits_put(uint8_t *b, size_t off, unsigned w, uint64_t v)
+{
+	if (!w)
+		return;
+	ptrdiff_t s = (ptrdiff_t)((off + w + 7) >> 3) - 8;
+	unsigned at = (unsigned)((ptrdiff_t)off - 8 * s);
+	uint64_t mk = ((1ull << w) - 1) << at;
+	st64(b + s, (ld64(b + s) & ~mk) | (v << at & mk));
+}
+#else
+static uint64_t bits_get(const uint8_t *b, size_t off, unsigned w)
+{
+	const uint8_t *p = b + (off >> 3);
+	unsigned sh = (unsigned)(off & 7), nb = (sh + w + 7) >> 3;
+	uint64_t x = 0;
+	for (unsigned i = 0; i < nb; i++)
+		x |= (uint64_t)p[i] << (8 * i);
+	return (x >> sh) & ((1ull << w) - 1);
+}
+static void bits_put(uint8_t *b, size_t off, unsigned w, uint64_t v)
+{
+	uint8_t *p = b + (off >> 3);
+	unsigned sh = (unsigned)(off & 7), nb = (sh + w + 7) >> 3;
+	uint64_t x = 0, mk = ((1ull << w) - 1) << sh;
+	for (unsigned i = 0; i < nb; i++)
+		x |= (uint64_t)p[i] << (8 * i);
+	x = (x & ~mk) | (v << sh & mk);
+	for (unsigned i = 0; i < nb; i++)
+		p[i] = (uint8_t)(x >> (8 * i));
+}
+#endif
 
 static inline uint8_t *cptr(uintptr_t t)
 {
@@ -412,6 +512,99 @@ static void run_expand(const struct run *r, extslot *rs)
 	}
 }
 
+/* ---- PACK chunks ------------------------------------------------------------ */
+
+/*
+ * A PACK chunk's parameters: fields of w bits, field = kind | off << 2 with
+ * off = (addr - base) >> sh, or just off when every page is DATA (kb = 0).
+ */
+struct pack {
+	uint64_t base;
+	unsigned w, sh;
+	unsigned kb; /* kind bits per field: 2, or 0 when every page is DATA */
+};
+
+#define PACK_F_DATA (1ull << 58) /* header flag: fields hold no kind (kb = 0) */
+
+static inline size_t pack_need(unsigned n, unsigned w)
+{
+	return PACK_HDR + ((size_t)n * w + 7) / 8;
+}
+
+static inline void pack_decode(const uint8_t *c, struct pack *pk)
+{
+	uint64_t h = ld64(c + 8);
+	pk->base = h & ADDR_MAX;
+	pk->w = (unsigned)(h >> 46) & 63;
+	pk->sh = (unsigned)(h >> 52) & 63;
+	pk->kb = h & PACK_F_DATA ? 0 : 2;
+}
+
+static inline extslot pack_slot(const struct pack *pk, uint64_t f)
+{
+	enum ext_kind k = pk->kb ? (enum ext_kind)(f & 3) : EXT_DATA;
+	return extslot_make(k, pk->base + ((f >> pk->kb) << pk->sh));
+}
+
+/* Can slot s (not a hole) be a field of pk? */
+static inline bool pack_fits(const struct pack *pk, extslot s)
+{
+	uint64_t a = extslot_addr(s), d = a - pk->base;
+	return (pk->kb || extslot_kind(s) == EXT_DATA) && a >= pk->base && !(d & below(pk->sh)) &&
+	       (d >> pk->sh) < (1ull << (pk->w - pk->kb));
+}
+
+static inline uint64_t pack_field(const struct pack *pk, extslot s)
+{
+	uint64_t off = (extslot_addr(s) - pk->base) >> pk->sh;
+	return pk->kb ? off << 2 | (uint64_t)extslot_kind(s) : off;
+}
+
+/* The narrowest parameters for the slots of mask (not empty). */
+static void pack_plan(const extslot *s, uint64_t mask, struct pack *pk)
+{
+	uint64_t base = ADDR_MAX, any = 0, mx = 0;
+	bool data = true;
+	for (uint64_t mk = mask; mk; mk &= mk - 1) {
+		base = SO_MIN(base, extslot_addr(s[ctz(mk)]));
+		data &= extslot_kind(s[ctz(mk)]) == EXT_DATA;
+	}
+	for (uint64_t mk = mask; mk; mk &= mk - 1) {
+		uint64_t d = extslot_addr(s[ctz(mk)]) - base;
+		any |= d;
+		mx = SO_MAX(mx, d);
+	}
+	pk->base = base;
+	pk->sh = any ? ctz(any) : 0;
+	mx >>= pk->sh;
+	pk->kb = data ? 0 : 2;
+	pk->w = pk->kb + (mx ? top(mx) + 1 : 0);
+}
+
+/*
+ * Field width for an overwritten chunk's block: kind bits and an address
+ * offset up to 2^SLACK_BITS times the highest address the map has ever been
+ * given (m->addr_bits, not the chunk's own: right after the log wraps, a
+ * chunk rewritten in full has only low addresses), so the block needs to
+ * grow again only after the log has moved that far; once addresses span
+ * the device (a log that has wrapped), never.
+ */
+static unsigned slack_width(const struct extmap *m)
+{
+	return SO_MIN(PACK_W_MAX, 2 + SLACK_BITS + m->addr_bits);
+}
+
+/* Write the fields of the pages of mask, slots from s, and the header. */
+static void pack_write(uint8_t *c, const struct pack *pk, const extslot *s, uint64_t mask)
+{
+	unsigned i = 0;
+	memset(c + PACK_HDR, 0, pack_need(popc(mask), pk->w) - PACK_HDR);
+	st64(c, mask);
+	st64(c + 8, pk->base | (uint64_t)pk->w << 46 | (uint64_t)pk->sh << 52 | (pk->kb ? 0 : PACK_F_DATA));
+	for (uint64_t mk = mask; mk; mk &= mk - 1, i++)
+		bits_put(c + PACK_HDR, (size_t)i * pk->w, pk->w, pack_field(pk, s[ctz(mk)]));
+}
+
 /* ---- chunks: read ----------------------------------------------------------- */
 
 static extslot chunk_get(uintptr_t t, unsigned pg)
@@ -419,8 +612,14 @@ static extslot chunk_get(uintptr_t t, unsigned pg)
 	const uint8_t *c = cptr(t);
 	struct run r;
 	switch (cform(t)) {
-	case F_DENSE:
-		return slot_load(c + 8 + SLOT_BYTES * pg);
+	case F_PACK: {
+		uint64_t bm = ld64(c);
+		struct pack pk;
+		if (!(bm >> pg & 1))
+			return EXT_NONE;
+		pack_decode(c, &pk);
+		return pack_slot(&pk, bits_get(c + PACK_HDR, (size_t)popc(bm & below(pg)) * pk.w, pk.w));
+	}
 	case F_LIST:
 		return ent_find(c + 1, c[0], pg);
 	default:
@@ -436,7 +635,7 @@ static uint64_t chunk_mask(uintptr_t t)
 	const uint8_t *c = cptr(t);
 	struct run r;
 	switch (cform(t)) {
-	case F_DENSE:
+	case F_PACK:
 		return ld64(c);
 	case F_LIST:
 		return ent_mask(c + 1, c[0]);
@@ -472,11 +671,15 @@ static void view_decode(uintptr_t t, struct view *v)
 	if (!t)
 		return;
 	switch (cform(t)) {
-	case F_DENSE:
+	case F_PACK: {
+		struct pack pk;
+		unsigned i = 0;
+		pack_decode(c, &pk);
 		v->mask = ld64(c);
-		for (uint64_t mk = v->mask; mk; mk &= mk - 1)
-			v->s[ctz(mk)] = slot_load(c + 8 + SLOT_BYTES * ctz(mk));
+		for (uint64_t mk = v->mask; mk; mk &= mk - 1, i++)
+			v->s[ctz(mk)] = pack_slot(&pk, bits_get(c + PACK_HDR, (size_t)i * pk.w, pk.w));
 		break;
+	}
 	case F_LIST:
 		view_ents(v, c + 1, c[0]);
 		break;
@@ -579,6 +782,7 @@ struct plan {
 	size_t need; /* bytes of the encoding */
 	uint64_t mask;
 	struct cand run;
+	struct pack pk; /* the PACK parameters of the slots, whatever the form */
 };
 
 static size_t run_need(uint64_t S, unsigned nx)
@@ -600,8 +804,9 @@ static void plan_make(const struct view *v, const extslot *s, uint64_t mask, str
 		c = h1 ? &c1 : &c2;
 	pl->mask = mask;
 	pl->run = (struct cand){0};
-	pl->form = F_DENSE;
-	pl->need = DENSE_BYTES;
+	pack_plan(s, mask, &pl->pk);
+	pl->form = F_PACK;
+	pl->need = pack_need(popc(mask), pl->pk.w);
 	if (c && bin(n = run_need(c->S, popc(mask & ~c->P))) < bin(pl->need)) {
 		pl->form = F_RUN;
 		pl->need = n;
@@ -611,6 +816,28 @@ static void plan_make(const struct view *v, const extslot *s, uint64_t mask, str
 		pl->form = F_LIST;
 		pl->need = n;
 	}
+}
+
+/*
+ * A PACK plan going into a block of `room` bytes takes the widest fields
+ * that fit (up to 48 bits, unshifted if that fits too): the block costs the
+ * same, and later overwrites whose addresses lie past the exact span (the
+ * log head moving on) then fit the fields and take pack_update's in-place
+ * path instead of a full re-encoding.
+ */
+static void pack_widen(struct plan *pl, size_t room)
+{
+	unsigned n = popc(pl->mask), w, vb;
+	if (pl->form != F_PACK)
+		return;
+	w = (unsigned)SO_MIN(PACK_W_MAX, (room - PACK_HDR) * 8 / n);
+	if (w <= pl->pk.w)
+		return;
+	vb = pl->pk.w - pl->pk.kb; /* value bits the shifted offsets need */
+	if (pl->pk.sh && w - pl->pk.kb >= vb + pl->pk.sh)
+		pl->pk.sh = 0;
+	pl->pk.w = w;
+	pl->need = pack_need(n, w);
 }
 
 /* The zero records of Z, S (pages up to last) as the RUN's u16 list. */
@@ -631,10 +858,8 @@ static void plan_write(const struct plan *pl, const extslot *s, uint8_t *buf)
 	uint64_t x;
 
 	switch (pl->form) {
-	case F_DENSE:
-		st64(buf, pl->mask);
-		for (unsigned p = 0; p < 64; p++)
-			slot_store(buf + 8 + SLOT_BYTES * p, s[p]);
+	case F_PACK:
+		pack_write(buf, &pl->pk, s, pl->mask);
 		return;
 	case F_LIST:
 		buf[0] = (uint8_t)popc(pl->mask);
@@ -847,34 +1072,46 @@ static inline void note(struct extmap *m, uint64_t pg, extslot o, extslot n, ext
 		m->npages[extslot_kind(n) - 1]++;
 }
 
-/* Fast path: a few pages of a DENSE chunk, in place. */
-static void dense_update(struct extmap *m, uint64_t ci, uintptr_t t, unsigned a, unsigned b, const extslot *ns,
-                         extmap_cb cb, void *ctx)
+/*
+ * Fast path: a few mapped pages of a PACK chunk take slots that fit its
+ * fields, in place. Returns 1 (and changes nothing) when a page is added or
+ * removed or a slot does not fit: the general path re-plans those.
+ */
+static int pack_update(struct extmap *m, uintptr_t t, uint64_t ci, unsigned a, unsigned b, const extslot *ns,
+                       extmap_cb cb, void *ctx)
 {
 	uint8_t *c = cptr(t);
 	uint64_t bm = ld64(c);
+	struct pack pk;
+
+	pack_decode(c, &pk);
 	for (unsigned p = a; p < b; p++) {
-		uint8_t *sp = c + 8 + SLOT_BYTES * p;
-		extslot o = slot_load(sp), n = slot_norm(ns[p - a]);
+		extslot n = slot_norm(ns[p - a]);
+		if (!(bm >> p & 1) ? n != EXT_NONE : !n || !pack_fits(&pk, n))
+			return 1;
+	}
+	for (unsigned p = a; p < b; p++) {
+		size_t off = (size_t)popc(bm & below(p)) * pk.w;
+		extslot n = slot_norm(ns[p - a]), o;
+		if (!n)
+			continue;
+		o = pack_slot(&pk, bits_get(c + PACK_HDR, off, pk.w));
 		if (o == n)
 			continue;
 		note(m, (ci << LVL_SHIFT) + p, o, n, cb, ctx);
-		bm = n ? bm | bit(p) : bm & ~bit(p);
-		slot_store(sp, n);
+		bits_put(c + PACK_HDR, off, pk.w, pack_field(&pk, n));
 	}
-	st64(c, bm);
-	if (!bm)
-		tree_remove(m, ci);
+	return 0;
 }
 
 /*
- * Fast path: one page of a LIST chunk, in place or grown by one bin. Returns
- * 1 (and changes nothing) when the page would join a run with a neighbour
- * or the list would outgrow a DENSE chunk: the general path decides those.
+ * Fast path: one page of a LIST chunk, in place. Returns 1 (and changes
+ * nothing) when the page would join a run with a neighbour or the list
+ * outgrows its block: the general path decides those.
  */
-static int list_update(struct extmap *m, uintptr_t *loc, uint64_t ci, unsigned p, extslot n, extmap_cb cb, void *ctx)
+static int list_update(struct extmap *m, uintptr_t t, uint64_t ci, unsigned p, extslot n, extmap_cb cb, void *ctx)
 {
-	uint8_t *c = cptr(*loc), *e = c + 1;
+	uint8_t *c = cptr(t), *e = c + 1;
 	unsigned cnt = c[0], i = ent_lower(e, cnt, p);
 	bool found = i < cnt && e[ENT_BYTES * i] == p;
 	extslot o = found ? slot_load(e + ENT_BYTES * i + 1) : EXT_NONE;
@@ -898,14 +1135,8 @@ static int list_update(struct extmap *m, uintptr_t *loc, uint64_t ci, unsigned p
 	if (nx < cnt && e[ENT_BYTES * nx] == p + 1 && slot_continues(n, slot_load(e + ENT_BYTES * nx + 1)))
 		return 1;
 	if (!found) {
-		if (bin(need) >= bin(DENSE_BYTES))
+		if (need > usable(c))
 			return 1;
-		if (need > usable(c)) {
-			if (!(c = mem_realloc(m, c, bin(need))))
-				return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", bin(need));
-			*loc = (uintptr_t)c | F_LIST;
-			e = c + 1;
-		}
 		memmove(e + ENT_BYTES * (i + 1), e + ENT_BYTES * i, ENT_BYTES * (cnt - i));
 		e[ENT_BYTES * i] = (uint8_t)p;
 		c[0]++;
@@ -964,15 +1195,15 @@ static int run_extend(struct extmap *m, uintptr_t t, unsigned a, unsigned b, con
 
 /*
  * Fast path: one page of a RUN chunk that does not join the run becomes,
- * changes or stops being an exception, in place or grown by one bin.
- * Returns 1 (and changes nothing) when another form could be smaller or
- * the page belongs back in the run: the general path decides those.
+ * changes or stops being an exception, in place. Returns 1 (and changes
+ * nothing) when the exceptions outgrow the block or the page belongs back
+ * in the run: the general path decides those.
  */
-static int run_update(struct extmap *m, uintptr_t *loc, uint64_t ci, unsigned p, extslot n, extmap_cb cb, void *ctx)
+static int run_update(struct extmap *m, uintptr_t t, uint64_t ci, unsigned p, extslot n, extmap_cb cb, void *ctx)
 {
-	uint8_t *c = cptr(*loc), *e;
+	uint8_t *c = cptr(t), *e;
 	struct run r;
-	unsigned i, total;
+	unsigned i;
 	bool in_p, found;
 	extslot o;
 	size_t need;
@@ -1003,15 +1234,8 @@ static int run_update(struct extmap *m, uintptr_t *loc, uint64_t ci, unsigned p,
 	}
 	if (!found) {
 		need = RUN_FIXED + r.zb + (size_t)ENT_BYTES * (r.nx + 1);
-		total = popc(r.P) + r.nx + !in_p;
-		if (bin(need) >= bin(DENSE_BYTES) || bin(need) > bin(1 + (size_t)ENT_BYTES * total))
+		if (need > usable(c))
 			return 1;
-		if (need > usable(c)) {
-			if (!(c = mem_realloc(m, c, bin(need))))
-				return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", bin(need));
-			*loc = (uintptr_t)c | F_RUN;
-			e = c + RUN_FIXED + r.zb;
-		}
 		memmove(e + ENT_BYTES * (i + 1), e + ENT_BYTES * i, ENT_BYTES * (r.nx - i));
 		e[ENT_BYTES * i] = (uint8_t)p;
 		c[16 + r.zb]++;
@@ -1029,27 +1253,25 @@ static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, c
 {
 	uintptr_t *loc = tree_find(m, ci);
 	uintptr_t old = loc ? *loc : 0, t;
-	uint8_t *oblk = cptr(old), *blk = NULL;
+	uint8_t *oblk = cptr(old), *blk;
 	struct view v;
 	struct plan pl;
 	extslot s[64];
 	uint64_t mask;
 	bool changed = false;
-	uint8_t buf[DENSE_BYTES];
+	uint8_t buf[CHUNK_MAX];
 	size_t size;
 	int err;
 
-	if (old && cform(old) == F_DENSE && b - a < DENSE_FAST_MAX) {
-		dense_update(m, ci, old, a, b, ns, cb, ctx);
+	if (old && cform(old) == F_PACK && b - a < PACK_FAST_MAX && pack_update(m, old, ci, a, b, ns, cb, ctx) == 0)
 		return 0;
-	}
 	if (old && cform(old) == F_LIST && b - a == 1 &&
-	    (err = list_update(m, loc, ci, a, slot_norm(ns[0]), cb, ctx)) != 1)
+	    (err = list_update(m, old, ci, a, slot_norm(ns[0]), cb, ctx)) != 1)
 		return err;
 	if (old && cform(old) == F_RUN && run_extend(m, old, a, b, ns) == 0)
 		return 0;
 	if (old && cform(old) == F_RUN && b - a == 1 &&
-	    (err = run_update(m, loc, ci, a, slot_norm(ns[0]), cb, ctx)) != 1)
+	    (err = run_update(m, old, ci, a, slot_norm(ns[0]), cb, ctx)) != 1)
 		return err;
 	view_decode(old, &v);
 	memcpy(s, v.s, sizeof(s));
@@ -1070,33 +1292,49 @@ static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, c
 		return 0;
 	}
 	plan_make(&v, s, mask, &pl);
-	plan_write(&pl, s, buf);
-	size = bin(pl.need);
+	assert(pl.need <= CHUNK_MAX);
 
-	if (old && usable(oblk) == size) {
-		blk = oblk;
-	} else {
-		blk = mem_alloc(m, size);
-		if (!blk && old && usable(oblk) >= pl.need)
-			blk = oblk; /* a roomier block than needed beats failing */
-		if (!blk)
-			return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", size);
+	if (old && pl.need <= usable(oblk)) {
+		/* The block never shrinks: the next overwrite may need it again. */
+		pack_widen(&pl, usable(oblk));
+		plan_write(&pl, s, buf);
+		notify(m, ci, a, b, v.s, s, cb, ctx);
+		memcpy(oblk, buf, pl.need);
+		*loc = (uintptr_t)oblk | pl.form;
+		return 0;
 	}
+	/*
+	 * A bigger block (rule b above). When only mapped pages changed, the
+	 * chunk is being overwritten: a run with a few exceptions gets room
+	 * for LIGHT_NX of them; anything else the size of the PACK form of
+	 * its pages with fields that hold any address below 4 times the
+	 * highest the map has seen (no shift), the most later overwrites can
+	 * need. New pages get the bin they need.
+	 */
+	size = bin(pl.need);
+	if (old && !(mask & ~v.mask)) {
+		size_t cap = bin(pack_need(popc(mask), slack_width(m)));
+		size_t light = bin(run_need(pl.run.S, LIGHT_NX));
+		bool few = pl.form == F_RUN && popc(mask & ~pl.run.P) <= LIGHT_NX / 2 && v.has_run;
+		size = SO_MAX(size, few && light < cap ? light : cap);
+	}
+	blk = mem_alloc(m, size);
+	if (!blk && size > bin(pl.need))
+		blk = mem_alloc(m, size = bin(pl.need));
+	if (!blk)
+		return so_err(SWAPOBJ_ENOMEM, "extent map: no memory for a %zu-byte chunk", size);
+	pack_widen(&pl, usable(blk));
+	plan_write(&pl, s, buf);
+	memcpy(blk, buf, pl.need);
 	t = (uintptr_t)blk | pl.form;
-	if (blk != oblk) {
-		memcpy(blk, buf, pl.need);
-		if (!old && (err = tree_insert(m, ci, t)) < 0) {
-			mem_free(m, blk);
-			return err;
-		}
+	if (!old && (err = tree_insert(m, ci, t)) < 0) {
+		mem_free(m, blk);
+		return err;
 	}
 	notify(m, ci, a, b, v.s, s, cb, ctx);
-	if (blk == oblk)
-		memcpy(blk, buf, pl.need);
 	if (old) {
 		*loc = t;
-		if (blk != oblk)
-			mem_free(m, oblk);
+		mem_free(m, oblk);
 	}
 	return 0;
 }
@@ -1125,11 +1363,13 @@ static bool chunk_clear(struct extmap *m, uintptr_t *p, uint64_t ci, uint64_t lo
 		return true;
 	}
 	switch (cform(t)) {
-	case F_DENSE:
-		for (uint64_t mk = gone; mk; mk &= mk - 1)
-			slot_store(c + 8 + SLOT_BYTES * ctz(mk), EXT_NONE);
-		st64(c, v.mask & ~gone);
+	case F_PACK: {
+		/* The remaining fields still fit the header's parameters: repack them from the view. */
+		struct pack pk;
+		pack_decode(c, &pk);
+		pack_write(c, &pk, v.s, v.mask & ~gone);
 		break;
+	}
 	case F_LIST:
 		c[0] = (uint8_t)ent_drop(c + 1, c[0], gone);
 		break;
@@ -1179,10 +1419,14 @@ void extmap_destroy(struct extmap *m, extmap_cb cb, void *ctx)
 
 int extmap_set(struct extmap *m, uint64_t pgoff, uint32_t n, const extslot *slots, extmap_cb cb, void *ctx)
 {
-	uint64_t pg = pgoff, end = pgoff + n;
+	uint64_t pg = pgoff, end = pgoff + n, any = 0;
 	int err;
 
 	assert(pgoff <= EXTMAP_PGOFF_LIMIT && n <= EXTMAP_PGOFF_LIMIT - pgoff);
+	for (uint32_t i = 0; i < n; i++)
+		any |= slots[i];
+	if (any >> 2)
+		m->addr_bits = (uint8_t)SO_MAX(m->addr_bits, top(any >> 2) + 1);
 	while (pg < end) {
 		unsigned a = (unsigned)(pg & 63), b = (unsigned)SO_MIN(64, a + (end - pg));
 		if ((err = chunk_update(m, pg >> LVL_SHIFT, a, b, slots + (pg - pgoff), cb, ctx)) < 0)
@@ -1394,6 +1638,7 @@ uint64_t extmap_extents(const struct extmap *m)
 
 struct check_state {
 	int err;
+	unsigned addr_bits;
 	uint64_t mem, npages[3];
 };
 
@@ -1405,6 +1650,8 @@ struct check_state {
 
 static void check_slot(struct check_state *st, uint64_t ci, unsigned p, extslot s)
 {
+	CHECK(st, (extslot_addr(s) >> st->addr_bits) == 0, "extmap inv 10: chunk %llu page %u address %#llx >= 2^%u",
+	      (unsigned long long)ci, p, (unsigned long long)extslot_addr(s), st->addr_bits);
 	CHECK(st, s != EXT_NONE && extslot_kind(s) != EXT_NONE, "extmap inv 4: chunk %llu page %u has slot %#llx",
 	      (unsigned long long)ci, p, (unsigned long long)s);
 	if (extslot_kind(s) != EXT_NONE)
@@ -1468,11 +1715,32 @@ static void check_run(struct check_state *st, uint64_t ci, const uint8_t *c)
 	check_ents(st, ci, r.ent, r.nx, r.P);
 }
 
+static void check_pack(struct check_state *st, uint64_t ci, const uint8_t *c)
+{
+	uint64_t bm = ld64(c);
+	struct pack pk;
+	unsigned i = 0;
+
+	pack_decode(c, &pk);
+	CHECK(st, bm != 0, "extmap inv 4: chunk %llu is empty", (unsigned long long)ci);
+	CHECK(st, pk.w >= pk.kb && pk.w <= PACK_W_MAX && pk.sh < ADDR_BITS && !(ld64(c + 8) >> 59),
+	      "extmap inv 6: chunk %llu header %#llx", (unsigned long long)ci, (unsigned long long)ld64(c + 8));
+	if (st->err)
+		return;
+	CHECK(st, usable(c) >= pack_need(popc(bm), pk.w), "extmap inv 3: pack chunk %llu overflows",
+	      (unsigned long long)ci);
+	for (uint64_t mk = bm; mk && !st->err; mk &= mk - 1, i++) {
+		uint64_t f = bits_get(c + PACK_HDR, (size_t)i * pk.w, pk.w);
+		CHECK(st, (f >> pk.kb) <= (ADDR_MAX - pk.base) >> pk.sh,
+		      "extmap inv 4: chunk %llu page %u address overflows", (unsigned long long)ci, ctz(mk));
+		check_slot(st, ci, ctz(mk), pack_slot(&pk, f));
+	}
+}
+
 static void check_chunk(void *arg, uint64_t ci, uintptr_t t)
 {
 	struct check_state *st = arg;
 	const uint8_t *c = cptr(t);
-	uint64_t bm;
 
 	CHECK(st, c && cform(t) != 0, "extmap inv 3: chunk %llu pointer %#llx", (unsigned long long)ci,
 	      (unsigned long long)t);
@@ -1480,17 +1748,8 @@ static void check_chunk(void *arg, uint64_t ci, uintptr_t t)
 		return;
 	st->mem += charge(c);
 	switch (cform(t)) {
-	case F_DENSE:
-		bm = ld64(c);
-		CHECK(st, usable(c) >= DENSE_BYTES, "extmap inv 3: dense chunk %llu too small", (unsigned long long)ci);
-		CHECK(st, bm != 0, "extmap inv 4: chunk %llu is empty", (unsigned long long)ci);
-		for (unsigned p = 0; p < 64 && !st->err; p++) {
-			extslot s = slot_load(c + 8 + SLOT_BYTES * p);
-			CHECK(st, (s != 0) == (bm >> p & 1), "extmap inv 6: chunk %llu page %u bitmap disagrees",
-			      (unsigned long long)ci, p);
-			if (s)
-				check_slot(st, ci, p, s);
-		}
+	case F_PACK:
+		check_pack(st, ci, c);
 		break;
 	case F_LIST:
 		CHECK(st, c[0] >= 1 && usable(c) >= 1 + (size_t)ENT_BYTES * c[0], "extmap inv 5: list chunk %llu n %u",
@@ -1527,7 +1786,7 @@ static void check_nodes(struct check_state *st, uintptr_t t, unsigned level, uin
 
 int extmap_check(const struct extmap *m)
 {
-	struct check_state st = {0, 0, {0, 0, 0}};
+	struct check_state st = {0, m->addr_bits, 0, {0, 0, 0}};
 
 	CHECK(&st, (m->root == 0) == (extmap_pages(m) == 0), "extmap inv 1: root %#llx with %llu pages",
 	      (unsigned long long)m->root, (unsigned long long)extmap_pages(m));

@@ -2,7 +2,8 @@
  * extslot.h - where one 4 KiB page of an object lives, in 64 bits.
  *
  * A slot names the on-disk record that holds the page's current state.
- * Layout (in memory a uint64_t; packed to 48 bits inside extent maps):
+ * Layout (in memory a uint64_t; extent maps pack it to 48 bits or, as an
+ * offset from a chunk's lowest address, to fewer):
  *   bits 0..1   kind: EXT_NONE (hole), EXT_DATA, EXT_ZERO, EXT_FILL
  *   bits 2..47  address of the record in the store's address space
  *               (format.h: ADDR_BITS bits of ADDR_UNIT bytes).
