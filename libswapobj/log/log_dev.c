@@ -364,11 +364,46 @@ int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounc
 
 int log_read_many(struct so_log *lg, struct log_rd *v, unsigned n)
 {
-	unsigned failed = 0;
+	struct io_req reqs[LOG_READ_MANY_MAX];
+	unsigned idx[LOG_READ_MANY_MAX], nreq = 0, failed = 0;
+	if (n > LOG_READ_MANY_MAX)
+		return so_err(SWAPOBJ_EINVAL, "%u reads in one call (at most %u)", n, LOG_READ_MANY_MAX);
+	/* Records still in a buffer are copied now; the rest become one batch of device reads. */
 	for (unsigned i = 0; i < n; i++) {
-		v[i].res = log_read(lg, v[i].addr16, v[i].len, v[i].bounce, &v[i].rec);
-		failed += v[i].res < 0;
+		struct log_seg *s = log_seg_of(lg, v[i].addr16);
+		v[i].res = 0;
+		if (!s) {
+			v[i].res = so_err(SWAPOBJ_ECORRUPT, "record address %llu is beyond the store",
+			                  (unsigned long long)(v[i].addr16 * ADDR_UNIT));
+			failed++;
+			continue;
+		}
+		uint64_t off = log_seg_off(lg, v[i].addr16);
+		uint32_t len = (uint32_t)SO_MIN((uint64_t)v[i].len, lg->seg_size - off);
+		pthread_rwlock_rdlock(&lg->buf_lock);
+		if (s->buf) {
+			memcpy(v[i].bounce, s->buf->data + off, len);
+			pthread_rwlock_unlock(&lg->buf_lock);
+			v[i].rec = v[i].bounce;
+			continue;
+		}
+		pthread_rwlock_unlock(&lg->buf_lock);
+		uint64_t start = SO_ROUND_DOWN(off, IO_ALIGN);
+		uint64_t end = SO_MIN(SO_ROUND_UP(off + len, IO_ALIGN), (uint64_t)lg->seg_size);
+		reqs[nreq] = (struct io_req){&lg->devs[s->dev],
+		                             v[i].bounce,
+		                             (uint32_t)(end - start),
+		                             IO_OP_READ,
+		                             log_seg_devoff(lg, s) + start,
+		                             0};
+		v[i].rec = v[i].bounce + (off - start);
+		idx[nreq++] = i;
 	}
+	if (nreq)
+		io_batch(reqs, nreq);
+	for (unsigned k = 0; k < nreq; k++)
+		if ((v[idx[k]].res = reqs[k].res) < 0)
+			failed++;
 	return (int)failed;
 }
 
