@@ -52,8 +52,8 @@ void *so_alloc_aligned(enum so_mem_cat cat, size_t size);
 void so_free_aligned(enum so_mem_cat cat, void *p, size_t size);
 /* Bytes currently allocated in a category (process-wide). */
 uint64_t so_mem_used(enum so_mem_cat cat);
-/* Allocations the library made since the process started (every call that grew its memory): tests of paths that must
- * allocate nothing. */
+/* Allocations the library made in the calling thread since it started (every call that grew its memory): tests of
+ * paths that must allocate nothing, undisturbed by the store's background threads. */
 uint64_t so_alloc_count(void);
 
 /* Overflow-checked a*b; returns false on overflow. */
