@@ -812,6 +812,51 @@ START_TEST(test_store__a_store_reopened_right_after_close_is_never_busy)
 END_TEST
 
 /*
+ * A process killed (SIGKILL) while its writes are in flight through
+ * io_uring: the kernel tears its ring down after the process is gone, with
+ * references to the store's file. The store must open again at once, as a
+ * restarted VM monitor would open it, not be "in use" by a dead process.
+ */
+START_TEST(test_store__a_store_opens_at_once_after_its_writer_is_killed)
+{
+	swapobj_store *st = tu_mkstore(64 << 20, 1 << 20, NULL);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	for (int round = 0; round < 6; round++) {
+		int fds[2];
+		ck_assert_int_eq(pipe(fds), 0);
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			swapobj_store *cs = NULL;
+			if (swapobj_store_open(&cs, tu_paths, 1, NULL) != 0)
+				_exit(2);
+			swapobj_obj *o = create(cs, 6, (uint64_t)round + 1);
+			uint8_t page[PG];
+			for (uint64_t p = 0;; p++) {
+				tu_fill_page(page, 6, p % 4000, 1);
+				if (swapobj_obj_write(o, page, PG, (p % 4000) * PG) != PG)
+					_exit(3);
+				if (p == 1000 && write(fds[1], "x", 1) != 1) /* writing out by now */
+					_exit(4);
+			}
+		}
+		close(fds[1]);
+		char c;
+		ck_assert_int_eq(read(fds[0], &c, 1), 1);
+		close(fds[0]);
+		usleep(1000 * (round % 3));
+		ck_assert_int_eq(kill(pid, SIGKILL), 0);
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFSIGNALED(status));
+		int err = swapobj_store_open(&st, tu_paths, 1, NULL);
+		ck_assert_msg(err == 0, "round %d: reopen after kill -9: %s", round, swapobj_errmsg());
+		ck_assert_int_eq(swapobj_store_close(st), 0);
+	}
+}
+END_TEST
+
+/*
  * swapobj_store_stat says whether the store's I/O goes through io_uring:
  * yes wherever the kernel allows it, no with SWAPOBJ_OPEN_NO_IO_URING or
  * SWAPOBJ_IO=sync; and data written without it reads back after a reopen.
@@ -890,6 +935,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_store__result_structs_are_size_tagged_and_misuse_is_einval, &opts_api);
 	tu_add(s, test_store__swap_in_and_swap_out_allocate_nothing_in_steady_state, &opts_api);
 	tu_add(s, test_store__a_store_reopened_right_after_close_is_never_busy, &opts_api);
+	tu_add(s, test_store__a_store_opens_at_once_after_its_writer_is_killed, &opts_api);
 	tu_add(s, test_store__stat_reports_io_uring_unless_turned_off_and_the_fallback_keeps_data, &opts_api);
 	return tu_run(s, argc, argv);
 }

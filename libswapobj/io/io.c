@@ -119,6 +119,7 @@ int io_open(struct io_dev *d, const char *path, bool rdonly, bool create, bool n
 
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
+	d->lock_fd = -1;
 	if (!path || !*path)
 		return so_err(SWAPOBJ_EINVAL, "empty device path");
 	if ((err = env_check()) < 0)
@@ -158,10 +159,26 @@ int io_open(struct io_dev *d, const char *path, bool rdonly, bool create, bool n
 		err = so_err(SWAPOBJ_EINVAL, "%s: not a regular file or block device", path);
 		goto done;
 	}
-	if (lock && flock(d->fd, (rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		err = so_err(errno == EWOULDBLOCK ? SWAPOBJ_EBUSY : SWAPOBJ_EIO, "%s: store is in use (lock: %s)", path,
-		             strerror(errno));
-		goto done;
+	/*
+	 * The lock is taken on a descriptor of its own that no I/O ever goes
+	 * through. A flock lasts while any reference to its open file remains,
+	 * and io_uring holds references to the files of its requests: after a
+	 * crash (SIGKILL with I/O in flight) the kernel tears the ring down
+	 * asynchronously, after the process is gone, and a lock on the I/O
+	 * descriptor would outlive the process, so a restarted user would find
+	 * its store "in use". The lock descriptor is closed with the process.
+	 */
+	if (lock) {
+		d->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (d->lock_fd < 0) {
+			err = so_err(SWAPOBJ_EIO, "%s: cannot open for locking: %s", path, strerror(errno));
+			goto done;
+		}
+		if (flock(d->lock_fd, (rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+			err = so_err(errno == EWOULDBLOCK ? SWAPOBJ_EBUSY : SWAPOBJ_EIO,
+			             "%s: store is in use (lock: %s)", path, strerror(errno));
+			goto done;
+		}
 	}
 	d->rdonly = rdonly;
 	d->ops = &io_posix_ops;
@@ -188,16 +205,14 @@ int io_set_size(struct io_dev *d, uint64_t size)
 
 void io_close(struct io_dev *d)
 {
-	/*
-	 * Unlock before closing: io_uring may drop its references to the file
-	 * of requests already completed a little after their completion, and
-	 * a flock lasts as long as any reference; a reopen right after this
-	 * close must not find the store "in use".
-	 */
-	if (d->fd >= 0) {
-		flock(d->fd, LOCK_UN);
-		close(d->fd);
+	/* The lock has a descriptor of its own (see io_open), so it ends here whatever io_uring still holds. */
+	if (d->lock_fd >= 0) {
+		flock(d->lock_fd, LOCK_UN);
+		close(d->lock_fd);
 	}
+	d->lock_fd = -1;
+	if (d->fd >= 0)
+		close(d->fd);
 	d->fd = -1;
 	free(d->path);
 	d->path = NULL;

@@ -62,7 +62,8 @@ struct io_ops {
 };
 
 struct io_dev {
-	int fd;
+	int fd;      /* every read and write goes through it */
+	int lock_fd; /* holds the store's flock, nothing else (-1: not locked; see io_open) */
 	bool direct; /* opened with O_DIRECT */
 	bool is_blk; /* block device */
 	bool rdonly;
