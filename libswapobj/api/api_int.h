@@ -46,7 +46,7 @@ int obj_read_ranges(struct swapobj_store *st, struct swapobj_read_req *reqs, siz
  * off+len) from the handle's window if every page in it still maps to the
  * record it was read from; otherwise, if the read starts where the
  * handle's last read ended, fills the window with OBJ_RA_PAGES pages from
- * off (one large read) and serves from it. Returns the bytes read, or
+ * off (four reads in flight) and serves from it. Returns the bytes read, or
  * OBJ_RA_MISS: the caller reads as usual (which also reports any error).
  */
 #define OBJ_RA_MISS INT64_MIN

@@ -25,8 +25,8 @@
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
-#define RUN_MAX OBJ_RA_PAGES    /* DATA records one read covers at most: a whole read-ahead window */
-#define BATCH_BOUNCE (2u << 20) /* per-thread bounce bytes: room for 64+ scattered reads */
+#define RUN_MAX (OBJ_RA_PAGES / 4) /* records one read covers at most: a read-ahead window is four reads in flight */
+#define BATCH_BOUNCE (2u << 20)    /* per-thread bounce bytes: room for 64+ scattered reads */
 
 /* ------------------------------------------------------------------ */
 /* Per-thread bounce buffer                                            */
