@@ -25,18 +25,6 @@
 #define NOBJ 4u
 #define OBJ_PAGES 300u
 
-static swapobj_obj *mkobj(swapobj_store *st, const char *name, unsigned flags)
-{
-	swapobj_key k;
-	swapobj_obj *o = NULL;
-	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
-	oo.flags = SWAPOBJ_O_CREATE | flags;
-	swapobj_key_init(&k);
-	ck_assert_int_eq(swapobj_key_push(&k, name, strlen(name)), 0);
-	ck_assert_msg(swapobj_obj_open(&o, st, &k, &oo) == 0, "create %s: %s", name, swapobj_errmsg());
-	return o;
-}
-
 /*
  * Fill object i with a mix: data pages (some written in order, so their
  * records lie back to back, some rewritten at random), all-zero pages,
@@ -118,7 +106,7 @@ START_TEST(test_batch__ranges_across_objects_read_as_single_reads_do)
 	tu_rng_init(&rng, tu_seed(7));
 	for (unsigned i = 0; i < NOBJ; i++) {
 		snprintf(name, sizeof(name), "o%u", i);
-		objs[i] = mkobj(st, name, 0);
+		objs[i] = tu_obj_named(st, name, 0);
 		populate(objs[i], i, &rng);
 	}
 	/* Some records still in the log's buffers, then all of them on the device. */
@@ -168,8 +156,9 @@ START_TEST(test_batch__bad_requests_fail_alone_and_bad_calls_read_nothing)
 	ck_assert_int_eq(swapobj_format(paths2, 1, &fo), 0);
 	swapobj_store *other = NULL;
 	ck_assert_int_eq(swapobj_store_open(&other, paths2, 1, NULL), 0);
-	swapobj_obj *o = mkobj(st, "f", 0), *d = mkobj(st, "d", SWAPOBJ_O_DIR), *gone = mkobj(st, "g", 0);
-	swapobj_obj *foreign = mkobj(other, "f", 0);
+	swapobj_obj *o = tu_obj_named(st, "f", 0), *d = tu_obj_named(st, "d", SWAPOBJ_O_DIR),
+	            *gone = tu_obj_named(st, "g", 0);
+	swapobj_obj *foreign = tu_obj_named(other, "f", 0);
 	uint8_t page[PG], out[8][PG];
 	tu_fill_page(page, 1, 0, 1);
 	ck_assert_int_eq(swapobj_obj_write(o, page, PG, 0), PG);
@@ -212,34 +201,10 @@ START_TEST(test_batch__bad_requests_fail_alone_and_bad_calls_read_nothing)
 }
 END_TEST
 
-/* Find a marker on the image and flip a byte 2000 bytes after it. */
-static void damage_marker(const char *marker)
-{
-	int fd = open(tu_img, O_RDWR);
-	struct stat sb;
-	ck_assert_int_ge(fd, 0);
-	fstat(fd, &sb);
-	uint8_t *blk = malloc(1 << 20);
-	off_t found = -1;
-	for (off_t off = 0; off < sb.st_size && found < 0; off += (1 << 20) - 64) {
-		ssize_t n = pread(fd, blk, 1 << 20, off);
-		for (ssize_t i = 0; i + 16 <= n; i++)
-			if (!memcmp(blk + i, marker, 16)) {
-				found = off + i;
-				break;
-			}
-	}
-	ck_assert_int_ge(found, 0);
-	uint8_t x = 'R';
-	ck_assert_int_eq(pwrite(fd, &x, 1, found + 2000), 1);
-	close(fd);
-	free(blk);
-}
-
 START_TEST(test_batch__a_damaged_page_fails_its_request_only)
 {
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *o = mkobj(st, "f", 0), *p = mkobj(st, "p", 0);
+	swapobj_obj *o = tu_obj_named(st, "f", 0), *p = tu_obj_named(st, "p", 0);
 	uint8_t page[PG], out[4][3 * PG];
 	for (unsigned i = 0; i < 3; i++) {
 		tu_fill_page(page, 9, i, 1);
@@ -252,10 +217,10 @@ START_TEST(test_batch__a_damaged_page_fails_its_request_only)
 	swapobj_obj_close(o);
 	swapobj_obj_close(p);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
-	damage_marker("BATCH-MARKER-001");
+	tu_damage_after_marker("BATCH-MARKER-001");
 	st = tu_reopen(NULL, NULL);
-	o = mkobj(st, "f", 0);
-	p = mkobj(st, "p", 0);
+	o = tu_obj_named(st, "f", 0);
+	p = tu_obj_named(st, "p", 0);
 	struct swapobj_read_req r[4] = {
 	    {o, out[0], 0, 3 * PG, 0}, /* covers the damaged page */
 	    {o, out[1], 0, PG, 0},     /* its neighbours are fine */
@@ -285,7 +250,7 @@ END_TEST
 START_TEST(test_batch__exclusive_releases_what_was_read_and_survives_reopen)
 {
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *o = mkobj(st, "f", 0), *p = mkobj(st, "p", 0);
+	swapobj_obj *o = tu_obj_named(st, "f", 0), *p = tu_obj_named(st, "p", 0);
 	uint8_t page[PG], out[4][2 * PG], want[2 * PG];
 	for (unsigned i = 0; i < 6; i++) {
 		tu_fill_page(page, 1, i, 1);
@@ -311,8 +276,8 @@ START_TEST(test_batch__exclusive_releases_what_was_read_and_survives_reopen)
 	swapobj_obj_close(o);
 	swapobj_obj_close(p);
 	st = tu_reopen(st, NULL);
-	o = mkobj(st, "f", 0);
-	p = mkobj(st, "p", 0);
+	o = tu_obj_named(st, "f", 0);
+	p = tu_obj_named(st, "p", 0);
 	/* o: pages 0..2 released, 3.. kept; p: page 4 released, 5 kept (partial ranges). */
 	for (unsigned i = 0; i < 6; i++) {
 		ck_assert_int_eq(swapobj_obj_read(o, page, PG, (uint64_t)i * PG, 0), PG);
@@ -335,7 +300,7 @@ END_TEST
 START_TEST(test_batch__allocates_nothing_once_warm)
 {
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *o = mkobj(st, "f", 0);
+	swapobj_obj *o = tu_obj_named(st, "f", 0);
 	uint8_t page[PG];
 	static uint8_t out[64][PG];
 	struct swapobj_read_req r[64];
@@ -409,8 +374,8 @@ START_TEST(test_batch__batches_race_writers_and_the_cleaner)
 {
 	struct race rc = {0};
 	rc.st = tu_mkstore(24u << 20, 1u << 20, NULL);
-	rc.objs[0] = mkobj(rc.st, "w0", 0);
-	rc.objs[1] = mkobj(rc.st, "w1", 0);
+	rc.objs[0] = tu_obj_named(rc.st, "w0", 0);
+	rc.objs[1] = tu_obj_named(rc.st, "w1", 0);
 	uint8_t page[PG];
 	for (unsigned w = 0; w < 2; w++)
 		for (uint64_t p = 0; p < RACE_PAGES; p++) {
@@ -486,7 +451,7 @@ START_TEST(test_batch__sequential_reads_are_read_ahead_and_never_stale)
 {
 	iofault_install();
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *w = mkobj(st, "f", 0);
+	swapobj_obj *w = tu_obj_named(st, "f", 0);
 	uint8_t page[PG];
 	static uint8_t chunk[4 * PG];
 	for (unsigned p = 0; p < 1024; p++) {
@@ -495,7 +460,7 @@ START_TEST(test_batch__sequential_reads_are_read_ahead_and_never_stale)
 	}
 	swapobj_obj_close(w);
 	st = tu_reopen(st, NULL);
-	swapobj_obj *h = mkobj(st, "f", 0), *o = mkobj(st, "f", 0);
+	swapobj_obj *h = tu_obj_named(st, "f", 0), *o = tu_obj_named(st, "f", 0);
 
 	/* 2 MiB in 16 KiB reads: a handful of device reads, not one per call. */
 	uint64_t r0 = dev_reads();
@@ -528,7 +493,7 @@ START_TEST(test_batch__sequential_reads_are_read_ahead_and_never_stale)
 		expect_page(h, p, 5, 0);
 
 	/* Reads that are never three in a row sequential start no window. */
-	swapobj_obj *q = mkobj(st, "f", 0);
+	swapobj_obj *q = tu_obj_named(st, "f", 0);
 	for (unsigned p = 0; p < 400; p += 7) {
 		expect_page(q, p, 5, 1);
 		expect_page(q, p + 1, 5, 1);

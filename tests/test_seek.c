@@ -18,18 +18,6 @@
 #define PG 4096u
 #define NPG 64u /* pages the model tracks; the objects here stay below */
 
-static swapobj_obj *mkobj(swapobj_store *st, const char *name, unsigned flags)
-{
-	swapobj_key k;
-	swapobj_obj *o = NULL;
-	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
-	oo.flags = SWAPOBJ_O_CREATE | flags;
-	swapobj_key_init(&k);
-	ck_assert_int_eq(swapobj_key_push(&k, name, strlen(name)), 0);
-	ck_assert_msg(swapobj_obj_open(&o, st, &k, &oo) == 0, "create %s: %s", name, swapobj_errmsg());
-	return o;
-}
-
 /* What the object should look like: which pages are mapped, and its size. */
 struct model {
 	bool mapped[NPG];
@@ -97,7 +85,7 @@ static void expect_all(swapobj_obj *o, const struct model *m)
 START_TEST(test_seek__data_zero_and_fill_pages_are_data_holes_are_not)
 {
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *o = mkobj(st, "f", 0);
+	swapobj_obj *o = tu_obj_named(st, "f", 0);
 	struct model m = {{false}, 0};
 	struct swapobj_obj_stat os;
 
@@ -134,7 +122,7 @@ START_TEST(test_seek__data_zero_and_fill_pages_are_data_holes_are_not)
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
-	o = mkobj(st, "f", 0);
+	o = tu_obj_named(st, "f", 0);
 	expect_all(o, &m);
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -144,7 +132,7 @@ END_TEST
 START_TEST(test_seek__punch_and_truncate_move_the_answers)
 {
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *o = mkobj(st, "f", 0);
+	swapobj_obj *o = tu_obj_named(st, "f", 0);
 	struct model m = {{false}, 0};
 
 	for (uint64_t pg = 0; pg < 32; pg++)
@@ -192,7 +180,7 @@ END_TEST
 START_TEST(test_seek__huge_sparse_objects_answer_without_scanning)
 {
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *o = mkobj(st, "f", 0);
+	swapobj_obj *o = tu_obj_named(st, "f", 0);
 	const uint64_t far = SWAPOBJ_MAX_OBJECT_SIZE - 2 * PG;
 	uint8_t *buf = malloc(4u << 20);
 
@@ -224,7 +212,7 @@ END_TEST
 START_TEST(test_seek__bad_handles_directories_and_stale_objects_fail)
 {
 	swapobj_store *st = tu_mkstore(64u << 20, 1u << 20, NULL);
-	swapobj_obj *d = mkobj(st, "d", SWAPOBJ_O_DIR), *o = mkobj(st, "f", 0);
+	swapobj_obj *d = tu_obj_named(st, "d", SWAPOBJ_O_DIR), *o = tu_obj_named(st, "f", 0);
 	uint8_t page[PG];
 
 	ck_assert_int_eq(swapobj_obj_next_data(NULL, 0, SWAPOBJ_SEEK_DATA), SWAPOBJ_EINVAL);

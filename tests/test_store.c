@@ -664,25 +664,7 @@ START_TEST(test_store__corrupt_record_reads_as_ecorrupt)
 	put_page(o, 2, 1, 1);
 	swapobj_obj_close(o);
 	swapobj_store_close(st);
-	/* find the marker on disk and damage a byte of the page */
-	int fd = open(tu_img, O_RDWR);
-	struct stat sb;
-	fstat(fd, &sb);
-	uint8_t *blk = malloc(1 << 20);
-	off_t found = -1;
-	for (off_t off = 0; off < sb.st_size && found < 0; off += 1 << 20) {
-		ssize_t n = pread(fd, blk, 1 << 20, off);
-		for (ssize_t i = 0; i + 16 <= n; i++)
-			if (!memcmp(blk + i, "MARKER-PAGE-0001", 16)) {
-				found = off + i;
-				break;
-			}
-	}
-	ck_assert_int_ge(found, 0);
-	uint8_t x = 'R';
-	ck_assert_int_eq(pwrite(fd, &x, 1, found + 2000), 1);
-	close(fd);
-	free(blk);
+	tu_damage_after_marker("MARKER-PAGE-0001"); /* a byte of the page */
 	st = tu_reopen(NULL, NULL);
 	int err;
 	o = openk(st, 1, 1, &err);

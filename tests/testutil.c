@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "format.h"
@@ -218,6 +219,43 @@ void tu_rmdir(const char *path)
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: could not remove %s\n", path);
 	free(cmd);
+}
+
+swapobj_obj *tu_obj_named(swapobj_store *st, const char *name, unsigned flags)
+{
+	swapobj_key k;
+	swapobj_obj *o = NULL;
+	struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
+	oo.flags = SWAPOBJ_O_CREATE | flags;
+	swapobj_key_init(&k);
+	ck_assert_int_eq(swapobj_key_push(&k, name, strlen(name)), 0);
+	ck_assert_msg(swapobj_obj_open(&o, st, &k, &oo) == 0, "create %s: %s", name, swapobj_errmsg());
+	return o;
+}
+
+void tu_damage_after_marker(const char *marker)
+{
+	int fd = open(tu_img, O_RDWR);
+	struct stat sb;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	uint8_t *blk = malloc(1 << 20);
+	off_t found = -1;
+	ck_assert_ptr_nonnull(blk);
+	/* Windows overlap by 64 bytes, so a marker across a window boundary is found too. */
+	for (off_t off = 0; off < sb.st_size && found < 0; off += (1 << 20) - 64) {
+		ssize_t n = pread(fd, blk, 1 << 20, off);
+		for (ssize_t i = 0; i + 16 <= n; i++)
+			if (!memcmp(blk + i, marker, 16)) {
+				found = off + i;
+				break;
+			}
+	}
+	ck_assert_msg(found >= 0, "marker %.16s not found on %s", marker, tu_img);
+	uint8_t x = 'R';
+	ck_assert_int_eq(pwrite(fd, &x, 1, found + 2000), 1);
+	close(fd);
+	free(blk);
 }
 
 char *tu_path(const char *dir, const char *name)

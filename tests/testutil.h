@@ -95,6 +95,15 @@ void tu_rmdir(const char *path);
 /* path = dir + "/" + name, malloc'd. */
 char *tu_path(const char *dir, const char *name);
 
+/* Open (creating it if missing) the object whose key is the one component name; extra SWAPOBJ_O_* flags. */
+swapobj_obj *tu_obj_named(swapobj_store *st, const char *name, unsigned flags);
+/*
+ * Damage a store image on disk: find the 16-byte marker (written at the
+ * start of a page) in tu_img and change the byte 2000 bytes after it, in
+ * the page's payload. Fails the test if the marker is not found.
+ */
+void tu_damage_after_marker(const char *marker);
+
 /* Fill a 4 KiB page with varied content derived from (tag, pgoff, version). */
 void tu_fill_page(void *page, uint64_t tag, uint64_t pgoff, uint64_t version);
 
