@@ -163,16 +163,28 @@ typedef struct swapobj_obj swapobj_obj;
 /** Largest object size: 2^50 bytes (1 PiB). */
 #define SWAPOBJ_MAX_OBJECT_SIZE (1ull << 50)
 
-#define SWAPOBJ_FORMAT_OPTS_VERSION 1
+/*
+ * Segment layouts (docs/FORMAT.md). SPLIT, the default: pages sit 4 KiB
+ * aligned in a data area and record headers, written twice, in a stream at
+ * the segment's end, so a page is read with one aligned read and one
+ * damaged sector never loses a record. CLASSIC: headers and pages back to
+ * back, readable by libswapobj releases before the split layout.
+ */
+#define SWAPOBJ_LAYOUT_DEFAULT 0
+#define SWAPOBJ_LAYOUT_CLASSIC 1
+#define SWAPOBJ_LAYOUT_SPLIT 2
+
+#define SWAPOBJ_FORMAT_OPTS_VERSION 2
 struct swapobj_format_opts {
-	unsigned version;
+	unsigned version;      /* SWAPOBJ_FORMAT_OPTS_VERSION (1: the struct without layout) */
 	uint32_t segment_size; /* bytes, power of two in [SEGMENT_MIN, SEGMENT_MAX]; 0 = default 8 MiB */
 	uint64_t size;         /* bytes to use on each regular file: 0 = its current size; a file
 	                          smaller than this is extended (sparse). Ignored for block devices. */
+	unsigned layout;       /* SWAPOBJ_LAYOUT_* */
 };
 #define SWAPOBJ_FORMAT_OPTS_INIT                                                                                       \
 	{                                                                                                              \
-		SWAPOBJ_FORMAT_OPTS_VERSION, 0, 0                                                                      \
+		SWAPOBJ_FORMAT_OPTS_VERSION, 0, 0, SWAPOBJ_LAYOUT_DEFAULT                                              \
 	}
 
 /**
@@ -216,6 +228,14 @@ SWAPOBJ_API int swapobj_format(const char *const *paths, unsigned npaths, const 
  * process opens. swapobj_store_stat's io_uring says which is in use.
  */
 #define SWAPOBJ_OPEN_NO_IO_URING 0x10u
+/*
+ * Keep a store formatted with the classic layout (SWAPOBJ_LAYOUT_CLASSIC)
+ * classic. Without it, opening such a store for writing upgrades it: its
+ * superblocks get the split-layout feature bit (releases before that
+ * layout then refuse the store), new segments take the split layout, and
+ * the cleaner rewrites old records into it as it relocates them.
+ */
+#define SWAPOBJ_OPEN_NO_UPGRADE 0x20u
 
 #define SWAPOBJ_OPEN_OPTS_VERSION 1
 struct swapobj_open_opts {

@@ -24,6 +24,17 @@ int obj_delete_locked(struct swapobj_store *st, struct so_obj *o);
  * (p holds avail bytes of it); *payload is the page (DATA) or the 8-byte
  * word (FILL). SWAPOBJ_ECORRUPT (message names the place) otherwise.
  */
+/* Does a DATA slot name an out-of-line page of a split segment (a bare 4 KiB page, checked by log_page_verify)? */
+static inline bool obj_slot_split(const struct so_log *lg, extslot slot)
+{
+	const struct log_seg *s = log_seg_of(lg, extslot_addr(slot));
+	return extslot_kind(slot) == EXT_DATA && s && s->split;
+}
+/* Bytes to read for a slot's page: the page alone (split), else its record. */
+static inline uint32_t obj_slot_bytes(const struct so_log *lg, extslot slot)
+{
+	return obj_slot_split(lg, slot) ? SWAPOBJ_PAGE_SIZE : extslot_rec_bytes(extslot_kind(slot));
+}
 int obj_check_rec(struct swapobj_store *st, struct so_obj *o, uint64_t pg, extslot slot, const uint8_t *p,
                   uint32_t avail, const uint8_t **payload);
 /*

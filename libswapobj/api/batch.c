@@ -110,11 +110,13 @@ static void run(struct batch *b)
 		uint8_t *out = r->buf;
 		uint64_t end = req_end(r), pos = p->pos;
 		enum ext_kind k = extslot_kind(p->slot);
-		uint32_t rsz = extslot_rec_bytes(k);
+		bool split = obj_slot_split(lg, p->slot);
+		uint32_t rsz = obj_slot_bytes(lg, p->slot);
 		for (uint32_t j = 0; j < p->cnt; j++) {
-			const uint8_t *payload;
-			extslot sj = extslot_make(k, extslot_addr(p->slot) + (uint64_t)j * (rsz / ADDR_UNIT));
-			int err = obj_check_rec(b->st, o, p->pg + j, sj, b->rd[i].rec + (size_t)j * rsz, rsz, &payload);
+			const uint8_t *payload = b->rd[i].rec + (size_t)j * rsz;
+			uint64_t aj = extslot_addr(p->slot) + (uint64_t)j * (rsz / ADDR_UNIT);
+			int err = split ? log_page_verify(lg, aj, payload, o->oid, (p->pg + j) * PG)
+			                : obj_check_rec(b->st, o, p->pg + j, extslot_make(k, aj), payload, rsz, &payload);
 			if (err < 0) {
 				req_fail(r, err);
 				break;
@@ -139,7 +141,7 @@ static void run(struct batch *b)
 /* Plan one read of cnt records starting at page pg (byte pos) of request ri; runs the batch if full. */
 static void plan(struct batch *b, uint32_t ri, uint64_t pg, uint64_t pos, extslot slot, uint32_t cnt)
 {
-	uint32_t len = cnt * extslot_rec_bytes(extslot_kind(slot));
+	uint32_t len = cnt * obj_slot_bytes(&b->st->log, slot);
 	uint32_t need = log_rd_bounce(len);
 	if (b->n == LOG_READ_MANY_MAX || b->used + need > BATCH_BOUNCE)
 		run(b);
@@ -171,9 +173,10 @@ static void walk(struct batch *b, uint32_t ri)
 		if (k == EXT_DATA) {
 			uint64_t a0 = extslot_addr(slot);
 			struct log_seg *seg = log_seg_of(lg, a0);
+			uint32_t stride = obj_slot_bytes(lg, slot) / ADDR_UNIT;
 			while (cnt < RUN_MAX && (pg + cnt) * PG < end) {
 				extslot nx = extmap_get(&o->map, pg + cnt);
-				uint64_t want = a0 + (uint64_t)cnt * (REC_DATA_SIZE / ADDR_UNIT);
+				uint64_t want = a0 + (uint64_t)cnt * stride;
 				if (extslot_kind(nx) != EXT_DATA || extslot_addr(nx) != want ||
 				    log_seg_of(lg, want) != seg)
 					break;
@@ -322,6 +325,8 @@ int obj_read_ranges(swapobj_store *st, struct swapobj_read_req *reqs, size_t n, 
 	unsigned nobj = 0, failed = 0;
 	int err;
 	if ((flags & SWAPOBJ_READ_EXCLUSIVE) && (err = log_check_writable(&st->log)) < 0)
+		return err;
+	if ((err = log_check_readable(&st->log)) < 0)
 		return err;
 	uint8_t *bounce = bb_get();
 	if (!bounce)

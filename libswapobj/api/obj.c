@@ -119,6 +119,8 @@ static int read_page(struct swapobj_store *st, struct so_obj *o, uint64_t pg, ui
 	const uint8_t *rec, *payload;
 	uint64_t word;
 	int err;
+	if ((err = log_check_readable(&st->log)) < 0)
+		return err;
 	switch (extslot_kind(slot)) {
 	case EXT_NONE:
 	case EXT_ZERO:
@@ -127,12 +129,16 @@ static int read_page(struct swapobj_store *st, struct so_obj *o, uint64_t pg, ui
 	case EXT_FILL:
 	case EXT_DATA: {
 		uint8_t *bounce = bounce_get();
-		uint32_t len = extslot_rec_bytes(extslot_kind(slot));
+		uint32_t len = obj_slot_bytes(&st->log, slot);
 		if (!bounce)
 			return so_err(SWAPOBJ_ENOMEM, "out of memory for a read buffer");
 		if ((err = log_read(&st->log, extslot_addr(slot), len, bounce, &rec)) < 0)
 			return err;
-		if ((err = obj_check_rec(st, o, pg, slot, rec, len, &payload)) < 0)
+		if (obj_slot_split(&st->log, slot)) {
+			if ((err = log_page_verify(&st->log, extslot_addr(slot), rec, o->oid, pg * PG)) < 0)
+				return err;
+			payload = rec;
+		} else if ((err = obj_check_rec(st, o, pg, slot, rec, len, &payload)) < 0)
 			return err;
 		if (extslot_kind(slot) == EXT_DATA) {
 			memcpy(dst, payload, PG);
@@ -235,15 +241,38 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 		}
 		int stream = space_stream_for(st, o->oid, olds, npg);
 		struct log_resv rv;
-		if ((err = log_reserve(lg, stream, total, 0, &rv)) < 0)
+		/*
+		 * Classic segments: the records back to back in one reservation. Split
+		 * ones: a header per record in the stream, and the DATA pages side by
+		 * side in the data area (a sequential writer's pages stay contiguous).
+		 */
+		uint32_t rlen[CHUNK_PAGES], ndata = 0;
+		uint64_t phys[CHUNK_PAGES];
+		if (lg->split) {
+			for (uint32_t i = 0, k = 0; i < npg; k++) {
+				uint32_t n = 1;
+				if (pages[i].kind == EXT_ZERO)
+					while (i + n < npg && pages[i + n].kind == EXT_ZERO)
+						n++;
+				rlen[k] = pages[i].kind == EXT_DATA ? REC_OOL_HDR_LEN
+				          : pages[i].kind == EXT_FILL ? REC_FILL_SIZE
+				                                      : REC_ZERO_SIZE;
+				ndata += pages[i].kind == EXT_DATA;
+				i += n;
+			}
+			err = log_reserve_v(lg, stream, rlen, nrec, ndata * PG, PG, 0, &rv, phys);
+		} else {
+			err = log_reserve(lg, stream, total, 0, &rv);
+		}
+		if (err < 0)
 			goto out;
 		uint64_t seq = log_next_seq(lg, nrec), seq0 = seq;
-		uint32_t cur = 0;
+		uint32_t cur = 0, k = 0, dcur = 0;
 		uint64_t last_addr = 0;
-		for (uint32_t i = 0; i < npg;) {
+		for (uint32_t i = 0; i < npg; k++) {
 			uint32_t n = 1;
 			struct rec r = {0};
-			uint8_t *dst = rv.ptr + cur;
+			uint8_t *dst = lg->split ? rv.seg->buf->data + phys[k] : rv.ptr + cur;
 			r.type = REC_DATA;
 			r.seq = seq++;
 			r.oid = o->oid;
@@ -257,14 +286,26 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 				r.flags = REC_F_FILL;
 				r.payload_len = 8;
 				memcpy(dst + REC_HDR_LEN, &pages[i].word, 8);
-			} else {
+			} else if (!lg->split) {
 				r.payload_len = PG;
 				memcpy(dst + REC_HDR_LEN, pages[i].src, PG);
 			}
 			r.raw_len = n * PG;
 			r.obj_size = SO_MAX(o->size, SO_MIN(batch_end, (pg0 + i + n) * PG));
-			uint32_t sz = rec_seal(dst, &r, lg->seed);
-			last_addr = rv.addr16 + cur / ADDR_UNIT;
+			uint32_t sz;
+			if (lg->split && pages[i].kind == EXT_DATA) {
+				uint8_t *page = rv.dptr + dcur;
+				r.payload_len = PG;
+				memcpy(page, pages[i].src, PG);
+				rec_seal_ool(dst, &r, page, (uint32_t)(rv.doff + dcur), lg->seed);
+				log_csum_set(rv.seg, rv.doff + dcur, log_page_check(so_get_le64(dst + RH_CSUM), r.oid, r.lpos));
+				last_addr = rv.daddr16 + dcur / ADDR_UNIT;
+				dcur += PG;
+				sz = REC_OOL_HDR_LEN;
+			} else {
+				sz = rec_seal(dst, &r, lg->seed);
+				last_addr = lg->split ? log_addr16(lg, rv.seg->segno, phys[k]) : rv.addr16 + cur / ADDR_UNIT;
+			}
 			for (uint32_t j = 0; j < n; j++)
 				slots[i + j] = extslot_make((enum ext_kind)pages[i].kind, last_addr);
 			log_usage_add(lg, last_addr, n * extslot_charge(slots[i]));

@@ -194,7 +194,7 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 		return so_err(SWAPOBJ_EINVAL, "open options version %u unknown (use SWAPOBJ_OPEN_OPTS_INIT)",
 		              opts->version);
 	if (opts->flags & ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT | SWAPOBJ_OPEN_MANUAL_CLEAN |
-	                    SWAPOBJ_OPEN_DISCARD | SWAPOBJ_OPEN_NO_IO_URING))
+	                    SWAPOBJ_OPEN_DISCARD | SWAPOBJ_OPEN_NO_IO_URING | SWAPOBJ_OPEN_NO_UPGRADE))
 		return so_err(SWAPOBJ_EINVAL, "unknown open flags 0x%x", opts->flags);
 	st = so_zalloc(SO_MEM_OTHER, sizeof(*st));
 	if (!st)
@@ -226,6 +226,12 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	for (unsigned d = 0; d < st->log.ndevs; d++)
 		if (st->log.sbs[d].ro_compat)
 			st->rdonly = st->log.rdonly = true;
+	if (!st->rdonly && !st->log.split && !(opts->flags & SWAPOBJ_OPEN_NO_UPGRADE) &&
+	    (err = log_upgrade_split(&st->log)) < 0) {
+		log_close(&st->log);
+		so_free(SO_MEM_OTHER, st);
+		return err;
+	}
 	if ((err = index_init(&st->ix)) < 0) {
 		log_close(&st->log);
 		so_free(SO_MEM_OTHER, st);

@@ -62,9 +62,9 @@ int sb_decode(const uint8_t *buf, size_t len, struct sb_info *out)
 	out->compat = so_get_le64(buf + SB_COMPAT);
 	out->incompat = so_get_le64(buf + SB_INCOMPAT);
 	out->ro_compat = so_get_le64(buf + SB_RO_COMPAT);
-	if (out->incompat)
+	if (out->incompat & ~SB_INCOMPAT_KNOWN)
 		return so_err(SWAPOBJ_EFORMAT, "unknown incompatible features 0x%llx",
-		              (unsigned long long)out->incompat);
+		              (unsigned long long)(out->incompat & ~SB_INCOMPAT_KNOWN));
 	if (out->ndevs < 1 || out->ndevs > SWAPOBJ_MAX_DEVICES || out->dev_index >= out->ndevs)
 		return so_err(SWAPOBJ_EFORMAT, "bad device count %u / index %u", out->ndevs, out->dev_index);
 	if (out->seg_size < SWAPOBJ_SEGMENT_MIN || out->seg_size > SWAPOBJ_SEGMENT_MAX ||
@@ -100,13 +100,31 @@ static uint64_t payload_csum(const uint8_t *rec, uint32_t payload_len, uint64_t 
 	return payload_len ? XXH3_64bits_withSeed(rec + REC_HDR_LEN, payload_len, seed) : 0;
 }
 
-uint32_t rec_seal(uint8_t *dst, const struct rec *r, uint64_t seed)
+/* Header checksum of an out-of-line header: its first RH_HDR_CSUM bytes and its extension. */
+static uint32_t hdr_csum_ool(const uint8_t *rec, uint64_t seed)
 {
-	uint32_t size = rec_size(r->payload_len);
+	uint8_t tmp[RH_HDR_CSUM + REC_OOL_HDR_LEN - REC_HDR_LEN];
+	memcpy(tmp, rec, RH_HDR_CSUM);
+	memcpy(tmp + RH_HDR_CSUM, rec + REC_HDR_LEN, REC_OOL_HDR_LEN - REC_HDR_LEN);
+	return (uint32_t)XXH3_64bits_withSeed(tmp, sizeof(tmp), seed);
+}
+
+uint32_t rec_hdr_csum(const uint8_t *rec, uint64_t seed)
+{
+	return so_get_le16(rec + RH_HDR_LEN) == REC_OOL_HDR_LEN ? hdr_csum_ool(rec, seed) : hdr_csum(rec, seed);
+}
+
+uint32_t rec_payload_csum32(const uint8_t *payload, uint32_t len, uint64_t seed)
+{
+	return (uint32_t)XXH3_64bits_withSeed(payload, len, seed);
+}
+
+static void put_common(uint8_t *dst, const struct rec *r, uint16_t hdr_len)
+{
 	so_put_le32(dst + RH_MAGIC, REC_MAGIC);
 	dst[RH_TYPE] = r->type;
 	dst[RH_FLAGS] = r->flags;
-	so_put_le16(dst + RH_HDR_LEN, REC_HDR_LEN);
+	so_put_le16(dst + RH_HDR_LEN, hdr_len);
 	so_put_le32(dst + RH_PAYLOAD_LEN, r->payload_len);
 	so_put_le32(dst + RH_RAW_LEN, r->raw_len);
 	so_put_le64(dst + RH_SEQ, r->seq);
@@ -114,6 +132,21 @@ uint32_t rec_seal(uint8_t *dst, const struct rec *r, uint64_t seed)
 	so_put_le64(dst + RH_LPOS, r->lpos);
 	so_put_le64(dst + RH_OBJ_SIZE, r->obj_size);
 	so_put_le32(dst + RH_SEG_GEN, r->seg_gen);
+}
+
+void rec_seal_ool(uint8_t *dst, const struct rec *r, const uint8_t *payload, uint32_t doff, uint64_t seed)
+{
+	put_common(dst, r, REC_OOL_HDR_LEN);
+	memset(dst + REC_HDR_LEN, 0, REC_OOL_HDR_LEN - REC_HDR_LEN);
+	so_put_le32(dst + RX_DOFF, doff / ADDR_UNIT);
+	so_put_le32(dst + RH_HDR_CSUM, hdr_csum_ool(dst, seed));
+	so_put_le64(dst + RH_CSUM, r->payload_len ? XXH3_64bits_withSeed(payload, r->payload_len, seed) : 0);
+}
+
+uint32_t rec_seal(uint8_t *dst, const struct rec *r, uint64_t seed)
+{
+	uint32_t size = rec_size(r->payload_len);
+	put_common(dst, r, REC_HDR_LEN);
 	if (size > REC_HDR_LEN + r->payload_len)
 		memset(dst + REC_HDR_LEN + r->payload_len, 0, size - REC_HDR_LEN - r->payload_len);
 	so_put_le32(dst + RH_HDR_CSUM, hdr_csum(dst, seed));
@@ -124,7 +157,8 @@ uint32_t rec_seal(uint8_t *dst, const struct rec *r, uint64_t seed)
 void rec_restamp(uint8_t *rec, uint32_t seg_gen, uint64_t seed)
 {
 	so_put_le32(rec + RH_SEG_GEN, seg_gen);
-	so_put_le32(rec + RH_HDR_CSUM, hdr_csum(rec, seed));
+	so_put_le32(rec + RH_HDR_CSUM, so_get_le16(rec + RH_HDR_LEN) == REC_OOL_HDR_LEN ? hdr_csum_ool(rec, seed)
+	                                                                                : hdr_csum(rec, seed));
 }
 
 const char *rec_verdict_str(enum rec_verdict v)
@@ -132,6 +166,8 @@ const char *rec_verdict_str(enum rec_verdict v)
 	switch (v) {
 	case REC_OK:
 		return "ok";
+	case REC_OOL:
+		return "payload out of line";
 	case REC_BAD_MAGIC:
 		return "no record magic";
 	case REC_BAD_HDR_CSUM:
@@ -239,7 +275,13 @@ enum rec_verdict rec_decode(const uint8_t *buf, size_t avail, uint64_t seed, boo
 		return REC_TRUNCATED;
 	if (so_get_le32(buf + RH_MAGIC) != REC_MAGIC)
 		return REC_BAD_MAGIC;
-	if (so_get_le32(buf + RH_HDR_CSUM) != hdr_csum(buf, seed))
+	uint16_t hlen = so_get_le16(buf + RH_HDR_LEN); /* not trusted until the checksum matches */
+	if (hlen == REC_OOL_HDR_LEN) {
+		if (avail < REC_OOL_HDR_LEN)
+			return REC_TRUNCATED;
+		if (so_get_le32(buf + RH_HDR_CSUM) != hdr_csum_ool(buf, seed))
+			return REC_BAD_HDR_CSUM;
+	} else if (so_get_le32(buf + RH_HDR_CSUM) != hdr_csum(buf, seed))
 		return REC_BAD_HDR_CSUM;
 	out->type = buf[RH_TYPE];
 	out->flags = buf[RH_FLAGS];
@@ -250,9 +292,24 @@ enum rec_verdict rec_decode(const uint8_t *buf, size_t avail, uint64_t seed, boo
 	out->lpos = so_get_le64(buf + RH_LPOS);
 	out->obj_size = so_get_le64(buf + RH_OBJ_SIZE);
 	out->seg_gen = so_get_le32(buf + RH_SEG_GEN);
+	out->csum = so_get_le64(buf + RH_CSUM);
+	out->hdr_len = hlen;
+	out->doff = 0;
 	out->payload = buf + REC_HDR_LEN;
-	if (so_get_le16(buf + RH_HDR_LEN) != REC_HDR_LEN || rec_check_header(out) != REC_OK)
+	if ((hlen != REC_HDR_LEN && hlen != REC_OOL_HDR_LEN) || rec_check_header(out) != REC_OK)
 		return REC_BAD_HEADER;
+	if (hlen == REC_OOL_HDR_LEN) {
+		/* Only what a split segment puts out of line: pages, and payloads too large to sit inline. */
+		bool page = out->type == REC_DATA && !(out->flags & REC_F_KNOWN);
+		out->doff = so_get_le32(buf + RX_DOFF) * ADDR_UNIT;
+		out->payload = NULL;
+		if (buf[RX_CODEC] != 0 || buf[RX_TIER] != 0 || !so_mem_is_zero(buf + RX_RESERVED, 10) ||
+		    out->type == REC_SEGHDR || out->type == REC_CKPT || (!page && out->payload_len <= REC_INLINE_MAX) ||
+		    (page && out->doff % SWAPOBJ_PAGE_SIZE))
+			return REC_BAD_HEADER;
+		*size = REC_OOL_HDR_LEN;
+		return REC_OOL;
+	}
 	uint32_t sz = rec_size(out->payload_len);
 	if (sz > avail)
 		return REC_TRUNCATED;
@@ -347,4 +404,136 @@ int key_check(const swapobj_key *key, uint32_t min_comp)
 	if (end != key->nbytes)
 		return so_err(SWAPOBJ_EINVAL, "key byte count inconsistent");
 	return 0;
+}
+
+enum rec_verdict rec_ool_payload(struct rec *r, const uint8_t *payload, bool verify, uint64_t seed)
+{
+	r->payload = payload;
+	if (verify && (r->payload_len ? XXH3_64bits_withSeed(payload, r->payload_len, seed) : 0) != r->csum)
+		return REC_BAD_CSUM;
+	if (!verify && r->type != REC_DATA)
+		return REC_OK;
+	return rec_check_payload(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Segment images                                                      */
+/* ------------------------------------------------------------------ */
+
+uint64_t seg_phys(uint32_t seg_size, bool split, uint64_t pos)
+{
+	if (!split)
+		return pos;
+	uint64_t nblk = seg_size / SO_BLOCK;
+	return (nblk - 2 - 2 * (pos / SO_BLOCK)) * SO_BLOCK + pos % SO_BLOCK;
+}
+
+uint64_t seg_stream_end(const struct seg_img *si)
+{
+	if (!si->split)
+		return si->seg_size;
+	/* Pairs of blocks from the end down to (not into) the SEGHDR blocks. */
+	return (uint64_t)(si->seg_size / SO_BLOCK - SPLIT_HDR_BLOCKS) / 2 * SO_BLOCK;
+}
+
+static bool seghdr_of(const uint8_t *blk, uint64_t seed, uint64_t segno, struct rec *r)
+{
+	uint32_t sz;
+	return rec_decode(blk, SO_BLOCK, seed, true, r, &sz) == REC_OK && r->type == REC_SEGHDR && r->lpos == segno;
+}
+
+enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed,
+                              uint64_t segno, struct rec *hdr)
+{
+	struct rec r;
+	uint32_t sz;
+	si->img = img;
+	si->seg_size = seg_size;
+	si->seed = seed;
+	si->split = false;
+	si->hdr_copy = -1;
+	enum rec_verdict v = rec_decode(img, SO_BLOCK, seed, true, &r, &sz);
+	if (v == REC_OK && r.type == REC_SEGHDR && r.lpos == segno) {
+		si->hdr_copy = 0;
+	} else if (seghdr_of(img + SO_BLOCK, seed, segno, &r) &&
+	           (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_SPLIT)) {
+		/* Block 0 illegible; a split segment's copy in block 1 stands in (it is written with it). */
+		si->hdr_copy = 1;
+	} else {
+		return v == REC_OK ? REC_BAD_HEADER : v;
+	}
+	si->split = (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_SPLIT) != 0;
+	*hdr = r;
+	return REC_OK;
+}
+
+static enum rec_verdict decode_one(const struct seg_img *si, uint64_t phys, size_t avail, bool verify,
+                                   struct rec *out, uint32_t *size)
+{
+	enum rec_verdict v = rec_decode(si->img + phys, avail, si->seed, verify, out, size);
+	if (v != REC_OOL)
+		return v;
+	if (!si->split)
+		return REC_BAD_HEADER; /* out of line only in split segments */
+	/* The payload lies in the data area: from block 2, never in the SEGHDR blocks, within the segment. */
+	uint64_t lo = (uint64_t)SPLIT_HDR_BLOCKS * SO_BLOCK;
+	if (out->doff < lo || out->doff > si->seg_size || out->payload_len > si->seg_size - out->doff)
+		return REC_BAD_HEADER;
+	return rec_ool_payload(out, si->img + out->doff, verify, si->seed);
+}
+
+/* How good a verdict is for picking between the two copies. */
+static int verdict_rank(enum rec_verdict v)
+{
+	return v == REC_OK ? 3 : v == REC_BAD_CSUM ? 2 : v == REC_BAD_PAYLOAD ? 1 : 0;
+}
+
+enum rec_verdict seg_rec_at(const struct seg_img *si, uint64_t pos, bool verify, struct rec *out, uint32_t *size,
+                            uint64_t *phys, int *copy)
+{
+	*copy = 0;
+	if (!si->split) {
+		*phys = pos;
+		if (pos >= si->seg_size)
+			return REC_TRUNCATED;
+		return decode_one(si, pos, si->seg_size - pos, verify, out, size);
+	}
+	if (pos >= seg_stream_end(si))
+		return REC_TRUNCATED;
+	uint64_t a = seg_phys(si->seg_size, true, pos);
+	size_t avail = SPLIT_SECTOR - pos % SPLIT_SECTOR;
+	*phys = a;
+	enum rec_verdict va = decode_one(si, a, avail, verify, out, size);
+	if (va == REC_OK)
+		return va;
+	struct rec rb;
+	uint32_t szb;
+	enum rec_verdict vb = decode_one(si, SEG_COPY_B(a), avail, verify, &rb, &szb);
+	if (verdict_rank(vb) > verdict_rank(va)) {
+		*out = rb;
+		*size = szb;
+		*copy = 1;
+		return vb;
+	}
+	return va;
+}
+
+uint32_t seg_magic_at(const struct seg_img *si, uint64_t pos)
+{
+	uint64_t a = seg_phys(si->seg_size, si->split, pos);
+	if (a + 4 > si->seg_size)
+		return 0;
+	uint32_t m = so_get_le32(si->img + a + RH_MAGIC);
+	if (m != REC_MAGIC && si->split)
+		m = so_get_le32(si->img + SEG_COPY_B(a) + RH_MAGIC);
+	return m;
+}
+
+bool seg_sector_rest_zero(const struct seg_img *si, uint64_t pos)
+{
+	if (!si->split)
+		return false;
+	uint64_t a = seg_phys(si->seg_size, true, pos);
+	size_t n = SPLIT_SECTOR - pos % SPLIT_SECTOR;
+	return so_mem_is_zero(si->img + a, n) && so_mem_is_zero(si->img + SEG_COPY_B(a), n);
 }

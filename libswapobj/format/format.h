@@ -41,7 +41,10 @@ struct rec {
 	uint32_t payload_len, raw_len;
 	uint64_t seq, oid, lpos, obj_size;
 	uint32_t seg_gen;
-	const uint8_t *payload;
+	uint16_t hdr_len;  /* REC_HDR_LEN, or REC_OOL_HDR_LEN for an out-of-line record */
+	uint32_t doff;     /* out of line: byte offset of the payload in its segment; else 0 */
+	uint64_t csum;     /* the payload checksum the header states */
+	const uint8_t *payload; /* NULL for an out-of-line record until rec_ool_payload resolves it */
 };
 
 /*
@@ -78,6 +81,7 @@ void rec_restamp(uint8_t *rec, uint32_t seg_gen, uint64_t seed);
 
 enum rec_verdict {
 	REC_OK = 0,
+	REC_OOL,          /* header fine, payload out of line (split segments): *out and *size are valid */
 	REC_BAD_MAGIC,    /* not a record start */
 	REC_BAD_HDR_CSUM, /* magic present, header checksum mismatch: nothing in it can be trusted */
 	REC_BAD_HEADER,   /* header checksum ok, fields impossible */
@@ -95,6 +99,82 @@ const char *rec_verdict_str(enum rec_verdict v);
  */
 enum rec_verdict rec_decode(const uint8_t *buf, size_t avail, uint64_t seed, bool verify, struct rec *out,
                             uint32_t *size);
+
+/*
+ * Write an out-of-line record's 80-byte header at dst; its payload
+ * (r->payload_len bytes at payload) lies at byte offset doff of the segment
+ * (a multiple of ADDR_UNIT) and is checksummed here, not copied.
+ */
+void rec_seal_ool(uint8_t *dst, const struct rec *r, const uint8_t *payload, uint32_t doff, uint64_t seed);
+/*
+ * Attach and check the payload of a record rec_decode returned REC_OOL for:
+ * payload points at its r->payload_len bytes. Returns REC_OK, REC_BAD_CSUM
+ * (only when verify) or REC_BAD_PAYLOAD, as rec_decode would.
+ */
+enum rec_verdict rec_ool_payload(struct rec *r, const uint8_t *payload, bool verify, uint64_t seed);
+/*
+ * The header checksum rec_seal / rec_seal_ool would store for the header
+ * at rec (of the length its header-length field says; rec must hold
+ * REC_OOL_HDR_LEN bytes when that field says so).
+ */
+uint32_t rec_hdr_csum(const uint8_t *rec, uint64_t seed);
+/* Low 32 bits of a payload's checksum (what the index keeps per out-of-line page). */
+uint32_t rec_payload_csum32(const uint8_t *payload, uint32_t len, uint64_t seed);
+
+/*
+ * A segment image in memory (seg_size bytes, read whole), in either
+ * layout. Decoders of segments go through this so that both layouts and
+ * both copies of a split segment's stream are handled in one place.
+ * Positions are *stream offsets*: in a classic segment the byte offset; in
+ * a split segment the offset in the logical record stream (see
+ * SEGHDR_F_SPLIT), which seg_phys maps to the byte offset of copy A.
+ */
+struct seg_img {
+	const uint8_t *img;
+	uint32_t seg_size;
+	uint64_t seed;
+	bool split;
+	int hdr_copy; /* which block holds the SEGHDR used: 0, 1 (split: block 0 was illegible), -1 none */
+};
+/*
+ * Read a segment's SEGHDR (block 0, or in a split segment its copy in
+ * block 1 when block 0 does not decode) and set up si. Returns REC_OK with
+ * *hdr filled, or the verdict of block 0 when neither copy is a SEGHDR of
+ * segment segno. img may hold just the first two blocks for this call.
+ */
+enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed,
+                              uint64_t segno, struct rec *hdr);
+/* First stream offset past the SEGHDR, and the end no record may cross. */
+#define SEGHDR_REC_SIZE (REC_HDR_LEN + SEGHDR_LEN)
+static inline uint64_t seg_stream_start(void)
+{
+	return SEGHDR_REC_SIZE;
+}
+uint64_t seg_stream_end(const struct seg_img *si);
+/* Byte offset in the segment of stream offset pos (copy A in a split segment). */
+uint64_t seg_phys(uint32_t seg_size, bool split, uint64_t pos);
+/* Split segment: the copy B of the byte at segment offset phys (in the stream) is here. */
+#define SEG_COPY_B(phys) ((phys) + 4096u)
+/*
+ * Decode the record at stream offset pos: rec_decode's verdicts, except
+ * that an out-of-line payload is attached (REC_OOL never comes back) and,
+ * in a split segment, copy B is used when copy A is not a sound header
+ * (*copy tells which: 0 A, 1 B). *phys = byte offset of the header's copy
+ * A: a record's address is always its copy A's, whichever copy was read.
+ * In a split segment a record is only looked for within pos's sector:
+ * where the sector ends in zeros the next record starts at the next
+ * sector (seg_next_sector).
+ */
+enum rec_verdict seg_rec_at(const struct seg_img *si, uint64_t pos, bool verify, struct rec *out, uint32_t *size,
+                            uint64_t *phys, int *copy);
+/* The record magic at stream offset pos: copy A's, or B's if A's is not the record magic. */
+uint32_t seg_magic_at(const struct seg_img *si, uint64_t pos);
+/* Split segment: true if the bytes of pos's sector from pos on are zero in copy A (and B). */
+bool seg_sector_rest_zero(const struct seg_img *si, uint64_t pos);
+static inline uint64_t seg_next_sector(uint64_t pos)
+{
+	return (pos + SPLIT_SECTOR) & ~(uint64_t)(SPLIT_SECTOR - 1);
+}
 
 /*
  * A name record's payload (CREATE or RENAME): the object's identity. The

@@ -56,6 +56,12 @@
 #define SB_RO_COMPAT 104 /* 8  read-only-compatible feature bits (open read-only if unknown) */
 #define SB_RESERVED 112  /* 8  zero */
 #define SB_CSUM 120      /* 8  XXH3-64 of bytes [0,120), seed 0 */
+/*
+ * Incompatible feature bits. SPLIT: segments may use the split layout
+ * (SEGHDR_F_SPLIT); a library that predates it must refuse the store.
+ */
+#define SB_INCOMPAT_SPLIT 0x1ull
+#define SB_INCOMPAT_KNOWN SB_INCOMPAT_SPLIT
 
 /* Record header: 64 bytes, then payload_len bytes, then zero padding to 16. */
 #define REC_MAGIC 0x31526f53u /* "SoR1" */
@@ -74,6 +80,27 @@
 #define RH_HDR_CSUM 52   /* 4 low 32 bits of XXH3-64 of header[0,52), seed = store seed */
 #define RH_CSUM 56       /* 8 XXH3-64 of the payload, seed = store seed; 0 if no payload */
 #define REC_HDR_LEN 64u
+/*
+ * Out-of-line records (split segments only): an 80-byte header whose
+ * payload (payload_len bytes, checksum at RH_CSUM as usual) lies in the
+ * segment's data area instead of after the header. The header checksum
+ * covers [0, RH_HDR_CSUM) and the extension [REC_HDR_LEN, REC_OOL_HDR_LEN).
+ */
+#define REC_OOL_HDR_LEN 80u
+#define RX_DOFF 64      /* 4 payload offset in the segment / 16 (pages: a multiple of 4096) */
+#define RX_CODEC 68     /* 1 0: stored as is (other codecs: none yet, refused) */
+#define RX_TIER 69      /* 1 0 (device tiers: none yet, refused) */
+#define RX_RESERVED 70  /* 10 zero */
+/*
+ * Split segments: a record of the stream never crosses a 512-byte sector
+ * (it starts the next one; the rest of the sector stays zero), so a write
+ * torn at a sector boundary never leaves half a header, in either copy.
+ * Payloads that would not fit a sector with their header, and every page,
+ * go out of line.
+ */
+#define SPLIT_SECTOR 512u
+#define REC_INLINE_MAX (SPLIT_SECTOR - REC_HDR_LEN)
+#define SPLIT_HDR_BLOCKS 2u  /* blocks 0 and 1: the SEGHDR and its copy */
 
 enum rec_type {
 	REC_SEGHDR = 1,     /* payload SEGHDR_LEN (SEGHDR_*); header seq = the use's age stamp */
@@ -106,7 +133,19 @@ enum rec_type {
  * Readers that predate the flag see an empty segment, which is free too.
  */
 #define SEGHDR_F_ERASED 0x1u
-#define SEGHDR_F_KNOWN SEGHDR_F_ERASED
+/*
+ * SPLIT: the use has the format-2 layout ("split segment", FORMAT.md):
+ * blocks 0 and 1 hold the SEGHDR (two copies), page data and other
+ * out-of-line payloads grow upward from block 2, and the record stream
+ * (the segment's summary) grows downward from the end in pairs of blocks,
+ * each written twice: logical block i of the stream is at block
+ * nblocks-2-2i (copy A) and nblocks-1-2i (copy B). Logical offsets
+ * [0, SEGHDR_REC_SIZE) of the stream hold a third copy of the SEGHDR.
+ * A record never crosses a 512-byte sector of the stream (SPLIT_SECTOR);
+ * the bytes a sector leaves unused are zero.
+ */
+#define SEGHDR_F_SPLIT 0x2u
+#define SEGHDR_F_KNOWN (SEGHDR_F_ERASED | SEGHDR_F_SPLIT)
 /* SEGHDR stream values: 0..14 append streams (HOT user writes, the cleaner's streams), 15 CKPT (checkpoint bodies,
  * never replayed). */
 #define SEG_STREAM_CKPT 15u

@@ -81,7 +81,6 @@ static inline bool log_stream_is_hot(int stream)
 #define LOG_MIN_SEGS                                                                                                   \
 	(LOG_RESERVE_SEGS + LOG_CLEAN_AHEAD + 4u + 2u) /* segments a store needs at least (format rule, kept) */
 #define LOG_FLUSH_BYTES (1u << 20)                     /* write out once this much is complete */
-#define SEGHDR_REC_SIZE (REC_HDR_LEN + SEGHDR_LEN)
 #define SO_LOG_ROUND_DOWN(x, a) (((x) / (a)) * (a))
 
 enum seg_state { SEG_FREE = 0, SEG_READY, SEG_OPEN, SEG_SEALED, SEG_CLEANING, SEG_FREEING };
@@ -116,6 +115,16 @@ struct log_seg {
 	uint64_t hdr_seq;    /* age stamp of the use, written in its SEGHDR (see log.h top) */
 	uint8_t erase;       /* enum seg_erase (FREE segments only) */
 	uint8_t known;       /* summary (min/max_seq, tomb_bytes, bloom) covers every record of the use */
+	/*
+	 * Split layout (SEGHDR_F_SPLIT) of the current or last use. Then fill
+	 * and written above are offsets in the record stream (format.h,
+	 * seg_phys), and the data area has its own two marks.
+	 */
+	uint8_t split;
+	uint8_t csum_ok;    /* atomic: csum holds every out-of-line page of the use (else log_csum_load) */
+	uint64_t dfill;     /* split: end of the data area reserved (OPEN) or present */
+	uint64_t dwritten;  /* split: [SPLIT_HDR_BLOCKS * 4096, dwritten) of the data area is on the device */
+	uint32_t *csum;     /* split: per 4 KiB block, the check of the page there (log_page_check), 0 unknown */
 	struct log_buf *buf; /* memory image while OPEN or not yet written out; guarded by buf_lock */
 	uint8_t *bloom;      /* SEG_BLOOM_BYTES bit set of objects with dead records here */
 	uint8_t dead_any;    /* some record here has died */
@@ -130,24 +139,31 @@ struct log_stream {
 	pthread_mutex_t mu; /* reservation state below */
 	pthread_cond_t cv;  /* inflight drained, buffer freed */
 	struct log_seg *seg;
-	uint64_t reserved;
+	uint64_t reserved;  /* next free byte (split: stream offset) */
+	uint64_t dreserved; /* split: next free byte of the data area */
 	uint32_t inflight[2];
 	uint32_t epoch;
 	uint32_t waiters;
 	struct log_seg *ready; /* prepared segment for the next open (guarded by log.mu; HOT lanes only) */
 	struct log_buf bufs[LOG_BUFS_PER_STREAM];
 	pthread_mutex_t flush_mu; /* serialises write-out of this stream's buffers */
+	void *wo_plan;            /* write-out scratch (log_write.c), under flush_mu */
 };
 
 /* A reservation: where a writer copies its records. */
 struct log_resv {
 	struct log_seg *seg;
 	uint8_t *ptr;    /* buffer memory for the reserved bytes */
-	uint64_t off;    /* offset in segment */
+	uint64_t off;    /* byte offset in segment */
 	uint64_t addr16; /* global address of the first byte / 16 */
 	uint32_t len;
 	uint32_t epoch;
 	uint32_t gen; /* stamp for records' seg_gen */
+	/* Split segments: room in the data area for an out-of-line payload (dlen bytes; 0: none). */
+	uint8_t *dptr;
+	uint64_t doff;
+	uint64_t daddr16;
+	uint32_t dlen;
 };
 
 struct so_log {
@@ -159,6 +175,9 @@ struct so_log {
 	uint64_t seed;
 	uint32_t seg_size;
 	uint32_t seg_shift;
+	bool split;               /* new append segments take the split layout (SB_INCOMPAT_SPLIT) */
+	pthread_mutex_t csum_mu;  /* log_csum_load */
+	uint8_t *csum_scratch;    /* seg_size bytes for log_csum_load (under csum_mu) */
 	uint64_t nsegs;
 	struct log_seg *segs;
 	uint8_t *blooms;
@@ -181,6 +200,12 @@ struct so_log {
 
 	bool rdonly;
 	int sticky_err; /* first write-path failure: later modifications get EROFS */
+	/*
+	 * Regions of split segments whose record stream was illegible in both
+	 * copies below the durable point (found at open): the store is then
+	 * read-only and data reads fail (log_check_readable).
+	 */
+	uint64_t lost_regions;
 
 	/* Wakes the background flusher / cleaner (set by the store). */
 	void (*kick)(void *ctx, int what);
@@ -235,6 +260,8 @@ int log_format(const char *const *paths, unsigned npaths, const struct swapobj_f
 /* Open devices, validate superblocks, allocate the segment table. Segments start FREE with empty summaries. */
 int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool rdonly, bool no_direct);
 void log_close(struct so_log *lg);
+/* Mark every device's superblocks with SB_INCOMPAT_SPLIT (durably); new segments then take the split layout. */
+int log_upgrade_split(struct so_log *lg);
 
 /* ---- addresses ---- */
 static inline uint64_t log_addr16(const struct so_log *lg, uint32_t segno, uint64_t off)
@@ -265,6 +292,38 @@ uint64_t log_seg_devoff(const struct so_log *lg, const struct log_seg *s);
 /* flags for log_reserve / log_append */
 #define LOG_URGENT 0x1u /* a tombstone that frees space: may take the cleaner's reserve */
 int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, struct log_resv *r);
+/*
+ * Reserve nrec records of rlen[i] stream bytes each (in order, in one
+ * segment) and, in a split segment, dlen bytes of its data area aligned to
+ * dalign (out-of-line payloads; 0: none). phys[i] = byte offset in the
+ * segment of record i (r->seg->buf->data + phys[i] is where to copy it):
+ * contiguous in a classic segment, in a split one not necessarily (a
+ * record never crosses a logical block of the stream).
+ */
+#define LOG_RESV_MAX 64u
+int log_reserve_v(struct so_log *lg, int stream, const uint32_t *rlen, uint32_t nrec, uint32_t dlen, uint32_t dalign,
+                  unsigned flags, struct log_resv *r, uint64_t *phys);
+/*
+ * Is a payload of this type and length put out of line (in the data area
+ * of a split segment, 80-byte header in the stream)? Pages always, other
+ * payloads over REC_INLINE_MAX.
+ */
+static inline bool log_ool(const struct so_log *lg, const struct rec *r)
+{
+	bool page = r->type == REC_DATA && !(r->flags & REC_F_KNOWN);
+	return lg->split && (page || r->payload_len > REC_INLINE_MAX);
+}
+/*
+ * The check the index keeps for an out-of-line page (log_seg.csum): its
+ * payload checksum mixed with the page it claims to be, so a page read
+ * through a stale or wrong slot fails it. Never 0 (0: not known).
+ */
+static inline uint32_t log_page_check(uint64_t csum64, uint64_t oid, uint64_t lpos)
+{
+	uint64_t h = csum64 ^ (oid * 0x9e3779b97f4a7c15ull) ^ ((lpos + 1) * 0xc2b2ae3d27d4eb4full);
+	uint32_t c = (uint32_t)(h ^ (h >> 32));
+	return c ? c : 1;
+}
 void log_commit(struct so_log *lg, int stream, const struct log_resv *r);
 /* Record that a record of oid with seq now lives in seg (summary for tombstone decisions). */
 void log_note(struct so_log *lg, struct log_seg *seg, uint64_t oid, uint64_t seq);
@@ -297,6 +356,8 @@ int log_sync(struct so_log *lg);
 int log_fail(struct so_log *lg, int err);
 /* 0, or SWAPOBJ_EROFS (with message) if read-only or after a sticky failure. */
 int log_check_writable(struct so_log *lg);
+/* 0, or SWAPOBJ_ECORRUPT if records were lost in both copies (lost_regions): no page can be trusted as current. */
+int log_check_readable(struct so_log *lg);
 
 /* ---- reading ---- */
 /*
@@ -305,6 +366,18 @@ int log_check_writable(struct so_log *lg);
  * 2*IO_ALIGN bytes. *rec points at the record inside bounce.
  */
 int log_read(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounce, const uint8_t **rec);
+/*
+ * Read and decode the record at addr16 (in a split segment: copy A of its
+ * header, else copy B, and its out-of-line payload): rec_decode's verdicts
+ * (never REC_OOL), *err set if the read itself failed. bounce: IO_ALIGN
+ * aligned, log_rec_bounce(maxlen) bytes; maxlen bounds the payload.
+ */
+static inline uint32_t log_rec_bounce(uint32_t maxlen)
+{
+	return 2u * 4096u + (uint32_t)SO_LOG_ROUND_DOWN(maxlen + 4095u, 4096u) + 2u * 4096u;
+}
+enum rec_verdict log_read_rec(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounce, bool verify,
+                              struct rec *out, uint32_t *size, int *err);
 /* One read of log_read_many: in addr16, len, bounce (as log_read's); out rec, res. */
 struct log_rd {
 	uint64_t addr16;
@@ -325,7 +398,7 @@ static inline uint32_t log_rd_bounce(uint32_t len)
  * gets its own result; returns the number of entries that failed.
  */
 int log_read_many(struct so_log *lg, struct log_rd *v, unsigned n);
-/* Read a whole segment prefix [0, len) into buf (aligned, >= roundup(len)). */
+/* Read a whole segment prefix [0, len) into buf (aligned, >= roundup(len)); a split segment is read whole. */
 int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t len);
 
 /*
@@ -355,10 +428,38 @@ static inline void log_usage_sub(struct so_log *lg, uint64_t addr16, uint32_t by
 		__atomic_sub_fetch(&lg->live_total, bytes, __ATOMIC_RELAXED);
 	}
 }
-/* Bytes of records one segment can hold: data records back to back after the SEGHDR. */
+/*
+ * Pages one new segment holds when all it gets is pages: classic, records
+ * back to back after the SEGHDR; split, pages in the data area and their
+ * headers (twice) in the stream's blocks.
+ */
+static inline uint64_t log_seg_pages(const struct so_log *lg)
+{
+	if (!lg->split)
+		return (lg->seg_size - SEGHDR_REC_SIZE) / REC_DATA_SIZE;
+	uint64_t nblk = lg->seg_size / SO_BLOCK, per_blk = SO_BLOCK / REC_OOL_HDR_LEN, n = 0;
+	/* n pages need ceil((n + 1) / per_blk) stream blocks (the first holds the SEGHDR's copy), twice. */
+	uint64_t lo = 0, hi = nblk;
+	while (lo < hi) {
+		uint64_t mid = (lo + hi + 1) / 2, sblk = (mid + 1 + per_blk - 1) / per_blk;
+		if (SPLIT_HDR_BLOCKS + mid + 2 * sblk <= nblk)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	n = lo;
+	return n;
+}
+/* Live bytes (charges: extslot.h) one segment can hold. */
 static inline uint64_t log_seg_payload(const struct so_log *lg)
 {
-	return SO_LOG_ROUND_DOWN(lg->seg_size - SEGHDR_REC_SIZE, REC_DATA_SIZE);
+	return log_seg_pages(lg) * REC_DATA_SIZE;
+}
+/* Bytes of log_rec_cost one segment can hold. */
+static inline uint64_t log_seg_room(const struct so_log *lg)
+{
+	return lg->split ? log_seg_pages(lg) * (SWAPOBJ_PAGE_SIZE + 2u * REC_OOL_HDR_LEN)
+	                 : lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE;
 }
 /*
  * Segments one checkpoint body is first assumed to take: room for an index
@@ -458,6 +559,51 @@ uint64_t log_device_bytes(struct so_log *lg);
  */
 int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
                uint64_t *addr16);
+/*
+ * log_append, or with reloc a relocation (the cleaner's: r->seq and the
+ * payload checksum r->csum are kept), in the layout of the store's new
+ * segments (a classic record relocated into a split segment changes form). For
+ * a page put out of line, *addr16 is the page's data address (what extent
+ * slots name); otherwise the record's.
+ */
+int log_put(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
+            bool reloc, uint64_t *addr16);
+/*
+ * Bytes a stream's open segment still has room for (0 if none is open): a
+ * hint, for deciding whether to wait or how many segments a move needs.
+ */
+uint64_t log_stream_room(struct so_log *lg, int stream);
+/*
+ * Bytes a record of this size (stream bytes sz, payload plen) takes from
+ * a segment of the store's layout when appended or relocated.
+ */
+static inline uint64_t log_rec_cost(const struct so_log *lg, const struct rec *r, uint32_t sz)
+{
+	if (!lg->split)
+		return sz;
+	if (log_ool(lg, r))
+		return 2u * REC_OOL_HDR_LEN + ((r->payload_len + SWAPOBJ_PAGE_SIZE - 1) & ~(SWAPOBJ_PAGE_SIZE - 1));
+	return 2u * (sz < REC_HDR_LEN ? REC_HDR_LEN : sz);
+}
+/* Split segment s: the out-of-line page at byte offset doff has this check (log_page_check). */
+void log_csum_set(struct log_seg *s, uint64_t doff, uint32_t check);
+/* Give split segment s an empty table of page checks (allocated once, kept across uses). */
+int log_csum_alloc(struct so_log *lg, struct log_seg *s);
+void log_csum_drop(struct so_log *lg, struct log_seg *s);
+/* Give every segment its table (a store with the split layout, at open). */
+int log_csum_alloc_all(struct so_log *lg);
+/*
+ * Make sure split segment s's page checks are all known, reading its
+ * record stream once if not (after an open from a checkpoint, which does
+ * not read sealed segments). 0, or an error reading or allocating.
+ */
+int log_csum_load(struct so_log *lg, struct log_seg *s);
+/*
+ * Verify a 4 KiB page read from split-segment address addr16 against the
+ * check its record noted, for page lpos of oid: 0 or SWAPOBJ_ECORRUPT
+ * (with the place named), or an error loading the checks.
+ */
+int log_page_verify(struct so_log *lg, uint64_t addr16, const uint8_t *page, uint64_t oid, uint64_t lpos);
 
 /*
  * A record of oid at addr16 died (replaced, punched, deleted): uncharge it

@@ -37,13 +37,59 @@ static void seal_locked(struct so_log *lg, struct log_stream *ls)
 	log_kick(lg, LOG_KICK_FLUSH);
 }
 
+/*
+ * Where a split segment would put nrec records (stream bytes rlen[i]
+ * each) and a payload area of dlen data bytes (aligned to dalign): false
+ * if it is full. A record never crosses a sector of the stream (it starts
+ * the next one instead, the rest of the sector staying zero); the
+ * data area grows up and the stream's pairs of blocks grow down, and they
+ * must not meet. pos[i] = stream offset of record i; *end = past the last.
+ */
+static bool split_fit(const struct so_log *lg, const struct log_stream *ls, const uint32_t *rlen, uint32_t nrec,
+                      uint32_t dlen, uint32_t dalign, uint64_t *pos, uint64_t *end, uint64_t *dpos)
+{
+	uint64_t p = ls->reserved;
+	for (uint32_t i = 0; i < nrec; i++) {
+		if (p % SPLIT_SECTOR + rlen[i] > SPLIT_SECTOR)
+			p = seg_next_sector(p);
+		pos[i] = p;
+		p += rlen[i];
+	}
+	uint64_t nblk = lg->seg_size / SO_BLOCK, top = (p - 1) / SO_BLOCK;
+	if (top + 1 > (nblk - SPLIT_HDR_BLOCKS) / 2)
+		return false;
+	uint64_t low = (nblk - 2 - 2 * top) * SO_BLOCK; /* the lowest byte of the stream's blocks */
+	uint64_t d = dlen ? SO_ROUND_UP(ls->dreserved, (uint64_t)dalign) : ls->dreserved;
+	if (d + dlen > low)
+		return false;
+	*end = p;
+	*dpos = d;
+	return true;
+}
+
 int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, struct log_resv *r)
 {
+	uint64_t phys;
+	return log_reserve_v(lg, stream, &len, 1, 0, 0, flags, r, &phys);
+}
+
+int log_reserve_v(struct so_log *lg, int stream, const uint32_t *rlen, uint32_t nrec, uint32_t dlen, uint32_t dalign,
+                  unsigned flags, struct log_resv *r, uint64_t *phys)
+{
 	struct log_stream *ls = &lg->streams[stream];
+	uint64_t pos[LOG_RESV_MAX];
+	uint32_t len = 0;
 	int err = 0;
 
-	if (len == 0 || len > lg->seg_size - SEGHDR_REC_SIZE || len % REC_ALIGN)
-		return so_err(SWAPOBJ_EINVAL, "bad reservation of %u bytes", len);
+	for (uint32_t i = 0; i < nrec; i++) {
+		if (rlen[i] == 0 || rlen[i] % REC_ALIGN || (lg->split && rlen[i] > SPLIT_SECTOR))
+			return so_err(SWAPOBJ_EINVAL, "bad reservation of a %u-byte record", rlen[i]);
+		len += rlen[i];
+	}
+	if (nrec == 0 || nrec > LOG_RESV_MAX || len > lg->seg_size - SEGHDR_REC_SIZE || (!lg->split && dlen) ||
+	    (lg->split && dlen > lg->seg_size / 2) ||
+	    (dlen && (dalign < REC_ALIGN || dalign > SO_BLOCK || (dalign & (dalign - 1)))))
+		return so_err(SWAPOBJ_EINVAL, "bad reservation of %u records, %u + %u bytes", nrec, len, dlen);
 	pthread_mutex_lock(&ls->mu);
 	for (;;) {
 		int sticky = __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE);
@@ -52,16 +98,34 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 			break;
 		}
 		struct log_seg *s = ls->seg;
-		if (s && ls->reserved + len <= lg->seg_size) {
+		uint64_t end = ls->reserved + len, dpos = 0;
+		if (s && !s->split)
+			for (uint32_t i = 0, o = 0; i < nrec; o += rlen[i], i++)
+				pos[i] = ls->reserved + o;
+		if (s && (s->split ? split_fit(lg, ls, rlen, nrec, dlen, dalign, pos, &end, &dpos)
+		                   : end <= lg->seg_size)) {
+			for (uint32_t i = 0; i < nrec; i++)
+				phys[i] = seg_phys(lg->seg_size, s->split, pos[i]);
 			r->seg = s;
-			r->off = ls->reserved;
-			r->ptr = s->buf->data + ls->reserved;
-			r->addr16 = log_addr16(lg, s->segno, ls->reserved);
+			r->off = phys[0];
+			r->ptr = s->buf->data + phys[0];
+			r->addr16 = log_addr16(lg, s->segno, phys[0]);
 			r->len = len;
 			r->epoch = ls->epoch;
 			r->gen = s->gen;
+			r->dlen = dlen;
+			r->dptr = NULL;
+			r->doff = 0;
+			r->daddr16 = 0;
+			if (dlen) {
+				r->dptr = s->buf->data + dpos;
+				r->doff = dpos;
+				r->daddr16 = log_addr16(lg, s->segno, dpos);
+				ls->dreserved = dpos + dlen;
+				__atomic_store_n(&s->dfill, ls->dreserved, __ATOMIC_RELAXED);
+			}
 			ls->inflight[ls->epoch]++;
-			ls->reserved += len;
+			ls->reserved = end;
 			/* Atomic: swapobj_store_stat reads it under lg->mu, not ls->mu. */
 			__atomic_store_n(&s->fill, ls->reserved, __ATOMIC_RELAXED);
 			break;
@@ -115,11 +179,19 @@ int log_reserve(struct so_log *lg, int stream, uint32_t len, unsigned flags, str
 		pthread_mutex_lock(&lg->mu);
 		s->state = SEG_OPEN;
 		pthread_mutex_unlock(&lg->mu);
-		log_seghdr_encode_flags(lg, s, 0, b->data);
+		log_seghdr_encode_flags(lg, s, s->split ? SEGHDR_F_SPLIT : 0, b->data);
+		if (s->split) {
+			/* Block 1 and the head of the stream hold copies of it (written by the flushes). */
+			memcpy(b->data + SO_BLOCK, b->data, SEGHDR_REC_SIZE);
+			memcpy(b->data + seg_phys(lg->seg_size, true, 0), b->data, SEGHDR_REC_SIZE);
+		}
 		ls->seg = s;
 		ls->reserved = SEGHDR_REC_SIZE;
+		ls->dreserved = (uint64_t)SPLIT_HDR_BLOCKS * SO_BLOCK;
 		__atomic_store_n(&s->fill, SEGHDR_REC_SIZE, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->dfill, ls->dreserved, __ATOMIC_RELAXED);
 		s->written = 0;
+		s->dwritten = ls->dreserved; /* blocks 0 and 1 went out when the segment was prepared */
 		log_kick(lg, LOG_KICK_FLUSH); /* prepare the next READY segment in the background */
 	}
 	pthread_mutex_unlock(&ls->mu);
@@ -153,7 +225,6 @@ uint64_t log_user_avail(struct so_log *lg)
 
 int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 {
-	struct log_stream *ls = &lg->streams[LOG_HOT];
 	int err;
 	if ((err = log_check_writable(lg)) < 0)
 		return err;
@@ -164,9 +235,7 @@ int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 		/* A hint only (log_reserve decides): room in the open segment, a READY one, or free ones? */
 		bool room = false;
 		if (!need_seg) {
-			pthread_mutex_lock(&ls->mu);
-			room = ls->seg && ls->reserved + len + REC_DATA_SIZE <= lg->seg_size;
-			pthread_mutex_unlock(&ls->mu);
+			room = log_stream_room(lg, LOG_HOT) >= len + 2 * REC_DATA_SIZE;
 		}
 		pthread_mutex_lock(&lg->mu);
 		room = room || lg->freeq_len > log_user_keep_locked(lg) || lg->streams[LOG_HOT].ready ||
@@ -200,20 +269,47 @@ int log_space_wait(struct so_log *lg, uint64_t len, bool need_seg)
 	return log_check_writable(lg);
 }
 
-int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
-               uint64_t *addr16)
+/* Set a split segment's check for the out-of-line page at byte offset doff. */
+void log_csum_set(struct log_seg *s, uint64_t doff, uint32_t check)
 {
+	if (s->csum)
+		__atomic_store_n(&s->csum[doff / SO_BLOCK], check, __ATOMIC_RELAXED);
+}
+
+int log_put(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
+            bool reloc, uint64_t *addr16)
+{
+	bool new_seq = !reloc;
 	struct log_resv rv;
-	int err = log_reserve(lg, stream, rec_size(plen), flags, &rv);
+	uint64_t phys;
+	r->payload_len = plen;
+	bool ool = log_ool(lg, r);
+	bool page = r->type == REC_DATA && !(r->flags & REC_F_KNOWN);
+	uint32_t len = ool ? REC_OOL_HDR_LEN : rec_size(plen);
+	int err = log_reserve_v(lg, stream, &len, 1, ool ? plen : 0, page ? SO_BLOCK : REC_ALIGN, flags, &rv, &phys);
 	if (err < 0)
 		return err;
-	if (plen)
-		memcpy(rv.ptr + REC_HDR_LEN, payload, plen);
 	/* The seq is taken after reserving: log_sync relies on that (see its durability snapshot). */
-	r->seq = log_next_seq(lg, 1);
-	r->payload_len = plen;
+	if (new_seq)
+		r->seq = log_next_seq(lg, 1);
 	r->seg_gen = rv.gen;
-	rec_seal(rv.ptr, r, lg->seed);
+	if (ool) {
+		memcpy(rv.dptr, payload, plen);
+		rec_seal_ool(rv.ptr, r, rv.dptr, (uint32_t)rv.doff, lg->seed);
+	} else {
+		if (plen)
+			memcpy(rv.ptr + REC_HDR_LEN, payload, plen);
+		rec_seal(rv.ptr, r, lg->seed);
+	}
+	/*
+	 * A relocated payload keeps the checksum it was written with (not
+	 * covered by the header's own checksum): one damaged where it was read
+	 * stays damaged, and reported, where it moves.
+	 */
+	if (reloc)
+		so_put_le64(rv.ptr + RH_CSUM, r->csum);
+	if (ool && page)
+		log_csum_set(rv.seg, rv.doff, log_page_check(so_get_le64(rv.ptr + RH_CSUM), r->oid, r->lpos));
 	log_note(lg, rv.seg, r->oid, r->seq);
 	if (r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE) {
 		__atomic_add_fetch(&rv.seg->tomb_bytes, rv.len, __ATOMIC_RELAXED);
@@ -221,6 +317,28 @@ int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, con
 	}
 	log_commit(lg, stream, &rv);
 	if (addr16)
-		*addr16 = rv.addr16;
+		*addr16 = ool && page ? rv.daddr16 : rv.addr16;
 	return 0;
+}
+
+int log_append(struct so_log *lg, int stream, unsigned flags, struct rec *r, const void *payload, uint32_t plen,
+               uint64_t *addr16)
+{
+	return log_put(lg, stream, flags, r, payload, plen, false, addr16);
+}
+
+uint64_t log_stream_room(struct so_log *lg, int stream)
+{
+	struct log_stream *ls = &lg->streams[stream];
+	uint64_t room = 0;
+	pthread_mutex_lock(&ls->mu);
+	struct log_seg *s = ls->seg;
+	if (s && s->split) {
+		uint64_t low = seg_phys(lg->seg_size, true, SO_ROUND_DOWN(ls->reserved, SO_BLOCK));
+		room = low > ls->dreserved ? low - ls->dreserved : 0;
+	} else if (s) {
+		room = lg->seg_size - ls->reserved;
+	}
+	pthread_mutex_unlock(&ls->mu);
+	return room;
 }

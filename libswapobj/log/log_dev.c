@@ -37,9 +37,13 @@ int log_format(const char *const *paths, unsigned npaths, const struct swapobj_f
 		opts = &def;
 	if (!paths || npaths < 1 || npaths > SWAPOBJ_MAX_DEVICES)
 		return so_err(SWAPOBJ_EINVAL, "need 1..%d devices, got %u", SWAPOBJ_MAX_DEVICES, npaths);
-	if (opts->version != SWAPOBJ_FORMAT_OPTS_VERSION)
+	if (opts->version != SWAPOBJ_FORMAT_OPTS_VERSION && opts->version != 1)
 		return so_err(SWAPOBJ_EINVAL, "format options version %u unknown (use SWAPOBJ_FORMAT_OPTS_INIT)",
 		              opts->version);
+	/* Version 1 callers' struct ends before layout. */
+	unsigned layout = opts->version >= 2 ? opts->layout : SWAPOBJ_LAYOUT_DEFAULT;
+	if (layout > SWAPOBJ_LAYOUT_SPLIT)
+		return so_err(SWAPOBJ_EINVAL, "unknown segment layout %u", layout);
 	uint32_t seg_size = opts->segment_size ? opts->segment_size : SWAPOBJ_SEGMENT_DEFAULT;
 	if (seg_size < SWAPOBJ_SEGMENT_MIN || seg_size > SWAPOBJ_SEGMENT_MAX || (seg_size & (seg_size - 1)))
 		return so_err(SWAPOBJ_EINVAL, "segment size %u: must be a power of two from 1 MiB to 64 MiB", seg_size);
@@ -105,6 +109,7 @@ int log_format(const char *const *paths, unsigned npaths, const struct swapobj_f
 		sb.seg_base = base;
 		sb.total_segs = total;
 		sb.created_ns = now;
+		sb.incompat = layout == SWAPOBJ_LAYOUT_CLASSIC ? 0 : SB_INCOMPAT_SPLIT;
 		base += nsegs[i];
 		sb_encode(blk, &sb);
 		memcpy(blk + SO_SB_SIZE, blk, SO_SB_SIZE);
@@ -234,20 +239,35 @@ int log_open(struct so_log *lg, const char *const *paths, unsigned npaths, bool 
 	pthread_cond_init(&lg->space_cv, NULL);
 	pthread_rwlock_init(&lg->buf_lock, NULL);
 	pthread_mutex_init(&lg->sync_mu, NULL);
+	pthread_mutex_init(&lg->csum_mu, NULL);
+	for (unsigned d = 0; d < lg->ndevs; d++)
+		lg->split |= (lg->sbs[d].incompat & SB_INCOMPAT_SPLIT) != 0;
 	for (int i = 0; i < LOG_NSTREAMS; i++) {
 		pthread_mutex_init(&lg->streams[i].mu, NULL);
 		pthread_cond_init(&lg->streams[i].cv, NULL);
 		pthread_mutex_init(&lg->streams[i].flush_mu, NULL);
+		if (!(lg->streams[i].wo_plan = log_wo_plan_alloc())) {
+			err = so_err(SWAPOBJ_ENOMEM, "out of memory for write-out plans");
+			goto fail_lg;
+		}
 	}
 	lg->next_seq = 1;
 	lg->next_gen = 1;
 	lg->ckpt_keep_seq = UINT64_MAX;
 	lg->ckpt_body = log_ckpt_per(lg);
 	lg->usable = log_usable(lg);
+	if (lg->split && (err = log_csum_alloc_all(lg)) < 0)
+		goto fail_lg;
 	so_free_aligned(SO_MEM_OTHER, blk, 2 * SO_SB_SIZE);
 	return 0;
 
 fail_lg:
+	for (int i = 0; i < LOG_NSTREAMS; i++) {
+		log_wo_plan_free(lg->streams[i].wo_plan);
+		lg->streams[i].wo_plan = NULL;
+	}
+	for (uint64_t i = 0; lg->segs && i < lg->nsegs; i++)
+		log_csum_drop(lg, &lg->segs[i]);
 	for (unsigned i = 0; i < lg->ndevs; i++)
 		io_close(&lg->devs[i]);
 	so_free(SO_MEM_OTHER, lg->segs);
@@ -265,6 +285,33 @@ fail:
 	return err;
 }
 
+int log_upgrade_split(struct so_log *lg)
+{
+	_Alignas(IO_ALIGN) uint8_t blk[2 * SO_SB_SIZE];
+	int err = 0;
+	/*
+	 * Every device gets the bit (both copies) and is synced before any split
+	 * segment is written: a release that predates the layout checks each
+	 * device's superblock, so one marked device is enough for it to refuse
+	 * the store, and a crash part way through leaves a store this library
+	 * opens (and marks the rest of) the next time.
+	 */
+	for (unsigned d = 0; d < lg->ndevs && err == 0; d++) {
+		struct sb_info sb = lg->sbs[d];
+		sb.incompat |= SB_INCOMPAT_SPLIT;
+		memset(blk, 0, sizeof(blk));
+		sb_encode(blk, &sb);
+		memcpy(blk + SO_SB_SIZE, blk, SO_SB_SIZE);
+		if ((err = io_pwrite(&lg->devs[d], blk, 2 * SO_SB_SIZE, 0)) == 0 && (err = io_sync(&lg->devs[d])) == 0)
+			lg->sbs[d] = sb;
+	}
+	if (err < 0)
+		return err;
+	lg->split = true;
+	lg->usable = log_usable(lg);
+	return log_csum_alloc_all(lg);
+}
+
 void log_close(struct so_log *lg)
 {
 	if (!lg->segs)
@@ -276,7 +323,14 @@ void log_close(struct so_log *lg)
 		pthread_mutex_destroy(&ls->mu);
 		pthread_cond_destroy(&ls->cv);
 		pthread_mutex_destroy(&ls->flush_mu);
+		log_wo_plan_free(ls->wo_plan);
+		ls->wo_plan = NULL;
 	}
+	for (uint64_t i = 0; i < lg->nsegs; i++)
+		log_csum_drop(lg, &lg->segs[i]);
+	so_free_aligned(SO_MEM_BUFFER, lg->csum_scratch, lg->seg_size);
+	lg->csum_scratch = NULL;
+	pthread_mutex_destroy(&lg->csum_mu);
 	for (unsigned i = 0; i < lg->ndevs; i++)
 		io_close(&lg->devs[i]);
 	so_free(SO_MEM_OTHER, lg->segs);
@@ -322,8 +376,22 @@ int log_fail(struct so_log *lg, int err)
 	return err;
 }
 
+int log_check_readable(struct so_log *lg)
+{
+	if (lg->lost_regions)
+		return so_err(SWAPOBJ_ECORRUPT,
+		              "%llu region(s) of the log lost both copies of their records: which pages they updated is "
+		              "unknown, so no page is served (run swapobj-fsck)",
+		              (unsigned long long)lg->lost_regions);
+	return 0;
+}
+
 int log_check_writable(struct so_log *lg)
 {
+	if (lg->lost_regions)
+		return so_err(SWAPOBJ_EROFS, "store is read-only: %llu region(s) of the log lost both copies of their "
+		                             "records (run swapobj-fsck)",
+		              (unsigned long long)lg->lost_regions);
 	if (lg->rdonly)
 		return so_err(SWAPOBJ_EROFS, "store was opened read-only");
 	int e = __atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE);
@@ -407,13 +475,10 @@ int log_read_many(struct so_log *lg, struct log_rd *v, unsigned n)
 	return (int)failed;
 }
 
-int log_zap(struct so_log *lg, uint64_t addr16)
+static int zap_one(struct so_log *lg, struct log_seg *s, uint64_t off)
 {
-	_Alignas(IO_ALIGN) uint8_t blk[2 * IO_ALIGN];
-	struct log_seg *s = log_seg_of(lg, addr16);
-	if (!s || s->buf)
-		return so_err(SWAPOBJ_EINVAL, "cannot retire a record of an open segment");
-	uint64_t off = log_seg_off(lg, addr16), start = SO_ROUND_DOWN(off, IO_ALIGN);
+	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	uint64_t start = SO_ROUND_DOWN(off, IO_ALIGN);
 	struct io_dev *d = &lg->devs[s->dev];
 	int err = io_pread(d, blk, IO_ALIGN, log_seg_devoff(lg, s) + start);
 	if (err < 0)
@@ -423,6 +488,21 @@ int log_zap(struct so_log *lg, uint64_t addr16)
 		return log_fail(lg, err);
 	__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int log_zap(struct so_log *lg, uint64_t addr16)
+{
+	struct log_seg *s = log_seg_of(lg, addr16);
+	if (!s || s->buf)
+		return so_err(SWAPOBJ_EINVAL, "cannot retire a record of an open segment");
+	uint64_t off = log_seg_off(lg, addr16);
+	int err = zap_one(lg, s, off);
+	if (err == 0 && s->split) {
+		/* Both copies of the stream: addr16 may name either (the one replay found). */
+		uint64_t pos_in_pair = (off / IO_ALIGN - SPLIT_HDR_BLOCKS) % 2; /* 0: copy A, 1: copy B */
+		err = zap_one(lg, s, pos_in_pair ? off - IO_ALIGN : SEG_COPY_B(off));
+	}
+	return err;
 }
 
 int log_sync_devices(struct so_log *lg)
@@ -437,7 +517,7 @@ int log_sync_devices(struct so_log *lg)
 
 int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t len)
 {
-	len = SO_MIN(SO_ROUND_UP(len, IO_ALIGN), (uint64_t)lg->seg_size);
+	len = s->split ? lg->seg_size : SO_MIN(SO_ROUND_UP(len, IO_ALIGN), (uint64_t)lg->seg_size);
 	pthread_rwlock_rdlock(&lg->buf_lock);
 	if (s->buf) {
 		memcpy(buf, s->buf->data, len);
@@ -446,4 +526,128 @@ int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t le
 	}
 	pthread_rwlock_unlock(&lg->buf_lock);
 	return io_pread(&lg->devs[s->dev], buf, len, log_seg_devoff(lg, s));
+}
+
+/* ------------------------------------------------------------------ */
+/* Page checks of split segments                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Read s's record stream (the pairs of blocks from the end of the segment
+ * down to the stream's fill; the data area is not needed) and note the
+ * check of every out-of-line page. Either copy of a record will do; a
+ * page whose record is illegible in both stays unknown, and reads of it
+ * report corruption.
+ */
+static int csum_fill(struct so_log *lg, struct log_seg *s)
+{
+	uint64_t fill = s->fill ? s->fill : seg_stream_start();
+	uint64_t lo = seg_phys(lg->seg_size, true, SO_ROUND_DOWN(fill - 1, SO_BLOCK));
+	uint8_t *img = lg->csum_scratch;
+	int err;
+	if ((err = io_pread(&lg->devs[s->dev], img, IO_ALIGN, log_seg_devoff(lg, s))) < 0 ||
+	    (err = io_pread(&lg->devs[s->dev], img + lo, lg->seg_size - lo, log_seg_devoff(lg, s) + lo)) < 0)
+		return err;
+	struct seg_img si;
+	struct rec r;
+	si.img = img;
+	si.seg_size = lg->seg_size;
+	si.seed = lg->seed;
+	si.split = true;
+	si.hdr_copy = 0;
+	if ((err = log_csum_alloc(lg, s)) < 0)
+		return err;
+	for (uint64_t pos = seg_stream_start(); pos + REC_HDR_LEN <= fill;) {
+		uint32_t sz;
+		uint64_t phys;
+		int copy;
+		/* Headers only: the payloads are not read (their checksums are in the headers). */
+		enum rec_verdict v = seg_rec_at(&si, pos, false, &r, &sz, &phys, &copy);
+		if (v != REC_OK || r.seg_gen != s->gen) {
+			pos += REC_ALIGN;
+			continue;
+		}
+		if (r.type == REC_DATA && r.hdr_len == REC_OOL_HDR_LEN && r.doff + SO_BLOCK <= lg->seg_size)
+			log_csum_set(s, r.doff, log_page_check(r.csum, r.oid, r.lpos));
+		pos += sz;
+	}
+	return 0;
+}
+
+int log_csum_load(struct so_log *lg, struct log_seg *s)
+{
+	if (__atomic_load_n(&s->csum_ok, __ATOMIC_ACQUIRE))
+		return 0;
+	int err = 0;
+	pthread_mutex_lock(&lg->csum_mu);
+	if (!__atomic_load_n(&s->csum_ok, __ATOMIC_ACQUIRE)) {
+		if (!lg->csum_scratch && !(lg->csum_scratch = so_alloc_aligned(SO_MEM_BUFFER, lg->seg_size)))
+			err = so_err(SWAPOBJ_ENOMEM, "out of memory for a segment buffer");
+		if (err == 0 && (err = csum_fill(lg, s)) == 0)
+			__atomic_store_n(&s->csum_ok, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&lg->csum_mu);
+	return err;
+}
+
+int log_page_verify(struct so_log *lg, uint64_t addr16, const uint8_t *page, uint64_t oid, uint64_t lpos)
+{
+	struct log_seg *s = log_seg_of(lg, addr16);
+	uint64_t off = log_seg_off(lg, addr16);
+	int err;
+	if (!s || !s->split || off % SO_BLOCK || off < SPLIT_HDR_BLOCKS * SO_BLOCK)
+		return so_err(SWAPOBJ_ECORRUPT, "page address %llu is not a page of a split segment",
+		              (unsigned long long)(addr16 * ADDR_UNIT));
+	if ((err = log_csum_load(lg, s)) < 0)
+		return err;
+	uint32_t want = __atomic_load_n(&s->csum[off / SO_BLOCK], __ATOMIC_RELAXED);
+	uint32_t got = log_page_check(XXH3_64bits_withSeed(page, SO_BLOCK, lg->seed), oid, lpos);
+	if (want == 0)
+		return so_err(SWAPOBJ_ECORRUPT,
+		              "%s: segment %u offset %llu: no intact record of this page (both copies damaged)",
+		              lg->devs[s->dev].path, s->segno, (unsigned long long)off);
+	if (want != got)
+		return so_err(SWAPOBJ_ECORRUPT, "%s: segment %u offset %llu (device offset %llu): page checksum mismatch",
+		              lg->devs[s->dev].path, s->segno, (unsigned long long)off,
+		              (unsigned long long)(log_seg_devoff(lg, s) + off));
+	return 0;
+}
+
+enum rec_verdict log_read_rec(struct so_log *lg, uint64_t addr16, uint32_t maxlen, uint8_t *bounce, bool verify,
+                              struct rec *out, uint32_t *size, int *err)
+{
+	struct log_seg *s = log_seg_of(lg, addr16);
+	const uint8_t *p;
+	*err = 0;
+	if (!s) {
+		*err = so_err(SWAPOBJ_ECORRUPT, "record address %llu is beyond the store",
+		              (unsigned long long)(addr16 * ADDR_UNIT));
+		return REC_TRUNCATED;
+	}
+	if (!s->split) {
+		if ((*err = log_read(lg, addr16, maxlen, bounce, &p)) < 0)
+			return REC_TRUNCATED;
+		return rec_decode(p, maxlen, lg->seed, verify, out, size);
+	}
+	/* Split: the header in the stream (copy A, else B), then an out-of-line payload from the data area. */
+	uint64_t off = log_seg_off(lg, addr16), in = off % IO_ALIGN;
+	enum rec_verdict v = REC_TRUNCATED;
+	for (int c = 0; c < 2; c++) {
+		uint64_t a = c ? SEG_COPY_B(off) : off;
+		if ((*err = log_read(lg, log_addr16(lg, s->segno, a), IO_ALIGN - (uint32_t)in, bounce, &p)) < 0)
+			return REC_TRUNCATED;
+		v = rec_decode(p, SPLIT_SECTOR - in % SPLIT_SECTOR, lg->seed, verify, out, size);
+		if (v == REC_OK || v == REC_OOL)
+			break;
+	}
+	if (v != REC_OOL)
+		return v;
+	uint8_t *pl = bounce + 2 * IO_ALIGN;
+	if (out->payload_len > maxlen || out->doff < SPLIT_HDR_BLOCKS * IO_ALIGN || out->doff > lg->seg_size ||
+	    out->payload_len > lg->seg_size - out->doff)
+		return REC_BAD_HEADER;
+	if ((*err = log_read(lg, log_addr16(lg, s->segno, out->doff), out->payload_len ? out->payload_len : 1, pl,
+	                     &p)) < 0)
+		return REC_TRUNCATED;
+	return rec_ool_payload(out, p, verify, lg->seed);
 }

@@ -43,12 +43,15 @@ void log_cv_wait_timed(pthread_cond_t *cv, pthread_mutex_t *mu);
 /* Encode s's SEGHDR record with these flags into dst (SEGHDR_REC_SIZE bytes). */
 void log_seghdr_encode_flags(struct so_log *lg, const struct log_seg *s, uint32_t flags, uint8_t *dst);
 /* Write and sync the SEGHDR of hdr's segment with these flags (block 0 only; see the definition). */
-int log_seghdr_write(struct so_log *lg, const struct log_seg *hdr, uint32_t flags);
+int log_seghdr_write(struct so_log *lg, const struct log_seg *hdr, uint32_t flags, bool pair);
 /* Empty a segment's summary (mu held): its old records can no longer be replayed. */
 void log_summary_reset_locked(struct log_seg *s);
 /* Take a FREE segment and make it READY for a stream (invariant 3). */
 int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg **out);
 
+/* log_write.c: a stream's write-out scratch. */
+void *log_wo_plan_alloc(void);
+void log_wo_plan_free(void *p);
 /* log_append.c: ask the store's background threads for work (lg->kick). */
 void log_kick(struct so_log *lg, int what);
 

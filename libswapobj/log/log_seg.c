@@ -119,17 +119,55 @@ void log_encode_seghdr(struct so_log *lg, const struct log_seg *s, uint8_t *dst)
  * them belongs to the segment any more), never some old records without
  * others. A tombstone must never vanish while a record it shadows stays.
  */
-int log_seghdr_write(struct so_log *lg, const struct log_seg *hdr, uint32_t flags)
+int log_seghdr_write(struct so_log *lg, const struct log_seg *hdr, uint32_t flags, bool pair)
 {
-	_Alignas(IO_ALIGN) uint8_t blk[IO_ALIGN];
+	_Alignas(IO_ALIGN) uint8_t blk[2 * IO_ALIGN];
 	struct io_dev *d = &lg->devs[hdr->dev];
-	uint64_t off = log_seg_devoff(lg, hdr);
+	uint64_t off = log_seg_devoff(lg, hdr), len = pair ? 2 * IO_ALIGN : IO_ALIGN;
 	int err;
-	if ((err = io_pread(d, blk, IO_ALIGN, off)) < 0)
+	if ((err = io_pread(d, blk, len, off)) < 0)
 		return err;
 	memset(blk, 0, SEGHDR_REC_SIZE);
 	log_seghdr_encode_flags(lg, hdr, flags, blk);
-	return io_pwrite(d, blk, IO_ALIGN, off);
+	if (pair) {
+		/*
+		 * Block 1 holds nothing of a use but this header's copy (a split
+		 * use's data starts at block 2), so it is rewritten whole.
+		 */
+		memset(blk + IO_ALIGN, 0, IO_ALIGN);
+		memcpy(blk + IO_ALIGN, blk, SEGHDR_REC_SIZE);
+	}
+	return io_pwrite(d, blk, len, off);
+}
+
+void log_csum_drop(struct so_log *lg, struct log_seg *s)
+{
+	if (s->csum)
+		so_free(SO_MEM_INDEX, s->csum);
+	s->csum = NULL;
+	__atomic_store_n(&s->csum_ok, 0, __ATOMIC_RELEASE);
+	(void)lg;
+}
+
+int log_csum_alloc(struct so_log *lg, struct log_seg *s)
+{
+	size_t n = lg->seg_size / SO_BLOCK * sizeof(uint32_t);
+	if (!s->csum && !(s->csum = so_alloc(SO_MEM_INDEX, n)))
+		return so_err(SWAPOBJ_ENOMEM, "out of memory for a segment's page checks");
+	memset(s->csum, 0, n);
+	return 0;
+}
+
+int log_csum_alloc_all(struct so_log *lg)
+{
+	/* At open (and upgrade): appending never allocates (4 bytes of RAM per 4 KiB block of the store). */
+	for (uint64_t i = 0; i < lg->nsegs; i++) {
+		size_t n = lg->seg_size / SO_BLOCK * sizeof(uint32_t);
+		if (!lg->segs[i].csum && !(lg->segs[i].csum = so_zalloc(SO_MEM_INDEX, n)))
+			return so_err(SWAPOBJ_ENOMEM, "out of memory for the page checks of %llu segments",
+			              (unsigned long long)lg->nsegs);
+	}
+	return 0;
 }
 
 /* Empty a segment's summary (mu held): its old records can no longer be replayed. */
@@ -200,7 +238,22 @@ int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg *
 	uint64_t cold = __atomic_load_n(&lg->cold_stamp, __ATOMIC_RELAXED);
 	tmp.hdr_seq = log_stream_is_reloc(stream) && cold ? cold : __atomic_load_n(&lg->next_seq, __ATOMIC_RELAXED);
 	struct io_dev *d = &lg->devs[s->dev];
-	if ((err = log_seghdr_write(lg, &tmp, 0)) < 0 || (!erased && (err = io_sync(d)) < 0)) {
+	/*
+	 * A split use writes its header's copy into block 1 too, where that
+	 * block holds nothing of an earlier use that may still be replayed: the
+	 * segment is erased, or its last use was split (block 1 held only that
+	 * use's header copy). Otherwise (an earlier classic use, not erased)
+	 * block 1 keeps its bytes and the use simply has no second header copy.
+	 */
+	bool split = lg->split, pair = split && (erased || s->split);
+	if (split && (err = log_csum_alloc(lg, s)) < 0) {
+		pthread_mutex_lock(&lg->mu);
+		log_seg_free_locked(lg, s);
+		pthread_mutex_unlock(&lg->mu);
+		return err;
+	}
+	if ((err = log_seghdr_write(lg, &tmp, split ? SEGHDR_F_SPLIT : 0, pair)) < 0 ||
+	    (!erased && (err = io_sync(d)) < 0)) {
 		pthread_mutex_lock(&lg->mu);
 		log_seg_free_locked(lg, s); /* still holds (possibly) its old content; summary kept */
 		pthread_mutex_unlock(&lg->mu);
@@ -217,9 +270,12 @@ int log_seg_prepare(struct so_log *lg, int stream, bool urgent, struct log_seg *
 	s->hdr_seq = tmp.hdr_seq;
 	s->state = SEG_READY;
 	s->erase = ERASE_NONE;
+	s->split = split;
+	__atomic_store_n(&s->csum_ok, split, __ATOMIC_RELEASE); /* a new use: every page is noted as appended */
 	__atomic_store_n(&s->live, 0, __ATOMIC_RELAXED);
 	s->fill = SEGHDR_REC_SIZE;
 	s->written = 0;
+	s->dfill = s->dwritten = (uint64_t)SPLIT_HDR_BLOCKS * SO_BLOCK;
 	log_summary_reset_locked(s);
 	s->tomb_seen = tmp.hdr_seq;
 	pthread_mutex_unlock(&lg->mu);
@@ -252,6 +308,7 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 	lg->freeq_len--;
 	s->gen = lg->next_gen++;
 	s->stream = SEG_STREAM_CKPT;
+	s->split = 0; /* checkpoint bodies keep the classic layout: written whole, read whole */
 	s->hdr_ns = so_wall_ns();
 	s->state = SEG_SEALED;
 	s->fill = SEGHDR_REC_SIZE;
@@ -273,7 +330,7 @@ int log_ckpt_take(struct so_log *lg, struct log_seg **out)
 		 * its sector); only then do the old records stop counting.
 		 */
 		struct io_dev *d = &lg->devs[s->dev];
-		int err = log_seghdr_write(lg, s, 0);
+		int err = log_seghdr_write(lg, s, 0, false);
 		if (err == 0)
 			err = io_sync(d);
 		pthread_mutex_lock(&lg->mu);

@@ -35,68 +35,104 @@ static void drain_locked(struct log_stream *ls)
  * which changes nothing for durability (only a sync makes writes durable,
  * and a cut may keep any subset of the writes since). Full blocks go
  * straight from the buffer. With tail, the last partial block is written
- * from a private copy with its bytes past `to` zeroed: writers may be
- * filling those bytes right now, and what lies past `to` is not ours to
- * write yet (invariant 2 keeps the later rewrite of this block safe).
+ * from a private copy with its bytes past the end zeroed: writers may be
+ * filling those bytes right now, and what lies past the end is not ours
+ * to write yet (invariant 2 keeps the later rewrite of this block safe).
+ *
+ * A split segment has two ranges to write: its data area (up) and its
+ * record stream (pairs of blocks, down). Before a block of the stream is
+ * written, its copy B is made from copy A in the buffer (only the flusher
+ * writes copies B, and only with the part of A that is complete), so both
+ * go out in the same write: the stream's blocks from the first not yet
+ * written to the last reserved are one contiguous range of the device.
  */
 #define LOG_IO_PIECE (256u << 10)
 #define LOG_WO_RANGES (LOG_BUFS_PER_STREAM + 1) /* the sealed buffers and the open segment */
+#define LOG_WO_SPANS (4 * LOG_WO_RANGES) /* split: data blocks and tail, stream's private block and the rest */
+#define LOG_WO_PRIV (2 * LOG_WO_RANGES)
 
 struct wo_range {
 	struct log_seg *s;
 	struct log_buf *sealed; /* detach once written; NULL for the open segment */
-	uint64_t to;            /* write [written, to) */
-	bool tail;              /* and the partial block at to */
-	uint64_t next;          /* next byte to put in a request */
-	int err;                /* first failure of its requests */
+	uint64_t to;            /* write [written, to) (split: of the record stream) */
+	uint64_t dto;           /* split: and [dwritten, dto) of the data area */
+	bool tail;              /* and the partial blocks at the ends */
+	uint64_t new_written, new_dwritten;
+	int err; /* first failure of its requests */
 };
 
-struct wo_batch {
-	struct io_req req[IO_BATCH_DEPTH];
-	uint8_t owner[IO_BATCH_DEPTH]; /* index of each request's range */
-	_Alignas(IO_ALIGN) uint8_t tails[LOG_WO_RANGES][IO_ALIGN];
+struct wo_span {
+	const uint8_t *src;
+	uint64_t off; /* in the segment */
+	uint64_t len;
+	unsigned ri;
+};
+
+struct wo_plan {
+	struct wo_span sp[LOG_WO_SPANS];
 	unsigned n;
+	_Alignas(IO_ALIGN) uint8_t priv[LOG_WO_PRIV][IO_ALIGN];
+	unsigned npriv;
 };
 
-static void wo_add(struct so_log *lg, struct wo_batch *b, unsigned ri, struct wo_range *r, void *buf, uint64_t off,
-                   uint64_t len)
+static void span_add(struct wo_plan *p, unsigned ri, const uint8_t *src, uint64_t off, uint64_t len)
 {
-	struct io_req *q = &b->req[b->n];
-	q->dev = &lg->devs[r->s->dev];
-	q->buf = buf;
-	q->len = (uint32_t)len;
-	q->op = IO_OP_WRITE;
-	q->off = log_seg_devoff(lg, r->s) + off;
-	b->owner[b->n++] = (uint8_t)ri;
+	if (len)
+		p->sp[p->n++] = (struct wo_span){src, off, len, ri};
 }
 
-/* Queue range ri's pieces into b until b is full; true when the range is all queued. */
-static bool wo_fill(struct so_log *lg, struct wo_batch *b, unsigned ri, struct wo_range *r)
+/* A private copy of the block at off whose first n bytes are valid (the rest zeroed). */
+static const uint8_t *priv_block(struct wo_plan *p, const uint8_t *blk, uint64_t n)
 {
-	uint64_t full_end = SO_ROUND_DOWN(r->to, IO_ALIGN);
-	while (r->next < full_end && b->n < IO_BATCH_DEPTH) {
-		uint64_t len = SO_MIN((uint64_t)LOG_IO_PIECE, full_end - r->next);
-		wo_add(lg, b, ri, r, r->s->buf->data + r->next, r->next, len);
-		r->next += len;
-	}
-	if (r->next < full_end)
-		return false;
-	if (r->tail && r->to > full_end && r->next == full_end) {
-		if (b->n == IO_BATCH_DEPTH)
-			return false;
-		uint8_t *blk = b->tails[ri];
-		memcpy(blk, r->s->buf->data + full_end, r->to - full_end);
-		memset(blk + (r->to - full_end), 0, IO_ALIGN - (r->to - full_end));
-		wo_add(lg, b, ri, r, blk, full_end, IO_ALIGN);
-		r->next = r->to;
-	}
-	return true;
+	uint8_t *b = p->priv[p->npriv++];
+	memcpy(b, blk, n);
+	memset(b + n, 0, IO_ALIGN - n);
+	return b;
 }
 
-/* Everything the range asked for is queued (and, once its batch is done without error, written). */
-static bool wo_done(const struct wo_range *r)
+/* Plan [from, to) of a straight range of the buffer (classic segment, or a split one's data area). */
+static uint64_t plan_straight(struct wo_plan *p, unsigned ri, const uint8_t *buf, uint64_t from, uint64_t to,
+                              bool tail)
 {
-	return r->next >= (r->tail ? r->to : SO_ROUND_DOWN(r->to, IO_ALIGN));
+	if (to <= from)
+		return from;
+	uint64_t start = SO_ROUND_DOWN(from, IO_ALIGN), full_end = SO_ROUND_DOWN(to, IO_ALIGN);
+	if (full_end > start)
+		span_add(p, ri, buf + start, start, full_end - start);
+	if (tail && to > full_end) {
+		span_add(p, ri, priv_block(p, buf + full_end, to - full_end), full_end, IO_ALIGN);
+		return to;
+	}
+	return SO_MAX(full_end, from);
+}
+
+/* Plan the record stream [from, to) of a split segment (see above); returns the new written mark. */
+static uint64_t plan_stream(struct so_log *lg, struct wo_plan *p, unsigned ri, uint8_t *buf, uint64_t from,
+                            uint64_t to, bool tail)
+{
+	if (to <= from)
+		return from;
+	uint64_t i0 = from / IO_ALIGN, i1;
+	if (tail)
+		i1 = (to - 1) / IO_ALIGN;
+	else if (to / IO_ALIGN == 0 || to / IO_ALIGN - 1 < i0)
+		return from; /* no block complete yet */
+	else
+		i1 = to / IO_ALIGN - 1;
+	for (uint64_t i = i0; i <= i1; i++) {
+		uint64_t n = SO_MIN((uint64_t)IO_ALIGN, to - i * IO_ALIGN);
+		uint64_t a = seg_phys(lg->seg_size, true, i * IO_ALIGN);
+		memcpy(buf + SEG_COPY_B(a), buf + a, n);
+	}
+	uint64_t lo = seg_phys(lg->seg_size, true, i1 * IO_ALIGN), hi = seg_phys(lg->seg_size, true, i0 * IO_ALIGN) +
+	                                                                    2 * IO_ALIGN;
+	uint64_t nlast = SO_MIN((uint64_t)IO_ALIGN, to - i1 * IO_ALIGN);
+	if (nlast < IO_ALIGN) {
+		span_add(p, ri, priv_block(p, buf + lo, nlast), lo, IO_ALIGN);
+		lo += IO_ALIGN;
+	}
+	span_add(p, ri, buf + lo, lo, hi - lo);
+	return SO_MAX(from, SO_MIN(to, (i1 + 1) * IO_ALIGN));
 }
 
 /*
@@ -105,37 +141,76 @@ static bool wo_done(const struct wo_range *r)
  * read-only). A range whose requests all succeeded is marked written (and
  * its sealed buffer detached by the caller); one that failed is not.
  */
-static int wo_run(struct so_log *lg, struct wo_range *rs, unsigned nr)
+void *log_wo_plan_alloc(void)
 {
-	struct wo_batch b; /* ~16 KiB of stack: no allocation */
+	return so_alloc_aligned(SO_MEM_BUFFER, sizeof(struct wo_plan));
+}
+
+void log_wo_plan_free(void *p)
+{
+	so_free_aligned(SO_MEM_BUFFER, p, sizeof(struct wo_plan));
+}
+
+/* p: the stream's plan (its flush_mu held). */
+static int wo_run(struct so_log *lg, struct wo_plan *p, struct wo_range *rs, unsigned nr)
+{
+	struct io_req req[IO_BATCH_DEPTH];
+	unsigned owner[IO_BATCH_DEPTH];
 	int err = 0;
+	p->n = 0;
+	p->npriv = 0;
 	for (unsigned i = 0; i < nr; i++) {
-		uint64_t written = __atomic_load_n(&rs[i].s->written, __ATOMIC_RELAXED);
-		rs[i].next = rs[i].to <= written ? rs[i].to : SO_ROUND_DOWN(written, IO_ALIGN);
-		rs[i].err = 0;
+		struct wo_range *r = &rs[i];
+		struct log_seg *s = r->s;
+		uint8_t *buf = s->buf->data;
+		uint64_t written = __atomic_load_n(&s->written, __ATOMIC_RELAXED);
+		r->err = 0;
+		if (s->split) {
+			r->new_dwritten = plan_straight(p, i, buf, s->dwritten, r->dto, r->tail);
+			r->new_written = plan_stream(lg, p, i, buf, written, r->to, r->tail);
+		} else {
+			r->new_dwritten = 0;
+			r->new_written = plan_straight(p, i, buf, written, r->to, r->tail);
+		}
 	}
 	unsigned cur = 0;
-	while (cur < nr && err == 0) {
-		b.n = 0;
-		while (cur < nr && wo_fill(lg, &b, cur, &rs[cur]))
-			cur++;
-		if (b.n == 0)
-			continue;
-		if ((err = io_batch(b.req, b.n)) < 0)
+	uint64_t next = 0; /* bytes of span cur already queued */
+	while (cur < p->n && err == 0) {
+		unsigned nq = 0;
+		while (cur < p->n && nq < IO_BATCH_DEPTH) {
+			struct wo_span *sp = &p->sp[cur];
+			uint64_t len = SO_MIN((uint64_t)LOG_IO_PIECE, sp->len - next);
+			struct log_seg *s = rs[sp->ri].s;
+			req[nq] = (struct io_req){&lg->devs[s->dev], (void *)(uintptr_t)(sp->src + next), (uint32_t)len,
+			                          IO_OP_WRITE, log_seg_devoff(lg, s) + sp->off + next, 0};
+			owner[nq++] = sp->ri;
+			next += len;
+			if (next == sp->len) {
+				cur++;
+				next = 0;
+			}
+		}
+		if ((err = io_batch(req, nq)) < 0)
 			log_fail(lg, err);
-		for (unsigned i = 0; i < b.n; i++)
-			if (b.req[i].res < 0 && rs[b.owner[i]].err == 0)
-				rs[b.owner[i]].err = b.req[i].res;
+		for (unsigned i = 0; i < nq; i++)
+			if (req[i].res < 0 && rs[owner[i]].err == 0)
+				rs[owner[i]].err = req[i].res;
 	}
 	for (unsigned i = 0; i < nr; i++) {
 		struct wo_range *r = &rs[i];
-		uint64_t written = __atomic_load_n(&r->s->written, __ATOMIC_RELAXED);
-		if (r->err || !wo_done(r))
-			r->err = r->err ? r->err : err; /* not (all) written: the batch stopped early */
-		if (r->err || r->to <= written)
+		bool all = true;
+		for (unsigned k = cur; k < p->n; k++)
+			if (p->sp[k].ri == i)
+				all = false; /* the batch stopped before this range's requests */
+		if (!all && r->err == 0)
+			r->err = err ? err : SWAPOBJ_EIO;
+		if (r->err)
 			continue;
 		__atomic_store_n(&lg->dev_dirty[r->s->dev], true, __ATOMIC_RELEASE);
-		__atomic_store_n(&r->s->written, r->tail ? r->to : SO_MAX(SO_ROUND_DOWN(r->to, IO_ALIGN), written),
+		if (r->s->split)
+			r->s->dwritten = SO_MAX(r->s->dwritten, r->new_dwritten);
+		__atomic_store_n(&r->s->written,
+		                 SO_MAX(r->new_written, __atomic_load_n(&r->s->written, __ATOMIC_RELAXED)),
 		                 __ATOMIC_RELAXED);
 	}
 	return err;
@@ -160,7 +235,7 @@ int log_flush(struct so_log *lg, int stream, bool tail)
 	struct log_buf *sealed[LOG_BUFS_PER_STREAM];
 	int nsealed = 0, err = 0;
 	struct log_seg *open;
-	uint64_t target;
+	uint64_t target, dtarget;
 
 	pthread_mutex_lock(&ls->flush_mu);
 	pthread_mutex_lock(&ls->mu);
@@ -171,6 +246,7 @@ int log_flush(struct so_log *lg, int stream, bool tail)
 	 */
 	open = ls->seg;
 	target = ls->reserved;
+	dtarget = ls->dreserved;
 	for (int i = 0; i < LOG_BUFS_PER_STREAM; i++)
 		if (ls->bufs[i].seg && ls->bufs[i].seg != open)
 			sealed[nsealed++] = &ls->bufs[i];
@@ -181,11 +257,14 @@ int log_flush(struct so_log *lg, int stream, bool tail)
 	struct wo_range rs[LOG_WO_RANGES];
 	unsigned nr = 0;
 	for (int i = 0; i < nsealed; i++)
-		rs[nr++] = (struct wo_range){
-		    .s = sealed[i]->seg, .sealed = sealed[i], .to = sealed[i]->seg->fill, .tail = true};
+		rs[nr++] = (struct wo_range){.s = sealed[i]->seg,
+		                             .sealed = sealed[i],
+		                             .to = sealed[i]->seg->fill,
+		                             .dto = sealed[i]->seg->dfill,
+		                             .tail = true};
 	if (open)
-		rs[nr++] = (struct wo_range){.s = open, .to = target, .tail = tail};
-	err = wo_run(lg, rs, nr);
+		rs[nr++] = (struct wo_range){.s = open, .to = target, .dto = dtarget, .tail = tail};
+	err = wo_run(lg, ls->wo_plan, rs, nr);
 	for (unsigned i = 0; i < nr; i++)
 		if (rs[i].sealed && rs[i].err == 0)
 			detach_buf(lg, ls, rs[i].sealed);
@@ -279,7 +358,8 @@ static void erase_segs(struct so_log *lg, const uint32_t *list, uint64_t n)
 		tmp.hdr_seq = 0;
 		if (__atomic_load_n(&lg->sticky_err, __ATOMIC_ACQUIRE))
 			continue;
-		int err = log_seghdr_write(lg, &tmp, SEGHDR_F_ERASED);
+		/* A split use's header copy in block 1 is erased with it, so neither copy can bring the use back. */
+		int err = log_seghdr_write(lg, &tmp, SEGHDR_F_ERASED, s->split);
 		if (err < 0) {
 			log_fail(lg, err);
 			continue;

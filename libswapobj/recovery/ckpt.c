@@ -14,22 +14,30 @@
 
 #define PG SWAPOBJ_PAGE_SIZE
 
-/* Run kinds in the body; each implies a record stride (in 16-byte units). */
-enum { RUN_DATA = 1, RUN_ZERO = 2, RUN_FILL = 3 };
+/*
+ * Run kinds in the body; each implies a record stride (in 16-byte units).
+ * RUN_PAGE: DATA pages out of line in split segments, 4096 bytes apart.
+ */
+enum { RUN_DATA = 1, RUN_ZERO = 2, RUN_FILL = 3, RUN_PAGE = 4 };
 
 static uint64_t run_stride(unsigned kind)
 {
-	return kind == RUN_DATA ? REC_DATA_SIZE / ADDR_UNIT : kind == RUN_FILL ? REC_FILL_SIZE / ADDR_UNIT : 0;
+	return kind == RUN_DATA   ? REC_DATA_SIZE / ADDR_UNIT
+	       : kind == RUN_FILL ? REC_FILL_SIZE / ADDR_UNIT
+	       : kind == RUN_PAGE ? PG / ADDR_UNIT
+	                          : 0;
 }
 
-static unsigned run_kind_of(enum ext_kind k)
+static unsigned run_kind_of(const struct so_log *lg, extslot sl)
 {
-	return k == EXT_DATA ? RUN_DATA : k == EXT_ZERO ? RUN_ZERO : RUN_FILL;
+	enum ext_kind k = extslot_kind(sl);
+	const struct log_seg *s = log_seg_of(lg, extslot_addr(sl));
+	return k == EXT_DATA ? (s && s->split ? RUN_PAGE : RUN_DATA) : k == EXT_ZERO ? RUN_ZERO : RUN_FILL;
 }
 
 static enum ext_kind ext_kind_of(unsigned run)
 {
-	return run == RUN_DATA ? EXT_DATA : run == RUN_ZERO ? EXT_ZERO : EXT_FILL;
+	return run == RUN_DATA || run == RUN_PAGE ? EXT_DATA : run == RUN_ZERO ? EXT_ZERO : EXT_FILL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -242,6 +250,7 @@ static void capture_cut(struct swapobj_store *st, struct wbuf *w, uint64_t ckpt_
  */
 static bool capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf *w)
 {
+	const struct so_log *lg = &st->log;
 	uint8_t keyenc[KEYENC_MAX];
 	swapobj_key key;
 	uint32_t klen = 0;
@@ -293,7 +302,7 @@ static bool capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf 
 	for (;;) {
 		int more = extmap_next(&o->map, from, &pg, &sl);
 		if (more) {
-			unsigned k = run_kind_of(extslot_kind(sl));
+			unsigned k = run_kind_of(lg, sl);
 			uint64_t a = extslot_addr(sl);
 			if (run_n && k == run_kind && pg == run_pg + run_n && a == run_addr + run_n * run_stride(k)) {
 				run_n++;
@@ -314,7 +323,7 @@ static bool capture_obj(struct swapobj_store *st, struct so_obj *o, struct wbuf 
 			break;
 		run_pg = pg;
 		run_n = 1;
-		run_kind = run_kind_of(extslot_kind(sl));
+		run_kind = run_kind_of(lg, sl);
 		run_addr = extslot_addr(sl);
 		from = pg + 1;
 	}
@@ -792,7 +801,7 @@ static int load_obj(struct swapobj_store *st, struct rbuf *rb)
 		unsigned kind = rb_u8(rb);
 		uint64_t addr = prev_addr + (uint64_t)unzigzag(rb_var(rb));
 		uint64_t stride = run_stride(kind);
-		if (rb->bad || kind < RUN_DATA || kind > RUN_FILL || n == 0 || pg < next_pg ||
+		if (rb->bad || kind < RUN_DATA || kind > RUN_PAGE || n == 0 || pg < next_pg ||
 		    pg >= EXTMAP_PGOFF_LIMIT || n > EXTMAP_PGOFF_LIMIT - pg || addr > ADDR_MAX ||
 		    !log_seg_of(lg, addr) || !log_seg_of(lg, addr + (n - 1) * stride))
 			return SWAPOBJ_ECORRUPT;

@@ -171,10 +171,18 @@ static int sort_damage(struct replay *rp)
 	kept = 0;
 	for (size_t i = 0; i < rp->ngaps; i++) {
 		const struct rgap *g = &rp->gaps[i];
-		if (g->prev_seq >= rp->durable_seq || g->hint_seq >= rp->durable_seq || g->gen >= rp->gen_hw)
+		/*
+		 * (A split segment's stream records never cross a sector, so a cut
+		 * cannot leave one half written: illegible in both copies means
+		 * damage there, twice, and below the durable point it is a loss.)
+		 */
+		bool torn = g->prev_seq >= rp->durable_seq || g->hint_seq >= rp->durable_seq || g->gen >= rp->gen_hw;
+		if (torn) {
 			rp->gaps[kept++] = *g;
-		else
+		} else {
 			rp->corrupt_regions++;
+			rp->lost_regions += g->split;
+		}
 	}
 	rp->ngaps = kept;
 	return 0;
@@ -193,6 +201,16 @@ static void restore_counters(struct replay *rp, const struct ckpt_loaded *ck)
 	lg->next_gen = (uint32_t)SO_MAX(rp->max_gen + 1, rp->gen_hw);
 	lg->durable_seq = lg->sync_logged_seq = rp->durable_seq;
 	st->damaged_records = rp->damaged + rp->corrupt_regions + (rp->tail ? ck->damaged : 0);
+	/*
+	 * A region of a split segment's stream illegible in both copies below
+	 * the durable point held records nobody can name: which pages they
+	 * updated is unknown, so no page can be served as current (an older
+	 * copy might be all that is left of it). The store stays read-only and
+	 * refuses data reads until swapobj-fsck accepts the loss.
+	 */
+	lg->lost_regions = rp->lost_regions;
+	if (rp->lost_regions)
+		lg->rdonly = true;
 	if (st->ckpts[0].no)
 		__atomic_store_n(&lg->ckpt_keep_seq, st->ckpts[1].no ? st->ckpts[1].cut_seq : st->ckpts[0].cut_seq,
 		                 __ATOMIC_RELAXED);
@@ -226,7 +244,7 @@ static int settle(struct replay *rp)
 	 */
 	if (!lg->rdonly && (rp->ntorn_ents || rp->ngaps)) {
 		for (size_t i = 0; i < rp->ntorn_ents && err == 0; i++)
-			err = log_zap(lg, rp->torn_ents[i].addr16);
+			err = log_zap(lg, rp->torn_ents[i].hdr16);
 		for (size_t i = 0; i < rp->ngaps && err == 0; i++)
 			err = log_zap(lg, rp->gaps[i].addr16);
 		if (err == 0)
@@ -266,7 +284,7 @@ static void replay_free(struct replay *rp, struct ckpt_loaded *ck)
 	so_free(SO_MEM_OTHER, rp->torn_ents);
 	so_free(SO_MEM_OTHER, rp->restated);
 	if (rp->bounce)
-		so_free_aligned(SO_MEM_BUFFER, rp->bounce, rec_size(NAME_REC_MAX) + 2 * IO_ALIGN);
+		so_free_aligned(SO_MEM_BUFFER, rp->bounce, log_rec_bounce(rec_size(NAME_REC_MAX)));
 	so_free(SO_MEM_OTHER, rp->gaps);
 	uint64_t pos = 0, oid;
 	void *val;

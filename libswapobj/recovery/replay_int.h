@@ -13,6 +13,7 @@
 
 struct rentry {
 	uint64_t oid, seq, lpos, len, addr16, obj_size;
+	uint64_t hdr16; /* the record header's address (addr16 is the page's for a page out of line) */
 	uint8_t type, flags;
 	uint8_t damaged; /* DATA whose payload failed its checksum */
 };
@@ -45,6 +46,7 @@ struct rgap {
 	uint64_t prev_seq; /* seq of the segment's last valid record before it (0: none) */
 	uint64_t hint_seq; /* seq its header names, if the header checks out but for its magic (0: not) */
 	uint32_t gen;      /* the segment's generation */
+	bool split;        /* in a split segment: both copies of the stream are illegible there */
 };
 struct replay {
 	struct swapobj_store *st;
@@ -58,6 +60,7 @@ struct replay {
 	size_t ninvals, capinvals;
 	uint64_t max_seq, max_gen, max_oid;
 	uint64_t corrupt_regions; /* damaged spans skipped (headers that cannot be trusted) */
+	uint64_t lost_regions;    /* of them, in split segments (both copies): the store stays read-only */
 	uint64_t damaged;         /* durable records with a damaged payload, kept so reads report them */
 	uint64_t torn;            /* damaged records past the durable point: unsynced writes, dropped */
 	uint64_t durable_seq;     /* highest durable_seq of the SYNC records found */

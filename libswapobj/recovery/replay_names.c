@@ -92,19 +92,19 @@ int replay_older_name(struct replay *rp, struct so_obj *o, const struct rentry *
 	struct so_log *lg = &rp->st->log;
 	uint32_t maxlen = rec_size(NAME_REC_MAX);
 	int err;
-	if (!rp->bounce && !(rp->bounce = so_alloc_aligned(SO_MEM_BUFFER, maxlen + 2 * IO_ALIGN)))
+	if (!rp->bounce && !(rp->bounce = so_alloc_aligned(SO_MEM_BUFFER, log_rec_bounce(maxlen))))
 		return so_err(SWAPOBJ_ENOMEM, "out of memory replaying the log");
 	for (size_t i = n; i-- > 0;) {
 		const struct rentry *e = &ents[i];
-		const uint8_t *p;
 		struct rec r;
 		struct name_rec nr;
 		uint32_t sz;
 		if ((e->type != REC_CREATE && e->type != REC_RENAME) || e->seq >= *seq || e->seq <= floor)
 			continue;
-		if ((err = log_read(lg, e->addr16, maxlen, rp->bounce, &p)) < 0)
+		enum rec_verdict v = log_read_rec(lg, e->addr16, maxlen, rp->bounce, true, &r, &sz, &err);
+		if (err < 0)
 			return err;
-		if (rec_decode(p, maxlen, lg->seed, true, &r, &sz) != REC_OK || r.type != e->type || r.oid != o->oid ||
+		if (v != REC_OK || r.type != e->type || r.oid != o->oid ||
 		    r.seq != e->seq || name_rec_decode(r.payload, r.payload_len, &nr, key) < 0)
 			continue; /* read back damaged: try an older one */
 		*seq = e->seq;

@@ -12,7 +12,8 @@
 #include "tombreg.h"
 #include "util.h"
 
-static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint32_t sz, bool damaged)
+static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint64_t hdr16, uint32_t sz,
+                   bool damaged)
 {
 	int err;
 	rp->max_seq = SO_MAX(rp->max_seq, r->seq);
@@ -110,6 +111,7 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 	e->lpos = r->lpos;
 	e->len = r->type == REC_DATA ? r->raw_len : r->type == REC_PUNCH ? so_get_le64(r->payload) : 0;
 	e->addr16 = addr16;
+	e->hdr16 = hdr16;
 	e->obj_size = r->obj_size;
 	e->type = r->type;
 	e->flags = r->flags;
@@ -122,15 +124,18 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
  * back)? *hint_seq = the seq it names if the header checks out, else 0.
  * Zero magic: the end of the records, or a record already retired.
  */
-static bool gap_looks_like_record(const struct so_log *lg, const uint8_t *p, uint32_t gen, uint64_t *hint_seq)
+static bool gap_looks_like_record(const struct so_log *lg, const uint8_t *p, size_t lim, uint32_t gen,
+                                  uint64_t *hint_seq)
 {
-	uint8_t tmp[REC_HDR_LEN];
+	uint8_t tmp[REC_OOL_HDR_LEN];
 	uint32_t magic = so_get_le32(p + RH_MAGIC);
 	if (magic == 0)
 		return false;
-	memcpy(tmp, p, REC_HDR_LEN);
+	memcpy(tmp, p, lim < REC_OOL_HDR_LEN ? REC_HDR_LEN : REC_OOL_HDR_LEN);
 	so_put_le32(tmp + RH_MAGIC, REC_MAGIC);
-	bool csum = (uint32_t)so_hash64(tmp, RH_HDR_CSUM, lg->seed) == so_get_le32(tmp + RH_HDR_CSUM);
+	if (lim < REC_OOL_HDR_LEN)
+		so_put_le16(tmp + RH_HDR_LEN, REC_HDR_LEN); /* no room for an out-of-line header here */
+	bool csum = rec_hdr_csum(tmp, lg->seed) == so_get_le32(tmp + RH_HDR_CSUM);
 	if (magic != REC_MAGIC && !csum)
 		return false;
 	if (csum && so_get_le32(tmp + RH_SEG_GEN) != gen)
@@ -139,41 +144,72 @@ static bool gap_looks_like_record(const struct so_log *lg, const uint8_t *p, uin
 	*hint_seq = csum ? so_get_le64(tmp + RH_SEQ) : 0;
 	return true;
 }
-static int add_gap(struct replay *rp, uint64_t addr16, uint64_t prev_seq, uint64_t hint_seq, uint32_t gen)
+static int add_gap(struct replay *rp, uint64_t addr16, uint64_t prev_seq, uint64_t hint_seq, uint32_t gen, bool split)
 {
 	int err = replay_grow((void **)&rp->gaps, &rp->capgaps, rp->ngaps, sizeof(*rp->gaps));
 	if (err == 0)
-		rp->gaps[rp->ngaps++] = (struct rgap){addr16, prev_seq, hint_seq, gen};
+		rp->gaps[rp->ngaps++] = (struct rgap){addr16, prev_seq, hint_seq, gen, split};
 	return err;
 }
-/* Scan one segment from offset start (0: all of it); buf holds seg_size bytes. */
+/* A valid record of generation gen may start at stream offset p (either copy: its magic and generation). */
+static bool candidate(const struct seg_img *si, uint64_t p, uint32_t gen)
+{
+	uint64_t a = seg_phys(si->seg_size, si->split, p);
+	if (so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC && so_get_le32(si->img + a + RH_SEG_GEN) == gen)
+		return true;
+	a = SEG_COPY_B(a);
+	return si->split && so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
+	       so_get_le32(si->img + a + RH_SEG_GEN) == gen;
+}
+/* The gap test of either copy (gap_looks_like_record). */
+static bool gap_looks(const struct so_log *lg, const struct seg_img *si, uint64_t pos, uint32_t gen, uint64_t *hint)
+{
+	uint64_t a = seg_phys(si->seg_size, si->split, pos);
+	size_t lim = si->split ? SPLIT_SECTOR - pos % SPLIT_SECTOR : si->seg_size - pos;
+	if (gap_looks_like_record(lg, si->img + a, lim, gen, hint))
+		return true;
+	return si->split && gap_looks_like_record(lg, si->img + SEG_COPY_B(a), lim, gen, hint);
+}
+/* A record's address: its copy A's, or for an out-of-line page the page's (what extent slots name). */
+static uint64_t rec_addr(const struct so_log *lg, const struct log_seg *s, const struct rec *r, uint64_t phys)
+{
+	return log_addr16(lg, s->segno, r->hdr_len == REC_OOL_HDR_LEN && r->type == REC_DATA ? r->doff : phys);
+}
+/* Scan one segment from stream offset start (0: all of it); buf holds seg_size bytes. */
 static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t start)
 {
 	struct so_log *lg = &rp->st->log;
+	struct seg_img si;
 	struct rec r;
 	uint32_t sz;
 	int err;
 
-	enum rec_verdict v = rec_decode(buf, lg->seg_size, lg->seed, true, &r, &sz);
-	if (v != REC_OK || r.type != REC_SEGHDR || r.lpos != s->segno)
+	if (seg_img_open(&si, buf, lg->seg_size, lg->seed, s->segno, &r) != REC_OK)
 		return 0; /* never used, or its header was torn before it became durable: free */
 	s->gen = r.seg_gen;
 	s->stream = (uint8_t)so_get_le32(r.payload + SEGHDR_STREAM);
 	s->hdr_ns = so_get_le64(r.payload + SEGHDR_OPENED);
 	s->hdr_seq = r.seq;
+	s->split = si.split;
 	rp->max_gen = SO_MAX(rp->max_gen, s->gen);
 	if (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED) {
 		s->erase = ERASE_DONE; /* free, and nothing in it belongs to the erased use */
+		s->split = 0;
 		return 0;
 	}
 	s->known = 1; /* every record is noted below */
-	uint64_t pos = SO_MAX((uint64_t)sz, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos, last_seq = 0;
-	while (pos + REC_HDR_LEN <= lg->seg_size) {
-		v = rec_decode(buf + pos, lg->seg_size - pos, lg->seed, true, &r, &sz);
+	if (si.split && (err = log_csum_alloc(lg, s)) < 0)
+		return err;
+	uint64_t lim = seg_stream_end(&si);
+	uint64_t pos = SO_MAX((uint64_t)SEGHDR_REC_SIZE, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos, last_seq = 0;
+	while (pos + REC_HDR_LEN <= lim) {
+		uint64_t phys;
+		int copy;
+		enum rec_verdict v = seg_rec_at(&si, pos, true, &r, &sz, &phys, &copy);
 		bool ours = (v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR;
 		if (ours && v == REC_BAD_CSUM && r.type != REC_DATA) {
 			/* A damaged CREATE/PUNCH/...: its payload cannot be used. Torn or damage: decided later. */
-			if ((err = add_gap(rp, log_addr16(lg, s->segno, pos), last_seq, r.seq, s->gen)) < 0)
+			if ((err = add_gap(rp, log_addr16(lg, s->segno, phys), last_seq, r.seq, s->gen, false)) < 0)
 				return err;
 			last_seq = r.seq;
 			pos += sz;
@@ -182,21 +218,25 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 		}
 		if (!ours) {
 			/* End of this use's records, or a damaged header: look for a later valid record. */
-			uint64_t p = pos + REC_ALIGN;
-			for (; p + REC_HDR_LEN <= lg->seg_size; p += REC_ALIGN) {
-				if (so_get_le32(buf + p + RH_MAGIC) != REC_MAGIC ||
-				    so_get_le32(buf + p + RH_SEG_GEN) != s->gen)
+			uint64_t p = pos + REC_ALIGN, ph;
+			for (; p + REC_HDR_LEN <= lim; p += REC_ALIGN) {
+				if (!candidate(&si, p, s->gen))
 					continue;
-				enum rec_verdict v2 = rec_decode(buf + p, lg->seg_size - p, lg->seed, true, &r, &sz);
-				if ((v2 == REC_OK || v2 == REC_BAD_CSUM) && r.type != REC_SEGHDR)
+				enum rec_verdict v2 = seg_rec_at(&si, p, true, &r, &sz, &ph, &copy);
+				if ((v2 == REC_OK || v2 == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR)
 					break;
 			}
 			uint64_t hint = 0;
-			bool found = p + REC_HDR_LEN <= lg->seg_size;
-			bool looks = gap_looks_like_record(lg, buf + pos, s->gen, &hint);
-			if ((found && so_get_le32(buf + pos + RH_MAGIC) != 0) || (!found && looks))
-				if ((err = add_gap(rp, log_addr16(lg, s->segno, pos), last_seq, hint, s->gen)) < 0)
+			bool found = p + REC_HDR_LEN <= lim;
+			bool looks = gap_looks(lg, &si, pos, s->gen, &hint);
+			uint64_t a = seg_phys(si.seg_size, si.split, pos);
+			bool magic = so_get_le32(buf + a + RH_MAGIC) != 0 ||
+			             (si.split && so_get_le32(buf + SEG_COPY_B(a) + RH_MAGIC) != 0);
+			/* (A split segment's block ends in zeros where the next record did not fit: no magic, no gap.) */
+			if ((found && magic) || (!found && looks)) {
+				if ((err = add_gap(rp, log_addr16(lg, s->segno, a), last_seq, hint, s->gen, si.split)) < 0)
 					return err;
+			}
 			if (!found)
 				break;
 			pos = p;
@@ -204,19 +244,22 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 		}
 		last_seq = r.seq;
 		log_note(lg, s, r.oid, r.seq);
+		uint64_t addr = rec_addr(lg, s, &r, phys);
 		bool tomb =
 		    r.type == REC_PUNCH || r.type == REC_TRUNCATE || r.type == REC_DELETE || r.type == REC_INVALIDATE;
 		if (tomb) {
 			s->tomb_bytes += sz; /* the cleaner must read this segment before freeing it */
 			s->tomb_need += sz;
 		}
-		if (tomb && tombreg_get(rp->st, r.seq) < log_addr16(lg, s->segno, pos))
+		if (tomb && tombreg_get(rp->st, r.seq) < addr)
 			/* Copies share the seq: register the highest address, as replay's tie-break applies it last. */
-			tombreg_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
+			tombreg_set(rp->st, r.seq, addr);
 		if (r.type == REC_RENAME && v == REC_OK && !tombreg_get(rp->st, r.seq))
 			/* A RENAME is also a tombstone: the first copy, the one collect() keeps as name record. */
-			tombreg_set(rp->st, r.seq, log_addr16(lg, s->segno, pos));
-		if ((err = collect(rp, &r, log_addr16(lg, s->segno, pos), sz, v == REC_BAD_CSUM)) < 0)
+			tombreg_set(rp->st, r.seq, addr);
+		if (r.type == REC_DATA && r.hdr_len == REC_OOL_HDR_LEN)
+			log_csum_set(s, r.doff, log_page_check(r.csum, r.oid, r.lpos));
+		if ((err = collect(rp, &r, addr, log_addr16(lg, s->segno, phys), sz, v == REC_BAD_CSUM)) < 0)
 			return err;
 		pos += sz;
 		end = pos;
@@ -224,6 +267,9 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 	s->state = SEG_SEALED;
 	s->fill = end;
 	s->written = end;
+	s->dfill = s->dwritten = 0;
+	/* Every page's check is known only if the whole use was read (a tail scan starts at the cut's fill). */
+	__atomic_store_n(&s->csum_ok, si.split && start == 0, __ATOMIC_RELEASE);
 	s->sealed_ns = so_now_ns();
 	/* Age: the newest record seen; a use with none is as old as its header says. */
 	if (s->max_seq < s->hdr_seq)
@@ -270,12 +316,14 @@ int replay_scan(struct replay *rp, const struct ckpt_loaded *ck)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory for a segment buffer");
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		struct log_seg *s = &lg->segs[i];
-		if ((err = io_pread(&lg->devs[s->dev], buf, IO_ALIGN, log_seg_devoff(lg, s))) < 0)
+		/* Blocks 0 and 1: a split segment's header has its copy in block 1. */
+		if ((err = io_pread(&lg->devs[s->dev], buf, 2 * IO_ALIGN, log_seg_devoff(lg, s))) < 0)
 			goto out;
 		struct rec r;
-		uint32_t sz;
-		bool hdr_ok = rec_decode(buf, IO_ALIGN, lg->seed, true, &r, &sz) == REC_OK && r.type == REC_SEGHDR &&
-		              r.lpos == s->segno;
+		struct seg_img si;
+		bool hdr_ok = seg_img_open(&si, buf, lg->seg_size, lg->seed, s->segno, &r) == REC_OK;
+		if (hdr_ok)
+			s->split = si.split && !(so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED);
 		if (hdr_ok)
 			rp->max_gen = SO_MAX(rp->max_gen, r.seg_gen);
 		if (hdr_ok && so_get_le32(r.payload) == SEG_STREAM_CKPT) {

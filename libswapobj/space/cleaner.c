@@ -78,33 +78,25 @@ static int pass_stream(const struct pass *ps, uint64_t seq)
 	return seq < ps->frozen_below ? LOG_FROZEN : LOG_COLD;
 }
 
-/* Copy a sealed record image to COLD or FROZEN (by its age), re-stamped for its new segment. */
-static int relocate(struct swapobj_store *st, const struct pass *ps, const uint8_t *rec, uint32_t sz, uint64_t oid,
-                    uint64_t seq, uint64_t *addr16)
+/*
+ * Copy a record (decoded, payload attached) to COLD or FROZEN by its age,
+ * keeping its seq and payload checksum, in the layout of the store's new
+ * segments.
+ */
+static int relocate(struct swapobj_store *st, const struct pass *ps, const struct rec *r, uint64_t *addr16)
 {
 	struct so_log *lg = &st->log;
-	struct log_resv rv;
-	int stream = pass_stream(ps, seq);
-	int err = log_reserve(lg, stream, sz, 0, &rv);
-	if (err < 0)
-		return err;
-	memcpy(rv.ptr, rec, sz);
-	rec_restamp(rv.ptr, rv.gen, lg->seed);
-	log_note(lg, rv.seg, oid, seq);
-	uint8_t type = rec[RH_TYPE];
-	if (type == REC_PUNCH || type == REC_TRUNCATE || type == REC_DELETE || type == REC_INVALIDATE) {
-		__atomic_add_fetch(&rv.seg->tomb_bytes, sz, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&rv.seg->tomb_need, sz, __ATOMIC_RELAXED);
-	}
-	log_commit(lg, stream, &rv);
-	__atomic_add_fetch(&lg->bytes_relocated, sz, __ATOMIC_RELAXED);
-	*addr16 = rv.addr16;
-	return 0;
+	struct rec c = *r;
+	int err = log_put(lg, pass_stream(ps, r->seq), 0, &c, r->payload, r->payload_len, true, addr16);
+	if (err == 0)
+		__atomic_add_fetch(&lg->bytes_relocated, log_rec_cost(lg, r, rec_size(r->payload_len)),
+		                   __ATOMIC_RELAXED);
+	return err;
 }
 
 /* Relocate the live pages of one DATA record of o (o->lock held). */
-static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct rec *r, const uint8_t *img, uint32_t sz,
-                      uint64_t addr, struct pass *ps)
+static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct rec *r, uint32_t sz, uint64_t addr,
+                      struct pass *ps)
 {
 	struct so_log *lg = &st->log;
 	enum ext_kind kind = r->flags & REC_F_ZERO ? EXT_ZERO : r->flags & REC_F_FILL ? EXT_FILL : EXT_DATA;
@@ -117,10 +109,10 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		if (extmap_get(&o->map, pg0) != old)
 			return 0;
 		if (ps->dry) {
-			ps->need[pass_stream(ps, r->seq)] += sz;
+			ps->need[pass_stream(ps, r->seq)] += log_rec_cost(lg, r, sz);
 			return 0;
 		}
-		if ((err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) < 0)
+		if ((err = relocate(st, ps, r, &newaddr)) < 0)
 			return err;
 		extslot ns = extslot_make(kind, newaddr);
 		log_usage_add(lg, newaddr, extslot_charge(ns));
@@ -140,18 +132,18 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
 		uint64_t j = i + 1;
 		while (j < npg && j - i < 65536 && extmap_get(&o->map, pg0 + j) == old)
 			j++;
-		if (ps->dry) {
-			ps->need[pass_stream(ps, r->seq)] += REC_HDR_LEN;
-			i = j;
-			continue;
-		}
-		_Alignas(16) uint8_t hdr[REC_HDR_LEN];
 		struct rec z = *r;
 		z.lpos = (pg0 + i) * PG;
 		z.raw_len = (uint32_t)((j - i) * PG);
 		z.payload_len = 0;
-		rec_seal(hdr, &z, lg->seed);
-		if ((err = relocate(st, ps, hdr, REC_HDR_LEN, o->oid, r->seq, &newaddr)) < 0)
+		z.payload = NULL;
+		z.csum = 0;
+		if (ps->dry) {
+			ps->need[pass_stream(ps, r->seq)] += log_rec_cost(lg, &z, REC_HDR_LEN);
+			i = j;
+			continue;
+		}
+		if ((err = relocate(st, ps, &z, &newaddr)) < 0)
 			return err;
 		log_usage_add(lg, newaddr, (uint32_t)((j - i) * EXT_ZERO_CHARGE));
 		extslot slots[64];
@@ -181,7 +173,7 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
  * record of its own object too (whose DELETE, if any, must outlive it).
  */
 static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg *v, const struct rec *r,
-                       const uint8_t *img, uint32_t sz, uint64_t addr, bool need)
+                       uint32_t sz, uint64_t addr, bool need)
 {
 	struct so_log *lg = &st->log;
 	struct so_obj *o = index_get(&st->ix, r->oid);
@@ -192,14 +184,14 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 		pthread_mutex_lock(&o->lock);
 		if (r->type == REC_AUX && o->aux_addr == addr) {
 			live = true;
-			if (!need && (err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) == 0) {
+			if (!need && (err = relocate(st, ps, r, &newaddr)) == 0) {
 				log_usage_add(lg, newaddr, o->aux_bytes);
 				log_rec_died(lg, addr, o->aux_bytes, o->oid);
 				o->aux_addr = newaddr;
 			}
 		} else if (r->type != REC_AUX && o->create_addr == addr) {
 			live = true;
-			if (!need && (err = relocate(st, ps, img, sz, o->oid, r->seq, &newaddr)) == 0) {
+			if (!need && (err = relocate(st, ps, r, &newaddr)) == 0) {
 				log_usage_add(lg, newaddr, o->create_bytes);
 				log_rec_died(lg, addr, o->create_bytes, o->oid);
 				o->create_addr = newaddr;
@@ -214,7 +206,7 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 	}
 	if (live) {
 		if (need)
-			ps->need[pass_stream(ps, r->seq)] += sz;
+			ps->need[pass_stream(ps, r->seq)] += log_rec_cost(lg, r, sz);
 		return err;
 	}
 	if (r->type != REC_RENAME || !r->lpos)
@@ -228,10 +220,10 @@ static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg
 		return 0;
 	}
 	if (need) {
-		ps->need[pass_stream(ps, r->seq)] += sz;
+		ps->need[pass_stream(ps, r->seq)] += log_rec_cost(lg, r, sz);
 		return 0;
 	}
-	if ((err = relocate(st, ps, img, sz, r->oid, r->seq, &newaddr)) < 0)
+	if ((err = relocate(st, ps, r, &newaddr)) < 0)
 		return err;
 	log_rec_died(lg, newaddr, 0, r->oid);
 	__atomic_add_fetch(&log_seg_of(lg, newaddr)->tomb_bytes, sz, __ATOMIC_RELAXED);
@@ -257,17 +249,18 @@ static bool unreaped(struct swapobj_store *st)
  * bytes that would be relocated are added to ps->need (the same decisions,
  * so the estimate is an upper bound: records only ever get deader).
  */
-static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct rec *r, const uint8_t *img, uint32_t sz,
-                     uint64_t addr, struct pass *ps)
+static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct rec *r, uint32_t sz, uint64_t addr,
+                     struct pass *ps)
 {
 	bool need = ps->dry;
 	struct so_log *lg = &st->log;
 	uint64_t newaddr;
 	int err = 0;
 #define RELOCATE(oid_)                                                                                                 \
-	(need ? (ps->need[pass_stream(ps, r->seq)] += sz, 0) : relocate(st, ps, img, sz, (oid_), r->seq, &newaddr))
+	((void)(oid_), need ? (ps->need[pass_stream(ps, r->seq)] += log_rec_cost(lg, r, sz), 0)                      \
+	                    : relocate(st, ps, r, &newaddr))
 	if (r->type == REC_CREATE || r->type == REC_RENAME || r->type == REC_AUX)
-		return clean_ident(st, ps, v, r, img, sz, addr, need);
+		return clean_ident(st, ps, v, r, sz, addr, need);
 	bool tomb =
 	    r->type == REC_PUNCH || r->type == REC_TRUNCATE || r->type == REC_DELETE || r->type == REC_INVALIDATE;
 	if (tomb) {
@@ -314,7 +307,7 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	}
 	switch (r->type) {
 	case REC_DATA:
-		err = clean_data(st, o, r, img, sz, addr, ps);
+		err = clean_data(st, o, r, sz, addr, ps);
 		inv_obj(st, o, "relocation");
 		break;
 	case REC_PUNCH:
@@ -337,18 +330,6 @@ done:
 #undef RELOCATE
 }
 
-/* Room of a relocation stream's open segment. */
-static uint64_t open_room(struct so_log *lg, int stream)
-{
-	struct log_stream *ls = &lg->streams[stream];
-	uint64_t room = 0;
-	pthread_mutex_lock(&ls->mu);
-	if (ls->seg)
-		room = lg->seg_size - ls->reserved;
-	pthread_mutex_unlock(&ls->mu);
-	return room;
-}
-
 /*
  * Would the relocations a dry run counted fit now? Each stream fills its
  * open segment, then takes free segments (the reserve included), each of
@@ -357,10 +338,10 @@ static uint64_t open_room(struct so_log *lg, int stream)
  */
 static bool fits(struct so_log *lg, const struct pass *ps)
 {
-	uint64_t per = lg->seg_size - SEGHDR_REC_SIZE - REC_DATA_SIZE, segs = 0;
+	uint64_t per = log_seg_room(lg), segs = 0;
 	static const int rs[2] = {LOG_COLD, LOG_FROZEN};
 	for (int i = 0; i < 2; i++) {
-		uint64_t room = open_room(lg, rs[i]), need = ps->need[rs[i]];
+		uint64_t room = log_stream_room(lg, rs[i]), need = ps->need[rs[i]];
 		if (need > room)
 			segs += (need - room + per - 1) / per;
 	}
@@ -374,16 +355,21 @@ static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf,
 	struct rec r;
 	uint32_t sz;
 	int err;
+	struct seg_img si = {buf, lg->seg_size, lg->seed, v->split != 0, 0};
 	uint64_t pos = SEGHDR_REC_SIZE;
 	while (pos + REC_HDR_LEN <= fill) {
+		uint64_t phys;
+		int copy;
 		/* Payloads are copied verbatim: a damaged one stays damaged (and reported) where it moves. */
-		enum rec_verdict vd = rec_decode(buf + pos, fill - pos, lg->seed, false, &r, &sz);
+		enum rec_verdict vd = seg_rec_at(&si, pos, false, &r, &sz, &phys, &copy);
 		if (vd != REC_OK || r.seg_gen != v->gen) {
 			/* Damaged record: skip to the next valid one. Live data lost here keeps v from being freed. */
 			pos += REC_ALIGN;
 			continue;
 		}
-		if ((err = clean_rec(st, v, &r, buf + pos, sz, log_addr16(lg, v->segno, pos), ps)) < 0)
+		/* An out-of-line page is known by its data address (what extent slots name). */
+		uint64_t off = r.hdr_len == REC_OOL_HDR_LEN && r.type == REC_DATA ? r.doff : phys;
+		if ((err = clean_rec(st, v, &r, sz, log_addr16(lg, v->segno, off), ps)) < 0)
 			return err;
 		pos += sz;
 	}

@@ -108,6 +108,15 @@ static inline uint64_t load64(const uint8_t *p)
 	return v;
 }
 
+bool so_mem_is_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 bool so_page_is_zero(const void *page)
 {
 	const uint8_t *b = page;

@@ -114,6 +114,8 @@ static inline uint64_t so_hash64(const void *p, size_t len, uint64_t seed)
 
 /* True if the 4 KiB page is all zero bytes. */
 bool so_page_is_zero(const void *page);
+/* True if the n bytes at p are all zero. */
+bool so_mem_is_zero(const void *p, size_t n);
 /* True if the page is one 8-byte word repeated; stores the word. */
 bool so_page_is_fill(const void *page, uint64_t *word);
 
