@@ -467,6 +467,27 @@ enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t s
 	return REC_OK;
 }
 
+enum rec_verdict seg_hdr_from_stream(const uint8_t *last2, uint64_t seed, uint64_t segno, struct rec *hdr)
+{
+	for (int c = 0; c < 2; c++)
+		if (seghdr_of(last2 + c * SO_BLOCK, seed, segno, hdr) &&
+		    (so_get_le32(hdr->payload + SEGHDR_FLAGS) & SEGHDR_F_SPLIT) &&
+		    !(so_get_le32(hdr->payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED))
+			return REC_OK;
+	return REC_BAD_HEADER;
+}
+
+enum rec_verdict seg_img_open_whole(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed,
+                                    uint64_t segno, struct rec *hdr)
+{
+	enum rec_verdict v = seg_img_open(si, img, seg_size, seed, segno, hdr);
+	if (v == REC_OK || seg_hdr_from_stream(img + seg_size - 2 * SO_BLOCK, seed, segno, hdr) != REC_OK)
+		return v;
+	si->split = true;
+	si->hdr_copy = 2;
+	return REC_OK;
+}
+
 static enum rec_verdict decode_one(const struct seg_img *si, uint64_t phys, size_t avail, bool verify,
                                    struct rec *out, uint32_t *size)
 {

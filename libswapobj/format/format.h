@@ -134,7 +134,7 @@ struct seg_img {
 	uint32_t seg_size;
 	uint64_t seed;
 	bool split;
-	int hdr_copy; /* which block holds the SEGHDR used: 0, 1 (split: block 0 was illegible), -1 none */
+	int hdr_copy; /* the SEGHDR used: 0 block 0, 1 block 1, 2 the stream's copy (split), -1 none */
 };
 /*
  * Read a segment's SEGHDR (block 0, or in a split segment its copy in
@@ -144,6 +144,15 @@ struct seg_img {
  */
 enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed,
                               uint64_t segno, struct rec *hdr);
+/*
+ * seg_img_open on a whole segment image: when neither block 0 nor 1 holds
+ * the header, a split segment's third copy, at the head of its record
+ * stream (the segment's last two blocks), is tried too (hdr_copy 2).
+ */
+enum rec_verdict seg_img_open_whole(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed,
+                                    uint64_t segno, struct rec *hdr);
+/* The split SEGHDR copy at the head of the stream: last2 holds the segment's last two blocks. */
+enum rec_verdict seg_hdr_from_stream(const uint8_t *last2, uint64_t seed, uint64_t segno, struct rec *hdr);
 /* First stream offset past the SEGHDR, and the end no record may cross. */
 #define SEGHDR_REC_SIZE (REC_HDR_LEN + SEGHDR_LEN)
 static inline uint64_t seg_stream_start(void)

@@ -437,7 +437,9 @@ static inline uint64_t log_seg_pages(const struct so_log *lg)
 {
 	if (!lg->split)
 		return (lg->seg_size - SEGHDR_REC_SIZE) / REC_DATA_SIZE;
-	uint64_t nblk = lg->seg_size / SO_BLOCK, per_blk = SO_BLOCK / REC_OOL_HDR_LEN, n = 0;
+	/* Headers never cross a sector of the stream: 6 of 80 bytes per 512, 48 per block. */
+	uint64_t nblk = lg->seg_size / SO_BLOCK, n = 0;
+	uint64_t per_blk = (SPLIT_SECTOR / REC_OOL_HDR_LEN) * (SO_BLOCK / SPLIT_SECTOR);
 	/* n pages need ceil((n + 1) / per_blk) stream blocks (the first holds the SEGHDR's copy), twice. */
 	uint64_t lo = 0, hi = nblk;
 	while (lo < hi) {

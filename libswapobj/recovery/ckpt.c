@@ -220,7 +220,7 @@ static void capture_cut(struct swapobj_store *st, struct wbuf *w, uint64_t ckpt_
 		p[6] = dead_any;
 		p[7] = s->known; /* the summary below covers every record of the use */
 		so_put_le32(p + 8, (uint32_t)(s->state == SEG_READY ? SEGHDR_REC_SIZE : s->fill));
-		so_put_le32(p + 12, 0);
+		so_put_le32(p + 12, s->split ? CKSEG_F_SPLIT : 0); /* flags: the layout, should the header be lost */
 		so_put_le64(p + 16, s->hdr_ns);
 		so_put_le64(p + 24, __atomic_load_n(&s->min_seq, __ATOMIC_RELAXED));
 		so_put_le64(p + 32, __atomic_load_n(&s->max_seq, __ATOMIC_RELAXED));
@@ -854,8 +854,9 @@ static int load_body(struct swapobj_store *st, const uint8_t *body, uint64_t byt
 		c->state = p[4];
 		c->stream = p[5];
 		c->fill = so_get_le32(p + 8);
+		c->split = (so_get_le32(p + 12) & CKSEG_F_SPLIT) != 0;
 		if (c->state > CKSEG_OPEN || c->stream > SEG_STREAM_CKPT || p[6] > 1 || p[7] > 1 ||
-		    c->fill > lg->seg_size)
+		    c->fill > lg->seg_size || (so_get_le32(p + 12) & ~CKSEG_F_SPLIT))
 			return SWAPOBJ_ECORRUPT;
 		s->known = p[7]; /* a tail scan of the segment notes every record anyway */
 		s->hdr_ns = so_get_le64(p + 16);

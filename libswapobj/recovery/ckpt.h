@@ -38,7 +38,9 @@ enum { CKSEG_FREE = 0, CKSEG_SEALED = 1, CKSEG_OPEN = 2 };
 struct ckpt_seg {
 	uint32_t gen, fill;
 	uint8_t state, stream;
+	bool split; /* the use has the split layout (CKSEG_F_SPLIT) */
 };
+#define CKSEG_F_SPLIT 0x1u /* segment table entry flags (the u32 at offset 12) */
 
 struct ckpt_loaded {
 	uint64_t no, cut_seq, next_seq, next_oid, next_gen, durable_seq, damaged;

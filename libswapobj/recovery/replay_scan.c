@@ -184,7 +184,7 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 	uint32_t sz;
 	int err;
 
-	if (seg_img_open(&si, buf, lg->seg_size, lg->seed, s->segno, &r) != REC_OK)
+	if (seg_img_open_whole(&si, buf, lg->seg_size, lg->seed, s->segno, &r) != REC_OK)
 		return 0; /* never used, or its header was torn before it became durable: free */
 	s->gen = r.seg_gen;
 	s->stream = (uint8_t)so_get_le32(r.payload + SEGHDR_STREAM);
@@ -300,6 +300,8 @@ static void seal_at_cut(struct log_seg *s, const struct ckpt_seg *c)
 {
 	s->gen = c->gen;
 	s->stream = c->stream;
+	s->split = c->split;
+	s->csum_ok = 0; /* its pages' checks are read from its stream when first needed */
 	s->state = SEG_SEALED;
 	s->fill = c->fill;
 	s->written = c->fill;
@@ -322,6 +324,22 @@ int replay_scan(struct replay *rp, const struct ckpt_loaded *ck)
 		struct rec r;
 		struct seg_img si;
 		bool hdr_ok = seg_img_open(&si, buf, lg->seg_size, lg->seed, s->segno, &r) == REC_OK;
+		if (!hdr_ok && !so_mem_is_zero(buf, 2 * IO_ALIGN)) {
+			/*
+			 * Both header blocks damaged (never-used segments are zero): a split
+			 * segment has a third copy at the head of its stream, in its last two
+			 * blocks. Without it every record of the use would go unread and
+			 * older copies of its pages would be served as current.
+			 */
+			uint8_t *last2 = buf + 2 * IO_ALIGN;
+			if ((err = io_pread(&lg->devs[s->dev], last2, 2 * IO_ALIGN,
+			                    log_seg_devoff(lg, s) + lg->seg_size - 2 * IO_ALIGN)) < 0)
+				goto out;
+			if (seg_hdr_from_stream(last2, lg->seed, s->segno, &r) == REC_OK) {
+				hdr_ok = true;
+				si.split = true;
+			}
+		}
 		if (hdr_ok)
 			s->split = si.split && !(so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED);
 		if (hdr_ok)
