@@ -1,8 +1,11 @@
 /*
- * test_golden.c - the golden store image (tests/golden): this version opens
- * it and reads back exactly its manifest; it checks clean; corrupt variants
- * made from it fail with the documented error or are reported by the
- * checker.
+ * test_golden.c - the golden store images (tests/golden): store (split
+ * layout) and store-classic (written by the release before the split
+ * layout existed). This version opens each and reads back exactly its
+ * manifest; each checks clean; corrupt variants made from them fail with
+ * the documented error or are reported by the checker; the classic one,
+ * opened for writing, is upgraded and its records move into split
+ * segments as the cleaner relocates them, nothing read back changing.
  */
 #include <check.h>
 #include <stdio.h>
@@ -11,8 +14,10 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "extmap.h"
 #include "format.h"
 #include "fsck.h"
+#include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
 #include "util.h"
@@ -21,13 +26,17 @@
 
 static uint8_t *golden;
 static size_t golden_len;
+static const char *golden_name; /* "store" or "store-classic" */
 
 /* The store fixture, with the image decompressed into its device. */
-static void setup(void)
+static void setup_named(const char *name)
 {
 	tu_store_setup();
 	size_t zlen;
-	uint8_t *z = tu_read_file(SWAPOBJ_TESTS_SRC "/golden/store.img.zst", &zlen);
+	char path[512];
+	golden_name = name;
+	snprintf(path, sizeof(path), "%s/golden/%s.img.zst", SWAPOBJ_TESTS_SRC, name);
+	uint8_t *z = tu_read_file(path, &zlen);
 	unsigned long long n = ZSTD_getFrameContentSize(z, zlen);
 	ck_assert_msg(n != ZSTD_CONTENTSIZE_ERROR && n != ZSTD_CONTENTSIZE_UNKNOWN && n < (1ull << 30),
 	              "golden image: no content size in the zstd frame");
@@ -38,6 +47,16 @@ static void setup(void)
 	golden_len = n;
 	free(z);
 	tu_write_file(tu_img, golden, golden_len);
+}
+
+static void setup(void)
+{
+	setup_named("store");
+}
+
+static void setup_classic(void)
+{
+	setup_named("store-classic");
 }
 
 static void teardown(void)
@@ -123,7 +142,9 @@ static void expect_manifest(unsigned flags)
 	qsort(got.l, (size_t)got.n, sizeof(*got.l), line_cmp);
 
 	size_t mlen;
-	uint8_t *m = tu_read_file(SWAPOBJ_TESTS_SRC "/golden/store.manifest", &mlen);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/golden/%s.manifest", SWAPOBJ_TESTS_SRC, golden_name);
+	uint8_t *m = tu_read_file(path, &mlen);
 	m = realloc(m, mlen + 1);
 	m[mlen] = 0;
 	char *save, *line = strtok_r((char *)m, "\n", &save);
@@ -184,15 +205,26 @@ static void expect_open_fails(int want, const char *msg)
 	fsck_result_free(&r);
 }
 
-START_TEST(test_golden__this_version_reads_the_manifest)
+static void this_version_reads_the_manifest(void)
 {
 	expect_manifest(SWAPOBJ_OPEN_RDONLY);
 	expect_manifest(0);
 	expect_manifest(0); /* after a read-write open wrote to it */
 }
+
+START_TEST(test_golden__this_version_reads_the_manifest)
+{
+	this_version_reads_the_manifest();
+}
 END_TEST
 
-START_TEST(test_golden__image_checks_clean)
+START_TEST(test_golden__classic_this_version_reads_the_manifest)
+{
+	this_version_reads_the_manifest();
+}
+END_TEST
+
+static void image_checks_clean(void)
 {
 	struct fsck_result r;
 	struct fsck_opts fo = {0};
@@ -205,9 +237,20 @@ START_TEST(test_golden__image_checks_clean)
 	ck_assert(!r.modified);
 	fsck_result_free(&r);
 }
+
+START_TEST(test_golden__image_checks_clean)
+{
+	image_checks_clean();
+}
 END_TEST
 
-START_TEST(test_golden__corrupt_superblocks_fail_cleanly)
+START_TEST(test_golden__classic_image_checks_clean)
+{
+	image_checks_clean();
+}
+END_TEST
+
+static void corrupt_superblocks_fail_cleanly(void)
 {
 	sb_set(3, SB_MAGIC, 8, 0x4a4b4c4d4e4f5051ull, true);
 	expect_open_fails(SWAPOBJ_EFORMAT, "bad magic");
@@ -234,9 +277,20 @@ START_TEST(test_golden__corrupt_superblocks_fail_cleanly)
 	ck_assert_int_eq(r.problems[0].kind, FSCK_SB_BAD);
 	fsck_result_free(&r);
 }
+
+START_TEST(test_golden__corrupt_superblocks_fail_cleanly)
+{
+	corrupt_superblocks_fail_cleanly();
+}
 END_TEST
 
-START_TEST(test_golden__unknown_ro_compat_feature_opens_read_only)
+START_TEST(test_golden__classic_corrupt_superblocks_fail_cleanly)
+{
+	corrupt_superblocks_fail_cleanly();
+}
+END_TEST
+
+static void unknown_ro_compat_feature_opens_read_only(void)
 {
 	sb_set(3, SB_RO_COMPAT, 8, 1ull << 40, true);
 	expect_manifest(0);
@@ -262,6 +316,17 @@ START_TEST(test_golden__unknown_ro_compat_feature_opens_read_only)
 	fo.flags = FSCK_REPAIR;
 	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), SWAPOBJ_EFORMAT);
 	fsck_result_free(&r);
+}
+
+START_TEST(test_golden__unknown_ro_compat_feature_opens_read_only)
+{
+	unknown_ro_compat_feature_opens_read_only();
+}
+END_TEST
+
+START_TEST(test_golden__classic_unknown_ro_compat_feature_opens_read_only)
+{
+	unknown_ro_compat_feature_opens_read_only();
 }
 END_TEST
 
@@ -316,14 +381,125 @@ START_TEST(test_golden__damaged_record_is_reported_not_returned)
 }
 END_TEST
 
+/*
+ * Split image: a damaged page (a byte of its 4 KiB in the data area) reads
+ * as corruption, named by segment and offset; its neighbour reads fine.
+ */
+START_TEST(test_golden__split_damaged_page_is_reported_not_returned)
+{
+	swapobj_store *st;
+	swapobj_obj *o;
+	swapobj_key k;
+	uint8_t p[PG];
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	oo.flags = SWAPOBJ_OPEN_RDONLY;
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, &oo), 0);
+	ck_assert(st->log.split);
+	swapobj_key_shmem(&k, 3, 7, 1);
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
+	extslot sl = extmap_get(&o->o->map, 0);
+	ck_assert_int_eq(extslot_kind(sl), EXT_DATA);
+	const struct log_seg *seg = log_seg_of(&st->log, extslot_addr(sl));
+	ck_assert(seg && seg->split);
+	uint64_t devoff = log_seg_devoff(&st->log, seg) + log_seg_off(&st->log, extslot_addr(sl));
+	ck_assert_uint_eq(devoff % PG, 0);
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	golden[devoff + 100] ^= 0x40;
+	tu_write_file(tu_img, golden, golden_len);
+
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
+	ck_assert_int_eq(swapobj_obj_read(o, p, PG, 0, 0), SWAPOBJ_ECORRUPT);
+	ck_assert_msg(strstr(swapobj_errmsg(), "segment"), "message: %s", swapobj_errmsg());
+	ck_assert_int_eq(swapobj_obj_read(o, p, PG, PG, 0), PG);
+	swapobj_obj_close(o);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	struct fsck_result r;
+	struct fsck_opts fo = {0};
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), 0);
+	ck_assert_uint_eq(r.errors, 1);
+	ck_assert_int_eq(r.problems[0].kind, FSCK_PAGE_DAMAGED);
+	fsck_result_free(&r);
+}
+END_TEST
+
+/* Superblock copy 0 of the device. */
+static void read_sb0(uint8_t *sb)
+{
+	size_t len;
+	uint8_t *im = tu_read_file(tu_img, &len);
+	ck_assert_uint_ge(len, SO_SB_SIZE);
+	memcpy(sb, im, SO_SB_SIZE);
+	free(im);
+}
+
+/*
+ * The classic image opened for writing: its superblock gets the split
+ * feature bit, and once the cleaner has relocated every segment in use,
+ * all live records are in split segments; the manifest reads back the same
+ * before and after a reopen, and the store checks clean. With
+ * SWAPOBJ_OPEN_NO_UPGRADE it stays classic.
+ */
+START_TEST(test_golden__classic_store_is_upgraded_and_cleaned_into_split_segments)
+{
+	swapobj_store *st;
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	oo.flags = SWAPOBJ_OPEN_NO_UPGRADE | SWAPOBJ_OPEN_MANUAL_CLEAN;
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, &oo), 0);
+	ck_assert(!st->log.split);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	expect_manifest(SWAPOBJ_OPEN_NO_UPGRADE);
+	uint8_t sb[SO_SB_SIZE];
+	read_sb0(sb);
+	ck_assert_uint_eq(so_get_le64(sb + SB_INCOMPAT) & SB_INCOMPAT_SPLIT, 0);
+
+	oo.flags = SWAPOBJ_OPEN_MANUAL_CLEAN;
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, &oo), 0);
+	ck_assert(st->log.split);
+	unsigned classic = 0;
+	for (uint64_t i = 0; i < st->log.nsegs; i++)
+		classic += st->log.segs[i].state == SEG_SEALED && !st->log.segs[i].split &&
+		           st->log.segs[i].stream != SEG_STREAM_CKPT && st->log.segs[i].live > 0;
+	ck_assert_uint_gt(classic, 0);
+	/* Clean until no classic segment holds live records. */
+	for (int pass = 0; pass < 20 && classic; pass++) {
+		ck_assert_int_ge(swapobj_store_clean(st, (unsigned)st->log.nsegs), 0);
+		ck_assert_int_eq(swapobj_store_sync(st), 0);
+		classic = 0;
+		for (uint64_t i = 0; i < st->log.nsegs; i++)
+			classic += st->log.segs[i].state == SEG_SEALED && !st->log.segs[i].split &&
+			           st->log.segs[i].stream != SEG_STREAM_CKPT && st->log.segs[i].live > 0;
+	}
+	ck_assert_uint_eq(classic, 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	read_sb0(sb);
+	ck_assert_uint_eq(so_get_le64(sb + SB_INCOMPAT) & SB_INCOMPAT_SPLIT, SB_INCOMPAT_SPLIT);
+	expect_manifest(SWAPOBJ_OPEN_RDONLY);
+	expect_manifest(0);
+	struct fsck_result r;
+	struct fsck_opts fo = {0};
+	ck_assert_int_eq(fsck_run(tu_paths, 1, &fo, &r), 0);
+	ck_assert_uint_eq(r.errors + r.warnings, 0);
+	fsck_result_free(&r);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("golden");
 	const struct tu_case_opts opts_golden = {.setup = setup, .teardown = teardown};
+	const struct tu_case_opts opts_classic = {.setup = setup_classic, .teardown = teardown};
 	tu_add(s, test_golden__this_version_reads_the_manifest, &opts_golden);
 	tu_add(s, test_golden__image_checks_clean, &opts_golden);
 	tu_add(s, test_golden__corrupt_superblocks_fail_cleanly, &opts_golden);
 	tu_add(s, test_golden__unknown_ro_compat_feature_opens_read_only, &opts_golden);
-	tu_add(s, test_golden__damaged_record_is_reported_not_returned, &opts_golden);
+	tu_add(s, test_golden__classic_this_version_reads_the_manifest, &opts_classic);
+	tu_add(s, test_golden__classic_image_checks_clean, &opts_classic);
+	tu_add(s, test_golden__classic_corrupt_superblocks_fail_cleanly, &opts_classic);
+	tu_add(s, test_golden__classic_unknown_ro_compat_feature_opens_read_only, &opts_classic);
+	tu_add(s, test_golden__damaged_record_is_reported_not_returned, &opts_classic);
+	tu_add(s, test_golden__split_damaged_page_is_reported_not_returned, &opts_golden);
+	tu_add(s, test_golden__classic_store_is_upgraded_and_cleaned_into_split_segments, &opts_classic);
 	return tu_run(s, argc, argv);
 }
