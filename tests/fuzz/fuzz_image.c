@@ -124,8 +124,21 @@ static void reseal(uint32_t seg_size)
 				continue;
 			}
 			uint32_t plen = so_get_le32(buf + pos + RH_PAYLOAD_LEN);
+			if (so_get_le16(buf + pos + RH_HDR_LEN) == REC_OOL_HDR_LEN && pos + REC_OOL_HDR_LEN <= len) {
+				/* An out-of-line header (split segments): its payload where its extension says. */
+				uint64_t doff = (uint64_t)so_get_le32(buf + pos + RX_DOFF) * ADDR_UNIT;
+				if (doff > len)
+					doff = len;
+				if (plen > len - doff)
+					plen = (uint32_t)(len - doff);
+				so_put_le32(buf + pos + RH_HDR_CSUM, rec_hdr_csum(buf + pos, seed));
+				so_put_le64(buf + pos + RH_CSUM, plen ? so_hash64(buf + doff, plen, seed) : 0);
+				pos += REC_OOL_HDR_LEN;
+				continue;
+			}
 			if (plen > len - pos - REC_HDR_LEN)
 				plen = (uint32_t)(len - pos - REC_HDR_LEN);
+			so_put_le16(buf + pos + RH_HDR_LEN, REC_HDR_LEN);
 			so_put_le32(buf + pos + RH_HDR_CSUM, (uint32_t)so_hash64(buf + pos, RH_HDR_CSUM, seed));
 			so_put_le64(buf + pos + RH_CSUM, plen ? so_hash64(buf + pos + REC_HDR_LEN, plen, seed) : 0);
 			pos += rec_size(plen);

@@ -10,7 +10,9 @@
  * anywhere. Optionally a few bytes are then damaged.
  *
  * Input: mode byte (1: repair then check again, 2: damage bytes, 4: the
- * checker's helper threads), then 12-byte record descriptions:
+ * checker's helper threads, 8: the split segment layout: headers in a
+ * stream written twice, pages and large payloads out of line), then
+ * 12-byte record descriptions:
  *   segment, type, flags, oid, seq (u16), page (u16), pages, size (pages),
  *   key/payload selector, version/value
  * Properties: no crash, hang or unbounded allocation; after a repair the
@@ -35,7 +37,9 @@
 static uint8_t *dev;
 static char path[64];
 static uint64_t seed;
-static uint32_t fill[NSEG];
+static uint32_t fill[NSEG];  /* classic: next byte; split: next stream offset */
+static uint32_t dfill[NSEG]; /* split: next byte of the data area */
+static bool split;
 
 static int mem_pread(struct io_dev *d, void *buf, size_t len, uint64_t off)
 {
@@ -99,8 +103,45 @@ static uint32_t key_of(uint8_t sel, uint8_t *out)
 	return key_encode(out, &k, k.ncomp);
 }
 
+/* Split layout: the record into segment s's stream (both copies), its payload out of line if it must be. */
+static void seal_split(uint32_t s, struct rec *r, const uint8_t *payload, uint32_t plen)
+{
+	uint8_t *seg = dev + SO_DATA_START + (uint64_t)s * SEG;
+	bool page = r->type == REC_DATA && !(r->flags & REC_F_KNOWN);
+	bool ool = page || plen > REC_INLINE_MAX;
+	uint32_t len = ool ? REC_OOL_HDR_LEN : rec_size(plen);
+	uint64_t p = fill[s];
+	if (p % SPLIT_SECTOR + len > SPLIT_SECTOR)
+		p = seg_next_sector(p);
+	uint64_t top = (p + len - 1) / 4096, nblk = SEG / 4096;
+	if (top + 1 > (nblk - SPLIT_HDR_BLOCKS) / 2)
+		return;
+	uint64_t low = (nblk - 2 - 2 * top) * 4096;
+	uint64_t d = ool ? SO_ROUND_UP((uint64_t)dfill[s], page ? 4096u : REC_ALIGN) : dfill[s];
+	if (d + (ool ? plen : 0) > low)
+		return;
+	uint8_t *hdr = seg + seg_phys(SEG, true, p);
+	r->payload_len = plen;
+	r->seg_gen = s + 1;
+	if (ool) {
+		memcpy(seg + d, payload, plen);
+		rec_seal_ool(hdr, r, seg + d, (uint32_t)d, seed);
+		dfill[s] = (uint32_t)(d + plen);
+	} else {
+		if (plen)
+			memcpy(hdr + REC_HDR_LEN, payload, plen);
+		rec_seal(hdr, r, seed);
+	}
+	memcpy(hdr + 4096, hdr, len); /* copy B */
+	fill[s] = (uint32_t)(p + len);
+}
+
 static void seal_into(uint32_t s, struct rec *r, const uint8_t *payload, uint32_t plen)
 {
+	if (split && r->type != REC_SEGHDR) {
+		seal_split(s, r, payload, plen);
+		return;
+	}
 	uint32_t sz = rec_size(plen);
 	if (fill[s] + sz > SEG)
 		return;
@@ -146,6 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sb.data_start = SO_DATA_START;
 	sb.nsegs = NSEG;
 	sb.total_segs = NSEG;
+	split = (mode & 8) != 0;
+	sb.incompat = split ? SB_INCOMPAT_SPLIT : 0;
 	sb_encode(dev, &sb);
 	memcpy(dev + SO_SB_SIZE, dev, SO_SB_SIZE);
 	seed = store_seed(sb.uuid);
@@ -156,7 +199,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fill[s] = 0;
 		h.type = REC_SEGHDR;
 		h.lpos = s;
+		if (split)
+			so_put_le32(p + SEGHDR_FLAGS, SEGHDR_F_SPLIT);
 		seal_into(s, &h, p, SEGHDR_LEN);
+		if (split) {
+			/* Its copies: block 1 and the head of the stream (both copies of that). */
+			uint8_t *seg = dev + SO_DATA_START + (uint64_t)s * SEG;
+			memcpy(seg + 4096, seg, SEGHDR_REC_SIZE);
+			memcpy(seg + seg_phys(SEG, true, 0), seg, SEGHDR_REC_SIZE);
+			memcpy(seg + seg_phys(SEG, true, 0) + 4096, seg, SEGHDR_REC_SIZE);
+			fill[s] = SEGHDR_REC_SIZE;
+			dfill[s] = SPLIT_HDR_BLOCKS * 4096;
+		}
 	}
 	size_t pos = 1;
 	for (; pos + 12 <= size; pos += 12) {

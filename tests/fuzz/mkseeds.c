@@ -1,8 +1,8 @@
 /*
  * mkseeds.c - seed corpora for the fuzzers: a small store is written
  * through the API (every record type, zero and fill pages, punch, truncate,
- * pin, delete, invalidation, a version replacement), then cut into the
- * inputs each fuzzer takes.
+ * pin, delete, invalidation, a version replacement), once in each segment
+ * layout (split and classic), then cut into the inputs each fuzzer takes.
  *
  * Usage: fuzz-mkseeds OUTDIR   (creates OUTDIR/<fuzzer>/seed-*)
  */
@@ -56,7 +56,7 @@ static swapobj_obj *mk(swapobj_store *st, const swapobj_key *k, uint64_t version
 	return o;
 }
 
-static void build(const char *img)
+static void build(const char *img, unsigned layout)
 {
 	const char *paths[1] = {img};
 	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
@@ -65,6 +65,7 @@ static void build(const char *img)
 	uint8_t p[PG];
 	fo.size = 20 << 20; /* the reserve, open segments and checkpoints leave room for the seed objects */
 	fo.segment_size = 1 << 20;
+	fo.layout = layout;
 	ck(swapobj_format(paths, 1, &fo), "format");
 	ck(swapobj_store_open(&st, paths, 1, NULL), "open");
 	swapobj_key_anon(&k, 1, 1);
@@ -123,19 +124,24 @@ static void cut(const uint8_t *im, size_t len)
 		if (sb.data_start + (uint64_t)(s + 1) * sb.seg_size > len || so_get_le32(seg) == 0)
 			continue;
 		struct rec r;
+		struct seg_img si;
 		uint32_t sz;
 		uint32_t gen = 0, end = 0;
-		if (rec_decode(seg, sb.seg_size, seed_v, true, &r, &sz) == REC_OK)
-			gen = r.seg_gen;
+		if (seg_img_open_whole(&si, seg, sb.seg_size, seed_v, sb.seg_base + s, &r) != REC_OK)
+			continue;
+		gen = r.seg_gen;
 		/* Records of the segment: each one a seed for the record fuzzers. */
-		for (uint32_t pos = 0; pos + REC_HDR_LEN <= sb.seg_size;) {
-			enum rec_verdict v = rec_decode(seg + pos, sb.seg_size - pos, seed_v, true, &r, &sz);
+		for (uint64_t pos = 0; pos + REC_HDR_LEN <= seg_stream_end(&si);) {
+			uint64_t phys;
+			int copy;
+			enum rec_verdict v = seg_rec_at(&si, pos, true, &r, &sz, &phys, &copy);
 			if (v != REC_OK || r.seg_gen != gen) {
 				pos += REC_ALIGN;
 				continue;
 			}
-			end = pos + sz;
-			seed("fuzz_record", 1, seg + pos, sz, NULL, 0);
+			/* A split segment's blocks matter wherever they are (its stream is at the end). */
+			end = si.split ? sb.seg_size : (uint32_t)(pos + sz);
+			seed("fuzz_record", 1, seg + phys, sz, NULL, 0);
 			static const char *const tn[] = {"",         "seghdr", "data",       "create", "punch",
 			                                 "truncate", "delete", "invalidate", "sync"};
 			if (r.type < sizeof(tn) / sizeof(tn[0])) {
@@ -159,6 +165,8 @@ static void cut(const uint8_t *im, size_t len)
 		}
 		for (uint32_t off = 0; off < end; off += 4096) {
 			uint32_t l = SO_MIN(4096u, end - off);
+			if (so_mem_is_zero(seg + off, l))
+				continue;
 			if (n + 6 + l > cap)
 				break;
 			so_put_le16(in + n, (uint16_t)s);
@@ -167,6 +175,19 @@ static void cut(const uint8_t *im, size_t len)
 			memcpy(in + n + 6, seg + off, l);
 			n += 6 + l;
 		}
+	}
+	/* Split segments whole, for the segment decoder's fuzzer. */
+	for (uint32_t s = 0; s < sb.nsegs; s++) {
+		const uint8_t *seg = im + sb.data_start + (uint64_t)s * sb.seg_size;
+		struct seg_img si;
+		struct rec r;
+		if (sb.data_start + (uint64_t)(s + 1) * sb.seg_size > len ||
+		    seg_img_open_whole(&si, seg, sb.seg_size, seed_v, sb.seg_base + s, &r) != REC_OK || !si.split)
+			continue;
+		uint8_t hdr[16];
+		so_put_le64(hdr, seed_v);
+		so_put_le64(hdr + 8, sb.seg_base + s);
+		seed("fuzz_segment", 23, hdr, sizeof(hdr), seg, sb.seg_size);
 	}
 	/* The same image in each mode: plain, re-sealed with a repair, threaded. */
 	unsigned modes[] = {0, 3, 4};
@@ -182,8 +203,8 @@ static void log_seeds(void)
 {
 	uint64_t x = 0x5eed;
 	uint8_t in[1 + 12 * 80];
-	unsigned modes[] = {1, 3, 5};
-	for (unsigned m = 0; m < 3; m++) {
+	unsigned modes[] = {1, 3, 5, 9, 11, 13}; /* 8: split layout */
+	for (unsigned m = 0; m < 6; m++) {
 		in[0] = (uint8_t)modes[m];
 		for (unsigned i = 0; i < 80; i++) {
 			uint8_t *d = in + 1 + 12 * i;
@@ -212,20 +233,24 @@ int main(int argc, char **argv)
 	}
 	char img[4096];
 	snprintf(img, sizeof(img), "%s/.seed-store.img", outdir);
-	build(img);
-	FILE *f = fopen(img, "rb");
-	if (!f)
-		return 1;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *im = malloc((size_t)len);
-	if (!im || fread(im, 1, (size_t)len, f) != (size_t)len)
-		return 1;
-	fclose(f);
-	unlink(img);
-	cut(im, (size_t)len);
-	free(im);
+	static const unsigned layouts[] = {SWAPOBJ_LAYOUT_SPLIT, SWAPOBJ_LAYOUT_CLASSIC};
+	for (unsigned l = 0; l < 2; l++) {
+		unlink(img);
+		build(img, layouts[l]);
+		FILE *f = fopen(img, "rb");
+		if (!f)
+			return 1;
+		fseek(f, 0, SEEK_END);
+		long len = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		uint8_t *im = malloc((size_t)len);
+		if (!im || fread(im, 1, (size_t)len, f) != (size_t)len)
+			return 1;
+		fclose(f);
+		unlink(img);
+		cut(im, (size_t)len);
+		free(im);
+	}
 	log_seeds();
 	return 0;
 }
