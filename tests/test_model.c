@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_types.h"
 #include "swapobj.h"
 #include "testutil.h"
 
@@ -278,13 +279,31 @@ static void gen_content(struct tu_rng *r, uint8_t *buf, uint64_t len)
 	}
 }
 
-static void run_model(uint64_t nops, uint64_t seedv)
+/*
+ * mixed: the store is formatted classic and reopened with
+ * SWAPOBJ_OPEN_NO_UPGRADE for the first third of the operations, then
+ * upgraded by a plain reopen: from then on it holds classic and split
+ * segments side by side, which cleaning and reopens must not tell apart.
+ */
+static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 {
 	struct tu_rng r;
 	seed = seedv;
 	trace = getenv("SWAPOBJ_MODEL_TRACE") != NULL;
 	tu_rng_init(&r, seed);
-	st = tu_mkstore(40 << 20, 1 << 20, NULL);
+	if (mixed) {
+		struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+		struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+		fo.segment_size = 1 << 20;
+		fo.size = 40 << 20;
+		fo.layout = SWAPOBJ_LAYOUT_CLASSIC;
+		MCHECK(swapobj_format(tu_paths, 1, &fo) == 0, "format");
+		oo.flags = SWAPOBJ_OPEN_NO_UPGRADE;
+		MCHECK(swapobj_store_open(&st, tu_paths, 1, &oo) == 0, "open");
+	} else {
+		st = tu_mkstore(40 << 20, 1 << 20, NULL);
+	}
+	bool saw_classic = false, saw_split = false;
 	memset(model, 0, sizeof(model));
 	memset(dirs, 0, sizeof(dirs));
 	for (int i = 0; i < NOBJ; i++)
@@ -404,6 +423,8 @@ static void run_model(uint64_t nops, uint64_t seedv)
 			struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
 			if (tu_rng_below(&r, 2))
 				oo.checkpoint_bytes = UINT64_MAX;
+			if (mixed && op < nops / 3)
+				oo.flags |= SWAPOBJ_OPEN_NO_UPGRADE;
 			if (trace) { /* keep what the open starts from: a failing verify can be replayed by hand */
 				char cmd[1024];
 				snprintf(cmd, sizeof(cmd), "cp '%s' /tmp/swapobj-model-%llu.img", tu_img,
@@ -412,6 +433,13 @@ static void run_model(uint64_t nops, uint64_t seedv)
 					fprintf(stderr, "  (could not keep a copy of the image)\n");
 			}
 			MCHECK(swapobj_store_open(&st, tu_paths, 1, &oo) == 0, "reopen");
+			for (uint64_t g = 0; g < st->log.nsegs; g++) {
+				const struct log_seg *sg = &st->log.segs[g];
+				if (sg->state == SEG_SEALED && sg->stream != SEG_STREAM_CKPT && sg->live) {
+					saw_classic |= !sg->split;
+					saw_split |= sg->split != 0;
+				}
+			}
 			if (trace) {
 				struct swapobj_store_stat ss;
 				swapobj_store_stat(&ss, sizeof(ss), st);
@@ -439,12 +467,23 @@ static void run_model(uint64_t nops, uint64_t seedv)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	for (int i = 0; i < NOBJ; i++)
 		free(model[i].data);
+	/* The mixed run did hold both layouts at once (else it tested nothing more). */
+	if (mixed)
+		MCHECK(saw_classic && saw_split, "mixed store: classic segments seen %d, split %d", saw_classic,
+		       saw_split);
 }
 
 START_TEST(test_model__random_operations_match_the_model)
 {
 	uint64_t base = tu_seed(20261122);
-	run_model(tu_scale(6000, 20), base + (uint64_t)_i);
+	run_model(tu_scale(6000, 20), base + (uint64_t)_i, false);
+}
+END_TEST
+
+START_TEST(test_model__a_classic_store_upgraded_midway_matches_the_model)
+{
+	uint64_t base = tu_seed(20261206);
+	run_model(tu_scale(6000, 20), base + (uint64_t)_i, true);
 }
 END_TEST
 
@@ -655,6 +694,7 @@ int main(int argc, char **argv)
 	const struct tu_case_opts opts_threads = {
 	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "threads long", .timeout = 900};
 	tu_add(s, test_model__random_operations_match_the_model, &opts_model);
+	tu_add(s, test_model__a_classic_store_upgraded_midway_matches_the_model, &opts_model);
 	tu_add(s, test_threads__writers_and_readers_on_shared_and_private_objects, &opts_threads);
 	return tu_run(s, argc, argv);
 }
