@@ -380,6 +380,19 @@ struct swapobj_store_stat {
 	int32_t checkpoint_last_error; /* SWAPOBJ_E* code of the last failed attempt; 0 if none failed */
 	uint32_t io_uring;             /* 1 if the store's I/O goes through io_uring (SWAPOBJ_OPEN_NO_IO_URING) */
 	uint64_t device_bytes_read;    /* bytes read from the devices since open */
+	/*
+	 * Of index_bytes, the page checks of split segments: 4 bytes per 4 KiB
+	 * block of the store's capacity (what verifies a one-block page read).
+	 */
+	uint64_t page_check_bytes;
+	uint32_t layout;       /* SWAPOBJ_LAYOUT_SPLIT or _CLASSIC: the layout new segments are written in */
+	uint32_t split_segments_used; /* segments in use (sealed or open) that have the split layout */
+	/*
+	 * Regions of split segments whose records were lost in both copies
+	 * below the durable point: while non-zero the store is read-only and
+	 * data reads fail (SWAPOBJ_ECORRUPT); swapobj-fsck -y accepts the loss.
+	 */
+	uint64_t lost_regions;
 };
 
 /**

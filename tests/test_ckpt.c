@@ -831,6 +831,38 @@ static void damaged_header(bool all)
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
+/*
+ * After an open from a checkpoint a sealed split segment's page checks are
+ * read from its stream on the first read of one of its pages: with copy A
+ * of the stream damaged there, copy B serves, and every page reads back.
+ */
+START_TEST(test_ckpt__page_checks_load_from_copy_b_when_copy_a_is_damaged)
+{
+	tu_format(64u << 20, 1u << 20);
+	swapobj_store *st = open_store(0);
+	for (int o = 0; o < NOBJ; o++)
+		put(st, o, 0, NPG, 1);
+	ballast(st, 1000);
+	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
+	uint64_t devoff = 0;
+	for (uint64_t i = 0; i < st->log.nsegs && !devoff; i++) {
+		const struct log_seg *g = &st->log.segs[i];
+		if (g->state == SEG_SEALED && g->stream != SEG_STREAM_CKPT && g->live > 0 && g->split)
+			devoff = log_seg_devoff(&st->log, g);
+	}
+	ck_assert_uint_gt(devoff, 0);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+	/* Copy A of the stream's first block: every record header in its first 4 KiB. */
+	for (uint32_t off = SEGHDR_REC_SIZE; off < IO_ALIGN; off += REC_ALIGN)
+		flip(devoff + (1u << 20) - 2 * IO_ALIGN + off + 4);
+	st = open_store(0);
+	struct swapobj_store_stat ss = stat_of(st);
+	ck_assert_uint_eq(ss.from_checkpoint, 1);
+	check_all(st);
+	ck_assert_int_eq(swapobj_store_close(st), 0);
+}
+END_TEST
+
 START_TEST(test_ckpt__damaged_segment_header_keeps_the_checkpointed_segment_in_use)
 {
 	damaged_header(true);
@@ -855,6 +887,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_ckpt__directories_aux_and_renames_through_snapshot_and_tail, &opts_ckpt);
 	tu_add(s, test_ckpt__damaged_segment_header_keeps_the_checkpointed_segment_in_use, &opts_ckpt);
 	tu_add(s, test_ckpt__a_damaged_segment_header_is_replaced_by_its_copy, &opts_ckpt);
+	tu_add(s, test_ckpt__page_checks_load_from_copy_b_when_copy_a_is_damaged, &opts_ckpt);
 	tu_add(s, test_ckpt__churned_store_keeps_checkpointing_so_reopen_after_kill_replays_one_interval, &opts_ckpt);
 	tu_add(s, test_ckpt__failed_checkpoint_is_counted_with_its_error_and_time_of_last_kept, &opts_ckpt);
 	tu_add(s, test_ckpt__a_body_larger_than_its_room_grows_the_room_and_shrinks_usable, &opts_ckpt);

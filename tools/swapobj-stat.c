@@ -87,8 +87,12 @@ int main(int argc, char **argv)
 		       ",\"write_amplification\":%.3f",
 		       s.usable_bytes, s.reserved_bytes, s.dead_bytes, s.live_swap_bytes, s.live_cache_bytes,
 		       s.segments_used, s.user_bytes_written, s.device_bytes_written, wa);
-		printf(",\"device_bytes_read\":%" PRIu64 ",\"io_uring\":%s,\"util_histogram\":[", s.device_bytes_read,
+		printf(",\"device_bytes_read\":%" PRIu64 ",\"io_uring\":%s", s.device_bytes_read,
 		       s.io_uring ? "true" : "false");
+		printf(",\"layout\":\"%s\",\"split_segments_used\":%u,\"page_check_bytes\":%" PRIu64
+		       ",\"lost_regions\":%" PRIu64 ",\"util_histogram\":[",
+		       s.layout == SWAPOBJ_LAYOUT_SPLIT ? "split" : "classic", s.split_segments_used, s.page_check_bytes,
+		       s.lost_regions);
 		for (unsigned i = 0; i < SWAPOBJ_UTIL_BUCKETS; i++)
 			printf("%s%" PRIu64, i ? "," : "", s.util_histogram[i]);
 		printf("]}\n");
@@ -113,7 +117,16 @@ int main(int argc, char **argv)
 	printf("  (used segments by live share)\n");
 	printf("objects       %" PRIu64 "\n", s.objects);
 	printf("pages         %" PRIu64 "\n", s.pages);
-	printf("index memory  %s (%.2f bytes per page)\n", tool_human(s.index_bytes, b[5], 32), per_page);
+	printf("index memory  %s (%.2f bytes per page; of it %s of page checks, 4 bytes per 4 KiB of capacity)\n",
+	       tool_human(s.index_bytes, b[5], 32), per_page, tool_human(s.page_check_bytes, b[6], 32));
+	printf("layout        %s (%u of %" PRIu64 " segments in use are split)\n",
+	       s.layout == SWAPOBJ_LAYOUT_SPLIT ? "split: pages aligned, record headers written twice"
+	                                        : "classic (kept so by SWAPOBJ_OPEN_NO_UPGRADE or a read-only open)",
+	       s.split_segments_used, s.segments_used);
+	if (s.lost_regions)
+		printf("LOST          %" PRIu64 " region(s) of the log lost both copies of their records: the store is\n"
+		       "              read-only and serves no page until swapobj-fsck -y accepts the loss\n",
+		       s.lost_regions);
 	if (s.from_checkpoint)
 		printf("replay        %.1f ms: from a checkpoint of %s, then %s of log%s\n", s.replay_ns / 1e6,
 		       tool_human(s.checkpoint_bytes, b[0], 32), tool_human(s.replay_bytes, b[1], 32),

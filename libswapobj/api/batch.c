@@ -66,6 +66,7 @@ struct piece {
 	uint64_t pg;
 	uint64_t pos; /* byte offset in the object where this piece's copy starts */
 	extslot slot; /* of the first page */
+	bool direct;  /* split pages read straight into the caller's buffer (verified in place) */
 };
 
 struct batch {
@@ -123,7 +124,9 @@ static void run(struct batch *b)
 			}
 			uint32_t ip = (uint32_t)(pos % PG);
 			uint32_t m = (uint32_t)SO_MIN((uint64_t)(PG - ip), end - pos);
-			if (k == EXT_DATA) {
+			if (p->direct) {
+				/* already in place */
+			} else if (k == EXT_DATA) {
 				memcpy(out + (pos - r->off), payload + ip, m);
 			} else {
 				uint64_t word;
@@ -141,12 +144,22 @@ static void run(struct batch *b)
 /* Plan one read of cnt records starting at page pg (byte pos) of request ri; runs the batch if full. */
 static void plan(struct batch *b, uint32_t ri, uint64_t pg, uint64_t pos, extslot slot, uint32_t cnt)
 {
+	struct swapobj_read_req *r = &b->reqs[ri];
 	uint32_t len = cnt * obj_slot_bytes(&b->st->log, slot);
-	uint32_t need = log_rd_bounce(len);
+	/*
+	 * Whole pages of a split segment into a 4 KiB-aligned spot of the
+	 * caller's buffer: read there directly (one I/O, no copy), then checked
+	 * in place. A page failing its check fails the request, whose buffer
+	 * then holds unspecified bytes (as documented).
+	 */
+	uint8_t *dst = (uint8_t *)r->buf + (pos - r->off);
+	bool direct = obj_slot_split(&b->st->log, slot) && pos % PG == 0 && (pg + cnt) * PG <= req_end(r) &&
+	              (uintptr_t)dst % IO_ALIGN == 0;
+	uint32_t need = direct ? 0 : log_rd_bounce(len);
 	if (b->n == LOG_READ_MANY_MAX || b->used + need > BATCH_BOUNCE)
 		run(b);
-	b->pc[b->n] = (struct piece){ri, cnt, pg, pos, slot};
-	b->rd[b->n] = (struct log_rd){extslot_addr(slot), len, b->bounce + b->used, NULL, 0};
+	b->pc[b->n] = (struct piece){ri, cnt, pg, pos, slot, direct};
+	b->rd[b->n] = (struct log_rd){extslot_addr(slot), len, direct ? dst : b->bounce + b->used, NULL, 0};
 	b->used += need;
 	b->n++;
 }

@@ -395,6 +395,16 @@ static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st)
 	for (unsigned d = 0; d < lg->ndevs; d++)
 		out->device_bytes_written += __atomic_load_n(&lg->devs[d].bytes_written, __ATOMIC_RELAXED);
 	out->index_bytes = so_mem_used(SO_MEM_INDEX);
+	out->layout = lg->split ? SWAPOBJ_LAYOUT_SPLIT : SWAPOBJ_LAYOUT_CLASSIC;
+	out->lost_regions = lg->lost_regions;
+	pthread_mutex_lock(&lg->mu);
+	for (uint64_t i = 0; i < lg->nsegs; i++) {
+		const struct log_seg *g = &lg->segs[i];
+		if (g->csum)
+			out->page_check_bytes += lg->seg_size / SO_BLOCK * sizeof(uint32_t);
+		out->split_segments_used += g->split && (g->state == SEG_OPEN || g->state == SEG_SEALED);
+	}
+	pthread_mutex_unlock(&lg->mu);
 	out->buffer_bytes = so_mem_used(SO_MEM_BUFFER);
 	out->segments_cleaned = __atomic_load_n(&lg->segs_cleaned, __ATOMIC_RELAXED);
 	out->bytes_relocated = __atomic_load_n(&lg->bytes_relocated, __ATOMIC_RELAXED);

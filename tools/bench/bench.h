@@ -52,6 +52,7 @@ struct store_stats {
 	double user_bytes;     /* bytes the system says it was given; < 0 unknown */
 	double disk_bytes;     /* bytes it occupies (files on disk; RAM for zram and zstd) */
 	double index_bytes;    /* RAM for its index by its own accounting; < 0 unknown */
+	double check_bytes;    /* of index_bytes, the per-block page checks (libswapobj's split layout) */
 	double pages;          /* pages stored by its own count; < 0 unknown */
 	double open_ns;        /* time the last create/open call spent opening the store itself */
 	double replay_ns;      /* libswapobj: stat.replay_ns */

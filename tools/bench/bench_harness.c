@@ -102,6 +102,9 @@ void record_common(struct run_result *r, const struct run_ctx *x, const struct s
 	snprintf(k, sizeof(k), "%sindex_bpp", prefix);
 	if (ss->index_bytes >= 0)
 		rr_set(r, k, ss->index_bytes / (ss->pages > 0 ? ss->pages : npages));
+	snprintf(k, sizeof(k), "%scheck_bpp", prefix);
+	if (ss->index_bytes >= 0 && ss->check_bytes > 0)
+		rr_set(r, k, ss->check_bytes / (ss->pages > 0 ? ss->pages : npages));
 	snprintf(k, sizeof(k), "%srss_mib", prefix);
 	rr_set(r, k, (double)(hwm > x->rss0 ? hwm - x->rss0 : 0) / (1 << 20));
 }

@@ -191,6 +191,7 @@ static void so_stats(struct store *base, struct store_stats *o)
 	o->user_bytes = (double)(s->user_before + st.user_bytes_written);
 	o->disk_bytes = (double)bench_du(s->path);
 	o->index_bytes = (double)st.index_bytes;
+	o->check_bytes = (double)st.page_check_bytes;
 	o->pages = (double)st.pages;
 	o->open_ns = s->open_ns;
 	o->replay_ns = (double)st.replay_ns;
