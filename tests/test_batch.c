@@ -471,8 +471,13 @@ START_TEST(test_batch__sequential_reads_are_read_ahead_and_never_stale)
 			ck_assert_msg(memcmp(chunk + i * PG, page, PG) == 0, "page %u", p + i);
 		}
 	}
+	/*
+	 * Windows of 256 pages in reads of up to 64, cut at segment ends (a
+	 * 1 MiB split segment holds 242 pages), plus one read of each segment's
+	 * record stream for its page checks (the open was from a checkpoint).
+	 */
 	uint64_t nreads = dev_reads() - r0;
-	ck_assert_msg(nreads <= 24, "%llu device reads for 128 sequential calls (one each without read-ahead)",
+	ck_assert_msg(nreads <= 40, "%llu device reads for 128 sequential calls (one each without read-ahead)",
 	              (unsigned long long)nreads);
 	ck_assert_ptr_nonnull(h->ra);
 

@@ -122,6 +122,7 @@ struct log_seg {
 	 */
 	uint8_t split;
 	uint8_t csum_ok;    /* atomic: csum holds every out-of-line page of the use (else log_csum_load) */
+	uint64_t csum_upto; /* else: log_csum_load reads the stream up to here (the rest was noted at open) */
 	uint64_t dfill;     /* split: end of the data area reserved (OPEN) or present */
 	uint64_t dwritten;  /* split: [SPLIT_HDR_BLOCKS * 4096, dwritten) of the data area is on the device */
 	uint32_t *csum;     /* split: per 4 KiB block, the check of the page there (log_page_check), 0 unknown */

@@ -533,37 +533,28 @@ int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t le
 /* ------------------------------------------------------------------ */
 
 /*
- * Read copy A of each block of s's record stream up to its fill (the data
- * area and copies B are not needed) and note the check of every
- * out-of-line page; then, for the blocks where copy A has a record that
- * does not decode, copy B, and parse again. A page whose record is
- * illegible in both stays unknown, and reads of it report corruption.
+ * Read s's record stream up to csum_upto, both copies (one contiguous read:
+ * the pairs of blocks from the end of the segment down), and note the
+ * check of every out-of-line page; the data area is not read. Both copies,
+ * not just A: a record written by a flush a power cut tore may exist in
+ * one copy only, and replay accepts it if it is intact. A page whose
+ * record is illegible in both stays unknown, and reads of it report
+ * corruption.
  */
-static int csum_read_blocks(struct so_log *lg, struct log_seg *s, uint8_t *img, const uint64_t *blk, unsigned n)
+static int csum_fill(struct so_log *lg, struct log_seg *s)
 {
-	struct io_req req[IO_BATCH_DEPTH];
-	for (unsigned i = 0; i < n;) {
-		unsigned k = 0;
-		for (; k < IO_BATCH_DEPTH && i + k < n; k++)
-			req[k] = (struct io_req){&lg->devs[s->dev], img + blk[i + k] * SO_BLOCK, SO_BLOCK, IO_OP_READ,
-			                         log_seg_devoff(lg, s) + blk[i + k] * SO_BLOCK, 0};
-		int err = io_batch(req, k);
-		for (unsigned q = 0; q < k && err == 0; q++)
-			err = req[q].res;
-		if (err < 0)
-			return err;
-		i += k;
-	}
-	return 0;
-}
-
-/* Parse the stream in img; the logical blocks where copy A held an undecodable record go to bad[]. */
-static unsigned csum_parse(struct so_log *lg, struct log_seg *s, const uint8_t *img, uint64_t fill, uint64_t *bad,
-                           unsigned maxbad)
-{
+	uint64_t fill = s->csum_upto ? s->csum_upto : seg_stream_start();
+	uint64_t lo = seg_phys(lg->seg_size, true, SO_ROUND_DOWN(fill - 1, SO_BLOCK));
+	uint8_t *img = lg->csum_scratch;
+	int err;
+	if (!s->csum && (err = log_csum_alloc(lg, s)) < 0)
+		return err;
+	struct io_req req = {&lg->devs[s->dev], img + lo, (uint32_t)(lg->seg_size - lo), IO_OP_READ,
+	                     log_seg_devoff(lg, s) + lo, 0};
+	if ((err = io_batch(&req, 1)) < 0 || (err = req.res) < 0)
+		return err;
 	struct seg_img si = {img, lg->seg_size, lg->seed, true, 0};
 	struct rec r;
-	unsigned nbad = 0;
 	for (uint64_t pos = seg_stream_start(); pos + REC_HDR_LEN <= fill;) {
 		uint32_t sz;
 		uint64_t phys;
@@ -571,54 +562,12 @@ static unsigned csum_parse(struct so_log *lg, struct log_seg *s, const uint8_t *
 		/* Headers only: the payloads are not read (their checksums are in the headers). */
 		enum rec_verdict v = seg_rec_at(&si, pos, false, &r, &sz, &phys, &copy);
 		if (v != REC_OK || r.seg_gen != s->gen) {
-			uint64_t lb = pos / SO_BLOCK;
-			if (so_get_le32(img + phys + RH_MAGIC) != 0 && nbad < maxbad && (nbad == 0 || bad[nbad - 1] != lb))
-				bad[nbad++] = lb;
 			pos += REC_ALIGN;
 			continue;
 		}
 		if (r.type == REC_DATA && r.hdr_len == REC_OOL_HDR_LEN && r.doff + SO_BLOCK <= lg->seg_size)
 			log_csum_set(s, r.doff, log_page_check(r.csum, r.oid, r.lpos));
 		pos += sz;
-	}
-	return nbad;
-}
-
-static int csum_fill(struct so_log *lg, struct log_seg *s)
-{
-	uint64_t fill = s->fill ? s->fill : seg_stream_start();
-	uint64_t nlb = (fill + SO_BLOCK - 1) / SO_BLOCK, nblk = lg->seg_size / SO_BLOCK;
-	uint64_t blk[2 * IO_BATCH_DEPTH], bad[2 * IO_BATCH_DEPTH];
-	uint8_t *img = lg->csum_scratch;
-	int err;
-	if ((err = log_csum_alloc(lg, s)) < 0)
-		return err;
-	/* Copies B are zero until read: a stale block of another segment must not stand in for one. */
-	memset(img + (nblk - 2 * nlb) * SO_BLOCK, 0, 2 * nlb * SO_BLOCK);
-	for (uint64_t lb = 0; lb < nlb;) {
-		unsigned n = 0;
-		for (; n < 2 * IO_BATCH_DEPTH && lb < nlb; n++, lb++)
-			blk[n] = nblk - 2 - 2 * lb;
-		if ((err = csum_read_blocks(lg, s, img, blk, n)) < 0)
-			return err;
-	}
-	unsigned nbad = csum_parse(lg, s, img, fill, bad, 2 * IO_BATCH_DEPTH);
-	if (nbad) {
-		for (unsigned i = 0; i < nbad; i++)
-			blk[i] = nblk - 1 - 2 * bad[i];
-		if ((err = csum_read_blocks(lg, s, img, blk, nbad)) < 0)
-			return err;
-		if (nbad == 2 * IO_BATCH_DEPTH) {
-			/* Damage everywhere: read every copy B. */
-			for (uint64_t lb = 0; lb < nlb;) {
-				unsigned n = 0;
-				for (; n < 2 * IO_BATCH_DEPTH && lb < nlb; n++, lb++)
-					blk[n] = nblk - 1 - 2 * lb;
-				if ((err = csum_read_blocks(lg, s, img, blk, n)) < 0)
-					return err;
-			}
-		}
-		csum_parse(lg, s, img, fill, bad, 0);
 	}
 	return 0;
 }
@@ -649,6 +598,8 @@ int log_page_verify(struct so_log *lg, uint64_t addr16, const uint8_t *page, uin
 		              (unsigned long long)(addr16 * ADDR_UNIT));
 	if ((err = log_csum_load(lg, s)) < 0)
 		return err;
+	if (!s->csum)
+		return so_err(SWAPOBJ_ECORRUPT, "segment %u: split layout in a store without the split feature", s->segno);
 	uint32_t want = __atomic_load_n(&s->csum[off / SO_BLOCK], __ATOMIC_RELAXED);
 	uint32_t got = log_page_check(XXH3_64bits_withSeed(page, SO_BLOCK, lg->seed), oid, lpos);
 	if (want == 0)

@@ -198,8 +198,10 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 		return 0;
 	}
 	s->known = 1; /* every record is noted below */
-	if (si.split && (err = log_csum_alloc(lg, s)) < 0)
+	/* A tail scan notes the pages it sees; the part before (durable at the cut) is loaded when needed. */
+	if (si.split && start == 0 && (err = log_csum_alloc(lg, s)) < 0)
 		return err;
+	s->csum_upto = start;
 	uint64_t lim = seg_stream_end(&si);
 	uint64_t pos = SO_MAX((uint64_t)SEGHDR_REC_SIZE, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos, last_seq = 0;
 	while (pos + REC_HDR_LEN <= lim) {
@@ -302,6 +304,7 @@ static void seal_at_cut(struct log_seg *s, const struct ckpt_seg *c)
 	s->stream = c->stream;
 	s->split = c->split;
 	s->csum_ok = 0; /* its pages' checks are read from its stream when first needed */
+	s->csum_upto = c->fill;
 	s->state = SEG_SEALED;
 	s->fill = c->fill;
 	s->written = c->fill;
