@@ -42,6 +42,7 @@ struct store_params {
 	uint64_t obj_pages;    /* largest page index + 1 of any object */
 	unsigned nthreads;     /* callers run with tid 0..nthreads-1 */
 	uint32_t segment_size; /* libswapobj segment size, 0 = library default */
+	unsigned layout;       /* libswapobj segment layout (SWAPOBJ_LAYOUT_*), 0 = library default */
 	bool open_existing;    /* open what an earlier create left in dir (restart) */
 	int zstd_level;        /* zstd store */
 	int zram_id;           /* zram store: /dev/zram<id>, prepared by the parent */

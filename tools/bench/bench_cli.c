@@ -49,6 +49,7 @@ static void usage(FILE *f)
 	        "  -j, --json FILE         write every figure as JSON\n"
 	        "  -P, --plot DIR          write SVG charts (throughput bars, latency CDFs)\n"
 	        "      --segment SIZE      libswapobj segment size (default: the library's)\n"
+	        "      --layout L          libswapobj segment layout: split (default) or classic\n"
 	        "      --churn-size SIZE   store size for churn (default: --size, at least 64M)\n"
 	        "      --churn-factor X    measured overwrites per live page in churn (default 2)\n"
 	        "      --churn-warmup X    unmeasured overwrites per live page before them (default 2)\n"
@@ -94,6 +95,7 @@ static bool parse_list(const char *s, const char *const *names, unsigned n, bool
 enum {
 	OPT_WARMUP = 256,
 	OPT_SEGMENT,
+	OPT_LAYOUT,
 	OPT_CHURN_SIZE,
 	OPT_CHURN_FACTOR,
 	OPT_CHURN_WARMUP,
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
 	                                         {"json", required_argument, 0, 'j'},
 	                                         {"plot", required_argument, 0, 'P'},
 	                                         {"segment", required_argument, 0, OPT_SEGMENT},
+	                                         {"layout", required_argument, 0, OPT_LAYOUT},
 	                                         {"churn-size", required_argument, 0, OPT_CHURN_SIZE},
 	                                         {"churn-factor", required_argument, 0, OPT_CHURN_FACTOR},
 	                                         {"churn-warmup", required_argument, 0, OPT_CHURN_WARMUP},
@@ -214,6 +217,16 @@ int main(int argc, char **argv)
 				return TOOL_EXIT_USAGE;
 			}
 			cfg.segment = (uint32_t)v;
+			break;
+		case OPT_LAYOUT:
+			if (strcmp(optarg, "split") == 0) {
+				cfg.layout = SWAPOBJ_LAYOUT_SPLIT;
+			} else if (strcmp(optarg, "classic") == 0) {
+				cfg.layout = SWAPOBJ_LAYOUT_CLASSIC;
+			} else {
+				fprintf(stderr, "%s: bad --layout '%s' (split or classic)\n", prog, optarg);
+				return TOOL_EXIT_USAGE;
+			}
 			break;
 		case OPT_CHURN_SIZE:
 			if (!tool_parse_size(optarg, &cfg.churn_size) || cfg.churn_size < (16u << 20)) {

@@ -77,6 +77,7 @@ struct store_params base_params(const struct run_ctx *x, uint64_t npages, uint64
 	p.capacity = capacity;
 	p.nthreads = 1;
 	p.segment_size = cfg.segment;
+	p.layout = cfg.layout;
 	p.zstd_level = cfg.zstd_level;
 	p.zram_id = cfg.zram_id;
 	return p;

@@ -32,6 +32,7 @@ struct bench_cfg {
 	bool dir_made;
 	const char *corpus_path, *json, *plot, *swapobjfs;
 	uint32_t segment;
+	unsigned layout; /* SWAPOBJ_LAYOUT_* for the stores libswapobj formats (0: the library's default) */
 	uint64_t inval_objects, seq_io, churn_size;
 	double churn_factor, churn_warmup;
 	double restart_churn; /* restart: capacities rewritten before the churned store's kill (0: no such case) */

@@ -97,6 +97,7 @@ static int so_create(struct store **out, const struct store_params *p)
 		struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 		fo.size = p->capacity;
 		fo.segment_size = p->segment_size;
+		fo.layout = p->layout;
 		int err = swapobj_format(paths, 1, &fo);
 		if (err < 0) {
 			so_close(&s->base);

@@ -58,6 +58,7 @@ static int churn_probe(const char *dir)
 		return bench_err("out of memory");
 	fo.size = cfg.churn_size;
 	fo.segment_size = churn_segment();
+	fo.layout = cfg.layout;
 	oo.flags = SWAPOBJ_OPEN_RDONLY;
 	if ((err = swapobj_format(paths, 1, &fo)) == 0 && (err = swapobj_store_open(&st, paths, 1, &oo)) == 0) {
 		swapobj_store_stat(&ss, sizeof(ss), st);
@@ -80,6 +81,7 @@ static int churn_one(struct run_ctx *x, struct run_result *r, unsigned v)
 	uint64_t l = churn_usable / CHURN_REC_BYTES * churn_var[v].fill / 100;
 	struct store_params p = base_params(x, l, cfg.churn_size);
 	p.segment_size = churn_segment();
+	p.layout = cfg.layout;
 	struct store *s = NULL;
 	struct store_stats s0, s1;
 	uint32_t *ord = NULL, *lat = NULL;

@@ -234,6 +234,7 @@ static int run_fuse(struct run_ctx *x, struct run_result *r)
 	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	fo.size = roomy_capacity(n);
 	fo.segment_size = cfg.segment;
+	fo.layout = cfg.layout;
 	if (swapobj_format(paths, 1, &fo) < 0)
 		return bench_err("format %s: %s", img, swapobj_errmsg());
 	/* -f: stay in the foreground, so this pid is the daemon and its end is seen here */

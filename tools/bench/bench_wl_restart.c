@@ -233,6 +233,7 @@ static int rs_churn_pages(const char *dir, uint64_t *npages)
 	int err;
 	fo.size = cfg.size;
 	fo.segment_size = rs_churn_segment();
+	fo.layout = cfg.layout;
 	oo.flags = SWAPOBJ_OPEN_RDONLY;
 	if ((err = swapobj_format(paths, 1, &fo)) == 0 && (err = swapobj_store_open(&st, paths, 1, &oo)) == 0) {
 		swapobj_store_stat(&ss, sizeof(ss), st);
@@ -332,6 +333,7 @@ static int run_restart_churned(struct run_ctx *x, struct run_result *r)
 	uint32_t passes = rs_churn_passes(n);
 	struct store_params p = base_params(x, n, cfg.size);
 	p.segment_size = rs_churn_segment();
+	p.layout = cfg.layout;
 	struct store *s = NULL;
 	struct store_stats ss;
 	uint32_t *ord = NULL, *seq = NULL;
