@@ -393,6 +393,12 @@ struct swapobj_store_stat {
 	 * data reads fail (SWAPOBJ_ECORRUPT); swapobj-fsck -y accepts the loss.
 	 */
 	uint64_t lost_regions;
+	/*
+	 * Blocks of split segments' record streams the open found with a record
+	 * in one copy only (a write a crash cut short, or damage) and rewrote
+	 * with both copies whole.
+	 */
+	uint64_t resynced_blocks;
 };
 
 /**

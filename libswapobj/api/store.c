@@ -397,6 +397,7 @@ static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st)
 	out->index_bytes = so_mem_used(SO_MEM_INDEX);
 	out->layout = lg->split ? SWAPOBJ_LAYOUT_SPLIT : SWAPOBJ_LAYOUT_CLASSIC;
 	out->lost_regions = lg->lost_regions;
+	out->resynced_blocks = st->resynced_blocks;
 	pthread_mutex_lock(&lg->mu);
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		const struct log_seg *g = &lg->segs[i];

@@ -36,6 +36,7 @@ struct swapobj_store {
 	bool rdonly;
 	uint64_t replay_ns;
 	uint64_t damaged_records; /* found by replay: damaged headers or payloads of durable records */
+	uint64_t resynced_blocks; /* split streams' blocks replay found with a record in one copy, rewritten whole */
 
 	/* background threads: flusher (write-out, READY segments) and maintenance (cleaner, reaper) */
 	pthread_t flusher, maint;

@@ -463,6 +463,7 @@ enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t s
 		return v == REC_OK ? REC_BAD_HEADER : v;
 	}
 	si->split = (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_SPLIT) != 0;
+	si->gen = r.seg_gen;
 	*hdr = r;
 	return REC_OK;
 }
@@ -485,27 +486,34 @@ enum rec_verdict seg_img_open_whole(struct seg_img *si, const uint8_t *img, uint
 		return v;
 	si->split = true;
 	si->hdr_copy = 2;
+	si->gen = hdr->seg_gen;
 	return REC_OK;
 }
 
-static enum rec_verdict decode_one(const struct seg_img *si, uint64_t phys, size_t avail, bool verify,
-                                   struct rec *out, uint32_t *size)
+static enum rec_verdict decode_one(const struct seg_img *si, uint64_t phys, uint64_t below, size_t avail,
+                                   bool verify, struct rec *out, uint32_t *size)
 {
 	enum rec_verdict v = rec_decode(si->img + phys, avail, si->seed, verify, out, size);
 	if (v != REC_OOL)
 		return v;
 	if (!si->split)
 		return REC_BAD_HEADER; /* out of line only in split segments */
-	/* The payload lies in the data area: from block 2, never in the SEGHDR blocks, within the segment. */
+	/*
+	 * The payload lies in the data area: from block 2, and below the stream
+	 * block holding its header (the area grows up, the stream down, and a
+	 * payload is placed before its header's block is reached).
+	 */
 	uint64_t lo = (uint64_t)SPLIT_HDR_BLOCKS * SO_BLOCK;
-	if (out->doff < lo || out->doff > si->seg_size || out->payload_len > si->seg_size - out->doff)
+	if (out->doff < lo || out->doff > below || out->payload_len > below - out->doff)
 		return REC_BAD_HEADER;
 	return rec_ool_payload(out, si->img + out->doff, verify, si->seed);
 }
 
-/* How good a verdict is for picking between the two copies. */
-static int verdict_rank(enum rec_verdict v)
+/* How good a copy's verdict is for picking between the two copies (a record of another use: worthless). */
+static int verdict_rank(const struct seg_img *si, enum rec_verdict v, const struct rec *r)
 {
+	if ((v == REC_OK || v == REC_BAD_CSUM || v == REC_BAD_PAYLOAD) && si->gen && r->seg_gen != si->gen)
+		return 0;
 	return v == REC_OK ? 3 : v == REC_BAD_CSUM ? 2 : v == REC_BAD_PAYLOAD ? 1 : 0;
 }
 
@@ -517,20 +525,22 @@ enum rec_verdict seg_rec_at(const struct seg_img *si, uint64_t pos, bool verify,
 		*phys = pos;
 		if (pos >= si->seg_size)
 			return REC_TRUNCATED;
-		return decode_one(si, pos, si->seg_size - pos, verify, out, size);
+		return decode_one(si, pos, si->seg_size, si->seg_size - pos, verify, out, size);
 	}
 	if (pos >= seg_stream_end(si))
 		return REC_TRUNCATED;
 	uint64_t a = seg_phys(si->seg_size, true, pos);
 	size_t avail = SPLIT_SECTOR - pos % SPLIT_SECTOR;
 	*phys = a;
-	enum rec_verdict va = decode_one(si, a, avail, verify, out, size);
-	if (va == REC_OK)
+	uint64_t below = SO_ROUND_DOWN(a, (uint64_t)SO_BLOCK);
+	enum rec_verdict va = decode_one(si, a, below, avail, verify, out, size);
+	int ra = verdict_rank(si, va, out);
+	if (ra == 3)
 		return va;
 	struct rec rb;
 	uint32_t szb;
-	enum rec_verdict vb = decode_one(si, SEG_COPY_B(a), avail, verify, &rb, &szb);
-	if (verdict_rank(vb) > verdict_rank(va)) {
+	enum rec_verdict vb = decode_one(si, SEG_COPY_B(a), below, avail, verify, &rb, &szb);
+	if (verdict_rank(si, vb, &rb) > ra) {
 		*out = rb;
 		*size = szb;
 		*copy = 1;

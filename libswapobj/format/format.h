@@ -135,6 +135,12 @@ struct seg_img {
 	uint64_t seed;
 	bool split;
 	int hdr_copy; /* the SEGHDR used: 0 block 0, 1 block 1, 2 the stream's copy (split), -1 none */
+	/*
+	 * The use's generation (seg_img_open sets it; 0: any). Between the two
+	 * copies, a record of another generation (left by an earlier use where
+	 * this one's write was lost) never wins over one of this generation.
+	 */
+	uint32_t gen;
 };
 /*
  * Read a segment's SEGHDR (block 0, or in a split segment its copy in

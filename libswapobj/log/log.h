@@ -409,6 +409,13 @@ int log_read_seg(struct so_log *lg, struct log_seg *s, uint8_t *buf, uint64_t le
  * neighbours. Not durable until the device is synced (log_sync_devices).
  */
 int log_zap(struct so_log *lg, uint64_t addr16);
+/*
+ * Split segment s: make both copies of logical block lblock of its stream
+ * whole again (sector by sector, the copy holding more records of the use
+ * wins). At open, for blocks where replay found a record in one copy only.
+ * Not durable until log_sync_devices.
+ */
+int log_resync_block(struct so_log *lg, struct log_seg *s, uint64_t lblock);
 /* fdatasync every device written to since the last sync. */
 int log_sync_devices(struct so_log *lg);
 

@@ -553,7 +553,7 @@ static int csum_fill(struct so_log *lg, struct log_seg *s)
 	                     log_seg_devoff(lg, s) + lo, 0};
 	if ((err = io_batch(&req, 1)) < 0 || (err = req.res) < 0)
 		return err;
-	struct seg_img si = {img, lg->seg_size, lg->seed, true, 0};
+	struct seg_img si = {img, lg->seg_size, lg->seed, true, 0, s->gen};
 	struct rec r;
 	for (uint64_t pos = seg_stream_start(); pos + REC_HDR_LEN <= fill;) {
 		uint32_t sz;
@@ -643,11 +643,65 @@ enum rec_verdict log_read_rec(struct so_log *lg, uint64_t addr16, uint32_t maxle
 	if (v != REC_OOL)
 		return v;
 	uint8_t *pl = bounce + 2 * IO_ALIGN;
-	if (out->payload_len > maxlen || out->doff < SPLIT_HDR_BLOCKS * IO_ALIGN || out->doff > lg->seg_size ||
-	    out->payload_len > lg->seg_size - out->doff)
+	uint64_t below = SO_ROUND_DOWN(off, (uint64_t)IO_ALIGN); /* payloads lie below their header's block */
+	if (out->payload_len > maxlen || out->doff < SPLIT_HDR_BLOCKS * IO_ALIGN || out->doff > below ||
+	    out->payload_len > below - out->doff)
 		return REC_BAD_HEADER;
 	if ((*err = log_read(lg, log_addr16(lg, s->segno, out->doff), out->payload_len ? out->payload_len : 1, pl,
 	                     &p)) < 0)
 		return REC_TRUNCATED;
 	return rec_ool_payload(out, p, verify, lg->seed);
+}
+
+/* Records of generation gen that decode in a sector of the stream (headers only). */
+static unsigned sector_records(const struct so_log *lg, const uint8_t *sec, uint32_t gen)
+{
+	unsigned n = 0;
+	for (uint32_t o = 0; o + REC_HDR_LEN <= SPLIT_SECTOR;) {
+		struct rec r;
+		uint32_t sz;
+		enum rec_verdict v = rec_decode(sec + o, SPLIT_SECTOR - o, lg->seed, false, &r, &sz);
+		if ((v == REC_OK || v == REC_OOL) && r.seg_gen == gen) {
+			n++;
+			o += sz;
+		} else {
+			o += REC_ALIGN;
+		}
+	}
+	return n;
+}
+
+int log_resync_block(struct so_log *lg, struct log_seg *s, uint64_t lblock)
+{
+	_Alignas(IO_ALIGN) uint8_t pair[2 * IO_ALIGN];
+	uint64_t a = seg_phys(lg->seg_size, true, lblock * SO_BLOCK);
+	struct io_dev *d = &lg->devs[s->dev];
+	int err;
+	if (a < SPLIT_HDR_BLOCKS * SO_BLOCK || a + 2 * IO_ALIGN > lg->seg_size)
+		return 0;
+	if ((err = io_pread(d, pair, sizeof(pair), log_seg_devoff(lg, s) + a)) < 0)
+		return err;
+	/*
+	 * Sector by sector (records never cross one, and a torn write leaves
+	 * each sector old or new): the copy with more records of this use wins
+	 * (its newer version), then both copies get it. A crash part way leaves
+	 * each sector old or merged, which loses nothing.
+	 */
+	bool changed = false;
+	for (uint32_t o = 0; o < IO_ALIGN; o += SPLIT_SECTOR) {
+		uint8_t *sa = pair + o, *sb = pair + IO_ALIGN + o;
+		if (memcmp(sa, sb, SPLIT_SECTOR) == 0)
+			continue;
+		changed = true;
+		if (sector_records(lg, sb, s->gen) > sector_records(lg, sa, s->gen))
+			memcpy(sa, sb, SPLIT_SECTOR);
+		else
+			memcpy(sb, sa, SPLIT_SECTOR);
+	}
+	if (!changed)
+		return 0;
+	if ((err = io_pwrite(d, pair, sizeof(pair), log_seg_devoff(lg, s) + a)) < 0)
+		return log_fail(lg, err);
+	__atomic_store_n(&lg->dev_dirty[s->dev], true, __ATOMIC_RELEASE);
+	return 0;
 }

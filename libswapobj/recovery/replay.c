@@ -252,6 +252,19 @@ static int settle(struct replay *rp)
 		if (err < 0)
 			return err;
 	}
+	/* Split segments' stream blocks with a record in one copy only: both copies made whole again. */
+	if (!lg->rdonly && rp->nresync) {
+		for (size_t i = 0; i < rp->nresync && err == 0; i++) {
+			struct log_seg *s = &lg->segs[rp->resync[i] >> 32];
+			if (s->state == SEG_SEALED && s->split)
+				err = log_resync_block(lg, s, rp->resync[i] & 0xffffffffu);
+		}
+		if (err == 0)
+			err = log_sync_devices(lg);
+		if (err < 0)
+			return err;
+		st->resynced_blocks = rp->nresync;
+	}
 	/* Settle duplicate keys for good, so the loser cannot come back later. */
 	if (!lg->rdonly)
 		for (size_t i = 0; i < rp->nlosers && err == 0; i++) {
@@ -286,6 +299,7 @@ static void replay_free(struct replay *rp, struct ckpt_loaded *ck)
 	if (rp->bounce)
 		so_free_aligned(SO_MEM_BUFFER, rp->bounce, log_rec_bounce(rec_size(NAME_REC_MAX)));
 	so_free(SO_MEM_OTHER, rp->gaps);
+	so_free(SO_MEM_OTHER, rp->resync);
 	uint64_t pos = 0, oid;
 	void *val;
 	while (oidmap_next(&rp->creates, &pos, &oid, &val))

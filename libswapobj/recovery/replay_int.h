@@ -76,6 +76,9 @@ struct replay {
 	uint8_t *bounce; /* for re-reading older name records (rare) */
 	struct rgap *gaps;
 	size_t ngaps, capgaps;
+	/* Split segments' stream blocks holding a record found in one copy only: (segno << 32) | block. */
+	uint64_t *resync;
+	size_t nresync, capresync;
 };
 /* Did an INVALIDATE newer than the name record with this seq drop the object at key? */
 /* One object's entries in rp->ents, and the seq of its newest name record (0: none). */

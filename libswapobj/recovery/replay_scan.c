@@ -128,6 +128,8 @@ static bool gap_looks_like_record(const struct so_log *lg, const uint8_t *p, siz
                                   uint64_t *hint_seq)
 {
 	uint8_t tmp[REC_OOL_HDR_LEN];
+	if (lim < REC_HDR_LEN)
+		return false;
 	uint32_t magic = so_get_le32(p + RH_MAGIC);
 	if (magic == 0)
 		return false;
@@ -154,12 +156,35 @@ static int add_gap(struct replay *rp, uint64_t addr16, uint64_t prev_seq, uint64
 /* A valid record of generation gen may start at stream offset p (either copy: its magic and generation). */
 static bool candidate(const struct seg_img *si, uint64_t p, uint32_t gen)
 {
+	if (si->split && p % SPLIT_SECTOR + REC_HDR_LEN > SPLIT_SECTOR)
+		return false; /* no record starts where one would cross a sector */
 	uint64_t a = seg_phys(si->seg_size, si->split, p);
 	if (so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC && so_get_le32(si->img + a + RH_SEG_GEN) == gen)
 		return true;
 	a = SEG_COPY_B(a);
 	return si->split && so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
 	       so_get_le32(si->img + a + RH_SEG_GEN) == gen;
+}
+/*
+ * Split: might a record of generation gen that both copies lost have
+ * started at stream offset q? Both copies look like one (gap_looks_like_
+ * record), and their header bytes differ (identical bytes that do not
+ * decode are not damage: an earlier use's or another store's leftovers).
+ */
+static bool lost_candidate(const struct so_log *lg, const struct seg_img *si, uint64_t q, uint32_t gen,
+                           uint64_t *hint)
+{
+	size_t lim = SPLIT_SECTOR - q % SPLIT_SECTOR;
+	if (lim < REC_HDR_LEN)
+		return false;
+	uint64_t a = seg_phys(si->seg_size, true, q), ha = 0, hb = 0;
+	const uint8_t *pa = si->img + a, *pb = si->img + SEG_COPY_B(a);
+	if (!gap_looks_like_record(lg, pa, lim, gen, &ha) || !gap_looks_like_record(lg, pb, lim, gen, &hb))
+		return false;
+	if (memcmp(pa, pb, SO_MIN(lim, (size_t)REC_OOL_HDR_LEN)) == 0)
+		return false;
+	*hint = SO_MAX(ha, hb);
+	return true;
 }
 /* The gap test of either copy (gap_looks_like_record). */
 static bool gap_looks(const struct so_log *lg, const struct seg_img *si, uint64_t pos, uint32_t gen, uint64_t *hint)
@@ -218,6 +243,39 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 			end = pos;
 			continue;
 		}
+		if (!ours && si.split) {
+			/*
+			 * Split: a region is a loss only where both copies hold what looks
+			 * like a record of this use that does not decode, and the two
+			 * differ (damage, twice). Bytes the same in both, or a copy with
+			 * no record there, are an earlier use's leftovers or a write a
+			 * cut lost: nothing durable was there. Records never cross a
+			 * sector, so besides pos each sector start up to the next valid
+			 * record is a place one may have been.
+			 */
+			uint64_t p = pos + REC_ALIGN, ph;
+			for (; p + REC_HDR_LEN <= lim; p += REC_ALIGN) {
+				if (!candidate(&si, p, s->gen))
+					continue;
+				enum rec_verdict v2 = seg_rec_at(&si, p, true, &r, &sz, &ph, &copy);
+				if ((v2 == REC_OK || v2 == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR)
+					break;
+			}
+			bool found = p + REC_HDR_LEN <= lim;
+			for (uint64_t q = pos; q < (found ? p : lim); q = seg_next_sector(q)) {
+				uint64_t hint = 0;
+				if (lost_candidate(lg, &si, q, s->gen, &hint)) {
+					uint64_t a = seg_phys(si.seg_size, true, q);
+					if ((err = add_gap(rp, log_addr16(lg, s->segno, a), last_seq, hint, s->gen, true)) < 0)
+						return err;
+					break;
+				}
+			}
+			if (!found)
+				break;
+			pos = p;
+			continue;
+		}
 		if (!ours) {
 			/* End of this use's records, or a damaged header: look for a later valid record. */
 			uint64_t p = pos + REC_ALIGN, ph;
@@ -232,19 +290,33 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 			bool found = p + REC_HDR_LEN <= lim;
 			bool looks = gap_looks(lg, &si, pos, s->gen, &hint);
 			uint64_t a = seg_phys(si.seg_size, si.split, pos);
-			bool magic = so_get_le32(buf + a + RH_MAGIC) != 0 ||
-			             (si.split && so_get_le32(buf + SEG_COPY_B(a) + RH_MAGIC) != 0);
-			/* (A split segment's block ends in zeros where the next record did not fit: no magic, no gap.) */
-			if ((found && magic) || (!found && looks)) {
-				if ((err = add_gap(rp, log_addr16(lg, s->segno, a), last_seq, hint, s->gen, si.split)) < 0)
+			bool magic = so_get_le32(buf + a + RH_MAGIC) != 0;
+			if ((found && magic) || (!found && looks))
+				if ((err = add_gap(rp, log_addr16(lg, s->segno, a), last_seq, hint, s->gen, false)) < 0)
 					return err;
-			}
 			if (!found)
 				break;
 			pos = p;
 			continue;
 		}
 		last_seq = r.seq;
+		if (si.split) {
+			/*
+			 * A record a torn flush left in one copy (or one copy damaged
+			 * since): its block is rewritten with both copies whole before
+			 * the store accepts writes, so one damaged sector later still
+			 * loses nothing.
+			 */
+			uint64_t a = seg_phys(lg->seg_size, true, pos);
+			uint64_t key = ((uint64_t)s->segno << 32) | (pos / SO_BLOCK);
+			if ((copy || memcmp(buf + a, buf + SEG_COPY_B(a), sz) != 0) &&
+			    (rp->nresync == 0 || rp->resync[rp->nresync - 1] != key)) {
+				if ((err = replay_grow((void **)&rp->resync, &rp->capresync, rp->nresync,
+				                       sizeof(*rp->resync))) < 0)
+					return err;
+				rp->resync[rp->nresync++] = key;
+			}
+		}
 		log_note(lg, s, r.oid, r.seq);
 		uint64_t addr = rec_addr(lg, s, &r, phys);
 		bool tomb =

@@ -355,7 +355,7 @@ static int walk(struct swapobj_store *st, struct log_seg *v, const uint8_t *buf,
 	struct rec r;
 	uint32_t sz;
 	int err;
-	struct seg_img si = {buf, lg->seg_size, lg->seed, v->split != 0, 0};
+	struct seg_img si = {buf, lg->seg_size, lg->seed, v->split != 0, 0, v->gen};
 	uint64_t pos = SEGHDR_REC_SIZE;
 	while (pos + REC_HDR_LEN <= fill) {
 		uint64_t phys;
