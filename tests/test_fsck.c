@@ -130,9 +130,10 @@ struct find {
 	uint64_t off, seq; /* result: the newest matching record */
 	uint32_t size;
 	uint32_t n;
+	struct tu_rec_loc loc; /* where it lies (both copies, its payload out of line) */
 };
 
-static void find_cb(void *ctx, uint64_t off, uint32_t size, const struct rec *r, int verdict)
+static void find_cb(void *ctx, const struct tu_rec_loc *loc, const struct rec *r, int verdict)
 {
 	struct find *fd = ctx;
 	(void)verdict;
@@ -141,24 +142,55 @@ static void find_cb(void *ctx, uint64_t off, uint32_t size, const struct rec *r,
 	fd->n++;
 	if (r->seq >= fd->seq) {
 		fd->seq = r->seq;
-		fd->off = off;
-		fd->size = size;
+		fd->off = loc->off;
+		fd->size = loc->size;
+		fd->loc = *loc;
 	}
 }
 
-/* Image offset of the newest record of (type, oid, lpos). */
-static uint64_t find_record(int type, uint64_t oid, uint64_t lpos, uint32_t *size)
+/* Where the newest record of (type, oid, lpos) lies. */
+static struct tu_rec_loc find_loc(int type, uint64_t oid, uint64_t lpos)
 {
 	size_t len;
 	uint8_t *im = tu_read_file(tu_img, &len);
-	struct find fd = {oid, lpos, type, 0, 0, 0, 0};
-	ck_assert_int_gt(tu_walk_records(im, len, find_cb, &fd), 0);
+	struct find fd = {oid, lpos, type, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}};
+	ck_assert_int_gt(tu_walk_locs(im, len, find_cb, &fd), 0);
 	free(im);
 	ck_assert_msg(fd.n > 0, "no %d record of object %llu at %llu", type, (unsigned long long)oid,
 	              (unsigned long long)lpos);
+	return fd.loc;
+}
+
+/* Image offset of the newest record of (type, oid, lpos) (copy A's in a split segment). */
+static uint64_t find_record(int type, uint64_t oid, uint64_t lpos, uint32_t *size)
+{
+	struct tu_rec_loc loc = find_loc(type, oid, lpos);
 	if (size)
-		*size = fd.size;
-	return fd.off;
+		*size = loc.size;
+	return loc.off;
+}
+
+/* Image offset of the payload of the newest record of (type, oid, lpos): inline or out of line. */
+static uint64_t find_payload(int type, uint64_t oid, uint64_t lpos)
+{
+	struct tu_rec_loc loc = find_loc(type, oid, lpos);
+	return loc.data_off ? loc.data_off : loc.off + REC_HDR_LEN;
+}
+
+/* Open options that keep a classic store classic (tu_layout) across the test's read-write opens. */
+static const struct swapobj_open_opts *open_opts(void)
+{
+	static struct swapobj_open_opts oo;
+	oo = (struct swapobj_open_opts)SWAPOBJ_OPEN_OPTS_INIT;
+	if (tu_layout == SWAPOBJ_LAYOUT_CLASSIC)
+		oo.flags |= SWAPOBJ_OPEN_NO_UPGRADE;
+	return &oo;
+}
+
+/* Loop tests run once per layout: _i 0 the split layout (the default), 1 the classic one. */
+static unsigned layout_of(int i)
+{
+	return i ? SWAPOBJ_LAYOUT_CLASSIC : SWAPOBJ_LAYOUT_SPLIT;
 }
 
 /* ------------------------------------------------------------------ */
@@ -239,7 +271,7 @@ static int64_t read_page(uint64_t owner, uint64_t vma, uint64_t pg, uint8_t *out
 	swapobj_store *st;
 	swapobj_obj *o;
 	swapobj_key k;
-	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, open_opts()) == 0, "open: %s", swapobj_errmsg());
 	swapobj_key_anon(&k, owner, vma);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	int64_t n = swapobj_obj_read(o, out, PG, pg * PG, 0);
@@ -314,9 +346,10 @@ END_TEST
 
 START_TEST(test_fsck__damaged_live_page_is_reported_then_punched)
 {
+	tu_layout = layout_of(_i);
 	struct known kn = populate();
-	uint64_t off = find_record(REC_DATA, kn.oid_a, 10 * PG, NULL);
-	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 1000) * 8 + 5);
+	uint64_t off = find_payload(REC_DATA, kn.oid_a, 10 * PG);
+	tu_flip_bit(tu_img, (off + 1000) * 8 + 5);
 	struct fsck_result r;
 	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
 	ck_assert_uint_eq(fsck_errors_left(&r), 1);
@@ -339,20 +372,21 @@ END_TEST
 
 START_TEST(test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept)
 {
+	tu_layout = layout_of(_i);
 	struct known kn = populate();
 	swapobj_store *st;
 	swapobj_obj *o;
 	swapobj_key k;
 	uint8_t p[PG];
-	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, open_opts()), 0);
 	swapobj_key_anon(&k, 1, 1);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	tu_fill_page(p, 1, 21, 1);
 	ck_assert_int_eq(swapobj_obj_write(o, p, 100, 21 * PG), 100);
 	swapobj_obj_close(o);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
-	uint64_t off = find_record(REC_DATA, kn.oid_a, 21 * PG, NULL);
-	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 50) * 8);
+	uint64_t off = find_payload(REC_DATA, kn.oid_a, 21 * PG);
+	tu_flip_bit(tu_img, (off + 50) * 8);
 	struct fsck_result r;
 	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
 	fsck_result_free(&r);
@@ -371,6 +405,8 @@ END_TEST
 
 START_TEST(test_fsck__damaged_record_header_is_reported_and_retired)
 {
+	/* A classic segment's only copy (split: test_fsck__record_header_lost_in_both_copies_...). */
+	tu_layout = SWAPOBJ_LAYOUT_CLASSIC;
 	struct known kn = populate();
 	/* The live copy of page 1 (version 2): replay falls back to version 1, silently, unless checked. */
 	uint64_t off = find_record(REC_DATA, kn.oid_a, 1 * PG, NULL);
@@ -390,6 +426,8 @@ END_TEST
 
 START_TEST(test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored)
 {
+	/* Classic records have one copy (split: test_fsck__record_damaged_in_one_copy_is_rewritten_from_the_other). */
+	tu_layout = SWAPOBJ_LAYOUT_CLASSIC;
 	struct known kn = populate();
 	/* Live single-copy pages 6, 7, 8 of A: one bit of the payload checksum, the header checksum, the magic. */
 	static const unsigned field_bit[3] = {RH_CSUM * 8 + 13, RH_HDR_CSUM * 8 + 2, RH_MAGIC * 8 + 30};
@@ -412,6 +450,8 @@ END_TEST
 
 START_TEST(test_fsck__damaged_segment_header_is_rebuilt)
 {
+	/* Split: test_fsck__split_segment_header_is_restored_from_its_copies. */
+	tu_layout = SWAPOBJ_LAYOUT_CLASSIC;
 	struct known kn = populate();
 	uint64_t off = find_record(REC_DATA, kn.oid_a, 5 * PG, NULL);
 	uint64_t seg0 = SO_DATA_START + (off - SO_DATA_START) / (1 << 20) * (1 << 20);
@@ -428,6 +468,7 @@ END_TEST
 
 START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 {
+	tu_layout = layout_of(_i);
 	populate();
 	/* A writer that syncs, writes more and dies without syncing: its last records are past the durable point. */
 	pid_t pid = fork();
@@ -436,7 +477,9 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 		swapobj_store *st;
 		swapobj_obj *o;
 		swapobj_key k;
-		if (swapobj_store_open(&st, tu_paths, 1, NULL) != 0)
+		struct swapobj_open_opts so = SWAPOBJ_OPEN_OPTS_INIT;
+		so.flags = tu_layout == SWAPOBJ_LAYOUT_CLASSIC ? SWAPOBJ_OPEN_NO_UPGRADE : 0; /* keep writing classic */
+		if (swapobj_store_open(&st, tu_paths, 1, &so) != 0)
 			_exit(1);
 		swapobj_key_anon(&k, 9, 9);
 		struct swapobj_obj_opts oo = SWAPOBJ_OBJ_OPTS_INIT;
@@ -467,18 +510,18 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	size_t len;
 	uint8_t *im = tu_read_file(tu_img, &len);
-	struct find fd = {0, 150 * PG, REC_CREATE, 0, 0, 0, 0};
+	struct find fd = {0, 150 * PG, REC_CREATE, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}};
 	free(im);
 	/* The object's id: the highest one (created last). */
 	for (uint64_t oid = 10; oid > 0 && !fd.n; oid--) {
 		fd.oid = oid;
 		im = tu_read_file(tu_img, &len);
-		tu_walk_records(im, len, find_cb, &fd);
+		tu_walk_locs(im, len, find_cb, &fd);
 		free(im);
 	}
 	ck_assert_uint_gt(fd.n, 0);
-	uint64_t off = find_record(REC_DATA, fd.oid, 150 * PG, NULL);
-	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 77) * 8);
+	uint64_t off = find_payload(REC_DATA, fd.oid, 150 * PG);
+	tu_flip_bit(tu_img, (off + 77) * 8);
 	struct fsck_result r;
 	check_reports(FSCK_REC_TORN, FSCK_WARN, &r);
 	ck_assert_uint_eq(r.errors, 0);
@@ -490,7 +533,7 @@ START_TEST(test_fsck__torn_write_after_the_durable_point_is_a_warning)
 	swapobj_obj *o;
 	swapobj_key k;
 	uint8_t got[PG], want[PG];
-	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, open_opts()), 0);
 	swapobj_key_anon(&k, 9, 9);
 	ck_assert_int_eq(swapobj_obj_open(&o, st, &k, NULL), 0);
 	ck_assert_int_eq(swapobj_obj_read(o, got, PG, 0, 0), PG);
@@ -534,7 +577,7 @@ START_TEST(test_fsck__store_in_use_is_busy)
 	populate();
 	swapobj_store *st;
 	struct fsck_result r;
-	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, open_opts()), 0);
 	ck_assert_int_eq(run(0, &r), SWAPOBJ_EBUSY);
 	fsck_result_free(&r);
 	ck_assert_int_eq(run(FSCK_REPAIR, &r), SWAPOBJ_EBUSY);
@@ -557,21 +600,43 @@ struct extents {
 	size_t n, cap;
 };
 
-static void ext_cb(void *ctx, uint64_t off, uint32_t size, const struct rec *r, int verdict)
+static void ext_add(struct extents *x, uint64_t off, uint64_t len)
 {
-	struct extents *x = ctx;
-	(void)r;
-	(void)verdict;
 	if (x->n == x->cap) {
 		x->cap = x->cap ? 2 * x->cap : 1024;
 		x->e = realloc(x->e, x->cap * sizeof(*x->e));
 		ck_assert_ptr_nonnull(x->e);
 	}
 	x->e[x->n].off = off;
-	x->e[x->n++].len = size;
+	x->e[x->n++].len = len;
 }
 
-/* Index of the record holding byte off, or -1 (records are visited in offset order). */
+/* Every byte of a record: its header (both copies of a split segment's stream), its payload (out of line too). */
+static void ext_cb(void *ctx, const struct tu_rec_loc *loc, const struct rec *r, int verdict)
+{
+	struct extents *x = ctx;
+	(void)verdict;
+	ext_add(x, loc->off, loc->size);
+	if (loc->off_b && r->type != REC_SEGHDR)
+		ext_add(x, loc->off_b, loc->size);
+	if (loc->data_off)
+		ext_add(x, loc->data_off, r->payload_len);
+}
+
+static int ext_cmp(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static long ext_walk(const uint8_t *img, size_t len, struct extents *x)
+{
+	long n = tu_walk_locs(img, len, ext_cb, x);
+	qsort(x->e, x->n, sizeof(*x->e), ext_cmp);
+	return n;
+}
+
+/* Index of the record extent holding byte off, or -1 (extents sorted by offset). */
 static long ext_find(const struct extents *x, uint64_t off)
 {
 	size_t lo = 0, hi = x->n;
@@ -738,7 +803,7 @@ static void make_fs_store(void)
 static void open_close(void)
 {
 	swapobj_store *st;
-	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, open_opts()) == 0, "open: %s", swapobj_errmsg());
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 }
 
@@ -766,7 +831,7 @@ START_TEST(test_fsck__fs_store_with_checkpoints_checks_clean)
 	assert_clean("after --rebuild");
 	/* A checkpoint taken after a full replay (a close takes one only if something was written). */
 	swapobj_store *st;
-	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "open: %s", swapobj_errmsg());
+	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, open_opts()) == 0, "open: %s", swapobj_errmsg());
 	ck_assert_int_eq(swapobj_store_checkpoint(st), 0);
 	ck_assert_int_eq(swapobj_store_close(st), 0);
 	ck_assert_int_eq(run(0, &r), 0);
@@ -850,12 +915,13 @@ END_TEST
 START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 {
 	uint64_t seed = tu_seed(4242), nflips = tu_scale(250, 20);
+	tu_layout = layout_of(_i);
 	populate_busy(seed);
 	assert_clean("the populated store");
 	size_t len;
 	uint8_t *base = tu_read_file(tu_img, &len);
 	struct extents x = {0};
-	ck_assert_int_gt(tu_walk_records(base, len, ext_cb, &x), 100);
+	ck_assert_int_gt(ext_walk(base, len, &x), 100);
 	uint64_t rec_bytes = 0;
 	for (size_t i = 0; i < x.n; i++)
 		rec_bytes += x.e[i].len;
@@ -924,15 +990,15 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 		}
 		fsck_result_free(&r);
 		swapobj_store *st;
-		ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0,
+		ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, open_opts()) == 0,
 		              "seed %llu flip %llu: open after repair: %s", (unsigned long long)seed,
 		              (unsigned long long)it, swapobj_errmsg());
 		ck_assert_int_eq(swapobj_store_close(st), 0);
 		repaired++;
 	}
-	fprintf(stderr, "bit flips: %llu, %llu in records or superblocks, %llu reported, %llu repaired\n",
-	        (unsigned long long)nflips, (unsigned long long)in_rec, (unsigned long long)reported,
-	        (unsigned long long)repaired);
+	fprintf(stderr, "bit flips (%s layout): %llu, %llu in records or superblocks, %llu reported, %llu repaired\n",
+	        _i ? "classic" : "split", (unsigned long long)nflips, (unsigned long long)in_rec,
+	        (unsigned long long)reported, (unsigned long long)repaired);
 	free(x.e);
 	free(base);
 }
@@ -972,6 +1038,7 @@ static bool out_has(const char *what)
 
 START_TEST(test_fsck__cli_exit_codes_follow_e2fsck)
 {
+	tu_layout = layout_of(_i);
 	struct known kn = populate();
 	char args[1024];
 	snprintf(args, sizeof(args), "'%s'", tu_img);
@@ -987,8 +1054,8 @@ START_TEST(test_fsck__cli_exit_codes_follow_e2fsck)
 	snprintf(args, sizeof(args), "-n '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 0);
 	/* A live page's payload: reported with its object and offset, then punched. */
-	uint64_t off = find_record(REC_DATA, kn.oid_a, 12 * PG, NULL);
-	tu_flip_bit(tu_img, (off + REC_HDR_LEN + 5) * 8);
+	uint64_t off = find_payload(REC_DATA, kn.oid_a, 12 * PG);
+	tu_flip_bit(tu_img, (off + 5) * 8);
 	snprintf(args, sizeof(args), "--json '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 4);
 	ck_assert(out_has("\"exit\":4"));
@@ -1000,18 +1067,20 @@ START_TEST(test_fsck__cli_exit_codes_follow_e2fsck)
 	ck_assert_int_eq(cli(args), 0);
 	expect_page(12, 0);
 	expect_page(13, 1);
-	/* A damaged record header: reported, retired. */
-	off = find_record(REC_DATA, kn.oid_a, 14 * PG, NULL);
-	tu_flip_bit(tu_img, (off + RH_SEQ) * 8 + 6);
+	/* A damaged record header (in both copies of a split stream): reported, retired. */
+	struct tu_rec_loc loc = find_loc(REC_DATA, kn.oid_a, 14 * PG);
+	tu_flip_bit(tu_img, (loc.off + RH_SEQ) * 8 + 6);
+	if (loc.off_b)
+		tu_flip_bit(tu_img, (loc.off_b + RH_SEQ) * 8 + 6);
 	ck_assert_int_eq(cli(args), 4);
-	ck_assert(out_has("damaged record header"));
+	ck_assert(out_has(loc.off_b ? "illegible in both copies" : "damaged record header"));
 	snprintf(args, sizeof(args), "-y '%s'", tu_img);
 	ck_assert_int_eq(cli(args), 1);
 	snprintf(args, sizeof(args), "'%s'", tu_img);
 	ck_assert_int_eq(cli(args), 0);
 	/* In use: 8, and the message says so. */
 	swapobj_store *st;
-	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, NULL), 0);
+	ck_assert_int_eq(swapobj_store_open(&st, tu_paths, 1, open_opts()), 0);
 	ck_assert_int_eq(cli(args), 8);
 	ck_assert(out_has("in use"));
 	ck_assert_int_eq(swapobj_store_close(st), 0);
@@ -1061,7 +1130,7 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 	swapobj_obj *h[3];
 	uint8_t p[4 * PG];
 	tu_rng_init(&r, seed);
-	if (swapobj_store_open(&st, tu_paths, 1, NULL) != 0)
+	if (swapobj_store_open(&st, tu_paths, 1, open_opts()) != 0)
 		return dev_ops();
 	int n = 0;
 	for (; n < 3; n++) {
@@ -1139,7 +1208,8 @@ START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 		 * repair retires those: then nothing at all is reported.
 		 */
 		swapobj_store *st;
-		ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, NULL) == 0, "%s: open: %s", ctx, swapobj_errmsg());
+		ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, open_opts()) == 0, "%s: open: %s", ctx,
+		              swapobj_errmsg());
 		ck_assert_int_eq(swapobj_store_close(st), 0);
 		ck_assert_msg(run(0, &res) == 0, "%s: %s", ctx, swapobj_errmsg());
 		if (res.errors || res.torn) {
@@ -1170,21 +1240,28 @@ int main(int argc, char **argv)
 	const struct tu_case_opts opts_flips = {.setup = tu_store_setup,
 	                                        .teardown = tu_store_teardown,
 	                                        .tags = "flips long",
-	                                        .timeout = tu_long() ? 7200 : 600};
+	                                        .timeout = tu_long() ? 7200 : 600,
+	                                        .loop_to = 2};
+	/* Cases run once per layout (_i: layout_of). */
+	const struct tu_case_opts opts_layouts = {.setup = tu_store_setup,
+	                                          .teardown = tu_store_teardown,
+	                                          .tags = "fsck",
+	                                          .timeout = tu_long() ? 7200 : 600,
+	                                          .loop_to = 2};
 	tu_add(s, test_fsck__clean_store_is_clean_and_counted, &opts_fsck);
 	tu_add(s, test_fsck__fs_store_with_checkpoints_checks_clean, &opts_fsck);
 	tu_add(s, test_fsck__damaged_checkpoint_is_reported_and_cleared, &opts_fsck);
 	tu_add(s, test_fsck__torn_slot_of_the_newest_checkpoint_is_a_warning_older_slot_damage_an_error, &opts_fsck);
 	tu_add(s, test_fsck__damaged_superblock_copy_is_rewritten_from_the_other, &opts_fsck);
-	tu_add(s, test_fsck__damaged_live_page_is_reported_then_punched, &opts_fsck);
-	tu_add(s, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept, &opts_fsck);
+	tu_add(s, test_fsck__damaged_live_page_is_reported_then_punched, &opts_layouts);
+	tu_add(s, test_fsck__damaged_partial_last_page_is_punched_and_the_size_kept, &opts_layouts);
 	tu_add(s, test_fsck__damaged_record_header_is_reported_and_retired, &opts_fsck);
 	tu_add(s, test_fsck__one_bit_off_in_a_magic_or_checksum_field_is_restored, &opts_fsck);
 	tu_add(s, test_fsck__damaged_segment_header_is_rebuilt, &opts_fsck);
-	tu_add(s, test_fsck__torn_write_after_the_durable_point_is_a_warning, &opts_fsck);
+	tu_add(s, test_fsck__torn_write_after_the_durable_point_is_a_warning, &opts_layouts);
 	tu_add(s, test_fsck__truncated_or_foreign_device_is_an_operational_error, &opts_fsck);
 	tu_add(s, test_fsck__store_in_use_is_busy, &opts_fsck);
-	tu_add(s, test_fsck__cli_exit_codes_follow_e2fsck, &opts_fsck);
+	tu_add(s, test_fsck__cli_exit_codes_follow_e2fsck, &opts_layouts);
 	tu_add(s, test_fsck__power_cut_leaves_torn_writes_not_errors, &opts_powercut);
 	tu_add(s, test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported, &opts_flips);
 	return tu_run(s, argc, argv);

@@ -89,6 +89,8 @@ const char *fsck_kind_name(enum fsck_kind k)
 	    [FSCK_COUNTS] = "counts",
 	    [FSCK_OPEN] = "open",
 	    [FSCK_CHECKPOINT] = "checkpoint",
+	    [FSCK_REC_COPY] = "record-copy",
+	    [FSCK_REGION_LOST] = "region-lost",
 	};
 	return (unsigned)k < SO_ARRAY_SIZE(names) && names[k] ? names[k] : "?";
 }
@@ -240,7 +242,9 @@ void fsck_lib_open(struct fsck *f, bool rw)
 	for (unsigned i = 0; i < f->ndevs; i++)
 		paths[i] = f->devs[i].path;
 	/* A check reads through the page cache the scan filled; a repair session runs as the store normally does. */
-	oo.flags = rw ? 0 : SWAPOBJ_OPEN_RDONLY | ((f->opts.flags & FSCK_DIRECT) ? 0 : SWAPOBJ_OPEN_NO_DIRECT);
+	/* (A repair changes no store's layout: a classic store stays classic.) */
+	oo.flags = rw ? SWAPOBJ_OPEN_NO_UPGRADE
+	              : SWAPOBJ_OPEN_RDONLY | ((f->opts.flags & FSCK_DIRECT) ? 0 : SWAPOBJ_OPEN_NO_DIRECT);
 	f->st = NULL;
 	f->open_err = swapobj_store_open(&f->st, paths, f->ndevs, &oo);
 	if (f->open_err < 0)
@@ -279,6 +283,7 @@ static void fsck_free(struct fsck *f)
 	so_free(SO_MEM_OTHER, f->seg_gen);
 	so_free(SO_MEM_OTHER, f->seg_state);
 	so_free(SO_MEM_OTHER, f->seg_stream);
+	so_free(SO_MEM_OTHER, f->seg_split);
 	so_free(SO_MEM_OTHER, f->rkeys);
 	so_free(SO_MEM_OTHER, f->seg_live);
 	so_free(SO_MEM_OTHER, f->ents);
@@ -322,8 +327,9 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	f.seg_gen = so_zalloc(SO_MEM_OTHER, f.nsegs * sizeof(*f.seg_gen));
 	f.seg_state = so_zalloc(SO_MEM_OTHER, f.nsegs);
 	f.seg_stream = so_zalloc(SO_MEM_OTHER, f.nsegs);
+	f.seg_split = so_zalloc(SO_MEM_OTHER, f.nsegs);
 	f.seg_live = so_zalloc(SO_MEM_OTHER, f.nsegs * sizeof(*f.seg_live));
-	if (!f.seg_gen || !f.seg_state || !f.seg_live || !f.seg_stream) {
+	if (!f.seg_gen || !f.seg_state || !f.seg_live || !f.seg_stream || !f.seg_split) {
 		err = so_err(SWAPOBJ_ENOMEM, "out of memory for a table of %llu segments", (unsigned long long)f.nsegs);
 		goto done;
 	}
