@@ -869,6 +869,7 @@ struct extent {
 struct extents {
 	struct extent *e;
 	size_t n, cap;
+	size_t nsplit; /* records in split segments */
 };
 
 static void ext_add(struct extents *x, uint64_t off, uint64_t len)
@@ -888,6 +889,7 @@ static void ext_cb(void *ctx, const struct tu_rec_loc *loc, const struct rec *r,
 	struct extents *x = ctx;
 	(void)verdict;
 	ext_add(x, loc->off, loc->size);
+	x->nsplit += loc->split != 0;
 	if (loc->off_b && r->type != REC_SEGHDR)
 		ext_add(x, loc->off_b, loc->size);
 	if (loc->data_off)
@@ -1193,6 +1195,7 @@ START_TEST(test_fsck__every_bit_flip_in_a_record_or_superblock_is_reported)
 	uint8_t *base = tu_read_file(tu_img, &len);
 	struct extents x = {0};
 	ck_assert_int_gt(ext_walk(base, len, &x), 100);
+	ck_assert_msg(_i ? x.nsplit == 0 : x.nsplit > 100, "%zu records in split segments", x.nsplit);
 	uint64_t rec_bytes = 0;
 	for (size_t i = 0; i < x.n; i++)
 		rec_bytes += x.e[i].len;

@@ -875,8 +875,11 @@ static bool hdr_copy_damaged(const uint8_t *sound, const uint8_t *copy)
 	unsigned bits = 0;
 	for (unsigned i = 0; i < SEGHDR_REC_SIZE; i++)
 		bits += (unsigned)__builtin_popcount(sound[i] ^ copy[i]);
-	/* An earlier use's bytes (or blank ones) differ in about half of the 640 bits, damage in a few. */
-	return bits > 0 && bits <= 16;
+	/*
+	 * An earlier use's header (or blank bytes) differs in its checksum alone
+	 * in about 16 bits; damage to a copy in a bit or two.
+	 */
+	return bits > 0 && bits <= 4;
 }
 
 static int plan_hdrcopy(struct fsck *f, uint32_t segno, const uint8_t *sound, uint64_t off, const char *where)
@@ -978,6 +981,8 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 	int err;
 	struct seg_img si;
 	if (len == f->seg_size && seg_img_open(&si, buf, f->seg_size, f->seed, segno, &r) == REC_OK && si.split) {
+		if (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED)
+			return 0; /* free: nothing in it belongs to the erased use (replay's rule) */
 		f->seg_state[segno] = SEGS_USED;
 		f->seg_split[segno] = 1;
 		f->seg_gen[segno] = r.seg_gen;
