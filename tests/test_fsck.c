@@ -648,6 +648,64 @@ START_TEST(test_fsck__split_segment_header_is_restored_from_its_copies)
 }
 END_TEST
 
+/*
+ * Rewrite the out-of-line header of the newest DATA record of (oid, lpos)
+ * in both copies: its payload offset doff, its checksums made to match
+ * (the payload checksum of the bytes at doff when they lie in the
+ * segment): a header a buggy writer could have sealed.
+ */
+static void reseal_doff(uint64_t oid, uint64_t lpos, uint64_t doff)
+{
+	struct tu_rec_loc loc = find_loc(REC_DATA, oid, lpos);
+	ck_assert(loc.split && loc.data_off);
+	size_t len;
+	uint8_t *im = tu_read_file(tu_img, &len);
+	struct sb_info sb;
+	ck_assert_int_eq(sb_decode(im, SO_SB_SIZE, &sb), 0);
+	uint64_t seed = store_seed(sb.uuid), seg = loc.off - (loc.off - sb.data_start) % sb.seg_size;
+	uint8_t *h = im + loc.off;
+	uint32_t plen = so_get_le32(h + RH_PAYLOAD_LEN);
+	so_put_le32(h + RX_DOFF, (uint32_t)(doff / ADDR_UNIT));
+	if (doff + plen <= sb.seg_size)
+		so_put_le64(h + RH_CSUM, so_hash64(im + seg + doff, plen, seed));
+	so_put_le32(h + RH_HDR_CSUM, rec_hdr_csum(h, seed));
+	memcpy(im + loc.off_b, h, REC_OOL_HDR_LEN);
+	tu_write_file(tu_img, im, len);
+	free(im);
+}
+
+START_TEST(test_fsck__out_of_line_payload_outside_the_data_area_is_reported)
+{
+	struct known kn = populate();
+	struct fsck_result r;
+	ck_assert_int_eq(run(FSCK_REBUILD, &r), 0); /* every open replays the whole log */
+	fsck_result_free(&r);
+	size_t len;
+	uint8_t *base = tu_read_file(tu_img, &len);
+	/* Into the record stream (the segment's last block): checksums match, the page is damaged. */
+	reseal_doff(kn.oid_a, 3 * PG, (1 << 20) - PG);
+	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
+	bool said = false;
+	for (uint64_t i = 0; i < r.nproblems; i++)
+		said = said || (r.problems[i].kind == FSCK_REC_MALFORMED && strstr(r.problems[i].msg, "record stream"));
+	if (!said)
+		dump(&r);
+	ck_assert_msg(said, "the overlap with the record stream is not named");
+	fsck_result_free(&r);
+	repair_ok();
+	expect_page(3, 0); /* punched */
+	expect_page(4, 1);
+	/* Into the SEGHDR blocks: replay refuses the header (a lost region), the checker calls it malformed. */
+	tu_write_file(tu_img, base, len);
+	reseal_doff(kn.oid_a, 3 * PG, 0);
+	check_reports(FSCK_REC_MALFORMED, FSCK_ERROR, &r);
+	fsck_result_free(&r);
+	repair_ok();
+	expect_page(4, 1);
+	free(base);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* No stale reads                                                      */
 /* ------------------------------------------------------------------ */
@@ -1540,6 +1598,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_fsck__record_damaged_in_one_copy_is_rewritten_from_the_other, &opts_fsck);
 	tu_add(s, test_fsck__record_header_lost_in_both_copies_is_accepted_by_a_repair, &opts_fsck);
 	tu_add(s, test_fsck__split_segment_header_is_restored_from_its_copies, &opts_fsck);
+	tu_add(s, test_fsck__out_of_line_payload_outside_the_data_area_is_reported, &opts_fsck);
 	tu_add(s, test_fsck__stream_bit_flips_never_serve_a_stale_page, &opts_flips1);
 	tu_add(s, test_fsck__truncated_or_foreign_device_is_an_operational_error, &opts_fsck);
 	tu_add(s, test_fsck__store_in_use_is_busy, &opts_fsck);

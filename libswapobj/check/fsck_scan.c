@@ -795,6 +795,34 @@ static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, 
 			pos = seg_next_sector(pos);
 			continue;
 		}
+		if ((v == REC_BAD_HEADER || v == REC_BAD_PAYLOAD) && r.seg_gen == gen && r.type != REC_SEGHDR) {
+			/*
+			 * Checksums match (in the copy seg_rec_at chose) but the record is
+			 * impossible: a payload out of line outside the data area, bad
+			 * fields. Replay skips it, as a region lost in both copies.
+			 */
+			const uint8_t *h = copy ? si->img + SEG_COPY_B(phys) : si->img + phys;
+			f->res->damaged_headers++;
+			uint64_t t =
+			    fsck_report_at(f, FSCK_REC_MALFORMED, FSCK_ERROR, seg_addr16(f, segno, phys), h[RH_TYPE],
+			                   so_get_le64(h + RH_OID), so_get_le64(h + RH_SEQ), so_get_le64(h + RH_LPOS),
+			                   "%s: record checksums match but it is impossible (%s%s); replay skips it "
+			                   "and counts a region lost in both copies",
+			                   fsck_type_name(h[RH_TYPE]), rec_verdict_str(v),
+			                   so_get_le16(h + RH_HDR_LEN) == REC_OOL_HDR_LEN
+			                       ? ": an out-of-line header whose payload lies outside the data area, or "
+			                         "of an unknown codec or tier"
+			                       : "");
+			if ((err = fsck_plan_zap(f, seg_addr16(f, segno, phys), t, FSCK_ERROR)) < 0)
+				return err;
+			/* On from the next valid record, as replay (and, once retired, its resync) goes. */
+			struct fsck_rkey nk;
+			uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &nk);
+			if (!p)
+				break;
+			pos = p;
+			continue;
+		}
 		struct fsck_rkey next = {0, 0, 0, 0, 0};
 		uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &next);
 		bool ra, rb;
