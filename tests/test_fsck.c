@@ -1500,6 +1500,7 @@ static uint64_t pc_workload(uint64_t seed, uint64_t nops)
 
 START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 {
+	tu_layout = layout_of(_i);
 	tu_format(12 << 20, 1 << 20);
 	size_t len;
 	uint8_t *base = tu_read_file(tu_img, &len);
@@ -1553,8 +1554,8 @@ START_TEST(test_fsck__power_cut_leaves_torn_writes_not_errors)
 		fsck_result_free(&res);
 		assert_clean(ctx);
 	}
-	fprintf(stderr, "power cuts: %llu, torn writes reported as such: %llu\n", (unsigned long long)npoints,
-	        (unsigned long long)torn_seen);
+	fprintf(stderr, "power cuts (%s layout): %llu, torn writes reported as such: %llu\n", _i ? "classic" : "split",
+	        (unsigned long long)npoints, (unsigned long long)torn_seen);
 	iofault_free();
 	free(base);
 }
@@ -1568,7 +1569,8 @@ int main(int argc, char **argv)
 	const struct tu_case_opts opts_powercut = {.setup = tu_store_setup,
 	                                           .teardown = tu_store_teardown,
 	                                           .tags = "powercut long",
-	                                           .timeout = tu_long() ? 7200 : 600};
+	                                           .timeout = tu_long() ? 7200 : 600,
+	                                           .loop_to = 2};
 	const struct tu_case_opts opts_flips = {.setup = tu_store_setup,
 	                                        .teardown = tu_store_teardown,
 	                                        .tags = "flips long",
