@@ -38,6 +38,14 @@
  *    other record replay ignores it, which undoes what it did.
  *  - a segment header that does not decode while the segment's block 0
  *    still shows it was in use: the whole segment is skipped by replay.
+ *  - split segments (SEGHDR_F_SPLIT) are read through seg_img/seg_rec_at,
+ *    as replay reads them: every record of the stream, and the SEGHDR, has
+ *    copies. Damage to one copy while another is intact loses nothing
+ *    (FSCK_REC_COPY, a warning; an error where replay would take it for a
+ *    lost region). A region illegible in both copies below the durable
+ *    point is a lost region (FSCK_REGION_LOST): replay keeps the store
+ *    read-only and refuses data reads, since which pages it updated is
+ *    unknown. A payload out of line failing its checksum is a damaged page.
  * A single flipped bit in any record or superblock is therefore reported.
  *
  * Repairs drop what is damaged and nothing else:
@@ -52,7 +60,15 @@
  *  - a damaged segment header is rebuilt from the generation its records
  *    carry when the damaged header still names that generation, else
  *    retired (its records are then reported lost);
- *  - non-zero padding is zeroed.
+ *  - non-zero padding is zeroed;
+ *  - split segments: a damaged copy is rewritten from the intact one (a
+ *    SEGHDR lost in both header blocks from its copy in the stream); a lost
+ *    region is retired in both copies, which is the operator accepting the
+ *    loss (its finding says so): the store opens again, and the pages the
+ *    lost records wrote read as their older records say. Every zap and
+ *    padding fix of a split stream writes both copies.
+ * A repair never changes a store's layout (its read-write open keeps a
+ * classic store classic).
  */
 #include <errno.h>
 #include <fcntl.h>
