@@ -659,6 +659,9 @@ static uint64_t split_resync(const struct seg_img *si, uint64_t pos, uint32_t ge
 	uint32_t sz;
 	int copy;
 	for (; pos + REC_HDR_LEN <= lim; pos += REC_ALIGN) {
+		if (SPLIT_SECTOR - pos % SPLIT_SECTOR < REC_HDR_LEN)
+			continue; /* no record starts where its header would cross the sector (nor past the segment's
+			             end) */
 		uint64_t a = seg_phys(si->seg_size, true, pos);
 		bool cand = (so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
 		             so_get_le32(si->img + a + RH_SEG_GEN) == gen) ||
