@@ -90,6 +90,7 @@ int tu_run(Suite *s, int argc, char **argv)
 /* ---- the store fixture ---- */
 
 char *tu_dir, *tu_img;
+unsigned tu_layout = SWAPOBJ_LAYOUT_DEFAULT;
 const char *tu_paths[1];
 
 void tu_store_setup(void)
@@ -97,6 +98,7 @@ void tu_store_setup(void)
 	tu_dir = tu_mkdtemp(program_invocation_short_name);
 	tu_img = tu_path(tu_dir, "store.img");
 	tu_paths[0] = tu_img;
+	tu_layout = SWAPOBJ_LAYOUT_DEFAULT;
 }
 
 void tu_store_teardown(void)
@@ -114,12 +116,21 @@ void tu_format(uint64_t size, uint32_t seg_size)
 	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
 	fo.size = size;
 	fo.segment_size = seg_size;
+	fo.layout = tu_layout;
 	ck_assert_msg(swapobj_format(tu_paths, 1, &fo) == 0, "format %s: %s", tu_img, swapobj_errmsg());
 }
 
 swapobj_store *tu_store_open(const struct swapobj_open_opts *oo)
 {
 	swapobj_store *st = NULL;
+	struct swapobj_open_opts keep = SWAPOBJ_OPEN_OPTS_INIT;
+	if (tu_layout == SWAPOBJ_LAYOUT_CLASSIC) {
+		/* A classic store stays classic (a read-write open would upgrade it). */
+		if (oo)
+			keep = *oo;
+		keep.flags |= SWAPOBJ_OPEN_NO_UPGRADE;
+		oo = &keep;
+	}
 	ck_assert_msg(swapobj_store_open(&st, tu_paths, 1, oo) == 0, "open %s: %s", tu_img, swapobj_errmsg());
 	return st;
 }
@@ -359,7 +370,7 @@ void tu_flip_bit(const char *path, uint64_t bitoff)
 	close(fd);
 }
 
-long tu_walk_records(const uint8_t *img, size_t len, tu_rec_fn fn, void *ctx)
+long tu_walk_locs(const uint8_t *img, size_t len, tu_loc_fn fn, void *ctx)
 {
 	struct sb_info sb;
 	long n = 0;
@@ -371,25 +382,82 @@ long tu_walk_records(const uint8_t *img, size_t len, tu_rec_fn fn, void *ctx)
 		uint64_t base = sb.data_start + (uint64_t)k * sb.seg_size;
 		if (base + sb.seg_size > len)
 			break;
-		const uint8_t *seg = img + base;
+		struct seg_img si;
 		struct rec r;
-		uint32_t sz;
-		if (rec_decode(seg, sb.seg_size, seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
-		    r.lpos != sb.seg_base + k)
+		if (seg_img_open(&si, img + base, sb.seg_size, seed, sb.seg_base + k, &r) != REC_OK)
 			continue;
 		uint32_t gen = r.seg_gen;
-		fn(ctx, base, sz, &r, REC_OK);
+		struct tu_rec_loc loc = {base + (si.hdr_copy == 1 ? SO_BLOCK : 0), 0, 0, SEGHDR_REC_SIZE, 0, si.split};
+		fn(ctx, &loc, &r, REC_OK);
 		n++;
-		for (uint64_t pos = sz; pos + REC_HDR_LEN <= sb.seg_size;) {
-			enum rec_verdict v = rec_decode(seg + pos, sb.seg_size - pos, seed, true, &r, &sz);
+		uint64_t lim = seg_stream_end(&si);
+		for (uint64_t pos = SEGHDR_REC_SIZE; pos + REC_HDR_LEN <= lim;) {
+			uint64_t phys;
+			uint32_t sz;
+			int copy;
+			enum rec_verdict v = seg_rec_at(&si, pos, true, &r, &sz, &phys, &copy);
 			if ((v != REC_OK && v != REC_BAD_CSUM) || r.seg_gen != gen || r.type == REC_SEGHDR) {
 				pos += REC_ALIGN;
 				continue;
 			}
-			fn(ctx, base + pos, sz, &r, v);
+			loc.off = base + phys;
+			loc.off_b = si.split ? base + SEG_COPY_B(phys) : 0;
+			loc.data_off = r.hdr_len == REC_OOL_HDR_LEN ? base + r.doff : 0;
+			loc.size = sz;
+			loc.copy = copy;
+			fn(ctx, &loc, &r, v);
 			n++;
 			pos += sz;
 		}
 	}
 	return n;
+}
+
+struct walk_adapter {
+	tu_rec_fn fn;
+	void *ctx;
+};
+
+static void walk_adapt(void *ctx, const struct tu_rec_loc *loc, const struct rec *r, int verdict)
+{
+	struct walk_adapter *w = ctx;
+	w->fn(w->ctx, loc->off, loc->size, r, verdict);
+}
+
+long tu_walk_records(const uint8_t *img, size_t len, tu_rec_fn fn, void *ctx)
+{
+	struct walk_adapter w = {fn, ctx};
+	return tu_walk_locs(img, len, walk_adapt, &w);
+}
+
+struct zap_ctx {
+	int type;
+	uint64_t oid;
+	int fd;
+	long n;
+};
+
+static void zap_cb(void *ctx, const struct tu_rec_loc *loc, const struct rec *r, int verdict)
+{
+	struct zap_ctx *z = ctx;
+	uint8_t zero[4] = {0};
+	if (verdict != REC_OK || r->type != z->type || r->oid != z->oid)
+		return;
+	if (pwrite(z->fd, zero, 4, (off_t)loc->off) != 4 ||
+	    (loc->off_b && pwrite(z->fd, zero, 4, (off_t)loc->off_b) != 4))
+		abort();
+	z->n++;
+}
+
+long tu_zap_records(const char *path, int type, uint64_t oid)
+{
+	size_t len;
+	uint8_t *img = tu_read_file(path, &len);
+	struct zap_ctx z = {type, oid, open(path, O_RDWR), 0};
+	if (z.fd < 0)
+		abort();
+	tu_walk_locs(img, len, zap_cb, &z);
+	close(z.fd);
+	free(img);
+	return z.n;
 }

@@ -59,9 +59,17 @@ extern const char *tu_paths[1];
 void tu_store_setup(void);
 void tu_store_teardown(void);
 
-/* Format tu_img: size bytes, seg_size-byte segments. Fails the test on error. */
+/*
+ * The segment layout tu_format gives stores (swapobj_format_opts.layout):
+ * SWAPOBJ_LAYOUT_DEFAULT unless a test sets it; tu_store_setup resets it.
+ */
+extern unsigned tu_layout;
+/* Format tu_img: size bytes, seg_size-byte segments, layout tu_layout. Fails the test on error. */
 void tu_format(uint64_t size, uint32_t seg_size);
-/* Open tu_img with oo (NULL: defaults). Fails the test on error. */
+/*
+ * Open tu_img with oo (NULL: defaults; SWAPOBJ_OPEN_NO_UPGRADE added when
+ * tu_layout is SWAPOBJ_LAYOUT_CLASSIC). Fails the test on error.
+ */
 swapobj_store *tu_store_open(const struct swapobj_open_opts *oo);
 /* tu_format then tu_store_open. */
 swapobj_store *tu_mkstore(uint64_t size, uint32_t seg_size, const struct swapobj_open_opts *oo);
@@ -151,14 +159,38 @@ void tu_flip_bit(const char *path, uint64_t bitoff);
 
 struct rec;
 /*
- * Visit every record of a single-device image the way replay reads it:
- * segments whose block 0 holds a valid segment header (which is visited
+ * Visit every record of a single-device image the way replay reads it,
+ * in either layout: segments with a valid segment header (which is visited
  * too), then their records of the header's generation (intact, or with a
  * damaged payload: verdict REC_BAD_CSUM). off is the byte offset in the
- * image, size the record's on-disk size. Returns the records visited, or
+ * image (a split segment: copy A's, or block 1's for a header read from
+ * its copy there), size the record's on-disk size (its stream bytes). Returns the records visited, or
  * -1 if the image has no valid superblock.
  */
 typedef void (*tu_rec_fn)(void *ctx, uint64_t off, uint32_t size, const struct rec *r, int verdict);
 long tu_walk_records(const uint8_t *img, size_t len, tu_rec_fn fn, void *ctx);
+
+/*
+ * Where a record lies, in either layout. In a split segment the stream
+ * holds every record twice (copy A at off, copy B at off_b): damage meant
+ * to lose a record must hit both, or replay reads the other copy.
+ */
+struct tu_rec_loc {
+	uint64_t off;      /* image offset of the header (copy A's in a split segment) */
+	uint64_t off_b;    /* split segment: image offset of copy B of the header; classic: 0 */
+	uint64_t data_off; /* payload out of line: its image offset; else 0 */
+	uint32_t size;     /* bytes the record takes in the segment (its stream bytes) */
+	int copy;          /* split segment: the copy replay reads (0 A, 1 B) */
+	int split;         /* the segment has the split layout */
+};
+typedef void (*tu_loc_fn)(void *ctx, const struct tu_rec_loc *loc, const struct rec *r, int verdict);
+/* tu_walk_records with the whole location (tu_walk_records passes loc->off and loc->size). */
+long tu_walk_locs(const uint8_t *img, size_t len, tu_loc_fn fn, void *ctx);
+/*
+ * Retire (clear the magic of, in both copies) every intact record of type
+ * and object oid of the image at path, as replay finds them: what a crash
+ * does to a record whose write tore. Returns the records retired.
+ */
+long tu_zap_records(const char *path, int type, uint64_t oid);
 
 #endif

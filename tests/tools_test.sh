@@ -77,8 +77,14 @@ else
 fi
 check "dump segments" 0 "$tools/swapobj-dump" "$dir/kept.img"
 contains "dump shows segments" "$dir/out" "segment "
+contains "dump shows the layout" "$dir/out" "^segment .* split .*stream [0-9]* bytes, data area to +[0-9]"
+check "dump records" 0 "$tools/swapobj-dump" -r "$dir/kept.img"
+contains "dump shows stream offsets and copies" "$dir/out" "^  seg  *[0-9]* s+[0-9]*  *A "
+contains "dump shows out-of-line payloads" "$dir/out" "DATA .* data +[0-9]* len 4096"
 check "dump records json" 0 "$tools/swapobj-dump" -r -j "$dir/kept.img"
 contains "dump shows records" "$dir/out" '"type":"CREATE"'
+contains "dump json split records" "$dir/out" '"stream_offset":[0-9]*,"copy":"A","other_copy_differs":false'
+contains "dump json out-of-line payloads" "$dir/out" '"data_offset":[0-9]*,"data_len":4096'
 check "dump objects" 0 "$tools/swapobj-dump" -o "$dir/kept.img"
 contains "dump shows keys" "$dir/out" "/shmem/"
 check "dump junk" 1 "$tools/swapobj-dump" "$dir/junk.img"

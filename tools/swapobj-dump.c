@@ -3,6 +3,11 @@
  * objects. Reads the devices directly (read-only, through the format
  * decoders), so it also works on a store that does not open.
  *
+ * Segments of either layout are read through seg_img (format.h): a split
+ * segment's records are listed by their stream offset, with the copy read
+ * (A or B, '!' when the other copy says something else) and, for payloads
+ * out of line, their offset and length in the data area.
+ *
  * Usage: swapobj-dump [--segments] [--records] [--objects] [--json] DEVICE...
  * Exit: 0 printed, 1 cannot read the devices, 2 usage error.
  */
@@ -87,6 +92,58 @@ static void print_ident(const struct rec *r, bool intact, int json)
 		printf(json ? ",\"replaced\":%" PRIu64 : " replaces %" PRIu64, r->lpos);
 }
 
+/*
+ * The other copy of a split segment's stream record (phys: copy A's offset, copy: the one read)
+ * says something else in the bytes the checksums cover?
+ */
+static bool other_copy_differs(const struct seg_img *si, uint64_t phys, int copy, const struct rec *r,
+                               enum rec_verdict v, uint32_t sz)
+{
+	if (!si->split)
+		return false;
+	uint32_t n = r->hdr_len == REC_OOL_HDR_LEN ? REC_OOL_HDR_LEN : v == REC_OK ? REC_HDR_LEN + r->payload_len : sz;
+	const uint8_t *used = si->img + (copy ? SEG_COPY_B(phys) : phys);
+	const uint8_t *other = si->img + (copy ? phys : SEG_COPY_B(phys));
+	return memcmp(used, other, n) != 0;
+}
+
+static void print_record(uint32_t segno, const struct seg_img *si, uint64_t pos, uint64_t phys, int copy, bool differs,
+                         const struct rec *r, enum rec_verdict v, uint32_t sz, int json)
+{
+	bool ool = r->hdr_len == REC_OOL_HDR_LEN;
+	if (json) {
+		printf("{\"segment\":%u,\"offset\":%" PRIu64 ",\"type\":\"%s\",\"flags\":%u,"
+		       "\"seq\":%" PRIu64 ",\"oid\":%" PRIu64 ",\"lpos\":%" PRIu64
+		       ",\"raw_len\":%u,\"obj_size\":%" PRIu64 ",\"size\":%u,\"damaged\":%s",
+		       segno, phys, type_name(r->type), r->flags, r->seq, r->oid, r->lpos, r->raw_len, r->obj_size, sz,
+		       v == REC_BAD_CSUM ? "true" : "false");
+		if (si->split)
+			printf(",\"stream_offset\":%" PRIu64 ",\"copy\":\"%c\",\"other_copy_differs\":%s", pos,
+			       copy ? 'B' : 'A', differs ? "true" : "false");
+		if (ool)
+			printf(",\"data_offset\":%u,\"data_len\":%u", r->doff, r->payload_len);
+	} else {
+		if (si->split)
+			printf("  seg %5u s+%-7" PRIu64 " %c%s", segno, pos, copy ? 'B' : 'A', differs ? "!" : " ");
+		else
+			printf("  seg %5u +%-8" PRIu64 "  ", segno, pos);
+		printf(" %-10s seq %-10" PRIu64 " oid %-8" PRIu64 " lpos %-12" PRIu64 " len %-6u size %-12" PRIu64
+		       "%s%s",
+		       type_name(r->type), r->seq, r->oid, r->lpos, r->raw_len, r->obj_size,
+		       r->type != REC_DATA     ? ""
+		       : r->flags & REC_F_ZERO ? " ZERO"
+		       : r->flags & REC_F_FILL ? " FILL"
+		                               : "",
+		       v == REC_BAD_CSUM ? " DAMAGED-PAYLOAD" : "");
+		if (ool)
+			printf(" data +%u len %u", r->doff, r->payload_len);
+		if (differs)
+			printf(" (copy %c differs)", copy ? 'A' : 'B');
+	}
+	print_ident(r, v == REC_OK, json);
+	printf(json ? "}\n" : "\n");
+}
+
 static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_rec, int json)
 {
 	uint32_t seg_size = devs[0].sb.seg_size;
@@ -101,14 +158,16 @@ static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_
 			uint32_t segno = devs[d].sb.seg_base + k;
 			uint64_t devoff = devs[d].sb.data_start + (uint64_t)k * seg_size;
 			struct rec r;
+			struct seg_img si;
 			uint32_t sz;
-			if (io_pread(&devs[d].io, buf, IO_ALIGN, devoff) < 0) {
+			/* Blocks 0 and 1: a split segment's header has a copy in block 1. */
+			if (io_pread(&devs[d].io, buf, 2 * IO_ALIGN, devoff) < 0) {
 				fprintf(stderr, "%s: %s\n", prog, swapobj_errmsg());
 				so_free_aligned(SO_MEM_OTHER, buf, seg_size);
 				return TOOL_EXIT_FAIL;
 			}
-			if (rec_decode(buf, IO_ALIGN, seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
-			    r.lpos != segno || (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED))
+			if (seg_img_open(&si, buf, seg_size, seed, segno, &r) != REC_OK ||
+			    (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED))
 				continue; /* free (never used, or erased after cleaning) */
 			if (io_pread(&devs[d].io, buf, seg_size, devoff) < 0) {
 				fprintf(stderr, "%s: %s\n", prog, swapobj_errmsg());
@@ -116,11 +175,22 @@ static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_
 				return TOOL_EXIT_FAIL;
 			}
 			uint32_t gen = r.seg_gen;
-			uint64_t count[REC_TYPE_MAX + 1] = {0}, bytes = sz, damaged = 0, skipped = 0,
-			                              minseq = UINT64_MAX, maxseq = 0, pos = sz;
-			while (pos + REC_HDR_LEN <= seg_size) {
-				enum rec_verdict v = rec_decode(buf + pos, seg_size - pos, seed, true, &r, &sz);
+			int hdr_copy = si.hdr_copy;
+			uint64_t count[REC_TYPE_MAX + 1] = {0}, bytes = SEGHDR_REC_SIZE, damaged = 0, skipped = 0,
+			                              minseq = UINT64_MAX, maxseq = 0, pos = SEGHDR_REC_SIZE, end = pos;
+			uint64_t data_end = 0, differ = 0, lim = seg_stream_end(&si);
+			while (pos + REC_HDR_LEN <= lim) {
+				uint64_t phys;
+				int copy;
+				enum rec_verdict v = SPLIT_SECTOR - pos % SPLIT_SECTOR < REC_HDR_LEN && si.split
+				                         ? REC_TRUNCATED
+				                         : seg_rec_at(&si, pos, true, &r, &sz, &phys, &copy);
 				if ((v != REC_OK && v != REC_BAD_CSUM) || r.seg_gen != gen || r.type == REC_SEGHDR) {
+					if (si.split && seg_sector_rest_zero(&si, pos)) {
+						pos =
+						    seg_next_sector(pos); /* the rest of a sector no record fitted in */
+						continue;
+					}
 					pos += REC_ALIGN; /* end of records, or damage: resynchronise */
 					skipped += REC_ALIGN;
 					continue;
@@ -131,59 +201,56 @@ static int dump_records(struct dev *devs, unsigned ndev, int want_seg, int want_
 					              " bytes without a valid record before %" PRIu64 "\n",
 					       segno, skipped, pos);
 				skipped = 0;
+				bool differs = other_copy_differs(&si, phys, copy, &r, v, sz);
+				differ += differs;
 				count[r.type]++;
 				damaged += v == REC_BAD_CSUM;
 				bytes += sz;
 				minseq = SO_MIN(minseq, r.seq);
 				maxseq = SO_MAX(maxseq, r.seq);
-				if (want_rec) {
-					if (json)
-						printf("{\"segment\":%u,\"offset\":%" PRIu64
-						       ",\"type\":\"%s\",\"flags\":%u,"
-						       "\"seq\":%" PRIu64 ",\"oid\":%" PRIu64 ",\"lpos\":%" PRIu64
-						       ",\"raw_len\":%u,\"obj_size\":%" PRIu64
-						       ",\"size\":%u,\"damaged\":%s",
-						       segno, pos, type_name(r.type), r.flags, r.seq, r.oid, r.lpos,
-						       r.raw_len, r.obj_size, sz, v == REC_BAD_CSUM ? "true" : "false");
-					else
-						printf("  seg %5u +%-8" PRIu64 " %-10s seq %-10" PRIu64
-						       " oid %-8" PRIu64 " lpos %-12" PRIu64
-						       " len %-6u size %-12" PRIu64 "%s%s",
-						       segno, pos, type_name(r.type), r.seq, r.oid, r.lpos, r.raw_len,
-						       r.obj_size,
-						       r.type != REC_DATA     ? ""
-						       : r.flags & REC_F_ZERO ? " ZERO"
-						       : r.flags & REC_F_FILL ? " FILL"
-						                              : "",
-						       v == REC_BAD_CSUM ? " DAMAGED-PAYLOAD" : "");
-					print_ident(&r, v == REC_OK, json);
-					printf(json ? "}\n" : "\n");
-				}
+				if (r.hdr_len == REC_OOL_HDR_LEN)
+					data_end = SO_MAX(data_end, (uint64_t)r.doff + r.payload_len);
+				if (want_rec)
+					print_record(segno, &si, pos, phys, copy, differs, &r, v, sz, json);
 				pos += sz;
+				end = pos;
 			}
 			if (want_seg) {
 				if (json)
-					printf("{\"segment\":%u,\"device\":%u,\"gen\":%u,\"bytes\":%" PRIu64
-					       ",\"data\":%" PRIu64 ",\"create\":%" PRIu64 ",\"punch\":%" PRIu64
-					       ",\"truncate\":%" PRIu64 ",\"delete\":%" PRIu64
-					       ",\"invalidate\":%" PRIu64 ",\"sync\":%" PRIu64 ",\"aux\":%" PRIu64
-					       ",\"rename\":%" PRIu64 ",\"damaged\":%" PRIu64 ",\"min_seq\":%" PRIu64
-					       ",\"max_seq\":%" PRIu64 "}\n",
-					       segno, d, gen, bytes, count[REC_DATA], count[REC_CREATE],
-					       count[REC_PUNCH], count[REC_TRUNCATE], count[REC_DELETE],
-					       count[REC_INVALIDATE], count[REC_SYNC], count[REC_AUX],
-					       count[REC_RENAME], damaged, minseq == UINT64_MAX ? 0 : minseq, maxseq);
+					printf(
+					    "{\"segment\":%u,\"device\":%u,\"gen\":%u,\"layout\":\"%s\",\"bytes\":"
+					    "%" PRIu64 ",\"data\":%" PRIu64 ",\"create\":%" PRIu64 ",\"punch\":%" PRIu64
+					    ",\"truncate\":%" PRIu64 ",\"delete\":%" PRIu64 ",\"invalidate\":%" PRIu64
+					    ",\"sync\":%" PRIu64 ",\"aux\":%" PRIu64 ",\"rename\":%" PRIu64
+					    ",\"damaged\":%" PRIu64 ",\"min_seq\":%" PRIu64 ",\"max_seq\":%" PRIu64,
+					    segno, d, gen, si.split ? "split" : "classic", bytes, count[REC_DATA],
+					    count[REC_CREATE], count[REC_PUNCH], count[REC_TRUNCATE], count[REC_DELETE],
+					    count[REC_INVALIDATE], count[REC_SYNC], count[REC_AUX], count[REC_RENAME],
+					    damaged, minseq == UINT64_MAX ? 0 : minseq, maxseq);
 				else
-					printf("segment %5u dev %u gen %-6u %8" PRIu64 " bytes: %" PRIu64
+					printf("segment %5u dev %u gen %-6u %-7s %8" PRIu64 " bytes: %" PRIu64
 					       " data, %" PRIu64 " create, %" PRIu64 " punch, %" PRIu64
 					       " truncate, %" PRIu64 " delete, %" PRIu64 " invalidate, %" PRIu64
-					       " sync, %" PRIu64 " aux, %" PRIu64 " rename%s; seq %" PRIu64 "..%" PRIu64
-					       "\n",
-					       segno, d, gen, bytes, count[REC_DATA], count[REC_CREATE],
-					       count[REC_PUNCH], count[REC_TRUNCATE], count[REC_DELETE],
-					       count[REC_INVALIDATE], count[REC_SYNC], count[REC_AUX],
-					       count[REC_RENAME], damaged ? " (DAMAGED records)" : "",
+					       " sync, %" PRIu64 " aux, %" PRIu64 " rename%s; seq %" PRIu64
+					       "..%" PRIu64,
+					       segno, d, gen, si.split ? "split" : "classic", bytes, count[REC_DATA],
+					       count[REC_CREATE], count[REC_PUNCH], count[REC_TRUNCATE],
+					       count[REC_DELETE], count[REC_INVALIDATE], count[REC_SYNC],
+					       count[REC_AUX], count[REC_RENAME], damaged ? " (DAMAGED records)" : "",
 					       minseq == UINT64_MAX ? 0 : minseq, maxseq);
+				if (si.split) {
+					/* Split: how far the stream (down from the end) and the data area (up from
+					 * block 2) reach. */
+					if (json)
+						printf(",\"stream_bytes\":%" PRIu64 ",\"data_end\":%" PRIu64
+						       ",\"header_copy\":%d,\"copies_differ\":%" PRIu64,
+						       end, data_end, hdr_copy, differ);
+					else
+						printf("; stream %" PRIu64 " bytes, data area to +%" PRIu64 "%s%s", end,
+						       data_end, hdr_copy == 1 ? ", header read from block 1" : "",
+						       differ ? ", COPIES DIFFER" : "");
+				}
+				printf(json ? "}\n" : "\n");
 			}
 		}
 	}

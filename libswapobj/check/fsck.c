@@ -38,6 +38,14 @@
  *    other record replay ignores it, which undoes what it did.
  *  - a segment header that does not decode while the segment's block 0
  *    still shows it was in use: the whole segment is skipped by replay.
+ *  - split segments (SEGHDR_F_SPLIT) are read through seg_img/seg_rec_at,
+ *    as replay reads them: every record of the stream, and the SEGHDR, has
+ *    copies. Damage to one copy while another is intact loses nothing
+ *    (FSCK_REC_COPY, a warning; an error where replay would take it for a
+ *    lost region). A region illegible in both copies below the durable
+ *    point is a lost region (FSCK_REGION_LOST): replay keeps the store
+ *    read-only and refuses data reads, since which pages it updated is
+ *    unknown. A payload out of line failing its checksum is a damaged page.
  * A single flipped bit in any record or superblock is therefore reported.
  *
  * Repairs drop what is damaged and nothing else:
@@ -52,7 +60,15 @@
  *  - a damaged segment header is rebuilt from the generation its records
  *    carry when the damaged header still names that generation, else
  *    retired (its records are then reported lost);
- *  - non-zero padding is zeroed.
+ *  - non-zero padding is zeroed;
+ *  - split segments: a damaged copy is rewritten from the intact one (a
+ *    SEGHDR lost in both header blocks from its copy in the stream); a lost
+ *    region is retired in both copies, which is the operator accepting the
+ *    loss (its finding says so): the store opens again, and the pages the
+ *    lost records wrote read as their older records say. Every zap and
+ *    padding fix of a split stream writes both copies.
+ * A repair never changes a store's layout (its read-write open keeps a
+ * classic store classic).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,6 +105,8 @@ const char *fsck_kind_name(enum fsck_kind k)
 	    [FSCK_COUNTS] = "counts",
 	    [FSCK_OPEN] = "open",
 	    [FSCK_CHECKPOINT] = "checkpoint",
+	    [FSCK_REC_COPY] = "record-copy",
+	    [FSCK_REGION_LOST] = "region-lost",
 	};
 	return (unsigned)k < SO_ARRAY_SIZE(names) && names[k] ? names[k] : "?";
 }
@@ -240,7 +258,9 @@ void fsck_lib_open(struct fsck *f, bool rw)
 	for (unsigned i = 0; i < f->ndevs; i++)
 		paths[i] = f->devs[i].path;
 	/* A check reads through the page cache the scan filled; a repair session runs as the store normally does. */
-	oo.flags = rw ? 0 : SWAPOBJ_OPEN_RDONLY | ((f->opts.flags & FSCK_DIRECT) ? 0 : SWAPOBJ_OPEN_NO_DIRECT);
+	/* (A repair changes no store's layout: a classic store stays classic.) */
+	oo.flags = rw ? SWAPOBJ_OPEN_NO_UPGRADE
+	              : SWAPOBJ_OPEN_RDONLY | ((f->opts.flags & FSCK_DIRECT) ? 0 : SWAPOBJ_OPEN_NO_DIRECT);
 	f->st = NULL;
 	f->open_err = swapobj_store_open(&f->st, paths, f->ndevs, &oo);
 	if (f->open_err < 0)
@@ -279,6 +299,7 @@ static void fsck_free(struct fsck *f)
 	so_free(SO_MEM_OTHER, f->seg_gen);
 	so_free(SO_MEM_OTHER, f->seg_state);
 	so_free(SO_MEM_OTHER, f->seg_stream);
+	so_free(SO_MEM_OTHER, f->seg_split);
 	so_free(SO_MEM_OTHER, f->rkeys);
 	so_free(SO_MEM_OTHER, f->seg_live);
 	so_free(SO_MEM_OTHER, f->ents);
@@ -322,8 +343,9 @@ int fsck_run(const char *const *paths, unsigned npaths, const struct fsck_opts *
 	f.seg_gen = so_zalloc(SO_MEM_OTHER, f.nsegs * sizeof(*f.seg_gen));
 	f.seg_state = so_zalloc(SO_MEM_OTHER, f.nsegs);
 	f.seg_stream = so_zalloc(SO_MEM_OTHER, f.nsegs);
+	f.seg_split = so_zalloc(SO_MEM_OTHER, f.nsegs);
 	f.seg_live = so_zalloc(SO_MEM_OTHER, f.nsegs * sizeof(*f.seg_live));
-	if (!f.seg_gen || !f.seg_state || !f.seg_live || !f.seg_stream) {
+	if (!f.seg_gen || !f.seg_state || !f.seg_live || !f.seg_stream || !f.seg_split) {
 		err = so_err(SWAPOBJ_ENOMEM, "out of memory for a table of %llu segments", (unsigned long long)f.nsegs);
 		goto done;
 	}

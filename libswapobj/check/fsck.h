@@ -57,6 +57,8 @@ enum fsck_kind {
 	FSCK_COUNTS,        /* store-wide counts differ */
 	FSCK_OPEN,          /* the library cannot open the store */
 	FSCK_CHECKPOINT,    /* checkpoint phase */
+	FSCK_REC_COPY,    /* split segment: one copy of a record (or SEGHDR) damaged, the other intact: nothing lost */
+	FSCK_REGION_LOST, /* split segment: stream bytes illegible in both copies below the durable point */
 };
 
 struct fsck_problem {
@@ -102,7 +104,9 @@ struct fsck_result {
 	uint64_t errors, warnings, infos;
 	uint64_t fixed_errors, fixed_warnings;
 	uint64_t damaged_headers, damaged_payloads, torn, lost_pages;
-	bool modified; /* the repair wrote to the devices */
+	uint64_t copy_damage;  /* split segments: records damaged in one copy only (FSCK_REC_COPY) */
+	uint64_t lost_regions; /* split segments: regions lost in both copies (FSCK_REGION_LOST) */
+	bool modified;         /* the repair wrote to the devices */
 	/* the first FSCK_MAX_PROBLEMS problems, in the order found */
 	struct fsck_problem *problems;
 	uint64_t nproblems, problems_cap;

@@ -32,10 +32,11 @@ struct fsck_dev {
 	char sb_msg[SO_SB_COPIES][160];
 };
 
-/* A record the model needs (DATA, PUNCH, TRUNCATE, CREATE): 56 bytes. */
+/* A record the model needs (DATA, PUNCH, TRUNCATE, CREATE): 64 bytes. */
 struct fsck_ent {
 	uint64_t oid, seq, lpos, addr16, obj_size;
-	uint64_t len; /* DATA: raw_len; PUNCH: length; else 0 */
+	uint64_t hdr16; /* the header's address: addr16, but for a page out of line (addr16 is the page's) */
+	uint64_t len;   /* DATA: raw_len; PUNCH: length; else 0 */
 	uint8_t type, flags;
 	uint8_t damaged; /* DATA whose payload failed its checksum */
 	uint8_t won;     /* model: maps at least one live page */
@@ -104,6 +105,7 @@ struct fsck_incident {
 	uint8_t type;
 	uint8_t hint;    /* the header fields are a guess (damaged header) */
 	uint8_t legible; /* the header's fields could be read at all (magic present or restorable) */
+	uint8_t split;   /* in a split segment's stream: illegible in both copies */
 };
 
 /* Writes the repair makes to a device, planned during the checks. */
@@ -113,6 +115,9 @@ enum act_kind {
 	ACT_SEGHDR,      /* write a rebuilt segment header (hdr) at the start of segment segno */
 	ACT_ZAP_CHECKED, /* ACT_ZAP after re-reading: only if the record there still has seq/oid and the segment gen */
 	ACT_FIELD,       /* write hdr[0, len) at byte from of the record (a magic or checksum field one bit off) */
+	ACT_COPY,        /* split segment: copy [addr16*16 + from, + len) of the stream's copy src_copy to the other */
+	ACT_HDRCOPY,     /* split segment: write hdr (a sound SEGHDR record) over its damaged copy at segment offset
+	                    from16*16 */
 };
 
 struct fsck_action {
@@ -123,12 +128,15 @@ struct fsck_action {
 	uint16_t from, len;
 	uint8_t kind;
 	uint8_t sev;
+	uint8_t src_copy; /* ACT_COPY: 0 copy A is sound, 1 copy B */
+	uint64_t from16;  /* ACT_HDRCOPY: where the damaged copy lies */
 	uint8_t hdr[REC_HDR_LEN + SEGHDR_LEN];
 };
 
 /* A live page whose record is damaged, to be punched by the repair. */
 struct fsck_lost {
 	uint64_t oid, lpos, addr16, seq;
+	uint64_t hdr16; /* its record header (addr16 is the page's for a page out of line) */
 	uint64_t ticket;
 	uint32_t gen;
 };
@@ -151,6 +159,7 @@ struct fsck {
 	uint32_t *seg_gen;   /* generation of the current use (0: free) */
 	uint8_t *seg_stream; /* stream its segment header names (0 hot, 1..14 the cleaner's, 15 checkpoint bodies) */
 	uint8_t *seg_state;  /* SEGS_* */
+	uint8_t *seg_split;  /* the current use has the split layout (SEGHDR_F_SPLIT) */
 	uint64_t *seg_live;  /* model: live bytes per segment (usage recount) */
 
 	/* scan output */
@@ -243,6 +252,19 @@ static inline uint32_t fsck_segno_of(const struct fsck *f, uint64_t addr16)
 static inline uint64_t fsck_segoff_of(const struct fsck *f, uint64_t addr16)
 {
 	return (addr16 * 16) & (f->seg_size - 1);
+}
+/*
+ * Split segment: is segment offset off in the record stream (the blocks
+ * from the end down to the SEGHDR blocks), and is it in copy A?
+ */
+static inline bool fsck_in_stream(const struct fsck *f, uint64_t off)
+{
+	uint64_t nblk = f->seg_size / SO_BLOCK, pairs = (nblk - SPLIT_HDR_BLOCKS) / 2;
+	return off / SO_BLOCK >= nblk - 2 * pairs;
+}
+static inline bool fsck_copy_a(const struct fsck *f, uint64_t off)
+{
+	return (f->seg_size / SO_BLOCK - off / SO_BLOCK) % 2 == 0;
 }
 /* Device index holding global segment segno. */
 unsigned fsck_dev_of(const struct fsck *f, uint32_t segno);

@@ -139,6 +139,29 @@ int fsck_judge(struct fsck *f)
 			sev = torn || copy ? FSCK_WARN : FSCK_ERROR;
 			if (torn)
 				f->res->torn++;
+			if (inc->split && !torn) {
+				/*
+				 * Illegible in both copies of a split segment's stream, below
+				 * the durable point: replay counts a lost region and keeps the
+				 * store read-only (no page can be trusted current). Retiring it
+				 * in both copies is the operator accepting the loss.
+				 */
+				f->res->lost_regions++;
+				t = fsck_report_at(
+				    f, FSCK_REGION_LOST, FSCK_ERROR, inc->addr16, inc->hint ? 0 : inc->type,
+				    inc->hint ? 0 : inc->oid, inc->hint ? 0 : inc->seq, inc->hint ? 0 : inc->lpos,
+				    "%u bytes of the record stream illegible in both copies below the durable point "
+				    "(%s): "
+				    "the records there are lost%s; the store opens read-only and refuses data reads%s",
+				    inc->len, what,
+				    copy ? " (copies the cleaner made, whose originals are intact)" : "",
+				    f->repair ? "; repair: loss accepted, the region is retired in both copies and the "
+				                "pages read as their records elsewhere say"
+				              : " until a repair accepts the loss");
+				if ((err = fsck_plan_zap(f, inc->addr16, t, FSCK_ERROR)) < 0)
+					return err;
+				continue;
+			}
 			t = fsck_report_at(
 			    f,
 			    torn   ? FSCK_REC_TORN

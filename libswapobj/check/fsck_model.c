@@ -741,7 +741,7 @@ static int prepare(struct fsck *f, struct model *m)
 			                   (unsigned long long)e->seq, (unsigned long long)D);
 			struct fsck_action a = {0};
 			a.kind = ACT_ZAP;
-			a.addr16 = e->addr16;
+			a.addr16 = e->hdr16;
 			a.ticket = t;
 			a.sev = FSCK_WARN;
 			if ((err = fsck_plan(f, &a)) < 0)
@@ -831,6 +831,7 @@ int fsck_model(struct fsck *f)
 			lo->oid = l->oid;
 			lo->lpos = lpos;
 			lo->addr16 = pe->addr16;
+			lo->hdr16 = pe->hdr16;
 			lo->seq = pe->seq;
 			lo->ticket = t;
 			lo->gen = f->seg_gen[fsck_segno_of(f, pe->addr16)];
@@ -854,7 +855,7 @@ int fsck_model(struct fsck *f)
 			    (unsigned long long)pe->oid, (unsigned long long)pe->lpos, (unsigned long long)pe->seq);
 			struct fsck_action a = {0};
 			a.kind = ACT_ZAP;
-			a.addr16 = pe->addr16;
+			a.addr16 = pe->hdr16;
 			a.ticket = t;
 			a.sev = FSCK_WARN;
 			if ((err = fsck_plan(f, &a)) < 0)

@@ -38,59 +38,47 @@ int fsck_reopen_devs(struct fsck *f)
 }
 
 /*
- * Read-modify-write of the blocks holding the bytes an action changes or
- * checks: a record header (which may straddle two 4 KiB blocks), a few
- * bytes of padding, a segment header. blk holds 2 * IO_ALIGN bytes.
+ * Read-modify-write of the blocks of segment segno holding the bytes an
+ * action changes at segment offset segoff (the record, region or segment
+ * header there, in this copy): a magic, a few bytes of padding, a header,
+ * a copied span (src). blk holds 2 * IO_ALIGN bytes.
  */
-static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action *a, uint8_t *blk)
+static int patch_block(struct fsck *f, uint32_t segno, uint64_t segoff, const struct fsck_action *a, const uint8_t *src,
+                       uint8_t *blk)
 {
-	uint32_t segno = fsck_segno_of(f, addr16);
 	unsigned d;
-	uint64_t segoff = fsck_segoff_of(f, addr16);
 	uint64_t base = fsck_seg_devoff(f, segno, &d);
-	uint64_t from = a->kind == ACT_PADDING ? segoff + a->from : segoff;
-	uint64_t to = a->kind == ACT_PADDING  ? from + a->len
-	              : a->kind == ACT_SEGHDR ? segoff + sizeof(a->hdr)
-	                                      : segoff + REC_HDR_LEN;
+	uint64_t from =
+	    a->kind == ACT_PADDING || a->kind == ACT_FIELD || a->kind == ACT_COPY ? segoff + a->from : segoff;
+	uint64_t to = a->kind == ACT_PADDING || a->kind == ACT_FIELD || a->kind == ACT_COPY ? from + a->len
+	              : a->kind == ACT_SEGHDR || a->kind == ACT_HDRCOPY                     ? segoff + SEGHDR_REC_SIZE
+	                                                                                    : segoff + 4;
 	uint64_t bstart = SO_ROUND_DOWN(from, IO_ALIGN);
 	uint64_t blen = SO_MIN(SO_ROUND_UP(to, IO_ALIGN), (uint64_t)f->seg_size) - bstart;
 	if (blen > 2 * IO_ALIGN || to > f->seg_size)
 		return so_err(SWAPOBJ_EINVAL, "repair of %llu bytes at segment %u offset %llu: out of range",
 		              (unsigned long long)(to - from), segno, (unsigned long long)from);
-	/* blk + in: the record (or segment) start, for the actions other than ACT_PADDING (in may be < 0 there) */
-	int64_t in = (int64_t)segoff - (int64_t)bstart;
 	int err = io_pread(&f->devs[d].io, blk, blen, base + bstart);
 	if (err < 0)
 		return err;
+	uint8_t *p = blk + (from - bstart);
 	switch (a->kind) {
-	case ACT_ZAP_CHECKED: {
-		/* Only if the record there is still the one we mean, in the same use of the segment. */
-		_Alignas(IO_ALIGN) uint8_t b0[IO_ALIGN];
-		struct rec r;
-		uint32_t sz;
-		if ((err = io_pread(&f->devs[d].io, b0, IO_ALIGN, base)) < 0)
-			return err;
-		if (rec_decode(b0, IO_ALIGN, f->seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
-		    r.seg_gen != a->gen)
-			return 1;
-		if (so_get_le32(blk + in + RH_MAGIC) != REC_MAGIC ||
-		    (uint32_t)so_hash64(blk + in, RH_HDR_CSUM, f->seed) != so_get_le32(blk + in + RH_HDR_CSUM) ||
-		    so_get_le64(blk + in + RH_SEQ) != a->seq || so_get_le64(blk + in + RH_OID) != a->oid ||
-		    so_get_le32(blk + in + RH_SEG_GEN) != a->gen)
-			return 1;
-	}
-		/* fall through */
+	case ACT_ZAP_CHECKED:
 	case ACT_ZAP:
-		so_put_le32(blk + in + RH_MAGIC, 0);
+		so_put_le32(p + RH_MAGIC, 0);
 		break;
 	case ACT_PADDING:
-		memset(blk + (from - bstart), 0, a->len);
+		memset(p, 0, a->len);
 		break;
 	case ACT_SEGHDR:
-		memcpy(blk, a->hdr, sizeof(a->hdr));
+	case ACT_HDRCOPY:
+		memcpy(p, a->hdr, SEGHDR_REC_SIZE);
 		break;
 	case ACT_FIELD:
-		memcpy(blk + in + a->from, a->hdr, a->len);
+		memcpy(p, a->hdr, a->len);
+		break;
+	case ACT_COPY:
+		memcpy(p, src, a->len);
 		break;
 	}
 	if ((err = io_pwrite(&f->devs[d].io, blk, blen, base + bstart)) < 0)
@@ -99,6 +87,91 @@ static int patch_block(struct fsck *f, uint64_t addr16, const struct fsck_action
 	if (f->seg_stream[segno] != SEG_STREAM_CKPT)
 		f->log_modified = true;
 	return 0;
+}
+
+/* Read n bytes at segment offset off of segment segno into out (n <= IO_ALIGN; blk: 2 * IO_ALIGN bytes). */
+static int read_bytes(struct fsck *f, uint32_t segno, uint64_t off, uint32_t n, uint8_t *out, uint8_t *blk)
+{
+	unsigned d;
+	uint64_t base = fsck_seg_devoff(f, segno, &d), bstart = SO_ROUND_DOWN(off, IO_ALIGN);
+	uint64_t blen = SO_MIN(SO_ROUND_UP(off + n, IO_ALIGN), (uint64_t)f->seg_size) - bstart;
+	if (n > IO_ALIGN || off + n > f->seg_size)
+		return so_err(SWAPOBJ_EINVAL, "read of %u bytes at segment %u offset %llu: out of range", n, segno,
+		              (unsigned long long)off);
+	int err = io_pread(&f->devs[d].io, blk, blen, base + bstart);
+	if (err == 0)
+		memcpy(out, blk + (off - bstart), n);
+	return err;
+}
+
+/*
+ * ACT_ZAP_CHECKED: is the record at segment offset off (either copy, in a
+ * split segment) still the one we mean, in the same use of the segment?
+ * 0 yes, 1 no.
+ */
+static int zap_check(struct fsck *f, uint32_t segno, uint64_t off, const struct fsck_action *a, uint8_t *blk)
+{
+	_Alignas(IO_ALIGN) uint8_t b0[2 * IO_ALIGN];
+	struct seg_img si;
+	struct rec r;
+	unsigned d;
+	uint64_t base = fsck_seg_devoff(f, segno, &d);
+	int err = io_pread(&f->devs[d].io, b0, 2 * IO_ALIGN, base);
+	if (err < 0)
+		return err;
+	if (seg_img_open(&si, b0, f->seg_size, f->seed, segno, &r) != REC_OK || r.seg_gen != a->gen)
+		return 1;
+	for (int c = 0; c < (si.split ? 2 : 1); c++) {
+		uint8_t h[REC_OOL_HDR_LEN];
+		uint64_t at = c ? SEG_COPY_B(off) : off;
+		uint32_t n = (uint32_t)SO_MIN((uint64_t)REC_OOL_HDR_LEN, f->seg_size - at);
+		memset(h, 0, sizeof(h));
+		if ((err = read_bytes(f, segno, at, n, h, blk)) < 0)
+			return err;
+		if (n < REC_OOL_HDR_LEN && so_get_le16(h + RH_HDR_LEN) == REC_OOL_HDR_LEN)
+			continue;
+		if (so_get_le32(h + RH_MAGIC) == REC_MAGIC &&
+		    rec_hdr_csum(h, f->seed) == so_get_le32(h + RH_HDR_CSUM) && so_get_le64(h + RH_SEQ) == a->seq &&
+		    so_get_le64(h + RH_OID) == a->oid && so_get_le32(h + RH_SEG_GEN) == a->gen)
+			return 0;
+	}
+	return 1;
+}
+
+/* Carry out one planned write (in both copies of a split segment's stream). 1: no longer applies. */
+static int run_action(struct fsck *f, const struct fsck_action *a, uint8_t *blk)
+{
+	uint32_t segno = fsck_segno_of(f, a->addr16);
+	uint64_t off = fsck_segoff_of(f, a->addr16);
+	bool split = f->seg_split[segno];
+	int err;
+	if (a->kind == ACT_ZAP_CHECKED && (err = zap_check(f, segno, off, a, blk)) != 0)
+		return err;
+	if (a->kind == ACT_HDRCOPY)
+		return patch_block(f, segno, fsck_segoff_of(f, a->from16), a, NULL, blk);
+	if (a->kind == ACT_COPY) {
+		/* Copy A lies at off, B one block up: the span of the sound copy over the other. */
+		uint8_t src[SPLIT_SECTOR];
+		uint64_t so = a->src_copy ? SEG_COPY_B(off) : off, dst = a->src_copy ? off : SEG_COPY_B(off);
+		if (a->len > sizeof(src))
+			return so_err(SWAPOBJ_EINVAL, "copy of %u bytes: out of range", a->len);
+		if ((err = read_bytes(f, segno, so + a->from, a->len, src, blk)) < 0)
+			return err;
+		return patch_block(f, segno, dst, a, src, blk);
+	}
+	if ((err = patch_block(f, segno, off, a, NULL, blk)) < 0 || !split)
+		return err;
+	if (off == 0 && (a->kind == ACT_ZAP || a->kind == ACT_ZAP_CHECKED)) {
+		/* Retiring a split segment: its header's copies too, or they would bring it back. */
+		uint64_t sa = seg_phys(f->seg_size, true, 0);
+		const uint64_t more[3] = {SO_BLOCK, sa, SEG_COPY_B(sa)};
+		for (unsigned i = 0; i < 3 && err == 0; i++)
+			err = patch_block(f, segno, more[i], a, NULL, blk);
+		return err;
+	}
+	if (fsck_in_stream(f, off))
+		err = patch_block(f, segno, fsck_copy_a(f, off) ? SEG_COPY_B(off) : off - SO_BLOCK, a, NULL, blk);
+	return err;
 }
 
 /* Carry out the planned writes of kind filter (0: all but ACT_ZAP_CHECKED), then sync. */
@@ -112,7 +185,7 @@ int fsck_run_actions(struct fsck *f, bool checked)
 		const struct fsck_action *a = &f->acts[i];
 		if ((a->kind == ACT_ZAP_CHECKED) != checked)
 			continue;
-		int rc = patch_block(f, a->addr16, a, blk);
+		int rc = run_action(f, a, blk);
 		if (rc < 0) {
 			err = rc;
 			break;
@@ -168,7 +241,7 @@ int fsck_repair_through_library(struct fsck *f)
 		}
 		struct fsck_action a = {0};
 		a.kind = ACT_ZAP_CHECKED;
-		a.addr16 = l->addr16;
+		a.addr16 = l->hdr16;
 		a.seq = l->seq;
 		a.oid = l->oid;
 		a.gen = l->gen;

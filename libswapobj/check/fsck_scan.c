@@ -23,8 +23,9 @@
 /* ------------------------------------------------------------------ */
 
 /*
- * Read segment segno into buf: block 0, and the rest only if block 0 is not
- * blank (a never-used segment, or one retired by a repair, costs 4 KiB).
+ * Read segment segno into buf: blocks 0 and 1, and the rest only if one of
+ * them is not blank (a never-used segment, or one retired by a repair,
+ * costs 8 KiB).
  * *len = bytes read.
  */
 static int read_seg(struct fsck *f, struct io_dev *devs, uint32_t segno, uint8_t *buf, uint32_t *len)
@@ -44,14 +45,15 @@ static int read_seg(struct fsck *f, struct io_dev *devs, uint32_t segno, uint8_t
 			posix_fadvise(devs[d2].fd, (off_t)off2, f->seg_size, POSIX_FADV_WILLNEED);
 		}
 	}
-	int err = io_pread(&devs[d], buf, IO_ALIGN, off);
+	/* Blocks 0 and 1: a split segment keeps a copy of its header in block 1. */
+	int err = io_pread(&devs[d], buf, 2 * IO_ALIGN, off);
 	*len = 0;
 	if (err < 0)
 		return err;
-	*len = IO_ALIGN;
-	if (so_get_le32(buf + RH_MAGIC) == 0)
+	*len = 2 * IO_ALIGN;
+	if (so_get_le32(buf + RH_MAGIC) == 0 && so_get_le32(buf + IO_ALIGN + RH_MAGIC) == 0)
 		return 0;
-	if ((err = io_pread(&devs[d], buf + IO_ALIGN, f->seg_size - IO_ALIGN, off + IO_ALIGN)) < 0)
+	if ((err = io_pread(&devs[d], buf + 2 * IO_ALIGN, f->seg_size - 2 * IO_ALIGN, off + 2 * IO_ALIGN)) < 0)
 		return err;
 	*len = f->seg_size;
 	return 0;
@@ -161,7 +163,7 @@ static int add_key(struct fsck *f, const uint8_t *enc, uint32_t len, uint64_t *o
 	return 0;
 }
 
-static int add_ent(struct fsck *f, const struct rec *r, uint64_t addr16, bool damaged)
+static int add_ent(struct fsck *f, const struct rec *r, uint64_t addr16, uint64_t hdr16, bool damaged)
 {
 	int err = fsck_grow((void **)&f->ents, &f->capents, f->nents, sizeof(*f->ents));
 	if (err < 0)
@@ -172,6 +174,7 @@ static int add_ent(struct fsck *f, const struct rec *r, uint64_t addr16, bool da
 	e->seq = r->seq;
 	e->lpos = r->lpos;
 	e->addr16 = addr16;
+	e->hdr16 = hdr16;
 	e->obj_size = r->obj_size;
 	e->type = r->type;
 	e->flags = r->flags;
@@ -184,7 +187,7 @@ static int add_ent(struct fsck *f, const struct rec *r, uint64_t addr16, bool da
 }
 
 /* A valid record of a segment's current use: what the model needs of it. */
-static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_t sz)
+static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint64_t hdr16, uint32_t sz)
 {
 	int err = 0;
 	f->max_seq = SO_MAX(f->max_seq, r->seq);
@@ -226,7 +229,7 @@ static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_
 		    (err = add_key(f, nr.aux, nr.auxlen, &aux_off)) < 0)
 			return err;
 		f->ncreates++;
-		return add_ent(f, r, addr16, false);
+		return add_ent(f, r, addr16, addr16, false);
 	}
 	case REC_AUX: {
 		if ((err = fsck_grow((void **)&f->auxs, &f->capauxs, f->nauxs, sizeof(*f->auxs))) < 0)
@@ -245,7 +248,7 @@ static int collect(struct fsck *f, const struct rec *r, uint64_t addr16, uint32_
 	case REC_DATA:
 	case REC_PUNCH:
 	case REC_TRUNCATE:
-		return add_ent(f, r, addr16, false);
+		return add_ent(f, r, addr16, hdr16, false);
 	case REC_DELETE:
 		if ((err = fsck_grow((void **)&f->deletes, &f->capdeletes, f->ndeletes, sizeof(*f->deletes))) < 0)
 			return err;
@@ -341,12 +344,17 @@ static const char *field_name(int field)
 }
 
 /* A record of the segment's current use whose header is intact: checked, and collected for the model. */
-static int take_record(struct fsck *f, uint64_t addr16, const uint8_t *rec, uint32_t gen, const struct rec *r,
-                       uint32_t sz, bool intact, uint64_t *prev_seq, struct fsck_rkey *prev)
+/*
+ * addr16 is the record's address as the index knows it, hdr16 its header's
+ * (they differ for a page out of line); rec its bytes (NULL: the padding
+ * was checked by the caller).
+ */
+static int take_record(struct fsck *f, uint64_t addr16, uint64_t hdr16, const uint8_t *rec, uint32_t gen,
+                       const struct rec *r, uint32_t sz, bool intact, uint64_t *prev_seq, struct fsck_rkey *prev)
 {
 	int err;
 	uint32_t pad_from = REC_HDR_LEN + r->payload_len;
-	if (!fsck_all_zero(rec + pad_from, sz - pad_from)) {
+	if (rec && !fsck_all_zero(rec + pad_from, sz - pad_from)) {
 		uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r->type, r->oid, r->seq, r->lpos,
 		                            "non-zero padding after the payload");
 		struct fsck_action a = {0};
@@ -380,19 +388,19 @@ static int take_record(struct fsck *f, uint64_t addr16, const uint8_t *rec, uint
 	if (intact) {
 		f->res->records++;
 		f->res->records_by_type[r->type < FSCK_NTYPES ? r->type : 0]++;
-		if ((err = collect(f, r, addr16, sz)) < 0)
+		if ((err = collect(f, r, addr16, hdr16, sz)) < 0)
 			return err;
 		if ((err = fsck_grow((void **)&f->rkeys, &f->caprkeys, f->nrkeys, sizeof(*f->rkeys))) < 0)
 			return err;
 		f->rkeys[f->nrkeys++] = rkey_of(r, true);
 	} else {
 		f->res->damaged_payloads++;
-		if (r->type == REC_DATA && (err = add_ent(f, r, addr16, true)) < 0)
+		if (r->type == REC_DATA && (err = add_ent(f, r, addr16, hdr16, true)) < 0)
 			return err;
 		if (r->type != REC_DATA) {
 			struct fsck_incident inc = {0};
 			inc.kind = INC_PAYLOAD;
-			inc.addr16 = addr16;
+			inc.addr16 = hdr16;
 			inc.prev_seq = *prev_seq;
 			inc.prev = *prev;
 			inc.type = r->type;
@@ -472,7 +480,7 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 					if ((err = fsck_plan(f, &a)) < 0)
 						goto out;
 					/* From here on the record is read from fixbuf. */
-					if ((err = take_record(f, addr16, fixbuf, gen, &r, sz, true, &prev_seq,
+					if ((err = take_record(f, addr16, addr16, fixbuf, gen, &r, sz, true, &prev_seq,
 					                       &prev)) < 0)
 						goto out;
 					pos += sz;
@@ -499,7 +507,8 @@ static int scan_records(struct fsck *f, uint32_t segno, const uint8_t *buf, uint
 				pos += sz;
 				continue;
 			}
-			if ((err = take_record(f, addr16, buf + pos, gen, &r, sz, v == REC_OK, &prev_seq, &prev)) < 0)
+			if ((err = take_record(f, addr16, addr16, buf + pos, gen, &r, sz, v == REC_OK, &prev_seq,
+			                       &prev)) < 0)
 				goto out;
 			pos += sz;
 			continue;
@@ -596,15 +605,423 @@ out:
 	return err;
 }
 
+/* ------------------------------------------------------------------ */
+/* Split segments                                                      */
+/* ------------------------------------------------------------------ */
+
 /*
- * Scan one segment (buf holds len bytes of it: 4 KiB if block 0 was blank,
- * else the whole segment).
+ * Split segments are read through seg_img / seg_rec_at, as replay reads
+ * them (replay_scan.c): positions are stream offsets, a record's address
+ * is its copy A's (a page out of line is known by its data offset), and
+ * copy B stands in where copy A is not sound. What a classic segment calls
+ * damage is, in a split segment, either damage to one copy (nothing is
+ * lost: FSCK_REC_COPY, the repair rewrites it from the other) or to both
+ * (below the durable point a lost region, FSCK_REGION_LOST: replay makes
+ * the store read-only until a repair retires it in both copies).
+ */
+
+static uint64_t seg_addr16(const struct fsck *f, uint32_t segno, uint64_t off)
+{
+	return (((uint64_t)segno << f->seg_shift) + off) / ADDR_UNIT;
+}
+
+/*
+ * Replay's test of a spot that holds no valid record (gap_looks_like_record):
+ * is it a damaged record of generation gen rather than the end? *restored =
+ * its header checks out once the magic is put back. lim = bytes of room
+ * left in the sector.
+ */
+static bool split_looks(const struct fsck *f, const uint8_t *p, size_t lim, uint32_t gen, bool *restored)
+{
+	uint8_t tmp[REC_OOL_HDR_LEN];
+	uint32_t magic = so_get_le32(p + RH_MAGIC);
+	*restored = false;
+	if (magic == 0 || lim < REC_HDR_LEN)
+		return false;
+	memcpy(tmp, p, lim < REC_OOL_HDR_LEN ? REC_HDR_LEN : REC_OOL_HDR_LEN);
+	so_put_le32(tmp + RH_MAGIC, REC_MAGIC);
+	if (lim < REC_OOL_HDR_LEN)
+		so_put_le16(tmp + RH_HDR_LEN, REC_HDR_LEN);
+	bool csum = rec_hdr_csum(tmp, f->seed) == so_get_le32(tmp + RH_HDR_CSUM);
+	if (magic != REC_MAGIC && !csum)
+		return false;
+	if (csum && so_get_le32(tmp + RH_SEG_GEN) != gen)
+		return false;
+	*restored = csum && magic != REC_MAGIC;
+	return true;
+}
+
+/* The first valid record of generation gen at or after stream offset pos, as replay finds it; 0 if none. */
+static uint64_t split_resync(const struct seg_img *si, uint64_t pos, uint32_t gen, struct fsck_rkey *next)
+{
+	uint64_t lim = seg_stream_end(si), phys;
+	struct rec r;
+	uint32_t sz;
+	int copy;
+	for (; pos + REC_HDR_LEN <= lim; pos += REC_ALIGN) {
+		if (SPLIT_SECTOR - pos % SPLIT_SECTOR < REC_HDR_LEN)
+			continue; /* no record starts where its header would cross the sector (nor past the segment's
+			             end) */
+		uint64_t a = seg_phys(si->seg_size, true, pos);
+		bool cand = (so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
+		             so_get_le32(si->img + a + RH_SEG_GEN) == gen) ||
+		            (so_get_le32(si->img + SEG_COPY_B(a) + RH_MAGIC) == REC_MAGIC &&
+		             so_get_le32(si->img + SEG_COPY_B(a) + RH_SEG_GEN) == gen);
+		if (!cand)
+			continue;
+		enum rec_verdict v = seg_rec_at(si, pos, true, &r, &sz, &phys, &copy);
+		if ((v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == gen && r.type != REC_SEGHDR) {
+			*next = rkey_of(&r, v == REC_OK);
+			return pos;
+		}
+	}
+	return 0;
+}
+
+/* Plan the rewrite of len bytes at stream offset pos (copy A at segment offset phys) from copy src. */
+static int plan_copy(struct fsck *f, uint32_t segno, uint64_t phys, uint32_t len, int src, uint64_t ticket,
+                     enum fsck_sev sev)
+{
+	struct fsck_action a = {0};
+	a.kind = ACT_COPY;
+	a.addr16 = seg_addr16(f, segno, SO_ROUND_DOWN(phys, REC_ALIGN));
+	a.from = (uint16_t)(phys % REC_ALIGN);
+	a.len = (uint16_t)len;
+	a.src_copy = (uint8_t)src;
+	a.ticket = ticket;
+	a.sev = (uint8_t)sev;
+	return fsck_plan(f, &a);
+}
+
+/*
+ * A valid record of the use (copy A at segment offset phys): the copy seg_rec_at did
+ * not pick must say the same (else it is rewritten), its padding must be
+ * zero in both copies, its payload out of line must lie in the data area.
+ * *dend = the end of its out-of-line payload (0: none).
+ */
+static int split_record(struct fsck *f, uint32_t segno, const struct seg_img *si, uint64_t phys, int copy,
+                        enum rec_verdict v, const struct rec *r, uint32_t sz, uint32_t gen, uint64_t *prev_seq,
+                        struct fsck_rkey *prev, uint64_t *dend)
+{
+	int err;
+	bool ool = r->hdr_len == REC_OOL_HDR_LEN;
+	uint64_t hdr16 = seg_addr16(f, segno, phys);
+	const uint8_t *a = si->img + phys, *b = si->img + SEG_COPY_B(phys);
+	/* The bytes the checksums cover: the header, and an inline payload (when it is sound). */
+	uint32_t covered = ool ? REC_OOL_HDR_LEN : v == REC_OK ? REC_HDR_LEN + r->payload_len : 0;
+	if (covered && memcmp(a, b, covered) != 0) {
+		f->res->copy_damage++;
+		uint64_t t = fsck_report_at(f, FSCK_REC_COPY, FSCK_WARN, hdr16, r->type, r->oid, r->seq, r->lpos,
+		                            "%s of object %llu: copy %c of the record is damaged, copy %c is intact; "
+		                            "nothing is lost%s",
+		                            fsck_type_name(r->type), (unsigned long long)r->oid, copy ? 'A' : 'B',
+		                            copy ? 'B' : 'A', f->repair ? " (rewritten from the intact copy)" : "");
+		if ((err = plan_copy(f, segno, phys, covered, copy, t, FSCK_WARN)) < 0)
+			return err;
+	}
+	uint32_t pad_from = ool ? sz : REC_HDR_LEN + r->payload_len;
+	if (pad_from < sz &&
+	    (!fsck_all_zero(a + pad_from, sz - pad_from) || !fsck_all_zero(b + pad_from, sz - pad_from))) {
+		uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, hdr16, r->type, r->oid, r->seq, r->lpos,
+		                            "non-zero padding after the payload");
+		struct fsck_action act = {0};
+		act.kind = ACT_PADDING;
+		act.addr16 = hdr16;
+		act.from = (uint16_t)pad_from;
+		act.len = (uint16_t)(sz - pad_from);
+		act.ticket = t;
+		act.sev = FSCK_WARN;
+		if ((err = fsck_plan(f, &act)) < 0)
+			return err;
+	}
+	uint64_t addr16 = hdr16;
+	bool intact = v == REC_OK;
+	*dend = 0;
+	if (ool) {
+		/* Its payload must lie below the stream's lowest block (that of the record itself, at least). */
+		uint64_t low = SO_ROUND_DOWN(phys, SO_BLOCK);
+		*dend = (uint64_t)r->doff + r->payload_len;
+		if (*dend > low) {
+			/* A page there is reported (and repaired) as a damaged page; anything else is retired. */
+			bool page = r->type == REC_DATA;
+			enum fsck_sev sev = page ? FSCK_INFO : FSCK_ERROR;
+			uint64_t t = fsck_report_at(f, FSCK_REC_MALFORMED, sev, hdr16, r->type, r->oid, r->seq, r->lpos,
+			                            "%s of object %llu: its out-of-line payload [%u, %llu) overlaps "
+			                            "the record stream (from %llu)%s",
+			                            fsck_type_name(r->type), (unsigned long long)r->oid, r->doff,
+			                            (unsigned long long)*dend, (unsigned long long)low,
+			                            page ? ": its page is damaged" : "; replay skips it");
+			*dend = 0;
+			if (!page) {
+				f->res->damaged_headers++;
+				return fsck_plan_zap(f, hdr16, t, sev);
+			}
+			intact = false;
+		}
+		if (r->type == REC_DATA)
+			addr16 = seg_addr16(f, segno, r->doff);
+	}
+	return take_record(f, addr16, hdr16, NULL, gen, r, sz, intact, prev_seq, prev);
+}
+
+/* The records of a split segment's current use (generation gen), for the model. */
+static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, uint32_t gen)
+{
+	uint64_t lim = seg_stream_end(si), pos = SEGHDR_REC_SIZE, prev_seq = 0, end = pos;
+	uint64_t dmax = 0, dmax_hdr = 0;
+	struct fsck_rkey prev = {0, 0, 0, 0, 0};
+	int err;
+	while (pos + REC_HDR_LEN <= lim) {
+		struct rec r;
+		uint32_t sz;
+		uint64_t phys;
+		int copy;
+		size_t room = SPLIT_SECTOR - pos % SPLIT_SECTOR;
+		enum rec_verdict v =
+		    room >= REC_HDR_LEN ? seg_rec_at(si, pos, true, &r, &sz, &phys, &copy) : REC_TRUNCATED;
+		if ((v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == gen && r.type != REC_SEGHDR) {
+			uint64_t dend;
+			if ((err = split_record(f, segno, si, phys, copy, v, &r, sz, gen, &prev_seq, &prev, &dend)) < 0)
+				return err;
+			if (dend > dmax) {
+				dmax = dend;
+				dmax_hdr = phys;
+			}
+			pos += sz;
+			end = pos;
+			continue;
+		}
+		uint64_t a = seg_phys(si->seg_size, true, pos);
+		const uint8_t *pa = si->img + a, *pb = si->img + SEG_COPY_B(a);
+		if (fsck_all_zero(pa, room) && fsck_all_zero(pb, room)) {
+			/* The rest of the sector is unused (a record did not fit), or the records end here. */
+			pos = seg_next_sector(pos);
+			continue;
+		}
+		if ((v == REC_BAD_HEADER || v == REC_BAD_PAYLOAD) && r.seg_gen == gen && r.type != REC_SEGHDR) {
+			/*
+			 * Checksums match (in the copy seg_rec_at chose) but the record is
+			 * impossible: a payload out of line outside the data area, bad
+			 * fields. Replay skips it, as a region lost in both copies.
+			 */
+			const uint8_t *h = copy ? si->img + SEG_COPY_B(phys) : si->img + phys;
+			f->res->damaged_headers++;
+			uint64_t t =
+			    fsck_report_at(f, FSCK_REC_MALFORMED, FSCK_ERROR, seg_addr16(f, segno, phys), h[RH_TYPE],
+			                   so_get_le64(h + RH_OID), so_get_le64(h + RH_SEQ), so_get_le64(h + RH_LPOS),
+			                   "%s: record checksums match but it is impossible (%s%s); replay skips it "
+			                   "and counts a region lost in both copies",
+			                   fsck_type_name(h[RH_TYPE]), rec_verdict_str(v),
+			                   so_get_le16(h + RH_HDR_LEN) == REC_OOL_HDR_LEN
+			                       ? ": an out-of-line header whose payload lies outside the data area, or "
+			                         "of an unknown codec or tier"
+			                       : "");
+			if ((err = fsck_plan_zap(f, seg_addr16(f, segno, phys), t, FSCK_ERROR)) < 0)
+				return err;
+			/* On from the next valid record, as replay (and, once retired, its resync) goes. */
+			struct fsck_rkey nk;
+			uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &nk);
+			if (!p)
+				break;
+			pos = p;
+			continue;
+		}
+		struct fsck_rkey next = {0, 0, 0, 0, 0};
+		uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &next);
+		bool ra, rb;
+		bool la = split_looks(f, pa, room, gen, &ra), lb = split_looks(f, pb, room, gen, &rb);
+		bool magic = so_get_le32(pa + RH_MAGIC) != 0 || so_get_le32(pb + RH_MAGIC) != 0;
+		/* Replay's rule for a gap (a region it skips, lost when below the durable point). */
+		bool gap = (p && magic) || (!p && (la || lb));
+		if (!p && !gap)
+			break; /* the end of the use's records (past it the stream's blocks may still hold pages) */
+		/* The bytes up to the next record, within this sector. */
+		uint64_t q = SO_MIN(p ? p : lim, seg_next_sector(pos));
+		uint32_t n = (uint32_t)(q - pos);
+		bool za = fsck_all_zero(pa, n), zb = fsck_all_zero(pb, n);
+		if (za != zb) {
+			/* Bytes in one copy where the other holds nothing: damage to one copy, nothing lost. */
+			f->res->copy_damage++;
+			enum fsck_sev sev = gap ? FSCK_ERROR : FSCK_WARN;
+			uint64_t t = fsck_report_at(
+			    f, FSCK_REC_COPY, sev, seg_addr16(f, segno, a), 0, 0, 0, 0,
+			    "%u bytes of stream copy %c hold no record where copy %c is blank: damage to one copy, "
+			    "nothing lost%s%s",
+			    n, za ? 'B' : 'A', za ? 'A' : 'B',
+			    gap ? "; replay takes it for a region lost in both copies and keeps the store read-only"
+			        : "",
+			    f->repair ? " (cleared from the blank copy)" : "");
+			if ((err = plan_copy(f, segno, a, n, za ? 0 : 1, t, sev)) < 0)
+				return err;
+			if (q >= lim)
+				break;
+			pos = q;
+			continue;
+		}
+		if (!gap) {
+			/* Nothing replay would take for a record: resync the way it does. */
+			if (!p)
+				break;
+			pos = p;
+			continue;
+		}
+		struct fsck_incident inc = {0};
+		inc.kind = p ? INC_REGION : INC_TAIL;
+		inc.addr16 = seg_addr16(f, segno, a);
+		inc.prev_seq = prev_seq;
+		inc.prev = prev;
+		inc.next = next;
+		inc.len = (uint32_t)((p ? p : lim) - pos);
+		inc.gen = gen;
+		inc.split = 1;
+		/* Hints from a copy whose header is legible (B's if A's is not). */
+		const uint8_t *h = so_get_le32(pa + RH_MAGIC) == REC_MAGIC || ra ? pa : pb;
+		bool restored = h == pa ? ra : rb;
+		if (la || lb) {
+			hint_fields(h, &inc);
+			inc.legible = 1;
+			if (restored)
+				inc.hint = 0;
+		}
+		if ((err = add_incident(f, &inc)) < 0)
+			return err;
+		if (!p)
+			break;
+		pos = p;
+	}
+	/* The data area grows up, the stream down: they must not meet. */
+	uint64_t low =
+	    end > SEGHDR_REC_SIZE ? seg_phys(si->seg_size, true, SO_ROUND_DOWN(end - 1, SO_BLOCK)) : f->seg_size;
+	if (dmax > low)
+		fsck_report_at(
+		    f, FSCK_REC_MALFORMED, FSCK_ERROR, seg_addr16(f, segno, dmax_hdr), 0, 0, 0, 0,
+		    "out-of-line payloads reach byte %llu of the segment, into its record stream (from %llu)",
+		    (unsigned long long)dmax, (unsigned long long)low);
+	return 0;
+}
+
+/* Is copy damaged, a few bits off the sound SEGHDR record? */
+static bool hdr_copy_damaged(const uint8_t *sound, const uint8_t *copy)
+{
+	unsigned bits = 0;
+	for (unsigned i = 0; i < SEGHDR_REC_SIZE; i++)
+		bits += (unsigned)__builtin_popcount(sound[i] ^ copy[i]);
+	/*
+	 * An earlier use's header (or blank bytes) differs in its checksum alone
+	 * in about 16 bits; damage to a copy in a bit or two.
+	 */
+	return bits > 0 && bits <= 4;
+}
+
+static int plan_hdrcopy(struct fsck *f, uint32_t segno, const uint8_t *sound, uint64_t off, const char *where)
+{
+	f->res->copy_damage++;
+	uint64_t t = fsck_report_at(f, FSCK_REC_COPY, FSCK_WARN, seg_addr16(f, segno, off), REC_SEGHDR, 0, 0, 0,
+	                            "segment header: its copy %s is damaged, another copy is intact; nothing is "
+	                            "lost%s",
+	                            where, f->repair ? " (rewritten)" : "");
+	struct fsck_action a = {0};
+	a.kind = ACT_HDRCOPY;
+	a.addr16 = seg_addr16(f, segno, 0);
+	a.from16 = seg_addr16(f, segno, off);
+	memcpy(a.hdr, sound, SEGHDR_REC_SIZE);
+	a.ticket = t;
+	a.sev = FSCK_WARN;
+	return fsck_plan(f, &a);
+}
+
+/* A split segment whose header decoded (from block 0, or block 1): its copies, then its records. */
+static int scan_split_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, const struct seg_img *si,
+                          const struct rec *hdr)
+{
+	int err;
+	const uint8_t *sound = buf + (si->hdr_copy == 1 ? SO_BLOCK : 0);
+	uint64_t sa = seg_phys(f->seg_size, true, 0);
+	const uint64_t where[4] = {0, SO_BLOCK, sa, SEG_COPY_B(sa)};
+	static const char *const names[4] = {"in block 0", "in block 1", "A in the record stream",
+	                                     "B in the record stream"};
+	for (unsigned i = 0; i < 4; i++) {
+		if (buf + where[i] == sound)
+			continue;
+		bool bad = i == 0 ? true : hdr_copy_damaged(sound, buf + where[i]);
+		if (bad && memcmp(sound, buf + where[i], SEGHDR_REC_SIZE) != 0 &&
+		    (err = plan_hdrcopy(f, segno, sound, where[i], names[i])) < 0)
+			return err;
+	}
+	return scan_split(f, segno, si, hdr->seg_gen);
+}
+
+/*
+ * Both header blocks of a split segment illegible: replay skips the
+ * segment. Its record stream begins with a third copy of the header; a
+ * repair restores the blocks from it. Returns 1 if it was such a segment.
+ */
+static int split_hdr_lost(struct fsck *f, uint32_t segno, const uint8_t *buf)
+{
+	uint64_t sa = seg_phys(f->seg_size, true, 0);
+	if (so_get_le32(buf + RH_MAGIC) == 0 && so_get_le32(buf + SO_BLOCK + RH_MAGIC) == 0)
+		return 0; /* never used, or retired (with its copies) by a repair */
+	for (int c = 0; c < 2; c++) {
+		const uint8_t *h = buf + (c ? SEG_COPY_B(sa) : sa);
+		struct rec r;
+		uint32_t sz, flags;
+		if (rec_decode(h, SEGHDR_REC_SIZE, f->seed, true, &r, &sz) != REC_OK || r.type != REC_SEGHDR ||
+		    r.lpos != segno)
+			continue;
+		flags = so_get_le32(r.payload + SEGHDR_FLAGS);
+		if (!(flags & SEGHDR_F_SPLIT) || (flags & SEGHDR_F_ERASED))
+			continue;
+		f->res->damaged_headers++;
+		uint64_t t = fsck_report_at(f, FSCK_SEGHDR, FSCK_ERROR, seg_addr16(f, segno, 0), REC_SEGHDR, 0, 0, 0,
+		                            "both copies of the segment header are damaged: replay skips the whole "
+		                            "segment (generation %u); %s from its copy in the record stream",
+		                            r.seg_gen, f->repair ? "restored" : "a repair restores them");
+		if (!f->repair)
+			return 1;
+		int err;
+		for (unsigned b = 0; b < 2; b++) {
+			struct fsck_action a = {0};
+			a.kind = ACT_HDRCOPY;
+			a.addr16 = seg_addr16(f, segno, 0);
+			a.from16 = seg_addr16(f, segno, b * SO_BLOCK);
+			memcpy(a.hdr, h, SEGHDR_REC_SIZE);
+			a.ticket = t;
+			a.sev = FSCK_ERROR;
+			if ((err = fsck_plan(f, &a)) < 0)
+				return err;
+		}
+		struct seg_img si = {buf, f->seg_size, f->seed, true, c ? 3 : 2};
+		f->seg_state[segno] = SEGS_RESTORED;
+		f->seg_split[segno] = 1;
+		f->seg_gen[segno] = r.seg_gen;
+		f->seg_stream[segno] = (uint8_t)so_get_le32(r.payload);
+		f->res->segments_used++;
+		return (err = scan_split(f, segno, &si, r.seg_gen)) < 0 ? err : 1;
+	}
+	return 0;
+}
+
+/*
+ * Scan one segment (buf holds len bytes of it: 8 KiB if blocks 0 and 1
+ * were blank, else the whole segment).
  */
 static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t len)
 {
 	struct rec r;
 	uint32_t sz, gen, plen;
 	int err;
+	struct seg_img si;
+	if (len == f->seg_size && seg_img_open(&si, buf, f->seg_size, f->seed, segno, &r) == REC_OK && si.split) {
+		if (so_get_le32(r.payload + SEGHDR_FLAGS) & SEGHDR_F_ERASED)
+			return 0; /* free: nothing in it belongs to the erased use (replay's rule) */
+		f->seg_state[segno] = SEGS_USED;
+		f->seg_split[segno] = 1;
+		f->seg_gen[segno] = r.seg_gen;
+		f->seg_stream[segno] = (uint8_t)so_get_le32(r.payload);
+		f->res->segments_used++;
+		f->res->records_by_type[REC_SEGHDR]++;
+		return scan_split_seg(f, segno, buf, &si, &r);
+	}
 	enum rec_verdict v = rec_decode(buf, len, f->seed, true, &r, &sz);
 	if (v == REC_OK && r.type == REC_SEGHDR && r.lpos == segno) {
 		f->seg_state[segno] = SEGS_USED;
@@ -614,6 +1031,8 @@ static int scan_seg(struct fsck *f, uint32_t segno, const uint8_t *buf, uint32_t
 		f->res->records_by_type[REC_SEGHDR]++;
 		return scan_records(f, segno, buf, len, r.seg_gen, sz, true, NULL);
 	}
+	if (len == f->seg_size && (err = split_hdr_lost(f, segno, buf)) != 0)
+		return err < 0 ? err : 0;
 	uint32_t magic = so_get_le32(buf + RH_MAGIC);
 	if (magic == 0 || len < f->seg_size)
 		return 0; /* never used, or retired by a repair */
