@@ -695,10 +695,10 @@ START_TEST(test_fsck__out_of_line_payload_outside_the_data_area_is_reported)
 	repair_ok();
 	expect_page(3, 0); /* punched */
 	expect_page(4, 1);
-	/* Into the SEGHDR blocks: replay refuses the header (a lost region), the checker calls it malformed. */
+	/* Into the SEGHDR blocks: the header is known, its payload is not: a damaged page, as above. */
 	tu_write_file(tu_img, base, len);
 	reseal_doff(kn.oid_a, 3 * PG, 0);
-	check_reports(FSCK_REC_MALFORMED, FSCK_ERROR, &r);
+	check_reports(FSCK_PAGE_DAMAGED, FSCK_ERROR, &r);
 	fsck_result_free(&r);
 	repair_ok();
 	expect_page(4, 1);

@@ -990,7 +990,7 @@ static int split_hdr_lost(struct fsck *f, uint32_t segno, const uint8_t *buf)
 			if ((err = fsck_plan(f, &a)) < 0)
 				return err;
 		}
-		struct seg_img si = {buf, f->seg_size, f->seed, true, c ? 3 : 2};
+		struct seg_img si = {buf, f->seg_size, f->seed, true, c ? 3 : 2, r.seg_gen};
 		f->seg_state[segno] = SEGS_RESTORED;
 		f->seg_split[segno] = 1;
 		f->seg_gen[segno] = r.seg_gen;

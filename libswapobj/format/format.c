@@ -504,8 +504,11 @@ static enum rec_verdict decode_one(const struct seg_img *si, uint64_t phys, uint
 	 * payload is placed before its header's block is reached).
 	 */
 	uint64_t lo = (uint64_t)SPLIT_HDR_BLOCKS * SO_BLOCK;
-	if (out->doff < lo || out->doff > below || out->payload_len > below - out->doff)
-		return REC_BAD_HEADER;
+	if (out->doff < lo || out->doff > below || out->payload_len > below - out->doff) {
+		/* The header is sound (its checksum matched) but says nothing usable about the payload. */
+		out->payload = NULL;
+		return REC_BAD_CSUM;
+	}
 	return rec_ool_payload(out, si->img + out->doff, verify, si->seed);
 }
 

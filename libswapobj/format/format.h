@@ -176,6 +176,9 @@ uint64_t seg_phys(uint32_t seg_size, bool split, uint64_t pos);
  * in a split segment, copy B is used when copy A is not a sound header
  * (*copy tells which: 0 A, 1 B). *phys = byte offset of the header's copy
  * A: a record's address is always its copy A's, whichever copy was read.
+ * An out-of-line payload placed outside the data area (below the stream
+ * block holding its header) makes REC_BAD_CSUM with payload NULL: the
+ * header is known, the payload is not.
  * In a split segment a record is only looked for within pos's sector:
  * where the sector ends in zeros the next record starts at the next
  * sector (seg_next_sector).

@@ -181,7 +181,8 @@ static bool lost_candidate(const struct so_log *lg, const struct seg_img *si, ui
 	const uint8_t *pa = si->img + a, *pb = si->img + SEG_COPY_B(a);
 	if (!gap_looks_like_record(lg, pa, lim, gen, &ha) || !gap_looks_like_record(lg, pb, lim, gen, &hb))
 		return false;
-	if (memcmp(pa, pb, SO_MIN(lim, (size_t)REC_OOL_HDR_LEN)) == 0)
+	/* Headers of this use that check out but are impossible (written so, in both copies): a loss too. */
+	if (memcmp(pa, pb, SO_MIN(lim, (size_t)REC_OOL_HDR_LEN)) == 0 && !(ha && hb))
 		return false;
 	*hint = SO_MAX(ha, hb);
 	return true;
