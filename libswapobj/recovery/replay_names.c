@@ -115,7 +115,7 @@ int replay_older_name(struct replay *rp, struct so_obj *o, const struct rentry *
 		o->version = nr.version;
 		o->create_addr = e->addr16;
 		o->create_seq = e->seq;
-		o->create_bytes = sz;
+		o->create_bytes = rec_size(r.payload_len); /* the charge, whatever the layout */
 		if ((err = replay_set_aux(rp, o, e->seq, nr.aux, nr.auxlen)) < 0)
 			return err;
 		return 0;

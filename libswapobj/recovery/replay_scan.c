@@ -54,7 +54,7 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 		}
 		c->seq = r->seq;
 		c->addr16 = addr16;
-		c->bytes = sz;
+		c->bytes = rec_size(r->payload_len); /* the charge, whatever the layout (as appended: objrec.c) */
 		c->cls = nr.cls;
 		c->flags = nr.flags;
 		c->version = nr.version;
@@ -85,7 +85,7 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 		}
 		a->seq = r->seq;
 		a->addr16 = addr16;
-		a->bytes = sz;
+		a->bytes = rec_size(r->payload_len); /* the charge, whatever the layout (as appended: aux.c) */
 		a->len = r->payload_len;
 		memcpy(a->data, r->payload, r->payload_len);
 		return 0;
