@@ -157,11 +157,12 @@ static void report_json(const struct fsck_result *r, char **devs, unsigned ndev,
 	       ",\"pages\":%" PRIu64 ",\"live_bytes\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"warnings\":%" PRIu64
 	       ",\"infos\":%" PRIu64 ",\"errors_corrected\":%" PRIu64 ",\"errors_left\":%" PRIu64
 	       ",\"damaged_headers\":%" PRIu64 ",\"damaged_payloads\":%" PRIu64 ",\"torn\":%" PRIu64
-	       ",\"lost_pages\":%" PRIu64 ",\"modified\":%s,\"scan_ms\":%.1f,\"total_ms\":%.1f,\"checkpoint\":",
+	       ",\"lost_pages\":%" PRIu64 ",\"copy_damage\":%" PRIu64 ",\"lost_regions\":%" PRIu64
+	       ",\"modified\":%s,\"scan_ms\":%.1f,\"total_ms\":%.1f,\"checkpoint\":",
 	       r->seg_size, r->segments, r->segments_used, r->store_bytes, r->bytes_read, r->records, r->durable_seq,
 	       r->objects, r->pages, r->live_bytes, r->errors, r->warnings, r->infos, r->fixed_errors,
-	       fsck_errors_left(r), r->damaged_headers, r->damaged_payloads, r->torn, r->lost_pages,
-	       r->modified ? "true" : "false", (double)r->scan_ns / 1e6, (double)r->total_ns / 1e6);
+	       fsck_errors_left(r), r->damaged_headers, r->damaged_payloads, r->torn, r->lost_pages, r->copy_damage,
+	       r->lost_regions, r->modified ? "true" : "false", (double)r->scan_ns / 1e6, (double)r->total_ns / 1e6);
 	json_str(r->checkpoint);
 	printf(",\"problems_not_listed\":%" PRIu64 ",\"problems\":[", r->problems_dropped);
 	bool first = true;
@@ -199,10 +200,11 @@ static void report_text(const struct fsck_result *r, bool verbose)
 	else
 		printf("%" PRIu64 " error%s (%" PRIu64 " corrected, %" PRIu64 " left), %" PRIu64 " warning%s (%" PRIu64
 		       " fixed); %" PRIu64 " damaged headers, %" PRIu64 " damaged payloads, %" PRIu64
-		       " torn writes, %" PRIu64 " damaged pages\n",
+		       " torn writes, %" PRIu64 " damaged pages; %" PRIu64 " records damaged in one copy (nothing lost), %" PRIu64
+		       " regions lost in both copies\n",
 		       r->errors, r->errors == 1 ? "" : "s", r->fixed_errors, fsck_errors_left(r), r->warnings,
 		       r->warnings == 1 ? "" : "s", r->fixed_warnings, r->damaged_headers, r->damaged_payloads, r->torn,
-		       r->lost_pages);
+		       r->lost_pages, r->copy_damage, r->lost_regions);
 }
 
 int main(int argc, char **argv)
