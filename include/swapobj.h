@@ -385,7 +385,7 @@ struct swapobj_store_stat {
 	 * block of the store's capacity (what verifies a one-block page read).
 	 */
 	uint64_t page_check_bytes;
-	uint32_t layout;       /* SWAPOBJ_LAYOUT_SPLIT or _CLASSIC: the layout new segments are written in */
+	uint32_t layout;              /* SWAPOBJ_LAYOUT_SPLIT or _CLASSIC: the layout new segments are written in */
 	uint32_t split_segments_used; /* segments in use (sealed or open) that have the split layout */
 	/*
 	 * Regions of split segments whose records were lost in both copies

@@ -807,8 +807,8 @@ START_TEST(test_space__stat_reports_usable_dead_and_histogram)
 	ck_assert_uint_eq(s.segments, 31);
 	/* usable: all but the reserve, the lookahead, one open segment per stream and the checkpoints', in whole
 	 * records */
-	ck_assert_uint_eq(s.usable_bytes,
-	                  (31 - LOG_RESERVE_SEGS - LOG_CLEAN_AHEAD - LOG_NSTREAMS - 3) * SPLIT_1M_PAGES * REC_DATA_SIZE);
+	ck_assert_uint_eq(s.usable_bytes, (31 - LOG_RESERVE_SEGS - LOG_CLEAN_AHEAD - LOG_NSTREAMS - 3) *
+	                                      SPLIT_1M_PAGES * REC_DATA_SIZE);
 	/* reserved: what user writes never take, the cleaner's reserve and one checkpoint body's room (1 here) */
 	ck_assert_uint_eq(s.reserved_bytes, (LOG_RESERVE_SEGS + 1) * MiB);
 	swapobj_obj *a = obj(st, 1);

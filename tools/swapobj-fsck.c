@@ -200,8 +200,8 @@ static void report_text(const struct fsck_result *r, bool verbose)
 	else
 		printf("%" PRIu64 " error%s (%" PRIu64 " corrected, %" PRIu64 " left), %" PRIu64 " warning%s (%" PRIu64
 		       " fixed); %" PRIu64 " damaged headers, %" PRIu64 " damaged payloads, %" PRIu64
-		       " torn writes, %" PRIu64 " damaged pages; %" PRIu64 " records damaged in one copy (nothing lost), %" PRIu64
-		       " regions lost in both copies\n",
+		       " torn writes, %" PRIu64 " damaged pages; %" PRIu64
+		       " records damaged in one copy (nothing lost), %" PRIu64 " regions lost in both copies\n",
 		       r->errors, r->errors == 1 ? "" : "s", r->fixed_errors, fsck_errors_left(r), r->warnings,
 		       r->warnings == 1 ? "" : "s", r->fixed_warnings, r->damaged_headers, r->damaged_payloads, r->torn,
 		       r->lost_pages, r->copy_damage, r->lost_regions);

@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 		       s.io_uring ? "true" : "false");
 		printf(",\"layout\":\"%s\",\"split_segments_used\":%u,\"page_check_bytes\":%" PRIu64
 		       ",\"lost_regions\":%" PRIu64 ",\"util_histogram\":[",
-		       s.layout == SWAPOBJ_LAYOUT_SPLIT ? "split" : "classic", s.split_segments_used, s.page_check_bytes,
-		       s.lost_regions);
+		       s.layout == SWAPOBJ_LAYOUT_SPLIT ? "split" : "classic", s.split_segments_used,
+		       s.page_check_bytes, s.lost_regions);
 		for (unsigned i = 0; i < SWAPOBJ_UTIL_BUCKETS; i++)
 			printf("%s%" PRIu64, i ? "," : "", s.util_histogram[i]);
 		printf("]}\n");
@@ -124,7 +124,8 @@ int main(int argc, char **argv)
 	                                        : "classic (kept so by SWAPOBJ_OPEN_NO_UPGRADE or a read-only open)",
 	       s.split_segments_used, s.segments_used);
 	if (s.lost_regions)
-		printf("LOST          %" PRIu64 " region(s) of the log lost both copies of their records: the store is\n"
+		printf("LOST          %" PRIu64
+		       " region(s) of the log lost both copies of their records: the store is\n"
 		       "              read-only and serves no page until swapobj-fsck -y accepts the loss\n",
 		       s.lost_regions);
 	if (s.from_checkpoint)

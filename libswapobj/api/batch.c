@@ -116,8 +116,9 @@ static void run(struct batch *b)
 		for (uint32_t j = 0; j < p->cnt; j++) {
 			const uint8_t *payload = b->rd[i].rec + (size_t)j * rsz;
 			uint64_t aj = extslot_addr(p->slot) + (uint64_t)j * (rsz / ADDR_UNIT);
-			int err = split ? log_page_verify(lg, aj, payload, o->oid, (p->pg + j) * PG)
-			                : obj_check_rec(b->st, o, p->pg + j, extslot_make(k, aj), payload, rsz, &payload);
+			int err = split
+			              ? log_page_verify(lg, aj, payload, o->oid, (p->pg + j) * PG)
+			              : obj_check_rec(b->st, o, p->pg + j, extslot_make(k, aj), payload, rsz, &payload);
 			if (err < 0) {
 				req_fail(r, err);
 				break;

@@ -254,7 +254,7 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 				if (pages[i].kind == EXT_ZERO)
 					while (i + n < npg && pages[i + n].kind == EXT_ZERO)
 						n++;
-				rlen[k] = pages[i].kind == EXT_DATA ? REC_OOL_HDR_LEN
+				rlen[k] = pages[i].kind == EXT_DATA   ? REC_OOL_HDR_LEN
 				          : pages[i].kind == EXT_FILL ? REC_FILL_SIZE
 				                                      : REC_ZERO_SIZE;
 				ndata += pages[i].kind == EXT_DATA;
@@ -298,13 +298,15 @@ static int64_t write_pages(struct swapobj_store *st, struct so_obj *o, const uin
 				r.payload_len = PG;
 				memcpy(page, pages[i].src, PG);
 				rec_seal_ool(dst, &r, page, (uint32_t)(rv.doff + dcur), lg->seed);
-				log_csum_set(rv.seg, rv.doff + dcur, log_page_check(so_get_le64(dst + RH_CSUM), r.oid, r.lpos));
+				log_csum_set(rv.seg, rv.doff + dcur,
+				             log_page_check(so_get_le64(dst + RH_CSUM), r.oid, r.lpos));
 				last_addr = rv.daddr16 + dcur / ADDR_UNIT;
 				dcur += PG;
 				sz = REC_OOL_HDR_LEN;
 			} else {
 				sz = rec_seal(dst, &r, lg->seed);
-				last_addr = lg->split ? log_addr16(lg, rv.seg->segno, phys[k]) : rv.addr16 + cur / ADDR_UNIT;
+				last_addr =
+				    lg->split ? log_addr16(lg, rv.seg->segno, phys[k]) : rv.addr16 + cur / ADDR_UNIT;
 			}
 			for (uint32_t j = 0; j < n; j++)
 				slots[i + j] = extslot_make((enum ext_kind)pages[i].kind, last_addr);

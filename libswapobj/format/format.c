@@ -157,8 +157,8 @@ uint32_t rec_seal(uint8_t *dst, const struct rec *r, uint64_t seed)
 void rec_restamp(uint8_t *rec, uint32_t seg_gen, uint64_t seed)
 {
 	so_put_le32(rec + RH_SEG_GEN, seg_gen);
-	so_put_le32(rec + RH_HDR_CSUM, so_get_le16(rec + RH_HDR_LEN) == REC_OOL_HDR_LEN ? hdr_csum_ool(rec, seed)
-	                                                                                : hdr_csum(rec, seed));
+	so_put_le32(rec + RH_HDR_CSUM,
+	            so_get_le16(rec + RH_HDR_LEN) == REC_OOL_HDR_LEN ? hdr_csum_ool(rec, seed) : hdr_csum(rec, seed));
 }
 
 const char *rec_verdict_str(enum rec_verdict v)
@@ -442,8 +442,8 @@ static bool seghdr_of(const uint8_t *blk, uint64_t seed, uint64_t segno, struct 
 	return rec_decode(blk, SO_BLOCK, seed, true, r, &sz) == REC_OK && r->type == REC_SEGHDR && r->lpos == segno;
 }
 
-enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed,
-                              uint64_t segno, struct rec *hdr)
+enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed, uint64_t segno,
+                              struct rec *hdr)
 {
 	struct rec r;
 	uint32_t sz;
@@ -490,8 +490,8 @@ enum rec_verdict seg_img_open_whole(struct seg_img *si, const uint8_t *img, uint
 	return REC_OK;
 }
 
-static enum rec_verdict decode_one(const struct seg_img *si, uint64_t phys, uint64_t below, size_t avail,
-                                   bool verify, struct rec *out, uint32_t *size)
+static enum rec_verdict decode_one(const struct seg_img *si, uint64_t phys, uint64_t below, size_t avail, bool verify,
+                                   struct rec *out, uint32_t *size)
 {
 	enum rec_verdict v = rec_decode(si->img + phys, avail, si->seed, verify, out, size);
 	if (v != REC_OOL)

@@ -41,9 +41,9 @@ struct rec {
 	uint32_t payload_len, raw_len;
 	uint64_t seq, oid, lpos, obj_size;
 	uint32_t seg_gen;
-	uint16_t hdr_len;  /* REC_HDR_LEN, or REC_OOL_HDR_LEN for an out-of-line record */
-	uint32_t doff;     /* out of line: byte offset of the payload in its segment; else 0 */
-	uint64_t csum;     /* the payload checksum the header states */
+	uint16_t hdr_len;       /* REC_HDR_LEN, or REC_OOL_HDR_LEN for an out-of-line record */
+	uint32_t doff;          /* out of line: byte offset of the payload in its segment; else 0 */
+	uint64_t csum;          /* the payload checksum the header states */
 	const uint8_t *payload; /* NULL for an out-of-line record until rec_ool_payload resolves it */
 };
 
@@ -148,8 +148,8 @@ struct seg_img {
  * *hdr filled, or the verdict of block 0 when neither copy is a SEGHDR of
  * segment segno. img may hold just the first two blocks for this call.
  */
-enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed,
-                              uint64_t segno, struct rec *hdr);
+enum rec_verdict seg_img_open(struct seg_img *si, const uint8_t *img, uint32_t seg_size, uint64_t seed, uint64_t segno,
+                              struct rec *hdr);
 /*
  * seg_img_open on a whole segment image: when neither block 0 nor 1 holds
  * the header, a split segment's third copy, at the head of its record

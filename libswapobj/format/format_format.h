@@ -87,10 +87,10 @@
  * covers [0, RH_HDR_CSUM) and the extension [REC_HDR_LEN, REC_OOL_HDR_LEN).
  */
 #define REC_OOL_HDR_LEN 80u
-#define RX_DOFF 64      /* 4 payload offset in the segment / 16 (pages: a multiple of 4096) */
-#define RX_CODEC 68     /* 1 0: stored as is (other codecs: none yet, refused) */
-#define RX_TIER 69      /* 1 0 (device tiers: none yet, refused) */
-#define RX_RESERVED 70  /* 10 zero */
+#define RX_DOFF 64     /* 4 payload offset in the segment / 16 (pages: a multiple of 4096) */
+#define RX_CODEC 68    /* 1 0: stored as is (other codecs: none yet, refused) */
+#define RX_TIER 69     /* 1 0 (device tiers: none yet, refused) */
+#define RX_RESERVED 70 /* 10 zero */
 /*
  * Split segments: a record of the stream never crosses a 512-byte sector
  * (it starts the next one; the rest of the sector stays zero), so a write
@@ -100,7 +100,7 @@
  */
 #define SPLIT_SECTOR 512u
 #define REC_INLINE_MAX (SPLIT_SECTOR - REC_HDR_LEN)
-#define SPLIT_HDR_BLOCKS 2u  /* blocks 0 and 1: the SEGHDR and its copy */
+#define SPLIT_HDR_BLOCKS 2u /* blocks 0 and 1: the SEGHDR and its copy */
 
 enum rec_type {
 	REC_SEGHDR = 1,     /* payload SEGHDR_LEN (SEGHDR_*); header seq = the use's age stamp */

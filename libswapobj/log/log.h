@@ -121,11 +121,11 @@ struct log_seg {
 	 * seg_phys), and the data area has its own two marks.
 	 */
 	uint8_t split;
-	uint8_t csum_ok;    /* atomic: csum holds every out-of-line page of the use (else log_csum_load) */
-	uint64_t csum_upto; /* else: log_csum_load reads the stream up to here (the rest was noted at open) */
-	uint64_t dfill;     /* split: end of the data area reserved (OPEN) or present */
-	uint64_t dwritten;  /* split: [SPLIT_HDR_BLOCKS * 4096, dwritten) of the data area is on the device */
-	uint32_t *csum;     /* split: per 4 KiB block, the check of the page there (log_page_check), 0 unknown */
+	uint8_t csum_ok;     /* atomic: csum holds every out-of-line page of the use (else log_csum_load) */
+	uint64_t csum_upto;  /* else: log_csum_load reads the stream up to here (the rest was noted at open) */
+	uint64_t dfill;      /* split: end of the data area reserved (OPEN) or present */
+	uint64_t dwritten;   /* split: [SPLIT_HDR_BLOCKS * 4096, dwritten) of the data area is on the device */
+	uint32_t *csum;      /* split: per 4 KiB block, the check of the page there (log_page_check), 0 unknown */
 	struct log_buf *buf; /* memory image while OPEN or not yet written out; guarded by buf_lock */
 	uint8_t *bloom;      /* SEG_BLOOM_BYTES bit set of objects with dead records here */
 	uint8_t dead_any;    /* some record here has died */
@@ -176,9 +176,9 @@ struct so_log {
 	uint64_t seed;
 	uint32_t seg_size;
 	uint32_t seg_shift;
-	bool split;               /* new append segments take the split layout (SB_INCOMPAT_SPLIT) */
-	pthread_mutex_t csum_mu;  /* log_csum_load */
-	uint8_t *csum_scratch;    /* seg_size bytes for log_csum_load (under csum_mu) */
+	bool split;              /* new append segments take the split layout (SB_INCOMPAT_SPLIT) */
+	pthread_mutex_t csum_mu; /* log_csum_load */
+	uint8_t *csum_scratch;   /* seg_size bytes for log_csum_load (under csum_mu) */
 	uint64_t nsegs;
 	struct log_seg *segs;
 	uint8_t *blooms;

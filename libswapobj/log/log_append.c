@@ -102,8 +102,8 @@ int log_reserve_v(struct so_log *lg, int stream, const uint32_t *rlen, uint32_t 
 		if (s && !s->split)
 			for (uint32_t i = 0, o = 0; i < nrec; o += rlen[i], i++)
 				pos[i] = ls->reserved + o;
-		if (s && (s->split ? split_fit(lg, ls, rlen, nrec, dlen, dalign, pos, &end, &dpos)
-		                   : end <= lg->seg_size)) {
+		if (s &&
+		    (s->split ? split_fit(lg, ls, rlen, nrec, dlen, dalign, pos, &end, &dpos) : end <= lg->seg_size)) {
 			for (uint32_t i = 0; i < nrec; i++)
 				phys[i] = seg_phys(lg->seg_size, s->split, pos[i]);
 			r->seg = s;
@@ -191,7 +191,7 @@ int log_reserve_v(struct so_log *lg, int stream, const uint32_t *rlen, uint32_t 
 		__atomic_store_n(&s->fill, SEGHDR_REC_SIZE, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->dfill, ls->dreserved, __ATOMIC_RELAXED);
 		s->written = 0;
-		s->dwritten = ls->dreserved; /* blocks 0 and 1 went out when the segment was prepared */
+		s->dwritten = ls->dreserved;  /* blocks 0 and 1 went out when the segment was prepared */
 		log_kick(lg, LOG_KICK_FLUSH); /* prepare the next READY segment in the background */
 	}
 	pthread_mutex_unlock(&ls->mu);

@@ -379,18 +379,20 @@ int log_fail(struct so_log *lg, int err)
 int log_check_readable(struct so_log *lg)
 {
 	if (lg->lost_regions)
-		return so_err(SWAPOBJ_ECORRUPT,
-		              "%llu region(s) of the log lost both copies of their records: which pages they updated is "
-		              "unknown, so no page is served (run swapobj-fsck)",
-		              (unsigned long long)lg->lost_regions);
+		return so_err(
+		    SWAPOBJ_ECORRUPT,
+		    "%llu region(s) of the log lost both copies of their records: which pages they updated is "
+		    "unknown, so no page is served (run swapobj-fsck)",
+		    (unsigned long long)lg->lost_regions);
 	return 0;
 }
 
 int log_check_writable(struct so_log *lg)
 {
 	if (lg->lost_regions)
-		return so_err(SWAPOBJ_EROFS, "store is read-only: %llu region(s) of the log lost both copies of their "
-		                             "records (run swapobj-fsck)",
+		return so_err(SWAPOBJ_EROFS,
+		              "store is read-only: %llu region(s) of the log lost both copies of their "
+		              "records (run swapobj-fsck)",
 		              (unsigned long long)lg->lost_regions);
 	if (lg->rdonly)
 		return so_err(SWAPOBJ_EROFS, "store was opened read-only");
@@ -549,7 +551,7 @@ static int csum_fill(struct so_log *lg, struct log_seg *s)
 	int err;
 	if (!s->csum && (err = log_csum_alloc(lg, s)) < 0)
 		return err;
-	struct io_req req = {&lg->devs[s->dev], img + lo, (uint32_t)(lg->seg_size - lo), IO_OP_READ,
+	struct io_req req = {&lg->devs[s->dev],          img + lo, (uint32_t)(lg->seg_size - lo), IO_OP_READ,
 	                     log_seg_devoff(lg, s) + lo, 0};
 	if ((err = io_batch(&req, 1)) < 0 || (err = req.res) < 0)
 		return err;
@@ -599,7 +601,8 @@ int log_page_verify(struct so_log *lg, uint64_t addr16, const uint8_t *page, uin
 	if ((err = log_csum_load(lg, s)) < 0)
 		return err;
 	if (!s->csum)
-		return so_err(SWAPOBJ_ECORRUPT, "segment %u: split layout in a store without the split feature", s->segno);
+		return so_err(SWAPOBJ_ECORRUPT, "segment %u: split layout in a store without the split feature",
+		              s->segno);
 	uint32_t want = __atomic_load_n(&s->csum[off / SO_BLOCK], __ATOMIC_RELAXED);
 	uint32_t got = log_page_check(XXH3_64bits_withSeed(page, SO_BLOCK, lg->seed), oid, lpos);
 	if (want == 0)
@@ -607,7 +610,8 @@ int log_page_verify(struct so_log *lg, uint64_t addr16, const uint8_t *page, uin
 		              "%s: segment %u offset %llu: no intact record of this page (both copies damaged)",
 		              lg->devs[s->dev].path, s->segno, (unsigned long long)off);
 	if (want != got)
-		return so_err(SWAPOBJ_ECORRUPT, "%s: segment %u offset %llu (device offset %llu): page checksum mismatch",
+		return so_err(SWAPOBJ_ECORRUPT,
+		              "%s: segment %u offset %llu (device offset %llu): page checksum mismatch",
 		              lg->devs[s->dev].path, s->segno, (unsigned long long)off,
 		              (unsigned long long)(log_seg_devoff(lg, s) + off));
 	return 0;

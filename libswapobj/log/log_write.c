@@ -48,7 +48,7 @@ static void drain_locked(struct log_stream *ls)
  */
 #define LOG_IO_PIECE (256u << 10)
 #define LOG_WO_RANGES (LOG_BUFS_PER_STREAM + 1) /* the sealed buffers and the open segment */
-#define LOG_WO_SPANS (4 * LOG_WO_RANGES) /* split: data blocks and tail, stream's private block and the rest */
+#define LOG_WO_SPANS (4 * LOG_WO_RANGES)        /* split: data blocks and tail, stream's private block and the rest */
 #define LOG_WO_PRIV (2 * LOG_WO_RANGES)
 
 struct wo_range {
@@ -91,8 +91,7 @@ static const uint8_t *priv_block(struct wo_plan *p, const uint8_t *blk, uint64_t
 }
 
 /* Plan [from, to) of a straight range of the buffer (classic segment, or a split one's data area). */
-static uint64_t plan_straight(struct wo_plan *p, unsigned ri, const uint8_t *buf, uint64_t from, uint64_t to,
-                              bool tail)
+static uint64_t plan_straight(struct wo_plan *p, unsigned ri, const uint8_t *buf, uint64_t from, uint64_t to, bool tail)
 {
 	if (to <= from)
 		return from;
@@ -107,8 +106,8 @@ static uint64_t plan_straight(struct wo_plan *p, unsigned ri, const uint8_t *buf
 }
 
 /* Plan the record stream [from, to) of a split segment (see above); returns the new written mark. */
-static uint64_t plan_stream(struct so_log *lg, struct wo_plan *p, unsigned ri, uint8_t *buf, uint64_t from,
-                            uint64_t to, bool tail)
+static uint64_t plan_stream(struct so_log *lg, struct wo_plan *p, unsigned ri, uint8_t *buf, uint64_t from, uint64_t to,
+                            bool tail)
 {
 	if (to <= from)
 		return from;
@@ -124,8 +123,8 @@ static uint64_t plan_stream(struct so_log *lg, struct wo_plan *p, unsigned ri, u
 		uint64_t a = seg_phys(lg->seg_size, true, i * IO_ALIGN);
 		memcpy(buf + SEG_COPY_B(a), buf + a, n);
 	}
-	uint64_t lo = seg_phys(lg->seg_size, true, i1 * IO_ALIGN), hi = seg_phys(lg->seg_size, true, i0 * IO_ALIGN) +
-	                                                                    2 * IO_ALIGN;
+	uint64_t lo = seg_phys(lg->seg_size, true, i1 * IO_ALIGN),
+	         hi = seg_phys(lg->seg_size, true, i0 * IO_ALIGN) + 2 * IO_ALIGN;
 	uint64_t nlast = SO_MIN((uint64_t)IO_ALIGN, to - i1 * IO_ALIGN);
 	if (nlast < IO_ALIGN) {
 		span_add(p, ri, priv_block(p, buf + lo, nlast), lo, IO_ALIGN);
@@ -181,8 +180,9 @@ static int wo_run(struct so_log *lg, struct wo_plan *p, struct wo_range *rs, uns
 			struct wo_span *sp = &p->sp[cur];
 			uint64_t len = SO_MIN((uint64_t)LOG_IO_PIECE, sp->len - next);
 			struct log_seg *s = rs[sp->ri].s;
-			req[nq] = (struct io_req){&lg->devs[s->dev], (void *)(uintptr_t)(sp->src + next), (uint32_t)len,
-			                          IO_OP_WRITE, log_seg_devoff(lg, s) + sp->off + next, 0};
+			req[nq] =
+			    (struct io_req){&lg->devs[s->dev], (void *)(uintptr_t)(sp->src + next),    (uint32_t)len,
+			                    IO_OP_WRITE,       log_seg_devoff(lg, s) + sp->off + next, 0};
 			owner[nq++] = sp->ri;
 			next += len;
 			if (next == sp->len) {

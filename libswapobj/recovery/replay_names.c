@@ -104,8 +104,8 @@ int replay_older_name(struct replay *rp, struct so_obj *o, const struct rentry *
 		enum rec_verdict v = log_read_rec(lg, e->addr16, maxlen, rp->bounce, true, &r, &sz, &err);
 		if (err < 0)
 			return err;
-		if (v != REC_OK || r.type != e->type || r.oid != o->oid ||
-		    r.seq != e->seq || name_rec_decode(r.payload, r.payload_len, &nr, key) < 0)
+		if (v != REC_OK || r.type != e->type || r.oid != o->oid || r.seq != e->seq ||
+		    name_rec_decode(r.payload, r.payload_len, &nr, key) < 0)
 			continue; /* read back damaged: try an older one */
 		*seq = e->seq;
 		if (replay_invalidated(rp, e->seq, key))

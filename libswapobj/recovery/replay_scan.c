@@ -12,8 +12,7 @@
 #include "tombreg.h"
 #include "util.h"
 
-static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint64_t hdr16, uint32_t sz,
-                   bool damaged)
+static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint64_t hdr16, uint32_t sz, bool damaged)
 {
 	int err;
 	rp->max_seq = SO_MAX(rp->max_seq, r->seq);
@@ -171,8 +170,7 @@ static bool candidate(const struct seg_img *si, uint64_t p, uint32_t gen)
  * record), and their header bytes differ (identical bytes that do not
  * decode are not damage: an earlier use's or another store's leftovers).
  */
-static bool lost_candidate(const struct so_log *lg, const struct seg_img *si, uint64_t q, uint32_t gen,
-                           uint64_t *hint)
+static bool lost_candidate(const struct so_log *lg, const struct seg_img *si, uint64_t q, uint32_t gen, uint64_t *hint)
 {
 	size_t lim = SPLIT_SECTOR - q % SPLIT_SECTOR;
 	if (lim < REC_HDR_LEN)
@@ -267,7 +265,8 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 				uint64_t hint = 0;
 				if (lost_candidate(lg, &si, q, s->gen, &hint)) {
 					uint64_t a = seg_phys(si.seg_size, true, q);
-					if ((err = add_gap(rp, log_addr16(lg, s->segno, a), last_seq, hint, s->gen, true)) < 0)
+					if ((err = add_gap(rp, log_addr16(lg, s->segno, a), last_seq, hint, s->gen,
+					                   true)) < 0)
 						return err;
 					break;
 				}

@@ -172,8 +172,8 @@ static int clean_data(struct swapobj_store *st, struct so_obj *o, const struct r
  * tombstone, while a dead record of it may remain; relocated, it is a dead
  * record of its own object too (whose DELETE, if any, must outlive it).
  */
-static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg *v, const struct rec *r,
-                       uint32_t sz, uint64_t addr, bool need)
+static int clean_ident(struct swapobj_store *st, struct pass *ps, struct log_seg *v, const struct rec *r, uint32_t sz,
+                       uint64_t addr, bool need)
 {
 	struct so_log *lg = &st->log;
 	struct so_obj *o = index_get(&st->ix, r->oid);
@@ -257,8 +257,8 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	uint64_t newaddr;
 	int err = 0;
 #define RELOCATE(oid_)                                                                                                 \
-	((void)(oid_), need ? (ps->need[pass_stream(ps, r->seq)] += log_rec_cost(lg, r, sz), 0)                      \
-	                    : relocate(st, ps, r, &newaddr))
+	((void)(oid_),                                                                                                 \
+	 need ? (ps->need[pass_stream(ps, r->seq)] += log_rec_cost(lg, r, sz), 0) : relocate(st, ps, r, &newaddr))
 	if (r->type == REC_CREATE || r->type == REC_RENAME || r->type == REC_AUX)
 		return clean_ident(st, ps, v, r, sz, addr, need);
 	bool tomb =
