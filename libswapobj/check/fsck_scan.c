@@ -768,7 +768,7 @@ static int split_record(struct fsck *f, uint32_t segno, const struct seg_img *si
 static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, uint32_t gen)
 {
 	uint64_t lim = seg_stream_end(si), pos = SEGHDR_REC_SIZE, prev_seq = 0, end = pos;
-	uint64_t dmax = 0, dmax_hdr = 0;
+	uint64_t dmax = 0, dmax_hdr = 0, last_pos = UINT64_MAX;
 	struct fsck_rkey prev = {0, 0, 0, 0, 0};
 	int err;
 	while (pos + REC_HDR_LEN <= lim) {
@@ -787,6 +787,7 @@ static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, 
 				dmax = dend;
 				dmax_hdr = phys;
 			}
+			last_pos = pos;
 			pos += sz;
 			end = pos;
 			continue;
@@ -830,16 +831,21 @@ static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, 
 		uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &next);
 		bool ra, rb;
 		bool la = split_looks(f, pa, room, gen, &ra), lb = split_looks(f, pb, room, gen, &rb);
-		bool magic = so_get_le32(pa + RH_MAGIC) != 0 || so_get_le32(pb + RH_MAGIC) != 0;
-		/* Replay's rule for a gap (a region it skips, lost when below the durable point). */
-		bool gap = (p && magic) || (!p && (la || lb));
-		if (!p && !gap)
-			break; /* the end of the use's records (past it the stream's blocks may still hold pages) */
+		/*
+		 * Replay's rule (replay_scan.c, lost_candidate): a region is a loss
+		 * (below the durable point) only where both copies look like a record
+		 * of this use and differ, or both hold a header of this use that
+		 * checks out. Anything else is an earlier use's leftovers or a write
+		 * a cut lost, in one copy or both: nothing durable was there.
+		 */
+		uint64_t lhint;
+		bool gap = seg_lost_at(si, pos, last_pos, p ? p : UINT64_MAX, &lhint);
 		/* The bytes up to the next record, within this sector. */
 		uint64_t q = SO_MIN(p ? p : lim, seg_next_sector(pos));
 		uint32_t n = (uint32_t)(q - pos);
 		bool za = fsck_all_zero(pa, n), zb = fsck_all_zero(pb, n);
-		if (za != zb) {
+		/* (Past the use's last record the stream's range may hold pages: no copy to compare there.) */
+		if (p && za != zb) {
 			/* Bytes in one copy where the other holds nothing: damage to one copy, nothing lost. */
 			f->res->copy_damage++;
 			enum fsck_sev sev = gap ? FSCK_ERROR : FSCK_WARN;
@@ -859,10 +865,19 @@ static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, 
 			continue;
 		}
 		if (!gap) {
-			/* Nothing replay would take for a record: resync the way it does. */
-			if (!p)
+			/*
+			 * Nothing replay would take for a lost record here: on to the next
+			 * valid record, or the next sector start before it (a record lost
+			 * in both copies may start there, and replay looks there too).
+			 */
+			uint64_t nx = seg_next_sector(pos);
+			if (p && p <= nx) {
+				pos = p;
+				continue;
+			}
+			if (nx + REC_HDR_LEN > lim)
 				break;
-			pos = p;
+			pos = nx;
 			continue;
 		}
 		struct fsck_incident inc = {0};
@@ -885,8 +900,10 @@ static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, 
 		}
 		if ((err = add_incident(f, &inc)) < 0)
 			return err;
-		if (!p)
+		if (!p) {
+			/* A loss at the end: what follows is unused (replay looks no further for a lost record). */
 			break;
+		}
 		pos = p;
 	}
 	/* The data area grows up, the stream down: they must not meet. */

@@ -571,3 +571,73 @@ bool seg_sector_rest_zero(const struct seg_img *si, uint64_t pos)
 	size_t n = SPLIT_SECTOR - pos % SPLIT_SECTOR;
 	return so_mem_is_zero(si->img + a, n) && so_mem_is_zero(si->img + SEG_COPY_B(a), n);
 }
+
+/*
+ * Does the header at p look like a record of generation gen that does not
+ * decode (magic present, or a header that checks out once the magic is put
+ * back)? *ok: the header checks out (magic aside); *seq then its seq.
+ */
+static bool looks_damaged(const uint8_t *p, size_t lim, uint64_t seed, uint32_t gen, bool *ok, uint64_t *seq)
+{
+	uint8_t tmp[REC_OOL_HDR_LEN];
+	*ok = false;
+	*seq = 0;
+	if (lim < REC_HDR_LEN)
+		return false;
+	uint32_t magic = so_get_le32(p + RH_MAGIC);
+	if (magic == 0)
+		return false;
+	memcpy(tmp, p, lim < REC_OOL_HDR_LEN ? REC_HDR_LEN : REC_OOL_HDR_LEN);
+	so_put_le32(tmp + RH_MAGIC, REC_MAGIC);
+	if (lim < REC_OOL_HDR_LEN)
+		so_put_le16(tmp + RH_HDR_LEN, REC_HDR_LEN);
+	bool csum = rec_hdr_csum(tmp, seed) == so_get_le32(tmp + RH_HDR_CSUM);
+	if (magic != REC_MAGIC && !csum)
+		return false;
+	if (csum && so_get_le32(tmp + RH_SEG_GEN) != gen)
+		return false; /* intact, of another use */
+	*ok = csum;
+	*seq = csum ? so_get_le64(tmp + RH_SEQ) : 0;
+	return true;
+}
+
+/* Is there a valid record of the use at stream offset at, in both copies? */
+static bool valid_both(const struct seg_img *si, uint64_t at)
+{
+	uint64_t a = seg_phys(si->seg_size, true, at);
+	size_t lim = SPLIT_SECTOR - at % SPLIT_SECTOR;
+	for (int c = 0; c < 2; c++) {
+		struct rec r;
+		uint32_t sz;
+		enum rec_verdict v = rec_decode(si->img + (c ? SEG_COPY_B(a) : a), lim, si->seed, false, &r, &sz);
+		if ((v != REC_OK && v != REC_OOL) || r.seg_gen != si->gen)
+			return false;
+	}
+	return true;
+}
+
+bool seg_lost_at(const struct seg_img *si, uint64_t q, uint64_t prev, uint64_t next, uint64_t *hint)
+{
+	size_t lim = SPLIT_SECTOR - q % SPLIT_SECTOR;
+	if (!si->split || lim < REC_HDR_LEN)
+		return false;
+	uint64_t a = seg_phys(si->seg_size, true, q), sa, sb;
+	const uint8_t *pa = si->img + a, *pb = si->img + SEG_COPY_B(a);
+	bool oka, okb;
+	if (!looks_damaged(pa, lim, si->seed, si->gen, &oka, &sa) ||
+	    !looks_damaged(pb, lim, si->seed, si->gen, &okb, &sb))
+		return false;
+	*hint = sa > sb ? sa : sb;
+	if (memcmp(pa, pb, lim < REC_OOL_HDR_LEN ? lim : REC_OOL_HDR_LEN) != 0 || (oka && okb))
+		return true;
+	/*
+	 * The same bytes in both copies, not a header that checks out: an
+	 * earlier use's or another store's leftovers where this use's write
+	 * was lost, unless this use wrote the sector in both copies (a valid
+	 * record of it before or after in the same sector: a sector is
+	 * written whole), in which case it is damage, twice alike.
+	 */
+	uint64_t sec = q / SPLIT_SECTOR;
+	return (prev != UINT64_MAX && prev / SPLIT_SECTOR == sec && valid_both(si, prev)) ||
+	       (next != UINT64_MAX && next / SPLIT_SECTOR == sec && valid_both(si, next));
+}

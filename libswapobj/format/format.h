@@ -185,6 +185,18 @@ uint64_t seg_phys(uint32_t seg_size, bool split, uint64_t pos);
  */
 enum rec_verdict seg_rec_at(const struct seg_img *si, uint64_t pos, bool verify, struct rec *out, uint32_t *size,
                             uint64_t *phys, int *copy);
+/*
+ * Split segment: might a record of the use (si->gen) that both copies lost
+ * have started at stream offset q? Both copies must look like a record of
+ * the use that does not decode, and either differ (damage), or both check
+ * out (impossible, in both), or be alike in a sector the use wrote in both
+ * copies (the valid record before it, prev, or after it, next, is in the
+ * same sector in both copies; UINT64_MAX: none). Anything else is an
+ * earlier use's or another store's leftovers where a write was lost, or
+ * the end. *hint: a seq the header names if it checks out. Replay and the
+ * checker decide lost regions with it.
+ */
+bool seg_lost_at(const struct seg_img *si, uint64_t q, uint64_t prev, uint64_t next, uint64_t *hint);
 /* The record magic at stream offset pos: copy A's, or B's if A's is not the record magic. */
 uint32_t seg_magic_at(const struct seg_img *si, uint64_t pos);
 /* Split segment: true if the bytes of pos's sector from pos on are zero in copy A (and B). */

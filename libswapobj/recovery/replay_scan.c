@@ -164,27 +164,6 @@ static bool candidate(const struct seg_img *si, uint64_t p, uint32_t gen)
 	return si->split && so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
 	       so_get_le32(si->img + a + RH_SEG_GEN) == gen;
 }
-/*
- * Split: might a record of generation gen that both copies lost have
- * started at stream offset q? Both copies look like one (gap_looks_like_
- * record), and their header bytes differ (identical bytes that do not
- * decode are not damage: an earlier use's or another store's leftovers).
- */
-static bool lost_candidate(const struct so_log *lg, const struct seg_img *si, uint64_t q, uint32_t gen, uint64_t *hint)
-{
-	size_t lim = SPLIT_SECTOR - q % SPLIT_SECTOR;
-	if (lim < REC_HDR_LEN)
-		return false;
-	uint64_t a = seg_phys(si->seg_size, true, q), ha = 0, hb = 0;
-	const uint8_t *pa = si->img + a, *pb = si->img + SEG_COPY_B(a);
-	if (!gap_looks_like_record(lg, pa, lim, gen, &ha) || !gap_looks_like_record(lg, pb, lim, gen, &hb))
-		return false;
-	/* Headers of this use that check out but are impossible (written so, in both copies): a loss too. */
-	if (memcmp(pa, pb, SO_MIN(lim, (size_t)REC_OOL_HDR_LEN)) == 0 && !(ha && hb))
-		return false;
-	*hint = SO_MAX(ha, hb);
-	return true;
-}
 /* The gap test of either copy (gap_looks_like_record). */
 static bool gap_looks(const struct so_log *lg, const struct seg_img *si, uint64_t pos, uint32_t gen, uint64_t *hint)
 {
@@ -228,6 +207,7 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 	s->csum_upto = start;
 	uint64_t lim = seg_stream_end(&si);
 	uint64_t pos = SO_MAX((uint64_t)SEGHDR_REC_SIZE, SO_ROUND_DOWN(start, REC_ALIGN)), end = pos, last_seq = 0;
+	uint64_t last_pos = UINT64_MAX; /* stream offset of the last valid record */
 	while (pos + REC_HDR_LEN <= lim) {
 		uint64_t phys;
 		int copy;
@@ -263,7 +243,8 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 			bool found = p + REC_HDR_LEN <= lim;
 			for (uint64_t q = pos; q < (found ? p : lim); q = seg_next_sector(q)) {
 				uint64_t hint = 0;
-				if (lost_candidate(lg, &si, q, s->gen, &hint)) {
+				if (seg_lost_at(&si, q, q == pos ? last_pos : UINT64_MAX, found ? p : UINT64_MAX,
+				                &hint)) {
 					uint64_t a = seg_phys(si.seg_size, true, q);
 					if ((err = add_gap(rp, log_addr16(lg, s->segno, a), last_seq, hint, s->gen,
 					                   true)) < 0)
@@ -300,6 +281,7 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 			continue;
 		}
 		last_seq = r.seq;
+		last_pos = pos;
 		if (si.split) {
 			/*
 			 * A record a torn flush left in one copy (or one copy damaged
