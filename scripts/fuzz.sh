@@ -15,6 +15,7 @@ if [ -n "${SWAPOBJ_LONG:-}" ] && [ "${SWAPOBJ_LONG}" != 0 ]; then
 	secs=${2:-600}
 fi
 fz="$build/tests/fuzz"
+regress="$(cd "$(dirname "$0")/.." && pwd)/tests/fuzz/regress"
 art="$build/fuzz-artifacts"
 seeds=$(mktemp -d /tmp/swapobj-fuzz-seeds.XXXXXX)
 corpus="$seeds/corpus"
@@ -31,6 +32,8 @@ for t in "$fz"/fuzz_*; do
 	name=$(basename "$t")
 	mkdir -p "$corpus/$name"
 	[ -d "$seeds/$name" ] && cp -n "$seeds/$name"/* "$corpus/$name/" 2>/dev/null || true
+	# Inputs that once failed (tests/fuzz/regress) are run first, every time.
+	[ -d "$regress/$name" ] && cp -n "$regress/$name"/* "$corpus/$name/" 2>/dev/null || true
 	log="$art/$name.log"
 	t_secs=$secs
 	case "$name" in fuzz_image | fuzz_log) t_secs=$((secs * 4)) ;; esac

@@ -651,9 +651,29 @@ static bool split_looks(const struct fsck *f, const uint8_t *p, size_t lim, uint
 	return true;
 }
 
+/*
+ * The last answer of split_resync: the first valid record at or after
+ * stream offset from is at `at` (0: none up to the stream's end). A later
+ * question from a position in [from, at] has the same answer, which keeps
+ * the walk through a long stretch without records linear, not quadratic.
+ */
+struct resync_memo {
+	bool valid;
+	uint64_t from, at;
+	struct fsck_rkey key;
+};
+
 /* The first valid record of generation gen at or after stream offset pos, as replay finds it; 0 if none. */
-static uint64_t split_resync(const struct seg_img *si, uint64_t pos, uint32_t gen, struct fsck_rkey *next)
+static uint64_t split_resync(const struct seg_img *si, uint64_t pos, uint32_t gen, struct fsck_rkey *next,
+                             struct resync_memo *m)
 {
+	if (m->valid && pos >= m->from && (m->at == 0 || pos <= m->at)) {
+		*next = m->key;
+		return m->at;
+	}
+	m->valid = true;
+	m->from = pos;
+	m->at = 0;
 	uint64_t lim = seg_stream_end(si), phys;
 	struct rec r;
 	uint32_t sz;
@@ -671,8 +691,8 @@ static uint64_t split_resync(const struct seg_img *si, uint64_t pos, uint32_t ge
 			continue;
 		enum rec_verdict v = seg_rec_at(si, pos, true, &r, &sz, &phys, &copy);
 		if ((v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == gen && r.type != REC_SEGHDR) {
-			*next = rkey_of(&r, v == REC_OK);
-			return pos;
+			*next = m->key = rkey_of(&r, v == REC_OK);
+			return m->at = pos;
 		}
 	}
 	return 0;
@@ -770,6 +790,7 @@ static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, 
 	uint64_t lim = seg_stream_end(si), pos = SEGHDR_REC_SIZE, prev_seq = 0, end = pos;
 	uint64_t dmax = 0, dmax_hdr = 0, last_pos = UINT64_MAX;
 	struct fsck_rkey prev = {0, 0, 0, 0, 0};
+	struct resync_memo memo = {0};
 	int err;
 	while (pos + REC_HDR_LEN <= lim) {
 		struct rec r;
@@ -819,16 +840,25 @@ static int scan_split(struct fsck *f, uint32_t segno, const struct seg_img *si, 
 			                       : "");
 			if ((err = fsck_plan_zap(f, seg_addr16(f, segno, phys), t, FSCK_ERROR)) < 0)
 				return err;
-			/* On from the next valid record, as replay (and, once retired, its resync) goes. */
+			/*
+			 * On from the next valid record, or the next sector start before
+			 * it: another impossible record may start there, which replay
+			 * (looking at every sector start of the stretch) also counts.
+			 */
 			struct fsck_rkey nk;
-			uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &nk);
-			if (!p)
+			uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &nk, &memo);
+			uint64_t nx = seg_next_sector(pos);
+			if (p && p <= nx) {
+				pos = p;
+				continue;
+			}
+			if (nx + REC_HDR_LEN > lim)
 				break;
-			pos = p;
+			pos = nx;
 			continue;
 		}
 		struct fsck_rkey next = {0, 0, 0, 0, 0};
-		uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &next);
+		uint64_t p = split_resync(si, pos + REC_ALIGN, gen, &next, &memo);
 		bool ra, rb;
 		bool la = split_looks(f, pa, room, gen, &ra), lb = split_looks(f, pb, room, gen, &rb);
 		/*

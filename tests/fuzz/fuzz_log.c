@@ -299,7 +299,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fsck_run(paths, 1, &fo, &r);
 	if (getenv("FUZZ_VERBOSE"))
 		for (uint64_t i = 0; i < r.nproblems; i++)
-			fprintf(stderr, "check: %s %s: %s\n", fsck_sev_name(r.problems[i].sev),
+			fprintf(stderr, "check: segment %lld offset %llu seq %llu: %s %s: %s\n",
+			        (long long)r.problems[i].segno, (unsigned long long)r.problems[i].off,
+			        (unsigned long long)r.problems[i].seq, fsck_sev_name(r.problems[i].sev),
 			        fsck_kind_name(r.problems[i].kind), r.problems[i].msg);
 	fsck_result_free(&r);
 	if (mode & 1) {
@@ -312,7 +314,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fo.flags &= ~FSCK_REPAIR;
 		if (fsck_run(paths, 1, &fo, &r) != 0 || r.errors) {
 			for (uint64_t i = 0; i < r.nproblems; i++)
-				fprintf(stderr, "after repair: %s %s: %s\n", fsck_sev_name(r.problems[i].sev),
+				fprintf(stderr, "after repair: segment %lld offset %llu seq %llu: %s %s: %s\n",
+				        (long long)r.problems[i].segno, (unsigned long long)r.problems[i].off,
+				        (unsigned long long)r.problems[i].seq, fsck_sev_name(r.problems[i].sev),
 				        fsck_kind_name(r.problems[i].kind), r.problems[i].msg);
 			abort();
 		}
