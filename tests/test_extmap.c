@@ -17,6 +17,7 @@
 #define DATA_U (REC_DATA_SIZE / ADDR_UNIT)
 #define ZERO_U (REC_ZERO_SIZE / ADDR_UNIT)
 #define FILL_U ((REC_FILL_SIZE + ADDR_UNIT - 1) / ADDR_UNIT)
+#define PAGE_U (SWAPOBJ_PAGE_SIZE / ADDR_UNIT) /* a page out of line, in a split segment's data area */
 
 static extslot D(uint64_t a)
 {
@@ -77,28 +78,42 @@ static void released_free(struct released *r)
 
 /* ---- writing records back to back ------------------------------------------ */
 
-/* A log head: where the next record goes, in 16-byte units. */
+/*
+ * A log head: where the next record goes, in 16-byte units. split: pages
+ * go out of line, back to back at head (a split segment's data area), the
+ * other records into a stream elsewhere (stream, counting down).
+ */
 struct log {
 	uint64_t head;
+	bool split;
+	uint64_t stream;
 };
 
 static extslot log_data(struct log *l)
 {
 	extslot s = D(l->head);
-	l->head += DATA_U;
+	l->head += l->split ? PAGE_U : DATA_U;
 	return s;
+}
+static uint64_t log_small(struct log *l, uint64_t units)
+{
+	uint64_t a = l->head;
+	if (l->split) {
+		if (!l->stream)
+			l->stream = l->head + (1ull << 30);
+		l->stream -= units;
+		return l->stream;
+	}
+	l->head += units;
+	return a;
 }
 static extslot log_zero(struct log *l)
 {
-	extslot s = Z(l->head);
-	l->head += ZERO_U;
-	return s;
+	return Z(log_small(l, ZERO_U));
 }
 static extslot log_fill(struct log *l)
 {
-	extslot s = F(l->head);
-	l->head += FILL_U;
-	return s;
+	return F(log_small(l, FILL_U));
 }
 
 /* n DATA records back to back. */
@@ -191,7 +206,7 @@ START_TEST(test_extmap__callbacks_report_exactly_the_replaced_slots)
 {
 	struct extmap m;
 	struct released r = {0};
-	struct log l = {1 << 20};
+	struct log l = {.head = 1 << 20};
 	extslot s[8], t[8];
 
 	extmap_init(&m);
@@ -239,7 +254,7 @@ END_TEST
 START_TEST(test_extmap__sequential_writes_form_runs)
 {
 	struct extmap m;
-	struct log l = {4096};
+	struct log l = {.head = 4096};
 	extslot s[256];
 	uint64_t pg = 0;
 
@@ -268,7 +283,7 @@ END_TEST
 START_TEST(test_extmap__runs_extend_across_set_calls)
 {
 	struct extmap m;
-	struct log l = {1ull << 30};
+	struct log l = {.head = 1ull << 30};
 	extslot s[64];
 	uint64_t pg = 3, mem_one_chunk;
 
@@ -308,7 +323,7 @@ END_TEST
 START_TEST(test_extmap__zero_pages_join_runs_as_single_and_shared_records)
 {
 	struct extmap m;
-	struct log l = {800};
+	struct log l = {.head = 800};
 	extslot s[64];
 
 	extmap_init(&m);
@@ -358,7 +373,7 @@ END_TEST
 START_TEST(test_extmap__fill_pages_break_runs)
 {
 	struct extmap m;
-	struct log l = {0};
+	struct log l = {.head = 0};
 	extslot s[12];
 
 	extmap_init(&m);
@@ -383,7 +398,7 @@ END_TEST
 START_TEST(test_extmap__clearing_inside_a_run_keeps_the_other_pages)
 {
 	struct extmap m;
-	struct log l = {1000};
+	struct log l = {.head = 1000};
 	struct released r = {0};
 	extslot s[64], more[64];
 	uint64_t mem;
@@ -430,7 +445,7 @@ END_TEST
 START_TEST(test_extmap__overwriting_one_page_of_a_run_changes_only_that_page)
 {
 	struct extmap m;
-	struct log l = {77777};
+	struct log l = {.head = 77777};
 	struct released r = {0};
 	extslot s[256], nw;
 
@@ -494,7 +509,7 @@ END_TEST
 START_TEST(test_extmap__chunk_rewritten_sequentially_keeps_its_block)
 {
 	struct extmap m;
-	struct log l = {5};
+	struct log l = {.head = 5};
 	extslot s[64];
 	uint64_t mem, allocs;
 
@@ -569,7 +584,7 @@ END_TEST
 START_TEST(test_extmap__holes_written_through_set_free_empty_chunks)
 {
 	struct extmap m;
-	struct log l = {64};
+	struct log l = {.head = 64};
 	struct released r = {0};
 	extslot s[64], none[64] = {0};
 
@@ -734,7 +749,7 @@ END_TEST
 START_TEST(test_extmap__next_hole_skips_mapped_runs)
 {
 	struct extmap m;
-	struct log l = {77};
+	struct log l = {.head = 77};
 	const uint64_t lim = EXTMAP_PGOFF_LIMIT, big = 3 * 4096 + 7;
 	extslot *s = malloc(big * sizeof(*s));
 
@@ -880,7 +895,7 @@ START_TEST(test_extmap__overwrites_allocate_nothing_in_steady_state)
 	for (unsigned ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
 		const struct ss_case *c = &cases[ci];
 		struct tu_rng rng;
-		struct log l = {0};
+		struct log l = {.head = 0};
 		struct extmap m;
 		uint64_t cursor = 0, written = 0, allocs, before = so_mem_used(SO_MEM_INDEX);
 		static extslot want[SS_PAGES];
@@ -922,7 +937,7 @@ START_TEST(test_extmap__first_writes_allocate_on_few_calls)
 	uint64_t seed = tu_seed(0xf1257), allocs, calls = 0;
 	uint32_t *order = malloc(SS_PAGES * sizeof(*order));
 	struct tu_rng rng;
-	struct log l = {0};
+	struct log l = {.head = 0};
 	struct extmap m;
 
 	ck_assert_ptr_nonnull(order);
@@ -959,9 +974,10 @@ END_TEST
  * Page i is a zero page when i % 90 == 45 (and 46, 47 share its record when
  * `multi_zero`).
  */
-static void write_sequential(struct extmap *m, uint64_t npages, uint32_t piece, bool contiguous, bool multi_zero)
+static void write_sequential(struct extmap *m, uint64_t npages, uint32_t piece, bool contiguous, bool multi_zero,
+                             bool split)
 {
-	struct log l = {12345};
+	struct log l = {12345, split, 0};
 	extslot *s = malloc(piece * sizeof(*s));
 	ck_assert_ptr_nonnull(s);
 	for (uint64_t pg = 0; pg < npages; pg += piece) {
@@ -987,20 +1003,23 @@ START_TEST(test_extmap__sequential_pages_cost_under_one_byte_each)
 {
 	static const struct {
 		uint32_t piece;
-		bool contiguous, multi_zero;
-	} cases[] = {{256, false, false}, {64, false, true}, {256, true, true}, {16, true, false}, {1, true, false}};
+		bool contiguous, multi_zero, split;
+	} cases[] = {{256, false, false, false}, {64, false, true, false}, {256, true, true, false},
+	             {16, true, false, false},   {1, true, false, false},  {256, false, false, true},
+	             {64, true, true, true},     {1, true, false, true}};
 	const uint64_t npages = 16384; /* a 64 MiB object */
 
 	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		struct extmap m;
 		uint64_t before = so_mem_used(SO_MEM_INDEX);
 		extmap_init(&m);
-		write_sequential(&m, npages, cases[c].piece, cases[c].contiguous, cases[c].multi_zero);
+		write_sequential(&m, npages, cases[c].piece, cases[c].contiguous, cases[c].multi_zero, cases[c].split);
 		ck_assert_uint_eq(extmap_pages(&m), npages);
 		ck_assert_uint_eq(so_mem_used(SO_MEM_INDEX) - before, extmap_mem(&m));
-		printf("extmap: sequential, %u-page writes%s%s: %.3f bytes/page (%llu bytes, %llu extents)\n",
+		printf("extmap: sequential, %u-page writes%s%s%s: %.3f bytes/page (%llu bytes, %llu extents)\n",
 		       cases[c].piece, cases[c].contiguous ? ", contiguous" : "",
-		       cases[c].multi_zero ? ", multi-page zero records" : "", per_page(&m),
+		       cases[c].multi_zero ? ", multi-page zero records" : "",
+		       cases[c].split ? ", pages out of line (split)" : "", per_page(&m),
 		       (unsigned long long)extmap_mem(&m), (unsigned long long)extmap_extents(&m));
 		ck_assert_msg(per_page(&m) <= 1.0, "%.3f bytes/page", per_page(&m));
 		ASSERT_VALID(&m);
@@ -1020,7 +1039,7 @@ START_TEST(test_extmap__random_dense_pages_cost_under_4_bytes_each_from_a_log)
 	uint64_t seed = tu_seed(0xe71a9), *order = malloc(npages * sizeof(*order));
 	struct tu_rng rng;
 	struct extmap m;
-	struct log l = {999};
+	struct log l = {.head = 999};
 
 	ck_assert_ptr_nonnull(order);
 	tu_rng_init(&rng, seed);
@@ -1077,7 +1096,7 @@ START_TEST(test_extmap__a_million_pages_cost)
 	ck_assert_ptr_nonnull(order);
 	tu_rng_init(&rng, seed);
 	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct log l = {1 << 16};
+		struct log l = {.head = 1 << 16};
 		struct extmap m;
 		extslot s[256];
 
@@ -1151,7 +1170,7 @@ START_TEST(test_extmap__memory_returns_to_zero_after_destroy)
 
 	tu_rng_init(&rng, tu_seed(7));
 	extmap_init(&m);
-	write_sequential(&m, 5000, 100, false, true);
+	write_sequential(&m, 5000, 100, false, true, false);
 	for (int i = 0; i < 3000; i++) {
 		extslot s = extslot_make((enum ext_kind)(1 + tu_rng_below(&rng, 3)), tu_rng_below(&rng, 1ull << 44));
 		set_ok(&m, tu_rng_below(&rng, 1ull << 30), 1, &s);
@@ -1171,7 +1190,7 @@ START_TEST(test_extmap__failed_allocation_changes_nothing)
 {
 	struct extmap m;
 	struct released r = {0};
-	struct log l = {500};
+	struct log l = {.head = 500};
 	extslot s[8], x;
 	uint64_t mem;
 
@@ -1357,6 +1376,10 @@ static void model_compare_all(const struct model *md, const struct extmap *m)
 			else if (extslot_kind(c) == EXT_ZERO)
 				cont = extslot_addr(c) == end ||
 				       (extslot_kind(prev) == EXT_ZERO && extslot_addr(c) == extslot_addr(prev));
+			/* Or pages out of line back to back (split segments). */
+			if (extslot_kind(prev) == EXT_DATA && extslot_kind(c) == EXT_DATA &&
+			    extslot_addr(c) == extslot_addr(prev) + PAGE_U)
+				cont = true;
 		}
 		extents += !cont;
 		prev = c;
@@ -1492,6 +1515,7 @@ static int model_step(struct model *md, struct extmap *m, struct tu_rng *rng, bo
 			md->seq.head += tu_rng_below(rng, 5000);
 		}
 		n = at_most(1 + tu_rng_below(rng, tu_rng_below(rng, 8) ? 100 : 1500), whi - lo);
+		md->seq.split = tu_rng_below(rng, 2); /* either layout, switching between writes */
 		gen_sequential(rng, &md->seq, n, s);
 		md->last_end = lo + n;
 	} else if (op < 75) {
@@ -1507,12 +1531,13 @@ static int model_step(struct model *md, struct extmap *m, struct tu_rng *rng, bo
 			k++;
 		n = 1;
 		if (k < NM && tu_rng_below(rng, 2) && model_adjacent(md, k + 1)) {
-			uint64_t end = extslot_addr(md->s[k]) + (extslot_kind(md->s[k]) == EXT_DATA ? DATA_U : ZERO_U);
+			uint64_t stride = tu_rng_below(rng, 2) ? DATA_U : PAGE_U;
+			uint64_t end = extslot_addr(md->s[k]) + (extslot_kind(md->s[k]) == EXT_DATA ? stride : ZERO_U);
 			lo = k + 1;
 			s[0] = tu_rng_below(rng, 4) ? D(end) : Z(end);
 		} else if (k < NM && model_adjacent(md, k) && extslot_addr(md->s[k]) >= DATA_U) {
 			lo = k - 1;
-			s[0] = D(extslot_addr(md->s[k]) - DATA_U);
+			s[0] = D(extslot_addr(md->s[k]) - (tu_rng_below(rng, 2) ? DATA_U : PAGE_U));
 		} else {
 			s[0] = random_slot(rng);
 		}

@@ -43,6 +43,9 @@
  *                     zero record, increasing; zn == 63: Z, S as two u64
  *          u8 nx; nx entries {u8 page, slot48}, increasing page: the
  *          "exceptions", mapped pages that are not in P.
+ *          zn == 62 (ZN_PAGES): no zero info; zn == 61 (ZN_PAGES_G): G as
+ *          a u64; a run of pages out of line (split segments' data
+ *          areas), see below.
  *   A RUN describes pages first..last written as records laid back to back
  *   from address base. Page p is a DATA record (260 units) unless p is in Z
  *   (a zero page); a zero page in S starts a zero record (4 units), one not
@@ -53,6 +56,14 @@
  *   in the address sequence the later pages' addresses are computed from.
  *   So clearing never allocates, and a later write of the page following
  *   `last` whose record starts where the run ends extends the run.
+ *   A page run (ZN_PAGES, ZN_PAGES_G) maps pages of 256 units back to back
+ *   in a split segment's data area. Zero pages (and fills) are records in
+ *   the segment's stream, not in the data area: they take no room in the
+ *   run, so the pages between that hold none are gaps G (kept in Z; S is
+ *   empty), exceptions or unmapped, and the others follow on:
+ *       addr(p) = base + 256*(p - first - #G over [first, p))
+ *   The run rule (slot_continues) takes the stride; the run of either kind
+ *   that maps the most pages wins.
  *
  * Choosing a form
  * ---------------
@@ -120,8 +131,10 @@
  *     checked by 4).
  *  7. RUN: first <= last; P, Z are within [first, last]; S is within Z; a
  *     zero page first is in S; a zero page p not in S has p-1 in Z; no
- *     exception page is in P; zn <= 3 or zn == 63, zero records listed are
- *     increasing, disjoint and within [first, last].
+ *     exception page is in P; zn <= 3, 62 or 63, zero records listed are
+ *     increasing, disjoint and within [first, last]. A page run: S empty,
+ *     the gaps Z disjoint from P and strictly inside (first, last), and
+ *     zn == 62 iff there are none.
  *  8. npages[k-1] is the number of mapped pages of kind k.
  *  9. mem is the sum, over every node and chunk block, of
  *     malloc_usable_size + MALLOC_OVERHEAD, i.e. what so_alloc charged.
@@ -146,7 +159,8 @@ _Static_assert(sizeof(struct extmap) <= 48, "struct extmap is embedded in every 
 #define MAX_HEIGHT 6
 #define MALLOC_OVERHEAD 8 /* what util.c adds to malloc_usable_size */
 
-#define DATA_UNITS (REC_DATA_SIZE / ADDR_UNIT)
+#define DATA_UNITS (REC_DATA_SIZE / ADDR_UNIT)     /* a classic page record: header and page */
+#define PAGE_UNITS (SWAPOBJ_PAGE_SIZE / ADDR_UNIT) /* a page out of line (split segments) */
 #define ZERO_UNITS (REC_ZERO_SIZE / ADDR_UNIT)
 
 #define SLOT_BYTES 6
@@ -159,6 +173,8 @@ _Static_assert(sizeof(struct extmap) <= 48, "struct extmap is embedded in every 
 #define RUN_FIXED 17 /* header, P, nx */
 #define ZLIST_MAX 3
 #define ZN_MASKS 63u
+#define ZN_PAGES 62u   /* a run of pages out of line: stride PAGE_UNITS, no gaps */
+#define ZN_PAGES_G 61u /* the same, with a u64 mask of gaps (pages that took no room in the run) */
 #define PACK_FAST_MAX 8
 
 enum form { F_LIST = 1, F_PACK = 2, F_RUN = 3 };
@@ -313,11 +329,17 @@ static inline extslot slot_norm(extslot s)
 	return extslot_kind(s) == EXT_NONE ? EXT_NONE : s;
 }
 
-/* The run rule: does slot s, at the page after s0's, continue s0's run? */
-static bool slot_continues(extslot s0, extslot s)
+/*
+ * The run rule: does slot s, at the page after s0's, continue s0's run of
+ * the given stride (DATA_UNITS: records back to back, zero records among
+ * them; PAGE_UNITS: pages back to back in a data area, nothing else)?
+ */
+static bool slot_continues(extslot s0, extslot s, unsigned stride)
 {
 	enum ext_kind k0 = extslot_kind(s0), k = extslot_kind(s);
 	uint64_t a0 = extslot_addr(s0), a = extslot_addr(s), end;
+	if (stride == PAGE_UNITS)
+		return k0 == EXT_DATA && k == EXT_DATA && a == a0 + PAGE_UNITS;
 	if (k0 != EXT_DATA && k0 != EXT_ZERO)
 		return false;
 	end = a0 + (k0 == EXT_DATA ? DATA_UNITS : ZERO_UNITS);
@@ -326,6 +348,11 @@ static bool slot_continues(extslot s0, extslot s)
 	if (k == EXT_ZERO)
 		return a == end || (k0 == EXT_ZERO && a == a0);
 	return false;
+}
+/* Does s continue s0's run of either stride? */
+static bool slot_joins(extslot s0, extslot s)
+{
+	return slot_continues(s0, s, DATA_UNITS) || slot_continues(s0, s, PAGE_UNITS);
 }
 /* Does zero page s share the zero record of the page before it, s0? */
 static inline bool zero_shares(extslot s0, extslot s)
@@ -450,8 +477,9 @@ static unsigned ent_drop(uint8_t *e, unsigned n, uint64_t mk)
 struct run {
 	uint64_t base, P, Z, S;
 	unsigned first, last;
-	unsigned zn; /* as stored: record count, or ZN_MASKS */
-	unsigned zb; /* bytes of zero info */
+	unsigned zn;     /* as stored: record count, ZN_MASKS or ZN_PAGES */
+	unsigned zb;     /* bytes of zero info */
+	unsigned stride; /* units per DATA page: DATA_UNITS, or PAGE_UNITS (ZN_PAGES) */
 	unsigned nx;
 	const uint8_t *ent;
 };
@@ -464,7 +492,14 @@ static void run_decode(const uint8_t *c, struct run *r)
 	r->last = (unsigned)(h >> 52) & 63;
 	r->zn = (unsigned)(h >> 58);
 	r->P = ld64(c + 8);
-	if (r->zn == ZN_MASKS) {
+	r->stride = DATA_UNITS;
+	if (r->zn == ZN_PAGES || r->zn == ZN_PAGES_G) {
+		/* Z holds the gaps; S stays empty. */
+		r->S = 0;
+		r->Z = r->zn == ZN_PAGES_G ? ld64(c + 16) : 0;
+		r->zb = r->zn == ZN_PAGES_G ? 8 : 0;
+		r->stride = PAGE_UNITS;
+	} else if (r->zn == ZN_MASKS) {
 		r->Z = ld64(c + 16);
 		r->S = ld64(c + 24);
 		r->zb = 16;
@@ -486,7 +521,9 @@ static inline extslot run_slot(const struct run *r, unsigned p)
 {
 	uint64_t lo = below(p);
 	unsigned nz = popc(r->Z & lo), ns = popc(r->S & lo);
-	uint64_t addr = r->base + (uint64_t)DATA_UNITS * (p - r->first - nz) + (uint64_t)ZERO_UNITS * ns;
+	uint64_t addr = r->base + (uint64_t)r->stride * (p - r->first - nz) + (uint64_t)ZERO_UNITS * ns;
+	if (r->stride == PAGE_UNITS && (r->Z >> p & 1))
+		return EXT_NONE; /* a gap: the run gives it no slot */
 	if (!(r->Z >> p & 1))
 		return extslot_make(EXT_DATA, addr);
 	if (!(r->S >> p & 1))
@@ -499,7 +536,9 @@ static void run_expand(const struct run *r, extslot *rs)
 {
 	uint64_t a = r->base, zrec = 0;
 	for (unsigned p = r->first; p <= r->last; p++) {
-		if (r->Z >> p & 1) {
+		if (r->stride == PAGE_UNITS && (r->Z >> p & 1)) {
+			rs[p] = EXT_NONE; /* a gap */
+		} else if (r->Z >> p & 1) {
 			if (r->S >> p & 1) {
 				zrec = a;
 				a += ZERO_UNITS;
@@ -507,7 +546,7 @@ static void run_expand(const struct run *r, extslot *rs)
 			rs[p] = extslot_make(EXT_ZERO, zrec);
 		} else {
 			rs[p] = extslot_make(EXT_DATA, a);
-			a += DATA_UNITS;
+			a += r->stride;
 		}
 	}
 }
@@ -697,10 +736,11 @@ static void view_decode(uintptr_t t, struct view *v)
 
 /* ---- chunks: choose and write an encoding ---------------------------------- */
 
-/* A run part being planned: pages P within [first, last]. */
+/* A run part being planned: pages P within [first, last] (Z: a page run's gaps). */
 struct cand {
 	uint64_t base, P, Z, S;
 	unsigned first, last;
+	unsigned stride; /* DATA_UNITS or PAGE_UNITS */
 };
 
 /* Narrow c to [lowest, highest] page of P; s holds the run's slots for P. */
@@ -719,6 +759,31 @@ static bool cand_trim(struct cand *c, const extslot *s)
 	return true;
 }
 
+/*
+ * A page run from page `from` on, after a page whose slot is prev: the
+ * pages whose slots continue it go into c->P, the pages between them that
+ * hold no page out of line (zero, fill, hole) into c->Z as gaps. Returns
+ * the first page that neither continues nor can be a gap (64: none).
+ */
+static unsigned page_run_grow(const extslot *s, unsigned from, extslot prev, struct cand *c)
+{
+	uint64_t gaps = 0;
+	unsigned p;
+	for (p = from; p < 64; p++) {
+		if (slot_continues(prev, s[p], PAGE_UNITS)) {
+			c->P |= bit(p);
+			c->Z |= gaps;
+			gaps = 0;
+			prev = s[p];
+		} else if (extslot_kind(s[p]) != EXT_DATA) {
+			gaps |= bit(p);
+		} else {
+			break;
+		}
+	}
+	return p;
+}
+
 /* The old run, keeping the pages whose new slot is still its slot, extended by the new slots that follow it. */
 static bool cand_old(const struct view *v, const extslot *s, struct cand *c)
 {
@@ -727,10 +792,15 @@ static bool cand_old(const struct view *v, const extslot *s, struct cand *c)
 	c->P = 0;
 	c->Z = r->Z;
 	c->S = r->S;
+	c->stride = r->stride;
 	for (unsigned p = r->first; p <= r->last; p++)
 		if (s[p] && s[p] == v->rs[p])
 			c->P |= bit(p);
-	for (unsigned p = r->last + 1; p < 64 && slot_continues(prev, s[p]); p++) {
+	if (r->stride == PAGE_UNITS) {
+		page_run_grow(s, r->last + 1, prev, c);
+		return cand_trim(c, s);
+	}
+	for (unsigned p = r->last + 1; p < 64 && slot_continues(prev, s[p], r->stride); p++) {
 		c->P |= bit(p);
 		if (extslot_kind(s[p]) == EXT_ZERO) {
 			c->Z |= bit(p);
@@ -742,7 +812,11 @@ static bool cand_old(const struct view *v, const extslot *s, struct cand *c)
 	return cand_trim(c, s);
 }
 
-/* The longest run in the slots (the first one of that length). */
+/*
+ * The run in the slots that maps the most pages (the first one of that
+ * size, a record run before a page run): records back to back, or pages
+ * out of line back to back with gaps between them.
+ */
 static bool cand_best(const extslot *s, struct cand *c)
 {
 	unsigned best = 0;
@@ -753,17 +827,36 @@ static bool cand_best(const extslot *s, struct cand *c)
 			p++;
 			continue;
 		}
-		while (q + 1 < 64 && slot_continues(s[q], s[q + 1]))
+		while (q + 1 < 64 && slot_continues(s[q], s[q + 1], DATA_UNITS))
 			q++;
 		if (q - p + 1 > best) {
 			best = q - p + 1;
 			c->first = p;
 			c->last = q;
+			c->stride = DATA_UNITS;
 		}
 		p = q + 1;
 	}
+	for (unsigned p = 0; p < 64;) {
+		struct cand pc = {0};
+		if (extslot_kind(s[p]) != EXT_DATA) {
+			p++;
+			continue;
+		}
+		pc.P = bit(p);
+		unsigned q = page_run_grow(s, p + 1, s[p], &pc);
+		if ((unsigned)popc(pc.P) > best) {
+			best = popc(pc.P);
+			pc.stride = PAGE_UNITS;
+			*c = pc;
+			cand_trim(c, s);
+		}
+		p = q;
+	}
 	if (!best)
 		return false;
+	if (c->stride == PAGE_UNITS)
+		return true;
 	c->P = span(c->first, c->last + 1);
 	c->Z = c->S = 0;
 	for (unsigned p = c->first; p <= c->last; p++) {
@@ -785,9 +878,11 @@ struct plan {
 	struct pack pk; /* the PACK parameters of the slots, whatever the form */
 };
 
-static size_t run_need(uint64_t S, unsigned nx)
+static size_t run_need(const struct cand *c, unsigned nx)
 {
-	unsigned zn = popc(S);
+	unsigned zn = popc(c->S);
+	if (c->stride == PAGE_UNITS)
+		return RUN_FIXED + (c->Z ? 8 : 0) + (size_t)ENT_BYTES * nx;
 	return RUN_FIXED + (zn <= ZLIST_MAX ? 2 * zn : 16) + (size_t)ENT_BYTES * nx;
 }
 
@@ -807,7 +902,7 @@ static void plan_make(const struct view *v, const extslot *s, uint64_t mask, str
 	pack_plan(s, mask, &pl->pk);
 	pl->form = F_PACK;
 	pl->need = pack_need(popc(mask), pl->pk.w);
-	if (c && bin(n = run_need(c->S, popc(mask & ~c->P))) < bin(pl->need)) {
+	if (c && bin(n = run_need(c, popc(mask & ~c->P))) < bin(pl->need)) {
 		pl->form = F_RUN;
 		pl->need = n;
 		pl->run = *c;
@@ -869,7 +964,13 @@ static void plan_write(const struct plan *pl, const extslot *s, uint8_t *buf)
 		break;
 	}
 	zn = popc(c->S);
-	if (zn <= ZLIST_MAX) {
+	if (c->stride == PAGE_UNITS) {
+		/* No zero records (S empty); Z, the gaps, stored if any. */
+		zn = c->Z ? ZN_PAGES_G : ZN_PAGES;
+		zb = c->Z ? 8 : 0;
+		if (c->Z)
+			st64(buf + 16, c->Z);
+	} else if (zn <= ZLIST_MAX) {
 		zlist_write(buf + 16, c->Z, c->S, c->last);
 		zb = 2 * zn;
 	} else {
@@ -1130,9 +1231,9 @@ static int list_update(struct extmap *m, uintptr_t t, uint64_t ci, unsigned p, e
 		c[0]--;
 		return 0;
 	}
-	if (i > 0 && e[ENT_BYTES * (i - 1)] == p - 1 && slot_continues(slot_load(e + ENT_BYTES * (i - 1) + 1), n))
+	if (i > 0 && e[ENT_BYTES * (i - 1)] == p - 1 && slot_joins(slot_load(e + ENT_BYTES * (i - 1) + 1), n))
 		return 1;
-	if (nx < cnt && e[ENT_BYTES * nx] == p + 1 && slot_continues(n, slot_load(e + ENT_BYTES * nx + 1)))
+	if (nx < cnt && e[ENT_BYTES * nx] == p + 1 && slot_joins(n, slot_load(e + ENT_BYTES * nx + 1)))
 		return 1;
 	if (!found) {
 		if (need > usable(c))
@@ -1165,7 +1266,7 @@ static int run_extend(struct extmap *m, uintptr_t t, unsigned a, unsigned b, con
 	prev = run_slot(&r, r.last);
 	for (unsigned p = a; p < b; p++) {
 		extslot n = slot_norm(ns[p - a]);
-		if (!slot_continues(prev, n))
+		if (!slot_continues(prev, n, r.stride))
 			return 1;
 		if (extslot_kind(n) == EXT_ZERO) {
 			zadd |= bit(p);
@@ -1218,7 +1319,7 @@ static int run_update(struct extmap *m, uintptr_t t, uint64_t ci, unsigned p, ex
 		return 0;
 	if (n && p >= r.first && p <= r.last && n == run_slot(&r, p))
 		return 1; /* back into the run */
-	if (n && p == r.last + 1 && slot_continues(run_slot(&r, r.last), n))
+	if (n && p == r.last + 1 && slot_continues(run_slot(&r, r.last), n, r.stride))
 		return 1; /* extends the run */
 	if (!n) {
 		note(m, (ci << LVL_SHIFT) + p, o, n, cb, ctx);
@@ -1314,7 +1415,7 @@ static int chunk_update(struct extmap *m, uint64_t ci, unsigned a, unsigned b, c
 	size = bin(pl.need);
 	if (old && !(mask & ~v.mask)) {
 		size_t cap = bin(pack_need(popc(mask), slack_width(m)));
-		size_t light = bin(run_need(pl.run.S, LIGHT_NX));
+		size_t light = bin(run_need(&pl.run, LIGHT_NX));
 		bool few = pl.form == F_RUN && popc(mask & ~pl.run.P) <= LIGHT_NX / 2 && v.has_run;
 		size = SO_MAX(size, few && light < cap ? light : cap);
 	}
@@ -1620,7 +1721,7 @@ static void extents_chunk(void *arg, uint64_t ci, uintptr_t t)
 	for (uint64_t mk = v.mask; mk; mk &= mk - 1) {
 		uint64_t pg = (ci << LVL_SHIFT) + ctz(mk);
 		extslot s = v.s[ctz(mk)];
-		if (!st->prev || pg != st->prev_pg + 1 || !slot_continues(st->prev, s))
+		if (!st->prev || pg != st->prev_pg + 1 || !slot_joins(st->prev, s))
 			st->count++;
 		st->prev = s;
 		st->prev_pg = pg;
@@ -1683,13 +1784,18 @@ static void check_run(struct check_state *st, uint64_t ci, const uint8_t *c)
 	in = span(r.first, r.last + 1);
 	CHECK(st, !(r.P & ~in) && !(r.Z & ~in) && !(r.S & ~r.Z), "extmap inv 7: chunk %llu run masks out of range",
 	      (unsigned long long)ci);
-	CHECK(st, !(r.Z >> r.first & 1) || (r.S >> r.first & 1), "extmap inv 7: chunk %llu run starts mid-record",
-	      (unsigned long long)ci);
-	for (uint64_t mk = r.Z & ~r.S; mk; mk &= mk - 1)
+	if (r.stride == PAGE_UNITS) {
+		CHECK(st, !(r.P & r.Z) && !(r.Z >> r.first & 1) && !(r.Z >> r.last & 1) && (r.zn == ZN_PAGES) == !r.Z,
+		      "extmap inv 7: chunk %llu page run gaps misplaced", (unsigned long long)ci);
+	} else {
+		CHECK(st, !(r.Z >> r.first & 1) || (r.S >> r.first & 1),
+		      "extmap inv 7: chunk %llu run starts mid-record", (unsigned long long)ci);
+	}
+	for (uint64_t mk = r.stride == PAGE_UNITS ? 0 : r.Z & ~r.S; mk; mk &= mk - 1)
 		CHECK(st, ctz(mk) > r.first && (r.Z >> (ctz(mk) - 1) & 1),
 		      "extmap inv 7: chunk %llu zero page %u shares no record", (unsigned long long)ci, ctz(mk));
-	CHECK(st, r.zn <= ZLIST_MAX || r.zn == ZN_MASKS, "extmap inv 7: chunk %llu zn %u", (unsigned long long)ci,
-	      r.zn);
+	CHECK(st, r.zn <= ZLIST_MAX || r.zn == ZN_MASKS || r.zn == ZN_PAGES || r.zn == ZN_PAGES_G,
+	      "extmap inv 7: chunk %llu zn %u", (unsigned long long)ci, r.zn);
 	if (r.zn <= ZLIST_MAX) {
 		unsigned prev_end = r.first;
 		for (unsigned i = 0; i < r.zn; i++) {
