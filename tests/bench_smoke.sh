@@ -39,7 +39,7 @@ done
 rc=0
 # shellcheck disable=SC2086 # word splitting intended
 "$bench" --size 16M --runs 1 --warmup 0 --objects 16 \
-	--churn-size 64M --churn-factor 1 --churn-warmup 0.5 --inval-objects 20000 --timeout 600 \
+	--churn-size 64M --churn-factor 1 --churn-warmup 0.5 --inval-objects 20000 --timeout 120 \
 	--dir "$out/work" --json "$out/bench.json" --plot "$out/plots" -q \
 	${SWAPOBJ_BENCH_SMOKE_ARGS:-} >"$out/table.txt" 2>"$out/stderr.txt" || rc=$?
 cat "$out/table.txt"
