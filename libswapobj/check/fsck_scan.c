@@ -349,24 +349,29 @@ static const char *field_name(int field)
  * (they differ for a page out of line); rec its bytes (NULL: the padding
  * was checked by the caller).
  */
+/* Report the non-zero padding [from, sz) of the record at hdr16 and plan to clear it. */
+static int plan_padding(struct fsck *f, uint64_t hdr16, const struct rec *r, uint32_t from, uint32_t sz)
+{
+	uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, hdr16, r->type, r->oid, r->seq, r->lpos,
+	                            "non-zero padding after the payload");
+	struct fsck_action a = {0};
+	a.kind = ACT_PADDING;
+	a.addr16 = hdr16;
+	a.from = (uint16_t)from;
+	a.len = (uint16_t)(sz - from);
+	a.ticket = t;
+	a.sev = FSCK_WARN;
+	return fsck_plan(f, &a);
+}
+
 static int take_record(struct fsck *f, uint64_t addr16, uint64_t hdr16, const uint8_t *rec, uint32_t gen,
                        const struct rec *r, uint32_t sz, bool intact, uint64_t *prev_seq, struct fsck_rkey *prev)
 {
 	int err;
 	uint32_t pad_from = REC_HDR_LEN + r->payload_len;
-	if (rec && !fsck_all_zero(rec + pad_from, sz - pad_from)) {
-		uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, addr16, r->type, r->oid, r->seq, r->lpos,
-		                            "non-zero padding after the payload");
-		struct fsck_action a = {0};
-		a.kind = ACT_PADDING;
-		a.addr16 = addr16;
-		a.from = (uint16_t)pad_from;
-		a.len = (uint16_t)(sz - pad_from);
-		a.ticket = t;
-		a.sev = FSCK_WARN;
-		if ((err = fsck_plan(f, &a)) < 0)
-			return err;
-	}
+	if (rec && !fsck_all_zero(rec + pad_from, sz - pad_from) &&
+	    (err = plan_padding(f, addr16, r, pad_from, sz)) < 0)
+		return err;
 	uint32_t segno = fsck_segno_of(f, addr16);
 	if (f->seg_stream[segno] == SEG_STREAM_CKPT) {
 		/* Checked, not replayed: fsck_ckpt.c verified the bodies the slots name. */
@@ -626,29 +631,18 @@ static uint64_t seg_addr16(const struct fsck *f, uint32_t segno, uint64_t off)
 }
 
 /*
- * Replay's test of a spot that holds no valid record (gap_looks_like_record):
+ * Replay's test of a spot that holds no valid record (rec_looks_damaged):
  * is it a damaged record of generation gen rather than the end? *restored =
  * its header checks out once the magic is put back. lim = bytes of room
  * left in the sector.
  */
 static bool split_looks(const struct fsck *f, const uint8_t *p, size_t lim, uint32_t gen, bool *restored)
 {
-	uint8_t tmp[REC_OOL_HDR_LEN];
-	uint32_t magic = so_get_le32(p + RH_MAGIC);
-	*restored = false;
-	if (magic == 0 || lim < REC_HDR_LEN)
-		return false;
-	memcpy(tmp, p, lim < REC_OOL_HDR_LEN ? REC_HDR_LEN : REC_OOL_HDR_LEN);
-	so_put_le32(tmp + RH_MAGIC, REC_MAGIC);
-	if (lim < REC_OOL_HDR_LEN)
-		so_put_le16(tmp + RH_HDR_LEN, REC_HDR_LEN);
-	bool csum = rec_hdr_csum(tmp, f->seed) == so_get_le32(tmp + RH_HDR_CSUM);
-	if (magic != REC_MAGIC && !csum)
-		return false;
-	if (csum && so_get_le32(tmp + RH_SEG_GEN) != gen)
-		return false;
-	*restored = csum && magic != REC_MAGIC;
-	return true;
+	bool ok;
+	uint64_t seq;
+	bool looks = rec_looks_damaged(p, lim, f->seed, gen, &ok, &seq);
+	*restored = looks && ok && so_get_le32(p + RH_MAGIC) != REC_MAGIC;
+	return looks;
 }
 
 /*
@@ -673,29 +667,15 @@ static uint64_t split_resync(const struct seg_img *si, uint64_t pos, uint32_t ge
 	}
 	m->valid = true;
 	m->from = pos;
-	m->at = 0;
-	uint64_t lim = seg_stream_end(si), phys;
+	uint64_t phys;
 	struct rec r;
 	uint32_t sz;
 	int copy;
-	for (; pos + REC_HDR_LEN <= lim; pos += REC_ALIGN) {
-		if (SPLIT_SECTOR - pos % SPLIT_SECTOR < REC_HDR_LEN)
-			continue; /* no record starts where its header would cross the sector (nor past the segment's
-			             end) */
-		uint64_t a = seg_phys(si->seg_size, true, pos);
-		bool cand = (so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
-		             so_get_le32(si->img + a + RH_SEG_GEN) == gen) ||
-		            (so_get_le32(si->img + SEG_COPY_B(a) + RH_MAGIC) == REC_MAGIC &&
-		             so_get_le32(si->img + SEG_COPY_B(a) + RH_SEG_GEN) == gen);
-		if (!cand)
-			continue;
-		enum rec_verdict v = seg_rec_at(si, pos, true, &r, &sz, &phys, &copy);
-		if ((v == REC_OK || v == REC_BAD_CSUM) && r.seg_gen == gen && r.type != REC_SEGHDR) {
-			*next = m->key = rkey_of(&r, v == REC_OK);
-			return m->at = pos;
-		}
-	}
-	return 0;
+	enum rec_verdict v;
+	m->at = seg_next_record(si, pos, gen, &r, &sz, &phys, &copy, &v);
+	if (m->at)
+		*next = m->key = rkey_of(&r, v == REC_OK);
+	return m->at;
 }
 
 /* Plan the rewrite of len bytes at stream offset pos (copy A at segment offset phys) from copy src. */
@@ -741,19 +721,9 @@ static int split_record(struct fsck *f, uint32_t segno, const struct seg_img *si
 	}
 	uint32_t pad_from = ool ? sz : REC_HDR_LEN + r->payload_len;
 	if (pad_from < sz &&
-	    (!fsck_all_zero(a + pad_from, sz - pad_from) || !fsck_all_zero(b + pad_from, sz - pad_from))) {
-		uint64_t t = fsck_report_at(f, FSCK_REC_PADDING, FSCK_WARN, hdr16, r->type, r->oid, r->seq, r->lpos,
-		                            "non-zero padding after the payload");
-		struct fsck_action act = {0};
-		act.kind = ACT_PADDING;
-		act.addr16 = hdr16;
-		act.from = (uint16_t)pad_from;
-		act.len = (uint16_t)(sz - pad_from);
-		act.ticket = t;
-		act.sev = FSCK_WARN;
-		if ((err = fsck_plan(f, &act)) < 0)
-			return err;
-	}
+	    (!fsck_all_zero(a + pad_from, sz - pad_from) || !fsck_all_zero(b + pad_from, sz - pad_from)) &&
+	    (err = plan_padding(f, hdr16, r, pad_from, sz)) < 0)
+		return err;
 	uint64_t addr16 = hdr16;
 	bool intact = v == REC_OK;
 	*dend = 0;

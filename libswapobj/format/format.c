@@ -563,6 +563,33 @@ uint32_t seg_magic_at(const struct seg_img *si, uint64_t pos)
 	return m;
 }
 
+/* Might a record of generation gen start at stream offset p (either copy: its magic and generation)? */
+static bool seg_candidate(const struct seg_img *si, uint64_t p, uint32_t gen)
+{
+	if (si->split && p % SPLIT_SECTOR + REC_HDR_LEN > SPLIT_SECTOR)
+		return false; /* no record starts where one would cross a sector */
+	uint64_t a = seg_phys(si->seg_size, si->split, p);
+	if (so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC && so_get_le32(si->img + a + RH_SEG_GEN) == gen)
+		return true;
+	a = SEG_COPY_B(a);
+	return si->split && so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
+	       so_get_le32(si->img + a + RH_SEG_GEN) == gen;
+}
+
+uint64_t seg_next_record(const struct seg_img *si, uint64_t pos, uint32_t gen, struct rec *out, uint32_t *size,
+                         uint64_t *phys, int *copy, enum rec_verdict *v)
+{
+	uint64_t lim = seg_stream_end(si);
+	for (; pos + REC_HDR_LEN <= lim; pos += REC_ALIGN) {
+		if (!seg_candidate(si, pos, gen))
+			continue;
+		*v = seg_rec_at(si, pos, true, out, size, phys, copy);
+		if ((*v == REC_OK || *v == REC_BAD_CSUM) && out->seg_gen == gen && out->type != REC_SEGHDR)
+			return pos;
+	}
+	return 0;
+}
+
 bool seg_sector_rest_zero(const struct seg_img *si, uint64_t pos)
 {
 	if (!si->split)
@@ -572,12 +599,7 @@ bool seg_sector_rest_zero(const struct seg_img *si, uint64_t pos)
 	return so_mem_is_zero(si->img + a, n) && so_mem_is_zero(si->img + SEG_COPY_B(a), n);
 }
 
-/*
- * Does the header at p look like a record of generation gen that does not
- * decode (magic present, or a header that checks out once the magic is put
- * back)? *ok: the header checks out (magic aside); *seq then its seq.
- */
-static bool looks_damaged(const uint8_t *p, size_t lim, uint64_t seed, uint32_t gen, bool *ok, uint64_t *seq)
+bool rec_looks_damaged(const uint8_t *p, size_t lim, uint64_t seed, uint32_t gen, bool *ok, uint64_t *seq)
 {
 	uint8_t tmp[REC_OOL_HDR_LEN];
 	*ok = false;
@@ -624,8 +646,8 @@ bool seg_lost_at(const struct seg_img *si, uint64_t q, uint64_t prev, uint64_t n
 	uint64_t a = seg_phys(si->seg_size, true, q), sa, sb;
 	const uint8_t *pa = si->img + a, *pb = si->img + SEG_COPY_B(a);
 	bool oka, okb;
-	if (!looks_damaged(pa, lim, si->seed, si->gen, &oka, &sa) ||
-	    !looks_damaged(pb, lim, si->seed, si->gen, &okb, &sb))
+	if (!rec_looks_damaged(pa, lim, si->seed, si->gen, &oka, &sa) ||
+	    !rec_looks_damaged(pb, lim, si->seed, si->gen, &okb, &sb))
 		return false;
 	*hint = sa > sb ? sa : sb;
 	if (memcmp(pa, pb, lim < REC_OOL_HDR_LEN ? lim : REC_OOL_HDR_LEN) != 0 || (oka && okb))

@@ -197,6 +197,26 @@ enum rec_verdict seg_rec_at(const struct seg_img *si, uint64_t pos, bool verify,
  * checker decide lost regions with it.
  */
 bool seg_lost_at(const struct seg_img *si, uint64_t q, uint64_t prev, uint64_t next, uint64_t *hint);
+/*
+ * Does the header at p (lim bytes of room: the rest of a classic segment,
+ * or of a split stream's sector) look like a record of generation gen that
+ * does not decode: its magic present, or a header that checks out once the
+ * magic is put back? Zero magic is the end of the records or a record
+ * retired; a header that checks out but names another generation is an
+ * earlier use's. *ok: the header checks out (magic aside); *seq then the
+ * seq it names, else 0 (a damaged seq field must not make it look torn).
+ */
+bool rec_looks_damaged(const uint8_t *p, size_t lim, uint64_t seed, uint32_t gen, bool *ok, uint64_t *seq);
+/*
+ * The first stream offset at or after pos (16-aligned) where a record of
+ * generation gen other than a SEGHDR decodes with a sound header (REC_OK,
+ * or REC_BAD_CSUM: its payload damaged), as seg_rec_at reads it; 0 if none
+ * before the stream's end. *out, *size, *phys, *copy as seg_rec_at gives
+ * them for that record. How replay and the checker find the next record
+ * after a spot that holds none.
+ */
+uint64_t seg_next_record(const struct seg_img *si, uint64_t pos, uint32_t gen, struct rec *out, uint32_t *size,
+                         uint64_t *phys, int *copy, enum rec_verdict *v);
 /* The record magic at stream offset pos: copy A's, or B's if A's is not the record magic. */
 uint32_t seg_magic_at(const struct seg_img *si, uint64_t pos);
 /* Split segment: true if the bytes of pos's sector from pos on are zero in copy A (and B). */

@@ -117,34 +117,6 @@ static int collect(struct replay *rp, const struct rec *r, uint64_t addr16, uint
 	e->damaged = damaged;
 	return 0;
 }
-/*
- * Do the bytes at p look like a record of generation gen whose header is
- * damaged (magic present, or a header that checks out once its magic is put
- * back)? *hint_seq = the seq it names if the header checks out, else 0.
- * Zero magic: the end of the records, or a record already retired.
- */
-static bool gap_looks_like_record(const struct so_log *lg, const uint8_t *p, size_t lim, uint32_t gen,
-                                  uint64_t *hint_seq)
-{
-	uint8_t tmp[REC_OOL_HDR_LEN];
-	if (lim < REC_HDR_LEN)
-		return false;
-	uint32_t magic = so_get_le32(p + RH_MAGIC);
-	if (magic == 0)
-		return false;
-	memcpy(tmp, p, lim < REC_OOL_HDR_LEN ? REC_HDR_LEN : REC_OOL_HDR_LEN);
-	so_put_le32(tmp + RH_MAGIC, REC_MAGIC);
-	if (lim < REC_OOL_HDR_LEN)
-		so_put_le16(tmp + RH_HDR_LEN, REC_HDR_LEN); /* no room for an out-of-line header here */
-	bool csum = rec_hdr_csum(tmp, lg->seed) == so_get_le32(tmp + RH_HDR_CSUM);
-	if (magic != REC_MAGIC && !csum)
-		return false;
-	if (csum && so_get_le32(tmp + RH_SEG_GEN) != gen)
-		return false; /* intact, of an earlier use of the segment */
-	/* Its seq only counts if the header checks out: a damaged seq field must not make it look torn. */
-	*hint_seq = csum ? so_get_le64(tmp + RH_SEQ) : 0;
-	return true;
-}
 static int add_gap(struct replay *rp, uint64_t addr16, uint64_t prev_seq, uint64_t hint_seq, uint32_t gen, bool split)
 {
 	int err = replay_grow((void **)&rp->gaps, &rp->capgaps, rp->ngaps, sizeof(*rp->gaps));
@@ -152,26 +124,15 @@ static int add_gap(struct replay *rp, uint64_t addr16, uint64_t prev_seq, uint64
 		rp->gaps[rp->ngaps++] = (struct rgap){addr16, prev_seq, hint_seq, gen, split};
 	return err;
 }
-/* A valid record of generation gen may start at stream offset p (either copy: its magic and generation). */
-static bool candidate(const struct seg_img *si, uint64_t p, uint32_t gen)
-{
-	if (si->split && p % SPLIT_SECTOR + REC_HDR_LEN > SPLIT_SECTOR)
-		return false; /* no record starts where one would cross a sector */
-	uint64_t a = seg_phys(si->seg_size, si->split, p);
-	if (so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC && so_get_le32(si->img + a + RH_SEG_GEN) == gen)
-		return true;
-	a = SEG_COPY_B(a);
-	return si->split && so_get_le32(si->img + a + RH_MAGIC) == REC_MAGIC &&
-	       so_get_le32(si->img + a + RH_SEG_GEN) == gen;
-}
-/* The gap test of either copy (gap_looks_like_record). */
+/* The gap test (rec_looks_damaged) of either copy. */
 static bool gap_looks(const struct so_log *lg, const struct seg_img *si, uint64_t pos, uint32_t gen, uint64_t *hint)
 {
 	uint64_t a = seg_phys(si->seg_size, si->split, pos);
 	size_t lim = si->split ? SPLIT_SECTOR - pos % SPLIT_SECTOR : si->seg_size - pos;
-	if (gap_looks_like_record(lg, si->img + a, lim, gen, hint))
+	bool ok;
+	if (rec_looks_damaged(si->img + a, lim, lg->seed, gen, &ok, hint))
 		return true;
-	return si->split && gap_looks_like_record(lg, si->img + SEG_COPY_B(a), lim, gen, hint);
+	return si->split && rec_looks_damaged(si->img + SEG_COPY_B(a), lim, lg->seed, gen, &ok, hint);
 }
 /* A record's address: its copy A's, or for an out-of-line page the page's (what extent slots name). */
 static uint64_t rec_addr(const struct so_log *lg, const struct log_seg *s, const struct rec *r, uint64_t phys)
@@ -232,15 +193,10 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 			 * sector, so besides pos each sector start up to the next valid
 			 * record is a place one may have been.
 			 */
-			uint64_t p = pos + REC_ALIGN, ph;
-			for (; p + REC_HDR_LEN <= lim; p += REC_ALIGN) {
-				if (!candidate(&si, p, s->gen))
-					continue;
-				enum rec_verdict v2 = seg_rec_at(&si, p, true, &r, &sz, &ph, &copy);
-				if ((v2 == REC_OK || v2 == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR)
-					break;
-			}
-			bool found = p + REC_HDR_LEN <= lim;
+			uint64_t ph;
+			enum rec_verdict v2;
+			uint64_t p = seg_next_record(&si, pos + REC_ALIGN, s->gen, &r, &sz, &ph, &copy, &v2);
+			bool found = p != 0;
 			for (uint64_t q = pos; q < (found ? p : lim); q = seg_next_sector(q)) {
 				uint64_t hint = 0;
 				if (seg_lost_at(&si, q, q == pos ? last_pos : UINT64_MAX, found ? p : UINT64_MAX,
@@ -259,16 +215,10 @@ static int scan_seg(struct replay *rp, struct log_seg *s, uint8_t *buf, uint64_t
 		}
 		if (!ours) {
 			/* End of this use's records, or a damaged header: look for a later valid record. */
-			uint64_t p = pos + REC_ALIGN, ph;
-			for (; p + REC_HDR_LEN <= lim; p += REC_ALIGN) {
-				if (!candidate(&si, p, s->gen))
-					continue;
-				enum rec_verdict v2 = seg_rec_at(&si, p, true, &r, &sz, &ph, &copy);
-				if ((v2 == REC_OK || v2 == REC_BAD_CSUM) && r.seg_gen == s->gen && r.type != REC_SEGHDR)
-					break;
-			}
-			uint64_t hint = 0;
-			bool found = p + REC_HDR_LEN <= lim;
+			uint64_t ph, hint = 0;
+			enum rec_verdict v2;
+			uint64_t p = seg_next_record(&si, pos + REC_ALIGN, s->gen, &r, &sz, &ph, &copy, &v2);
+			bool found = p != 0;
 			bool looks = gap_looks(lg, &si, pos, s->gen, &hint);
 			uint64_t a = seg_phys(si.seg_size, si.split, pos);
 			bool magic = so_get_le32(buf + a + RH_MAGIC) != 0;
