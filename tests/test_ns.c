@@ -1329,6 +1329,38 @@ END_TEST
 
 /* ---- oidmap ------------------------------------------------------------- */
 
+/*
+ * A map loaded from another map's iteration order (slot order: sorted by
+ * that map's hash), growing as it goes, as a checkpoint is read back:
+ * probes stay short. Were both maps to hash alike, the first keys would all
+ * land in the first slots of the small table and the probes would grow
+ * with the map (tens of thousands of slots at this size: quadratic).
+ */
+START_TEST(test_oidmap__loading_one_map_from_another_keeps_probes_short)
+{
+	struct oidmap a, b;
+	const uint64_t n = 200000;
+	CHECK_EQ(oidmap_init(&a), 0);
+	CHECK_EQ(oidmap_init(&b), 0);
+	for (uint64_t oid = 1; oid <= n; oid++)
+		CHECK_EQ(oidmap_put(&a, oid, tok(oid)), 0);
+	uint64_t pos = 0, oid;
+	void *val;
+	while (oidmap_next(&a, &pos, &oid, &val))
+		CHECK_EQ(oidmap_put(&b, oid, val), 0);
+	CHECK_EQ(oidmap_count(&b), n);
+	printf("oidmap: longest probe %llu (map of %llu), %llu (loaded from its slot order)\n",
+	       (unsigned long long)oidmap_longest_probe(&a), (unsigned long long)n,
+	       (unsigned long long)oidmap_longest_probe(&b));
+	ck_assert_uint_le(oidmap_longest_probe(&a), 64);
+	ck_assert_uint_le(oidmap_longest_probe(&b), 64);
+	for (oid = 1; oid <= n; oid += 997)
+		CHECK_PTR_EQ(oidmap_get(&b, oid), tok(oid));
+	oidmap_destroy(&a);
+	oidmap_destroy(&b);
+}
+END_TEST
+
 START_TEST(test_oidmap__reserved_oids_and_null_values_are_einval)
 {
 	struct oidmap m;
@@ -1623,6 +1655,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_ns__listing_survives_inserts_and_removes_between_calls, &opts_ns_list);
 	tu_add(s, test_ns__siblings_are_ordered_by_hash_first, &opts_ns_list);
 	tu_add(s, test_ns__equal_hashes_are_ordered_by_name_then_length, &opts_ns_list);
+	tu_add(s, test_oidmap__loading_one_map_from_another_keeps_probes_short, &opts_oidmap);
 	tu_add(s, test_oidmap__reserved_oids_and_null_values_are_einval, &opts_oidmap);
 	tu_add(s, test_oidmap__put_replaces_an_existing_value, &opts_oidmap);
 	tu_add(s, test_oidmap__random_operations_match_a_model, &opts_oidmap);

@@ -35,6 +35,7 @@ struct oidmap {
 	struct oidmap_slot *slots; /* NULL while cap is 0 */
 	uint64_t cap;              /* slots */
 	uint64_t count;            /* entries */
+	uint64_t salt;             /* this map's hash seed (oidmap_init), so no two maps order keys alike */
 };
 
 /** Initialise an empty map; allocates nothing, so never SWAPOBJ_ENOMEM. Errors: SWAPOBJ_EINVAL (m NULL). */
@@ -75,5 +76,7 @@ int oidmap_next(const struct oidmap *m, uint64_t *pos, uint64_t *oid, void **val
  * allocations succeed and later ones fail, until called with -1.
  */
 void oidmap_test_fail_alloc(long after);
+/* The longest probe a lookup of a present oid makes (slots looked at); 0 for an empty map. */
+uint64_t oidmap_longest_probe(const struct oidmap *m);
 
 #endif
