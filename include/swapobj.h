@@ -86,7 +86,8 @@ enum swapobj_error {
 	SWAPOBJ_EFBIG = -14,        /* offset or size beyond SWAPOBJ_MAX_OBJECT_SIZE */
 	SWAPOBJ_ENAMETOOLONG = -15, /* key too long (components or total bytes) */
 	SWAPOBJ_ENOTEMPTY = -16,    /* directory object still has children */
-	SWAPOBJ_ENOTSUP = -17       /* operation not supported on this object (e.g. renaming a non-empty directory) */
+	SWAPOBJ_ENOTSUP = -17,      /* operation not supported on this object (e.g. renaming a non-empty directory) */
+	SWAPOBJ_ECACHEFULL = -18    /* a CACHE write refused: free space is below the stop level (not cached) */
 };
 
 /** Static description of an error code ("no space left in store"). */
@@ -236,8 +237,11 @@ SWAPOBJ_API int swapobj_format(const char *const *paths, unsigned npaths, const 
  * the cleaner rewrites old records into it as it relocates them.
  */
 #define SWAPOBJ_OPEN_NO_UPGRADE 0x20u
+/* Never evict CACHE objects (swapobj_open_opts.cache_*): a full store answers every write with ENOSPC. */
+#define SWAPOBJ_OPEN_NO_CULL 0x40u
 
-#define SWAPOBJ_OPEN_OPTS_VERSION 1
+/* Version 2 appended cache_run/cache_cull/cache_stop; version 1 structs (without them) are still accepted. */
+#define SWAPOBJ_OPEN_OPTS_VERSION 2
 struct swapobj_open_opts {
 	unsigned version;
 	unsigned flags; /* SWAPOBJ_OPEN_* */
@@ -249,10 +253,25 @@ struct swapobj_open_opts {
 	 * open then replays the whole log).
 	 */
 	uint64_t checkpoint_bytes;
+	/*
+	 * Cache culling (version 2), in percent of usable_bytes that is free
+	 * (usable_bytes - live_bytes, swapobj_store_stat), as cachefilesd's
+	 * brun/bcull/bstop. Below cache_cull the background evicts unpinned
+	 * CACHE objects, least recently used first, until cache_run is free
+	 * again. Below cache_stop, writes to CACHE objects fail at once with
+	 * SWAPOBJ_ECACHEFULL, and a SWAP write that finds the store full evicts
+	 * CACHE objects itself rather than fail. SWAP data and pinned CACHE
+	 * objects are never evicted. All three 0: the defaults 10, 7, 3; else
+	 * 0 <= cache_stop < cache_cull < cache_run < 100. SWAPOBJ_OPEN_NO_CULL
+	 * turns eviction off (CACHE writes then get SWAPOBJ_ENOSPC like SWAP).
+	 */
+	unsigned cache_run;
+	unsigned cache_cull;
+	unsigned cache_stop;
 };
 #define SWAPOBJ_OPEN_OPTS_INIT                                                                                         \
 	{                                                                                                              \
-		SWAPOBJ_OPEN_OPTS_VERSION, 0, 0                                                                        \
+		SWAPOBJ_OPEN_OPTS_VERSION, 0, 0, 0, 0, 0                                                               \
 	}
 
 /**
@@ -316,6 +335,19 @@ SWAPOBJ_API int swapobj_store_clean(swapobj_store *st, unsigned max_segments);
 #define SWAPOBJ_UTIL_BUCKETS 10
 
 /* Later versions of the library only append fields (see swapobj_store_stat). */
+/* Why CACHE objects were evicted (swapobj_store_stat.evicted_*). */
+enum swapobj_evict_reason {
+	SWAPOBJ_EVICT_THRESHOLD = 0, /* the background: free space fell below cache_cull */
+	SWAPOBJ_EVICT_SWAP = 1,      /* a SWAP write found the store full */
+	SWAPOBJ_EVICT_REASONS = 2
+};
+/* swapobj_store_stat.cache_state */
+enum swapobj_cache_state {
+	SWAPOBJ_CACHE_OK = 0,      /* free space at or above cache_cull */
+	SWAPOBJ_CACHE_CULLING = 1, /* below cache_cull: the background evicts (until cache_run) */
+	SWAPOBJ_CACHE_STOPPED = 2  /* below cache_stop: CACHE writes are refused */
+};
+
 struct swapobj_store_stat {
 	uint64_t capacity_bytes; /* segment space on all devices */
 	uint64_t used_bytes;     /* bytes in segments that are not free */
@@ -399,6 +431,20 @@ struct swapobj_store_stat {
 	 * with both copies whole.
 	 */
 	uint64_t resynced_blocks;
+	/*
+	 * Cache culling (swapobj_open_opts.cache_*). The levels in bytes of
+	 * free space (usable_bytes - live_bytes, 0 if live_bytes is larger);
+	 * all 0 when culling is off. Evictions since open, by reason
+	 * (SWAPOBJ_EVICT_*): objects evicted and the live bytes they held.
+	 */
+	uint64_t cache_run_bytes;
+	uint64_t cache_cull_bytes;
+	uint64_t cache_stop_bytes;
+	uint64_t evicted_objects[SWAPOBJ_EVICT_REASONS];
+	uint64_t evicted_bytes[SWAPOBJ_EVICT_REASONS];
+	uint64_t cache_writes_refused; /* CACHE writes that got SWAPOBJ_ECACHEFULL since open */
+	uint32_t culling;              /* 1 if CACHE objects may be evicted (not SWAPOBJ_OPEN_NO_CULL, not read-only) */
+	uint32_t cache_state;          /* SWAPOBJ_CACHE_*: where free space stands against the levels now */
 };
 
 /**

@@ -24,7 +24,7 @@
 #define SEG (1u << 20)
 #define SO_ARRAY_SIZE_(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct swapobj_open_opts nockpt = {SWAPOBJ_OPEN_OPTS_VERSION, 0, UINT64_MAX};
+static const struct swapobj_open_opts nockpt = {SWAPOBJ_OPEN_OPTS_VERSION, 0, UINT64_MAX, 0, 0, 0};
 
 /*
  * No checkpoints here: the replay cases damage records of the log after
@@ -938,8 +938,8 @@ END_TEST
  */
 START_TEST(test_rename__an_invalidated_renamed_object_stays_gone_through_a_checkpoint)
 {
-	static const struct swapobj_open_opts manual = {SWAPOBJ_OPEN_OPTS_VERSION, SWAPOBJ_OPEN_MANUAL_CLEAN,
-	                                                UINT64_MAX};
+	static const struct swapobj_open_opts manual = {
+	    SWAPOBJ_OPEN_OPTS_VERSION, SWAPOBJ_OPEN_MANUAL_CLEAN, UINT64_MAX, 0, 0, 0};
 	for (int variant = 0; variant < 2; variant++) {
 		fresh_image();
 		swapobj_store *st = tu_mkstore(13 << 20, SEG, &nockpt);

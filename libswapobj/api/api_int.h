@@ -14,12 +14,6 @@
 /* api/obj.c: write pages of an object; caller holds o->lock and has waited for space. */
 int64_t obj_write_locked(struct swapobj_store *st, struct so_obj *o, const uint8_t *buf, size_t len, uint64_t off);
 /*
- * Log a DELETE for o and unlink it (caller holds o->lock; takes ix->lock).
- * SWAPOBJ_ENOTEMPTY (nothing logged) if o is a directory object with children.
- */
-int obj_delete_locked(struct swapobj_store *st, struct so_obj *o);
-
-/*
  * api/obj.c: decode and check the record a slot names for page pg of o
  * (p holds avail bytes of it); *payload is the page (DATA) or the 8-byte
  * word (FILL). SWAPOBJ_ECORRUPT (message names the place) otherwise.

@@ -22,6 +22,7 @@
 
 #include "api_int.h"
 #include "invariants.h"
+#include "space.h"
 #include "util.h"
 
 #define PG SWAPOBJ_PAGE_SIZE
@@ -432,5 +433,8 @@ int swapobj_read_batch(swapobj_store *st, struct swapobj_read_req *reqs, size_t 
 		return so_err(SWAPOBJ_EINVAL, "%zu ranges in one batch (at most %d)", n, SWAPOBJ_READ_BATCH_MAX);
 	if (flags & ~SWAPOBJ_READ_EXCLUSIVE)
 		return so_err(SWAPOBJ_EINVAL, "unknown read flags");
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].obj && reqs[i].obj->o)
+			cull_touch(st, reqs[i].obj->o); /* recency for cache culling */
 	return n ? obj_read_ranges(st, reqs, n, flags, NULL) : 0;
 }

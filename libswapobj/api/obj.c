@@ -348,10 +348,34 @@ int64_t obj_write_locked(struct swapobj_store *st, struct so_obj *o, const uint8
 	return n > 0 || err == 0 ? n : err;
 }
 
+/*
+ * A SWAP write found no room: evict CACHE objects (space/cull.c) for what
+ * is left of it, at least a segment's worth so the cleaner can free one.
+ * false if nothing could be evicted. With manual cleaning only a store
+ * that is full by its live bytes is helped (a missing free segment needs
+ * the caller's swapobj_store_clean, which eviction cannot replace).
+ */
+static bool evict_for_swap(struct swapobj_store *st, uint64_t need, bool full)
+{
+	if (st->manual_clean && !full)
+		return false;
+	return cull_evict(st, SO_MAX(need + need / 8, (uint64_t)st->log.seg_size), SWAPOBJ_EVICT_SWAP) > 0;
+}
+
+/* A CACHE write refused (free space below the stop level, or the store full): count it, start culling. */
+static int cache_full(struct swapobj_store *st)
+{
+	__atomic_add_fetch(&st->cull.refused, 1, __ATOMIC_RELAXED);
+	space_kick(st);
+	return so_err(SWAPOBJ_ECACHEFULL, "cache full: %llu bytes free, below the stop level of %llu (%u%% of usable)",
+	              (unsigned long long)cull_free_bytes(st), (unsigned long long)cull_level(st, st->cull.stop),
+	              st->cull.stop);
+}
+
 int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t off)
 {
 	int err;
-	bool need_seg = false, full;
+	bool need_seg = false, full = false;
 	size_t total = 0;
 	if ((err = check_data(h)) < 0)
 		return err;
@@ -362,9 +386,17 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 		              (unsigned long long)off);
 	struct swapobj_store *st = h->st;
 	struct so_obj *o = h->o;
+	bool cache = o->cls == SWAPOBJ_CLASS_CACHE && st->cull.on, swap = o->cls != SWAPOBJ_CLASS_CACHE;
+	if (cache && len && cull_state(st) == SWAPOBJ_CACHE_STOPPED)
+		return cache_full(st);
+	cull_tick(st);
+	cull_touch(st, o);
 	while (total < len) {
-		if ((err = log_space_wait(&st->log, len - total, need_seg)) < 0)
+		if ((err = log_space_wait(&st->log, len - total, need_seg)) < 0) {
+			if (err == SWAPOBJ_ENOSPC && swap && evict_for_swap(st, len - total, false))
+				continue;
 			break;
+		}
 		pthread_mutex_lock(&o->lock);
 		if (obj_is_dead(&st->ix, o)) {
 			pthread_mutex_unlock(&o->lock);
@@ -384,9 +416,16 @@ int64_t swapobj_obj_write(swapobj_obj *h, const void *buf, size_t len, uint64_t 
 			need_seg = n == 0;
 			continue;
 		}
+		/* The store is full by its live bytes: a SWAP write makes room by evicting CACHE objects. */
+		if (err == SWAPOBJ_ENOSPC && swap && evict_for_swap(st, len - total, true))
+			continue;
 		if (err < 0)
 			break;
 	}
+	if (cull_wanted(st))
+		space_kick(st); /* below the cull level: the background evicts */
+	if (total == 0 && cache && err == SWAPOBJ_ENOSPC)
+		return cache_full(st);
 	return total > 0 ? (int64_t)total : (int64_t)err;
 }
 
@@ -434,6 +473,7 @@ int64_t swapobj_obj_read(swapobj_obj *h, void *buf, size_t len, uint64_t off, un
 		return err;
 	if ((!buf && len) || (flags & ~SWAPOBJ_READ_EXCLUSIVE))
 		return so_err(SWAPOBJ_EINVAL, buf ? "unknown read flags" : "NULL buffer");
+	cull_touch(h->st, h->o); /* recency for cache culling */
 	if (!(flags & SWAPOBJ_READ_EXCLUSIVE) && len) {
 		int64_t n = obj_read_ahead(h, buf, len, off);
 		if (n != OBJ_RA_MISS)
@@ -565,38 +605,6 @@ done:
 /* Open, create, delete                                                */
 /* ------------------------------------------------------------------ */
 
-int obj_delete_locked(struct swapobj_store *st, struct so_obj *o)
-{
-	struct rec r = {0};
-	int err;
-	uint64_t taddr;
-	r.type = REC_DELETE;
-	r.oid = o->oid;
-	/* Under the index lock: a directory object must not gain a child between the check and the removal. */
-	pthread_rwlock_wrlock(&st->ix.lock);
-	if (o->node && ns_node_is_prefix(o->node) && !ns_node_dead(o->node)) {
-		pthread_rwlock_unlock(&st->ix.lock);
-		return so_err(SWAPOBJ_ENOTEMPTY, "directory object has %u children", o->node->nchildren);
-	}
-	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) < 0) {
-		pthread_rwlock_unlock(&st->ix.lock);
-		return err;
-	}
-	tombreg_set(st, r.seq, taddr);
-	bool linked = o->node != NULL;
-	if (linked) {
-		ns_remove(&st->ix.ns, o->node);
-		o->node = NULL;
-		oidmap_del(&st->ix.oids, o->oid);
-	}
-	pthread_rwlock_unlock(&st->ix.lock);
-	__atomic_store_n(&o->dead, 1, __ATOMIC_RELEASE);
-	objrec_release(st, o);
-	if (linked)
-		obj_put(o); /* the index's reference */
-	return 0;
-}
-
 static int obj_alloc_handle(swapobj_obj **out, struct swapobj_store *st, struct so_obj *o)
 {
 	swapobj_obj *h = so_alloc(SO_MEM_OTHER, sizeof(*h));
@@ -687,7 +695,7 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 			obj_get(o);
 			pthread_rwlock_unlock(&ix->lock);
 			pthread_mutex_lock(&o->lock);
-			err = __atomic_load_n(&o->dead, __ATOMIC_ACQUIRE) ? 0 : obj_delete_locked(st, o);
+			err = __atomic_load_n(&o->dead, __ATOMIC_ACQUIRE) ? 0 : objrec_delete(st, o);
 			pthread_mutex_unlock(&o->lock);
 			obj_put(o);
 			o = NULL;
@@ -758,6 +766,8 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 	}
 	if (err < 0)
 		return err;
+	cull_tick(st);
+	cull_touch(st, o);
 	if ((err = obj_alloc_handle(out, st, o)) < 0)
 		obj_put(o);
 	return err;
@@ -788,7 +798,7 @@ int swapobj_obj_delete(swapobj_obj *h)
 	if (obj_is_dead(&st->ix, h->o))
 		err = so_err(SWAPOBJ_ESTALE, "object was deleted, invalidated or replaced");
 	else
-		err = obj_delete_locked(st, h->o);
+		err = objrec_delete(st, h->o);
 	pthread_mutex_unlock(&h->o->lock);
 	return err;
 }
@@ -836,9 +846,9 @@ int swapobj_obj_set_pin(swapobj_obj *h, int pinned)
 	}
 	ns_key_of(o->node, &key);
 	uint8_t old = o->flags;
-	o->flags = want;
+	__atomic_store_n(&o->flags, want, __ATOMIC_RELAXED); /* the culler reads it without o->lock */
 	if ((err = objrec_log_name(st, o, &key, REC_CREATE, 0)) < 0)
-		o->flags = old;
+		__atomic_store_n(&o->flags, old, __ATOMIC_RELAXED);
 	pthread_rwlock_unlock(&st->ix.lock);
 done:
 	pthread_mutex_unlock(&o->lock);

@@ -101,6 +101,8 @@ static void *maint_main(void *arg)
 	while (bg_wait(st, &st->maint_cv, &st->maint_req)) {
 		while (reaper_run(st, 4096) > 0)
 			;
+		/* Eviction first: what it frees is dead space the cleaner can then win back. */
+		cull_background(st, false);
 		if (space_want_clean(&st->log))
 			cleaner_run(st, 0, false);
 		/*
@@ -175,6 +177,7 @@ static void store_free(struct swapobj_store *st)
 	pthread_cond_destroy(&st->maint_cv);
 	pthread_mutex_destroy(&st->clean_mu);
 	pthread_mutex_destroy(&st->ckpt_mu);
+	cull_destroy(st);
 	so_free(SO_MEM_OTHER, st);
 }
 
@@ -190,15 +193,24 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->version != SWAPOBJ_OPEN_OPTS_VERSION)
+	if (opts->version != SWAPOBJ_OPEN_OPTS_VERSION && opts->version != 1)
 		return so_err(SWAPOBJ_EINVAL, "open options version %u unknown (use SWAPOBJ_OPEN_OPTS_INIT)",
 		              opts->version);
-	if (opts->flags & ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT | SWAPOBJ_OPEN_MANUAL_CLEAN |
-	                    SWAPOBJ_OPEN_DISCARD | SWAPOBJ_OPEN_NO_IO_URING | SWAPOBJ_OPEN_NO_UPGRADE))
+	if (opts->flags &
+	    ~(SWAPOBJ_OPEN_RDONLY | SWAPOBJ_OPEN_NO_DIRECT | SWAPOBJ_OPEN_MANUAL_CLEAN | SWAPOBJ_OPEN_DISCARD |
+	      SWAPOBJ_OPEN_NO_IO_URING | SWAPOBJ_OPEN_NO_UPGRADE | SWAPOBJ_OPEN_NO_CULL))
 		return so_err(SWAPOBJ_EINVAL, "unknown open flags 0x%x", opts->flags);
+	/* A version 1 struct ends before the cache levels: defaults. */
+	bool v2 = opts->version >= 2;
 	st = so_zalloc(SO_MEM_OTHER, sizeof(*st));
 	if (!st)
 		return so_err(SWAPOBJ_ENOMEM, "out of memory");
+	st->rdonly = opts->flags & SWAPOBJ_OPEN_RDONLY;
+	if ((err = cull_setup(st, opts->flags, v2 ? opts->cache_run : 0, v2 ? opts->cache_cull : 0,
+	                      v2 ? opts->cache_stop : 0)) < 0) {
+		so_free(SO_MEM_OTHER, st);
+		return err;
+	}
 	pthread_mutex_init(&st->bg_mu, NULL);
 	pthread_cond_init(&st->flush_cv, NULL);
 	pthread_cond_init(&st->maint_cv, NULL);
@@ -206,7 +218,6 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	pthread_mutex_init(&st->tomb_mu, NULL);
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	oidmap_init(&st->tombs);
-	st->rdonly = opts->flags & SWAPOBJ_OPEN_RDONLY;
 	st->manual_clean = opts->flags & SWAPOBJ_OPEN_MANUAL_CLEAN;
 	if ((err = log_open(&st->log, paths, npaths, st->rdonly, opts->flags & SWAPOBJ_OPEN_NO_DIRECT)) < 0) {
 		pthread_mutex_destroy(&st->bg_mu);
@@ -216,6 +227,7 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 		pthread_mutex_destroy(&st->tomb_mu);
 		pthread_mutex_destroy(&st->ckpt_mu);
 		oidmap_destroy(&st->tombs);
+		cull_destroy(st);
 		so_free(SO_MEM_OTHER, st);
 		return err;
 	}
@@ -226,6 +238,8 @@ int swapobj_store_open(swapobj_store **out, const char *const *paths, unsigned n
 	for (unsigned d = 0; d < st->log.ndevs; d++)
 		if (st->log.sbs[d].ro_compat)
 			st->rdonly = st->log.rdonly = true;
+	if (st->rdonly)
+		st->cull.on = false;
 	if (!st->rdonly && !st->log.split && !(opts->flags & SWAPOBJ_OPEN_NO_UPGRADE) &&
 	    (err = log_upgrade_split(&st->log)) < 0) {
 		log_close(&st->log);
@@ -320,7 +334,10 @@ int swapobj_store_clean(swapobj_store *st, unsigned max_segments)
 		return so_err(SWAPOBJ_EINVAL, "NULL store");
 	if ((err = log_check_writable(&st->log)) < 0)
 		return err;
-	reaper_run(st, 1u << 16); /* bounded: a huge invalidated prefix is freed over several calls */
+	reaper_run(st, 1u << 16);               /* bounded: a huge invalidated prefix is freed over several calls */
+	int64_t ev = cull_background(st, true); /* with SWAPOBJ_OPEN_MANUAL_CLEAN, the only background eviction */
+	if (ev < 0)
+		return (int)ev;
 	return cleaner_run(st, max_segments, max_segments > 0);
 }
 
@@ -398,6 +415,16 @@ static void store_stat_fill(struct swapobj_store_stat *out, swapobj_store *st)
 	out->layout = lg->split ? SWAPOBJ_LAYOUT_SPLIT : SWAPOBJ_LAYOUT_CLASSIC;
 	out->lost_regions = lg->lost_regions;
 	out->resynced_blocks = st->resynced_blocks;
+	out->culling = st->cull.on;
+	out->cache_run_bytes = cull_level(st, st->cull.run);
+	out->cache_cull_bytes = cull_level(st, st->cull.cull);
+	out->cache_stop_bytes = cull_level(st, st->cull.stop);
+	out->cache_state = cull_state(st);
+	for (unsigned i = 0; i < SWAPOBJ_EVICT_REASONS; i++) {
+		out->evicted_objects[i] = __atomic_load_n(&st->cull.objects[i], __ATOMIC_RELAXED);
+		out->evicted_bytes[i] = __atomic_load_n(&st->cull.bytes[i], __ATOMIC_RELAXED);
+	}
+	out->cache_writes_refused = __atomic_load_n(&st->cull.refused, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&lg->mu);
 	for (uint64_t i = 0; i < lg->nsegs; i++) {
 		const struct log_seg *g = &lg->segs[i];

@@ -128,3 +128,35 @@ int objrec_doom(struct swapobj_store *st, struct so_obj *o)
 	st->doomed[st->ndoomed++] = o;
 	return 0;
 }
+
+int objrec_delete(struct swapobj_store *st, struct so_obj *o)
+{
+	struct rec r = {0};
+	int err;
+	uint64_t taddr;
+	r.type = REC_DELETE;
+	r.oid = o->oid;
+	/* Under the index lock: a directory object must not gain a child between the check and the removal. */
+	pthread_rwlock_wrlock(&st->ix.lock);
+	if (o->node && ns_node_is_prefix(o->node) && !ns_node_dead(o->node)) {
+		pthread_rwlock_unlock(&st->ix.lock);
+		return so_err(SWAPOBJ_ENOTEMPTY, "directory object has %u children", o->node->nchildren);
+	}
+	if ((err = log_append(&st->log, LOG_HOT, LOG_URGENT, &r, NULL, 0, &taddr)) < 0) {
+		pthread_rwlock_unlock(&st->ix.lock);
+		return err;
+	}
+	tombreg_set(st, r.seq, taddr);
+	bool linked = o->node != NULL;
+	if (linked) {
+		ns_remove(&st->ix.ns, o->node);
+		o->node = NULL;
+		oidmap_del(&st->ix.oids, o->oid);
+	}
+	pthread_rwlock_unlock(&st->ix.lock);
+	__atomic_store_n(&o->dead, 1, __ATOMIC_RELEASE);
+	objrec_release(st, o);
+	if (linked)
+		obj_put(o); /* the index's reference */
+	return 0;
+}

@@ -41,6 +41,13 @@ int objrec_log_name(struct swapobj_store *st, struct so_obj *o, const swapobj_ke
 /* Drop an unlinked object's data, name and aux records from the index and the usage table (o->lock held). */
 void objrec_release(struct swapobj_store *st, struct so_obj *o);
 /*
+ * Delete o (o->lock held, o not dead): log its DELETE (which may use the
+ * cleaner's reserve: it frees space), unlink it from the index, mark it
+ * dead and release its records. SWAPOBJ_ENOTEMPTY for a directory object
+ * with children; the log's errors.
+ */
+int objrec_delete(struct swapobj_store *st, struct so_obj *o);
+/*
  * Queue o (reference passed) for the reaper's DELETE (space/cleaner.c,
  * reaper_run); caller holds ix.lock (write). SWAPOBJ_ENOMEM: not queued,
  * the caller keeps the reference.

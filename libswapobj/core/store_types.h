@@ -84,6 +84,18 @@ struct swapobj_store {
 	uint8_t *clean_buf;       /* seg_size, aligned; guarded by clean_mu */
 	bool manual_clean;        /* SWAPOBJ_OPEN_MANUAL_CLEAN: no maintenance thread */
 	uint64_t live_cls[3];     /* atomic: live bytes per class (index = enum swapobj_class), core/objrec.c */
+
+	/* Cache culling (space/cull.c). */
+	struct cull {
+		bool on;                                 /* CACHE objects may be evicted */
+		unsigned run, cull, stop;                /* levels, percent of usable bytes free */
+		uint32_t clock;                          /* atomic: the recency clock (so_obj.atime) */
+		pthread_mutex_t mu;                      /* one eviction pass at a time */
+		uint64_t objects[SWAPOBJ_EVICT_REASONS]; /* atomic: evicted since open, by reason */
+		uint64_t bytes[SWAPOBJ_EVICT_REASONS];   /* atomic: their live bytes */
+		uint64_t refused;                        /* atomic: CACHE writes refused (SWAPOBJ_ECACHEFULL) */
+		uint64_t idle_until; /* atomic: so_now_ns before which a background pass is not retried */
+	} cull;
 };
 
 struct obj_ra; /* a handle's read-ahead window (api/batch.c) */

@@ -33,6 +33,7 @@ struct so_obj {
 	uint64_t create_addr; /* addr16 of the live name record (CREATE or RENAME) */
 	uint64_t create_seq;
 	uint32_t create_bytes; /* size of that record (charged to its segment) */
+	uint32_t atime;        /* atomic: the store's recency clock when last read or written (space/cull.c) */
 	uint64_t meta_addr;    /* addr16 of the newest record carrying the size */
 	uint64_t meta_seq;
 	/*

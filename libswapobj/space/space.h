@@ -68,4 +68,50 @@ int cleaner_run(struct swapobj_store *st, unsigned max, bool force);
 /* Free detached subtrees and log the DELETEs of doomed objects (bounded work); returns objects freed. */
 size_t reaper_run(struct swapobj_store *st, size_t budget);
 
+/*
+ * space/cull.c: evicting CACHE objects when free space (usable - live)
+ * runs short. cull_setup checks and sets the levels (percent of usable
+ * bytes free; all 0: defaults) at open.
+ */
+int cull_setup(struct swapobj_store *st, unsigned flags, unsigned run, unsigned cull, unsigned stop);
+void cull_destroy(struct swapobj_store *st);
+/* usable - live, 0 if live is larger. */
+uint64_t cull_free_bytes(struct swapobj_store *st);
+/* A level (percent of usable bytes) in bytes; 0 when culling is off. */
+uint64_t cull_level(struct swapobj_store *st, unsigned pct);
+/* Where free space stands against the levels (SWAPOBJ_CACHE_OK when culling is off). */
+enum swapobj_cache_state cull_state(struct swapobj_store *st);
+/* Is free space below the cull level (and culling on)? */
+bool cull_wanted(struct swapobj_store *st);
+/*
+ * Evict unpinned CACHE objects, least recently used first, until want
+ * live bytes are freed or none is left. Returns the bytes freed (> 0), 0
+ * if nothing could be evicted, or the log's error that stopped the pass.
+ */
+int64_t cull_evict(struct swapobj_store *st, uint64_t want, enum swapobj_evict_reason why);
+/*
+ * The maintenance thread's pass (asked: swapobj_store_clean's): below the
+ * cull level, evict until the run level is free. After a pass that could
+ * evict nothing, the thread's passes pause for 100 ms; asked ones do not.
+ */
+int64_t cull_background(struct swapobj_store *st, bool asked);
+/* Wake the maintenance thread (cleaner, reaper, eviction), if the store runs one. */
+static inline void space_kick(struct swapobj_store *st)
+{
+	if (st->log.kick)
+		st->log.kick(st->log.kick_ctx, LOG_KICK_CLEAN);
+}
+/* Advance the recency clock (an open, a write call). */
+static inline void cull_tick(struct swapobj_store *st)
+{
+	__atomic_add_fetch(&st->cull.clock, 1, __ATOMIC_RELAXED);
+}
+/* o was opened, read or written: it is the most recently used now. */
+static inline void cull_touch(struct swapobj_store *st, struct so_obj *o)
+{
+	uint32_t now = __atomic_load_n(&st->cull.clock, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&o->atime, __ATOMIC_RELAXED) != now)
+		__atomic_store_n(&o->atime, now, __ATOMIC_RELAXED);
+}
+
 #endif

@@ -29,6 +29,7 @@ static const struct {
     {SWAPOBJ_ENAMETOOLONG, ENAMETOOLONG, "key too long"},
     {SWAPOBJ_ENOTEMPTY, ENOTEMPTY, "directory object has children"},
     {SWAPOBJ_ENOTSUP, EOPNOTSUPP, "operation not supported on this object"},
+    {SWAPOBJ_ECACHEFULL, ENOBUFS, "cache full: CACHE writes refused below the stop level"},
 };
 
 const char *swapobj_strerror(int err)

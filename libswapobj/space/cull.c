@@ -1,0 +1,235 @@
+/*
+ * cull.c - evicting CACHE objects when free space runs short.
+ *
+ * Free space is usable - live (log.h): the live bytes writes may still add
+ * before the store is full. The levels (swapobj_open_opts.cache_run, _cull,
+ * _stop) are percentages of the usable bytes, as cachefilesd's brun, bcull
+ * and bstop are of a file system's blocks:
+ *   - below cull, the maintenance thread evicts until run is free again
+ *     (SWAPOBJ_EVICT_THRESHOLD); the gap between the two is the hysteresis
+ *     that keeps it from running on every write;
+ *   - below stop, writes to CACHE objects are refused at once with
+ *     SWAPOBJ_ECACHEFULL (api/obj.c), while a SWAP write that finds the
+ *     store full evicts what it needs itself (SWAPOBJ_EVICT_SWAP).
+ * Only unpinned CACHE objects that are not directories are ever evicted;
+ * SWAP objects never.
+ *
+ * Eviction is of whole objects, as cachefilesd culls whole files: the
+ * object is deleted exactly as swapobj_obj_delete does it (a DELETE
+ * record, which may use the cleaner's reserve since it frees space), so
+ * opening its key then gives SWAPOBJ_ENOENT and handles to it
+ * SWAPOBJ_ESTALE: "not cached", never zeros passed off as data. Its
+ * segments come back through the cleaner like any dead space. A crash
+ * before the DELETE is durable brings the object back whole, with the data
+ * it had; a key created again after the eviction is newer than the DELETE
+ * and replays as the new object (the same rules as any delete).
+ *
+ * Recency: every object keeps atime, a 32-bit copy of the store's clock
+ * taken whenever it is opened, read or written (a relaxed store into the
+ * object's own word: no lock, nothing shared written on the read path).
+ * The clock advances by one per open and per write call (cull_tick), so it
+ * counts store activity, not wall time. Age is clock - atime modulo 2^32.
+ * The word sits in what was padding of struct so_obj: no RAM per object,
+ * none per page.
+ *
+ * A pass (cull_evict) gathers, under the index's read lock, every live
+ * CACHE object with its atime (16 bytes each, for the pass only), sorts
+ * them oldest first, then takes them in that order: under the object's
+ * lock it must still be an unpinned, live CACHE object not touched since
+ * it was gathered; then it is deleted and its live bytes count as freed.
+ * Objects touched meanwhile are skipped (they are no longer the least
+ * recently used). One pass at a time (cull.mu).
+ */
+#include <stdlib.h>
+
+#include "objrec.h"
+#include "space.h"
+#include "util.h"
+
+#define CULL_DEFAULT_RUN 10
+#define CULL_DEFAULT_CULL 7
+#define CULL_DEFAULT_STOP 3
+
+int cull_setup(struct swapobj_store *st, unsigned flags, unsigned run, unsigned cull, unsigned stop)
+{
+	struct cull *c = &st->cull;
+	if (run == 0 && cull == 0 && stop == 0) {
+		run = CULL_DEFAULT_RUN;
+		cull = CULL_DEFAULT_CULL;
+		stop = CULL_DEFAULT_STOP;
+	}
+	if (!(stop < cull && cull < run && run < 100))
+		return so_err(SWAPOBJ_EINVAL,
+		              "cache levels run %u%%, cull %u%%, stop %u%%: need 0 <= stop < cull < run < 100", run,
+		              cull, stop);
+	c->run = run;
+	c->cull = cull;
+	c->stop = stop;
+	c->on = !(flags & SWAPOBJ_OPEN_NO_CULL) && !st->rdonly;
+	pthread_mutex_init(&c->mu, NULL);
+	return 0;
+}
+
+void cull_destroy(struct swapobj_store *st)
+{
+	pthread_mutex_destroy(&st->cull.mu);
+}
+
+uint64_t cull_free_bytes(struct swapobj_store *st)
+{
+	uint64_t usable = __atomic_load_n(&st->log.usable, __ATOMIC_RELAXED);
+	uint64_t live = __atomic_load_n(&st->log.live_total, __ATOMIC_RELAXED);
+	return usable > live ? usable - live : 0;
+}
+
+uint64_t cull_level(struct swapobj_store *st, unsigned pct)
+{
+	if (!st->cull.on)
+		return 0;
+	return __atomic_load_n(&st->log.usable, __ATOMIC_RELAXED) / 100 * pct;
+}
+
+enum swapobj_cache_state cull_state(struct swapobj_store *st)
+{
+	if (!st->cull.on)
+		return SWAPOBJ_CACHE_OK;
+	uint64_t free = cull_free_bytes(st);
+	if (free < cull_level(st, st->cull.stop))
+		return SWAPOBJ_CACHE_STOPPED;
+	return free < cull_level(st, st->cull.cull) ? SWAPOBJ_CACHE_CULLING : SWAPOBJ_CACHE_OK;
+}
+
+/* One object the pass may evict. */
+struct cand {
+	uint32_t age;
+	uint32_t atime;
+	uint64_t oid;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->age != y->age)
+		return x->age > y->age ? -1 : 1; /* oldest first */
+	return x->oid < y->oid ? -1 : x->oid > y->oid;
+}
+
+/* Could o be evicted at all (read without its lock: fields set at creation, or atomic)? */
+static bool evictable(const struct so_obj *o)
+{
+	return o->cls == SWAPOBJ_CLASS_CACHE && !__atomic_load_n(&o->dead, __ATOMIC_ACQUIRE) &&
+	       !(__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & (CREATE_F_PIN | CREATE_F_DIR));
+}
+
+/* Gather the candidates, oldest first, into *out (so_free). */
+static int gather(struct swapobj_store *st, struct cand **out, size_t *n)
+{
+	uint32_t now = __atomic_load_n(&st->cull.clock, __ATOMIC_RELAXED);
+	struct cand *v = NULL;
+	size_t cnt = 0, cap = 0;
+	uint64_t pos = 0, oid;
+	void *val;
+	int err = 0;
+	pthread_rwlock_rdlock(&st->ix.lock);
+	while (oidmap_next(&st->ix.oids, &pos, &oid, &val)) {
+		struct so_obj *o = val;
+		if (!evictable(o))
+			continue;
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 256;
+			struct cand *nv = so_realloc(SO_MEM_OTHER, v, ncap * sizeof(*v));
+			if (!nv) {
+				err = so_err(SWAPOBJ_ENOMEM, "out of memory choosing CACHE objects to evict");
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		uint32_t at = __atomic_load_n(&o->atime, __ATOMIC_RELAXED);
+		v[cnt++] = (struct cand){now - at, at, oid};
+	}
+	pthread_rwlock_unlock(&st->ix.lock);
+	if (err < 0) {
+		so_free(SO_MEM_OTHER, v);
+		return err;
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cand_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* Evict candidate c if it still qualifies; its live bytes in *freed. 1: skipped. */
+static int evict_one(struct swapobj_store *st, const struct cand *c, uint64_t *freed)
+{
+	struct so_obj *o = index_get(&st->ix, c->oid);
+	int err = 1;
+	if (!o)
+		return 1;
+	pthread_mutex_lock(&o->lock);
+	if (evictable(o) && !obj_is_dead(&st->ix, o) && __atomic_load_n(&o->atime, __ATOMIC_RELAXED) == c->atime) {
+		uint64_t bytes = objrec_charge(o);
+		err = objrec_delete(st, o);
+		if (err == 0)
+			*freed = bytes;
+	}
+	pthread_mutex_unlock(&o->lock);
+	obj_put(o);
+	return err;
+}
+
+int64_t cull_evict(struct swapobj_store *st, uint64_t want, enum swapobj_evict_reason why)
+{
+	struct cull *c = &st->cull;
+	struct cand *v;
+	size_t n;
+	uint64_t freed = 0, objs = 0;
+	int err;
+	if (!c->on || want == 0)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	if ((err = gather(st, &v, &n)) < 0) {
+		pthread_mutex_unlock(&c->mu);
+		return err;
+	}
+	for (size_t i = 0; i < n && freed < want; i++) {
+		uint64_t b = 0;
+		int rc = evict_one(st, &v[i], &b);
+		if (rc < 0) {
+			err = rc; /* the log failed (read-only, I/O): stop */
+			break;
+		}
+		if (rc == 0) {
+			freed += b;
+			objs++;
+		}
+	}
+	so_free(SO_MEM_OTHER, v);
+	__atomic_add_fetch(&c->objects[why], objs, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->bytes[why], freed, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&c->mu);
+	if (objs)
+		space_kick(st); /* their segments are dead space now */
+	return freed ? (int64_t)freed : err;
+}
+
+bool cull_wanted(struct swapobj_store *st)
+{
+	return st->cull.on && cull_free_bytes(st) < cull_level(st, st->cull.cull);
+}
+
+/* After a background pass that found nothing to evict, wait this long before the next. */
+#define CULL_IDLE_NS 100000000ull
+
+int64_t cull_background(struct swapobj_store *st, bool asked)
+{
+	if (!cull_wanted(st) || objrec_class_live(st, SWAPOBJ_CLASS_CACHE) == 0 ||
+	    (!asked && so_now_ns() < __atomic_load_n(&st->cull.idle_until, __ATOMIC_RELAXED)))
+		return 0;
+	uint64_t run = cull_level(st, st->cull.run), free = cull_free_bytes(st);
+	int64_t n = run > free ? cull_evict(st, run - free, SWAPOBJ_EVICT_THRESHOLD) : 0;
+	if (n == 0) /* only pinned or just-touched objects: do not rescan on every wake-up */
+		__atomic_store_n(&st->cull.idle_until, so_now_ns() + CULL_IDLE_NS, __ATOMIC_RELAXED);
+	return n;
+}
