@@ -35,12 +35,14 @@ struct fs_opts {
 	const char *devices[SWAPOBJ_MAX_DEVICES];
 	unsigned ndevices;
 	int foreground, debug, single_thread;
-	int writeback;  /* kernel writeback cache */
-	int mlock;      /* mlockall once running */
-	int direct_io;  /* FOPEN_DIRECT_IO on every open: no page cache */
-	int readonly;   /* -o ro: the store is opened read-only too */
-	int noatime;    /* no atime updates at all */
-	int no_odirect; /* SWAPOBJ_OPEN_NO_DIRECT */
+	int writeback;                              /* kernel writeback cache */
+	int mlock;                                  /* mlockall once running */
+	int direct_io;                              /* FOPEN_DIRECT_IO on every open: no page cache */
+	int readonly;                               /* -o ro: the store is opened read-only too */
+	int noatime;                                /* no atime updates at all */
+	int no_odirect;                             /* SWAPOBJ_OPEN_NO_DIRECT */
+	int no_cull;                                /* SWAPOBJ_OPEN_NO_CULL */
+	unsigned cache_run, cache_cull, cache_stop; /* swapobj_open_opts' levels (all 0: the library's defaults) */
 	int clone_fd;
 	unsigned threads; /* worker threads, kept alive (no churn under memory pressure) */
 	unsigned rtprio;  /* SCHED_RR priority of every thread, 0: not real-time */

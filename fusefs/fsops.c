@@ -1057,14 +1057,21 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	memset(&sv, 0, sizeof(sv));
 	swapobj_store_stat(&ss, sizeof(ss), fs->st);
-	uint64_t avail = ss.capacity_bytes > ss.live_bytes ? ss.capacity_bytes - ss.live_bytes : 0;
+	/*
+	 * Free: what writes may still add (usable less live). Available: what
+	 * is free above the cache's stop level, below which writes to cache
+	 * files are refused; a cache client that culls by statfs (cachefilesd)
+	 * sees the same room the store's own culling acts on.
+	 */
+	uint64_t free = ss.usable_bytes > ss.live_bytes ? ss.usable_bytes - ss.live_bytes : 0;
+	uint64_t avail = free > ss.cache_stop_bytes ? free - ss.cache_stop_bytes : 0;
 	sv.f_bsize = PG;
 	sv.f_frsize = PG;
 	sv.f_blocks = ss.capacity_bytes / PG;
-	sv.f_bfree = avail / PG;
+	sv.f_bfree = free / PG;
 	sv.f_bavail = avail / PG;
 	/* every object needs at least one record: free "inodes" follow free space */
-	sv.f_ffree = avail / PG;
+	sv.f_ffree = free / PG;
 	sv.f_favail = sv.f_ffree;
 	sv.f_files = ss.objects + sv.f_ffree;
 	sv.f_namemax = FSNAME_MAX;

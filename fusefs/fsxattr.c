@@ -59,10 +59,20 @@ static int so_get(struct fs *fs, struct fs_node *n, const char *attr, char *out)
 		                " free_bytes=%" PRIu64 " objects=%" PRIu64 " pages=%" PRIu64 " segments=%" PRIu64
 		                " segments_free=%" PRIu64 " user_bytes_written=%" PRIu64
 		                " device_bytes_written=%" PRIu64 " index_bytes=%" PRIu64 " buffer_bytes=%" PRIu64
-		                " readonly=%u",
+		                " readonly=%u usable_bytes=%" PRIu64 " live_cache_bytes=%" PRIu64
+		                " cache_run_bytes=%" PRIu64 " cache_cull_bytes=%" PRIu64 " cache_stop_bytes=%" PRIu64
+		                " cache_state=%s evicted_objects=%" PRIu64 " evicted_bytes=%" PRIu64
+		                " evicted_for_swap=%" PRIu64 " cache_writes_refused=%" PRIu64,
 		                s.capacity_bytes, s.used_bytes, s.live_bytes, s.free_bytes, s.objects, s.pages,
 		                s.segments, s.segments_free, s.user_bytes_written, s.device_bytes_written,
-		                s.index_bytes, s.buffer_bytes, s.readonly);
+		                s.index_bytes, s.buffer_bytes, s.readonly, s.usable_bytes, s.live_cache_bytes,
+		                s.cache_run_bytes, s.cache_cull_bytes, s.cache_stop_bytes,
+		                s.cache_state == SWAPOBJ_CACHE_STOPPED   ? "stopped"
+		                : s.cache_state == SWAPOBJ_CACHE_CULLING ? "culling"
+		                                                         : "ok",
+		                s.evicted_objects[SWAPOBJ_EVICT_THRESHOLD] + s.evicted_objects[SWAPOBJ_EVICT_SWAP],
+		                s.evicted_bytes[SWAPOBJ_EVICT_THRESHOLD] + s.evicted_bytes[SWAPOBJ_EVICT_SWAP],
+		                s.evicted_objects[SWAPOBJ_EVICT_SWAP], s.cache_writes_refused);
 	}
 	if (n == &fs->root && !strcmp(attr, "memory"))
 		return fs_mem_stat(out, VAL_MAX);

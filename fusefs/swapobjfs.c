@@ -50,6 +50,10 @@ static const struct fuse_opt opt_spec[] = {
     FS_OPT("mlock", mlock, 1),
     FS_OPT("direct_io", direct_io, 1),
     FS_OPT("no_odirect", no_odirect, 1),
+    FS_OPT("no_cull", no_cull, 1),
+    FS_OPT("cache_run=%u", cache_run, 0),
+    FS_OPT("cache_cull=%u", cache_cull, 0),
+    FS_OPT("cache_stop=%u", cache_stop, 0),
     FS_OPT("threads=%u", threads, 0),
     FS_OPT("rtprio=%u", rtprio, 0),
     FS_OPT("entry_timeout=%lf", entry_timeout, 0),
@@ -134,6 +138,12 @@ static void usage(FILE *f)
 	           "    -o fmode=OCTAL         their file mode (default 0644)\n"
 	           "    -o dmode=OCTAL         their directory mode (default 0755)\n"
 	           "    -o no_odirect          buffered I/O on the store's devices\n"
+	           "    -o cache_run=P,cache_cull=P,cache_stop=P\n"
+	           "                           free-space levels, percent of the usable space (default 10,7,3):\n"
+	           "                           below cull, files of class cache are evicted (least recently used\n"
+	           "                           first, whole files) until run is free; below stop, writes to them\n"
+	           "                           fail with ENOBUFS, and swap files evict them rather than fail\n"
+	           "    -o no_cull             never evict cache files (a full store gives ENOSPC)\n"
 	           "    -o ro                  read-only mount and store\n"
 	           "    -o noatime             never update access times (default: relatime)\n"
 	           "    -f                     stay in the foreground\n"
@@ -321,7 +331,11 @@ int main(int argc, char *argv[])
 		daemon_start();
 
 	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
-	oo.flags = (fs->o.readonly ? SWAPOBJ_OPEN_RDONLY : 0) | (fs->o.no_odirect ? SWAPOBJ_OPEN_NO_DIRECT : 0);
+	oo.flags = (fs->o.readonly ? SWAPOBJ_OPEN_RDONLY : 0) | (fs->o.no_odirect ? SWAPOBJ_OPEN_NO_DIRECT : 0) |
+	           (fs->o.no_cull ? SWAPOBJ_OPEN_NO_CULL : 0);
+	oo.cache_run = fs->o.cache_run;
+	oo.cache_cull = fs->o.cache_cull;
+	oo.cache_stop = fs->o.cache_stop;
 	int rc = swapobj_store_open(&fs->st, fs->o.devices, fs->o.ndevices, &oo);
 	if (rc < 0)
 		fail("cannot open store %s: %s", fs->o.devices[0], swapobj_errmsg());

@@ -394,6 +394,55 @@ fi
 eq "still readable when full" "$(cat "$tmp/smnt/keep")" "keep"
 check "unmount small" fusermount3 -u "$tmp/smnt"
 
+# ---- cache files: evicted under pressure, swap files never fail ----
+# A 64 MiB store with levels that cull early. Cache files (swapobj.class set
+# while empty) are written, twice the store's usable space of them: the
+# oldest are evicted whole as it goes (a write may also be refused, ENOBUFS,
+# when it outruns the eviction below the stop level). Then swap files worth
+# 70% of the usable space: every one must be written, pushing cache files
+# out; what is left of either reads back exactly.
+cimg=$tmp/cache.img
+cmnt=$tmp/cmnt
+check "cache store" "$mkfs" -q -s 64M -S 1M "$cimg"
+mkdir -p "$cmnt"
+check "mount with cache levels" "$fs" "$cimg" "$cmnt" -o cache_run=12,cache_cull=8,cache_stop=4
+store_attr() { getfattr -n swapobj.store --only-values "$cmnt" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+usable_mib=$(($(store_attr usable_bytes) / 1048576))
+[ "$usable_mib" -ge 16 ] && ok || bad "usable space of the 64 MiB store: $usable_mib MiB"
+head -c 1048576 /dev/urandom >"$tmp/c.ref"
+ncache=$((2 * usable_mib))
+refused=0
+for i in $(seq "$ncache"); do
+	touch "$cmnt/c$i" && setfattr -n swapobj.class -v cache "$cmnt/c$i" || { bad "make c$i a cache file"; break; }
+	if ! dd if="$tmp/c.ref" of="$cmnt/c$i" bs=1M conv=fsync status=none 2>"$tmp/dd.err"; then
+		grep -q "No buffer space available" "$tmp/dd.err" || bad "cache file c$i: $(cat "$tmp/dd.err")"
+		refused=$((refused + 1))
+		rm -f "$cmnt/c$i"
+	fi
+done
+check "store attribute shows cache levels" bash -c "[ $(store_attr cache_cull_bytes) -gt 0 ]"
+check "cache files evicted while they were written" bash -c "[ $(store_attr evicted_objects) -gt 0 ]"
+head -c 1048576 /dev/urandom >"$tmp/s.ref"
+nswap=$((usable_mib * 7 / 10))
+for i in $(seq "$nswap"); do
+	if ! dd if="$tmp/s.ref" of="$cmnt/s$i" bs=1M conv=fsync status=none 2>"$tmp/dd.err"; then
+		bad "swap file s$i of $nswap failed: $(cat "$tmp/dd.err")"
+		break
+	fi
+done
+left=0
+for i in $(seq "$ncache"); do
+	if [ -e "$cmnt/c$i" ]; then
+		left=$((left + 1))
+		cmp -s "$tmp/c.ref" "$cmnt/c$i" || bad "cache file c$i survived with other content"
+	fi
+done
+echo "fuse_test: $ncache cache files written ($refused refused), then $nswap swap files; $left cache files left," \
+	"$(store_attr evicted_for_swap) evicted by swap writes"
+for i in $(seq "$nswap"); do cmp -s "$tmp/s.ref" "$cmnt/s$i" || bad "swap file s$i differs"; done
+check "unmount cache store" fusermount3 -u "$cmnt"
+check_fails "bad cache levels" "$fs" "$cimg" "$cmnt" -o cache_run=5,cache_cull=8
+
 # ---- bad input ----
 check_fails "missing store" "$fs" "$tmp/none.img" "$mnt"
 check_fails "not a store" bash -c "head -c 1M /dev/zero > $tmp/zero.img && $fs $tmp/zero.img $mnt"

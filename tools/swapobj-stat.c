@@ -66,6 +66,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 	double now_s = (double)now.tv_sec + now.tv_nsec / 1e9;
 	double age_s = s.checkpoint_time_ns ? now_s - (double)s.checkpoint_time_ns / 1e9 : -1.0;
+	uint64_t free_bytes = s.usable_bytes > s.live_bytes ? s.usable_bytes - s.live_bytes : 0;
+	double free_pct = s.usable_bytes ? 100.0 * (double)free_bytes / (double)s.usable_bytes : 0.0;
 	if (json) {
 		printf("{\"capacity_bytes\":%" PRIu64 ",\"used_bytes\":%" PRIu64 ",\"live_bytes\":%" PRIu64
 		       ",\"free_bytes\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"pages\":%" PRIu64
@@ -90,9 +92,10 @@ int main(int argc, char **argv)
 		printf(",\"device_bytes_read\":%" PRIu64 ",\"io_uring\":%s", s.device_bytes_read,
 		       s.io_uring ? "true" : "false");
 		printf(",\"layout\":\"%s\",\"split_segments_used\":%u,\"page_check_bytes\":%" PRIu64
-		       ",\"lost_regions\":%" PRIu64 ",\"util_histogram\":[",
+		       ",\"lost_regions\":%" PRIu64 ",\"cache_free_bytes\":%" PRIu64
+		       ",\"cache_free_pct\":%.2f,\"util_histogram\":[",
 		       s.layout == SWAPOBJ_LAYOUT_SPLIT ? "split" : "classic", s.split_segments_used,
-		       s.page_check_bytes, s.lost_regions);
+		       s.page_check_bytes, s.lost_regions, free_bytes, free_pct);
 		for (unsigned i = 0; i < SWAPOBJ_UTIL_BUCKETS; i++)
 			printf("%s%" PRIu64, i ? "," : "", s.util_histogram[i]);
 		printf("]}\n");
@@ -110,6 +113,17 @@ int main(int argc, char **argv)
 	       s.usable_bytes ? 100.0 * (double)s.live_bytes / (double)s.usable_bytes : 0.0,
 	       tool_human(s.live_swap_bytes, b[8], 32), tool_human(s.live_cache_bytes, b[5], 32));
 	printf("dead          %s (cleaning wins it back)\n", tool_human(s.dead_bytes, b[8], 32));
+	/*
+	 * Cache culling acts on free space (usable - live) against levels given
+	 * at open; a read-only open culls nothing, so say where free space stands
+	 * against the default levels (10/7/3%).
+	 */
+	printf("cache free    %s, %.1f%% of usable: %s the default levels (CACHE data evicted below 7%%, CACHE writes "
+	       "refused below 3%%)\n",
+	       tool_human(free_bytes, b[6], 32), free_pct,
+	       free_pct < 3.0   ? "below the stop level of"
+	       : free_pct < 7.0 ? "below the cull level of"
+	                        : "above");
 	printf("free          %s in %" PRIu64 " segments\n", tool_human(s.free_bytes, b[4], 32), s.segments_free);
 	printf("utilization   ");
 	for (unsigned i = 0; i < SWAPOBJ_UTIL_BUCKETS; i++)
