@@ -7,6 +7,12 @@
  *   on many objects of a small store, so the cleaner runs under churn; every
  *   read is compared byte for byte with the model, and at the end (and after
  *   every reopen) every object is read back whole.
+ * cull: the same with cache culling busy (levels that evict early, manual
+ *   cleaning so that evictions happen only in the calls that may make
+ *   them): a CACHE object may vanish at any such point (its handle then
+ *   says ESTALE, its key ENOENT: the model drops it), a CACHE write may be
+ *   refused (ECACHEFULL: nothing written), never a wrong byte; SWAP
+ *   objects never vanish and SWAP writes never fail.
  * threads: writers and readers on different and on the same objects, with
  *   a namespace-churning thread alongside; readers check that every page
  *   they see is some version its writer wrote, and the end state is exact.
@@ -35,6 +41,7 @@
 
 struct mobj {
 	int exists;
+	int cache; /* of class CACHE (set at creation by the key's owner; a rename carries it along) */
 	uint64_t version;
 	uint64_t size;
 	uint8_t *data; /* MAXSIZE bytes; beyond size always zero */
@@ -88,6 +95,41 @@ static void owner_prefix(int owner, swapobj_key *p)
 	} while (0)
 
 static uint64_t op;
+static bool cull_mode; /* cache culling busy (run_model's cull) */
+
+/* The class objects created at key i get: odd owners hold fscache-like objects. */
+static bool is_cache(int i)
+{
+	return (i / NVMAS) % 2 == 1;
+}
+
+/*
+ * In cull mode: did err say CACHE object i was evicted? Then the model
+ * drops it too (its handle is closed) and the caller skips the operation.
+ */
+static bool evicted(int i, int64_t err)
+{
+	if (!cull_mode || !model[i].cache || (err != SWAPOBJ_ESTALE && err != SWAPOBJ_ENOENT))
+		return false;
+	if (model[i].h)
+		swapobj_obj_close(model[i].h);
+	model[i].h = NULL;
+	model[i].exists = 0;
+	return true;
+}
+
+/* The open options of a session: cull mode's levels and manual cleaning. */
+static struct swapobj_open_opts session_opts(void)
+{
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	if (cull_mode) {
+		oo.flags |= SWAPOBJ_OPEN_MANUAL_CLEAN;
+		oo.cache_run = 99; /* of 26.9 MiB usable: culling from 0.8 MiB live, CACHE writes refused from 1.9 */
+		oo.cache_cull = 97;
+		oo.cache_stop = 93;
+	}
+	return oo;
+}
 
 static void open_handle(int i, int create)
 {
@@ -96,9 +138,9 @@ static void open_handle(int i, int create)
 	key_of(i, &k);
 	oo.flags = create ? SWAPOBJ_O_CREATE : 0;
 	oo.data_version = model[i].version;
-	oo.cls = (i / NVMAS) % 2 ? SWAPOBJ_CLASS_CACHE : SWAPOBJ_CLASS_SWAP;
+	oo.cls = is_cache(i) ? SWAPOBJ_CLASS_CACHE : SWAPOBJ_CLASS_SWAP;
 	int err = swapobj_obj_open(&model[i].h, st, &k, &oo);
-	MCHECK(err == 0, "open object %d (create %d)", i, create);
+	MCHECK(err == 0 || (!create && evicted(i, err)), "open object %d (create %d)", i, create);
 }
 
 static void close_all(void)
@@ -113,7 +155,10 @@ static void close_all(void)
 static void verify_obj(int i)
 {
 	struct swapobj_obj_stat os;
-	MCHECK(swapobj_obj_stat(&os, sizeof(os), model[i].h) == 0, "stat %d", i);
+	int err = swapobj_obj_stat(&os, sizeof(os), model[i].h);
+	if (evicted(i, err))
+		return;
+	MCHECK(err == 0, "stat %d", i);
 	MCHECK(os.size == model[i].size, "object %d size %llu, model %llu", i, (unsigned long long)os.size,
 	       (unsigned long long)model[i].size);
 	MCHECK(os.data_version == model[i].version, "object %d version", i);
@@ -191,7 +236,10 @@ static void fs_op(struct tu_rng *r, int i)
 			return;
 		key_of(i, &ki);
 		key_of(j, &kj);
-		MCHECK(swapobj_rename(st, &ki, &kj, 0) == 0, "rename %d to %d", i, j);
+		int err = swapobj_rename(st, &ki, &kj, 0);
+		if (evicted(i, err))
+			return;
+		MCHECK(err == 0, "rename %d to %d", i, j);
 		if (i == j)
 			return;
 		struct mobj *t = &model[j];
@@ -200,6 +248,7 @@ static void fs_op(struct tu_rng *r, int i)
 			       "handle of replaced %d not stale", j);
 			swapobj_obj_close(t->h);
 		}
+		/* A CACHE object renamed to a SWAP key keeps its class: it stays evictable under its new key. */
 		uint8_t *data = t->data;
 		memcpy(data, m->data, MAXSIZE);
 		*t = *m;
@@ -209,8 +258,14 @@ static void fs_op(struct tu_rng *r, int i)
 	} else if (kind < 75) { /* set aux */
 		if (!m->exists)
 			return;
-		m->aux_len = gen_aux(r, m->aux, SWAPOBJ_AUX_MAX);
-		MCHECK(swapobj_obj_set_aux(m->h, m->aux, m->aux_len) == 0, "set aux %d", i);
+		uint8_t aux[SWAPOBJ_AUX_MAX];
+		uint32_t len = gen_aux(r, aux, SWAPOBJ_AUX_MAX);
+		int err = swapobj_obj_set_aux(m->h, aux, len);
+		if (evicted(i, err))
+			return;
+		MCHECK(err == 0, "set aux %d", i);
+		memcpy(m->aux, aux, len);
+		m->aux_len = len;
 	} else if (kind < 88) { /* mkdir the owner's prefix (or open the existing one), maybe set its aux */
 		swapobj_obj *h;
 		MCHECK(open_dir(owner, SWAPOBJ_O_CREATE, &h) == 0, "mkdir owner %d", owner);
@@ -242,7 +297,8 @@ static void verify_all(void)
 			continue;
 		if (!model[i].h)
 			open_handle(i, 0);
-		verify_obj(i);
+		if (model[i].h)
+			verify_obj(i);
 	}
 	struct swapobj_store_stat ss;
 	swapobj_store_stat(&ss, sizeof(ss), st);
@@ -285,10 +341,25 @@ static void gen_content(struct tu_rng *r, uint8_t *buf, uint64_t len)
  * upgraded by a plain reopen: from then on it holds classic and split
  * segments side by side, which cleaning and reopens must not tell apart.
  */
-static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
+/* Evictions the sessions' stores reported, and CACHE writes refused (cull mode). */
+static uint64_t evictions, cache_refused;
+
+static void close_store(void)
+{
+	struct swapobj_store_stat ss;
+	swapobj_store_stat(&ss, sizeof(ss), st);
+	for (unsigned k = 0; k < SWAPOBJ_EVICT_REASONS; k++)
+		evictions += ss.evicted_objects[k];
+	MCHECK(swapobj_store_close(st) == 0, "close");
+	st = NULL;
+}
+
+static void run_model(uint64_t nops, uint64_t seedv, bool mixed, bool cull)
 {
 	struct tu_rng r;
 	seed = seedv;
+	cull_mode = cull;
+	evictions = cache_refused = 0;
 	trace = getenv("SWAPOBJ_MODEL_TRACE") != NULL;
 	tu_rng_init(&r, seed);
 	if (mixed) {
@@ -301,7 +372,8 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 		oo.flags = SWAPOBJ_OPEN_NO_UPGRADE;
 		MCHECK(swapobj_store_open(&st, tu_paths, 1, &oo) == 0, "open");
 	} else {
-		st = tu_mkstore(40 << 20, 1 << 20, NULL);
+		struct swapobj_open_opts oo = session_opts();
+		st = tu_mkstore(40 << 20, 1 << 20, &oo);
 	}
 	bool saw_classic = false, saw_split = false;
 	memset(model, 0, sizeof(model));
@@ -319,12 +391,15 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 		if (!m->exists && kind < 85) {
 			open_handle(i, 1);
 			m->exists = 1;
+			m->cache = is_cache(i);
 			m->size = 0;
 			m->aux_len = 0;
 			memset(m->data, 0, MAXSIZE);
 		}
 		if (m->exists && !m->h)
-			open_handle(i, 0);
+			open_handle(i, 0); /* in cull mode it may turn out evicted */
+		if (!m->exists && kind < 85)
+			continue;                /* evicted as it was opened */
 		if (tu_rng_below(&r, 100) < 8) { /* rename, aux, directory objects */
 			fs_op(&r, i);
 		} else if (kind < 45) { /* write */
@@ -340,14 +415,29 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 				len = MAXSIZE - off;
 			gen_content(&r, scratch2, len);
 			int64_t n = swapobj_obj_write(m->h, scratch2, len, off);
-			MCHECK(n == (int64_t)len, "write %d [%llu,+%llu) returned %lld", i, (unsigned long long)off,
+			if (cull_mode && n == SWAPOBJ_ENOSPC && !m->cache) {
+				/* Manual cleaning: no free segment until the caller cleans (evicting first). */
+				MCHECK(swapobj_store_clean(st, 0) >= 0, "clean for a write");
+				n = swapobj_obj_write(m->h, scratch2, len, off);
+			}
+			if (evicted(i, n))
+				continue;
+			if (cull_mode && m->cache && n == SWAPOBJ_ECACHEFULL) {
+				cache_refused++;
+				continue; /* not cached: nothing written */
+			}
+			MCHECK(n == (int64_t)len || (cull_mode && m->cache && n > 0 && n < (int64_t)len),
+			       "write %d [%llu,+%llu) returned %lld", i, (unsigned long long)off,
 			       (unsigned long long)len, (long long)n);
-			memcpy(m->data + off, scratch2, len);
-			if (off + len > m->size)
-				m->size = off + len;
+			memcpy(m->data + off, scratch2,
+			       (size_t)n); /* a CACHE write may stop short when the store fills */
+			if (off + (uint64_t)n > m->size)
+				m->size = off + (uint64_t)n;
 		} else if (kind < 65) { /* read a range */
 			uint64_t off = tu_rng_below(&r, MAXSIZE), len = 1 + tu_rng_below(&r, 5 * PG);
 			int64_t n = swapobj_obj_read(m->h, scratch, len, off, 0);
+			if (evicted(i, n))
+				continue;
 			uint64_t want = off >= m->size ? 0 : SO_MIN_(len, m->size - off);
 			MCHECK(n == (int64_t)want, "read %d [%llu,+%llu) returned %lld, want %llu", i,
 			       (unsigned long long)off, (unsigned long long)len, (long long)n,
@@ -356,7 +446,10 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 			       (unsigned long long)off, (unsigned long long)len);
 		} else if (kind < 72) { /* punch */
 			uint64_t off = tu_rng_below(&r, MAXSIZE), len = 1 + tu_rng_below(&r, 8 * PG);
-			MCHECK(swapobj_obj_punch(m->h, off, len) == 0, "punch %d", i);
+			int err = swapobj_obj_punch(m->h, off, len);
+			if (evicted(i, err))
+				continue;
+			MCHECK(err == 0, "punch %d", i);
 			uint64_t end = SO_MIN_(off + len, m->size);
 			if (off < end)
 				memset(m->data + off, 0, end - off);
@@ -364,12 +457,18 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 			uint64_t size = tu_rng_below(&r, MAXSIZE + 1);
 			if (tu_rng_below(&r, 2))
 				size = SO_ROUND_DOWN_(size, PG);
-			MCHECK(swapobj_obj_truncate(m->h, size) == 0, "truncate %d", i);
+			int err = swapobj_obj_truncate(m->h, size);
+			if (evicted(i, err))
+				continue;
+			MCHECK(err == 0, "truncate %d", i);
 			if (size < m->size)
 				memset(m->data + size, 0, m->size - size);
 			m->size = size;
 		} else if (kind < 80) { /* delete */
-			MCHECK(swapobj_obj_delete(m->h) == 0, "delete %d", i);
+			int err = swapobj_obj_delete(m->h);
+			if (evicted(i, err))
+				continue;
+			MCHECK(err == 0, "delete %d", i);
 			swapobj_obj_close(m->h);
 			m->h = NULL;
 			m->exists = 0;
@@ -382,7 +481,9 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 			any |= dirs[owner].exists;
 			dirs[owner].exists = 0; /* a directory object at the prefix goes too */
 			int err = swapobj_invalidate(st, &p);
-			MCHECK(err == (any ? 0 : SWAPOBJ_ENOENT), "invalidate owner %d returned %d", owner, err);
+			/* (In cull mode, what the model still has under the prefix may all have been evicted.) */
+			MCHECK(err == (any ? 0 : SWAPOBJ_ENOENT) || (cull_mode && any && err == SWAPOBJ_ENOENT),
+			       "invalidate owner %d returned %d", owner, err);
 			for (int j = owner * NVMAS; j < (owner + 1) * NVMAS; j++) {
 				if (model[j].h) {
 					MCHECK(!any || swapobj_obj_read(model[j].h, scratch, 1, 0, 0) == SWAPOBJ_ESTALE,
@@ -398,6 +499,7 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 				m->version++;
 				m->h = NULL;
 				open_handle(i, 1);
+				m->cache = is_cache(i);
 				MCHECK(swapobj_obj_read(old, scratch, 1, 0, 0) == SWAPOBJ_ESTALE,
 				       "old version not stale");
 				swapobj_obj_close(old);
@@ -411,16 +513,15 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 			int e = swapobj_store_checkpoint(st);
 			MCHECK(e == 0 || e == SWAPOBJ_ENOSPC, "checkpoint");
 		} else if (kind < 93) {
-			MCHECK(swapobj_store_clean(st, 2) >= 0, "clean");
-		} else if (kind < 95) { /* reopen */
+			MCHECK(swapobj_store_clean(st, 2) >= 0, "clean"); /* in cull mode, it evicts too */
+		} else if (kind < 95) {                                   /* reopen */
 			close_all();
-			MCHECK(swapobj_store_close(st) == 0, "close");
-			st = NULL;
+			close_store();
 			/*
 			 * Every other session takes no checkpoint at close, so the open
 			 * after it starts from an older checkpoint and replays a long tail.
 			 */
-			struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+			struct swapobj_open_opts oo = session_opts();
 			if (tu_rng_below(&r, 2))
 				oo.checkpoint_bytes = UINT64_MAX;
 			if (mixed && op < nops / 3)
@@ -464,7 +565,13 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 	        ss.user_bytes_written ? (double)ss.device_bytes_written / (double)ss.user_bytes_written : 0.0,
 	        ss.io_uring ? "io_uring" : "pread/pwrite");
 	close_all();
-	ck_assert_int_eq(swapobj_store_close(st), 0);
+	close_store();
+	if (cull_mode) {
+		fprintf(stderr,
+		        "model seed %llu (cache culling): %llu CACHE objects evicted, %llu CACHE writes refused\n",
+		        (unsigned long long)seed, (unsigned long long)evictions, (unsigned long long)cache_refused);
+		MCHECK(evictions > 0, "cull mode evicted nothing: it tested nothing more");
+	}
 	for (int i = 0; i < NOBJ; i++)
 		free(model[i].data);
 	/* The mixed run did hold both layouts at once (else it tested nothing more). */
@@ -476,14 +583,21 @@ static void run_model(uint64_t nops, uint64_t seedv, bool mixed)
 START_TEST(test_model__random_operations_match_the_model)
 {
 	uint64_t base = tu_seed(20261122);
-	run_model(tu_scale(6000, 20), base + (uint64_t)_i, false);
+	run_model(tu_scale(6000, 20), base + (uint64_t)_i, false, false);
 }
 END_TEST
 
 START_TEST(test_model__a_classic_store_upgraded_midway_matches_the_model)
 {
 	uint64_t base = tu_seed(20261206);
-	run_model(tu_scale(6000, 20), base + (uint64_t)_i, true);
+	run_model(tu_scale(6000, 20), base + (uint64_t)_i, true, false);
+}
+END_TEST
+
+START_TEST(test_model__cache_culling_drops_cache_objects_only_and_never_a_wrong_byte)
+{
+	uint64_t base = tu_seed(20261207);
+	run_model(tu_scale(6000, 20), base + (uint64_t)_i, false, true);
 }
 END_TEST
 
@@ -695,6 +809,7 @@ int main(int argc, char **argv)
 	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "threads long", .timeout = 900};
 	tu_add(s, test_model__random_operations_match_the_model, &opts_model);
 	tu_add(s, test_model__a_classic_store_upgraded_midway_matches_the_model, &opts_model);
+	tu_add(s, test_model__cache_culling_drops_cache_objects_only_and_never_a_wrong_byte, &opts_model);
 	tu_add(s, test_threads__writers_and_readers_on_shared_and_private_objects, &opts_threads);
 	return tu_run(s, argc, argv);
 }
