@@ -631,9 +631,14 @@ SWAPOBJ_API int64_t swapobj_obj_next_data(swapobj_obj *obj, uint64_t off, enum s
  * below that, a write waits for the background cleaner when it must, and
  * gets SWAPOBJ_ENOSPC only with manual cleaning (see
  * SWAPOBJ_OPEN_MANUAL_CLEAN) or if tombstones that must be kept fill the
- * store.
- * Errors: SWAPOBJ_ENOSPC, SWAPOBJ_EFBIG, SWAPOBJ_ESTALE, SWAPOBJ_EROFS,
- * SWAPOBJ_EIO, SWAPOBJ_EINVAL.
+ * store. With cache culling (swapobj_open_opts.cache_*): a write to a CACHE
+ * object below the stop level, or one that finds the store full, fails
+ * with SWAPOBJ_ECACHEFULL instead (nothing of it written); a write to a
+ * SWAP object that finds the store full evicts CACHE objects and goes on,
+ * and fails only when none is left to evict. The object being written
+ * may itself be evicted between calls (SWAPOBJ_ESTALE).
+ * Errors: SWAPOBJ_ENOSPC, SWAPOBJ_ECACHEFULL, SWAPOBJ_EFBIG, SWAPOBJ_ESTALE,
+ * SWAPOBJ_EROFS, SWAPOBJ_EIO, SWAPOBJ_EINVAL.
  */
 SWAPOBJ_API int64_t swapobj_obj_write(swapobj_obj *obj, const void *buf, size_t len, uint64_t off);
 
