@@ -632,8 +632,9 @@ SWAPOBJ_API int64_t swapobj_obj_next_data(swapobj_obj *obj, uint64_t off, enum s
  * gets SWAPOBJ_ENOSPC only with manual cleaning (see
  * SWAPOBJ_OPEN_MANUAL_CLEAN) or if tombstones that must be kept fill the
  * store. With cache culling (swapobj_open_opts.cache_*): a write to a CACHE
- * object below the stop level, or one that finds the store full, fails
- * with SWAPOBJ_ECACHEFULL instead (nothing of it written); a write to a
+ * object below the stop level fails with SWAPOBJ_ECACHEFULL, nothing of it
+ * written, and one that finds the store full part way returns the shorter
+ * count, or SWAPOBJ_ECACHEFULL if nothing was written; a write to a
  * SWAP object that finds the store full evicts CACHE objects and goes on,
  * and fails only when none is left to evict. The object being written
  * may itself be evicted between calls (SWAPOBJ_ESTALE).
