@@ -350,6 +350,72 @@ START_TEST(test_cache__swap_writes_evict_cache_in_manual_mode)
 }
 END_TEST
 
+/*
+ * CACHE data fills the store to the last byte (written with culling off);
+ * reopened with culling on (manual cleaning: nothing evicts by itself), a
+ * SWAP object is still created and written: both make room by eviction.
+ */
+START_TEST(test_cache__a_store_full_of_cache_data_still_takes_swap_objects)
+{
+	struct swapobj_open_opts off = levels(SWAPOBJ_OPEN_NO_CULL, 0, 0, 0);
+	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &off);
+	uint32_t nc = 0;
+	for (;; nc++) {
+		ck_assert_uint_lt(nc, 1024);
+		int err;
+		swapobj_obj *h = try_open(st, nc, SWAPOBJ_CLASS_CACHE, SWAPOBJ_O_CREATE, &err);
+		if (!h) {
+			ck_assert_int_eq(err, SWAPOBJ_ENOSPC);
+			break;
+		}
+		int64_t r = fill(h, nc, 16);
+		swapobj_obj_close(h);
+		if (r != 16 * PG) {
+			ck_assert(r == SWAPOBJ_ENOSPC || (r > 0 && r < 16 * PG));
+			break;
+		}
+	}
+	struct swapobj_store_stat s = stat_of(st);
+	ck_assert_uint_lt(s.usable_bytes - s.live_bytes, 16 * PG);
+	struct swapobj_open_opts on = levels(SWAPOBJ_OPEN_MANUAL_CLEAN, 0, 0, 0);
+	st = tu_reopen(st, &on);
+	ck_assert_uint_eq(stat_of(st).cache_state, SWAPOBJ_CACHE_STOPPED);
+	swapobj_obj *w = mkobj(st, 5000, SWAPOBJ_CLASS_SWAP, 0);
+	int64_t r = fill(w, 5000, 64);
+	if (r == SWAPOBJ_ENOSPC) { /* manual mode: no free segment until the caller cleans */
+		ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+		r = fill(w, 5000, 64);
+	}
+	ck_assert_int_eq(r, 64 * PG);
+	expect_content(w, 5000, 64);
+	s = stat_of(st);
+	ck_assert_uint_gt(s.evicted_objects[SWAPOBJ_EVICT_SWAP], 0);
+	/* A CACHE object's create in the full store is refused as not cached, not ENOSPC. */
+	st = tu_reopen(st, &off);
+	for (uint64_t id = 5001;; id++) { /* SWAP data up to the last byte (new objects: overwrites would not fill) */
+		ck_assert_uint_lt(id, 6000);
+		int e;
+		swapobj_obj *more = try_open(st, id, SWAPOBJ_CLASS_SWAP, SWAPOBJ_O_CREATE, &e);
+		if (!more)
+			break;
+		int64_t rr = fill(more, id, 16);
+		swapobj_obj_close(more);
+		if (rr != 16 * PG)
+			break;
+	}
+	st = tu_reopen(st, &on);
+	int err;
+	swapobj_obj *c = try_open(st, 6000, SWAPOBJ_CLASS_CACHE, SWAPOBJ_O_CREATE, &err);
+	ck_assert_msg(c || err == SWAPOBJ_ECACHEFULL, "CACHE create in a full store: %d", err);
+	if (c)
+		ck_assert_int_eq(fill(c, 6000, 4), SWAPOBJ_ECACHEFULL);
+	if (c)
+		swapobj_obj_close(c);
+	swapobj_obj_close(w);
+	swapobj_store_close(st);
+}
+END_TEST
+
 START_TEST(test_cache__background_culls_without_being_asked)
 {
 	struct swapobj_open_opts oo = levels(0, 60, 50, 10);
@@ -638,6 +704,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_cache__below_stop_cache_writes_fail_with_ecachefull, &opts);
 	tu_add(s, test_cache__swap_writes_evict_cache_instead_of_enospc, &opts);
 	tu_add(s, test_cache__swap_writes_evict_cache_in_manual_mode, &opts);
+	tu_add(s, test_cache__a_store_full_of_cache_data_still_takes_swap_objects, &opts);
 	tu_add(s, test_cache__background_culls_without_being_asked, &opts);
 	tu_add(s, test_cache__an_evicted_object_stays_gone_and_can_be_fetched_again, &opts);
 	tu_add(s, test_cache__power_cuts_with_eviction_lose_and_resurrect_nothing, &opts_powercut);

@@ -731,6 +731,9 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 		                     (want_dir ? CREATE_F_DIR : 0));
 		o->version = opts->data_version == SWAPOBJ_VERSION_ANY ? 0 : opts->data_version;
 		o->inval_seen = __atomic_load_n(&ix->inval_epoch, __ATOMIC_ACQUIRE);
+		/* The newest object is the most recently used before a culling pass can see it (stamp 0 is oldest). */
+		cull_tick(st);
+		o->atime = __atomic_load_n(&st->cull.clock, __ATOMIC_RELAXED);
 		struct ns_node *leaf;
 		if ((err = ns_insert_obj(&ix->ns, key, o, want_dir, &leaf)) < 0) {
 			obj_put(o);
@@ -753,8 +756,13 @@ int swapobj_obj_open(swapobj_obj **out, swapobj_store *st, const swapobj_key *ke
 				wait_space = true;
 				/* The open segment filled up: wait for the cleaner and try again. */
 				pthread_rwlock_unlock(&ix->lock);
+				/* A SWAP object does not fail for want of room while CACHE objects can make it. */
+				if (cls == SWAPOBJ_CLASS_SWAP)
+					(void)evict_for_swap(st, IO_ALIGN, cull_free_bytes(st) < 2 * IO_ALIGN);
 				continue;
 			}
+			if (err == SWAPOBJ_ENOSPC && cls == SWAPOBJ_CLASS_CACHE && st->cull.on)
+				err = cache_full(st);
 			goto unlock;
 		}
 		ix->next_oid++;

@@ -124,7 +124,6 @@ static bool evictable(const struct so_obj *o)
 /* Gather the candidates, oldest first, into *out (so_free). */
 static int gather(struct swapobj_store *st, struct cand **out, size_t *n)
 {
-	uint32_t now = __atomic_load_n(&st->cull.clock, __ATOMIC_RELAXED);
 	struct cand *v = NULL;
 	size_t cnt = 0, cap = 0;
 	uint64_t pos = 0, oid;
@@ -145,14 +144,21 @@ static int gather(struct swapobj_store *st, struct cand **out, size_t *n)
 			v = nv;
 			cap = ncap;
 		}
-		uint32_t at = __atomic_load_n(&o->atime, __ATOMIC_RELAXED);
-		v[cnt++] = (struct cand){now - at, at, oid};
+		v[cnt++] = (struct cand){0, __atomic_load_n(&o->atime, __ATOMIC_RELAXED), oid};
 	}
 	pthread_rwlock_unlock(&st->ix.lock);
 	if (err < 0) {
 		so_free(SO_MEM_OTHER, v);
 		return err;
 	}
+	/*
+	 * Ages against the clock read after the walk: every stamp gathered was
+	 * taken before it, so none is in the future (a clock read first would
+	 * make an object touched during the walk look the oldest of all).
+	 */
+	uint32_t now = __atomic_load_n(&st->cull.clock, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < cnt; i++)
+		v[i].age = now - v[i].atime;
 	if (cnt)
 		qsort(v, cnt, sizeof(*v), cand_cmp);
 	*out = v;
