@@ -116,6 +116,40 @@ static const struct mrow rows[] = {
     {"swapin-batch", "inb_call_p50_us", "call of 64 pages p50 (us)", -1, F_F1, 0},
     {"swapin-batch", "inb_call_p99_us", "call of 64 pages p99 (us)", -1, F_F1, 0},
     {"swapin-batch", "inb_dev_bpp", "device bytes read/page", -1, F_F0, 0},
+    {"cache", "ca_hit", "hit ratio", +1, F_F3, 1},
+    {"cache", "ca_lru_cull_hit", "hit ratio, LRU of cull-level size", 0, F_F3, 0},
+    {"cache", "ca_cap_pct", "LRU capacity, % of usable", 0, F_F1, 0},
+    {"cache", "ca_cap_objs", "LRU capacity, objects", 0, F_F0, 0},
+    {"cache", "ca_objs", "objects cached, mean", 0, F_F0, 0},
+    {"cache", "ca_fill", "live % of usable, mean", 0, F_F1, 0},
+    {"cache", "ca_fill_min", "live % of usable, min", 0, F_F1, 0},
+    {"cache", "ca_fill_max", "live % of usable, max", 0, F_F1, 0},
+    {"cache", "ca_wa", "device/user bytes written", -1, F_F3, 0},
+    {"cache", "ca_reloc", "  of which relocated/user bytes", -1, F_F3, 0},
+    {"cache", "ca_ckpts", "checkpoints taken, measured part", 0, F_F0, 0},
+    {"cache", "ca_index_bpo", "index RAM bytes/object", -1, F_F1, 0},
+    {"cache", "ca_hit_p50_us", "hit: open+read+close p50 (us)", -1, F_F1, 0},
+    {"cache", "ca_hit_p99_us", "hit: open+read+close p99 (us)", -1, F_F1, 0},
+    {"cache", "ca_apps", "accesses/s", 0, F_COUNT, 0},
+    {"cache", "ca_evict_thr", "evicted, cull level (objects)", 0, F_F0, 0},
+    {"cache", "ca_evict_swap", "evicted, SWAP writes (objects)", 0, F_F0, 0},
+    {"cache", "ca_refused", "fills refused, ECACHEFULL", -1, F_F0, 0},
+    {"cache", "ca_enospc", "fills failed, ENOSPC", -1, F_F0, 0},
+    {"cache", "ca_lost", "evicted before written", -1, F_F0, 0},
+    {"cache", "ca_short", "short reads (partial objects)", -1, F_F0, 0},
+    {"cache", "ca_keys", "keys in the trace", 0, F_F0, 0},
+    {"cache", "ca_accesses", "measured accesses", 0, F_F0, 0},
+    {"cache", "mx_cache_pct0", "mixed: CACHE % of usable, before", 0, F_F1, 0},
+    {"cache", "mx_swap_fail", "mixed: SWAP writes failed", -1, F_F0, 0},
+    {"cache", "mx_swap_pct", "mixed: SWAP % of usable, after", 0, F_F1, 0},
+    {"cache", "mx_cache_pct", "mixed: CACHE % of usable, after", 0, F_F1, 0},
+    {"cache", "mx_cache_left", "mixed: CACHE objects left, read", 0, F_F0, 0},
+    {"cache", "mx_evict_thr", "mixed: evicted, cull level", 0, F_F0, 0},
+    {"cache", "mx_evict_swap", "mixed: evicted, SWAP writes", 0, F_F0, 0},
+    {"cache", "mx_swap_mbps", "mixed: SWAP write MB/s", 0, F_F1, 0},
+    {"cache", "mx_w_p50_us", "mixed: SWAP create+write p50", 0, F_F1, 0},
+    {"cache", "mx_w_p99_us", "mixed: SWAP create+write p99", 0, F_F1, 0},
+    {"cache", "rss_mib", "peak RSS added (MiB)", -1, F_F1, 0},
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -146,11 +180,14 @@ static const struct target targets[] = {
     {"FUSE 1 MiB write vs library", "fuse", "fu_w_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
     {"FUSE 1 MiB read vs library", "fuse", "fu_r_mbps", SYS_FUSEFS, OP_GE, 0.7, true, "x"},
     {"batched swap-in vs disk 4 KiB reads at QD32", "swapin-batch", "inb_pps", SYS_DISK, OP_GE, 0.9, false, "x"},
+    {"cache hit ratio vs exact LRU", "cache", "ca_hit", SYS_LRU, OP_GE, 0.95, false, "x"},
+    {"cache WA, cache-only store", "cache", "ca_wa", -1, OP_LE, 1.1, false, ""},
+    {"SWAP writes failed, CACHE evictable", "cache", "mx_swap_fail", -1, OP_LE, 0, false, ""},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
-static const char *const sys_color[SYS_N] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd",
-                                             "#8c564b", "#e377c2", "#7f7f7f", "#ff7f0e"};
+static const char *const sys_color[SYS_N] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b",
+                                             "#e377c2", "#7f7f7f", "#ff7f0e", "#17becf"};
 
 /* ------------------------------------------------------------------------ */
 /* Medians                                                                   */
