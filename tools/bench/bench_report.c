@@ -124,6 +124,7 @@ static const struct mrow rows[] = {
     {"cache", "ca_fill", "live % of usable, mean", 0, F_F1, 0},
     {"cache", "ca_fill_min", "live % of usable, min", 0, F_F1, 0},
     {"cache", "ca_fill_max", "live % of usable, max", 0, F_F1, 0},
+    {"cache", "ca_usable_pct", "usable, % of segment capacity", 0, F_F1, 0},
     {"cache", "ca_wa", "device/user bytes written", -1, F_F3, 0},
     {"cache", "ca_reloc", "  of which relocated/user bytes", -1, F_F3, 0},
     {"cache", "ca_ckpts", "checkpoints taken, measured part", 0, F_F0, 0},

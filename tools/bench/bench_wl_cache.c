@@ -690,6 +690,7 @@ static int run_cache_lib(struct run_ctx *x, struct run_result *r)
 	rr_set(r, "ca_short", (double)(c.short_reads - short0));
 	rr_set(r, "ca_keys", g.nkeys);
 	rr_set(r, "ca_accesses", (double)g.nmeas);
+	rr_set(r, "ca_usable_pct", (double)s1.usable_bytes / (double)s1.capacity_bytes * 100);
 	rr_latency(r, "ca_hit", lat, nlat);
 	if (cache_mixed(&c, &g) < 0)
 		goto done;
