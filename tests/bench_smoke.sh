@@ -86,7 +86,8 @@ lib, lru = ca["libswapobj"], ca["exact-LRU"]
 assert lib["status"] == "ok" and lru["status"] == "ok", (lib["message"], lru["message"])
 assert 0 < lib["median"]["ca_hit"] < 1 and 0 < lru["median"]["ca_hit"] < 1, (lib["median"], lru["median"])
 assert lib["median"]["ca_accesses"] == lru["median"]["ca_accesses"], "not the same trace length"
-assert lib["median"]["mx_swap_fail"] == 0, lib["median"]
+assert lib["median"]["mx_swap_fail"] == 0 and lib["median"]["mt_swap_fail"] == 0, lib["median"]
+assert lib["median"]["mt_evict_swap"] > 0, "tight levels: no SWAP write had to evict"
 assert all(r["verified_pages"] > 0 for r in lib["runs"]), "cache: no verification"
 # Device bytes read per page: about 4 KiB, not absurdly more (0 where the file system served it from memory:
 # no O_DIRECT there and caches not dropped); less than 4 KiB on average where zero and repeated-word pages,

@@ -150,6 +150,16 @@ static const struct mrow rows[] = {
     {"cache", "mx_swap_mbps", "mixed: SWAP write MB/s", 0, F_F1, 0},
     {"cache", "mx_w_p50_us", "mixed: SWAP create+write p50", 0, F_F1, 0},
     {"cache", "mx_w_p99_us", "mixed: SWAP create+write p99", 0, F_F1, 0},
+    {"cache", "mt_cache_pct0", "tight: CACHE % of usable, before", 0, F_F1, 0},
+    {"cache", "mt_swap_fail", "tight: SWAP writes failed", -1, F_F0, 0},
+    {"cache", "mt_swap_pct", "tight: SWAP % of usable, after", 0, F_F1, 0},
+    {"cache", "mt_cache_pct", "tight: CACHE % of usable, after", 0, F_F1, 0},
+    {"cache", "mt_cache_left", "tight: CACHE objects left, read", 0, F_F0, 0},
+    {"cache", "mt_evict_thr", "tight: evicted, cull level", 0, F_F0, 0},
+    {"cache", "mt_evict_swap", "tight: evicted, SWAP writes", 0, F_F0, 0},
+    {"cache", "mt_swap_mbps", "tight: SWAP write MB/s", 0, F_F1, 0},
+    {"cache", "mt_w_p50_us", "tight: SWAP create+write p50", 0, F_F1, 0},
+    {"cache", "mt_w_p99_us", "tight: SWAP create+write p99", 0, F_F1, 0},
     {"cache", "rss_mib", "peak RSS added (MiB)", -1, F_F1, 0},
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -184,6 +194,7 @@ static const struct target targets[] = {
     {"cache hit ratio vs exact LRU", "cache", "ca_hit", SYS_LRU, OP_GE, 0.95, false, "x"},
     {"cache WA, cache-only store", "cache", "ca_wa", -1, OP_LE, 1.1, false, ""},
     {"SWAP writes failed, CACHE evictable", "cache", "mx_swap_fail", -1, OP_LE, 0, false, ""},
+    {"SWAP writes failed, CACHE evictable, tight", "cache", "mt_swap_fail", -1, OP_LE, 0, false, ""},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 

@@ -464,14 +464,22 @@ static int cache_invalidate(struct cache_lib *c, uint32_t vol)
 	return err < 0 && err != SWAPOBJ_ENOENT ? cache_so_err("invalidate a volume", err) : 0;
 }
 
+/* The result key pre_name in buf. */
+static const char *mkey(char buf[RR_KEY], const char *pre, const char *name)
+{
+	snprintf(buf, RR_KEY, "%s_%s", pre, name);
+	return buf;
+}
+
 /*
  * The mixed phase, on the store the trace left full of CACHE objects: SWAP
  * objects worth 70% of the usable bytes written one after the other (each
  * failed write counted), synced, then every SWAP byte read back and every
  * CACHE object still there read and verified.
  */
-static int cache_mixed(struct cache_lib *c, const struct cache_geom *g)
+static int cache_mixed(struct cache_lib *c, const struct cache_geom *g, const char *pre)
 {
+	char kk[RR_KEY];
 	struct run_result *r = c->r;
 	struct swapobj_store_stat m0, m1;
 	uint64_t nswap = g->usable * CACHE_MIXED_SWAP_PCT / 100 / g->obj_live, failed = 0, nlat = 0;
@@ -514,19 +522,21 @@ static int cache_mixed(struct cache_lib *c, const struct cache_geom *g)
 		goto done;
 	}
 	swapobj_store_stat(&m1, sizeof(m1), c->st);
-	rr_set(r, "mx_swap_fail", (double)failed);
-	rr_set(r, "mx_swap_mbps", (double)(nswap - failed) * (double)cfg.cache_obj / (secs > 0 ? secs : 1e-9) / 1e6);
-	rr_set(r, "mx_swap_pct", (double)m1.live_swap_bytes / (double)m1.usable_bytes * 100);
-	rr_set(r, "mx_cache_pct", (double)m1.live_cache_bytes / (double)m1.usable_bytes * 100);
-	rr_set(r, "mx_cache_pct0", (double)m0.live_cache_bytes / (double)m0.usable_bytes * 100);
-	rr_set(r, "mx_evict_thr",
+	rr_set(r, mkey(kk, pre, "swap_fail"), (double)failed);
+	rr_set(r, mkey(kk, pre, "swap_mbps"),
+	       (double)(nswap - failed) * (double)cfg.cache_obj / (secs > 0 ? secs : 1e-9) / 1e6);
+	rr_set(r, mkey(kk, pre, "swap_pct"), (double)m1.live_swap_bytes / (double)m1.usable_bytes * 100);
+	rr_set(r, mkey(kk, pre, "cache_pct"), (double)m1.live_cache_bytes / (double)m1.usable_bytes * 100);
+	rr_set(r, mkey(kk, pre, "cache_pct0"), (double)m0.live_cache_bytes / (double)m0.usable_bytes * 100);
+	rr_set(r, mkey(kk, pre, "evict_thr"),
 	       (double)(m1.evicted_objects[SWAPOBJ_EVICT_THRESHOLD] - m0.evicted_objects[SWAPOBJ_EVICT_THRESHOLD]));
-	rr_set(r, "mx_evict_swap",
+	rr_set(r, mkey(kk, pre, "evict_swap"),
 	       (double)(m1.evicted_objects[SWAPOBJ_EVICT_SWAP] - m0.evicted_objects[SWAPOBJ_EVICT_SWAP]));
-	rr_latency(r, "mx_w", lat, nlat);
+	rr_latency(r, mkey(kk, pre, "w"), lat, nlat);
 	if (failed)
-		fprintf(stderr, "%s: cache: %" PRIu64 " SWAP writes failed with CACHE data in the store; first: %s\n",
-		        prog, failed, first);
+		fprintf(stderr,
+		        "%s: cache (%s): %" PRIu64 " SWAP writes failed with CACHE data in the store; first: %s\n",
+		        prog, pre, failed, first);
 	/* Every SWAP byte written reads back. */
 	for (uint64_t i = 0; i < nswap && !interrupted; i++) {
 		if (!ok[i])
@@ -560,11 +570,58 @@ static int cache_mixed(struct cache_lib *c, const struct cache_geom *g)
 			goto done;
 		left += (uint64_t)e;
 	}
-	rr_set(r, "mx_cache_left", (double)left);
+	rr_set(r, mkey(kk, pre, "cache_left"), (double)left);
 	rc = 0;
 done:
 	free(lat);
 	free(ok);
+	return rc;
+}
+
+/*
+ * The mixed phase again on a fresh store whose levels leave the culler no
+ * slack (run 2%, cull 1%, stop 0%): filled with CACHE objects worth its
+ * usable bytes, then the same SWAP writes. With the default levels the
+ * background culler keeps ahead of SWAP writes; here they find the store
+ * full and must evict for themselves (SWAPOBJ_EVICT_SWAP).
+ */
+static int cache_tight(struct cache_lib *c, const struct cache_geom *g, const char *dir)
+{
+	char *path = NULL;
+	swapobj_store *main_st = c->st;
+	int rc = -1, err;
+	if (asprintf(&path, "%s/tight.img", dir) < 0) {
+		path = NULL;
+		return bench_err("out of memory");
+	}
+	const char *paths[1] = {path};
+	struct swapobj_format_opts fo = SWAPOBJ_FORMAT_OPTS_INIT;
+	struct swapobj_open_opts oo = SWAPOBJ_OPEN_OPTS_INIT;
+	fo.size = g->store_bytes;
+	fo.segment_size = g->segment;
+	fo.layout = cfg.layout;
+	oo.cache_run = 2;
+	oo.cache_cull = 1;
+	oo.cache_stop = 0;
+	c->st = NULL;
+	if ((err = swapobj_format(paths, 1, &fo)) < 0 || (err = swapobj_store_open(&c->st, paths, 1, &oo)) < 0) {
+		cache_so_err("format and open (tight levels)", err);
+		goto done;
+	}
+	for (uint32_t k = 0; k < g->nkeys; k++)
+		c->ver[k] = 1;
+	uint64_t nfill = g->usable / g->obj_live;
+	for (uint64_t k = 0; k < nfill && k < g->nkeys && !interrupted; k++)
+		if (cache_put(c, (uint32_t)k) < 0)
+			goto done;
+	rc = cache_mixed(c, g, "mt");
+done:
+	if (c->st) {
+		swapobj_store_close(c->st);
+		unlink(path);
+	}
+	c->st = main_st;
+	free(path);
 	return rc;
 }
 
@@ -692,7 +749,7 @@ static int run_cache_lib(struct run_ctx *x, struct run_result *r)
 	rr_set(r, "ca_accesses", (double)g.nmeas);
 	rr_set(r, "ca_usable_pct", (double)s1.usable_bytes / (double)s1.capacity_bytes * 100);
 	rr_latency(r, "ca_hit", lat, nlat);
-	if (cache_mixed(&c, &g) < 0)
+	if (cache_mixed(&c, &g, "mx") < 0 || cache_tight(&c, &g, x->dir) < 0)
 		goto done;
 	uint64_t rss, hwm;
 	bench_rss(&rss, &hwm);
