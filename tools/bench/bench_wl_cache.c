@@ -12,8 +12,10 @@
  * rank, ranks mapped to keys by a seeded permutation. 1% of accesses bump
  * the key's data version instead (a miss and a fresh fill on both sides);
  * after every nmeas/50-th access one volume is invalidated (all its keys
- * dropped on both sides). The first nkeys accesses warm the cache up and are
- * not counted; the next --cache-accesses (default 3 x nkeys) are measured.
+ * dropped on both sides). The first 2 x nkeys accesses warm the cache up
+ * (an LRU of the run level's size is full after about 0.75 x nkeys of them:
+ * the rest lets eviction and cleaning reach their steady state) and are not
+ * counted; the next --cache-accesses (default 3 x nkeys) are measured.
  *
  * libswapobj: a read opens the key as a CACHE object without CREATE; a hit
  * is an open that succeeds and a read of the whole object whose bytes (a
@@ -27,7 +29,12 @@
  * a capacity of (usable_bytes - cache_run_bytes) / (live bytes of one
  * object): the most the store keeps after each culling pass. Keys are dense
  * integers, so its "hash map" is an array indexed by key and its list two
- * arrays of links: O(1) per access.
+ * arrays of links: O(1) per access. It replays the warm-up too.
+ *
+ * Then, libswapobj only: SWAP objects worth 70% of usable written into the
+ * store the trace left (default levels), and again into a fresh store full
+ * of CACHE objects opened with levels 2/1/0 (cache_tight); SWAP writes must
+ * not fail, and every SWAP byte and every CACHE object left is verified.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -154,7 +161,7 @@ static int cache_probe(const char *dir, struct cache_geom *g)
 		goto done;
 	}
 	g->nkeys = (uint32_t)(g->usable / g->obj_live * CACHE_KEYS_PER_CAPACITY);
-	g->nwarm = g->nkeys;
+	g->nwarm = 2ull * g->nkeys;
 	g->nmeas = cfg.cache_accesses ? cfg.cache_accesses : 3ull * g->nkeys;
 	g->inval_every = g->nmeas / CACHE_INVALS ? g->nmeas / CACHE_INVALS : 1;
 	rc = 0;
@@ -779,7 +786,7 @@ static void cache_detail(char *buf, size_t len)
 	snprintf(buf, len,
 	         "a %s store of %s CACHE objects (fscache/<16 volumes>/<key>), default levels run 10%%/cull "
 	         "7%%/stop 3%%; key space 3x what usable holds, Zipf 0.9 reads, 1%% version bumps, one volume "
-	         "invalidated every 1/50 of the measured part; warm-up = key-space accesses, measured = %s; "
+	         "invalidated every 1/50 of the measured part; warm-up = 2x the key space, measured = %s; "
 	         "exact LRU sized to usable - run level; then SWAP objects worth 70%% of usable, every byte "
 	         "read back",
 	         tool_human(sz, b, sizeof(b)), tool_human(cfg.cache_obj, o, sizeof(o)),
