@@ -49,7 +49,7 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 # Every workload appears, every page read back was compared, nothing failed.
-for w in swapout swapin seq churn restart invalidate fuse threads swapin-batch; do
+for w in swapout swapin seq churn restart invalidate fuse threads swapin-batch cache; do
 	grep -q "($w)\$" "$out/table.txt" || fail "workload $w missing from the table"
 done
 grep -q 'VERIFICATION FAILED' "$out/table.txt" "$out/stderr.txt" && fail "verification"
@@ -65,7 +65,7 @@ d = json.load(open(sys.argv[1]))
 assert d["failed"] is False, "failed"
 assert "pages" in d["corpus"], d["corpus"]
 names = {w["name"] for w in d["workloads"]}
-assert names >= {"swapout", "swapin", "seq", "churn", "restart", "invalidate", "fuse", "threads", "swapin-batch"}, names
+assert names >= {"swapout", "swapin", "seq", "churn", "restart", "invalidate", "fuse", "threads", "swapin-batch", "cache"}, names
 lib = next(w for w in d["workloads"] if w["name"] == "swapout")["systems"]["libswapobj"]
 assert lib["status"] == "ok" and lib["median"]["out_pps"] > 0, lib
 assert all(r["verified_pages"] > 0 for r in lib["runs"]), "no verification"
@@ -79,6 +79,16 @@ assert all(r["verified_pages"] > 0 for r in lib["runs"]), "batch: no verificatio
 for name in ("slot-file", "disk"):
     s = bt.get(name)
     assert s is None or s["status"] == "skipped" or s["median"]["inb_pps"] > 0, (name, s)
+# Cache class: libswapobj's hits verified, the exact-LRU peer ran the same trace, and no SWAP write failed
+# while unpinned CACHE data could be evicted for it.
+ca = next(w for w in d["workloads"] if w["name"] == "cache")["systems"]
+lib, lru = ca["libswapobj"], ca["exact-LRU"]
+assert lib["status"] == "ok" and lru["status"] == "ok", (lib["message"], lru["message"])
+assert 0 < lib["median"]["ca_hit"] < 1 and 0 < lru["median"]["ca_hit"] < 1, (lib["median"], lru["median"])
+assert lib["median"]["ca_accesses"] == lru["median"]["ca_accesses"], "not the same trace length"
+assert lib["median"]["mx_swap_fail"] == 0 and lib["median"]["mt_swap_fail"] == 0, lib["median"]
+assert lib["median"]["mt_evict_swap"] > 0, "tight levels: no SWAP write had to evict"
+assert all(r["verified_pages"] > 0 for r in lib["runs"]), "cache: no verification"
 # Device bytes read per page: about 4 KiB, not absurdly more (0 where the file system served it from memory:
 # no O_DIRECT there and caches not dropped); less than 4 KiB on average where zero and repeated-word pages,
 # which libswapobj stores without data, are read without any I/O.

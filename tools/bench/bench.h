@@ -30,8 +30,22 @@
 /* Systems                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* SYS_FUSEFS is the swapobjfs mount, used by the FUSE workload only. */
-enum bench_sys { SYS_SWAPOBJ, SYS_SLOT, SYS_ROCKSDB, SYS_LMDB, SYS_ZSTD, SYS_ZRAM, SYS_DISK, SYS_FUSEFS, SYS_N };
+/*
+ * SYS_FUSEFS is the swapobjfs mount, used by the FUSE workload only; SYS_LRU an
+ * exact LRU simulated on the cache workload's trace, its peer (no store).
+ */
+enum bench_sys {
+	SYS_SWAPOBJ,
+	SYS_SLOT,
+	SYS_ROCKSDB,
+	SYS_LMDB,
+	SYS_ZSTD,
+	SYS_ZRAM,
+	SYS_DISK,
+	SYS_FUSEFS,
+	SYS_LRU,
+	SYS_N
+};
 
 extern const char *const bench_sys_name[SYS_N];
 

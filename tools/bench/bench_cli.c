@@ -36,7 +36,7 @@ static void usage(FILE *f)
 	        "  -s, --size SIZE         bytes of 4 KiB pages per workload (default 128M; reports use 1G)\n"
 	        "  -w, --workloads LIST    comma-separated, default all:\n"
 	        "                          swapout,swapin,seq,churn,restart,invalidate,fuse,threads,fsck,\n"
-	        "                          swapin-batch\n"
+	        "                          swapin-batch,cache\n"
 	        "  -p, --peers LIST        systems besides libswapobj, default all available:\n"
 	        "                          slot-file,rocksdb,lmdb,zstd,zram,disk\n"
 	        "  -r, --runs N            measured rounds, medians reported (default 3)\n"
@@ -57,6 +57,8 @@ static void usage(FILE *f)
 	        "      --restart-churn X   restart: libswapobj also reopened after a store of --size,\n"
 	        "                          3/4 full, was rewritten X times its capacity (default 3, 0 = no)\n"
 	        "      --inval-objects N   objects under the invalidated prefix (default 1000000)\n"
+	        "      --cache-obj SIZE    cache: bytes of one CACHE object (default 64K, 4K..4M, 4K multiple)\n"
+	        "      --cache-accesses N  cache: measured accesses (default 3x the key space)\n"
 	        "      --seq-io SIZE       call size in the sequential workload (default 256K)\n"
 	        "      --zstd-level N      level for the zstd codec limit (default -1)\n"
 	        "      --swapobjfs PATH    the swapobjfs binary (default: looked up in the build tree)\n"
@@ -103,6 +105,8 @@ enum {
 	OPT_RESTART_CHURN,
 	OPT_INVAL,
 	OPT_SEQ_IO,
+	OPT_CACHE_OBJ,
+	OPT_CACHE_ACCESSES,
 	OPT_ZSTD,
 	OPT_FUSEFS,
 	OPT_TIMEOUT
@@ -140,6 +144,8 @@ int main(int argc, char **argv)
 	                                         {"restart-churn", required_argument, 0, OPT_RESTART_CHURN},
 	                                         {"inval-objects", required_argument, 0, OPT_INVAL},
 	                                         {"seq-io", required_argument, 0, OPT_SEQ_IO},
+	                                         {"cache-obj", required_argument, 0, OPT_CACHE_OBJ},
+	                                         {"cache-accesses", required_argument, 0, OPT_CACHE_ACCESSES},
 	                                         {"zstd-level", required_argument, 0, OPT_ZSTD},
 	                                         {"swapobjfs", required_argument, 0, OPT_FUSEFS},
 	                                         {"timeout", required_argument, 0, OPT_TIMEOUT},
@@ -157,6 +163,7 @@ int main(int argc, char **argv)
 	cfg.timeout = 3600;
 	cfg.inval_objects = 1000000;
 	cfg.seq_io = 256 << 10;
+	cfg.cache_obj = 64 << 10;
 	cfg.churn_factor = 2;
 	cfg.churn_warmup = 2;
 	cfg.churn_fill[0] = cfg.churn_fill[1] = true;
@@ -281,6 +288,19 @@ int main(int argc, char **argv)
 				return TOOL_EXIT_USAGE;
 			}
 			break;
+		case OPT_CACHE_OBJ:
+			if (!tool_parse_size(optarg, &cfg.cache_obj) || cfg.cache_obj < BPG || cfg.cache_obj % BPG ||
+			    cfg.cache_obj > (4u << 20)) {
+				fprintf(stderr, "%s: bad --cache-obj '%s' (multiple of 4K, 4K..4M)\n", prog, optarg);
+				return TOOL_EXIT_USAGE;
+			}
+			break;
+		case OPT_CACHE_ACCESSES:
+			if (!parse_uint(optarg, 1, 1000000000, &cfg.cache_accesses)) {
+				fprintf(stderr, "%s: bad --cache-accesses '%s'\n", prog, optarg);
+				return TOOL_EXIT_USAGE;
+			}
+			break;
 		case OPT_ZSTD: {
 			char *end;
 			long l = strtol(optarg, &end, 10);
@@ -333,14 +353,14 @@ int main(int argc, char **argv)
 	if (peers_arg) {
 		const char *pn[SYS_N];
 		for (int i = 0; i < SYS_N; i++)
-			pn[i] = i == SYS_SWAPOBJ || i == SYS_FUSEFS ? NULL : bench_sys_name[i];
+			pn[i] = i == SYS_SWAPOBJ || i == SYS_FUSEFS || i == SYS_LRU ? NULL : bench_sys_name[i];
 		if (strcmp(peers_arg, "none") != 0 && !parse_list(peers_arg, pn, SYS_N, cfg.sys_sel, "peer"))
 			return TOOL_EXIT_USAGE;
 	} else {
 		for (int i = 0; i < SYS_N; i++)
 			cfg.sys_sel[i] = true;
 	}
-	cfg.sys_sel[SYS_SWAPOBJ] = cfg.sys_sel[SYS_FUSEFS] = true;
+	cfg.sys_sel[SYS_SWAPOBJ] = cfg.sys_sel[SYS_FUSEFS] = cfg.sys_sel[SYS_LRU] = true;
 	if (!cfg.churn_size)
 		cfg.churn_size = cfg.size < (64u << 20) ? 64u << 20 : cfg.size;
 	if (cfg.size / BPG >= UINT32_MAX || cfg.churn_size / BPG >= UINT32_MAX) {

@@ -28,7 +28,7 @@ const struct bench_wl *const bench_wls[WL_N] = {
     [WL_SWAPOUT] = &bench_wl_swapout, [WL_SWAPIN] = &bench_wl_swapin,   [WL_SEQ] = &bench_wl_seq,
     [WL_CHURN] = &bench_wl_churn,     [WL_RESTART] = &bench_wl_restart, [WL_INVAL] = &bench_wl_inval,
     [WL_FUSE] = &bench_wl_fuse,       [WL_THREADS] = &bench_wl_threads, [WL_FSCK] = &bench_wl_fsck,
-    [WL_BATCH] = &bench_wl_batch,
+    [WL_BATCH] = &bench_wl_batch,     [WL_CACHE] = &bench_wl_cache,
 };
 
 struct bench_cfg cfg;
@@ -395,6 +395,9 @@ int bench_main(int argc, char **argv)
 	                          "in flight with io_uring";
 	rp.sys_config[SYS_FUSEFS] = "swapobjfs IMAGE MOUNTPOINT (a fresh store), files under MOUNTPOINT/bench, "
 	                            "buffered I/O, fsync after writing, page cache dropped before reading";
+	rp.sys_config[SYS_LRU] = "no store: an exact LRU of whole objects (array by key + doubly linked list) "
+	                         "replaying the cache workload's trace with the capacity libswapobj's cache keeps "
+	                         "after each culling pass (usable bytes - the run level's free bytes)";
 	snprintf(rp.drop_note, sizeof(rp.drop_note), "%s",
 	         bench_is_root() ? "cold = store closed and reopened + page cache dropped (root); libswapobj, "
 	                           "slot file and disk limits also read with O_DIRECT"

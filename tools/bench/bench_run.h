@@ -18,7 +18,20 @@
 
 #include "bench.h"
 
-enum wl { WL_SWAPOUT, WL_SWAPIN, WL_SEQ, WL_CHURN, WL_RESTART, WL_INVAL, WL_FUSE, WL_THREADS, WL_FSCK, WL_BATCH, WL_N };
+enum wl {
+	WL_SWAPOUT,
+	WL_SWAPIN,
+	WL_SEQ,
+	WL_CHURN,
+	WL_RESTART,
+	WL_INVAL,
+	WL_FUSE,
+	WL_THREADS,
+	WL_FSCK,
+	WL_BATCH,
+	WL_CACHE,
+	WL_N
+};
 
 extern const char *prog;
 
@@ -34,6 +47,8 @@ struct bench_cfg {
 	uint32_t segment;
 	unsigned layout; /* SWAPOBJ_LAYOUT_* for the stores libswapobj formats (0: the library's default) */
 	uint64_t inval_objects, seq_io, churn_size;
+	uint64_t cache_obj;      /* cache: bytes of one object */
+	uint64_t cache_accesses; /* cache: measured accesses (0: 3x the key space) */
 	double churn_factor, churn_warmup;
 	double restart_churn; /* restart: capacities rewritten before the churned store's kill (0: no such case) */
 	bool churn_fill[2];   /* 80%, 90% */
@@ -133,6 +148,6 @@ struct bench_wl {
 /* Indexed by enum wl. swapout and swapin share one run (swapin's reads follow swapout's writes). */
 extern const struct bench_wl *const bench_wls[WL_N];
 extern const struct bench_wl bench_wl_swapout, bench_wl_swapin, bench_wl_seq, bench_wl_churn, bench_wl_restart,
-    bench_wl_inval, bench_wl_fuse, bench_wl_threads, bench_wl_fsck, bench_wl_batch;
+    bench_wl_inval, bench_wl_fuse, bench_wl_threads, bench_wl_fsck, bench_wl_batch, bench_wl_cache;
 
 #endif

@@ -22,8 +22,8 @@
 #include "bench.h"
 #include "swapobj.h"
 
-const char *const bench_sys_name[SYS_N] = {"libswapobj", "slot-file", "rocksdb", "lmdb",
-                                           "zstd",       "zram",      "disk",    "swapobjfs"};
+const char *const bench_sys_name[SYS_N] = {"libswapobj", "slot-file", "rocksdb",   "lmdb",     "zstd",
+                                           "zram",       "disk",      "swapobjfs", "exact-LRU"};
 
 /* Quantiles kept for the latency CDFs: dense in the tail, where stores differ. */
 const double cdf_q[CDF_NQ] = {0.0,   0.001, 0.01,  0.05,   0.10,   0.15,   0.20,   0.25,    0.30,    0.35,
