@@ -90,6 +90,28 @@ static void expect_content(swapobj_obj *h, uint64_t id, uint32_t n)
 	}
 }
 
+/*
+ * Create objects first, first+1, ... of 64 pages each (class cls; pinned
+ * with flags SWAPOBJ_O_PIN) until the store's cache state is no longer
+ * `while_state`; handles into h (NULL: closed). Returns how many.
+ */
+static uint32_t fill_while(swapobj_store *st, enum swapobj_cache_state while_state, uint64_t first,
+                           enum swapobj_class cls, unsigned flags, swapobj_obj **h)
+{
+	uint32_t n = 0;
+	while (stat_of(st).cache_state == while_state) {
+		ck_assert_uint_lt(n, 256);
+		swapobj_obj *o = mkobj(st, first + n, cls, flags);
+		ck_assert_int_eq(fill(o, first + n, 64), 64 * PG);
+		if (h)
+			h[n] = o;
+		else
+			swapobj_obj_close(o);
+		n++;
+	}
+	return n;
+}
+
 static bool exists(swapobj_store *st, uint64_t id)
 {
 	int err;
@@ -171,13 +193,7 @@ START_TEST(test_cache__below_cull_evicts_least_recently_used_until_run)
 	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &oo);
 	swapobj_obj *h[256];
 	uint8_t page[PG];
-	uint32_t n = 0;
-	while (stat_of(st).cache_state == SWAPOBJ_CACHE_OK) {
-		ck_assert_uint_lt(n, 256);
-		h[n] = mkobj(st, n, SWAPOBJ_CLASS_CACHE, 0);
-		ck_assert_int_eq(fill(h[n], n, 64), 64 * PG);
-		n++;
-	}
+	uint32_t n = fill_while(st, SWAPOBJ_CACHE_OK, 0, SWAPOBJ_CLASS_CACHE, 0, h);
 	ck_assert_uint_ge(n, 4);
 	struct swapobj_store_stat s = stat_of(st);
 	ck_assert_uint_eq(s.cache_state, SWAPOBJ_CACHE_CULLING);
@@ -216,7 +232,7 @@ START_TEST(test_cache__pinned_and_swap_objects_are_never_evicted)
 	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &oo);
 	swapobj_obj *h[256];
 	uint32_t n = 0;
-	while (stat_of(st).cache_state == SWAPOBJ_CACHE_OK) {
+	while (stat_of(st).cache_state == SWAPOBJ_CACHE_OK) { /* pinned CACHE and SWAP objects, alternating */
 		ck_assert_uint_lt(n, 256);
 		h[n] = n % 2 ? mkobj(st, n, SWAPOBJ_CLASS_SWAP, 0) : mkobj(st, n, SWAPOBJ_CLASS_CACHE, SWAPOBJ_O_PIN);
 		ck_assert_int_eq(fill(h[n], n, 64), 64 * PG);
@@ -247,13 +263,9 @@ START_TEST(test_cache__below_stop_cache_writes_fail_with_ecachefull)
 	struct swapobj_open_opts oo = levels(SWAPOBJ_OPEN_MANUAL_CLEAN, 60, 50, 40);
 	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &oo);
 	swapobj_obj *sw[256];
-	uint32_t n = 0;
-	while (stat_of(st).cache_state != SWAPOBJ_CACHE_STOPPED) {
-		ck_assert_uint_lt(n, 256);
-		sw[n] = mkobj(st, 100 + n, SWAPOBJ_CLASS_SWAP, 0);
-		ck_assert_int_eq(fill(sw[n], 100 + n, 64), 64 * PG);
-		n++;
-	}
+	uint32_t n = fill_while(st, SWAPOBJ_CACHE_OK, 100, SWAPOBJ_CLASS_SWAP, 0, sw);
+	n += fill_while(st, SWAPOBJ_CACHE_CULLING, 100 + n, SWAPOBJ_CLASS_SWAP, 0, sw + n);
+	ck_assert_uint_eq(stat_of(st).cache_state, SWAPOBJ_CACHE_STOPPED);
 	swapobj_obj *c = mkobj(st, 1, SWAPOBJ_CLASS_CACHE, 0);
 	ck_assert_int_eq(fill(c, 1, 4), SWAPOBJ_ECACHEFULL);
 	struct swapobj_store_stat s = stat_of(st);
@@ -420,13 +432,7 @@ START_TEST(test_cache__background_culls_without_being_asked)
 {
 	struct swapobj_open_opts oo = levels(0, 60, 50, 10);
 	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &oo);
-	uint32_t n = 0;
-	while (stat_of(st).cache_state == SWAPOBJ_CACHE_OK && n < 256) {
-		swapobj_obj *h = mkobj(st, n, SWAPOBJ_CLASS_CACHE, 0);
-		ck_assert_int_eq(fill(h, n, 64), 64 * PG);
-		swapobj_obj_close(h);
-		n++;
-	}
+	uint32_t n = fill_while(st, SWAPOBJ_CACHE_OK, 0, SWAPOBJ_CLASS_CACHE, 0, NULL);
 	struct timespec ts = {0, 20 * 1000 * 1000};
 	struct swapobj_store_stat s;
 	for (int i = 0; i < 500; i++) {
@@ -447,13 +453,7 @@ START_TEST(test_cache__an_evicted_object_stays_gone_and_can_be_fetched_again)
 {
 	struct swapobj_open_opts oo = levels(SWAPOBJ_OPEN_MANUAL_CLEAN, 60, 50, 10);
 	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &oo);
-	uint32_t n = 0;
-	while (stat_of(st).cache_state == SWAPOBJ_CACHE_OK) {
-		swapobj_obj *h = mkobj(st, n, SWAPOBJ_CLASS_CACHE, 0);
-		ck_assert_int_eq(fill(h, n, 64), 64 * PG);
-		swapobj_obj_close(h);
-		n++;
-	}
+	uint32_t n = fill_while(st, SWAPOBJ_CACHE_OK, 0, SWAPOBJ_CLASS_CACHE, 0, NULL);
 	ck_assert_int_eq(swapobj_store_sync(st), 0);
 	ck_assert_int_ge(swapobj_store_clean(st, 0), 0); /* evicts 0, 1, ... and syncs */
 	ck_assert(!exists(st, 0));
