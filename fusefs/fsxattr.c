@@ -70,8 +70,10 @@ static int so_get(struct fs *fs, struct fs_node *n, const char *attr, char *out)
 		                s.cache_state == SWAPOBJ_CACHE_STOPPED   ? "stopped"
 		                : s.cache_state == SWAPOBJ_CACHE_CULLING ? "culling"
 		                                                         : "ok",
-		                s.evicted_objects[SWAPOBJ_EVICT_THRESHOLD] + s.evicted_objects[SWAPOBJ_EVICT_SWAP],
-		                s.evicted_bytes[SWAPOBJ_EVICT_THRESHOLD] + s.evicted_bytes[SWAPOBJ_EVICT_SWAP],
+		                s.evicted_objects[SWAPOBJ_EVICT_THRESHOLD] + s.evicted_objects[SWAPOBJ_EVICT_SWAP] +
+		                    s.evicted_objects[SWAPOBJ_EVICT_CLEANER],
+		                s.evicted_bytes[SWAPOBJ_EVICT_THRESHOLD] + s.evicted_bytes[SWAPOBJ_EVICT_SWAP] +
+		                    s.evicted_bytes[SWAPOBJ_EVICT_CLEANER],
 		                s.evicted_objects[SWAPOBJ_EVICT_SWAP], s.cache_writes_refused);
 	}
 	if (n == &fs->root && !strcmp(attr, "memory"))

@@ -339,7 +339,8 @@ SWAPOBJ_API int swapobj_store_clean(swapobj_store *st, unsigned max_segments);
 enum swapobj_evict_reason {
 	SWAPOBJ_EVICT_THRESHOLD = 0, /* the background: free space fell below cache_cull */
 	SWAPOBJ_EVICT_SWAP = 1,      /* a SWAP write found the store full */
-	SWAPOBJ_EVICT_REASONS = 2
+	SWAPOBJ_EVICT_CLEANER = 2,   /* the cleaner dropped a cold CACHE object instead of relocating it */
+	SWAPOBJ_EVICT_REASONS = 3
 };
 /* swapobj_store_stat.cache_state */
 enum swapobj_cache_state {

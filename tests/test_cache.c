@@ -428,6 +428,76 @@ START_TEST(test_cache__a_store_full_of_cache_data_still_takes_swap_objects)
 }
 END_TEST
 
+/*
+ * After a culling pass, the cleaner meets cold CACHE objects in its
+ * victims: it drops them instead of relocating them; SWAP data and CACHE
+ * objects used since are relocated and read back intact.
+ */
+START_TEST(test_cache__the_cleaner_drops_cold_cache_objects_instead_of_relocating_them)
+{
+	struct swapobj_open_opts oo = levels(SWAPOBJ_OPEN_MANUAL_CLEAN, 60, 50, 10);
+	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &oo);
+	swapobj_obj *h[256], *sw[64];
+	uint8_t page[PG];
+	/* CACHE objects interleaved with SWAP ones, so that every segment holds both. */
+	uint32_t n = 0, nsw = 0;
+	while (stat_of(st).cache_state == SWAPOBJ_CACHE_OK) {
+		ck_assert_uint_lt(n, 256);
+		h[n] = mkobj(st, n, SWAPOBJ_CLASS_CACHE, 0);
+		ck_assert_int_eq(fill(h[n], n, 32), 32 * PG);
+		n++;
+		if (n % 4 == 0 && nsw < 64) {
+			sw[nsw] = mkobj(st, 1000 + nsw, SWAPOBJ_CLASS_SWAP, 0);
+			ck_assert_int_eq(fill(sw[nsw], 1000 + nsw, 8), 8 * PG);
+			nsw++;
+		}
+	}
+	/* A culling pass (from a clean call) sets the horizon: free is back at the run level. */
+	ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	struct swapobj_store_stat s = stat_of(st);
+	uint64_t thr = s.evicted_objects[SWAPOBJ_EVICT_THRESHOLD];
+	ck_assert_uint_gt(thr, 0);
+	/* Below the run level again, not yet at cull: a few more objects, the newest read. */
+	while (stat_of(st).usable_bytes - stat_of(st).live_bytes >= stat_of(st).cache_run_bytes) {
+		ck_assert_uint_lt(n, 256);
+		h[n] = mkobj(st, n, SWAPOBJ_CLASS_CACHE, 0);
+		ck_assert_int_eq(fill(h[n], n, 32), 32 * PG);
+		n++;
+	}
+	ck_assert_uint_eq(stat_of(st).cache_state, SWAPOBJ_CACHE_OK);
+	ck_assert_int_eq(swapobj_obj_read(h[n - 1], page, PG, 0, 0), PG);
+	/* Forced cleaning of the oldest segments: the cold CACHE objects there are dropped. */
+	ck_assert_int_ge(swapobj_store_clean(st, 8), 0);
+	s = stat_of(st);
+	ck_assert_uint_gt(s.evicted_objects[SWAPOBJ_EVICT_CLEANER], 0);
+	ck_assert_uint_eq(s.evicted_objects[SWAPOBJ_EVICT_THRESHOLD], thr);
+	for (uint32_t i = 0; i < nsw; i++)
+		expect_content(sw[i], 1000 + i, 8);
+	expect_content(h[n - 1], n - 1, 32);
+	uint32_t left = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t r = swapobj_obj_read(h[i], page, PG, 0, 0);
+		ck_assert(r == PG || r == SWAPOBJ_ESTALE);
+		if (r == PG) {
+			expect_content(h[i], i, 32);
+			left++;
+		}
+	}
+	ck_assert_uint_eq(left + s.evicted_objects[SWAPOBJ_EVICT_CLEANER] + thr, n);
+	/* What the cleaner dropped stays dropped across a reopen. */
+	for (uint32_t i = 0; i < n; i++)
+		swapobj_obj_close(h[i]);
+	for (uint32_t i = 0; i < nsw; i++)
+		swapobj_obj_close(sw[i]);
+	st = tu_reopen(st, &oo);
+	uint32_t present = 0;
+	for (uint32_t i = 0; i < n; i++)
+		present += exists(st, i);
+	ck_assert_uint_eq(present, left);
+	swapobj_store_close(st);
+}
+END_TEST
+
 START_TEST(test_cache__background_culls_without_being_asked)
 {
 	struct swapobj_open_opts oo = levels(0, 60, 50, 10);
@@ -705,6 +775,7 @@ int main(int argc, char **argv)
 	tu_add(s, test_cache__swap_writes_evict_cache_instead_of_enospc, &opts);
 	tu_add(s, test_cache__swap_writes_evict_cache_in_manual_mode, &opts);
 	tu_add(s, test_cache__a_store_full_of_cache_data_still_takes_swap_objects, &opts);
+	tu_add(s, test_cache__the_cleaner_drops_cold_cache_objects_instead_of_relocating_them, &opts);
 	tu_add(s, test_cache__background_culls_without_being_asked, &opts);
 	tu_add(s, test_cache__an_evicted_object_stays_gone_and_can_be_fetched_again, &opts);
 	tu_add(s, test_cache__power_cuts_with_eviction_lose_and_resurrect_nothing, &opts_powercut);

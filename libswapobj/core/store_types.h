@@ -95,6 +95,7 @@ struct swapobj_store {
 		uint64_t bytes[SWAPOBJ_EVICT_REASONS];   /* atomic: their live bytes */
 		uint64_t refused;                        /* atomic: CACHE writes refused (SWAPOBJ_ECACHEFULL) */
 		uint64_t idle_until; /* atomic: so_now_ns before which a background pass is not retried */
+		uint32_t horizon;    /* atomic: age of the youngest object the last pass evicted (0: none yet) */
 	} cull;
 };
 

@@ -307,6 +307,17 @@ static int clean_rec(struct swapobj_store *st, struct log_seg *v, const struct r
 	}
 	switch (r->type) {
 	case REC_DATA:
+		if (!need && cull_drop(st, o)) {
+			/*
+			 * A cold CACHE object: dropped rather than relocated (its DELETE
+			 * is logged before the sync that frees this victim). Its other
+			 * records here, and elsewhere, are dead from now on.
+			 */
+			uint64_t bytes = objrec_charge(o);
+			if ((err = objrec_delete(st, o)) == 0)
+				cull_note(st, SWAPOBJ_EVICT_CLEANER, bytes);
+			break;
+		}
 		err = clean_data(st, o, r, sz, addr, ps);
 		inv_obj(st, o, "relocation");
 		break;

@@ -199,6 +199,7 @@ int64_t cull_evict(struct swapobj_store *st, uint64_t want, enum swapobj_evict_r
 		pthread_mutex_unlock(&c->mu);
 		return err;
 	}
+	uint32_t youngest = 0;
 	for (size_t i = 0; i < n && freed < want; i++) {
 		uint64_t b = 0;
 		int rc = evict_one(st, &v[i], &b);
@@ -209,8 +210,11 @@ int64_t cull_evict(struct swapobj_store *st, uint64_t want, enum swapobj_evict_r
 		if (rc == 0) {
 			freed += b;
 			objs++;
+			youngest = v[i].age;
 		}
 	}
+	if (objs)
+		__atomic_store_n(&c->horizon, youngest ? youngest : 1, __ATOMIC_RELAXED);
 	so_free(SO_MEM_OTHER, v);
 	__atomic_add_fetch(&c->objects[why], objs, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->bytes[why], freed, __ATOMIC_RELAXED);
@@ -223,6 +227,30 @@ int64_t cull_evict(struct swapobj_store *st, uint64_t want, enum swapobj_evict_r
 bool cull_wanted(struct swapobj_store *st)
 {
 	return st->cull.on && cull_free_bytes(st) < cull_level(st, st->cull.cull);
+}
+
+/*
+ * The cleaner's question, for an object one of whose records it is about
+ * to relocate (o->lock held): drop it instead? Yes when culling is on, free
+ * space is below the run level (eviction is due anyway), the object could
+ * be evicted at all, and it is at least a quarter as old as the youngest object
+ * the last culling pass evicted: relocating it would rewrite data the
+ * culler is about to throw away.
+ */
+bool cull_drop(struct swapobj_store *st, struct so_obj *o)
+{
+	struct cull *c = &st->cull;
+	if (!c->on || !evictable(o) || cull_free_bytes(st) >= cull_level(st, c->run))
+		return false;
+	uint32_t horizon = __atomic_load_n(&c->horizon, __ATOMIC_RELAXED);
+	uint32_t age = __atomic_load_n(&c->clock, __ATOMIC_RELAXED) - __atomic_load_n(&o->atime, __ATOMIC_RELAXED);
+	return horizon && age >= horizon / 4;
+}
+
+void cull_note(struct swapobj_store *st, enum swapobj_evict_reason why, uint64_t bytes)
+{
+	__atomic_add_fetch(&st->cull.objects[why], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->cull.bytes[why], bytes, __ATOMIC_RELAXED);
 }
 
 /* After a background pass that found nothing to evict, wait this long before the next. */

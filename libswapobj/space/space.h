@@ -95,6 +95,14 @@ int64_t cull_evict(struct swapobj_store *st, uint64_t want, enum swapobj_evict_r
  * evict nothing, the thread's passes pause for 100 ms; asked ones do not.
  */
 int64_t cull_background(struct swapobj_store *st, bool asked);
+/*
+ * The cleaner, about to relocate a record of o (o->lock held): evict o
+ * instead? (Free space below the run level, o evictable and at least a quarter
+ * as old as the youngest object the last culling pass evicted.)
+ */
+bool cull_drop(struct swapobj_store *st, struct so_obj *o);
+/* Count one eviction of bytes live bytes, for reason why. */
+void cull_note(struct swapobj_store *st, enum swapobj_evict_reason why, uint64_t bytes);
 /* Wake the maintenance thread (cleaner, reaper, eviction), if the store runs one. */
 static inline void space_kick(struct swapobj_store *st)
 {

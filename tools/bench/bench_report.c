@@ -134,6 +134,7 @@ static const struct mrow rows[] = {
     {"cache", "ca_apps", "accesses/s", 0, F_COUNT, 0},
     {"cache", "ca_evict_thr", "evicted, cull level (objects)", 0, F_F0, 0},
     {"cache", "ca_evict_swap", "evicted, SWAP writes (objects)", 0, F_F0, 0},
+    {"cache", "ca_evict_cleaner", "evicted by the cleaner (objects)", 0, F_F0, 0},
     {"cache", "ca_refused", "fills refused, ECACHEFULL", -1, F_F0, 0},
     {"cache", "ca_enospc", "fills failed, ENOSPC", -1, F_F0, 0},
     {"cache", "ca_lost", "evicted before written", -1, F_F0, 0},

@@ -747,6 +747,8 @@ static int run_cache_lib(struct run_ctx *x, struct run_result *r)
 	       (double)(s1.evicted_objects[SWAPOBJ_EVICT_THRESHOLD] - s0.evicted_objects[SWAPOBJ_EVICT_THRESHOLD]));
 	rr_set(r, "ca_evict_swap",
 	       (double)(s1.evicted_objects[SWAPOBJ_EVICT_SWAP] - s0.evicted_objects[SWAPOBJ_EVICT_SWAP]));
+	rr_set(r, "ca_evict_cleaner",
+	       (double)(s1.evicted_objects[SWAPOBJ_EVICT_CLEANER] - s0.evicted_objects[SWAPOBJ_EVICT_CLEANER]));
 	rr_set(r, "ca_refused", (double)(c.refused - refused0));
 	rr_set(r, "ca_refused_lib", (double)(s1.cache_writes_refused - s0.cache_writes_refused));
 	rr_set(r, "ca_enospc", (double)(c.enospc - enospc0));
