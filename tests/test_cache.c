@@ -226,6 +226,46 @@ START_TEST(test_cache__below_cull_evicts_least_recently_used_until_run)
 }
 END_TEST
 
+/*
+ * More candidates than one walk keeps (1024): 3000 one-page objects, the
+ * first ten read afterwards. A pass that must evict more than a batch
+ * walks again, and still goes in LRU order: the evicted ones are exactly
+ * the oldest untouched, the ten read ones stay.
+ */
+START_TEST(test_cache__eviction_beyond_one_batch_keeps_lru_order)
+{
+	struct swapobj_open_opts oo = levels(SWAPOBJ_OPEN_MANUAL_CLEAN, 95, 90, 10);
+	swapobj_store *st = tu_mkstore(48 * MiB, MiB, &oo);
+	enum { N = 3000 };
+	uint8_t page[PG];
+	for (uint32_t i = 0; i < N; i++) {
+		swapobj_obj *h = mkobj(st, i, SWAPOBJ_CLASS_CACHE, 0);
+		ck_assert_int_eq(fill(h, i, 1), PG);
+		swapobj_obj_close(h);
+	}
+	for (uint32_t i = 0; i < 10; i++) {
+		int err;
+		swapobj_obj *h = try_open(st, i, SWAPOBJ_CLASS_CACHE, 0, &err);
+		ck_assert_ptr_nonnull(h);
+		ck_assert_int_eq(swapobj_obj_read(h, page, PG, 0, 0), PG);
+		swapobj_obj_close(h);
+	}
+	ck_assert_uint_eq(stat_of(st).cache_state, SWAPOBJ_CACHE_CULLING);
+	ck_assert_int_ge(swapobj_store_clean(st, 0), 0);
+	struct swapobj_store_stat s = stat_of(st);
+	uint64_t gone = s.evicted_objects[SWAPOBJ_EVICT_THRESHOLD];
+	ck_assert_uint_gt(gone, 1024); /* more than one batch */
+	ck_assert_uint_lt(gone, N - 10);
+	ck_assert_uint_ge(s.usable_bytes - s.live_bytes, s.cache_run_bytes);
+	for (uint32_t i = 0; i < 10; i++)
+		ck_assert(exists(st, i));
+	for (uint32_t i = 10; i < N; i++)
+		ck_assert_msg(exists(st, i) == (i >= 10 + gone), "object %u: LRU order broken (%llu evicted)", i,
+		              (unsigned long long)gone);
+	swapobj_store_close(st);
+}
+END_TEST
+
 START_TEST(test_cache__pinned_and_swap_objects_are_never_evicted)
 {
 	struct swapobj_open_opts oo = levels(SWAPOBJ_OPEN_MANUAL_CLEAN, 60, 50, 10);
@@ -770,6 +810,7 @@ int main(int argc, char **argv)
 	    .setup = tu_store_setup, .teardown = tu_store_teardown, .tags = "powercut long", .timeout = 1800};
 	tu_add(s, test_cache__levels_are_checked_and_reported, &opts);
 	tu_add(s, test_cache__below_cull_evicts_least_recently_used_until_run, &opts);
+	tu_add(s, test_cache__eviction_beyond_one_batch_keeps_lru_order, &opts);
 	tu_add(s, test_cache__pinned_and_swap_objects_are_never_evicted, &opts);
 	tu_add(s, test_cache__below_stop_cache_writes_fail_with_ecachefull, &opts);
 	tu_add(s, test_cache__swap_writes_evict_cache_instead_of_enospc, &opts);

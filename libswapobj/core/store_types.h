@@ -85,9 +85,14 @@ struct swapobj_store {
 	bool manual_clean;        /* SWAPOBJ_OPEN_MANUAL_CLEAN: no maintenance thread */
 	uint64_t live_cls[3];     /* atomic: live bytes per class (index = enum swapobj_class), core/objrec.c */
 
-	/* Cache culling (space/cull.c). */
+	/* Cache culling (space/cull.c); CULL_BATCH: the oldest objects one walk of the index gathers. */
+#define CULL_BATCH 1024
 	struct cull {
-		bool on;                                 /* CACHE objects may be evicted */
+		struct cull_cand {
+			uint32_t age, atime;
+			uint64_t oid;
+		} * cand; /* CULL_BATCH entries, a pass's working set (under mu); NULL when culling is off */
+		bool on;  /* CACHE objects may be evicted */
 		unsigned run, cull, stop;                /* levels, percent of usable bytes free */
 		uint32_t clock;                          /* atomic: the recency clock (so_obj.atime) */
 		pthread_mutex_t mu;                      /* one eviction pass at a time */

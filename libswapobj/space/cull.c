@@ -32,13 +32,27 @@
  * The word sits in what was padding of struct so_obj: no RAM per object,
  * none per page.
  *
- * A pass (cull_evict) gathers, under the index's read lock, every live
- * CACHE object with its atime (16 bytes each, for the pass only), sorts
- * them oldest first, then takes them in that order: under the object's
- * lock it must still be an unpinned, live CACHE object not touched since
- * it was gathered; then it is deleted and its live bytes count as freed.
- * Objects touched meanwhile are skipped (they are no longer the least
- * recently used). One pass at a time (cull.mu).
+ * A pass (cull_evict) walks the index under its read lock and keeps the
+ * CULL_BATCH oldest live CACHE objects in a heap (an array allocated at
+ * open: a pass allocates nothing, so a SWAP write that must evict does not
+ * either), sorts them oldest first, then takes them in that order: under
+ * the object's lock it must still be an unpinned, live CACHE object not
+ * touched since it was gathered; then it is deleted and its live bytes
+ * count as freed. Objects touched meanwhile are skipped (they are no
+ * longer the least recently used). If the batch did not free enough, the
+ * next walk gathers the next oldest. O(n log CULL_BATCH) per walk.
+ *
+ * Invariants:
+ *  1. Only objects of class CACHE that are neither pinned nor directories
+ *     are ever deleted here; SWAP objects never.
+ *  2. An object is deleted only if its stamp is the one the pass gathered:
+ *     nothing used after the walk is evicted by it.
+ *  3. Lock order: cull.mu, then an object's lock, then the index lock
+ *     (taken inside objrec_delete) — the order of a caller's delete, with
+ *     cull.mu outermost; nothing holding an object's or the index lock
+ *     takes cull.mu.
+ *  4. The eviction counters only grow, and count exactly the deletes made
+ *     here and by the cleaner (cull_note).
  */
 #include <stdlib.h>
 
@@ -66,12 +80,16 @@ int cull_setup(struct swapobj_store *st, unsigned flags, unsigned run, unsigned 
 	c->cull = cull;
 	c->stop = stop;
 	c->on = !(flags & SWAPOBJ_OPEN_NO_CULL) && !st->rdonly;
+	if (c->on && !(c->cand = so_alloc(SO_MEM_OTHER, CULL_BATCH * sizeof(*c->cand))))
+		return so_err(SWAPOBJ_ENOMEM, "out of memory for the cache culler");
 	pthread_mutex_init(&c->mu, NULL);
 	return 0;
 }
 
 void cull_destroy(struct swapobj_store *st)
 {
+	so_free(SO_MEM_OTHER, st->cull.cand);
+	st->cull.cand = NULL;
 	pthread_mutex_destroy(&st->cull.mu);
 }
 
@@ -99,16 +117,9 @@ enum swapobj_cache_state cull_state(struct swapobj_store *st)
 	return free < cull_level(st, st->cull.cull) ? SWAPOBJ_CACHE_CULLING : SWAPOBJ_CACHE_OK;
 }
 
-/* One object the pass may evict. */
-struct cand {
-	uint32_t age;
-	uint32_t atime;
-	uint64_t oid;
-};
-
 static int cand_cmp(const void *a, const void *b)
 {
-	const struct cand *x = a, *y = b;
+	const struct cull_cand *x = a, *y = b;
 	if (x->age != y->age)
 		return x->age > y->age ? -1 : 1; /* oldest first */
 	return x->oid < y->oid ? -1 : x->oid > y->oid;
@@ -121,36 +132,69 @@ static bool evictable(const struct so_obj *o)
 	       !(__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & (CREATE_F_PIN | CREATE_F_DIR));
 }
 
-/* Gather the candidates, oldest first, into *out (so_free). */
-static int gather(struct swapobj_store *st, struct cand **out, size_t *n)
+/* Age of a stamp against the clock now0; a stamp taken after now0 (during the walk) is the youngest. */
+static uint32_t age_at(uint32_t now0, uint32_t atime)
 {
-	struct cand *v = NULL;
-	size_t cnt = 0, cap = 0;
+	return (int32_t)(atime - now0) > 0 ? 0 : now0 - atime;
+}
+
+/* Heap of the CULL_BATCH oldest candidates: the root is the youngest kept, the one an older object replaces. */
+static void sift_down(struct cull_cand *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && h[l].age < h[m].age)
+			m = l;
+		if (l + 1 < n && h[l + 1].age < h[m].age)
+			m = l + 1;
+		if (m == i)
+			return;
+		struct cull_cand t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void sift_up(struct cull_cand *h, size_t i)
+{
+	while (i > 0 && h[(i - 1) / 2].age > h[i].age) {
+		struct cull_cand t = h[i];
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+/*
+ * The up to CULL_BATCH oldest candidates into c->cand, oldest first
+ * (cull.mu held: the array is the pass's, allocated at open, so a pass
+ * allocates nothing, not even on a SWAP write that must evict). Returns
+ * how many.
+ */
+static size_t gather(struct swapobj_store *st)
+{
+	struct cull_cand *h = st->cull.cand;
+	size_t cnt = 0;
 	uint64_t pos = 0, oid;
 	void *val;
-	int err = 0;
+	uint32_t now0 = __atomic_load_n(&st->cull.clock, __ATOMIC_RELAXED);
 	pthread_rwlock_rdlock(&st->ix.lock);
 	while (oidmap_next(&st->ix.oids, &pos, &oid, &val)) {
 		struct so_obj *o = val;
 		if (!evictable(o))
 			continue;
-		if (cnt == cap) {
-			size_t ncap = cap ? 2 * cap : 256;
-			struct cand *nv = so_realloc(SO_MEM_OTHER, v, ncap * sizeof(*v));
-			if (!nv) {
-				err = so_err(SWAPOBJ_ENOMEM, "out of memory choosing CACHE objects to evict");
-				break;
-			}
-			v = nv;
-			cap = ncap;
+		uint32_t at = __atomic_load_n(&o->atime, __ATOMIC_RELAXED);
+		struct cull_cand c = {age_at(now0, at), at, oid};
+		if (cnt < CULL_BATCH) {
+			h[cnt] = c;
+			sift_up(h, cnt++);
+		} else if (c.age > h[0].age) {
+			h[0] = c;
+			sift_down(h, cnt, 0);
 		}
-		v[cnt++] = (struct cand){0, __atomic_load_n(&o->atime, __ATOMIC_RELAXED), oid};
 	}
 	pthread_rwlock_unlock(&st->ix.lock);
-	if (err < 0) {
-		so_free(SO_MEM_OTHER, v);
-		return err;
-	}
 	/*
 	 * Ages against the clock read after the walk: every stamp gathered was
 	 * taken before it, so none is in the future (a clock read first would
@@ -158,16 +202,14 @@ static int gather(struct swapobj_store *st, struct cand **out, size_t *n)
 	 */
 	uint32_t now = __atomic_load_n(&st->cull.clock, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < cnt; i++)
-		v[i].age = now - v[i].atime;
+		h[i].age = now - h[i].atime;
 	if (cnt)
-		qsort(v, cnt, sizeof(*v), cand_cmp);
-	*out = v;
-	*n = cnt;
-	return 0;
+		qsort(h, cnt, sizeof(*h), cand_cmp);
+	return cnt;
 }
 
 /* Evict candidate c if it still qualifies; its live bytes in *freed. 1: skipped. */
-static int evict_one(struct swapobj_store *st, const struct cand *c, uint64_t *freed)
+static int evict_one(struct swapobj_store *st, const struct cull_cand *c, uint64_t *freed)
 {
 	struct so_obj *o = index_get(&st->ix, c->oid);
 	int err = 1;
@@ -188,34 +230,38 @@ static int evict_one(struct swapobj_store *st, const struct cand *c, uint64_t *f
 int64_t cull_evict(struct swapobj_store *st, uint64_t want, enum swapobj_evict_reason why)
 {
 	struct cull *c = &st->cull;
-	struct cand *v;
-	size_t n;
 	uint64_t freed = 0, objs = 0;
-	int err;
+	uint32_t youngest = 0;
+	int err = 0;
 	if (!c->on || want == 0)
 		return 0;
 	pthread_mutex_lock(&c->mu);
-	if ((err = gather(st, &v, &n)) < 0) {
-		pthread_mutex_unlock(&c->mu);
-		return err;
-	}
-	uint32_t youngest = 0;
-	for (size_t i = 0; i < n && freed < want; i++) {
-		uint64_t b = 0;
-		int rc = evict_one(st, &v[i], &b);
-		if (rc < 0) {
-			err = rc; /* the log failed (read-only, I/O): stop */
+	/*
+	 * Batches of the CULL_BATCH oldest: what one batch evicts is dead for the
+	 * next walk, what it skipped was touched (young now), so each walk takes
+	 * the next oldest. A batch that evicts nothing ends the pass.
+	 */
+	while (freed < want && err == 0) {
+		size_t n = gather(st);
+		uint64_t before = objs;
+		for (size_t i = 0; i < n && freed < want; i++) {
+			uint64_t b = 0;
+			int rc = evict_one(st, &c->cand[i], &b);
+			if (rc < 0) {
+				err = rc; /* the log failed (read-only, I/O): stop */
+				break;
+			}
+			if (rc == 0) {
+				freed += b;
+				objs++;
+				youngest = c->cand[i].age;
+			}
+		}
+		if (objs == before || n < CULL_BATCH)
 			break;
-		}
-		if (rc == 0) {
-			freed += b;
-			objs++;
-			youngest = v[i].age;
-		}
 	}
 	if (objs)
 		__atomic_store_n(&c->horizon, youngest ? youngest : 1, __ATOMIC_RELAXED);
-	so_free(SO_MEM_OTHER, v);
 	__atomic_add_fetch(&c->objects[why], objs, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->bytes[why], freed, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->mu);
